@@ -1,0 +1,81 @@
+// Reading the operator's ALTER: split into clauses, and find what changes the meaning of
+// columns (renames) or of the table itself (RENAME TO). The server parses the ALTER for
+// real when it is applied to the ghost; this only needs to be right about what we act on.
+
+/** Strips an optional `ALTER TABLE name` prefix and a trailing semicolon. */
+export function normalizeAlter(alter: string): string {
+  let s = alter.trim().replace(/;+\s*$/, '').trim();
+  const m = /^ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE\s+((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+))?)\s*/i.exec(s);
+  if (m) s = s.slice(m[0].length).trim();
+  return s;
+}
+
+/** Splits on top-level commas, respecting quotes and parentheses. */
+export function splitClauses(alter: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let cur = '';
+  for (let i = 0; i < alter.length; i++) {
+    const ch = alter[i];
+    if (quote) {
+      cur += ch;
+      if (ch === '\\' && quote !== '`' && i + 1 < alter.length) {
+        cur += alter[++i];
+      } else if (ch === quote) {
+        if (alter[i + 1] === quote) cur += alter[++i];
+        else quote = null;
+      }
+      continue;
+    }
+    if (ch === "'" || ch === '"' || ch === '`') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === ',' && depth === 0) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+const IDENT = '(`(?:[^`]|``)+`|[\\w$]+)';
+
+export function unquoteIdent(id: string): string {
+  return id.startsWith('`') ? id.slice(1, -1).replace(/``/g, '`') : id;
+}
+
+/** True when a clause renames the table itself (RENAME TO / AS / bare RENAME name). */
+export function renamesTable(clauses: string[]): boolean {
+  return clauses.some((c) => /^RENAME\s+(TO|AS)\b/i.test(c) || /^RENAME\s+(?!(COLUMN|INDEX|KEY|TO|AS)\b)\S/i.test(c));
+}
+
+/** Column renames, source name -> new name; a change of letter case only is not a rename. */
+export function columnRenames(clauses: string[]): Map<string, string> {
+  const renames = new Map<string, string>();
+  const change = new RegExp(`^CHANGE\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?${IDENT}\\s+${IDENT}`, 'i');
+  const rename = new RegExp(`^RENAME\\s+COLUMN\\s+(?:IF\\s+EXISTS\\s+)?${IDENT}\\s+TO\\s+${IDENT}`, 'i');
+  for (const c of clauses) {
+    const m = change.exec(c) ?? rename.exec(c);
+    if (!m) continue;
+    const from = unquoteIdent(m[1]);
+    const to = unquoteIdent(m[2]);
+    if (from.toLowerCase() !== to.toLowerCase()) renames.set(from, to);
+  }
+  return renames;
+}
+
+/** Columns the ALTER drops. */
+export function droppedColumns(clauses: string[]): string[] {
+  const drop = new RegExp(`^DROP\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?${IDENT}`, 'i');
+  const out: string[] = [];
+  for (const c of clauses) {
+    if (/^DROP\s+(INDEX|KEY|PRIMARY|FOREIGN|CONSTRAINT|CHECK|PARTITION|SYSTEM)\b/i.test(c)) continue;
+    const m = drop.exec(c);
+    if (m) out.push(unquoteIdent(m[1]));
+  }
+  return out;
+}

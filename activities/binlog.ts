@@ -1,0 +1,123 @@
+// The streamer: reads the server's binlog with @vlasky/zongji from a given position and
+// turns it into a queue of row changes, transaction commits (with the resume position
+// right after them) and DDL statements. It knows nothing about ghosts or checkpoints.
+import type { BinlogPosition, ServerRef } from '../workflows/types';
+import type { CredentialResolver } from './credentials';
+import { connectionOptions } from './mysql';
+import type { Row, RowChange } from './rowevents';
+
+export type StreamItem =
+  | { type: 'rows'; database: string; table: string; change: RowChange; timestamp: number }
+  | { type: 'commit'; position: BinlogPosition; timestamp: number }
+  | { type: 'ddl'; database: string; query: string; position: BinlogPosition; timestamp: number };
+
+export interface StreamerOptions {
+  server: ServerRef;
+  credentials: CredentialResolver;
+  from: BinlogPosition;
+  /** database -> tables whose row events are wanted */
+  tables: Record<string, string[]>;
+  /** Pause reading when this many items wait unprocessed. */
+  highWater?: number;
+}
+
+const COMMIT_QUERY = /^\s*(COMMIT|XA\s+COMMIT)\b/i;
+const DDL_QUERY = /^\s*(ALTER|RENAME|DROP|TRUNCATE|CREATE|OPTIMIZE|REPAIR)\b/i;
+
+export class BinlogStreamer {
+  private zongji: any;
+  private readonly queue: StreamItem[] = [];
+  private waiter: (() => void) | null = null;
+  private failure: Error | null = null;
+  private paused = false;
+
+  constructor(private readonly opts: StreamerOptions) {}
+
+  async start(serverId: number): Promise<void> {
+    const { default: ZongJi } = await import('@vlasky/zongji');
+    const o = connectionOptions(this.opts.server, this.opts.credentials);
+    const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset,
+      dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false } as any);
+    this.zongji = zongji;
+    zongji.on('binlog', (e: any) => this.onEvent(e));
+    zongji.on('error', (err: Error) => this.fail(err));
+    const ready = new Promise<void>((resolve, reject) => {
+      zongji.once('ready', resolve);
+      zongji.once('error', reject);
+    });
+    zongji.start({
+      serverId,
+      filename: this.opts.from.file,
+      position: this.opts.from.position,
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid'],
+      includeSchema: this.opts.tables,
+    });
+    await ready;
+  }
+
+  private position(): BinlogPosition {
+    return { file: this.zongji.options.filename, position: this.zongji.options.position };
+  }
+
+  private onEvent(e: any): void {
+    const name = e.getEventName();
+    const timestamp = Number(e.timestamp) || Date.now();
+    if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
+      const tm = e.tableMap[e.tableId];
+      const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+      this.push({ type: 'rows', database: tm.parentSchema, table: tm.tableName, change: { kind, rows: e.rows as Row[] } as RowChange, timestamp });
+    } else if (name === 'xid') {
+      this.push({ type: 'commit', position: this.position(), timestamp });
+    } else if (name === 'query') {
+      const q: string = e.query ?? '';
+      if (COMMIT_QUERY.test(q)) this.push({ type: 'commit', position: this.position(), timestamp });
+      else if (DDL_QUERY.test(q)) this.push({ type: 'ddl', database: e.schema, query: q, position: this.position(), timestamp });
+    }
+  }
+
+  private push(item: StreamItem): void {
+    this.queue.push(item);
+    if (!this.paused && this.queue.length >= (this.opts.highWater ?? 20_000) && this.zongji?.connection) {
+      this.paused = true;
+      this.zongji.connection.pause();
+    }
+    this.wake();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** Takes up to `max` items, waiting at most `waitMs` for the first one. */
+  async take(max: number, waitMs: number): Promise<StreamItem[]> {
+    if (this.failure) throw this.failure;
+    if (this.queue.length === 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => { this.waiter = null; resolve(); }, waitMs);
+        this.waiter = () => { clearTimeout(t); resolve(); };
+      });
+      if (this.failure) throw this.failure;
+    }
+    const items = this.queue.splice(0, max);
+    if (this.paused && this.queue.length < (this.opts.highWater ?? 20_000) / 4) {
+      this.paused = false;
+      this.zongji?.connection?.resume();
+    }
+    return items;
+  }
+
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  stop(): void {
+    try { this.zongji?.stop(); } catch { /* already stopped */ }
+  }
+}

@@ -1,0 +1,54 @@
+// The changelog table (_<t>_ghc) holds revenant's state on the server itself, next to the
+// data it describes: the migration record, the copy checkpoint and the binlog checkpoint,
+// each written in the same transaction as the work it records.
+import type { BinlogPosition, TablePlan } from '../workflows/types';
+import type { EncodedKey } from './keys';
+import { rows, type Conn } from './mysql';
+import * as sql from './sql';
+
+export const HINT = {
+  migration: 'migration',
+  copy: 'copy-checkpoint',
+  binlog: 'binlog-checkpoint',
+  cutOverMarker: 'cut-over-marker',
+  markerApplied: 'cut-over-marker-applied',
+} as const;
+
+export interface MigrationRecord {
+  workflowId: string;
+  database: string;
+  table: string;
+  alter: string;
+  plan: TablePlan;
+  startPosition: BinlogPosition;
+  startedAt: string;
+}
+
+export interface CopyCheckpoint {
+  /** Key range of the table when the copy began; rows beyond max arrive through the binlog. */
+  min: EncodedKey | null;
+  max: EncodedKey | null;
+  /** Last key copied (inclusive); null before the first chunk. */
+  lastKey: EncodedKey | null;
+  rowsCopied: number;
+  chunksCopied: number;
+  done: boolean;
+}
+
+export interface BinlogCheckpoint extends BinlogPosition {
+  eventsApplied: number;
+}
+
+export async function readHints(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hints: string[]): Promise<Map<string, string>> {
+  const rs = await rows(conn, sql.readChangelog(plan.database, plan.changelogTable, hints));
+  return new Map(rs.map((r) => [r.hint as string, r.value as string]));
+}
+
+export async function readJson<T>(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string): Promise<T | undefined> {
+  const v = (await readHints(conn, plan, [hint])).get(hint);
+  return v === undefined ? undefined : (JSON.parse(v) as T);
+}
+
+export function writeJson(plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string, value: unknown): sql.Statement {
+  return sql.upsertChangelog(plan.database, plan.changelogTable, hint, JSON.stringify(value));
+}

@@ -1,0 +1,14 @@
+// Cleanup after a successful cut-over: the changelog goes; the old table stays as
+// _<t>_del (a way back) unless the operator said --ok-to-drop-table.
+import type { MigrationInput, TablePlan } from '../workflows/types';
+import type { CredentialResolver } from './credentials';
+import { exec, withConnection } from './mysql';
+import * as sql from './sql';
+
+export async function cleanup(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<{ droppedOldTable: boolean }> {
+  return withConnection(input.server, credentials, async (conn) => {
+    await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
+    if (input.okToDropTable) await exec(conn, sql.dropTableIfExists(plan.database, plan.oldTable));
+    return { droppedOldTable: input.okToDropTable };
+  });
+}

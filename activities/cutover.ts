@@ -1,0 +1,161 @@
+// Cut-over: gh-ost's atomic swap with a sentry table, which works on MariaDB (where RENAME
+// is refused under LOCK TABLES). Session A creates the sentry under the old table's name
+// and write-locks the original and the sentry; the applier drains up to a marker written
+// after the lock; session B issues the RENAME, which waits on A's lock; A sees B waiting,
+// drops the sentry and unlocks, and B's RENAME runs before any queued write. Whatever dies
+// when, the original table stays: while the sentry exists no RENAME of it can succeed.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { MigrationInput, TablePlan } from '../workflows/types';
+import { HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
+import type { CredentialResolver } from './credentials';
+import { connect, exec, rows, type Conn } from './mysql';
+import { currentBinlogPosition } from './prepare';
+import * as sql from './sql';
+
+const SENTRY_COMMENT = 'revenant cut-over sentry';
+/** Cut-over starts only when the applier is this close to the server's binlog. */
+const MAX_BACKLOG_BYTES = 1_000_000;
+
+export interface CutOverResult {
+  swapped: boolean;
+  alreadySwapped: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function tableExists(conn: Conn, db: string, t: string): Promise<boolean> {
+  return (await rows(conn, sql.tablesNamed(db, [t]))).length > 0;
+}
+
+async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
+  const [r] = await rows(conn, sql.tableComment(db, t));
+  return !!r && r.TABLE_COMMENT === SENTRY_COMMENT;
+}
+
+/** Waits until the applier's committed checkpoint is near the server's current position. */
+async function waitForSmallBacklog(conn: Conn, plan: TablePlan, timeoutMs: number): Promise<void> {
+  const ctx = Context.current();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    ctx.heartbeat('waiting for the applier to catch up');
+    const cp = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
+    const server = await currentBinlogPosition(conn);
+    if (cp && cp.file === server.file && server.position - cp.position <= MAX_BACKLOG_BYTES) return;
+    if (Date.now() > deadline) throw ApplicationFailure.retryable(`binlog applier is behind (applied ${cp?.file}:${cp?.position}, server at ${server.file}:${server.position}); cut-over postponed until it catches up`, 'ApplierBehind');
+    await sleep(200);
+  }
+}
+
+export async function cutOver(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
+  const ctx = Context.current();
+  const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
+  const lockTimeout = input.cutOverLockTimeoutSeconds;
+  const c = await connect(input.server, credentials);
+  let a: Conn | undefined;
+  let b: Conn | undefined;
+  try {
+    // A retried attempt may find the swap already done.
+    if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old))) {
+      return { swapped: true, alreadySwapped: true };
+    }
+    if (!(await tableExists(c, db, ghost))) {
+      throw ApplicationFailure.nonRetryable(`ghost table ${db}.${ghost} is gone: cannot cut over`, 'GhostMissing');
+    }
+    // A sentry left by a dead attempt: first make sure no RENAME of that attempt still waits.
+    await killPendingRenames(c, db, table);
+    if (await tableExists(c, db, old)) {
+      if (!(await isSentry(c, db, old))) {
+        throw ApplicationFailure.nonRetryable(`${db}.${old} exists and is not revenant's sentry: drop or rename it, then retry`, 'OldTableExists');
+      }
+      await exec(c, sql.dropTableIfExists(db, old));
+    }
+
+    await waitForSmallBacklog(c, plan, 60_000);
+
+    a = await connect(input.server, credentials);
+    b = await connect(input.server, credentials);
+    await exec(a, sql.lockWaitTimeout(lockTimeout));
+    await exec(a, sql.createSentry(db, old));
+    try {
+      await exec(a, sql.lockTablesWrite(db, [table, old]));
+    } catch (e) {
+      await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
+      throw ApplicationFailure.retryable(`could not lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`, 'LockTimeout');
+    }
+
+    // From here on the original table is locked: bounded waits only.
+    const marker = `${ctx.info.activityId}:${ctx.info.attempt}:${Date.now()}`;
+    let renameStarted = false;
+    let renameResult: Promise<unknown> | undefined;
+    try {
+      await exec(c, sql.upsertChangelog(db, plan.changelogTable, HINT.cutOverMarker, marker));
+      await waitForMarker(c, plan, marker, Math.max(10_000, lockTimeout * 2000));
+
+      const [{ id: bId }] = await rows<{ id: number }>(b, sql.connectionId());
+      await exec(b, sql.lockWaitTimeout(lockTimeout * 2));
+      renameStarted = true;
+      renameResult = b.query(sql.swapTables(db, table, old, ghost).sql).then(() => null, (e: Error) => e);
+      await waitForRenameBlocked(c, bId, lockTimeout * 1000, renameResult);
+      // The moment of truth: drop the sentry, unlock; B's RENAME goes first.
+      await exec(a, sql.dropTableIfExists(db, old));
+      await exec(a, sql.unlockTables());
+    } catch (e) {
+      // Undo: make sure the RENAME can never run, then release the original table.
+      if (renameStarted) {
+        await killPendingRenames(c, db, table);
+        await renameResult;
+      }
+      await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
+      await exec(a, sql.unlockTables()).catch(() => {});
+      throw ApplicationFailure.retryable(`cut-over attempt rolled back, original table untouched: ${(e as Error).message}`, 'CutOverRolledBack');
+    }
+    const renameError = await renameResult;
+    if (renameError) {
+      throw ApplicationFailure.retryable(`RENAME failed, original table untouched: ${(renameError as Error).message}`, 'RenameFailed');
+    }
+    return { swapped: true, alreadySwapped: false };
+  } finally {
+    a?.destroy();
+    b?.destroy();
+    c.destroy();
+  }
+}
+
+async function waitForMarker(conn: Conn, plan: TablePlan, marker: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    Context.current().heartbeat('waiting for the applier to reach the cut-over marker');
+    const v = (await readHints(conn, plan, [HINT.markerApplied])).get(HINT.markerApplied);
+    if (v === marker) return;
+    if (Date.now() > deadline) throw new Error(`binlog applier did not reach the cut-over marker within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+async function waitForRenameBlocked(conn: Conn, id: number, timeoutMs: number, renameResult: Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let settled: unknown = undefined;
+  let done = false;
+  renameResult.then((r) => { done = true; settled = r; });
+  for (;;) {
+    if ((await rows(conn, sql.renameWaiting(id))).length > 0) return;
+    if (done) throw new Error(`RENAME ended before it was seen waiting: ${(settled as Error)?.message ?? 'unexpected success'}`);
+    if (Date.now() > deadline) throw new Error(`RENAME was not seen waiting on the table lock within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+/** Kills any session whose statement is a RENAME of the original table. */
+async function killPendingRenames(conn: Conn, db: string, table: string): Promise<void> {
+  const ps = await rows(conn, sql.pendingRenames());
+  for (const p of ps) {
+    if (String(p.INFO).includes(sql.qualified(db, table))) await exec(conn, sql.killQuery(Number(p.ID))).catch(() => {});
+  }
+  for (let i = 0; i < 100; i++) {
+    const left = (await rows(conn, sql.pendingRenames()))
+      .filter((p) => String(p.INFO).includes(sql.qualified(db, table)));
+    if (left.length === 0) return;
+    await sleep(20);
+  }
+}

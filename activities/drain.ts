@@ -1,0 +1,174 @@
+// Binlog apply: streams the binlog from the checkpoint and applies every row change on the
+// original table to the ghost, source transaction by source transaction, batching several
+// into one ghost transaction that also commits the binlog checkpoint. On a retry it starts
+// at that checkpoint: no event is applied twice, none is skipped.
+// It also answers the cut-over: when the cut-over's marker row shows up in the stream, all
+// changes before it are applied, and it says so in the changelog, in the same transaction.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
+import { BinlogStreamer } from './binlog';
+import { HINT, readJson, writeJson, type BinlogCheckpoint } from './changelog';
+import type { CredentialResolver } from './credentials';
+import { connect, exec, rows, type Conn } from './mysql';
+import { ProgressReporter, type ProgressSink } from './progress';
+import { changeToStatements, type Row } from './rowevents';
+import * as sql from './sql';
+
+/** Flush at least this often while changes are pending. */
+const FLUSH_INTERVAL_MS = 100;
+/** A source transaction this large is flushed before its commit is seen (replayed on resume). */
+const MAX_PENDING_STATEMENTS = 5_000;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export async function drainBinlog(credentials: CredentialResolver, sink: ProgressSink | undefined,
+  input: MigrationInput, plan: TablePlan): Promise<ApplyProgress> {
+  const ctx = Context.current();
+  const reporter = ProgressReporter.forCurrentActivity(sink);
+  const conn = await connect(input.server, credentials);
+  let streamer: BinlogStreamer | undefined;
+  try {
+    await exec(conn, sql.ghostWriterSession());
+    const start = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
+    if (!start) throw new Error(`no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`);
+    const applier = new Applier(conn, input, plan, start);
+    streamer = new BinlogStreamer({ server: input.server, credentials, from: start, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
+    await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
+
+    while (!ctx.cancellationSignal.aborted) {
+      ctx.heartbeat(applier.checkpoint);
+      const items = await streamer.take(1000, FLUSH_INTERVAL_MS);
+      for (const item of items) applier.accept(item);
+      applier.caughtUp = streamer.backlog === 0;
+      if (applier.shouldFlush()) await applier.flush();
+      await applier.refreshBacklog();
+      reporter.maybeReport(() => ({ kind: 'apply', apply: applier.progress() }));
+    }
+    await applier.flush();
+    return applier.progress();
+  } finally {
+    streamer?.stop();
+    conn.destroy();
+  }
+}
+
+class Applier {
+  checkpoint: BinlogCheckpoint;
+  caughtUp = false;
+  private pendingTx: string[] = [];
+  private pendingTxEvents = 0;
+  private pendingMarker: string | null = null;
+  private batch: string[] = [];
+  private batchEvents = 0;
+  private batchPosition: BinlogPosition;
+  private marker: string | null = null;
+  private lastFlush = Date.now();
+  private lastEventTs = 0;
+  private lastBacklogCheck = 0;
+  private backlogBytes = 0;
+  /** Set once the cut-over's RENAME is in the stream: later events belong to the new table. */
+  private sealed = false;
+  private readonly tableRe: RegExp;
+  private readonly target;
+
+  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: BinlogCheckpoint) {
+    this.checkpoint = start;
+    this.batchPosition = { file: start.file, position: start.position };
+    this.tableRe = new RegExp(`(^|[\\s.,(])\`?${escapeRegExp(plan.table)}\`?($|[\\s.,;(])`, 'i');
+    this.target = { database: plan.database, ghostTable: plan.ghostTable, columns: plan.columns, key: plan.key };
+  }
+
+  accept(item: import('./binlog').StreamItem): void {
+    if (item.type === 'rows') {
+      if (item.database !== this.plan.database) return;
+      if (item.table === this.plan.table && !this.sealed) {
+        for (const s of changeToStatements(item.change, this.target)) this.pendingTx.push(sql.formatStatement(s));
+        this.pendingTxEvents += item.change.rows.length;
+        this.lastEventTs = item.timestamp;
+        if (this.pendingTx.length >= MAX_PENDING_STATEMENTS) this.moveToBatch(null);
+      } else if (item.table === this.plan.changelogTable && item.change.kind !== 'delete') {
+        for (const r of item.change.rows as Row[] | { after: Row }[]) {
+          const row = ('after' in r ? r.after : r) as Row;
+          if (row.hint === HINT.cutOverMarker) this.pendingMarker = String(row.value);
+        }
+      }
+    } else if (item.type === 'commit') {
+      this.moveToBatch(item.position);
+    } else if (item.type === 'ddl') {
+      this.moveToBatch(item.position);
+      if (!this.tableRe.test(item.query) || this.sealed) return;
+      const q = item.query;
+      if (/^\s*RENAME\s+TABLE/i.test(q) && q.includes(this.plan.oldTable) && q.includes(this.plan.ghostTable)) {
+        this.sealed = true;
+        return;
+      }
+      throw ApplicationFailure.nonRetryable(
+        `${this.plan.database}.${this.plan.table} was changed by DDL during the migration (${q.slice(0, 200)}); the ghost no longer matches it`,
+        'TableChangedDuringMigration');
+    }
+  }
+
+  /** A source transaction is complete: its statements join the batch, with the position after it. */
+  private moveToBatch(position: BinlogPosition | null): void {
+    this.batch.push(...this.pendingTx);
+    this.batchEvents += this.pendingTxEvents;
+    this.pendingTx = [];
+    this.pendingTxEvents = 0;
+    if (position) {
+      this.batchPosition = position;
+      if (this.pendingMarker) {
+        this.marker = this.pendingMarker;
+        this.pendingMarker = null;
+      }
+    }
+  }
+
+  private get positionAdvanced(): boolean {
+    return this.batchPosition.file !== this.checkpoint.file || this.batchPosition.position !== this.checkpoint.position;
+  }
+
+  shouldFlush(): boolean {
+    if (this.marker) return true;
+    if (this.batch.length >= this.input.dmlBatchSize * 10) return true;
+    const since = Date.now() - this.lastFlush;
+    if (this.batch.length > 0 && since >= FLUSH_INTERVAL_MS) return true;
+    // Keep the checkpoint near the server even when only other tables change (not too often:
+    // the checkpoint write is itself a binlog event).
+    return this.positionAdvanced && since >= 1000;
+  }
+
+  async flush(): Promise<void> {
+    if (this.batch.length === 0 && !this.marker && !this.positionAdvanced) return;
+    const next: BinlogCheckpoint = { ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents };
+    const statements = [...this.batch, sql.formatStatement(writeJson(this.plan, HINT.binlog, next))];
+    if (this.marker) statements.push(sql.formatStatement(sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)));
+    try {
+      await this.conn.query(`START TRANSACTION;\n${statements.join(';\n')};\nCOMMIT`);
+    } catch (e) {
+      await this.conn.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+    this.checkpoint = next;
+    this.batch = [];
+    this.batchEvents = 0;
+    this.marker = null;
+    this.lastFlush = Date.now();
+  }
+
+  async refreshBacklog(): Promise<void> {
+    if (Date.now() - this.lastBacklogCheck < 1000) return;
+    this.lastBacklogCheck = Date.now();
+    const [ms] = await rows(this.conn, sql.showMasterStatus());
+    if (ms && ms.File === this.checkpoint.file) this.backlogBytes = Math.max(0, Number(ms.Position) - this.checkpoint.position);
+    else if (ms) this.backlogBytes = Number(ms.Position);
+  }
+
+  progress(): ApplyProgress {
+    const lagSeconds = this.caughtUp && this.batch.length === 0 ? 0 : this.lastEventTs ? Math.max(0, (Date.now() - this.lastEventTs) / 1000) : 0;
+    return { eventsApplied: this.checkpoint.eventsApplied, position: { file: this.checkpoint.file, position: this.checkpoint.position },
+      lagSeconds, backlogBytes: this.backlogBytes };
+  }
+}

@@ -1,0 +1,31 @@
+// The MySQL engine as Temporal activities. The worker builds them with what only it holds:
+// credentials, and a way to report progress to the workflow.
+import type { MigrationInput, TablePlan } from '../workflows/types';
+import { cleanup } from './cleanup';
+import { copyRows } from './copy';
+import type { CredentialResolver } from './credentials';
+import { cutOver } from './cutover';
+import { drainBinlog } from './drain';
+import { inspect, prepare } from './prepare';
+import type { ProgressSink } from './progress';
+import { waitWhileFileExists } from './postpone';
+
+export interface ActivityDeps {
+  credentials: CredentialResolver;
+  progress?: ProgressSink;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { credentials, progress } = deps;
+  return {
+    inspect: (input: MigrationInput) => inspect(credentials, input),
+    prepare: (input: MigrationInput) => prepare(credentials, input),
+    copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan),
+    drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
+    cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
+    cleanup: (input: MigrationInput, plan: TablePlan) => cleanup(credentials, input, plan),
+    waitWhileFileExists,
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

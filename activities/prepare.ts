@@ -1,0 +1,96 @@
+// Prepare: create the ghost table like the original and apply the ALTER to it, decide what
+// is copied by which key, then create the changelog and record where in the binlog the
+// migration starts (before the first row is read). Any refusal drops what it created.
+import { Context } from '@temporalio/activity';
+import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
+import { changelogTableName, ghostTableName, oldTableName } from '../workflows/types';
+import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
+import type { CredentialResolver } from './credentials';
+import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse } from './inspect';
+import { normalizeAlter } from './alter';
+import { exec, rows, withConnection, type Conn } from './mysql';
+import * as sql from './sql';
+
+export interface Prepared {
+  plan: TablePlan;
+  startPosition: BinlogPosition;
+}
+
+export async function currentBinlogPosition(conn: Conn): Promise<BinlogPosition> {
+  const [ms] = await rows(conn, sql.showMasterStatus());
+  if (!ms) return refuse('SHOW MASTER STATUS returned nothing: binary logging is off');
+  const [v] = await rows(conn, sql.serverVariables());
+  return { file: ms.File, position: Number(ms.Position), gtid: String(v.gtid_binlog_pos ?? '') || undefined };
+}
+
+export async function prepare(credentials: CredentialResolver, input: MigrationInput): Promise<Prepared> {
+  const workflowId = Context.current().info.workflowExecution?.workflowId ?? "";
+  return withConnection(input.server, credentials, async (conn) => {
+    const { database: db, table } = input;
+    const ghost = ghostTableName(table);
+    const changelog = changelogTableName(table);
+    const names = { database: db, changelogTable: changelog };
+
+    // A retried attempt finds its own work done: same workflow, changelog written.
+    const existing = await readJson<MigrationRecord>(conn, names, HINT.migration).catch(() => undefined);
+    if (existing && existing.workflowId === workflowId) {
+      return { plan: existing.plan, startPosition: existing.startPosition };
+    }
+
+    const facts = await checkServer(conn);
+    const { estimatedRows } = await checkTableAndAlter(conn, input);
+
+    if (input.initiallyDropGhostTable) {
+      await exec(conn, sql.dropTableIfExists(db, ghost));
+      await exec(conn, sql.dropTableIfExists(db, changelog));
+    }
+    if (input.initiallyDropOldTable) await exec(conn, sql.dropTableIfExists(db, oldTableName(table)));
+
+    await exec(conn, sql.createTableLike(db, ghost, table));
+    let plan: TablePlan;
+    try {
+      try {
+        await exec(conn, sql.alterTable(db, ghost, normalizeAlter(input.alter)));
+      } catch (e) {
+        refuse(`the ALTER failed on the ghost table ${db}.${ghost}: ${(e as Error).message}`);
+      }
+      const { columns, key } = await planColumnsAndKey(conn, input, ghost);
+      plan = {
+        database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
+        columns, key, estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
+      };
+    } catch (e) {
+      await exec(conn, sql.dropTableIfExists(db, ghost));
+      throw e;
+    }
+
+    if (!input.execute) {
+      await exec(conn, sql.dropTableIfExists(db, ghost));
+      return { plan, startPosition: await currentBinlogPosition(conn) };
+    }
+
+    await exec(conn, sql.createChangelog(db, changelog));
+    // The stream starts here: every change after this point reaches the ghost through the
+    // binlog, every row before it through the copy, which reads its key range only now.
+    const startPosition = await currentBinlogPosition(conn);
+    const record: MigrationRecord = {
+      workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition, startedAt: new Date().toISOString(),
+    };
+    const copy: CopyCheckpoint = { min: null, max: null, lastKey: null, rowsCopied: 0, chunksCopied: 0, done: false };
+    const binlog: BinlogCheckpoint = { ...startPosition, eventsApplied: 0 };
+    await exec(conn, writeJson(names, HINT.copy, copy));
+    await exec(conn, writeJson(names, HINT.binlog, binlog));
+    // The migration record last: its presence means the rest of prepare is complete.
+    await exec(conn, writeJson(names, HINT.migration, record));
+    return { plan, startPosition };
+  });
+}
+
+/** Inspection alone (the workflow's first phase): server, grants, table, ALTER. */
+export async function inspect(credentials: CredentialResolver, input: MigrationInput): Promise<{ estimatedRows: number; serverVersion: string }> {
+  return withConnection(input.server, credentials, async (conn) => {
+    const facts = await checkServer(conn);
+    const { estimatedRows } = await checkTableAndAlter(conn, input);
+    return { estimatedRows, serverVersion: facts.version };
+  });
+}

@@ -1,0 +1,267 @@
+// Every SQL statement revenant sends is built here, and every identifier in them goes
+// through escapeId. Builders return { sql, params } with `?` placeholders that mysql2
+// fills in client-side; formatStatement inlines them where several statements travel
+// in one round trip.
+import { format } from 'mysql2';
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/** The one identifier-escaping function: backquotes, with embedded backquotes doubled. */
+export function escapeId(name: string): string {
+  if (name.length === 0) throw new Error('empty SQL identifier');
+  return '`' + name.replace(/`/g, '``') + '`';
+}
+
+export function qualified(database: string, table: string): string {
+  return `${escapeId(database)}.${escapeId(table)}`;
+}
+
+export function formatStatement(s: Statement): string {
+  return format(s.sql, s.params as any[]);
+}
+
+const ids = (cols: string[]) => cols.map(escapeId).join(', ');
+
+// ---- Row-order comparisons on a (possibly composite) key -----------------------------
+// Expanded into OR-of-AND form, (a > x) OR (a = x AND b > y) …, which both MySQL and
+// MariaDB turn into index ranges; row constructors are not range-optimised everywhere.
+
+type Cmp = '>' | '>=' | '<' | '<=';
+
+export function keyComparison(cols: string[], op: Cmp, values: unknown[]): Statement {
+  if (cols.length !== values.length) throw new Error('key arity mismatch');
+  const strict = op === '>' || op === '<' ? op : (op === '>=' ? '>' : '<');
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const parts: string[] = [];
+    for (let j = 0; j < i; j++) {
+      parts.push(`${escapeId(cols[j])} = ?`);
+      params.push(values[j]);
+    }
+    const last = i === cols.length - 1;
+    parts.push(`${escapeId(cols[i])} ${last ? op : strict} ?`);
+    params.push(values[i]);
+    terms.push(parts.length > 1 ? `(${parts.join(' AND ')})` : parts[0]);
+  }
+  return { sql: `(${terms.join(' OR ')})`, params };
+}
+
+function whereEquals(cols: string[], values: unknown[]): Statement {
+  return { sql: cols.map((c) => `${escapeId(c)} = ?`).join(' AND '), params: [...values] };
+}
+
+// ---- Inspection ----------------------------------------------------------------------
+
+export const serverVariables = (): Statement => ({
+  sql: `SELECT @@global.log_bin AS log_bin, @@global.binlog_format AS binlog_format,
+          @@global.binlog_row_image AS binlog_row_image, @@global.version AS version,
+          @@global.server_id AS server_id, @@global.hostname AS hostname,
+          @@global.port AS port, @@global.gtid_binlog_pos AS gtid_binlog_pos`,
+  params: [],
+});
+
+export const showGrants = (): Statement => ({ sql: 'SHOW GRANTS FOR CURRENT_USER()', params: [] });
+
+export const tableInfo = (database: string, table: string): Statement => ({
+  sql: `SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_ROWS FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+  params: [database, table],
+});
+
+export const tablesNamed = (database: string, names: string[]): Statement => ({
+  sql: `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?)`,
+  params: [database, names],
+});
+
+export const columnsOf = (database: string, table: string): Statement => ({
+  sql: `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA, GENERATION_EXPRESSION
+        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+  params: [database, table],
+});
+
+export const uniqueKeysOf = (database: string, table: string): Statement => ({
+  sql: `SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`,
+  params: [database, table],
+});
+
+export const foreignKeysTouching = (database: string, table: string): Statement => ({
+  sql: `SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE
+        WHERE REFERENCED_TABLE_NAME IS NOT NULL AND
+          ((TABLE_SCHEMA = ? AND TABLE_NAME = ?) OR (REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?))`,
+  params: [database, table, database, table],
+});
+
+export const triggersOn = (database: string, table: string): Statement => ({
+  sql: `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?`,
+  params: [database, table],
+});
+
+export const exactRowCount = (database: string, table: string): Statement => ({
+  sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)}`,
+  params: [],
+});
+
+export const showMasterStatus = (): Statement => ({ sql: 'SHOW MASTER STATUS', params: [] });
+export const showBinaryLogs = (): Statement => ({ sql: 'SHOW BINARY LOGS', params: [] });
+
+// ---- Ghost and changelog tables --------------------------------------------------------
+
+export const createTableLike = (database: string, table: string, like: string): Statement => ({
+  sql: `CREATE TABLE ${qualified(database, table)} LIKE ${qualified(database, like)}`,
+  params: [],
+});
+
+/** The operator's ALTER clauses, applied to the ghost table only. */
+export const alterTable = (database: string, table: string, clauses: string): Statement => ({
+  sql: `ALTER TABLE ${qualified(database, table)} ${clauses}`,
+  params: [],
+});
+
+export const dropTableIfExists = (database: string, table: string): Statement => ({
+  sql: `DROP TABLE IF EXISTS ${qualified(database, table)}`,
+  params: [],
+});
+
+/** gh-ost's changelog layout: one row per hint, upserted; holds state and checkpoints. */
+export const createChangelog = (database: string, table: string): Statement => ({
+  sql: `CREATE TABLE ${qualified(database, table)} (
+          id BIGINT UNSIGNED AUTO_INCREMENT,
+          last_update TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+          hint VARCHAR(64) CHARACTER SET ascii NOT NULL,
+          value TEXT CHARACTER SET utf8mb4,
+          PRIMARY KEY (id),
+          UNIQUE KEY hint_uidx (hint)
+        ) ENGINE=InnoDB COMMENT='revenant changelog'`,
+  params: [],
+});
+
+export const upsertChangelog = (database: string, table: string, hint: string, value: string): Statement => ({
+  sql: `INSERT INTO ${qualified(database, table)} (hint, value) VALUES (?, ?)
+        ON DUPLICATE KEY UPDATE value = VALUES(value)`,
+  params: [hint, value],
+});
+
+export const readChangelog = (database: string, table: string, hints: string[]): Statement => ({
+  sql: `SELECT hint, value FROM ${qualified(database, table)} WHERE hint IN (?)`,
+  params: [hints],
+});
+
+// ---- Row copy ------------------------------------------------------------------------
+
+export const keyExtreme = (database: string, table: string, key: { name: string; columns: string[] }, dir: 'ASC' | 'DESC'): Statement => ({
+  sql: `SELECT ${ids(key.columns)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+        ORDER BY ${key.columns.map((c) => `${escapeId(c)} ${dir}`).join(', ')} LIMIT 1`,
+  params: [],
+});
+
+/**
+ * The last key of the next chunk: the chunkSize-th row after `from` (exclusive, or inclusive
+ * for the first chunk), not past `max`. No row means the chunk runs to `max`.
+ */
+export function chunkEnd(database: string, table: string, key: { name: string; columns: string[] },
+  from: unknown[], fromInclusive: boolean, max: unknown[], chunkSize: number): Statement {
+  const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
+  const hi = keyComparison(key.columns, '<=', max);
+  return {
+    sql: `SELECT ${ids(key.columns)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+          WHERE ${lo.sql} AND ${hi.sql}
+          ORDER BY ${key.columns.map(escapeId).join(', ')} LIMIT 1 OFFSET ${Math.max(0, Math.floor(chunkSize) - 1)}`,
+    params: [...lo.params, ...hi.params],
+  };
+}
+
+/** Copies one key range; the shared lock makes it read the latest committed rows. */
+export function copyChunk(database: string, table: string, ghost: string, key: { name: string; columns: string[] },
+  columns: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
+  const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
+  const hi = keyComparison(key.columns, '<=', to);
+  return {
+    sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns.map((c) => c.ghost))})
+          SELECT ${ids(columns.map((c) => c.source))} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+          WHERE ${lo.sql} AND ${hi.sql} LOCK IN SHARE MODE`,
+    params: [...lo.params, ...hi.params],
+  };
+}
+
+/** Session settings for statements that write the ghost (as gh-ost: UTC, zero dates and zero auto-increment values kept). */
+export const ghostWriterSession = (): Statement => ({
+  sql: `SET SESSION time_zone = '+00:00',
+        sql_mode = CONCAT(REPLACE(REPLACE(@@session.sql_mode, 'NO_ZERO_DATE', ''), 'NO_ZERO_IN_DATE', ''), ',NO_AUTO_VALUE_ON_ZERO')`,
+  params: [],
+});
+
+// ---- Binlog apply: row images to ghost DML --------------------------------------------
+
+export function insertIgnoreRows(database: string, ghost: string, columns: string[], rows: unknown[][]): Statement {
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  return {
+    sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${rows.map(() => tuple).join(', ')}`,
+    params: rows.flat(),
+  };
+}
+
+export function updateRow(database: string, ghost: string, columns: string[], values: unknown[],
+  keyColumns: string[], keyValues: unknown[]): Statement {
+  const where = whereEquals(keyColumns, keyValues);
+  return {
+    sql: `UPDATE ${qualified(database, ghost)} SET ${columns.map((c) => `${escapeId(c)} = ?`).join(', ')} WHERE ${where.sql}`,
+    params: [...values, ...where.params],
+  };
+}
+
+export function deleteRow(database: string, ghost: string, keyColumns: string[], keyValues: unknown[]): Statement {
+  const where = whereEquals(keyColumns, keyValues);
+  return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${where.sql}`, params: where.params };
+}
+
+// ---- Cut-over --------------------------------------------------------------------------
+
+export const lockWaitTimeout = (seconds: number): Statement => ({
+  sql: `SET SESSION lock_wait_timeout = ?`,
+  params: [Math.max(1, Math.floor(seconds))],
+});
+
+/** The sentry: while it exists under the old table's name, no RENAME of the original can succeed. */
+export const createSentry = (database: string, table: string): Statement => ({
+  sql: `CREATE TABLE ${qualified(database, table)} (id INT NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB COMMENT='revenant cut-over sentry'`,
+  params: [],
+});
+
+export const tableComment = (database: string, table: string): Statement => ({
+  sql: `SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+  params: [database, table],
+});
+
+export const lockTablesWrite = (database: string, tables: string[]): Statement => ({
+  sql: `LOCK TABLES ${tables.map((t) => `${qualified(database, t)} WRITE`).join(', ')}`,
+  params: [],
+});
+
+export const unlockTables = (): Statement => ({ sql: 'UNLOCK TABLES', params: [] });
+
+export const swapTables = (database: string, table: string, old: string, ghost: string): Statement => ({
+  sql: `RENAME TABLE ${qualified(database, table)} TO ${qualified(database, old)}, ${qualified(database, ghost)} TO ${qualified(database, table)}`,
+  params: [],
+});
+
+export const connectionId = (): Statement => ({ sql: 'SELECT CONNECTION_ID() AS id', params: [] });
+
+/** Is session `id` waiting on a metadata lock for a RENAME? */
+export const renameWaiting = (id: number): Statement => ({
+  sql: `SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST
+        WHERE ID = ? AND INFO LIKE 'RENAME TABLE%' AND STATE LIKE '%metadata lock%'`,
+  params: [id],
+});
+
+export const killQuery = (id: number): Statement => ({ sql: `KILL QUERY ?`, params: [id] });
+
+/** RENAME statements running in other sessions (a dead cut-over attempt's may still wait). */
+export const pendingRenames = (): Statement => ({
+  sql: `SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%' AND ID <> CONNECTION_ID()`,
+  params: [],
+});

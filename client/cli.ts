@@ -1,0 +1,165 @@
+// `revenant`: the command line. `migrate` (the default) starts or attaches to a migration
+// and prints its status line until it ends; `worker` runs a worker; `status` and `cut-over`
+// talk to a running migration.
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { createInterface } from 'node:readline';
+import { credentialsFromEnvironment } from '../activities/credentials';
+import { migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import { createWorker, runWorker } from '../worker/worker';
+import { ensureEmbeddedTemporal } from './embedded';
+import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
+import { statusLine } from './status-line';
+
+const HELP = `revenant: online schema migrations for MySQL and MariaDB that cannot die
+
+usage:
+  revenant migrate --host H --port P --user U --database D --table T --alter "…" [--execute] [gh-ost flags…]
+  revenant worker                      run a worker (credentials from REVENANT_MYSQL_USER/PASSWORD or REVENANT_CONFIG)
+  revenant status   --host H --port P --database D --table T
+  revenant cut-over --host H --port P --database D --table T
+
+Temporal: TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE); unset, a local dev server is started
+and 'migrate' runs its own worker. Password: --password, --ask-pass, or REVENANT_MYSQL_PASSWORD.`;
+
+interface Temporal {
+  client: Client;
+  address: string;
+  embedded: boolean;
+  uiUrl?: string;
+  close: () => Promise<void>;
+}
+
+async function connectTemporal(namespace?: string): Promise<Temporal> {
+  let address = process.env.TEMPORAL_ADDRESS;
+  let uiUrl: string | undefined;
+  const embedded = !address;
+  if (!address) ({ address, uiUrl } = await ensureEmbeddedTemporal());
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  return { client, address, embedded, uiUrl, close: () => connection.close() };
+}
+
+async function askPassword(): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  (rl as any)._writeToOutput = () => {};
+  process.stderr.write('Password: ');
+  const answer = await new Promise<string>((resolve) => rl.question('', resolve));
+  rl.close();
+  process.stderr.write('\n');
+  return answer;
+}
+
+function print(line: string) {
+  process.stdout.write(line + '\n');
+}
+
+async function migrate(req: MigrateRequest): Promise<number> {
+  const { input } = req;
+  if (req.askPass) req.password = await askPassword();
+  const temporal = await connectTemporal(req.namespace);
+  const workflowId = migrationWorkflowId(input.server, input.database, input.table);
+  const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? TASK_QUEUE;
+  let stopWorker: (() => Promise<void>) | undefined;
+  try {
+    if (temporal.embedded) {
+      // The in-process worker gets the password in memory; the workflow never sees it.
+      const { worker, close } = await createWorker({
+        address: temporal.address, taskQueue,
+        credentials: credentialsFromEnvironment(process.env, { user: input.server.user, password: req.password }),
+      });
+      const running = worker.run();
+      stopWorker = async () => { worker.shutdown(); await running.catch(() => {}); await close(); };
+      print(`revenant: embedded Temporal at ${temporal.address}; Web UI ${temporal.uiUrl}`);
+    } else if (req.password !== undefined) {
+      print('revenant: note: the password stays on this machine; workers resolve MySQL credentials from their own environment or config');
+    }
+
+    let handle;
+    try {
+      handle = await temporal.client.workflow.start('migrateTable', { taskQueue, workflowId, args: [input] });
+      print(`revenant: migration started: workflow ${workflowId}`);
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      handle = temporal.client.workflow.getHandle(workflowId);
+      const running = await handle.query<MigrationStatus>('status');
+      if (running.alter.trim() !== input.alter.trim()) {
+        print(`revenant: refused: a migration of ${input.database}.${input.table} on ${input.server.host}:${input.server.port} is already running ` +
+          `(workflow ${workflowId}, ALTER: ${running.alter}); one migration per table at a time`);
+        return 3;
+      }
+      print(`revenant: attached to the running migration ${workflowId}`);
+    }
+    if (req.detach) return 0;
+
+    let interrupted = false;
+    const onSigint = () => { interrupted = true; };
+    process.once('SIGINT', onSigint);
+    const result = handle.result() as Promise<MigrationResult>;
+    let finished = false;
+    result.then(() => { finished = true; }, () => { finished = true; });
+    let last = '';
+    while (!finished && !interrupted) {
+      try {
+        const line = statusLine(await handle.query<MigrationStatus>('status'));
+        if (line !== last) print(line);
+        last = line;
+      } catch { /* the workflow may be between tasks */ }
+      await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+    }
+    process.removeListener('SIGINT', onSigint);
+    if (interrupted) {
+      print(`revenant: detached; the migration goes on (workflow ${workflowId}). Run the same command again to attach.`);
+      return 130;
+    }
+    try {
+      const r = await result;
+      print(statusLine(r.status));
+      print(`revenant: ${r.status.message ?? r.status.phase}`);
+      return 0;
+    } catch (e) {
+      const msg = e instanceof WorkflowFailedError ? ((e.cause as Error | undefined)?.message ?? e.message) : (e as Error).message;
+      print(`revenant: migration failed: ${msg}`);
+      return 1;
+    }
+  } finally {
+    await stopWorker?.();
+    await temporal.close();
+  }
+}
+
+async function signalCommand(cmd: string, argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  const req = migrateRequest({ values: { alter: '-', ...flags.values }, positional: [] });
+  const temporal = await connectTemporal(req.namespace);
+  try {
+    const handle = temporal.client.workflow.getHandle(migrationWorkflowId(req.input.server, req.input.database, req.input.table));
+    if (cmd === 'status') print(statusLine(await handle.query<MigrationStatus>('status')));
+    else if (cmd === 'cut-over') { await handle.signal('cut-over'); print('revenant: cut-over signalled'); }
+    return 0;
+  } finally {
+    await temporal.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (!first || first === '--help' || first === '-h' || first === 'help') { print(HELP); return first ? 0 : 2; }
+    if (first === 'worker') {
+      const address = process.env.TEMPORAL_ADDRESS ?? (await ensureEmbeddedTemporal()).address;
+      await runWorker({ address, namespace: process.env.TEMPORAL_NAMESPACE, taskQueue: process.env.REVENANT_TASK_QUEUE });
+      return 0;
+    }
+    if (first === 'status' || first === 'cut-over') return await signalCommand(first, rest);
+    const args = first === 'migrate' ? rest : argv;
+    return await migrate(migrateRequest(parseFlags(args)));
+  } catch (e) {
+    if (e instanceof UsageError) { process.stderr.write(`revenant: ${e.message}\n`); return 2; }
+    process.stderr.write(`revenant: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,106 @@
+// gh-ost's command line, parsed into a migration request. Flag names and meanings are
+// gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
+// all work. Secrets (the password) are returned apart and never enter MigrationInput.
+import { DEFAULTS, type MigrationInput } from '../workflows/types';
+
+export class UsageError extends Error {}
+
+type Kind = 'string' | 'int' | 'bool';
+const FLAGS: Record<string, Kind> = {
+  host: 'string', port: 'int', user: 'string', password: 'string', 'ask-pass': 'bool',
+  database: 'string', table: 'string', alter: 'string', execute: 'bool',
+  'chunk-size': 'int', 'dml-batch-size': 'int', 'approve-renamed-columns': 'bool', 'ok-to-drop-table': 'bool',
+  'initially-drop-ghost-table': 'bool', 'initially-drop-old-table': 'bool', 'exact-rowcount': 'bool',
+  'postpone-cut-over-flag-file': 'string', 'cut-over-lock-timeout-seconds': 'int',
+  // revenant's own
+  'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
+  // accepted for gh-ost compatibility, no effect on revenant
+  'allow-on-master': 'bool', verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool', 'assume-rbr': 'bool',
+  'cut-over': 'string', 'default-retries': 'int', 'serve-socket-file': 'string',
+};
+
+export interface ParsedFlags {
+  values: Record<string, string | number | boolean>;
+  positional: string[];
+}
+
+export function parseFlags(argv: string[]): ParsedFlags {
+  const values: Record<string, string | number | boolean> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/is.exec(arg);
+    if (!m || arg === '-' || arg === '--') { positional.push(arg); continue; }
+    const name = m[1];
+    const kind = FLAGS[name];
+    if (!kind) throw new UsageError(`unknown flag --${name} (see revenant --help)`);
+    let raw = m[2];
+    if (kind === 'bool') {
+      if (raw === undefined) { values[name] = true; continue; }
+      if (!/^(true|false|1|0)$/i.test(raw)) throw new UsageError(`--${name} takes true or false, not "${raw}"`);
+      values[name] = /^(true|1)$/i.test(raw);
+      continue;
+    }
+    if (raw === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
+      raw = argv[++i];
+    }
+    if (kind === 'int') {
+      if (!/^-?\d+$/.test(raw)) throw new UsageError(`--${name} takes a whole number, not "${raw}"`);
+      values[name] = Number(raw);
+    } else values[name] = raw;
+  }
+  return { values, positional };
+}
+
+export interface MigrateRequest {
+  input: MigrationInput;
+  password?: string;
+  askPass: boolean;
+  detach: boolean;
+  taskQueue?: string;
+  namespace?: string;
+}
+
+export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
+  const v = flags.values;
+  const need = (name: string) => {
+    const x = v[name];
+    if (x === undefined || x === '') throw new UsageError(`--${name} is required`);
+    return String(x);
+  };
+  const int = (name: string, dflt: number, min: number, max: number) => {
+    const x = v[name] === undefined ? dflt : Number(v[name]);
+    if (x < min || x > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${x}`);
+    return x;
+  };
+  const bool = (name: string) => v[name] === true;
+  const input: MigrationInput = {
+    server: { host: String(v.host ?? env.REVENANT_MYSQL_HOST ?? '127.0.0.1'), port: int('port', Number(env.REVENANT_MYSQL_PORT ?? 3306), 1, 65535) },
+    database: need('database'),
+    table: need('table'),
+    alter: need('alter'),
+    execute: bool('execute'),
+    chunkSize: int('chunk-size', DEFAULTS.chunkSize, 10, 100_000),
+    dmlBatchSize: int('dml-batch-size', DEFAULTS.dmlBatchSize, 1, 100),
+    approveRenamedColumns: bool('approve-renamed-columns'),
+    okToDropTable: bool('ok-to-drop-table'),
+    initiallyDropGhostTable: bool('initially-drop-ghost-table'),
+    initiallyDropOldTable: bool('initially-drop-old-table'),
+    exactRowcount: bool('exact-rowcount'),
+    postponeCutOver: bool('postpone-cut-over'),
+    cutOverLockTimeoutSeconds: int('cut-over-lock-timeout-seconds', DEFAULTS.cutOverLockTimeoutSeconds, 1, 60),
+  };
+  if (v.user !== undefined) input.server.user = String(v.user);
+  else if (env.REVENANT_MYSQL_USER) input.server.user = env.REVENANT_MYSQL_USER;
+  if (v['postpone-cut-over-flag-file'] !== undefined) input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);
+  if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
+  return {
+    input,
+    password: v.password === undefined ? undefined : String(v.password),
+    askPass: bool('ask-pass'),
+    detach: bool('detach'),
+    taskQueue: v['task-queue'] === undefined ? undefined : String(v['task-queue']),
+    namespace: v.namespace === undefined ? undefined : String(v.namespace),
+  };
+}

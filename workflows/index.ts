@@ -1,0 +1,1 @@
+export { migrateTable, statusQuery, progressSignal, cutOverSignal } from './migrate-table';

@@ -1,0 +1,144 @@
+// Types shared by the workflow, the activities and the client. Pure data: everything here
+// crosses Temporal's boundary as JSON, so it must never hold a secret.
+
+/** Where the table lives. Credentials are not here: the worker resolves them itself. */
+export interface ServerRef {
+  host: string;
+  port: number;
+  /** MySQL user name; the password for it is looked up by the worker. */
+  user?: string;
+}
+
+/** What the operator asked for: gh-ost's flags, minus anything secret. */
+export interface MigrationInput {
+  server: ServerRef;
+  database: string;
+  table: string;
+  /** The ALTER clauses, e.g. "ADD COLUMN c INT NOT NULL DEFAULT 0" (an "ALTER TABLE t" prefix is accepted). */
+  alter: string;
+  /** Without it the migration is a dry run: validate, create and alter the ghost, drop it. */
+  execute: boolean;
+  chunkSize: number;
+  dmlBatchSize: number;
+  approveRenamedColumns: boolean;
+  okToDropTable: boolean;
+  initiallyDropGhostTable: boolean;
+  initiallyDropOldTable: boolean;
+  exactRowcount: boolean;
+  /** Cut-over waits for an operator's signal (or the flag file to disappear). */
+  postponeCutOver: boolean;
+  postponeCutOverFlagFile?: string;
+  cutOverLockTimeoutSeconds: number;
+  /** Milliseconds the row copy waits before its first chunk (lets binlog events pile up: tests). */
+  copyStartDelayMillis?: number;
+}
+
+export const DEFAULTS = {
+  chunkSize: 1000,
+  dmlBatchSize: 10,
+  cutOverLockTimeoutSeconds: 3,
+} as const;
+
+export type Phase =
+  | 'inspecting'
+  | 'preparing'
+  | 'migrating'
+  | 'postponed'
+  | 'cutting-over'
+  | 'cleaning-up'
+  | 'completed'
+  | 'dry-run-completed'
+  | 'failed';
+
+/** A column of the original table and its name in the ghost table. */
+export interface ColumnMapping {
+  source: string;
+  ghost: string;
+}
+
+/** The unique key both tables share; rows are copied in its order, events find rows by it. */
+export interface SharedKey {
+  name: string;
+  /** Source-table column names, in key order. */
+  columns: string[];
+  /** Per key column: true when it is an integer type (bounds travel as BigInt). */
+  integer: boolean[];
+}
+
+/** What inspection learned; everything later phases need to build their statements. */
+export interface TablePlan {
+  database: string;
+  table: string;
+  ghostTable: string;
+  changelogTable: string;
+  oldTable: string;
+  /** Columns copied: present in both tables (after renames), not generated in the ghost. */
+  columns: ColumnMapping[];
+  key: SharedKey;
+  estimatedRows: number;
+  serverVersion: string;
+  serverUuid: string;
+}
+
+/** A binlog coordinate; gtid is the server's GTID position where it has one. */
+export interface BinlogPosition {
+  file: string;
+  position: number;
+  gtid?: string;
+}
+
+export interface CopyProgress {
+  rowsCopied: number;
+  chunksCopied: number;
+  done: boolean;
+}
+
+export interface ApplyProgress {
+  eventsApplied: number;
+  position: BinlogPosition;
+  /** Seconds between the last applied event's commit and now (0 when caught up). */
+  lagSeconds: number;
+  /** Bytes of binlog between the applied position and the server's (same file only). */
+  backlogBytes: number;
+}
+
+/** Progress an activity reports to its workflow (signal `progress`). */
+export type ProgressReport = { kind: 'copy'; copy: CopyProgress } | { kind: 'apply'; apply: ApplyProgress };
+
+export interface MigrationStatus {
+  workflowId: string;
+  phase: Phase;
+  database: string;
+  table: string;
+  alter: string;
+  rowsCopied: number;
+  rowsEstimate: number;
+  percent: number;
+  eventsApplied: number;
+  binlogPosition?: BinlogPosition;
+  lagSeconds: number;
+  backlogBytes: number;
+  /** Seconds until the copy completes, by its rate so far; undefined before there is a rate. */
+  etaSeconds?: number;
+  elapsedSeconds: number;
+  copyElapsedSeconds: number;
+  cutOverPostponed: boolean;
+  cutOverAttempts: number;
+  message?: string;
+}
+
+export interface MigrationResult {
+  status: MigrationStatus;
+  dryRun: boolean;
+}
+
+/** One migration per table: the workflow id says which server, database and table. */
+export function migrationWorkflowId(server: ServerRef, database: string, table: string): string {
+  return `revenant:${server.host}:${server.port}:${database}.${table}`;
+}
+
+export const TASK_QUEUE = 'revenant';
+
+export const ghostTableName = (t: string) => `_${t}_gho`;
+export const changelogTableName = (t: string) => `_${t}_ghc`;
+export const oldTableName = (t: string) => `_${t}_del`;
