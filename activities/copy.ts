@@ -6,11 +6,9 @@ import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types
 import { HINT, readJson, writeJson, type CopyCheckpoint } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, exec, mysqlErrorCode, rows, type Conn } from './mysql';
+import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
-
-const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export async function copyRows(credentials: CredentialResolver, sink: ProgressSink | undefined,
   input: MigrationInput, plan: TablePlan): Promise<CopyProgress> {

@@ -10,7 +10,7 @@ import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '.
 import { BinlogStreamer } from './binlog';
 import { HINT, readJson, writeJson, type BinlogCheckpoint } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { connect, exec, rows, type Conn } from './mysql';
+import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
 import { ProgressReporter, type ProgressSink } from './progress';
 import { changeToStatements, type Row } from './rowevents';
 import * as sql from './sql';
@@ -145,11 +145,16 @@ class Applier {
     const next: BinlogCheckpoint = { ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents };
     const statements = [...this.batch, sql.formatStatement(writeJson(this.plan, HINT.binlog, next))];
     if (this.marker) statements.push(sql.formatStatement(sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)));
-    try {
-      await this.conn.query(`START TRANSACTION;\n${statements.join(';\n')};\nCOMMIT`);
-    } catch (e) {
-      await this.conn.query('ROLLBACK').catch(() => {});
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.conn.query(`START TRANSACTION;\n${statements.join(';\n')};\nCOMMIT`);
+        break;
+      } catch (e) {
+        await this.conn.query('ROLLBACK').catch(() => {});
+        // A deadlock with the application's writes rolls the whole batch back: run it again.
+        if (!RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '') || attempt >= 10) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     }
     this.checkpoint = next;
     this.batch = [];

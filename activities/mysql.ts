@@ -56,3 +56,6 @@ export async function withConnection<T>(server: ServerRef, credentials: Credenti
 export function mysqlErrorCode(e: unknown): string | undefined {
   return (e as { code?: string })?.code;
 }
+
+/** Errors after which the same transaction may simply be run again. */
+export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);

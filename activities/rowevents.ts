@@ -1,8 +1,15 @@
 // Row events on the original table become DML on the ghost, from the events' own row
 // images (never by re-reading the original, whose row may already have moved on):
-//   insert -> INSERT IGNORE (the copy may have brought the row already: keep it, later events fix it)
-//   update -> UPDATE … WHERE key = before image; a key change -> DELETE old key + INSERT IGNORE
+//   insert -> REPLACE the after image
+//   update -> REPLACE the after image; a key change first DELETEs the before image's key
 //   delete -> DELETE … WHERE key = before image
+// Why REPLACE and not UPDATE / INSERT IGNORE: events are replayed onto a ghost that may hold
+// rows the copy read *later* than the event. Replaying an old image can then collide with
+// such a newer row on a secondary unique key (seen under load: row A takes a unique value,
+// moves to a new primary key, the copy brings the moved row, then A's old update replays).
+// REPLACE removes the newer row for a moment; the later event that gave it that value is
+// still to be replayed and puts it back, so the ghost converges to the original. UPDATE
+// would fail there for good, and INSERT IGNORE would keep the stale row.
 import type { ColumnMapping, SharedKey } from '../workflows/types';
 import * as sql from './sql';
 
@@ -40,7 +47,7 @@ export function changeToStatements(change: RowChange, t: ApplyTarget): sql.State
   const keyGhost = keySrc.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   switch (change.kind) {
     case 'insert':
-      return change.rows.length ? [sql.insertIgnoreRows(t.database, t.ghostTable, ghostCols, change.rows.map((r) => pick(r, srcCols)))] : [];
+      return change.rows.length ? [sql.replaceRows(t.database, t.ghostTable, ghostCols, change.rows.map((r) => pick(r, srcCols)))] : [];
     case 'delete':
       return change.rows.map((r) => sql.deleteRow(t.database, t.ghostTable, keyGhost, pick(r, keySrc)));
     case 'update': {
@@ -48,12 +55,8 @@ export function changeToStatements(change: RowChange, t: ApplyTarget): sql.State
       for (const { before, after } of change.rows) {
         const oldKey = pick(before, keySrc);
         const newKey = pick(after, keySrc);
-        if (oldKey.every((v, i) => valuesEqual(v, newKey[i]))) {
-          out.push(sql.updateRow(t.database, t.ghostTable, ghostCols, pick(after, srcCols), keyGhost, oldKey));
-        } else {
-          out.push(sql.deleteRow(t.database, t.ghostTable, keyGhost, oldKey));
-          out.push(sql.insertIgnoreRows(t.database, t.ghostTable, ghostCols, [pick(after, srcCols)]));
-        }
+        if (!oldKey.every((v, i) => valuesEqual(v, newKey[i]))) out.push(sql.deleteRow(t.database, t.ghostTable, keyGhost, oldKey));
+        out.push(sql.replaceRows(t.database, t.ghostTable, ghostCols, [pick(after, srcCols)]));
       }
       return out;
     }

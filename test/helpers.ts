@@ -1,0 +1,182 @@
+// Shared test plumbing: the real MariaDB and Temporal server that scripts/test.sh started
+// (their addresses in the environment), an in-process worker per test file, a concurrent
+// write load, and checksums that compare tables row for row.
+import { Client, Connection } from '@temporalio/client';
+import mysql from 'mysql2/promise';
+import { credentialsFromEnvironment } from '../activities/credentials';
+import { escapeId, qualified } from '../activities/sql';
+import { createWorker } from '../worker/worker';
+import { DEFAULTS, migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
+
+export const MYSQL_PORT = Number(process.env.REVENANT_TEST_MYSQL_PORT ?? 23306);
+export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233';
+export const SERVER = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' };
+
+export async function admin(database?: string) {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant', password: 'revenant', database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  c.on('error', () => {});
+  return c;
+}
+
+export async function freshDatabase(name: string): Promise<void> {
+  const c = await admin();
+  await c.query(`DROP DATABASE IF EXISTS ${escapeId(name)}; CREATE DATABASE ${escapeId(name)}`);
+  await c.end();
+}
+
+export async function tablesIn(database: string): Promise<string[]> {
+  const c = await admin();
+  const [r] = await c.query<any[]>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database]);
+  await c.end();
+  return r.map((x) => String(x.TABLE_NAME)).sort();
+}
+
+export function input(database: string, table: string, alter: string, extra: Partial<MigrationInput> = {}): MigrationInput {
+  return {
+    server: SERVER, database, table, alter, execute: true,
+    chunkSize: DEFAULTS.chunkSize, dmlBatchSize: DEFAULTS.dmlBatchSize,
+    approveRenamedColumns: false, okToDropTable: false, initiallyDropGhostTable: false, initiallyDropOldTable: false,
+    exactRowcount: false, postponeCutOver: false, cutOverLockTimeoutSeconds: DEFAULTS.cutOverLockTimeoutSeconds,
+    ...extra,
+  };
+}
+
+export interface TestTemporal {
+  client: Client;
+  taskQueue: string;
+  start(i: MigrationInput): Promise<ReturnType<Client['workflow']['getHandle']>>;
+  close(): Promise<void>;
+}
+
+/** A client and an in-process worker on a task queue of this test file's own. */
+export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = { REVENANT_MYSQL_PASSWORD: 'revenant' }): Promise<TestTemporal> {
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const { worker, close } = await createWorker({ address: TEMPORAL_ADDRESS, taskQueue, credentials: credentialsFromEnvironment(env), shutdownGraceSeconds: 1 });
+  const running = worker.run();
+  return {
+    client,
+    taskQueue,
+    async start(i) {
+      return client.workflow.start('migrateTable', { taskQueue, workflowId: migrationWorkflowId(i.server, i.database, i.table), args: [i] });
+    },
+    async close() {
+      worker.shutdown();
+      await running.catch(() => {});
+      await close();
+      await connection.close();
+    },
+  };
+}
+
+export async function waitForPhase(handle: { query: (name: string) => Promise<any> }, phases: string[], timeoutMs = 300_000): Promise<MigrationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s: MigrationStatus = await handle.query('status');
+    if (phases.includes(s.phase)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for phase ${phases.join('|')}; now ${s.phase}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Test table: BIGINT PK, a second unique key, strings, decimals, dates, a nullable column. */
+export async function createTestTable(database: string, table: string, rows: number): Promise<void> {
+  const c = await admin(database);
+  await c.query(`CREATE TABLE ${escapeId(table)} (
+      id BIGINT NOT NULL AUTO_INCREMENT,
+      uk INT NOT NULL,
+      name VARCHAR(64) NOT NULL,
+      amount DECIMAL(12,2) NOT NULL,
+      note VARCHAR(255) NULL,
+      created DATETIME(6) NOT NULL,
+      PRIMARY KEY (id), UNIQUE KEY uk_idx (uk), KEY name_idx (name)) ENGINE=InnoDB`);
+  await c.query(`INSERT INTO ${escapeId(table)} (id, uk, name, amount, note, created)
+      SELECT seq, seq * 3, CONCAT('name-', seq), seq / 7, IF(seq % 5 = 0, NULL, CONCAT('note ', seq)), '2024-01-01 00:00:00' + INTERVAL seq SECOND
+      FROM seq_1_to_${rows}`);
+  await c.end();
+}
+
+/**
+ * Concurrent writers: inserts, updates (values and primary key) and deletes, each on its own
+ * connection, until stop(). Counts what the server acknowledged.
+ */
+export class WriteLoad {
+  private stopping = false;
+  private readonly loops: Promise<void>[] = [];
+  acknowledged = 0;
+  errors: string[] = [];
+
+  constructor(private readonly database: string, private readonly table: string, private readonly maxId: number) {}
+
+  start(connections = 4): this {
+    for (let i = 0; i < connections; i++) this.loops.push(this.loop(i, connections));
+    return this;
+  }
+
+  private async loop(index: number, of: number): Promise<void> {
+    const c = await admin(this.database);
+    const t = escapeId(this.table);
+    let n = 0;
+    const rnd = (max: number) => 1 + Math.floor(Math.random() * max);
+    try {
+      while (!this.stopping) {
+        n++;
+        const uk = 10_000_000 + n * of + index;
+        const op = n % 5;
+        try {
+          if (op === 0) await c.query(`INSERT INTO ${t} (uk, name, amount, note, created) VALUES (?, ?, ?, ?, NOW(6))`, [uk, `live-${index}-${n}`, n / 3, n % 2 ? null : 'ins']);
+          else if (op === 1) await c.query(`UPDATE ${t} SET amount = amount + 1, name = CONCAT('u', name), note = ? WHERE id = ?`, [`upd ${n}`, rnd(this.maxId)]);
+          else if (op === 2) await c.query(`DELETE FROM ${t} WHERE id = ?`, [rnd(this.maxId)]);
+          else if (op === 3) await c.query(`UPDATE ${t} SET id = id + 50000000 WHERE id = ?`, [rnd(this.maxId)]);
+          else await c.query(`BEGIN; UPDATE ${t} SET uk = ? WHERE id = ?; INSERT INTO ${t} (uk, name, amount, created) VALUES (?, 'txn', 1, NOW(6)); COMMIT`, [uk + 500_000_000, rnd(this.maxId), uk + 900_000_000]);
+          this.acknowledged++;
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? '';
+          if (!['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) this.errors.push((e as Error).message);
+          await c.query('ROLLBACK').catch(() => {});
+        }
+      }
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+}
+
+export interface Checksum {
+  rows: number;
+  xor: string;
+  sum: string;
+}
+
+/** Row-for-row checksum over the given columns (in order): CRC32 of each row's hex values. */
+export async function checksum(database: string, table: string, columns: string[]): Promise<Checksum> {
+  const c = await admin();
+  const row = `CRC32(CONCAT_WS('|', ${columns.map((x) => `IFNULL(HEX(${escapeId(x)}), 'NULL')`).join(', ')}))`;
+  const [r] = await c.query<any[]>(`SELECT COUNT(*) AS n, BIT_XOR(${row}) AS x, SUM(${row}) AS s FROM ${qualified(database, table)}`);
+  await c.end();
+  return { rows: Number(r[0].n), xor: String(r[0].x), sum: String(r[0].s) };
+}
+
+export async function showCreate(database: string, table: string): Promise<string> {
+  const c = await admin();
+  const [r] = await c.query<any[]>(`SHOW CREATE TABLE ${qualified(database, table)}`);
+  await c.end();
+  return r[0]['Create Table'];
+}
+
+/** Failure text of a failed workflow, cause included. */
+export async function failureOf(handle: { result(): Promise<unknown> }): Promise<string> {
+  try {
+    await handle.result();
+  } catch (e) {
+    const parts: string[] = [];
+    for (let x: any = e; x; x = x.cause) parts.push(x.message);
+    return parts.join(' | ');
+  }
+  throw new Error('expected the migration to fail, but it completed');
+}

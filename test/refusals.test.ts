@@ -1,0 +1,120 @@
+// Every refusal is a clear, specific error before anything is changed: the migration fails
+// with the reason, and no _gho, _ghc or _del table is left behind.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { admin, createTestTable, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import type { MigrationInput } from '../workflows/types';
+
+let temporal: TestTemporal;
+before(async () => { temporal = await startTemporal('test-refusals'); });
+after(async () => { await temporal.close(); });
+
+async function expectRefusal(db: string, alter: string, message: RegExp, extra: Partial<MigrationInput> = {}, table = 't') {
+  const handle = await temporal.start(input(db, table, alter, extra));
+  const failure = await failureOf(handle);
+  assert.match(failure, message);
+  const left = (await tablesIn(db)).filter((t) => /^_.*_(gho|ghc|del)$/.test(t));
+  assert.deepEqual(left, [], 'no ghost, changelog or old table is left behind');
+}
+
+async function withGlobal(variable: string, value: string, fn: () => Promise<void>) {
+  const c = await admin();
+  const [[{ v }]] = await c.query<any[]>(`SELECT @@global.${variable} AS v`);
+  await c.query(`SET GLOBAL ${variable} = ?`, [value]);
+  try {
+    await fn();
+  } finally {
+    await c.query(`SET GLOBAL ${variable} = ?`, [v]);
+    await c.end();
+  }
+}
+
+async function table(db: string) {
+  await freshDatabase(db);
+  await createTestTable(db, 't', 100);
+}
+
+test('refuses binlog_format=STATEMENT', async () => {
+  await table('rv_ref_stmt');
+  await withGlobal('binlog_format', 'STATEMENT', () => expectRefusal('rv_ref_stmt', 'ADD COLUMN x INT', /binlog_format is STATEMENT, but revenant needs ROW/));
+});
+
+test('refuses binlog_row_image=MINIMAL', async () => {
+  await table('rv_ref_minimal');
+  await withGlobal('binlog_row_image', 'MINIMAL', () => expectRefusal('rv_ref_minimal', 'ADD COLUMN x INT', /binlog_row_image is MINIMAL, but revenant needs FULL/));
+});
+
+test('refuses a missing table', async () => {
+  await freshDatabase('rv_ref_missing');
+  await expectRefusal('rv_ref_missing', 'ADD COLUMN x INT', /table rv_ref_missing\.nope does not exist/, {}, 'nope');
+});
+
+test('refuses an ALTER without a shared unique key', async () => {
+  await table('rv_ref_nokey');
+  await expectRefusal('rv_ref_nokey', 'DROP PRIMARY KEY, DROP INDEX uk_idx', /no unique key is shared by rv_ref_nokey\.t and the altered table/);
+});
+
+test('refuses a table without any unique key', async () => {
+  await freshDatabase('rv_ref_nouk');
+  const c = await admin('rv_ref_nouk');
+  await c.query('CREATE TABLE t (a INT, b INT); INSERT INTO t VALUES (1, 2)');
+  await c.end();
+  await expectRefusal('rv_ref_nouk', 'ADD COLUMN x INT', /has no PRIMARY or UNIQUE key/);
+});
+
+test('refuses a unique key on a nullable or FLOAT column', async () => {
+  await freshDatabase('rv_ref_float');
+  const c = await admin('rv_ref_float');
+  await c.query('CREATE TABLE t (f FLOAT NOT NULL, n INT NULL, UNIQUE KEY f_u (f), UNIQUE KEY n_u (n))');
+  await c.end();
+  await expectRefusal('rv_ref_float', 'ADD COLUMN x INT', /unsuitable shared keys: f_u: float column f; n_u: nullable column n/);
+});
+
+test('refuses a table with a foreign key (child and parent)', async () => {
+  await table('rv_ref_fk');
+  const c = await admin('rv_ref_fk');
+  await c.query('CREATE TABLE child (id INT PRIMARY KEY, t_id BIGINT NOT NULL, CONSTRAINT child_t FOREIGN KEY (t_id) REFERENCES t (id)) ENGINE=InnoDB');
+  await c.end();
+  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /rv_ref_fk\.t has foreign keys \(child_t: child references t\)/);
+  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /rv_ref_fk\.child has foreign keys \(child_t: child references t\)/, {}, 'child');
+});
+
+test('refuses a table with triggers', async () => {
+  await table('rv_ref_trigger');
+  const c = await admin('rv_ref_trigger');
+  await c.query('CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW SET @x = 1');
+  await c.end();
+  await expectRefusal('rv_ref_trigger', 'ADD COLUMN x INT', /has triggers \(t_ai\)/);
+});
+
+test('refuses bad ALTER syntax, and drops the ghost it made', async () => {
+  await table('rv_ref_syntax');
+  await expectRefusal('rv_ref_syntax', 'ADD COLUMNN x INT', /the ALTER failed on the ghost table rv_ref_syntax\._t_gho: .*SQL syntax/);
+});
+
+test('refuses RENAME TO', async () => {
+  await table('rv_ref_rename');
+  await expectRefusal('rv_ref_rename', 'ADD COLUMN x INT, RENAME TO t2', /renames the table \(RENAME TO\)/);
+  await expectRefusal('rv_ref_rename', 'RENAME AS t2', /renames the table/);
+});
+
+test('refuses a column rename without --approve-renamed-columns', async () => {
+  await table('rv_ref_colrename');
+  await expectRefusal('rv_ref_colrename', 'CHANGE note remark VARCHAR(255)', /renames columns \(note -> remark\).*--approve-renamed-columns/);
+});
+
+test('refuses a second migration of the same table, and the first completes', async () => {
+  const db = 'rv_ref_second';
+  await table(db);
+  const first = await temporal.start(input(db, 't', 'ADD COLUMN x INT', { postponeCutOver: true }));
+  await waitForPhase(first, ['postponed']);
+  // Same workflow id: the server refuses the start.
+  await assert.rejects(temporal.start(input(db, 't', 'ADD COLUMN y INT')), /already started/i);
+  // Another workflow id (e.g. started by hand): inspection refuses, touching nothing.
+  const other = await temporal.client.workflow.start('migrateTable', { taskQueue: temporal.taskQueue, workflowId: `other-${Date.now()}`, args: [input(db, 't', 'ADD COLUMN y INT')] });
+  assert.match(await failureOf(other), /changelog table rv_ref_second\._t_ghc exists: another migration of t is running/);
+  assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't']);
+  await first.signal('cut-over');
+  await first.result();
+  assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+});
