@@ -1,0 +1,40 @@
+// The same migration driven by the real `temporal` binary: start with JSON input (no
+// secrets), query its status, wait for its result.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { checksum, createTestTable, freshDatabase, input, showCreate, startTemporal, TEMPORAL_ADDRESS, type TestTemporal } from './helpers';
+import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
+
+const run = promisify(execFile);
+const temporalCli = (...args: string[]) => run('temporal', [...args, '--address', TEMPORAL_ADDRESS], { encoding: 'utf8' });
+let temporal: TestTemporal;
+before(async () => { temporal = await startTemporal('test-temporal-cli'); });
+after(async () => { await temporal.close(); });
+
+test('temporal workflow start / query / result run a migration', { timeout: 300_000 }, async () => {
+  const db = 'rv_tcli';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 20_000);
+  const i = input(db, 't', 'ADD COLUMN via_cli TINYINT NOT NULL DEFAULT 1', { postponeCutOver: true });
+  const id = migrationWorkflowId(i.server, db, 't');
+  await temporalCli('workflow', 'start', '--type', 'migrateTable', '--task-queue', temporal.taskQueue, '--workflow-id', id, '--input', JSON.stringify(i));
+
+  let status: MigrationStatus | undefined;
+  for (let n = 0; n < 600; n++) {
+    const { stdout } = await temporalCli('workflow', 'query', '--workflow-id', id, '--name', 'status', '--output', 'json');
+    const parsed = JSON.parse(stdout);
+    status = (parsed.queryResult ?? parsed.result ?? parsed)[0] as MigrationStatus;
+    if (status.phase === 'postponed' || status.phase === 'failed') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.equal(status?.phase, 'postponed', JSON.stringify(status));
+  assert.equal(status?.rowsCopied, 20_000);
+  await temporalCli('workflow', 'signal', '--workflow-id', id, '--name', 'cut-over');
+  const { stdout } = await temporalCli('workflow', 'result', '--workflow-id', id, '--output', 'json');
+  assert.match(stdout, /"phase":\s*"completed"/);
+  assert.match(await showCreate(db, 't'), /`via_cli` tinyint\(4\) NOT NULL DEFAULT 1/);
+  const cols = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+  assert.deepEqual(await checksum(db, 't', cols), await checksum(db, '_t_del', cols));
+});

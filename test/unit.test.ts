@@ -1,0 +1,87 @@
+// Pure unit tests: SQL builders, ALTER reading, binlog-event-to-DML mapping, gh-ost flags.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { columnRenames, droppedColumns, normalizeAlter, renamesTable, splitClauses } from '../activities/alter';
+import { decodeKey, encodeKey } from '../activities/keys';
+import { changeToStatements, type ApplyTarget } from '../activities/rowevents';
+import * as sql from '../activities/sql';
+import { migrateRequest, parseFlags, UsageError } from '../client/flags';
+
+test('escapeId doubles backquotes and refuses empty names', () => {
+  assert.equal(sql.escapeId('a`b'), '`a``b`');
+  assert.equal(sql.qualified('d', 't'), '`d`.`t`');
+  assert.throws(() => sql.escapeId(''), /empty SQL identifier/);
+});
+
+test('composite key comparisons expand to index-friendly OR-of-AND', () => {
+  const gt = sql.keyComparison(['a', 'b', 'c'], '>', [1, 2, 3]);
+  assert.equal(gt.sql, '(`a` > ? OR (`a` = ? AND `b` > ?) OR (`a` = ? AND `b` = ? AND `c` > ?))');
+  assert.deepEqual(gt.params, [1, 1, 2, 1, 2, 3]);
+  const le = sql.keyComparison(['a', 'b'], '<=', [1, 2]);
+  assert.equal(le.sql, '(`a` < ? OR (`a` = ? AND `b` <= ?))');
+  assert.equal(sql.keyComparison(['id'], '>=', [5]).sql, '(`id` >= ?)');
+});
+
+test('chunk boundary and copy statements', () => {
+  const key = { name: 'PRIMARY', columns: ['id'] };
+  const end = sql.chunkEnd('d', 't', key, [10], false, [99], 1000);
+  assert.match(end.sql, /FORCE INDEX \(`PRIMARY`\)\s+WHERE \(`id` > \?\) AND \(`id` <= \?\)\s+ORDER BY `id` LIMIT 1 OFFSET 999/);
+  const copy = sql.copyChunk('d', 't', '_t_gho', key, [{ source: 'id', ghost: 'id' }, { source: 'old', ghost: 'new' }], [1], true, [50]);
+  assert.match(copy.sql, /^INSERT IGNORE INTO `d`\.`_t_gho` \(`id`, `new`\)\s+SELECT `id`, `old` FROM `d`\.`t` FORCE INDEX \(`PRIMARY`\)\s+WHERE \(`id` >= \?\) AND \(`id` <= \?\) LOCK IN SHARE MODE$/);
+  assert.deepEqual(copy.params, [1, 50]);
+});
+
+test('ALTER reading: prefix, clauses, renames, RENAME TO, drops', () => {
+  assert.equal(normalizeAlter('ALTER TABLE `db`.`t` ADD COLUMN x INT;'), 'ADD COLUMN x INT');
+  assert.deepEqual(splitClauses("ADD COLUMN a ENUM('x,y','z'), ADD INDEX (a, b), COMMENT 'a,b'"),
+    ["ADD COLUMN a ENUM('x,y','z')", 'ADD INDEX (a, b)', "COMMENT 'a,b'"]);
+  assert.deepEqual([...columnRenames(splitClauses('CHANGE COLUMN `a` `b` INT, CHANGE c C INT, RENAME COLUMN d TO e, CHANGE f f INT'))],
+    [['a', 'b'], ['d', 'e']]);
+  assert.ok(renamesTable(['RENAME TO t2']));
+  assert.ok(renamesTable(['RENAME AS t2']));
+  assert.ok(renamesTable(['RENAME t2']));
+  assert.ok(!renamesTable(['RENAME COLUMN a TO b', 'RENAME INDEX i TO j']));
+  assert.deepEqual(droppedColumns(splitClauses('DROP COLUMN a, DROP b, DROP INDEX i, DROP PRIMARY KEY, DROP FOREIGN KEY f')), ['a', 'b']);
+});
+
+test('key values survive JSON: bytes stay bytes, integers come back as BigInt', () => {
+  const key = { name: 'k', columns: ['a', 'b', 'c'], integer: [true, false, false] };
+  const enc = encodeKey(['18446744073709551615', Buffer.from([0, 255]), 'x']);
+  const dec = decodeKey(key, JSON.parse(JSON.stringify(enc)));
+  assert.equal(dec[0], 18446744073709551615n);
+  assert.deepEqual(dec[1], Buffer.from([0, 255]));
+  assert.equal(dec[2], 'x');
+});
+
+const target: ApplyTarget = {
+  database: 'd', ghostTable: '_t_gho',
+  columns: [{ source: 'id', ghost: 'id' }, { source: 'v', ghost: 'w' }],
+  key: { name: 'PRIMARY', columns: ['id'], integer: [true] },
+};
+const text = (s: sql.Statement[]) => s.map(sql.formatStatement);
+
+test('binlog rows map to ghost DML from the row images', () => {
+  assert.deepEqual(text(changeToStatements({ kind: 'insert', rows: [{ id: 1, v: 'a', dropped: 9 }, { id: 2, v: null }] }, target)),
+    ["REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (1, 'a'), (2, NULL)"]);
+  assert.deepEqual(text(changeToStatements({ kind: 'update', rows: [{ before: { id: 1, v: 'a' }, after: { id: 1, v: 'b' } }] }, target)),
+    ["REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (1, 'b')"]);
+  assert.deepEqual(text(changeToStatements({ kind: 'update', rows: [{ before: { id: 1, v: 'a' }, after: { id: 7, v: 'a' } }] }, target)),
+    ['DELETE FROM `d`.`_t_gho` WHERE `id` = 1', "REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (7, 'a')"]);
+  assert.deepEqual(text(changeToStatements({ kind: 'delete', rows: [{ id: 3, v: 'x' }] }, target)),
+    ['DELETE FROM `d`.`_t_gho` WHERE `id` = 3']);
+  assert.throws(() => changeToStatements({ kind: 'insert', rows: [{ id: 1 }] }, target), /no column v: is binlog_row_image FULL/);
+});
+
+test("gh-ost's flags parse into a migration without secrets", () => {
+  const req = migrateRequest(parseFlags(['-host', 'db1', '--port=3307', '--user', 'u', '--password', 'pw', '--database', 'd', '--table', 't',
+    '--alter', 'ADD COLUMN c INT', '--execute', '--chunk-size', '500', '--approve-renamed-columns=true', '--ok-to-drop-table']), {});
+  assert.equal(req.password, 'pw');
+  assert.deepEqual(req.input.server, { host: 'db1', port: 3307, user: 'u' });
+  assert.equal(req.input.execute, true);
+  assert.equal(req.input.chunkSize, 500);
+  assert.equal(req.input.approveRenamedColumns, true);
+  assert.ok(!JSON.stringify(req.input).includes('pw'));
+  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't']), {}), (e: Error) => e instanceof UsageError && /--alter is required/.test(e.message));
+  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--chunk-size', '0']), {}), /--chunk-size must be between 10 and 100000, got 0/);
+  assert.throws(() => parseFlags(['--execute=maybe']), /--execute takes true or false/);
+});
