@@ -2,6 +2,7 @@
 // and prints its status line until it ends; `worker` runs a worker; `status` and `cut-over`
 // talk to a running migration.
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
@@ -62,6 +63,8 @@ async function migrate(req: MigrateRequest): Promise<number> {
   let stopWorker: (() => Promise<void>) | undefined;
   try {
     if (temporal.embedded) {
+      // The status line is the output; the SDK speaks only of warnings and errors.
+      Runtime.install({ logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
       // The in-process worker gets the password in memory; the workflow never sees it.
       const { worker, close } = await createWorker({
         address: temporal.address, taskQueue,
