@@ -19,6 +19,8 @@ if ! command -v temporal >/dev/null; then
   hash -r
 fi
 if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: npm 11 leaves @swc/core's other-platform optional packages out
+  # of the lock file and then refuses `npm ci`; install keeps the locked versions all the same.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
