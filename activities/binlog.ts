@@ -45,10 +45,12 @@ export class BinlogStreamer {
       zongji.once('ready', resolve);
       zongji.once('error', reject);
     });
+    const from = this.opts.from;
     zongji.start({
       serverId,
-      filename: this.opts.from.file,
-      position: this.opts.from.position,
+      // A GTID start (MariaDB) survives rotation and purge of the checkpoint's file, and keeps
+      // the GTID known at every later commit; file/position is exact where there is no GTID.
+      ...(from.gtid ? { gtidSet: from.gtid } : { filename: from.file, position: from.position }),
       includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid'],
       includeSchema: this.opts.tables,
     });
@@ -56,7 +58,8 @@ export class BinlogStreamer {
   }
 
   private position(): BinlogPosition {
-    return { file: this.zongji.options.filename, position: this.zongji.options.position };
+    const gtid: string | undefined = this.zongji.gtidSet;
+    return { file: this.zongji.options.filename, position: this.zongji.options.position, ...(gtid ? { gtid } : {}) };
   }
 
   private onEvent(e: any): void {

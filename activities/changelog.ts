@@ -25,6 +25,8 @@ export interface MigrationRecord {
 }
 
 export interface CopyCheckpoint {
+  /** Where the last chunk began (exclusive; null: the first chunk, from min inclusive). Lets an audit check that chunks tile the key range. */
+  from?: EncodedKey | null;
   /** Key range of the table when the copy began; rows beyond max arrive through the binlog. */
   min: EncodedKey | null;
   max: EncodedKey | null;
@@ -37,6 +39,10 @@ export interface CopyCheckpoint {
 
 export interface BinlogCheckpoint extends BinlogPosition {
   eventsApplied: number;
+  /** The position the last batch started from: consecutive batches must chain (audit). */
+  from?: BinlogPosition;
+  /** Events of a source transaction applied before its commit was seen; replayed on resume. */
+  partialEvents?: number;
 }
 
 export async function readHints(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hints: string[]): Promise<Map<string, string>> {
@@ -47,6 +53,30 @@ export async function readHints(conn: Conn, plan: Pick<TablePlan, 'database' | '
 export async function readJson<T>(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string): Promise<T | undefined> {
   const v = (await readHints(conn, plan, [hint])).get(hint);
   return v === undefined ? undefined : (JSON.parse(v) as T);
+}
+
+/** A checkpoint as stored (raw, for compare-and-set) and parsed. */
+export interface Stored<T> {
+  raw: string;
+  value: T;
+}
+
+export async function readStored<T>(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string): Promise<Stored<T> | undefined> {
+  const raw = (await readHints(conn, plan, [hint])).get(hint);
+  return raw === undefined ? undefined : { raw, value: JSON.parse(raw) as T };
+}
+
+/** The statement that advances a checkpoint from `from` to `to`, and what it stores. */
+export function advance<T>(plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string, from: Stored<T>, to: T): { statement: sql.Statement; next: Stored<T> } {
+  const raw = JSON.stringify(to);
+  return { statement: sql.compareAndSetChangelog(plan.database, plan.changelogTable, hint, from.raw, raw), next: { raw, value: to } };
+}
+
+/** Thrown when a checkpoint moved under this attempt: another attempt owns the work now. */
+export class SupersededError extends Error {
+  constructor(what: string) {
+    super(`${what} checkpoint was advanced by another attempt; this one stops (nothing of it was committed)`);
+  }
 }
 
 export function writeJson(plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string, value: unknown): sql.Statement {

@@ -1,68 +1,104 @@
 // Row copy: walks the shared unique key in chunks, INSERT IGNORE … SELECT … LOCK IN SHARE
-// MODE, and commits each chunk together with its checkpoint in the changelog. A retried
-// attempt reads the checkpoint and goes on from the next key: no chunk is copied twice.
+// MODE, and commits each chunk together with its checkpoint in the changelog. The checkpoint
+// only moves forward from the value this attempt read (compare-and-set), so a retried or a
+// stale attempt can never commit a chunk twice; a retry reads the checkpoint and goes on
+// from the next key: no chunk is copied twice, none is skipped.
 import { Context, CancelledFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types';
-import { HINT, readJson, writeJson, type CopyCheckpoint } from './changelog';
+import { advance, HINT, readStored, SupersededError, type CopyCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
+import { exceeded, parseThresholds } from './throttler';
+
+const LOAD_CHECK_INTERVAL_MS = 1000;
 
 export async function copyRows(credentials: CredentialResolver, sink: ProgressSink | undefined,
   input: MigrationInput, plan: TablePlan): Promise<CopyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
+  const critical = parseThresholds(input.criticalLoad, '--critical-load');
   const conn = await connect(input.server, credentials);
   try {
     await exec(conn, sql.ghostWriterSession());
-    let cp = await readJson<CopyCheckpoint>(conn, plan, HINT.copy);
-    if (!cp) throw new Error(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
-    const progress = (): CopyProgress => ({ rowsCopied: cp!.rowsCopied, chunksCopied: cp!.chunksCopied, done: cp!.done });
-    if (cp.done) return progress();
+    let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
+    if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
+    const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done });
+    if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
+      // Resuming: the changelog's checkpoint is committed with the last chunk, so the next
+      // chunk starts right after it. Nothing committed is redone.
+      reporter.report({ kind: 'resume', phase: 'copy', attempt: ctx.info.attempt, checkpoint: `${cp.value.chunksCopied} chunks`, redone: 0 });
+    }
+    if (cp.value.done) return progress();
 
-    if (cp.min === null || cp.max === null) {
+    if (cp.value.min === null || cp.value.max === null) {
       // The key range, read once and kept: rows inserted later reach the ghost via the binlog.
       const [min] = await rows(conn, sql.keyExtreme(plan.database, plan.table, plan.key, 'ASC'));
       const [max] = await rows(conn, sql.keyExtreme(plan.database, plan.table, plan.key, 'DESC'));
-      cp = { ...cp, min: min ? encodeKey(keyOf(min, plan.key.columns)) : null, max: max ? encodeKey(keyOf(max, plan.key.columns)) : null };
-      if (!min) cp.done = true;
-      await exec(conn, writeJson(plan, HINT.copy, cp));
-      if (cp.done) return progress();
+      const next = { ...cp.value, min: min ? encodeKey(keyOf(min, plan.key.columns)) : null, max: max ? encodeKey(keyOf(max, plan.key.columns)) : null, done: !min };
+      const { statement, next: stored } = advance(plan, HINT.copy, cp, next);
+      if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('copy');
+      cp = stored;
+      if (cp.value.done) return progress();
     }
 
-    if (input.copyStartDelayMillis && cp.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
+    if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
 
-    while (!cp.done) {
-      ctx.heartbeat(cp);
+    let lastLoadCheck = 0;
+    while (!cp.value.done) {
+      ctx.heartbeat(cp.value);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+      if (critical.size && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
+        lastLoadCheck = Date.now();
+        await checkCriticalLoad(conn, critical, input.criticalLoadIntervalMillis ?? 0);
+      }
+      const started = Date.now();
       cp = await copyNextChunk(conn, input, plan, cp);
       reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
+      if (input.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * input.niceRatio));
     }
     reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), true);
     return progress();
+  } catch (e) {
+    if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
+    throw e;
   } finally {
     conn.destroy();
   }
 }
 
+/** gh-ost's critical-load: confirmed after interval-millis, then the copy stops for the workflow to hibernate. */
+async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, confirmAfterMs: number): Promise<void> {
+  let reason = await exceeded(conn, thresholds);
+  if (reason && confirmAfterMs > 0) {
+    await Context.current().sleep(confirmAfterMs);
+    reason = await exceeded(conn, thresholds);
+  }
+  if (reason) throw ApplicationFailure.nonRetryable(`critical load reached: ${reason}`, 'CriticalLoad', reason);
+}
+
 /** Copies one chunk and commits its checkpoint in the same transaction. */
-async function copyNextChunk(conn: Conn, input: MigrationInput, plan: TablePlan, cp: CopyCheckpoint): Promise<CopyCheckpoint> {
-  const first = cp.lastKey === null;
-  const from = decodeKey(plan.key, first ? cp.min! : cp.lastKey!);
-  const max = decodeKey(plan.key, cp.max!);
+async function copyNextChunk(conn: Conn, input: MigrationInput, plan: TablePlan, cp: Stored<CopyCheckpoint>): Promise<Stored<CopyCheckpoint>> {
+  const c = cp.value;
+  const first = c.lastKey === null;
+  const from = decodeKey(plan.key, first ? c.min! : c.lastKey!);
+  const max = decodeKey(plan.key, c.max!);
   const [end] = await rows(conn, sql.chunkEnd(plan.database, plan.table, plan.key, from, first, max, input.chunkSize));
-  const to = end ? encodeKey(keyOf(end, plan.key.columns)) : cp.max!;
-  const last = sameKey(to, cp.max!);
+  const to = end ? encodeKey(keyOf(end, plan.key.columns)) : c.max!;
+  const last = sameKey(to, c.max!);
 
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query('START TRANSACTION');
       const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns,
         from, first, decodeKey(plan.key, to)));
-      const next: CopyCheckpoint = { ...cp, lastKey: to, rowsCopied: cp.rowsCopied + r.affectedRows, chunksCopied: cp.chunksCopied + 1, done: last };
-      await exec(conn, writeJson(plan, HINT.copy, next));
+      const { statement, next } = advance(plan, HINT.copy, cp, {
+        ...c, from: c.lastKey, lastKey: to, rowsCopied: c.rowsCopied + r.affectedRows, chunksCopied: c.chunksCopied + 1, done: last,
+      });
+      if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('copy');
       await conn.query('COMMIT');
       return next;
     } catch (e) {
@@ -72,3 +108,4 @@ async function copyNextChunk(conn: Conn, input: MigrationInput, plan: TablePlan,
     }
   }
 }
+

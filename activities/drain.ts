@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
 import { BinlogStreamer } from './binlog';
-import { HINT, readJson, writeJson, type BinlogCheckpoint } from './changelog';
+import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
 import { ProgressReporter, type ProgressSink } from './progress';
@@ -32,10 +32,16 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   let streamer: BinlogStreamer | undefined;
   try {
     await exec(conn, sql.ghostWriterSession());
-    const start = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
-    if (!start) throw new Error(`no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`);
+    const start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
+    if (!start) throw ApplicationFailure.nonRetryable(`no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`);
+    if (ctx.info.attempt > 1 || start.value.eventsApplied > 0) {
+      // Resuming at the committed checkpoint: only a source transaction that was applied in
+      // part (too large to wait for its commit) is applied again.
+      reporter.report({ kind: 'resume', phase: 'apply', attempt: ctx.info.attempt,
+        checkpoint: `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''}`, redone: start.value.partialEvents ?? 0 });
+    }
     const applier = new Applier(conn, input, plan, start);
-    streamer = new BinlogStreamer({ server: input.server, credentials, from: start, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
+    streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 
     while (!ctx.cancellationSignal.aborted) {
@@ -49,6 +55,9 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     }
     await applier.flush();
     return applier.progress();
+  } catch (e) {
+    if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
+    throw e;
   } finally {
     streamer?.stop();
     conn.destroy();
@@ -56,6 +65,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
 }
 
 class Applier {
+  private stored: Stored<BinlogCheckpoint>;
   checkpoint: BinlogCheckpoint;
   caughtUp = false;
   private pendingTx: string[] = [];
@@ -74,9 +84,13 @@ class Applier {
   private readonly tableRe: RegExp;
   private readonly target;
 
-  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: BinlogCheckpoint) {
-    this.checkpoint = start;
-    this.batchPosition = { file: start.file, position: start.position };
+  private partialEvents = 0;
+
+  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
+    this.stored = start;
+    this.checkpoint = start.value;
+    const startValue = start.value;
+    this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
     this.tableRe = new RegExp(`(^|[\\s.,(])\`?${escapeRegExp(plan.table)}\`?($|[\\s.,;(])`, 'i');
     this.target = { database: plan.database, ghostTable: plan.ghostTable, columns: plan.columns, key: plan.key };
   }
@@ -88,7 +102,10 @@ class Applier {
         for (const s of changeToStatements(item.change, this.target)) this.pendingTx.push(sql.formatStatement(s));
         this.pendingTxEvents += item.change.rows.length;
         this.lastEventTs = item.timestamp;
-        if (this.pendingTx.length >= MAX_PENDING_STATEMENTS) this.moveToBatch(null);
+        if (this.pendingTx.length >= MAX_PENDING_STATEMENTS) {
+          this.partialEvents += this.pendingTxEvents;
+          this.moveToBatch(null);
+        }
       } else if (item.table === this.plan.changelogTable && item.change.kind !== 'delete') {
         for (const r of item.change.rows as Row[] | { after: Row }[]) {
           const row = ('after' in r ? r.after : r) as Row;
@@ -119,6 +136,7 @@ class Applier {
     this.pendingTxEvents = 0;
     if (position) {
       this.batchPosition = position;
+      this.partialEvents = 0;
       if (this.pendingMarker) {
         this.marker = this.pendingMarker;
         this.pendingMarker = null;
@@ -142,12 +160,24 @@ class Applier {
 
   async flush(): Promise<void> {
     if (this.batch.length === 0 && !this.marker && !this.positionAdvanced) return;
-    const next: BinlogCheckpoint = { ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents };
-    const statements = [...this.batch, sql.formatStatement(writeJson(this.plan, HINT.binlog, next))];
+    const next: BinlogCheckpoint = {
+      ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents,
+      from: { file: this.checkpoint.file, position: this.checkpoint.position },
+      ...(this.partialEvents ? { partialEvents: this.partialEvents } : {}),
+    };
+    // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
+    // finds it moved and rolls back before any of its changes commit.
+    const { statement, next: stored } = advance(this.plan, HINT.binlog, this.stored, next);
+    const statements = [sql.formatStatement(statement), ...this.batch];
     if (this.marker) statements.push(sql.formatStatement(sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)));
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.conn.query(`START TRANSACTION;\n${statements.join(';\n')};\nCOMMIT`);
+        const [results] = await this.conn.query<any[]>(`START TRANSACTION;\n${statements.join(';\n')}`);
+        if (results[1]?.affectedRows !== 1) {
+          await this.conn.query('ROLLBACK');
+          throw new SupersededError('binlog');
+        }
+        await this.conn.query('COMMIT');
         break;
       } catch (e) {
         await this.conn.query('ROLLBACK').catch(() => {});
@@ -156,6 +186,7 @@ class Applier {
         await new Promise((r) => setTimeout(r, 50 * attempt));
       }
     }
+    this.stored = stored;
     this.checkpoint = next;
     this.batch = [];
     this.batchEvents = 0;

@@ -9,6 +9,7 @@ import { drainBinlog } from './drain';
 import { inspect, prepare } from './prepare';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
+import { resurrect } from './resurrect';
 
 export interface ActivityDeps {
   credentials: CredentialResolver;
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     inspect: (input: MigrationInput) => inspect(credentials, input),
     prepare: (input: MigrationInput) => prepare(credentials, input),
+    resurrect: (input: MigrationInput) => resurrect(credentials, input),
     copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan),
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),

@@ -19,8 +19,10 @@ export interface Prepared {
 export async function currentBinlogPosition(conn: Conn): Promise<BinlogPosition> {
   const [ms] = await rows(conn, sql.showMasterStatus());
   if (!ms) return refuse('SHOW MASTER STATUS returned nothing: binary logging is off');
-  const [v] = await rows(conn, sql.serverVariables());
-  return { file: ms.File, position: Number(ms.Position), gtid: String(v.gtid_binlog_pos ?? '') || undefined };
+  const position = { file: String(ms.File), position: Number(ms.Position) };
+  // MariaDB: the GTID position at exactly that file/offset (MySQL: none; file/position it is).
+  const gtid = await rows(conn, sql.binlogGtidPos(position.file, position.position)).then((r) => String(r[0]?.gtid ?? ''), () => '');
+  return gtid ? { ...position, gtid } : position;
 }
 
 export async function prepare(credentials: CredentialResolver, input: MigrationInput): Promise<Prepared> {

@@ -20,6 +20,11 @@ export class ProgressReporter {
     return Math.min(60_000, Math.max(2_000, elapsed / 30));
   }
 
+  /** Sends the report now. */
+  report(report: ProgressReport): void {
+    this.sink?.(this.workflowId, report).catch(() => {});
+  }
+
   /** Sends the report if enough time has passed since the last one (or `force`). */
   maybeReport(report: () => ProgressReport, force = false): void {
     if (!this.sink) return;

@@ -256,3 +256,29 @@ export const pendingRenames = (): Statement => ({
   sql: `SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%' AND ID <> CONNECTION_ID()`,
   params: [],
 });
+
+/**
+ * Moves a checkpoint forward only from the value this attempt read or last wrote. 0 rows
+ * changed means another attempt moved it: this one is stale and must roll back.
+ */
+export const compareAndSetChangelog = (database: string, table: string, hint: string, expected: string, value: string): Statement => ({
+  sql: `UPDATE ${qualified(database, table)} SET value = ? WHERE hint = ? AND value = ?`,
+  params: [value, hint, expected],
+});
+
+export const globalStatus = (names: string[]): Statement => ({
+  sql: `SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN (?)`,
+  params: [names.map((n) => n.toUpperCase())],
+});
+
+/** MariaDB: the GTID position corresponding to a binlog file and offset. */
+export const binlogGtidPos = (file: string, position: number): Statement => ({
+  sql: 'SELECT BINLOG_GTID_POS(?, ?) AS gtid',
+  params: [file, position],
+});
+
+/** The first events of a binlog file: MariaDB's Gtid_list says which GTIDs precede the file. */
+export const binlogFileHead = (file: string): Statement => ({
+  sql: `SHOW BINLOG EVENTS IN ? LIMIT 5`,
+  params: [file],
+});

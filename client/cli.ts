@@ -80,11 +80,15 @@ async function migrate(req: MigrateRequest): Promise<number> {
     let handle;
     try {
       handle = await temporal.client.workflow.start('migrateTable', { taskQueue, workflowId, args: [input] });
-      print(`revenant: migration started: workflow ${workflowId}`);
+      print(`revenant: migration ${input.resurrect ? 'resurrected' : 'started'}: workflow ${workflowId}`);
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       handle = temporal.client.workflow.getHandle(workflowId);
       const running = await handle.query<MigrationStatus>('status');
+      if (input.resurrect) {
+        print(`revenant: refused: the migration of ${input.database}.${input.table} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`);
+        return 3;
+      }
       if (running.alter.trim() !== input.alter.trim()) {
         print(`revenant: refused: a migration of ${input.database}.${input.table} on ${input.server.host}:${input.server.port} is already running ` +
           `(workflow ${workflowId}, ALTER: ${running.alter}); one migration per table at a time`);

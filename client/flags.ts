@@ -1,17 +1,20 @@
 // gh-ost's command line, parsed into a migration request. Flag names and meanings are
 // gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
+import { parseThresholds } from '../activities/throttler';
 import { DEFAULTS, type MigrationInput } from '../workflows/types';
 
 export class UsageError extends Error {}
 
-type Kind = 'string' | 'int' | 'bool';
+type Kind = 'string' | 'int' | 'float' | 'bool';
 const FLAGS: Record<string, Kind> = {
   host: 'string', port: 'int', user: 'string', password: 'string', 'ask-pass': 'bool',
   database: 'string', table: 'string', alter: 'string', execute: 'bool',
   'chunk-size': 'int', 'dml-batch-size': 'int', 'approve-renamed-columns': 'bool', 'ok-to-drop-table': 'bool',
   'initially-drop-ghost-table': 'bool', 'initially-drop-old-table': 'bool', 'exact-rowcount': 'bool',
   'postpone-cut-over-flag-file': 'string', 'cut-over-lock-timeout-seconds': 'int',
+  resurrect: 'bool', resume: 'bool', 'nice-ratio': 'float',
+  'critical-load': 'string', 'critical-load-interval-millis': 'int', 'critical-load-hibernate-seconds': 'int',
   // revenant's own
   'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   // accepted for gh-ost compatibility, no effect on revenant
@@ -47,6 +50,9 @@ export function parseFlags(argv: string[]): ParsedFlags {
     }
     if (kind === 'int') {
       if (!/^-?\d+$/.test(raw)) throw new UsageError(`--${name} takes a whole number, not "${raw}"`);
+      values[name] = Number(raw);
+    } else if (kind === 'float') {
+      if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`--${name} takes a number, not "${raw}"`);
       values[name] = Number(raw);
     } else values[name] = raw;
   }
@@ -94,6 +100,18 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (v.user !== undefined) input.server.user = String(v.user);
   else if (env.REVENANT_MYSQL_USER) input.server.user = env.REVENANT_MYSQL_USER;
   if (v['postpone-cut-over-flag-file'] !== undefined) input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);
+  if (bool('resurrect') || bool('resume')) input.resurrect = true;
+  if (v['nice-ratio'] !== undefined) input.niceRatio = Number(v['nice-ratio']);
+  if (v['critical-load'] !== undefined) {
+    input.criticalLoad = String(v['critical-load']);
+    try {
+      parseThresholds(input.criticalLoad, '--critical-load');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
+  if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   return {
     input,

@@ -1,8 +1,8 @@
 // migrateTable: one online schema migration, as the list of its phases. Deterministic code
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
-  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
-  isCancellation, proxyActivities, setHandler, workflowInfo,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
+  isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { MigrationInput, MigrationResult, MigrationStatus, Phase, ProgressReport, TablePlan } from './types';
@@ -15,24 +15,28 @@ export const cutOverSignal = defineSignal('cut-over');
 // Short phases: a few minutes, retried a few times; refusals are non-retryable.
 const short = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
-// Long phases: as long as they take; a dead worker is noticed within seconds through the
-// heartbeat and the activity resumes elsewhere from its checkpoint.
+// Long phases: as long as they take. A killed worker is noticed within seconds through the
+// heartbeat, and the activity resumes on any live worker from its checkpoint. A server that
+// is down is waited out with backoff; an error that keeps recurring (about an hour and a
+// half of attempts) ends the workflow with everything kept for --resurrect.
 const long = proxyActivities<Activities>({
   startToCloseTimeout: '30 days',
-  heartbeatTimeout: '10s',
+  heartbeatTimeout: '5s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 200, nonRetryableErrorTypes: ['CriticalLoad'] },
 });
 
 // Cut-over: bounded lock waits inside; retried with backoff (gh-ost's --default-retries 60).
 const cutOverActivity = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '10s',
+  heartbeatTimeout: '5s',
   retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '60s', maximumAttempts: 60 },
 });
+
+const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: '365 days', heartbeatTimeout: '10s' });
 
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
   const started = Date.now();
@@ -42,6 +46,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     workflowId: workflowInfo().workflowId, phase: 'inspecting', database: input.database, table: input.table, alter: input.alter,
     rowsCopied: 0, rowsEstimate: 0, percent: 0, eventsApplied: 0, lagSeconds: 0, backlogBytes: 0,
     elapsedSeconds: 0, copyElapsedSeconds: 0, cutOverPostponed: input.postponeCutOver || !!input.postponeCutOverFlagFile, cutOverAttempts: 0,
+    resumes: 0, redoneChunks: 0, redoneEvents: 0, hibernations: 0, resurrected: !!input.resurrect,
   };
   const phase = (p: Phase, message?: string) => { status.phase = p; status.message = message; };
 
@@ -57,51 +62,74 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   setHandler(progressSignal, (r) => {
     if (r.kind === 'copy') {
       status.rowsCopied = r.copy.rowsCopied;
-    } else {
+    } else if (r.kind === 'apply') {
       status.eventsApplied = r.apply.eventsApplied;
       status.binlogPosition = r.apply.position;
       status.lagSeconds = r.apply.lagSeconds;
       status.backlogBytes = r.apply.backlogBytes;
+    } else {
+      status.resumes++;
+      if (r.phase === 'copy') status.redoneChunks += r.redone;
+      else status.redoneEvents += r.redone;
     }
   });
   setHandler(cutOverSignal, () => { status.cutOverPostponed = false; });
 
+  let tablesExist = false;
   try {
-    // 1. Inspect: refuse early, before anything is created.
-    const inspected = await short.inspect(input);
-    status.rowsEstimate = inspected.estimatedRows;
-
-    // 2. Prepare: ghost created and altered, changelog and binlog start position recorded.
-    phase('preparing');
-    const { plan } = await short.prepare(input);
-    if (!input.execute) {
-      phase('dry-run-completed', 'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate');
-      return { status, dryRun: true };
+    // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
+    // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
+    let plan: TablePlan;
+    if (input.resurrect) {
+      const r = await short.resurrect(input);
+      plan = r.plan;
+      status.rowsEstimate = r.estimatedRows;
+      status.rowsCopied = r.copy.rowsCopied;
+      status.eventsApplied = r.binlog.eventsApplied;
+      tablesExist = true;
+    } else {
+      status.rowsEstimate = (await short.inspect(input)).estimatedRows;
+      phase('preparing');
+      plan = (await short.prepare(input)).plan;
+      if (!input.execute) {
+        phase('dry-run-completed', 'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate');
+        return { status, dryRun: true };
+      }
+      tablesExist = true;
     }
 
-    // 3. Copy rows while applying the binlog; the applier keeps running until cut-over.
+    // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
+    // stop, hibernate, and carry on from their checkpoints.
     phase('migrating');
-    const applier = new CancellationScope();
-    let applierFailure: unknown;
-    const applying = applier.run(() => long.drainBinlog(input, plan)).then(
-      (r) => { status.eventsApplied = r.eventsApplied; },
-      (e) => { if (!isCancellation(e)) applierFailure = e; });
-    const applierFailed = () => applierFailure !== undefined;
-
+    let applier = startApplier(input, plan, status);
     copyStarted = Date.now();
-    const copied = await whileApplying(long.copyRows(input, plan), applierFailed, () => applierFailure);
+    for (;;) {
+      try {
+        status.rowsCopied = (await applier.whileRunning(long.copyRows(input, plan))).rowsCopied;
+        break;
+      } catch (e) {
+        const reason = criticalLoad(e);
+        if (reason === undefined) throw e;
+        await applier.stop();
+        if (!input.criticalLoadHibernateSeconds) throw ApplicationFailure.nonRetryable(`critical load reached (${reason})`, 'CriticalLoad');
+        status.hibernations++;
+        phase('hibernating', `critical load reached (${reason}): all work stopped for ${input.criticalLoadHibernateSeconds}s`);
+        await sleep(input.criticalLoadHibernateSeconds * 1000);
+        phase('migrating', `resumed after hibernation (${reason})`);
+        applier = startApplier(input, plan, status);
+      }
+    }
     copyEnded = Date.now();
-    status.rowsCopied = copied.rowsCopied;
 
     // 4. Wait for the operator, if the cut-over is postponed.
-    await waitUntilCutOverAllowed(input, status, applierFailed, () => applierFailure);
+    await waitUntilCutOverAllowed(input, status, applier);
 
     // 5. Cut over: atomic swap once the applier has caught up.
     phase('cutting-over');
     status.cutOverAttempts++;
-    await whileApplying(cutOverActivity.cutOver(input, plan), applierFailed, () => applierFailure);
-    applier.cancel();
-    await applying;
+    await applier.whileRunning(cutOverActivity.cutOver(input, plan));
+    await applier.stop();
+    tablesExist = false;
 
     // 6. Clean up.
     phase('cleaning-up');
@@ -109,22 +137,36 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     phase('completed', `${plan.database}.${plan.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${plan.oldTable}`}`);
     return { status, dryRun: false };
   } catch (e) {
-    phase('failed', failureMessage(e));
-    if (e instanceof ApplicationFailure) throw e;
-    throw ApplicationFailure.nonRetryable(failureMessage(e), 'MigrationFailed');
+    let message = failureMessage(e);
+    if (tablesExist) message += '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
+    phase('failed', message);
+    throw ApplicationFailure.nonRetryable(message, failureType(e));
   }
 }
 
-/** Awaits `work`, but fails as soon as the binlog applier does. */
-async function whileApplying<T>(work: Promise<T>, failed: () => boolean, failure: () => unknown): Promise<T> {
-  const applierDown = condition(failed).then(() => { throw failure(); });
-  return Promise.race([work, applierDown]);
+/** The binlog applier, running beside the copy until the cut-over. */
+function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationStatus) {
+  const scope = new CancellationScope();
+  let failure: unknown;
+  const done = scope.run(() => long.drainBinlog(input, plan)).then(
+    (r) => { status.eventsApplied = r.eventsApplied; },
+    (e) => { if (!isCancellation(e)) failure = e; });
+  return {
+    /** Awaits `work`, but fails as soon as the applier does. */
+    whileRunning<T>(work: Promise<T>): Promise<T> {
+      const down = condition(() => failure !== undefined).then((): never => { throw failure; });
+      return Promise.race([work, down]);
+    },
+    async stop(): Promise<void> {
+      scope.cancel();
+      await done;
+    },
+  };
 }
 
-async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, failed: () => boolean, failure: () => unknown): Promise<void> {
+async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, applier: ReturnType<typeof startApplier>): Promise<void> {
   const flagFile = input.postponeCutOverFlagFile;
-  if (!status.cutOverPostponed && !flagFile) return;
-  status.cutOverPostponed = true;
+  if (!status.cutOverPostponed) return;
   status.phase = 'postponed';
   status.message = 'copy complete; cut-over postponed: signal cut-over (revenant cut-over)' + (flagFile ? `, or delete ${flagFile}` : '');
   const flagWatch = new CancellationScope();
@@ -132,11 +174,21 @@ async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationS
     flagWatch.run(() => flagFileActivity.waitWhileFileExists(flagFile))
       .then(() => { status.cutOverPostponed = false; }, () => {});
   }
-  await whileApplying(condition(() => !status.cutOverPostponed), failed, failure);
+  await applier.whileRunning(condition(() => !status.cutOverPostponed));
   flagWatch.cancel();
 }
 
-const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: '365 days', heartbeatTimeout: '10s' });
+/** The reason, when `e` is the copy stopping on critical load. */
+function criticalLoad(e: unknown): string | undefined {
+  const cause = e instanceof ActivityFailure ? e.cause : e;
+  if (cause instanceof ApplicationFailure && cause.type === 'CriticalLoad') return String(cause.details?.[0] ?? cause.message);
+  return undefined;
+}
+
+function failureType(e: unknown): string {
+  const cause = e instanceof ActivityFailure ? e.cause : e;
+  return cause instanceof ApplicationFailure && cause.type ? cause.type : 'MigrationFailed';
+}
 
 function failureMessage(e: unknown): string {
   if (e instanceof Error) {

@@ -31,6 +31,16 @@ export interface MigrationInput {
   cutOverLockTimeoutSeconds: number;
   /** Milliseconds the row copy waits before its first chunk (lets binlog events pile up: tests). */
   copyStartDelayMillis?: number;
+  /** gh-ost's --nice-ratio: after each chunk, sleep this many times the chunk's duration. */
+  niceRatio?: number;
+  /** gh-ost's --critical-load, e.g. "Threads_running=1000". */
+  criticalLoad?: string;
+  /** Confirm a critical load after this many milliseconds before acting on it (0: act at once). */
+  criticalLoadIntervalMillis?: number;
+  /** Hibernate this long on critical load and carry on; 0 stops the migration (resurrectable). */
+  criticalLoadHibernateSeconds?: number;
+  /** Continue a failed or terminated migration from its changelog checkpoint (--resurrect / --resume). */
+  resurrect?: boolean;
 }
 
 export const DEFAULTS = {
@@ -44,6 +54,7 @@ export type Phase =
   | 'preparing'
   | 'migrating'
   | 'postponed'
+  | 'hibernating'
   | 'cutting-over'
   | 'cleaning-up'
   | 'completed'
@@ -102,8 +113,18 @@ export interface ApplyProgress {
   backlogBytes: number;
 }
 
+/** An activity attempt that picked up from a checkpoint, and how much committed work it redid. */
+export interface ResumeReport {
+  kind: 'resume';
+  phase: 'copy' | 'apply';
+  attempt: number;
+  checkpoint: string;
+  /** Chunks (copy) or events (apply) already committed that this attempt does again. */
+  redone: number;
+}
+
 /** Progress an activity reports to its workflow (signal `progress`). */
-export type ProgressReport = { kind: 'copy'; copy: CopyProgress } | { kind: 'apply'; apply: ApplyProgress };
+export type ProgressReport = { kind: 'copy'; copy: CopyProgress } | { kind: 'apply'; apply: ApplyProgress } | ResumeReport;
 
 export interface MigrationStatus {
   workflowId: string;
@@ -124,6 +145,13 @@ export interface MigrationStatus {
   copyElapsedSeconds: number;
   cutOverPostponed: boolean;
   cutOverAttempts: number;
+  /** Activity attempts that resumed from a checkpoint, and the committed work they redid. */
+  resumes: number;
+  redoneChunks: number;
+  redoneEvents: number;
+  hibernations: number;
+  /** Set when this run continues an earlier one (--resurrect). */
+  resurrected: boolean;
   message?: string;
 }
 
