@@ -12,13 +12,18 @@ import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type
 import type { CredentialResolver } from './credentials';
 import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
 import { ProgressReporter, type ProgressSink } from './progress';
-import { changeToStatements, type Row } from './rowevents';
+import { appendDml, changeToDml, dmlToStatements, type GhostDml, type Row } from './rowevents';
 import * as sql from './sql';
 
 /** Flush at least this often while changes are pending. */
 const FLUSH_INTERVAL_MS = 100;
+/**
+ * Row changes per ghost transaction, per unit of --dml-batch-size (gh-ost: events per
+ * transaction; revenant merges events into multi-row statements, so a unit buys more).
+ */
+const BATCH_ROWS_PER_DML_BATCH_UNIT = 200;
 /** A source transaction this large is flushed before its commit is seen (replayed on resume). */
-const MAX_PENDING_STATEMENTS = 5_000;
+const MAX_PENDING_ROWS = 20_000;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -68,10 +73,10 @@ class Applier {
   private stored: Stored<BinlogCheckpoint>;
   checkpoint: BinlogCheckpoint;
   caughtUp = false;
-  private pendingTx: string[] = [];
+  private pendingTx: GhostDml[] = [];
   private pendingTxEvents = 0;
   private pendingMarker: string | null = null;
-  private batch: string[] = [];
+  private batch: GhostDml[] = [];
   private batchEvents = 0;
   private batchPosition: BinlogPosition;
   private marker: string | null = null;
@@ -99,10 +104,10 @@ class Applier {
     if (item.type === 'rows') {
       if (item.database !== this.plan.database) return;
       if (item.table === this.plan.table && !this.sealed) {
-        for (const s of changeToStatements(item.change, this.target)) this.pendingTx.push(sql.formatStatement(s));
+        appendDml(this.pendingTx, changeToDml(item.change, this.target));
         this.pendingTxEvents += item.change.rows.length;
         this.lastEventTs = item.timestamp;
-        if (this.pendingTx.length >= MAX_PENDING_STATEMENTS) {
+        if (this.pendingTxEvents >= MAX_PENDING_ROWS) {
           this.partialEvents += this.pendingTxEvents;
           this.moveToBatch(null);
         }
@@ -130,7 +135,7 @@ class Applier {
 
   /** A source transaction is complete: its statements join the batch, with the position after it. */
   private moveToBatch(position: BinlogPosition | null): void {
-    this.batch.push(...this.pendingTx);
+    appendDml(this.batch, this.pendingTx);
     this.batchEvents += this.pendingTxEvents;
     this.pendingTx = [];
     this.pendingTxEvents = 0;
@@ -150,7 +155,7 @@ class Applier {
 
   shouldFlush(): boolean {
     if (this.marker) return true;
-    if (this.batch.length >= this.input.dmlBatchSize * 10) return true;
+    if (this.batchEvents >= this.input.dmlBatchSize * BATCH_ROWS_PER_DML_BATCH_UNIT) return true;
     const since = Date.now() - this.lastFlush;
     if (this.batch.length > 0 && since >= FLUSH_INTERVAL_MS) return true;
     // Keep the checkpoint near the server even when only other tables change (not too often:
@@ -168,7 +173,7 @@ class Applier {
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.
     const { statement, next: stored } = advance(this.plan, HINT.binlog, this.stored, next);
-    const statements = [sql.formatStatement(statement), ...this.batch];
+    const statements = [statement, ...dmlToStatements(this.batch, this.target)].map(sql.formatStatement);
     if (this.marker) statements.push(sql.formatStatement(sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)));
     for (let attempt = 1; ; attempt++) {
       try {

@@ -40,25 +40,59 @@ function pick(row: Row, names: string[]): unknown[] {
   });
 }
 
-export function changeToStatements(change: RowChange, t: ApplyTarget): sql.Statement[] {
+/** A change to the ghost, before it becomes SQL: consecutive ones of a kind merge into one statement. */
+export type GhostDml = { kind: 'replace'; rows: unknown[][] } | { kind: 'delete'; keys: unknown[][] };
+
+/** Rows per merged statement, to keep statements a sane size. */
+const MAX_ROWS_PER_STATEMENT = 500;
+
+export function changeToDml(change: RowChange, t: ApplyTarget): GhostDml[] {
   const srcCols = t.columns.map((c) => c.source);
-  const ghostCols = t.columns.map((c) => c.ghost);
   const keySrc = t.key.columns;
-  const keyGhost = keySrc.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   switch (change.kind) {
     case 'insert':
-      return change.rows.length ? [sql.replaceRows(t.database, t.ghostTable, ghostCols, change.rows.map((r) => pick(r, srcCols)))] : [];
+      return change.rows.length ? [{ kind: 'replace', rows: change.rows.map((r) => pick(r, srcCols)) }] : [];
     case 'delete':
-      return change.rows.map((r) => sql.deleteRow(t.database, t.ghostTable, keyGhost, pick(r, keySrc)));
+      return change.rows.length ? [{ kind: 'delete', keys: change.rows.map((r) => pick(r, keySrc)) }] : [];
     case 'update': {
-      const out: sql.Statement[] = [];
+      const out: GhostDml[] = [];
       for (const { before, after } of change.rows) {
         const oldKey = pick(before, keySrc);
         const newKey = pick(after, keySrc);
-        if (!oldKey.every((v, i) => valuesEqual(v, newKey[i]))) out.push(sql.deleteRow(t.database, t.ghostTable, keyGhost, oldKey));
-        out.push(sql.replaceRows(t.database, t.ghostTable, ghostCols, [pick(after, srcCols)]));
+        if (!oldKey.every((v, i) => valuesEqual(v, newKey[i]))) appendDml(out, [{ kind: 'delete', keys: [oldKey] }]);
+        appendDml(out, [{ kind: 'replace', rows: [pick(after, srcCols)] }]);
       }
       return out;
     }
   }
+}
+
+/**
+ * Appends in order, merging into the last entry when it is of the same kind: a run of
+ * REPLACEs becomes one multi-row REPLACE (rows apply in order, so the last image of a key
+ * wins, as it would one by one), a run of DELETEs one DELETE … IN (…).
+ */
+export function appendDml(list: GhostDml[], items: GhostDml[]): void {
+  for (const item of items) {
+    const last = list[list.length - 1];
+    if (last && last.kind === 'replace' && item.kind === 'replace' && last.rows.length + item.rows.length <= MAX_ROWS_PER_STATEMENT) {
+      last.rows.push(...item.rows);
+    } else if (last && last.kind === 'delete' && item.kind === 'delete' && last.keys.length + item.keys.length <= MAX_ROWS_PER_STATEMENT) {
+      last.keys.push(...item.keys);
+    } else {
+      list.push(item.kind === 'replace' ? { kind: 'replace', rows: [...item.rows] } : { kind: 'delete', keys: [...item.keys] });
+    }
+  }
+}
+
+export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement[] {
+  const ghostCols = t.columns.map((c) => c.ghost);
+  const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
+  return list.map((d) => (d.kind === 'replace'
+    ? sql.replaceRows(t.database, t.ghostTable, ghostCols, d.rows)
+    : sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys)));
+}
+
+export function changeToStatements(change: RowChange, t: ApplyTarget): sql.Statement[] {
+  return dmlToStatements(changeToDml(change, t), t);
 }

@@ -50,10 +50,6 @@ export function keyComparison(cols: string[], op: Cmp, values: unknown[]): State
   return { sql: `(${terms.join(' OR ')})`, params };
 }
 
-function whereEquals(cols: string[], values: unknown[]): Statement {
-  return { sql: cols.map((c) => `${escapeId(c)} = ?`).join(' AND '), params: [...values] };
-}
-
 // ---- Inspection ----------------------------------------------------------------------
 
 export const serverVariables = (): Statement => ({
@@ -205,9 +201,12 @@ export function replaceRows(database: string, ghost: string, columns: string[], 
   };
 }
 
-export function deleteRow(database: string, ghost: string, keyColumns: string[], keyValues: unknown[]): Statement {
-  const where = whereEquals(keyColumns, keyValues);
-  return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${where.sql}`, params: where.params };
+export function deleteRows(database: string, ghost: string, keyColumns: string[], keys: unknown[][]): Statement {
+  if (keyColumns.length === 1) {
+    return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${escapeId(keyColumns[0])} IN (${keys.map(() => '?').join(', ')})`, params: keys.map((k) => k[0]) };
+  }
+  const one = `(${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')})`;
+  return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${keys.map(() => one).join(' OR ')}`, params: keys.flat() };
 }
 
 // ---- Cut-over --------------------------------------------------------------------------

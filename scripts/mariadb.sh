@@ -12,7 +12,12 @@ case "$cmd" in
 start)
   port=${3:?port}; server_id=${4:-1}; shift 4 || shift $#
   if [ -f "$dir/mariadb.pid" ] && kill -0 "$(cat "$dir/mariadb.pid")" 2>/dev/null; then
-    echo "mariadb already running in $dir"; exit 0
+    if mariadb --no-defaults -uroot --socket="$dir/mariadb.sock" -e 'SELECT 1' >/dev/null 2>&1; then
+      echo "mariadb already running in $dir"; exit 0
+    fi
+    # A process that does not answer is still dying (e.g. just killed): wait for it to go.
+    pid=$(cat "$dir/mariadb.pid")
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   fi
   if [ ! -d "$dir/data/mysql" ]; then
     mkdir -p "$dir/data"
@@ -21,7 +26,7 @@ start)
   fi
   nohup mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mariadb.sock" \
     --pid-file="$dir/mariadb.pid" --port="$port" --bind-address=127.0.0.1 \
-    --log-bin="$dir/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --server-id="$server_id" \
+    --log-bin="$dir/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --server-id="$server_id" \
     --log-error="$dir/error.log" --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=500 \
     --event-scheduler=ON --skip-name-resolve "$@" >/dev/null 2>&1 &

@@ -10,7 +10,11 @@ case "$cmd" in
 start)
   port=${3:-7233}; ui=${4:-8233}
   if [ -f "$dir/temporal.pid" ] && kill -0 "$(cat "$dir/temporal.pid")" 2>/dev/null; then
-    echo "temporal already running in $dir"; exit 0
+    if temporal operator cluster health --address "127.0.0.1:$port" >/dev/null 2>&1; then
+      echo "temporal already running in $dir"; exit 0
+    fi
+    pid=$(cat "$dir/temporal.pid")
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   fi
   bin=$(command -v temporal) || { echo "temporal CLI not found: run scripts/setup.sh"; exit 1; }
   nohup "$bin" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" \

@@ -12,20 +12,20 @@ export const MYSQL_PORT = Number(process.env.REVENANT_TEST_MYSQL_PORT ?? 23306);
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233';
 export const SERVER = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' };
 
-export async function admin(database?: string) {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant', password: 'revenant', database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+export async function admin(database?: string, port = MYSQL_PORT) {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'revenant', password: 'revenant', database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
   c.on('error', () => {});
   return c;
 }
 
-export async function freshDatabase(name: string): Promise<void> {
-  const c = await admin();
+export async function freshDatabase(name: string, port = MYSQL_PORT): Promise<void> {
+  const c = await admin(undefined, port);
   await c.query(`DROP DATABASE IF EXISTS ${escapeId(name)}; CREATE DATABASE ${escapeId(name)}`);
   await c.end();
 }
 
-export async function tablesIn(database: string): Promise<string[]> {
-  const c = await admin();
+export async function tablesIn(database: string, port = MYSQL_PORT): Promise<string[]> {
+  const c = await admin(undefined, port);
   const [r] = await c.query<any[]>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database]);
   await c.end();
   return r.map((x) => String(x.TABLE_NAME)).sort();
@@ -80,8 +80,8 @@ export async function waitForPhase(handle: { query: (name: string) => Promise<an
 }
 
 /** Test table: BIGINT PK, a second unique key, strings, decimals, dates, a nullable column. */
-export async function createTestTable(database: string, table: string, rows: number): Promise<void> {
-  const c = await admin(database);
+export async function createTestTable(database: string, table: string, rows: number, port = MYSQL_PORT): Promise<void> {
+  const c = await admin(database, port);
   await c.query(`CREATE TABLE ${escapeId(table)} (
       id BIGINT NOT NULL AUTO_INCREMENT,
       uk INT NOT NULL,
@@ -98,52 +98,82 @@ export async function createTestTable(database: string, table: string, rows: num
 
 /**
  * Concurrent writers: inserts, updates (values and primary key) and deletes, each on its own
- * connection, until stop(). Counts what the server acknowledged.
+ * connection, until stop(). A lost connection (a server killed under it) is re-opened.
+ * Keeps a ledger of the inserts the server acknowledged: they must all be in the migrated
+ * table (no other writer touches them).
  */
 export class WriteLoad {
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
   acknowledged = 0;
+  readonly insertedNames: string[] = [];
   errors: string[] = [];
 
-  constructor(private readonly database: string, private readonly table: string, private readonly maxId: number) {}
+  constructor(private readonly database: string, private readonly table: string, private readonly maxId: number, private readonly port = MYSQL_PORT) {}
 
   start(connections = 4): this {
     for (let i = 0; i < connections; i++) this.loops.push(this.loop(i, connections));
     return this;
   }
 
+  private async connect() {
+    for (;;) {
+      try {
+        return await admin(this.database, this.port);
+      } catch {
+        if (this.stopping) return null;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
   private async loop(index: number, of: number): Promise<void> {
-    const c = await admin(this.database);
+    let c = await this.connect();
     const t = escapeId(this.table);
     let n = 0;
     const rnd = (max: number) => 1 + Math.floor(Math.random() * max);
-    try {
-      while (!this.stopping) {
-        n++;
-        const uk = 10_000_000 + n * of + index;
-        const op = n % 5;
-        try {
-          if (op === 0) await c.query(`INSERT INTO ${t} (uk, name, amount, note, created) VALUES (?, ?, ?, ?, NOW(6))`, [uk, `live-${index}-${n}`, n / 3, n % 2 ? null : 'ins']);
-          else if (op === 1) await c.query(`UPDATE ${t} SET amount = amount + 1, name = CONCAT('u', name), note = ? WHERE id = ?`, [`upd ${n}`, rnd(this.maxId)]);
-          else if (op === 2) await c.query(`DELETE FROM ${t} WHERE id = ?`, [rnd(this.maxId)]);
-          else if (op === 3) await c.query(`UPDATE ${t} SET id = id + 50000000 WHERE id = ?`, [rnd(this.maxId)]);
-          else await c.query(`BEGIN; UPDATE ${t} SET uk = ? WHERE id = ?; INSERT INTO ${t} (uk, name, amount, created) VALUES (?, 'txn', 1, NOW(6)); COMMIT`, [uk + 500_000_000, rnd(this.maxId), uk + 900_000_000]);
-          this.acknowledged++;
-        } catch (e) {
-          const code = (e as { code?: string }).code ?? '';
-          if (!['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) this.errors.push((e as Error).message);
+    while (!this.stopping && c) {
+      n++;
+      const uk = 10_000_000 + n * of + index;
+      const op = n % 5;
+      try {
+        if (op === 0) {
+          const name = `live-${index}-${n}`;
+          await c.query(`INSERT INTO ${t} (uk, name, amount, note, created) VALUES (?, ?, ?, ?, NOW(6))`, [uk, name, n / 3, n % 2 ? null : 'ins']);
+          this.insertedNames.push(name);
+        } else if (op === 1) await c.query(`UPDATE ${t} SET amount = amount + 1, name = CONCAT('u', name), note = ? WHERE id = ?`, [`upd ${n}`, rnd(this.maxId)]);
+        else if (op === 2) await c.query(`DELETE FROM ${t} WHERE id = ?`, [rnd(this.maxId)]);
+        else if (op === 3) await c.query(`UPDATE ${t} SET id = id + 50000000 WHERE id = ?`, [rnd(this.maxId)]);
+        else await c.query(`BEGIN; UPDATE ${t} SET uk = ? WHERE id = ?; INSERT INTO ${t} (uk, name, amount, created) VALUES (?, 'txn', 1, NOW(6)); COMMIT`, [uk + 500_000_000, rnd(this.maxId), uk + 900_000_000]);
+        this.acknowledged++;
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? '';
+        if (['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) {
+          await c.query('ROLLBACK').catch(() => {});
+        } else if (/PROTOCOL_CONNECTION_LOST|ECONNREFUSED|ECONNRESET|ER_SERVER_SHUTDOWN|EPIPE|closed state|ER_CONNECTION_KILLED/.test(`${code} ${(e as Error).message}`)) {
+          c.destroy();
+          c = await this.connect();
+        } else {
+          this.errors.push((e as Error).message);
           await c.query('ROLLBACK').catch(() => {});
         }
       }
-    } finally {
-      await c.end().catch(() => {});
     }
+    await c?.end().catch(() => {});
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.loops);
+  }
+
+  /** Acknowledged inserts missing from `table` (by their unique names). */
+  async missingFrom(table: string): Promise<string[]> {
+    const c = await admin(this.database, this.port);
+    const [r] = await c.query<any[]>(`SELECT name FROM ${escapeId(table)} WHERE name LIKE 'live-%'`);
+    await c.end();
+    const present = new Set(r.map((x) => String(x.name)));
+    return this.insertedNames.filter((n) => !present.has(n));
   }
 }
 
@@ -154,16 +184,16 @@ export interface Checksum {
 }
 
 /** Row-for-row checksum over the given columns (in order): CRC32 of each row's hex values. */
-export async function checksum(database: string, table: string, columns: string[]): Promise<Checksum> {
-  const c = await admin();
+export async function checksum(database: string, table: string, columns: string[], port = MYSQL_PORT): Promise<Checksum> {
+  const c = await admin(undefined, port);
   const row = `CRC32(CONCAT_WS('|', ${columns.map((x) => `IFNULL(HEX(${escapeId(x)}), 'NULL')`).join(', ')}))`;
   const [r] = await c.query<any[]>(`SELECT COUNT(*) AS n, BIT_XOR(${row}) AS x, SUM(${row}) AS s FROM ${qualified(database, table)}`);
   await c.end();
   return { rows: Number(r[0].n), xor: String(r[0].x), sum: String(r[0].s) };
 }
 
-export async function showCreate(database: string, table: string): Promise<string> {
-  const c = await admin();
+export async function showCreate(database: string, table: string, port = MYSQL_PORT): Promise<string> {
+  const c = await admin(undefined, port);
   const [r] = await c.query<any[]>(`SHOW CREATE TABLE ${qualified(database, table)}`);
   await c.end();
   return r[0]['Create Table'];

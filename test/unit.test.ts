@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { columnRenames, droppedColumns, normalizeAlter, renamesTable, splitClauses } from '../activities/alter';
 import { decodeKey, encodeKey } from '../activities/keys';
-import { changeToStatements, type ApplyTarget } from '../activities/rowevents';
+import { appendDml, changeToDml, changeToStatements, dmlToStatements, type ApplyTarget, type GhostDml } from '../activities/rowevents';
 import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 
@@ -66,10 +66,27 @@ test('binlog rows map to ghost DML from the row images', () => {
   assert.deepEqual(text(changeToStatements({ kind: 'update', rows: [{ before: { id: 1, v: 'a' }, after: { id: 1, v: 'b' } }] }, target)),
     ["REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (1, 'b')"]);
   assert.deepEqual(text(changeToStatements({ kind: 'update', rows: [{ before: { id: 1, v: 'a' }, after: { id: 7, v: 'a' } }] }, target)),
-    ['DELETE FROM `d`.`_t_gho` WHERE `id` = 1', "REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (7, 'a')"]);
-  assert.deepEqual(text(changeToStatements({ kind: 'delete', rows: [{ id: 3, v: 'x' }] }, target)),
-    ['DELETE FROM `d`.`_t_gho` WHERE `id` = 3']);
+    ['DELETE FROM `d`.`_t_gho` WHERE `id` IN (1)', "REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (7, 'a')"]);
+  assert.deepEqual(text(changeToStatements({ kind: 'delete', rows: [{ id: 3, v: 'x' }, { id: 4, v: 'y' }] }, target)),
+    ['DELETE FROM `d`.`_t_gho` WHERE `id` IN (3, 4)']);
   assert.throws(() => changeToStatements({ kind: 'insert', rows: [{ id: 1 }] }, target), /no column v: is binlog_row_image FULL/);
+});
+
+test('consecutive ghost changes merge into multi-row statements, in order', () => {
+  const list: GhostDml[] = [];
+  appendDml(list, changeToDml({ kind: 'update', rows: [{ before: { id: 1, v: 'a' }, after: { id: 1, v: 'b' } }, { before: { id: 2, v: 'a' }, after: { id: 2, v: 'c' } }] }, target));
+  appendDml(list, changeToDml({ kind: 'insert', rows: [{ id: 1, v: 'd' }] }, target));
+  appendDml(list, changeToDml({ kind: 'delete', rows: [{ id: 5, v: 'x' }] }, target));
+  appendDml(list, changeToDml({ kind: 'delete', rows: [{ id: 6, v: 'x' }] }, target));
+  appendDml(list, changeToDml({ kind: 'insert', rows: [{ id: 5, v: 'e' }] }, target));
+  assert.deepEqual(text(dmlToStatements(list, target)), [
+    "REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (1, 'b'), (2, 'c'), (1, 'd')",
+    'DELETE FROM `d`.`_t_gho` WHERE `id` IN (5, 6)',
+    "REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (5, 'e')",
+  ]);
+  const composite = { ...target, key: { name: 'PRIMARY', columns: ['id', 'v'], integer: [true, false] } };
+  assert.deepEqual(text(changeToStatements({ kind: 'delete', rows: [{ id: 1, v: 'a' }, { id: 2, v: 'b' }] }, composite)),
+    ["DELETE FROM `d`.`_t_gho` WHERE (`id` = 1 AND `w` = 'a') OR (`id` = 2 AND `w` = 'b')"]);
 });
 
 test("gh-ost's flags parse into a migration without secrets", () => {

@@ -1,0 +1,321 @@
+// Migrations that cannot die: each case runs under concurrent write load, injects a fault,
+// and ends with (1) the migrated table equal to the original (checksums), (2) every insert
+// the load generator saw acknowledged present, (3) zero chunks re-copied and zero events
+// re-applied: both as the resumed activities report it, and as an independent audit of the
+// checkpoint history in the binlog proves it.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { auditCheckpoints } from './audit';
+import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, TEMPORAL_ADDRESS, tablesIn, WriteLoad, type TestTemporal } from './helpers';
+import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-faults';
+const FAULT_DB_PORT = Number(process.env.REVENANT_TEST_FAULT_MYSQL_PORT ?? 23307);
+const FAULT_TEMPORAL_PORT = Number(process.env.REVENANT_TEST_FAULT_TEMPORAL_PORT ?? 27300);
+const ROWS = 200_000;
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+
+const mariadb = (cmd: 'start' | 'stop') => run('bash', [join(ROOT, 'scripts/mariadb.sh'), cmd, join(WORK, 'faults-mariadb'), String(FAULT_DB_PORT), '7']);
+const temporalServer = (cmd: 'start' | 'stop') => run('bash', [join(ROOT, 'scripts/temporal.sh'), cmd, join(WORK, 'faults-temporal'), String(FAULT_TEMPORAL_PORT), String(FAULT_TEMPORAL_PORT + 1000)]);
+const pidOf = (file: string) => Number(readFileSync(file, 'utf8').trim());
+
+before(async () => {
+  await mariadb('start');
+  await temporalServer('start');
+});
+after(async () => {
+  await temporalServer('stop').catch(() => {});
+  await mariadb('stop').catch(() => {});
+});
+
+/** `revenant worker` as its own process, to be killed with SIGKILL. */
+class WorkerProcess {
+  private child?: ChildProcess;
+  constructor(private readonly taskQueue: string, private readonly address = TEMPORAL_ADDRESS) {}
+
+  async start(): Promise<void> {
+    const child = spawn('node', [join(ROOT, 'bin/revenant.js'), 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: this.address, REVENANT_TASK_QUEUE: this.taskQueue, REVENANT_MYSQL_PASSWORD: 'revenant' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; if (err.includes('revenant worker: task queue')) resolve(); });
+      child.on('exit', (code) => reject(new Error(`worker exited (${code}): ${err}`)));
+    });
+  }
+
+  kill9(): void {
+    this.child?.kill('SIGKILL');
+    this.child = undefined;
+  }
+
+  async restart(): Promise<void> {
+    this.kill9();
+    await this.start();
+  }
+}
+
+async function masterPosition(port: number): Promise<BinlogPosition> {
+  const c = await admin(undefined, port);
+  const [[r]] = await c.query<any[]>('SHOW MASTER STATUS');
+  await c.end();
+  return { file: r.File, position: Number(r.Position) };
+}
+
+interface Scenario {
+  db: string;
+  port: number;
+  load: WriteLoad;
+  startPos: BinlogPosition;
+  input: MigrationInput;
+}
+
+async function setUp(db: string, port: number, extra: Partial<MigrationInput>): Promise<Scenario> {
+  await freshDatabase(db, port);
+  await createTestTable(db, 't', ROWS, port);
+  const load = new WriteLoad(db, 't', ROWS, port).start(4);
+  const startPos = await masterPosition(port);
+  return { db, port, load, startPos,
+    input: input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { server: { host: '127.0.0.1', port, user: 'revenant' }, chunkSize: 300, niceRatio: 1, postponeCutOver: true, copyStartDelayMillis: 500, ...extra }) };
+}
+
+/** Query status, waiting out a moment without a live worker or server. */
+async function status(handle: { query: (n: string) => Promise<any> }): Promise<MigrationStatus> {
+  for (let i = 0; ; i++) {
+    try {
+      return await handle.query('status');
+    } catch (e) {
+      if (i >= 60) throw e;
+      await sleep(500);
+    }
+  }
+}
+
+async function waitFor(handle: { query: (n: string) => Promise<any> }, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 300_000): Promise<MigrationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status(handle);
+    if (pred(s)) return s;
+    if (s.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; phase ${s.phase}`);
+    await sleep(200);
+  }
+}
+
+/** Stops the load, cuts over, and checks data, ledger, redo and the audit. */
+async function finish(sc: Scenario, handle: any, expectResumes: number): Promise<MigrationStatus> {
+  await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
+  await sc.load.stop();
+  assert.deepEqual(sc.load.errors, []);
+  await handle.signal('cut-over');
+  const result = await handle.result();
+  return verify(sc, result.status, expectResumes);
+}
+
+async function verify(sc: Scenario, s: MigrationStatus, expectResumes: number): Promise<MigrationStatus> {
+  assert.equal(s.phase, 'completed');
+  assert.deepEqual(await tablesIn(sc.db, sc.port), ['_t_del', 't']);
+  assert.deepEqual(await checksum(sc.db, 't', COLS, sc.port), await checksum(sc.db, '_t_del', COLS, sc.port), 'migrated equals original');
+  assert.ok(sc.load.insertedNames.length > 20, `the load inserted too little (${sc.load.insertedNames.length})`);
+  assert.deepEqual(await sc.load.missingFrom('t'), [], 'every acknowledged insert is in the migrated table');
+  assert.ok(s.resumes >= expectResumes, `resumed activities reported: ${s.resumes} (expected at least ${expectResumes})`);
+  assert.equal(s.redoneChunks, 0, 'chunks re-copied after resume');
+  assert.equal(s.redoneEvents, 0, 'events re-applied after resume');
+  const audit = await auditCheckpoints(sc.port, sc.db, 't', sc.startPos, await masterPosition(sc.port));
+  assert.ok(audit.chunks > 100 && audit.batches > 10, `audit saw the copy and apply commits (${audit.chunks} chunks, ${audit.batches} batches)`);
+  assert.deepEqual(audit.chunkBreaks, [], 'chunks tile the key range: none skipped, none copied twice');
+  assert.deepEqual(audit.batchBreaks, [], 'applied batches chain: no event applied twice, none skipped');
+  return s;
+}
+
+test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { timeout: 900_000 }, async () => {
+  const queue = 'faults-kill-worker';
+  const worker = new WorkerProcess(queue);
+  await worker.start();
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const sc = await setUp('rv_fault_worker', FAULT_DB_PORT, {});
+  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
+  const kills: string[] = [];
+  try {
+    // During the copy (the applier runs beside it).
+    await waitFor(handle, (s) => s.rowsCopied > 0, 'copy progress');
+    while (kills.length < 7) {
+      await sleep(between(800, 2500));
+      const s = await status(handle);
+      if (s.phase !== 'migrating') break;
+      kills.push(`migrating at ${s.rowsCopied} rows`);
+      await worker.restart();
+      await waitFor(handle, (x) => x.rowsCopied > s.rowsCopied || x.phase !== 'migrating', 'copy to resume');
+    }
+    // Copy done, cut-over postponed: only the applier runs.
+    await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
+    while (kills.length < 8) {
+      await sleep(between(500, 2000));
+      kills.push('postponed (apply)');
+      await worker.restart();
+    }
+    await sc.load.stop();
+    await handle.signal('cut-over');
+    // During the cut-over: kill at a random moment of a running attempt, three times.
+    let cutOverKills = 0;
+    while (cutOverKills < 3) {
+      const d = await handle.describe();
+      if (d.status.name !== 'RUNNING') break;
+      // PENDING_ACTIVITY_STATE_STARTED
+      const running = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'cutOver' && Number(a.state) === 2);
+      if (!running) { await sleep(50); continue; }
+      await sleep(between(0, 400));
+      cutOverKills++;
+      kills.push('cutting-over');
+      await worker.restart();
+    }
+    const result: any = await handle.result();
+    assert.ok(kills.length >= 10, `killed ${kills.length} times: ${kills.join('; ')}`);
+    assert.ok(kills.filter((k) => k.startsWith('migrating')).length >= 3, `kills during copy: ${kills.join('; ')}`);
+    await verify(sc, result.status, 8);
+  } finally {
+    worker.kill9();
+    await sc.load.stop();
+    await connection.close();
+  }
+});
+
+test('(b) kill -9 of MariaDB and restart, twice in one migration', { timeout: 600_000 }, async () => {
+  const temporal = await startTemporal('faults-kill-mariadb');
+  const sc = await setUp('rv_fault_mariadb', FAULT_DB_PORT, {});
+  const handle = await temporal.start(sc.input);
+  try {
+    const pidFile = join(WORK, 'faults-mariadb', 'mariadb.pid');
+    for (const rows of [20_000, 100_000]) {
+      await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= rows, `${rows} rows copied`);
+      process.kill(pidOf(pidFile), 'SIGKILL');
+      await sleep(1500);
+      await mariadb('start');
+    }
+    const s = await finish(sc, handle, 2);
+    assert.ok(s.rowsCopied > 0);
+  } finally {
+    await sc.load.stop();
+    await temporal.close();
+  }
+});
+
+test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage', { timeout: 600_000 }, async () => {
+  const address = `127.0.0.1:${FAULT_TEMPORAL_PORT}`;
+  const queue = 'faults-kill-temporal';
+  const worker = new WorkerProcess(queue, address);
+  await worker.start();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const sc = await setUp('rv_fault_temporal', FAULT_DB_PORT, {});
+  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
+  try {
+    await waitFor(handle, (s) => s.rowsCopied >= 30_000, 'copy progress');
+    process.kill(pidOf(join(WORK, 'faults-temporal', 'temporal.pid')), 'SIGKILL');
+    await sleep(3000);
+    await temporalServer('start');
+    await finish(sc, handle, 0);
+  } finally {
+    worker.kill9();
+    await sc.load.stop();
+    await connection.close();
+  }
+});
+
+test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged binlog is refused', { timeout: 600_000 }, async () => {
+  const temporal = await startTemporal('faults-resurrect');
+  const sc = await setUp('rv_fault_resurrect', FAULT_DB_PORT, {});
+  const cli = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
+    execFile('node', [join(ROOT, 'bin/revenant.js'), 'migrate', ...args], { env: { ...process.env, TEMPORAL_ADDRESS, REVENANT_TASK_QUEUE: temporal.taskQueue }, encoding: 'utf8' },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+  });
+  const flags = ['--host', '127.0.0.1', '--port', String(FAULT_DB_PORT), '--user', 'revenant', '--database', sc.db, '--table', 't',
+    '--alter', sc.input.alter, '--execute', '--chunk-size', '300', '--nice-ratio', '1', '--postpone-cut-over'];
+  try {
+    let r = await cli([...flags, '--detach']);
+    assert.equal(r.code, 0, r.out);
+    const handle = temporal.client.workflow.getHandle(migrationWorkflowId(sc.input.server, sc.db, 't'));
+    await waitFor(handle, (s) => s.rowsCopied >= 40_000, 'copy progress');
+    await handle.terminate('test: terminated mid-copy');
+    const tables = await tablesIn(sc.db, FAULT_DB_PORT);
+    assert.deepEqual(tables, ['_t_ghc', '_t_gho', 't'], 'a terminated migration keeps its tables');
+
+    r = await cli([...flags.map((f) => (f === sc.input.alter ? 'ADD COLUMN other INT' : f)), '--resurrect']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /cannot resurrect: --resurrect needs the exact same ALTER; the checkpoint was taken for "ADD COLUMN extra INT NOT NULL DEFAULT 7", this command has "ADD COLUMN other INT"/);
+    assert.deepEqual(await tablesIn(sc.db, FAULT_DB_PORT), tables, 'the refusal changed nothing');
+
+    r = await cli([...flags, '--resume', '--detach']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /migration resurrected/);
+    const s = await finish(sc, temporal.client.workflow.getHandle(migrationWorkflowId(sc.input.server, sc.db, 't')), 2);
+    assert.ok(s.resurrected);
+  } finally {
+    await sc.load.stop();
+  }
+
+  // A checkpoint whose binlog is gone: refused, nothing changed.
+  const db2 = 'rv_fault_purged';
+  await freshDatabase(db2, FAULT_DB_PORT);
+  await createTestTable(db2, 't', 50_000, FAULT_DB_PORT);
+  const i2 = input(db2, 't', 'ADD COLUMN extra INT', { server: { host: '127.0.0.1', port: FAULT_DB_PORT, user: 'revenant' }, chunkSize: 100, niceRatio: 2 });
+  const h2 = await temporal.start(i2);
+  await waitFor(h2, (s) => s.rowsCopied > 1000, 'copy progress');
+  await h2.terminate('test');
+  // The terminated run's activities learn of it at their next heartbeat; until then they may
+  // still advance the checkpoint (fenced, harmlessly). Wait until it stands still.
+  const c = await admin(db2, FAULT_DB_PORT);
+  let last = '';
+  for (let still = 0; still < 3; ) {
+    await sleep(1000);
+    const [[row]] = await c.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
+    still = row.value === last ? still + 1 : 0;
+    last = row.value;
+  }
+  await c.query('INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, "after", 1, NOW() FROM seq_1_to_100');
+  await c.query('FLUSH BINARY LOGS');
+  const [[{ File: current }]] = await c.query<any[]>('SHOW MASTER STATUS');
+  await c.query(`PURGE BINARY LOGS TO '${current}'`);
+  await c.end();
+  const h3 = await temporal.client.workflow.start('migrateTable', { taskQueue: temporal.taskQueue, workflowId: migrationWorkflowId(i2.server, db2, 't'), args: [{ ...i2, resurrect: true }] });
+  await assert.rejects(h3.result(), (e: any) => /cannot resurrect: the binlog from the checkpoint \(.*\) is no longer on the server/.test(e.cause?.message ?? e.message));
+  assert.deepEqual(await tablesIn(db2, FAULT_DB_PORT), ['_t_ghc', '_t_gho', 't']);
+  await temporal.close();
+});
+
+test('(e) critical load: hibernate, then recover and complete', { timeout: 600_000 }, async () => {
+  const temporal = await startTemporal('faults-critical-load');
+  const c = await admin(undefined, FAULT_DB_PORT);
+  const [[{ Value: base }]] = await c.query<any[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
+  await c.end();
+  const limit = Number(base) + 30;
+  const sc = await setUp('rv_fault_critical', FAULT_DB_PORT, { criticalLoad: `Threads_connected=${limit}`, criticalLoadIntervalMillis: 100, criticalLoadHibernateSeconds: 2 });
+  const handle = await temporal.start(sc.input);
+  const crowd: Awaited<ReturnType<typeof admin>>[] = [];
+  try {
+    await waitFor(handle, (s) => s.rowsCopied >= 20_000, 'copy progress');
+    for (let i = 0; i < 40; i++) crowd.push(await admin(undefined, FAULT_DB_PORT));
+    const hibernating = await waitFor(handle, (s) => s.phase === 'hibernating', 'hibernation', 60_000);
+    assert.match(hibernating.message ?? '', /critical load reached \(Threads_connected=\d+ >= \d+\)/);
+    await sleep(3000);
+    await Promise.all(crowd.splice(0).map((x) => x.end()));
+    const s = await finish(sc, handle, 2);
+    assert.ok(s.hibernations >= 1);
+  } finally {
+    await Promise.all(crowd.map((x) => x.end()));
+    await sc.load.stop();
+    await temporal.close();
+  }
+});
