@@ -30,7 +30,9 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
       // Resuming: the changelog's checkpoint is committed with the last chunk, so the next
       // chunk starts right after it. Nothing committed is redone.
-      reporter.report({ kind: 'resume', phase: 'copy', attempt: ctx.info.attempt, checkpoint: `${cp.value.chunksCopied} chunks`, redone: 0 });
+      const beat = ctx.info.heartbeatDetails as CopyCheckpoint | undefined;
+      reporter.report({ kind: 'resume', phase: 'copy', attempt: ctx.info.attempt, redone: 0,
+        checkpoint: `chunk ${cp.value.chunksCopied} committed (last heartbeat: chunk ${beat?.chunksCopied ?? 'none'})` });
     }
     if (cp.value.done) return progress();
 

@@ -42,8 +42,10 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     if (ctx.info.attempt > 1 || start.value.eventsApplied > 0) {
       // Resuming at the committed checkpoint: only a source transaction that was applied in
       // part (too large to wait for its commit) is applied again.
-      reporter.report({ kind: 'resume', phase: 'apply', attempt: ctx.info.attempt,
-        checkpoint: `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''}`, redone: start.value.partialEvents ?? 0 });
+      const beat = ctx.info.heartbeatDetails as BinlogCheckpoint | undefined;
+      reporter.report({ kind: 'resume', phase: 'apply', attempt: ctx.info.attempt, redone: start.value.partialEvents ?? 0,
+        checkpoint: `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''} committed` +
+          ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})` });
     }
     const applier = new Applier(conn, input, plan, start);
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });

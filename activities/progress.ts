@@ -20,8 +20,11 @@ export class ProgressReporter {
     return Math.min(60_000, Math.max(2_000, elapsed / 30));
   }
 
-  /** Sends the report now. */
+  /** Sends the report now (resumes are logged by the worker too). */
   report(report: ProgressReport): void {
+    if (report.kind === 'resume') {
+      Context.current().log.info(`${report.phase} resumed`, { attempt: report.attempt, checkpoint: report.checkpoint, redone: report.redone });
+    }
     this.sink?.(this.workflowId, report).catch(() => {});
   }
 

@@ -13,5 +13,7 @@ export function statusLine(s: MigrationStatus): string {
   const pos = s.binlogPosition ? `${s.binlogPosition.file}:${s.binlogPosition.position}` : 'N/A';
   return `Copy: ${s.rowsCopied}/${s.rowsEstimate} ${s.percent.toFixed(1)}%; Applied: ${s.eventsApplied}; Backlog: ${s.backlogBytes}B; ` +
     `Time: ${duration(s.elapsedSeconds)}(total), ${duration(s.copyElapsedSeconds)}(copy); streamer: ${pos}; Lag: ${s.lagSeconds.toFixed(2)}s; ` +
-    `State: ${s.phase}${s.cutOverPostponed && s.phase === 'postponed' ? ' (cut-over postponed)' : ''}; ETA: ${s.phase === 'migrating' ? duration(s.etaSeconds) : s.etaSeconds === 0 ? 'due' : 'N/A'}`;
+    `State: ${s.phase}${s.cutOverPostponed && s.phase === 'postponed' ? ' (cut-over postponed)' : ''}; ETA: ${s.phase === 'migrating' ? duration(s.etaSeconds) : s.etaSeconds === 0 ? 'due' : 'N/A'}` +
+    (s.resumes ? `; Resumed: ${s.resumes}x (redone: ${s.redoneChunks} chunks, ${s.redoneEvents} events)` : '') +
+    (s.hibernations ? `; Hibernated: ${s.hibernations}x` : '');
 }

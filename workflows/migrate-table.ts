@@ -69,6 +69,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       status.backlogBytes = r.apply.backlogBytes;
     } else {
       status.resumes++;
+      status.lastResume = `${r.phase} attempt ${r.attempt}: ${r.checkpoint}; redid ${r.redone} ${r.phase === 'copy' ? 'chunks' : 'events'}`;
       if (r.phase === 'copy') status.redoneChunks += r.redone;
       else status.redoneEvents += r.redone;
     }

@@ -147,6 +147,8 @@ export interface MigrationStatus {
   cutOverAttempts: number;
   /** Activity attempts that resumed from a checkpoint, and the committed work they redid. */
   resumes: number;
+  /** The latest resume, e.g. "copy attempt 3: chunk 120 committed (last heartbeat: chunk 118); redid 0". */
+  lastResume?: string;
   redoneChunks: number;
   redoneEvents: number;
   hibernations: number;
