@@ -12,6 +12,7 @@ export const HINT = {
   binlog: 'binlog-checkpoint',
   cutOverMarker: 'cut-over-marker',
   markerApplied: 'cut-over-marker-applied',
+  control: 'control',
 } as const;
 
 export interface MigrationRecord {

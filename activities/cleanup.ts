@@ -12,3 +12,11 @@ export async function cleanup(credentials: CredentialResolver, input: MigrationI
     return { droppedOldTable: input.okToDropTable };
   });
 }
+
+/** An operator's abort with clean-up: ghost and changelog go; the original table is untouched. */
+export async function dropMigrationTables(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<void> {
+  await withConnection(input.server, credentials, async (conn) => {
+    await exec(conn, sql.dropTableIfExists(plan.database, plan.ghostTable));
+    await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
+  });
+}

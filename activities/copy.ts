@@ -12,6 +12,7 @@ import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
+import { ControlReader } from './control';
 import { exceeded, parseThresholds } from './throttler';
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
@@ -20,13 +21,14 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   input: MigrationInput, plan: TablePlan): Promise<CopyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
-  const critical = parseThresholds(input.criticalLoad, '--critical-load');
   const conn = await connect(input.server, credentials);
   try {
     await exec(conn, sql.ghostWriterSession());
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
     if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
-    const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done });
+    const control = new ControlReader(conn, plan, input, reporter, 'copy');
+    let chunkSize = input.chunkSize;
+    const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
       // Resuming: the changelog's checkpoint is committed with the last chunk, so the next
       // chunk starts right after it. Nothing committed is redone.
@@ -53,14 +55,18 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     while (!cp.value.done) {
       ctx.heartbeat(cp.value);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-      if (critical.size && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
+      const settings = await control.current();
+      if (settings.criticalLoad && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
         lastLoadCheck = Date.now();
-        await checkCriticalLoad(conn, critical, input.criticalLoadIntervalMillis ?? 0);
+        await checkCriticalLoad(conn, parseThresholds(settings.criticalLoad, '--critical-load'), input.criticalLoadIntervalMillis ?? 0);
       }
+      await control.waitWhileThrottled(cp.value);
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
       const started = Date.now();
-      cp = await copyNextChunk(conn, input, plan, cp);
+      chunkSize = settings.chunkSize;
+      cp = await copyNextChunk(conn, chunkSize, plan, cp);
       reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
-      if (input.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * input.niceRatio));
+      if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
     }
     reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), true);
     return progress();
@@ -83,12 +89,12 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
 }
 
 /** Copies one chunk and commits its checkpoint in the same transaction. */
-async function copyNextChunk(conn: Conn, input: MigrationInput, plan: TablePlan, cp: Stored<CopyCheckpoint>): Promise<Stored<CopyCheckpoint>> {
+async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp: Stored<CopyCheckpoint>): Promise<Stored<CopyCheckpoint>> {
   const c = cp.value;
   const first = c.lastKey === null;
   const from = decodeKey(plan.key, first ? c.min! : c.lastKey!);
   const max = decodeKey(plan.key, c.max!);
-  const [end] = await rows(conn, sql.chunkEnd(plan.database, plan.table, plan.key, from, first, max, input.chunkSize));
+  const [end] = await rows(conn, sql.chunkEnd(plan.database, plan.table, plan.key, from, first, max, chunkSize));
   const to = end ? encodeKey(keyOf(end, plan.key.columns)) : c.max!;
   const last = sameKey(to, c.max!);
 

@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
 import { BinlogStreamer } from './binlog';
+import { ControlReader } from './control';
 import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
@@ -47,12 +48,20 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
         checkpoint: `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''} committed` +
           ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})` });
     }
+    const control = new ControlReader(conn, plan, input, reporter, 'apply');
     const applier = new Applier(conn, input, plan, start);
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat(applier.checkpoint);
+      applier.dmlBatchSize = (await control.current()).dmlBatchSize;
+      if (await control.throttled()) {
+        // Throttled: apply nothing; the stream pauses itself when its queue fills.
+        await applier.flush();
+        await control.waitWhileThrottled(applier.checkpoint);
+        continue;
+      }
       const items = await streamer.take(1000, FLUSH_INTERVAL_MS);
       for (const item of items) applier.accept(item);
       applier.caughtUp = streamer.backlog === 0;
@@ -75,6 +84,7 @@ class Applier {
   private stored: Stored<BinlogCheckpoint>;
   checkpoint: BinlogCheckpoint;
   caughtUp = false;
+  dmlBatchSize: number;
   private pendingTx: GhostDml[] = [];
   private pendingTxEvents = 0;
   private pendingMarker: string | null = null;
@@ -96,6 +106,7 @@ class Applier {
   constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
     this.stored = start;
     this.checkpoint = start.value;
+    this.dmlBatchSize = input.dmlBatchSize;
     const startValue = start.value;
     this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
     this.tableRe = new RegExp(`(^|[\\s.,(])\`?${escapeRegExp(plan.table)}\`?($|[\\s.,;(])`, 'i');
@@ -157,7 +168,7 @@ class Applier {
 
   shouldFlush(): boolean {
     if (this.marker) return true;
-    if (this.batchEvents >= this.input.dmlBatchSize * BATCH_ROWS_PER_DML_BATCH_UNIT) return true;
+    if (this.batchEvents >= this.dmlBatchSize * BATCH_ROWS_PER_DML_BATCH_UNIT) return true;
     const since = Date.now() - this.lastFlush;
     if (this.batch.length > 0 && since >= FLUSH_INTERVAL_MS) return true;
     // Keep the checkpoint near the server even when only other tables change (not too often:

@@ -10,6 +10,9 @@ import { inspect, prepare } from './prepare';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
+import { writeControl } from './control';
+import { dropMigrationTables } from './cleanup';
+import type { Control } from '../workflows/settings';
 
 export interface ActivityDeps {
   credentials: CredentialResolver;
@@ -27,6 +30,8 @@ export function createActivities(deps: ActivityDeps) {
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
     cleanup: (input: MigrationInput, plan: TablePlan) => cleanup(credentials, input, plan),
     waitWhileFileExists,
+    writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),
+    dropMigrationTables: (input: MigrationInput, plan: TablePlan) => dropMigrationTables(credentials, input, plan),
   };
 }
 

@@ -281,3 +281,6 @@ export const binlogFileHead = (file: string): Statement => ({
   sql: `SHOW BINLOG EVENTS IN ? LIMIT 5`,
   params: [file],
 });
+
+/** The operator's --throttle-query, validated as a single SELECT before it gets here. */
+export const throttleQuery = (query: string): Statement => ({ sql: query, params: [] });

@@ -1,21 +1,12 @@
-// Load thresholds in gh-ost's format ("Threads_running=100,Threads_connected=500"): parsed
-// once, checked against the server's global status. Critical load makes the copy stop and
-// the workflow hibernate (or stop, resurrectable) instead of hurting production.
+// Throttling: whether copy and apply should hold off right now, and why. Reasons, in order:
+// the operator paused; --max-load reached; --throttle-query answered positive. Critical
+// load (--critical-load) is stronger: the copy stops and the workflow hibernates.
+import { parseThresholds, type Control } from '../workflows/settings';
 import { rows, type Conn } from './mysql';
 import * as sql from './sql';
 
 export type Thresholds = Map<string, number>;
-
-export function parseThresholds(spec: string | undefined, flag: string): Thresholds {
-  const out: Thresholds = new Map();
-  if (!spec || !spec.trim()) return out;
-  for (const part of spec.split(',')) {
-    const m = /^\s*([A-Za-z_]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
-    if (!m) throw new Error(`${flag}: "${part.trim()}" is not status_variable=number (e.g. Threads_running=100)`);
-    out.set(m[1], Number(m[2]));
-  }
-  return out;
-}
+export { parseThresholds };
 
 /** The first threshold the server exceeds, as "Name=value >= threshold", or null. */
 export async function exceeded(conn: Conn, thresholds: Thresholds): Promise<string | null> {
@@ -26,6 +17,19 @@ export async function exceeded(conn: Conn, thresholds: Thresholds): Promise<stri
     const v = byName.get(name.toLowerCase());
     if (v === undefined) throw new Error(`unknown status variable ${name} in load thresholds`);
     if (v >= limit) return `${name}=${v} >= ${limit}`;
+  }
+  return null;
+}
+
+/** Why to hold off now, or null. */
+export async function throttleReason(conn: Conn, control: Control): Promise<string | null> {
+  if (control.paused) return 'paused by operator';
+  const load = await exceeded(conn, parseThresholds(control.maxLoad, '--max-load'));
+  if (load) return `max-load ${load}`;
+  if (control.throttleQuery) {
+    const [r] = await rows(conn, sql.throttleQuery(control.throttleQuery));
+    const v = r ? Number(Object.values(r)[0]) : 0;
+    if (v > 0) return `throttle-query returned ${v}`;
   }
   return null;
 }

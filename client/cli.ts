@@ -9,15 +9,20 @@ import { migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationSt
 import { createWorker, runWorker } from '../worker/worker';
 import { ensureEmbeddedTemporal } from './embedded';
 import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
-import { statusLine } from './status-line';
+import { settingsLine, statusLine } from './status-line';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import type { Control } from '../workflows/settings';
 
 const HELP = `revenant: online schema migrations for MySQL and MariaDB that cannot die
 
 usage:
   revenant migrate --host H --port P --user U --database D --table T --alter "…" [--execute] [gh-ost flags…]
   revenant worker                      run a worker (credentials from REVENANT_MYSQL_USER/PASSWORD or REVENANT_CONFIG)
-  revenant status   --host H --port P --database D --table T
-  revenant cut-over --host H --port P --database D --table T
+  revenant status|pause|resume|cut-over --host H --port P --database D --table T
+  revenant abort [--cleanup] --host H --port P --database D --table T
+  revenant set KEY=VALUE… --host H --port P --database D --table T
+                        (chunk-size, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
+  revenant list         migrations known to Temporal, with phase and progress
 
 Temporal: TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE); unset, a local dev server is started
 and 'migrate' runs its own worker. Password: --password, --ask-pass, or REVENANT_MYSQL_PASSWORD.`;
@@ -134,14 +139,59 @@ async function migrate(req: MigrateRequest): Promise<number> {
   }
 }
 
-async function signalCommand(cmd: string, argv: string[]): Promise<number> {
-  const flags = parseFlags(argv);
+/** status, pause, resume, cut-over, abort, set: thin wrappers over the workflow's messages. */
+async function controlCommand(cmd: string, argv: string[]): Promise<number> {
+  const assignments = argv.filter((a) => !a.startsWith('-') && a.includes('='));
+  const flags = parseFlags(argv.filter((a) => !assignments.includes(a)));
   const req = migrateRequest({ values: { alter: '-', ...flags.values }, positional: [] });
   const temporal = await connectTemporal(req.namespace);
   try {
     const handle = temporal.client.workflow.getHandle(migrationWorkflowId(req.input.server, req.input.database, req.input.table));
-    if (cmd === 'status') print(statusLine(await handle.query<MigrationStatus>('status')));
-    else if (cmd === 'cut-over') { await handle.signal('cut-over'); print('revenant: cut-over signalled'); }
+    switch (cmd) {
+      case 'status': {
+        const s = await handle.query<MigrationStatus>('status');
+        print(statusLine(s));
+        print(`Settings: ${settingsLine(s)}`);
+        if (s.message) print(`Message: ${s.message}`);
+        break;
+      }
+      case 'pause':
+      case 'resume':
+      case 'cut-over':
+        await handle.signal(cmd);
+        print(`revenant: ${cmd} signalled to ${handle.workflowId}`);
+        break;
+      case 'abort':
+        print(`revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`);
+        break;
+      case 'set': {
+        if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 …');
+        const change = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+        try {
+          const settings = await handle.executeUpdate<Control, [Record<string, unknown>]>('set', { args: [change] });
+          print(`revenant: settings in force: ${settingsLine({ settings } as MigrationStatus)}`);
+        } catch (e) {
+          print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          return 2;
+        }
+        break;
+      }
+    }
+    return 0;
+  } finally {
+    await temporal.close();
+  }
+}
+
+async function listCommand(): Promise<number> {
+  const temporal = await connectTemporal();
+  try {
+    for await (const w of temporal.client.workflow.list({ query: 'WorkflowType = "migrateTable"' })) {
+      const sa = w.typedSearchAttributes;
+      const phase = sa.get(SEARCH_ATTRIBUTES.phase) ?? '';
+      const progress = sa.get(SEARCH_ATTRIBUTES.progress);
+      print(`${w.workflowId}\t${w.status.name}\t${phase}\t${progress === undefined ? '' : `${progress}%`}\t${w.startTime.toISOString()}`);
+    }
     return 0;
   } finally {
     await temporal.close();
@@ -157,7 +207,8 @@ export async function main(argv: string[]): Promise<number> {
       await runWorker({ address, namespace: process.env.TEMPORAL_NAMESPACE, taskQueue: process.env.REVENANT_TASK_QUEUE });
       return 0;
     }
-    if (first === 'status' || first === 'cut-over') return await signalCommand(first, rest);
+    if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set'].includes(first)) return await controlCommand(first, rest);
+    if (first === 'list') return await listCommand();
     const args = first === 'migrate' ? rest : argv;
     return await migrate(migrateRequest(parseFlags(args)));
   } catch (e) {

@@ -1,7 +1,7 @@
 // gh-ost's command line, parsed into a migration request. Flag names and meanings are
 // gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
-import { parseThresholds } from '../activities/throttler';
+import { parseThresholds, validateChange } from '../workflows/settings';
 import { DEFAULTS, type MigrationInput } from '../workflows/types';
 
 export class UsageError extends Error {}
@@ -13,7 +13,8 @@ const FLAGS: Record<string, Kind> = {
   'chunk-size': 'int', 'dml-batch-size': 'int', 'approve-renamed-columns': 'bool', 'ok-to-drop-table': 'bool',
   'initially-drop-ghost-table': 'bool', 'initially-drop-old-table': 'bool', 'exact-rowcount': 'bool',
   'postpone-cut-over-flag-file': 'string', 'cut-over-lock-timeout-seconds': 'int',
-  resurrect: 'bool', resume: 'bool', 'nice-ratio': 'float',
+  resurrect: 'bool', resume: 'bool', 'nice-ratio': 'float', 'max-lag-millis': 'int', 'max-load': 'string', 'throttle-query': 'string',
+  cleanup: 'bool', 'no-search-attributes': 'bool',
   'critical-load': 'string', 'critical-load-interval-millis': 'int', 'critical-load-hibernate-seconds': 'int',
   // revenant's own
   'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
@@ -110,6 +111,13 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
       throw new UsageError((e as Error).message);
     }
   }
+  try {
+    const tuned = validateChange(Object.fromEntries(['max-load', 'throttle-query', 'max-lag-millis'].filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
+    Object.assign(input, tuned);
+  } catch (e) {
+    if ((e as Error).message !== 'no setting to change') throw new UsageError(`--${(e as Error).message}`);
+  }
+  if (bool('no-search-attributes')) input.searchAttributes = false;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);

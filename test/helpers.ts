@@ -58,6 +58,7 @@ export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = 
     client,
     taskQueue,
     async start(i) {
+      await terminateLeftover(client, migrationWorkflowId(i.server, i.database, i.table));
       return client.workflow.start('migrateTable', { taskQueue, workflowId: migrationWorkflowId(i.server, i.database, i.table), args: [i] });
     },
     async close() {
@@ -67,6 +68,14 @@ export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = 
       await connection.close();
     },
   };
+}
+
+/** Ends a run left over from an earlier, failed test (reruns on a dev server; CI starts fresh). */
+export async function terminateLeftover(client: Client, workflowId: string): Promise<void> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    if (d.status.name === 'RUNNING') await client.workflow.getHandle(workflowId).terminate('left over from an earlier test run');
+  } catch { /* none */ }
 }
 
 export async function waitForPhase(handle: { query: (name: string) => Promise<any> }, phases: string[], timeoutMs = 300_000): Promise<MigrationStatus> {

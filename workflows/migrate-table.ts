@@ -2,15 +2,26 @@
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
-  isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
+  defineUpdate, isCancellation, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { settingsFrom, validateChange, type Control } from './settings';
 import type { MigrationInput, MigrationResult, MigrationStatus, Phase, ProgressReport, TablePlan } from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
 /** gh-ost's `unpostpone`: cut over as soon as the copy is complete. */
 export const cutOverSignal = defineSignal('cut-over');
+/** gh-ost's `throttle` / `no-throttle`: copy and apply both stop, and go on. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** gh-ost's `chunk-size=`, `max-load=`, …: validated, applied, answered with the settings in force. */
+export const setUpdate = defineUpdate<Control, [Record<string, unknown>]>('set');
+/** gh-ost's `panic`, gentler: stop; drop ghost and changelog, or keep them for --resurrect. */
+export const abortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');
+
+const TERMINAL_PHASES: Phase[] = ['cutting-over', 'cleaning-up', 'completed', 'dry-run-completed', 'failed', 'aborted'];
 
 // Short phases: a few minutes, retried a few times; refusals are non-retryable.
 const short = proxyActivities<Activities>({
@@ -47,8 +58,61 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     rowsCopied: 0, rowsEstimate: 0, percent: 0, eventsApplied: 0, lagSeconds: 0, backlogBytes: 0,
     elapsedSeconds: 0, copyElapsedSeconds: 0, cutOverPostponed: input.postponeCutOver || !!input.postponeCutOverFlagFile, cutOverAttempts: 0,
     resumes: 0, redoneChunks: 0, redoneEvents: 0, hibernations: 0, resurrected: !!input.resurrect,
+    settings: { ...settingsFrom(input), paused: false, version: 0 },
   };
-  const phase = (p: Phase, message?: string) => { status.phase = p; status.message = message; };
+  const searchAttributes = input.searchAttributes !== false;
+  let progressDecile = -1;
+  const phase = (p: Phase, message?: string) => {
+    status.phase = p;
+    status.message = message;
+    if (searchAttributes) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: p }]);
+  };
+  if (searchAttributes) {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.database, value: input.database }, { key: SEARCH_ATTRIBUTES.table, value: input.table },
+      { key: SEARCH_ATTRIBUTES.phase, value: status.phase }, { key: SEARCH_ATTRIBUTES.progress, value: 0 },
+    ]);
+  }
+  /** Progress in Temporal Web, in steps of 10% (each upsert is a history event). */
+  const publishProgress = () => {
+    const pct = status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0;
+    const decile = Math.floor(pct / 10);
+    if (searchAttributes && decile > progressDecile) {
+      progressDecile = decile;
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.progress, value: decile * 10 }]);
+    }
+  };
+
+  // The operator's controls. Settings reach copy and apply through the changelog, written
+  // by an activity, one write at a time, the latest version last.
+  let plan: TablePlan | undefined;
+  let controlWrites: Promise<void> = Promise.resolve();
+  const pushControl = (): Promise<void> => {
+    const snapshot = { ...status.settings };
+    controlWrites = controlWrites.then(() => (plan ? short.writeControl(input, plan, snapshot) : undefined));
+    return controlWrites;
+  };
+  const changeControl = async (change: Partial<Control>): Promise<Control> => {
+    status.settings = { ...status.settings, ...change, version: status.settings.version + 1 };
+    await pushControl();
+    return status.settings;
+  };
+  setHandler(pauseSignal, () => { void changeControl({ paused: true }); });
+  setHandler(resumeSignal, () => { void changeControl({ paused: false }); });
+  setHandler(setUpdate, (change) => changeControl(validateChange(change)), {
+    validator: (change) => { validateChange(change); },
+  });
+  let abortRequest: { cleanup: boolean } | undefined;
+  const work = new CancellationScope();
+  setHandler(abortUpdate, (arg) => {
+    abortRequest = { cleanup: !!arg?.cleanup };
+    work.cancel();
+    return `aborting ${input.database}.${input.table}: ${abortRequest.cleanup ? 'ghost and changelog will be dropped' : 'tables and checkpoint kept for --resurrect'}`;
+  }, {
+    validator: (_arg) => {
+      if (TERMINAL_PHASES.includes(status.phase)) throw new Error(`cannot abort in phase ${status.phase}`);
+    },
+  });
 
   setHandler(statusQuery, () => {
     const now = Date.now();
@@ -62,6 +126,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   setHandler(progressSignal, (r) => {
     if (r.kind === 'copy') {
       status.rowsCopied = r.copy.rowsCopied;
+      status.chunkSizeInUse = r.copy.chunkSize;
+      publishProgress();
+    } else if (r.kind === 'throttle') {
+      status.throttled = r.reason ? `${r.phase}: ${r.reason}` : undefined;
     } else if (r.kind === 'apply') {
       status.eventsApplied = r.apply.eventsApplied;
       status.binlogPosition = r.apply.position;
@@ -78,12 +146,29 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
 
   let tablesExist = false;
   try {
+    return await work.run(() => phases());
+  } catch (e) {
+    if (abortRequest && isCancellation(e)) {
+      const cleanup = abortRequest.cleanup && plan !== undefined && tablesExist;
+      if (cleanup) await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
+      const message = `aborted by the operator; ${cleanup ? 'ghost and changelog dropped, original table untouched' :
+        tablesExist ? 'the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue' : 'nothing was created'}`;
+      phase('aborted', message);
+      throw ApplicationFailure.nonRetryable(message, 'Aborted');
+    }
+    let message = failureMessage(e);
+    if (tablesExist) message += '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
+    phase('failed', message);
+    throw ApplicationFailure.nonRetryable(message, failureType(e));
+  }
+
+  async function phases(): Promise<MigrationResult> {
     // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
     // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
-    let plan: TablePlan;
     if (input.resurrect) {
       const r = await short.resurrect(input);
       plan = r.plan;
+      publishProgress();
       status.rowsEstimate = r.estimatedRows;
       status.rowsCopied = r.copy.rowsCopied;
       status.eventsApplied = r.binlog.eventsApplied;
@@ -98,15 +183,17 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       }
       tablesExist = true;
     }
+    const p = plan;
+    await pushControl();
 
     // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
     // stop, hibernate, and carry on from their checkpoints.
     phase('migrating');
-    let applier = startApplier(input, plan, status);
+    let applier = startApplier(input, p, status);
     copyStarted = Date.now();
     for (;;) {
       try {
-        status.rowsCopied = (await applier.whileRunning(long.copyRows(input, plan))).rowsCopied;
+        status.rowsCopied = (await applier.whileRunning(long.copyRows(input, p))).rowsCopied;
         break;
       } catch (e) {
         const reason = criticalLoad(e);
@@ -117,31 +204,28 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
         phase('hibernating', `critical load reached (${reason}): all work stopped for ${input.criticalLoadHibernateSeconds}s`);
         await sleep(input.criticalLoadHibernateSeconds * 1000);
         phase('migrating', `resumed after hibernation (${reason})`);
-        applier = startApplier(input, plan, status);
+        applier = startApplier(input, p, status);
       }
     }
     copyEnded = Date.now();
+    publishProgress();
 
     // 4. Wait for the operator, if the cut-over is postponed.
     await waitUntilCutOverAllowed(input, status, applier);
 
-    // 5. Cut over: atomic swap once the applier has caught up.
+    // 5. Cut over: atomic swap once the applier has caught up (and is not paused).
+    await applier.whileRunning(condition(() => !status.settings.paused));
     phase('cutting-over');
     status.cutOverAttempts++;
-    await applier.whileRunning(cutOverActivity.cutOver(input, plan));
+    await applier.whileRunning(cutOverActivity.cutOver(input, p));
     await applier.stop();
     tablesExist = false;
 
     // 6. Clean up.
     phase('cleaning-up');
-    await short.cleanup(input, plan);
-    phase('completed', `${plan.database}.${plan.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${plan.oldTable}`}`);
+    await CancellationScope.nonCancellable(() => short.cleanup(input, p));
+    phase('completed', `${p.database}.${p.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}`);
     return { status, dryRun: false };
-  } catch (e) {
-    let message = failureMessage(e);
-    if (tablesExist) message += '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
-    phase('failed', message);
-    throw ApplicationFailure.nonRetryable(message, failureType(e));
   }
 }
 

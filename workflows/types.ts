@@ -41,6 +41,14 @@ export interface MigrationInput {
   criticalLoadHibernateSeconds?: number;
   /** Continue a failed or terminated migration from its changelog checkpoint (--resurrect / --resume). */
   resurrect?: boolean;
+  /** gh-ost's --max-lag-millis (replica lag throttling comes with replica support). */
+  maxLagMillis?: number;
+  /** gh-ost's --max-load, e.g. "Threads_running=25". */
+  maxLoad?: string;
+  /** gh-ost's --throttle-query: a SELECT; a positive result throttles. */
+  throttleQuery?: string;
+  /** Keep the Revenant* search attributes current (they must be registered on the server). Default true. */
+  searchAttributes?: boolean;
 }
 
 export const DEFAULTS = {
@@ -57,6 +65,7 @@ export type Phase =
   | 'hibernating'
   | 'cutting-over'
   | 'cleaning-up'
+  | 'aborted'
   | 'completed'
   | 'dry-run-completed'
   | 'failed';
@@ -102,6 +111,8 @@ export interface CopyProgress {
   rowsCopied: number;
   chunksCopied: number;
   done: boolean;
+  /** The chunk size the last chunk was copied with. */
+  chunkSize?: number;
 }
 
 export interface ApplyProgress {
@@ -123,8 +134,15 @@ export interface ResumeReport {
   redone: number;
 }
 
+/** Copy or apply started or stopped holding off, and why. */
+export interface ThrottleReport {
+  kind: 'throttle';
+  phase: 'copy' | 'apply';
+  reason: string | null;
+}
+
 /** Progress an activity reports to its workflow (signal `progress`). */
-export type ProgressReport = { kind: 'copy'; copy: CopyProgress } | { kind: 'apply'; apply: ApplyProgress } | ResumeReport;
+export type ProgressReport = { kind: 'copy'; copy: CopyProgress } | { kind: 'apply'; apply: ApplyProgress } | ResumeReport | ThrottleReport;
 
 export interface MigrationStatus {
   workflowId: string;
@@ -152,6 +170,12 @@ export interface MigrationStatus {
   redoneChunks: number;
   redoneEvents: number;
   hibernations: number;
+  /** Why copy or apply hold off now (gh-ost's throttle reason), if they do. */
+  throttled?: string;
+  /** The settings in force, and whether the operator paused the migration. */
+  settings: import('./settings').Control;
+  /** The chunk size the copy used last. */
+  chunkSizeInUse?: number;
   /** Set when this run continues an earlier one (--resurrect). */
   resurrected: boolean;
   message?: string;

@@ -1,0 +1,100 @@
+// The settings an operator may change while a migration runs (gh-ost's interactive
+// commands), and their validation. Pure: used by the workflow's update validator, by the
+// activities and by the CLI, so a bad value is refused the same way everywhere.
+import type { MigrationInput } from './types';
+
+export interface Settings {
+  chunkSize: number;
+  dmlBatchSize: number;
+  niceRatio: number;
+  maxLagMillis: number;
+  /** gh-ost's --max-load: "Threads_running=25,…"; '' for none. */
+  maxLoad: string;
+  /** gh-ost's --critical-load; '' for none. */
+  criticalLoad: string;
+  /** gh-ost's --throttle-query: a SELECT whose positive result throttles; '' for none. */
+  throttleQuery: string;
+}
+
+/** What copy and apply read from the changelog: the settings, and whether the operator paused. */
+export interface Control extends Settings {
+  paused: boolean;
+  version: number;
+}
+
+export const SETTING_NAMES: Record<string, keyof Settings> = {
+  'chunk-size': 'chunkSize', chunkSize: 'chunkSize',
+  'dml-batch-size': 'dmlBatchSize', dmlBatchSize: 'dmlBatchSize',
+  'nice-ratio': 'niceRatio', niceRatio: 'niceRatio',
+  'max-lag-millis': 'maxLagMillis', maxLagMillis: 'maxLagMillis',
+  'max-load': 'maxLoad', maxLoad: 'maxLoad',
+  'critical-load': 'criticalLoad', criticalLoad: 'criticalLoad',
+  'throttle-query': 'throttleQuery', throttleQuery: 'throttleQuery',
+};
+
+export function settingsFrom(input: MigrationInput): Settings {
+  return {
+    chunkSize: input.chunkSize, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
+    maxLagMillis: input.maxLagMillis ?? 1500, maxLoad: input.maxLoad ?? '', criticalLoad: input.criticalLoad ?? '',
+    throttleQuery: input.throttleQuery ?? '',
+  };
+}
+
+/** Thresholds in gh-ost's format, "Threads_running=100,Threads_connected=500". */
+export function parseThresholds(spec: string | undefined, flag: string): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!spec || !spec.trim()) return out;
+  for (const part of spec.split(',')) {
+    const m = /^\s*([A-Za-z_]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!m) throw new Error(`${flag}: "${part.trim()}" is not status_variable=number (e.g. Threads_running=100)`);
+    out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+function wholeNumber(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Error(`${name} must be a whole number, got ${JSON.stringify(v)}`);
+  if (n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/**
+ * Checks a change of settings (names as gh-ost's flags or as fields) and returns it
+ * normalised; throws with the reason for the first bad value. Nothing is applied here.
+ */
+export function validateChange(change: Record<string, unknown>): Partial<Settings> {
+  if (!change || typeof change !== 'object' || Object.keys(change).length === 0) throw new Error('no setting to change');
+  const out: Partial<Settings> = {};
+  for (const [rawName, v] of Object.entries(change)) {
+    const name = SETTING_NAMES[rawName];
+    if (!name) throw new Error(`unknown setting ${rawName} (settable: chunk-size, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`);
+    switch (name) {
+      case 'chunkSize': out.chunkSize = wholeNumber('chunk-size', v, 10, 100_000); break;
+      case 'dmlBatchSize': out.dmlBatchSize = wholeNumber('dml-batch-size', v, 1, 100); break;
+      case 'maxLagMillis': out.maxLagMillis = wholeNumber('max-lag-millis', v, 100, 3_600_000); break;
+      case 'niceRatio': {
+        const n = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 100) throw new Error(`nice-ratio must be a number from 0 to 100, got ${JSON.stringify(v)}`);
+        out.niceRatio = n;
+        break;
+      }
+      case 'maxLoad':
+      case 'criticalLoad': {
+        const flag = name === 'maxLoad' ? 'max-load' : 'critical-load';
+        if (typeof v !== 'string') throw new Error(`${flag} must be a string like Threads_running=25, got ${JSON.stringify(v)}`);
+        parseThresholds(v, flag);
+        out[name] = v.trim();
+        break;
+      }
+      case 'throttleQuery': {
+        if (typeof v !== 'string') throw new Error(`throttle-query must be a string, got ${JSON.stringify(v)}`);
+        const q = v.trim();
+        if (q && (!/^SELECT\b/i.test(q) || q.includes(';'))) throw new Error('throttle-query must be a single SELECT statement');
+        out.throttleQuery = q;
+        break;
+      }
+    }
+  }
+  return out;
+}
