@@ -1,23 +1,14 @@
 // `revenant migrate` as a user runs it: gh-ost's flags, a dry run without --execute, the
 // status line, refusal of a second migration of a table, attach on rerun, `cut-over`.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createTestTable, freshDatabase, MYSQL_PORT, showCreate, startTemporal, tablesIn, type TestTemporal } from './helpers';
+import { createTestTable, freshDatabase, MYSQL_PORT, runRevenant, showCreate, startTemporal, tablesIn, type TestTemporal } from './helpers';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'revenant.js');
 let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-cli'); });
 after(async () => { await temporal.close(); });
 
-function revenant(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile('node', [BIN, ...args], { env: { ...process.env, REVENANT_TASK_QUEUE: 'test-cli' }, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-  });
-}
+const revenant = (args: string[]) => runRevenant(args, 'test-cli');
 
 const base = (db: string) => ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't'];
 

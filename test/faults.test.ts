@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, TEMPORAL_ADDRESS, tablesIn, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WriteLoad, type TestTemporal } from './helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const run = promisify(execFile);
@@ -237,10 +237,7 @@ test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage'
 test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged binlog is refused', { timeout: 600_000 }, async () => {
   const temporal = await startTemporal('faults-resurrect');
   const sc = await setUp('rv_fault_resurrect', FAULT_DB_PORT, {});
-  const cli = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
-    execFile('node', [join(ROOT, 'bin/revenant.js'), 'migrate', ...args], { env: { ...process.env, TEMPORAL_ADDRESS, REVENANT_TASK_QUEUE: temporal.taskQueue }, encoding: 'utf8' },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
-  });
+  const cli = (args: string[]) => runRevenant(['migrate', ...args], temporal.taskQueue);
   const flags = ['--host', '127.0.0.1', '--port', String(FAULT_DB_PORT), '--user', 'revenant', '--database', sc.db, '--table', 't',
     '--alter', sc.input.alter, '--execute', '--chunk-size', '300', '--nice-ratio', '1', '--postpone-cut-over'];
   try {

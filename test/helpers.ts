@@ -2,6 +2,8 @@
 // (their addresses in the environment), an in-process worker per test file, a concurrent
 // write load, and checksums that compare tables row for row.
 import { Client, Connection } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { escapeId, qualified } from '../activities/sql';
@@ -11,6 +13,22 @@ import { DEFAULTS, migrationWorkflowId, type MigrationInput, type MigrationStatu
 export const MYSQL_PORT = Number(process.env.REVENANT_TEST_MYSQL_PORT ?? 23306);
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233';
 export const SERVER = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' };
+
+/** Runs a command; its exit code and everything it printed. */
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+/** `revenant …` as a user runs it, against the test Temporal server and a test task queue. */
+export const runRevenant = (args: string[], taskQueue: string) =>
+  runCommand('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), ...args], { ...process.env, TEMPORAL_ADDRESS, REVENANT_TASK_QUEUE: taskQueue });
+
+/** The real `temporal` binary against the test server. */
+export const runTemporal = (args: string[]) => runCommand('temporal', [...args, '--address', TEMPORAL_ADDRESS]);
 
 export async function admin(database?: string, port = MYSQL_PORT) {
   const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'revenant', password: 'revenant', database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
@@ -58,7 +76,6 @@ export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = 
     client,
     taskQueue,
     async start(i) {
-      await terminateLeftover(client, migrationWorkflowId(i.server, i.database, i.table));
       return client.workflow.start('migrateTable', { taskQueue, workflowId: migrationWorkflowId(i.server, i.database, i.table), args: [i] });
     },
     async close() {

@@ -1,40 +1,18 @@
 // Operating a running migration: pause, resume, tune, postponed cut-over, abort, search
 // attributes. First with the real `temporal` binary only, then with revenant's subcommands.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, startTemporal, tablesIn, TEMPORAL_ADDRESS, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, runRevenant, runTemporal, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
-const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-operate'); });
 after(async () => { await temporal.close(); });
 
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await exec('temporal', [...args, '--address', TEMPORAL_ADDRESS], { encoding: 'utf8' });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(x.code ?? 1), out: `${x.stdout ?? ''}${x.stderr ?? ''}` };
-  }
-}
-
-async function revenant(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), ...args],
-      { encoding: 'utf8', env: { ...process.env, REVENANT_TASK_QUEUE: 'test-operate' } });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(x.code ?? 1), out: `${x.stdout ?? ''}${x.stderr ?? ''}` };
-  }
-}
+const cli = (...args: string[]) => runTemporal(args);
+const revenant = (...args: string[]) => runRevenant(args, 'test-operate');
 
 /** The committed checkpoints, straight from the changelog: the truth about progress. */
 async function checkpoints(db: string): Promise<{ chunks: number; events: number; position: number }> {

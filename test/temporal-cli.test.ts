@@ -1,14 +1,15 @@
 // The same migration driven by the real `temporal` binary: start with JSON input (no
 // secrets), query its status, wait for its result.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { checksum, createTestTable, freshDatabase, input, showCreate, startTemporal, TEMPORAL_ADDRESS, type TestTemporal } from './helpers';
+import { checksum, createTestTable, freshDatabase, input, showCreate, runTemporal, startTemporal, type TestTemporal } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
-const run = promisify(execFile);
-const temporalCli = (...args: string[]) => run('temporal', [...args, '--address', TEMPORAL_ADDRESS], { encoding: 'utf8' });
+const temporalCli = async (...args: string[]) => {
+  const r = await runTemporal(args);
+  assert.equal(r.code, 0, r.out);
+  return { stdout: r.out };
+};
 let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-temporal-cli'); });
 after(async () => { await temporal.close(); });
