@@ -103,7 +103,7 @@ class Applier {
 
   private partialEvents = 0;
 
-  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
+  constructor(private readonly conn: Conn, input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
     this.stored = start;
     this.checkpoint = start.value;
     this.dmlBatchSize = input.dmlBatchSize;

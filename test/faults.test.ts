@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, checksum, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WriteLoad } from './helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const run = promisify(execFile);
