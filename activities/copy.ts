@@ -13,7 +13,8 @@ import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn }
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
 import { ControlReader } from './control';
-import { exceeded, parseThresholds } from './throttler';
+import { parseThresholds } from '../workflows/settings';
+import { exceeded } from './throttler';
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
 

@@ -16,11 +16,20 @@ export interface Prepared {
   startPosition: BinlogPosition;
 }
 
+/** The server's binlog file and offset now: cheap, fit for polling. */
 export async function currentBinlogPosition(conn: Conn): Promise<BinlogPosition> {
   const [ms] = await rows(conn, sql.showMasterStatus());
   if (!ms) return refuse('SHOW MASTER STATUS returned nothing: binary logging is off');
-  const position = { file: String(ms.File), position: Number(ms.Position) };
-  // MariaDB: the GTID position at exactly that file/offset (MySQL: none; file/position it is).
+  return { file: String(ms.File), position: Number(ms.Position) };
+}
+
+/**
+ * Where a migration's stream starts: the current position and, on MariaDB, the GTID position
+ * at exactly that offset (MySQL: none; file/position it is). BINLOG_GTID_POS reads the binlog
+ * file up to the offset, so this is for once per migration, not for polling.
+ */
+async function startPosition(conn: Conn): Promise<BinlogPosition> {
+  const position = await currentBinlogPosition(conn);
   const gtid = await rows(conn, sql.binlogGtidPos(position.file, position.position)).then((r) => String(r[0]?.gtid ?? ''), () => '');
   return gtid ? { ...position, gtid } : position;
 }
@@ -74,17 +83,17 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
     await exec(conn, sql.createChangelog(db, changelog));
     // The stream starts here: every change after this point reaches the ghost through the
     // binlog, every row before it through the copy, which reads its key range only now.
-    const startPosition = await currentBinlogPosition(conn);
+    const start = await startPosition(conn);
     const record: MigrationRecord = {
-      workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition, startedAt: new Date().toISOString(),
+      workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition: start, startedAt: new Date().toISOString(),
     };
     const copy: CopyCheckpoint = { min: null, max: null, lastKey: null, rowsCopied: 0, chunksCopied: 0, done: false };
-    const binlog: BinlogCheckpoint = { ...startPosition, eventsApplied: 0 };
+    const binlog: BinlogCheckpoint = { ...start, eventsApplied: 0 };
     await exec(conn, writeJson(names, HINT.copy, copy));
     await exec(conn, writeJson(names, HINT.binlog, binlog));
     // The migration record last: its presence means the rest of prepare is complete.
     await exec(conn, writeJson(names, HINT.migration, record));
-    return { plan, startPosition };
+    return { plan, startPosition: start };
   });
 }
 

@@ -6,7 +6,6 @@ import { rows, type Conn } from './mysql';
 import * as sql from './sql';
 
 export type Thresholds = Map<string, number>;
-export { parseThresholds };
 
 /** The first threshold the server exceeds, as "Name=value >= threshold", or null. */
 export async function exceeded(conn: Conn, thresholds: Thresholds): Promise<string | null> {
