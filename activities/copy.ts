@@ -9,7 +9,8 @@ import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
+import { connect, describeMysqlError, describeWarnings, exec, isSharedKeyDuplicate, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
+import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
 import { ControlReader } from './control';
@@ -22,6 +23,9 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   input: MigrationInput, plan: TablePlan): Promise<CopyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
+  // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
+  const ghostKeyName = plan.key.ghostName ?? plan.key.name;
+  plan = { ...plan, key: plan.copyKey ?? plan.key };
   const conn = await connect(input.server, credentials);
   try {
     await exec(conn, sql.ghostWriterSession());
@@ -65,7 +69,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
       const started = Date.now();
       chunkSize = settings.chunkSize;
-      cp = await copyNextChunk(conn, chunkSize, plan, cp);
+      cp = await copyNextChunk(conn, chunkSize, plan, cp, input, ghostKeyName);
       reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
       if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
     }
@@ -89,8 +93,12 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
   if (reason) throw ApplicationFailure.nonRetryable(`critical load reached: ${reason}`, 'CriticalLoad', reason);
 }
 
-/** Copies one chunk and commits its checkpoint in the same transaction. */
-async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp: Stored<CopyCheckpoint>): Promise<Stored<CopyCheckpoint>> {
+/**
+ * Copies one chunk and commits its checkpoint in the same transaction. Lock contention is
+ * retried here; an error of the statement itself (e.g. a value the ghost's column refuses)
+ * is tried --default-retries times, then fails the migration with the server's message.
+ */
+async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp: Stored<CopyCheckpoint>, input: MigrationInput, ghostKeyName: string): Promise<Stored<CopyCheckpoint>> {
   const c = cp.value;
   const first = c.lastKey === null;
   const from = decodeKey(plan.key, first ? c.min! : c.lastKey!);
@@ -104,6 +112,7 @@ async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp:
       await conn.query('START TRANSACTION');
       const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns,
         from, first, decodeKey(plan.key, to)));
+      if (input.panicOnWarnings && r.warningStatus > 0) await panicOnCopyWarnings(conn, ghostKeyName, c.chunksCopied + 1);
       const { statement, next } = advance(plan, HINT.copy, cp, {
         ...c, from: c.lastKey, lastKey: to, rowsCopied: c.rowsCopied + r.affectedRows, chunksCopied: c.chunksCopied + 1, done: last,
       });
@@ -112,9 +121,24 @@ async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp:
       return next;
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
+      if (isStatementError(e) && !RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '')) {
+        if (attempt >= (input.defaultRetries ?? DEFAULTS.defaultRetries)) {
+          throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (copying chunk ${c.chunksCopied + 1}, tried ${attempt} times)`, 'StatementFailed');
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
       if (!RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '') || attempt >= 10) throw e;
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
+}
+
+/** --panic-on-warnings: a chunk whose copy warned (other than meeting the applier's row) fails the migration. */
+async function panicOnCopyWarnings(conn: Conn, ghostKeyName: string, chunk: number): Promise<void> {
+  const warnings = (await rows<Warning>(conn, sql.showWarnings())).filter((w) => !isSharedKeyDuplicate(w, ghostKeyName));
+  if (warnings.length === 0) return;
+  await conn.query('ROLLBACK');
+  throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (chunk ${chunk}): ${describeWarnings(warnings)}`, 'PanicOnWarnings');
 }
 

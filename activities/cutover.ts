@@ -12,6 +12,7 @@ import type { CredentialResolver } from './credentials';
 import { connect, exec, rows, type Conn } from './mysql';
 import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
+import { createGhostTriggers, dropGhostTriggers } from './triggers';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
 /** Cut-over starts only when the applier is this close to the server's binlog. */
@@ -71,6 +72,10 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
       await exec(c, sql.dropTableIfExists(db, old));
     }
 
+    // Triggers a dead attempt left on the ghost must not fire while the applier goes on.
+    await dropGhostTriggers(c, input, plan);
+    if (input.analyzeGhostTable) await exec(c, sql.analyzeTable(db, ghost));
+
     await waitForSmallBacklog(c, plan, 60_000);
 
     a = await connect(input.server, credentials);
@@ -91,6 +96,8 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     try {
       await exec(c, sql.upsertChangelog(db, plan.changelogTable, HINT.cutOverMarker, marker));
       await waitForMarker(c, plan, marker, Math.max(10_000, lockTimeout * 2000));
+      // Every change is in the ghost and the original is locked: the triggers can move now.
+      await createGhostTriggers(c, input, plan);
 
       const [{ id: bId }] = await rows<{ id: number }>(b, sql.connectionId());
       await exec(b, sql.lockWaitTimeout(lockTimeout * 2));
@@ -107,11 +114,13 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
         await renameResult;
       }
       await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
+      await dropGhostTriggers(c, input, plan).catch(() => {});
       await exec(a, sql.unlockTables()).catch(() => {});
       throw ApplicationFailure.retryable(`cut-over attempt rolled back, original table untouched: ${(e as Error).message}`, 'CutOverRolledBack');
     }
     const renameError = await renameResult;
     if (renameError) {
+      await dropGhostTriggers(c, input, plan).catch(() => {});
       throw ApplicationFailure.retryable(`RENAME failed, original table untouched: ${(renameError as Error).message}`, 'RenameFailed');
     }
     return { swapped: true, alreadySwapped: false };

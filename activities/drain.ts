@@ -11,9 +11,10 @@ import { BinlogStreamer } from './binlog';
 import { ControlReader } from './control';
 import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { connect, exec, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn } from './mysql';
+import { connect, describeMysqlError, describeWarnings, exec, isSharedKeyDuplicate, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
+import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
-import { appendDml, changeToDml, dmlToStatements, type GhostDml, type Row } from './rowevents';
+import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, type GhostDml, type Row } from './rowevents';
 import * as sql from './sql';
 
 /** Flush at least this often while changes are pending. */
@@ -26,8 +27,25 @@ const BATCH_ROWS_PER_DML_BATCH_UNIT = 200;
 /** A source transaction this large is flushed before its commit is seen (replayed on resume). */
 const MAX_PENDING_ROWS = 20_000;
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const IDENT = '(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))';
+const QUALIFIED_NAME = new RegExp(`(?:${IDENT}\\s*\\.\\s*)?${IDENT}`, 'g');
+
+/** DDL that changes a table's definition or contents (not events, views, routines, or CREATE … LIKE). */
+const TABLE_DDL = /^\s*(ALTER\s+(ONLINE\s+|IGNORE\s+)*TABLE|RENAME\s+TABLES?|DROP\s+(TEMPORARY\s+)?TABLES?|TRUNCATE|CREATE\s+(OR\s+REPLACE\s+)?(UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX|DROP\s+INDEX)\b/i;
+
+/**
+ * Whether a DDL statement changes db.table, named qualified, or unqualified while its
+ * session's default database is db. Other databases' tables of the same name are not ours.
+ */
+export function ddlTouchesTable(query: string, sessionDb: string, db: string, table: string): boolean {
+  if (!TABLE_DDL.test(query)) return false;
+  for (const m of query.matchAll(QUALIFIED_NAME)) {
+    const name = m[3] !== undefined ? m[3].replace(/``/g, '`') : m[4];
+    if (name?.toLowerCase() !== table.toLowerCase()) continue;
+    const schema = m[1] !== undefined ? m[1].replace(/``/g, '`') : m[2] ?? sessionDb;
+    if (schema === db) return true;
+  }
+  return false;
 }
 
 export async function drainBinlog(credentials: CredentialResolver, sink: ProgressSink | undefined,
@@ -98,18 +116,16 @@ class Applier {
   private backlogBytes = 0;
   /** Set once the cut-over's RENAME is in the stream: later events belong to the new table. */
   private sealed = false;
-  private readonly tableRe: RegExp;
   private readonly target;
 
   private partialEvents = 0;
 
-  constructor(private readonly conn: Conn, input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
+  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
     this.stored = start;
     this.checkpoint = start.value;
     this.dmlBatchSize = input.dmlBatchSize;
     const startValue = start.value;
     this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
-    this.tableRe = new RegExp(`(^|[\\s.,(])\`?${escapeRegExp(plan.table)}\`?($|[\\s.,;(])`, 'i');
     this.target = { database: plan.database, ghostTable: plan.ghostTable, columns: plan.columns, key: plan.key };
   }
 
@@ -134,7 +150,7 @@ class Applier {
       this.moveToBatch(item.position);
     } else if (item.type === 'ddl') {
       this.moveToBatch(item.position);
-      if (!this.tableRe.test(item.query) || this.sealed) return;
+      if (this.sealed || !ddlTouchesTable(item.query, item.database, this.plan.database, this.plan.table)) return;
       const q = item.query;
       if (/^\s*RENAME\s+TABLE/i.test(q) && q.includes(this.plan.oldTable) && q.includes(this.plan.ghostTable)) {
         this.sealed = true;
@@ -186,21 +202,30 @@ class Applier {
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.
     const { statement, next: stored } = advance(this.plan, HINT.binlog, this.stored, next);
-    const statements = [statement, ...dmlToStatements(this.batch, this.target)].map(sql.formatStatement);
-    if (this.marker) statements.push(sql.formatStatement(sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)));
+    const marker = this.marker ? [sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)] : [];
+    const retries = this.input.defaultRetries ?? DEFAULTS.defaultRetries;
     for (let attempt = 1; ; attempt++) {
       try {
-        const [results] = await this.conn.query<any[]>(`START TRANSACTION;\n${statements.join(';\n')}`);
-        if (results[1]?.affectedRows !== 1) {
-          await this.conn.query('ROLLBACK');
-          throw new SupersededError('binlog');
+        if (this.input.panicOnWarnings) await this.applyChecked(statement, marker);
+        else {
+          const statements = [statement, ...dmlToStatements(this.batch, this.target), ...marker].map(sql.formatStatement);
+          const [results] = await this.conn.query<any[]>(`START TRANSACTION;\n${statements.join(';\n')}`);
+          if (results[1]?.affectedRows !== 1) throw new SupersededError('binlog');
         }
         await this.conn.query('COMMIT');
         break;
       } catch (e) {
         await this.conn.query('ROLLBACK').catch(() => {});
+        const lock = RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '');
+        if (isStatementError(e) && !lock) {
+          if (attempt >= retries) {
+            throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (applying binlog events up to ${next.file}:${next.position}, tried ${attempt} times)`, 'StatementFailed');
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+          continue;
+        }
         // A deadlock with the application's writes rolls the whole batch back: run it again.
-        if (!RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '') || attempt >= 10) throw e;
+        if (!lock || attempt >= 10) throw e;
         await new Promise((r) => setTimeout(r, 50 * attempt));
       }
     }
@@ -210,6 +235,23 @@ class Applier {
     this.batchEvents = 0;
     this.marker = null;
     this.lastFlush = Date.now();
+  }
+
+  /** --panic-on-warnings: one round trip per row change, each upsert's warnings read before the next. */
+  private async applyChecked(checkpoint: sql.Statement, marker: sql.Statement[]): Promise<void> {
+    await this.conn.query('START TRANSACTION');
+    if ((await exec(this.conn, checkpoint)).affectedRows !== 1) throw new SupersededError('binlog');
+    const units = dmlToCheckedUnits(this.batch, this.target);
+    for (let i = 0; i < units.length; i++) {
+      const [results] = await this.conn.query<any>(units[i].statements.map(sql.formatStatement).join(';\n'));
+      const last = Array.isArray(results) ? results[results.length - 1] : results;
+      if (!units[i].upsert || !(last?.warningStatus > 0)) continue;
+      const warnings = (await rows<Warning>(this.conn, sql.showWarnings())).filter((w) => !isSharedKeyDuplicate(w, this.plan.key.ghostName ?? this.plan.key.name));
+      if (warnings.length) {
+        throw ApplicationFailure.nonRetryable(`warnings detected in statement ${i + 1} of ${units.length}: [${describeWarnings(warnings)}]`, 'PanicOnWarnings');
+      }
+    }
+    for (const m of marker) await exec(this.conn, m);
   }
 
   async refreshBacklog(): Promise<void> {

@@ -6,7 +6,7 @@ import { copyRows } from './copy';
 import type { CredentialResolver } from './credentials';
 import { cutOver } from './cutover';
 import { drainBinlog } from './drain';
-import { inspect, prepare } from './prepare';
+import { attemptInstantDdl, inspect, prepare } from './prepare';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
@@ -24,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     inspect: (input: MigrationInput) => inspect(credentials, input),
     prepare: (input: MigrationInput) => prepare(credentials, input),
+    attemptInstantDdl: (input: MigrationInput) => attemptInstantDdl(credentials, input),
     resurrect: (input: MigrationInput) => resurrect(credentials, input),
     copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan),
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),

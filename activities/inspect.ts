@@ -66,7 +66,7 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
   if (!alter) refuse('the ALTER is empty: pass the change with --alter, e.g. --alter "ADD COLUMN c INT NOT NULL DEFAULT 0"');
   const clauses = splitClauses(alter);
   if (renamesTable(clauses)) {
-    refuse('the ALTER renames the table (RENAME TO): that is not an online migration; run the RENAME TABLE yourself, outside revenant');
+    refuse('alter statement seems to RENAME the table (RENAME TO): that is not an online migration; run the RENAME TABLE yourself, outside revenant');
   }
   const renames = columnRenames(clauses);
   if (renames.size > 0 && !input.approveRenamedColumns) {
@@ -75,15 +75,21 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
   }
 
   const fks = await rows(conn, sql.foreignKeysTouching(db, table));
-  if (fks.length) {
-    const fk = fks[0];
-    const dir = fk.TABLE_NAME === table ? `${table} references ${fk.REFERENCED_TABLE_NAME}` : `${fk.TABLE_NAME} references ${table}`;
-    refuse(`${db}.${table} has foreign keys (${fk.CONSTRAINT_NAME}: ${dir}); revenant does not migrate tables with foreign keys`);
+  const parent = fks.find((fk) => !(fk.TABLE_SCHEMA === db && fk.TABLE_NAME === table));
+  if (parent) {
+    refuse(`Parent-side foreign keys are not supported: ${parent.TABLE_SCHEMA}.${parent.TABLE_NAME} references ${db}.${table} (${parent.CONSTRAINT_NAME}); ` +
+      'after the cut-over it would reference the old table');
+  }
+  const child = fks.find((fk) => fk.TABLE_SCHEMA === db && fk.TABLE_NAME === table);
+  if (child && !input.discardForeignKeys) {
+    refuse(`Child-side foreign keys are not supported. Bailing out: ${db}.${table} references ${child.REFERENCED_TABLE_NAME} (${child.CONSTRAINT_NAME}); ` +
+      '--discard-foreign-keys migrates the table without its foreign keys');
   }
   const triggers = await rows(conn, sql.triggersOn(db, table));
-  if (triggers.length) {
-    refuse(`${db}.${table} has triggers (${triggers.map((r) => r.TRIGGER_NAME).join(', ')}); revenant does not migrate tables with triggers`);
+  if (triggers.length && !input.triggers) {
+    refuse(`${db}.${table} has triggers (${triggers.map((r) => r.TRIGGER_NAME).join(', ')}); --include-triggers migrates them with the table`);
   }
+  if (triggers.length && input.triggers) await checkGhostTriggerNames(conn, db, triggers.map((r) => String(r.TRIGGER_NAME)), input.triggers);
 
   if (!opts.resurrect) {
     const names = [ghostTableName(table), changelogTableName(table), oldTableName(table)];
@@ -104,6 +110,22 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
   return { estimatedRows };
 }
 
+/** gh-ost's names for the ghost's copies of the triggers: suffixed, or unsuffixed if they carry the suffix already. */
+export function ghostTriggerName(name: string, t: { suffix: string; removeSuffixIfExists: boolean }): string {
+  return t.removeSuffixIfExists && name.endsWith(t.suffix) && name.length > t.suffix.length ? name.slice(0, -t.suffix.length) : name + t.suffix;
+}
+
+async function checkGhostTriggerNames(conn: Conn, db: string, names: string[], t: { suffix: string; removeSuffixIfExists: boolean }): Promise<void> {
+  const ghostNames = names.map((n) => ghostTriggerName(n, t));
+  const long = ghostNames.find((n) => n.length > 64);
+  if (long) refuse(`the ghost trigger name ${long} is longer than 64 characters: choose a shorter --trigger-suffix`);
+  const taken = await rows(conn, sql.triggersNamed(db, ghostNames));
+  if (taken.length) {
+    refuse(`found gh-ost triggers: ${taken.map((r) => `${r.TRIGGER_NAME} (on ${r.EVENT_OBJECT_TABLE})`).join(', ')} already exist in ${db}, ` +
+      'and trigger names are unique per schema: drop them (a previous migration may have left them) or choose another --trigger-suffix');
+  }
+}
+
 interface ColumnRow {
   COLUMN_NAME: string;
   DATA_TYPE: string;
@@ -115,9 +137,10 @@ interface ColumnRow {
 const isGenerated = (c: ColumnRow) => /GENERATED|VIRTUAL|PERSISTENT|STORED/i.test(c.EXTRA ?? '') || !!c.GENERATION_EXPRESSION;
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const UNSUITABLE_KEY_TYPES = new Set(['float', 'double', 'real', 'json']);
+const ORDINAL_TYPES = new Set(['enum', 'set']);
 
 /** Which columns to copy and by which key, once both tables exist. */
-export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost: string): Promise<{ columns: ColumnMapping[]; key: SharedKey }> {
+export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost: string): Promise<{ columns: ColumnMapping[]; key: SharedKey; copyKey?: SharedKey }> {
   const { database: db, table } = input;
   const renames = columnRenames(splitClauses(normalizeAlter(input.alter)));
   const srcCols = await rows<ColumnRow>(conn, sql.columnsOf(db, table));
@@ -134,30 +157,69 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
 
   const srcKeys = groupKeys(await rows(conn, sql.uniqueKeysOf(db, table)));
   const ghostKeys = groupKeys(await rows(conn, sql.uniqueKeysOf(db, ghost)));
+  if (srcKeys.length === 0) refuse(`no PRIMARY nor UNIQUE key found in table ${db}.${table}: revenant needs one to copy rows and apply changes by`);
+  if (ghostKeys.length === 0) refuse(`no PRIMARY nor UNIQUE key found in table ${db}.${table} after the ALTER: revenant needs one to apply changes by`);
   const srcByName = new Map(srcCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
-  const toGhost = new Map(columns.map((c) => [c.source.toLowerCase(), c.ghost.toLowerCase()]));
+  const ghostByName = new Map(ghostCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
+  const toGhost = new Map(columns.map((c) => [c.source.toLowerCase(), c.ghost]));
+  const toSource = new Map(columns.map((c) => [c.ghost.toLowerCase(), c.source]));
 
   const reasons: string[] = [];
+  /** Why a key (source column names) cannot identify rows, if it cannot. */
+  const unsuitable = (name: string, cols: string[]): string | undefined => {
+    for (const col of cols) {
+      const d = srcByName.get(col.toLowerCase())!;
+      const g = ghostByName.get(toGhost.get(col.toLowerCase())!.toLowerCase())!;
+      if (d.IS_NULLABLE === 'YES' && !input.allowNullableUniqueKey) return `${name}: nullable column ${d.COLUMN_NAME} (--allow-nullable-unique-key accepts it if it holds no NULLs)`;
+      if (UNSUITABLE_KEY_TYPES.has(d.DATA_TYPE.toLowerCase())) return `${name}: ${d.DATA_TYPE} column ${d.COLUMN_NAME}`;
+      if (isGenerated(d)) return `${name}: generated column ${d.COLUMN_NAME}`;
+      if (g.COLUMN_NAME !== d.COLUMN_NAME && g.COLUMN_NAME.toLowerCase() === d.COLUMN_NAME.toLowerCase()) {
+        return `${name}: key column ${d.COLUMN_NAME} becomes ${g.COLUMN_NAME} (a change of letter case)`;
+      }
+    }
+    return undefined;
+  };
+  const sharedKey = (name: string, cols: string[], ghostName: string): SharedKey => {
+    const defs = cols.map((c) => srcByName.get(c.toLowerCase())!);
+    const converted = defs.find((d) => d.DATA_TYPE.toLowerCase() === 'datetime' &&
+      ghostByName.get(toGhost.get(d.COLUMN_NAME.toLowerCase())!.toLowerCase())!.DATA_TYPE.toLowerCase() === 'timestamp');
+    if (converted) {
+      refuse(`no support at this time for converting a column from DATETIME to TIMESTAMP that is also part of the chosen unique key (${converted.COLUMN_NAME} in ${name}): ` +
+        'its values would be reinterpreted in the session time zone');
+    }
+    const ordinal = defs.map((d) => ORDINAL_TYPES.has(d.DATA_TYPE.toLowerCase()));
+    return {
+      name, columns: defs.map((d) => d.COLUMN_NAME),
+      integer: defs.map((d, i) => INTEGER_TYPES.has(d.DATA_TYPE.toLowerCase()) || ordinal[i]),
+      ...(ordinal.some(Boolean) ? { ordinal } : {}),
+      ...(ghostName !== name ? { ghostName } : {}),
+    };
+  };
+
+  // A unique key of the original the ALTER keeps: the copy walks it, the applier finds rows by it.
   for (const k of srcKeys) {
-    const mapped = k.columns.map((c) => toGhost.get(c.toLowerCase()));
+    const mapped = k.columns.map((c) => toGhost.get(c.toLowerCase())?.toLowerCase());
     const shared = ghostKeys.find((g) => !k.prefix && !g.prefix && g.columns.length === mapped.length &&
       g.columns.every((c, i) => c.toLowerCase() === mapped[i]));
     if (!shared) continue;
-    const defs = k.columns.map((c) => srcByName.get(c.toLowerCase())!);
-    const nullable = defs.filter((d) => d.IS_NULLABLE === 'YES');
-    if (nullable.length) { reasons.push(`${k.name}: nullable column ${nullable[0].COLUMN_NAME}`); continue; }
-    const bad = defs.find((d) => UNSUITABLE_KEY_TYPES.has(d.DATA_TYPE.toLowerCase()));
-    if (bad) { reasons.push(`${k.name}: ${bad.DATA_TYPE} column ${bad.COLUMN_NAME}`); continue; }
-    const generated = defs.find(isGenerated);
-    if (generated) { reasons.push(`${k.name}: generated column ${generated.COLUMN_NAME}`); continue; }
-    return {
-      columns,
-      key: { name: k.name, columns: defs.map((d) => d.COLUMN_NAME), integer: defs.map((d) => INTEGER_TYPES.has(d.DATA_TYPE.toLowerCase())) },
-    };
+    const why = unsuitable(k.name, k.columns);
+    if (why) { reasons.push(why); continue; }
+    return { columns, key: sharedKey(k.name, k.columns, shared.name) };
+  }
+  // A unique key of the ghost that extends one of the original's (PRIMARY KEY (id) becoming
+  // (id, i)): unique in both tables. The applier finds rows by it, the copy walks the original's.
+  for (const g of ghostKeys) {
+    if (g.prefix) continue;
+    const cols = g.columns.map((c) => toSource.get(c.toLowerCase()));
+    if (cols.some((c) => c === undefined)) continue;
+    const base = srcKeys.find((k) => !k.prefix && k.columns.length < cols.length && k.columns.every((c, i) => c.toLowerCase() === cols[i]!.toLowerCase()));
+    if (!base) continue;
+    const why = unsuitable(g.name, cols as string[]) ?? unsuitable(base.name, base.columns);
+    if (why) { reasons.push(why); continue; }
+    return { columns, key: sharedKey(g.name, cols as string[], g.name), copyKey: sharedKey(base.name, base.columns, base.name) };
   }
   const why = reasons.length ? ` (unsuitable shared keys: ${reasons.join('; ')})` : '';
-  if (srcKeys.length === 0) refuse(`${db}.${table} has no PRIMARY or UNIQUE key: revenant needs one to copy rows and apply changes by`);
-  refuse(`no unique key is shared by ${db}.${table} and the altered table with all columns NOT NULL and no FLOAT/DOUBLE/JSON${why}; the ALTER must keep one such key`);
+  refuse(`no shared unique key can be found after ALTER: no unique key of ${db}.${table} is kept by the ALTER with all columns NOT NULL and no FLOAT/DOUBLE/JSON${why}`);
 }
 
 function groupKeys(rs: Record<string, any>[]): { name: string; columns: string[]; prefix: boolean }[] {

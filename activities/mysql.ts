@@ -59,3 +59,42 @@ export function mysqlErrorCode(e: unknown): string | undefined {
 
 /** Errors after which the same transaction may simply be run again. */
 export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+/** A MySQL error as the Go driver prints it (what gh-ost users grep for): "Error 1067 (42000): …". */
+export function describeMysqlError(e: unknown): string {
+  const x = e as { errno?: number; sqlState?: string; sqlMessage?: string; message?: string };
+  if (typeof x?.errno === 'number' && x.sqlMessage !== undefined) return `Error ${x.errno} (${x.sqlState ?? 'HY000'}): ${x.sqlMessage}`;
+  return x?.message ?? String(e);
+}
+
+/**
+ * Errors of the connection or the server's state, not of the statement: lost connections,
+ * a server shutting down or restarting, lock contention. Retrying them is always right.
+ * Everything else the server answered with is the statement's own failure, retried only
+ * --default-retries times.
+ */
+const TRANSIENT_ERRORS = new Set([
+  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED',
+  'ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_LOCK_TABLE_FULL',
+]);
+
+export function isStatementError(e: unknown): boolean {
+  const x = e as { errno?: number; code?: string; fatal?: boolean };
+  return typeof x?.errno === 'number' && x.errno > 0 && !x.fatal && !TRANSIENT_ERRORS.has(x.code ?? '');
+}
+
+/** A statement warning as gh-ost prints it: "Warning: Duplicate entry 'x' for key 'k' (1062)". */
+export interface Warning {
+  Level: string;
+  Code: number;
+  Message: string;
+}
+
+export const describeWarnings = (ws: Warning[]) => ws.map((w) => `${w.Level}: ${w.Message} (${w.Code})`).join('; ');
+
+/** A duplicate on the shared key is how copy and apply meet (each may write a row first); any other is not. */
+export function isSharedKeyDuplicate(w: Warning, keyName: string): boolean {
+  if (w.Code !== 1062) return false;
+  const m = /for key '(?:[^']*\.)?([^'.]+)'$/.exec(w.Message);
+  return !!m && m[1] === keyName;
+}

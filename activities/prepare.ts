@@ -8,7 +8,7 @@ import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, 
 import type { CredentialResolver } from './credentials';
 import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse } from './inspect';
 import { normalizeAlter } from './alter';
-import { exec, rows, withConnection, type Conn } from './mysql';
+import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 
 export interface Prepared {
@@ -57,18 +57,30 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
     }
     if (input.initiallyDropOldTable) await exec(conn, sql.dropTableIfExists(db, oldTableName(table)));
 
-    await exec(conn, sql.createTableLike(db, ghost, table));
+    if (input.allowZeroInDate) await exec(conn, sql.allowZeroDates());
+    try {
+      await exec(conn, sql.createTableLike(db, ghost, table));
+    } catch (e) {
+      refuse(`${describeMysqlError(e)} (creating the ghost table ${db}.${ghost} like ${table})`);
+    }
     let plan: TablePlan;
     try {
+      const alter = normalizeAlter(input.alter);
       try {
-        await exec(conn, sql.alterTable(db, ghost, normalizeAlter(input.alter)));
+        await exec(conn, sql.alterTable(db, ghost, alter));
       } catch (e) {
-        refuse(`the ALTER failed on the ghost table ${db}.${ghost}: ${(e as Error).message}`);
+        refuse(`${describeMysqlError(e)} (the ALTER failed on the ghost table ${db}.${ghost})`);
       }
-      const { columns, key } = await planColumnsAndKey(conn, input, ghost);
+      // gh-ost's AUTO_INCREMENT carry-over: ids the original has handed out (even of deleted
+      // rows) are not handed out again by the migrated table. An ALTER that sets it wins.
+      if (!/\bAUTO_INCREMENT\s*=?\s*\d/i.test(alter)) {
+        const [t] = await rows(conn, sql.tableInfo(db, table));
+        if (t?.AUTO_INCREMENT) await exec(conn, sql.setAutoIncrement(db, ghost, Number(t.AUTO_INCREMENT)));
+      }
+      const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
       plan = {
         database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
-        columns, key, estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
+        columns, key, ...(copyKey ? { copyKey } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
       };
     } catch (e) {
       await exec(conn, sql.dropTableIfExists(db, ghost));
@@ -94,6 +106,23 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
     // The migration record last: its presence means the rest of prepare is complete.
     await exec(conn, writeJson(names, HINT.migration, record));
     return { plan, startPosition: start };
+  });
+}
+
+/**
+ * gh-ost's --attempt-instant-ddl: the ALTER on the original with ALGORITHM=INSTANT, which
+ * either changes only metadata at once or is refused (then the migration goes the long way).
+ * The metadata lock it needs is waited for no longer than a cut-over's.
+ */
+export async function attemptInstantDdl(credentials: CredentialResolver, input: MigrationInput): Promise<{ applied: boolean; reason?: string }> {
+  return withConnection(input.server, credentials, async (conn) => {
+    await exec(conn, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
+    try {
+      await exec(conn, sql.alterTableInstant(input.database, input.table, normalizeAlter(input.alter)));
+      return { applied: true };
+    } catch (e) {
+      return { applied: false, reason: describeMysqlError(e) };
+    }
   });
 }
 

@@ -93,6 +93,33 @@ export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement
     : sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys)));
 }
 
+/**
+ * --panic-on-warnings: each row change is a unit of its own, an upsert applied as DELETE by
+ * the shared key then INSERT IGNORE, so that a collision on another unique key shows as a
+ * warning instead of REPLACE deleting the other row without a word. (A collision that a
+ * later event would have resolved, see above, stops the migration too: that is the price
+ * of the flag, as in gh-ost.)
+ */
+export function dmlToCheckedUnits(list: GhostDml[], t: ApplyTarget): { statements: sql.Statement[]; upsert: boolean }[] {
+  const ghostCols = t.columns.map((c) => c.ghost);
+  const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
+  const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
+  const units: { statements: sql.Statement[]; upsert: boolean }[] = [];
+  for (const d of list) {
+    if (d.kind === 'delete') {
+      for (const k of d.keys) units.push({ statements: [sql.deleteRows(t.database, t.ghostTable, keyGhost, [k])], upsert: false });
+    } else {
+      for (const r of d.rows) {
+        units.push({ upsert: true, statements: [
+          sql.deleteRows(t.database, t.ghostTable, keyGhost, [keyIndex.map((i) => r[i])]),
+          sql.insertIgnoreRows(t.database, t.ghostTable, ghostCols, [r]),
+        ] });
+      }
+    }
+  }
+  return units;
+}
+
 export function changeToStatements(change: RowChange, t: ApplyTarget): sql.Statement[] {
   return dmlToStatements(changeToDml(change, t), t);
 }

@@ -63,7 +63,7 @@ export const serverVariables = (): Statement => ({
 export const showGrants = (): Statement => ({ sql: 'SHOW GRANTS FOR CURRENT_USER()', params: [] });
 
 export const tableInfo = (database: string, table: string): Statement => ({
-  sql: `SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_ROWS FROM information_schema.TABLES
+  sql: `SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_ROWS, AUTO_INCREMENT FROM information_schema.TABLES
         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
   params: [database, table],
 });
@@ -85,8 +85,21 @@ export const uniqueKeysOf = (database: string, table: string): Statement => ({
   params: [database, table],
 });
 
+export const triggersNamed = (database: string, names: string[]): Statement => ({
+  sql: `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME IN (?)`,
+  params: [database, names],
+});
+
+/** Everything needed to re-create a table's triggers on another table. */
+export const triggerDefinitions = (database: string, table: string): Statement => ({
+  sql: `SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER, ACTION_STATEMENT, DEFINER, SQL_MODE,
+          CHARACTER_SET_CLIENT, COLLATION_CONNECTION
+        FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER`,
+  params: [database, table],
+});
+
 export const foreignKeysTouching = (database: string, table: string): Statement => ({
-  sql: `SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE
+  sql: `SELECT CONSTRAINT_NAME, TABLE_SCHEMA, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE
         WHERE REFERENCED_TABLE_NAME IS NOT NULL AND
           ((TABLE_SCHEMA = ? AND TABLE_NAME = ?) OR (REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?))`,
   params: [database, table, database, table],
@@ -149,8 +162,13 @@ export const readChangelog = (database: string, table: string, hints: string[]):
 
 // ---- Row copy ------------------------------------------------------------------------
 
-export const keyExtreme = (database: string, table: string, key: { name: string; columns: string[] }, dir: 'ASC' | 'DESC'): Statement => ({
-  sql: `SELECT ${ids(key.columns)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+type CopyKey = { name: string; columns: string[]; ordinal?: boolean[] };
+
+/** Key columns as copy bounds: ENUM/SET by ordinal (their order in the index). */
+const keySelect = (key: CopyKey) => key.columns.map((c, i) => (key.ordinal?.[i] ? `${escapeId(c)} + 0 AS ${escapeId(c)}` : escapeId(c))).join(', ');
+
+export const keyExtreme = (database: string, table: string, key: CopyKey, dir: 'ASC' | 'DESC'): Statement => ({
+  sql: `SELECT ${keySelect(key)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
         ORDER BY ${key.columns.map((c) => `${escapeId(c)} ${dir}`).join(', ')} LIMIT 1`,
   params: [],
 });
@@ -159,12 +177,12 @@ export const keyExtreme = (database: string, table: string, key: { name: string;
  * The last key of the next chunk: the chunkSize-th row after `from` (exclusive, or inclusive
  * for the first chunk), not past `max`. No row means the chunk runs to `max`.
  */
-export function chunkEnd(database: string, table: string, key: { name: string; columns: string[] },
+export function chunkEnd(database: string, table: string, key: CopyKey,
   from: unknown[], fromInclusive: boolean, max: unknown[], chunkSize: number): Statement {
   const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
   const hi = keyComparison(key.columns, '<=', max);
   return {
-    sql: `SELECT ${ids(key.columns)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+    sql: `SELECT ${keySelect(key)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
           WHERE ${lo.sql} AND ${hi.sql}
           ORDER BY ${key.columns.map(escapeId).join(', ')} LIMIT 1 OFFSET ${Math.max(0, Math.floor(chunkSize) - 1)}`,
     params: [...lo.params, ...hi.params],
@@ -207,6 +225,65 @@ export function deleteRows(database: string, ghost: string, keyColumns: string[]
   }
   const one = `(${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')})`;
   return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${keys.map(() => one).join(' OR ')}`, params: keys.flat() };
+}
+
+/** gh-ost's --allow-zero-in-date, for the session that creates and alters the ghost. */
+export const allowZeroDates = (): Statement => ({
+  sql: `SET SESSION sql_mode = REPLACE(REPLACE(@@session.sql_mode, 'NO_ZERO_DATE', ''), 'NO_ZERO_IN_DATE', '')`,
+  params: [],
+});
+
+export const setAutoIncrement = (database: string, table: string, value: number): Statement => ({
+  sql: `ALTER TABLE ${qualified(database, table)} AUTO_INCREMENT = ?`,
+  params: [value],
+});
+
+/** The operator's ALTER on the original, allowed only as a metadata change. */
+export const alterTableInstant = (database: string, table: string, alter: string): Statement => ({
+  sql: `ALTER TABLE ${qualified(database, table)} ${alter}, ALGORITHM=INSTANT`,
+  params: [],
+});
+
+export const analyzeTable = (database: string, table: string): Statement => ({
+  sql: `ANALYZE TABLE ${qualified(database, table)}`,
+  params: [],
+});
+
+/** A trigger's definer, 'user@host' as information_schema prints it, as SQL. */
+function definerSql(definer: string): string {
+  const at = definer.lastIndexOf('@');
+  const user = at < 0 ? definer : definer.slice(0, at);
+  const host = at < 0 ? '%' : definer.slice(at + 1);
+  return format('?@?', [user, host]);
+}
+
+export const triggerSession = (sqlMode: string, charset: string, collation: string): Statement => ({
+  sql: 'SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?',
+  params: [sqlMode, charset, collation],
+});
+
+export function createTrigger(database: string, table: string, name: string,
+  t: { ACTION_TIMING: string; EVENT_MANIPULATION: string; ACTION_STATEMENT: string; DEFINER: string }): Statement {
+  const timing = t.ACTION_TIMING.toUpperCase() === 'AFTER' ? 'AFTER' : 'BEFORE';
+  const event = ({ INSERT: 'INSERT', UPDATE: 'UPDATE', DELETE: 'DELETE' } as Record<string, string>)[t.EVENT_MANIPULATION.toUpperCase()];
+  if (!event) throw new Error(`unknown trigger event ${t.EVENT_MANIPULATION}`);
+  return {
+    sql: `CREATE DEFINER=${definerSql(t.DEFINER)} TRIGGER ${qualified(database, name)} ${timing} ${event} ON ${qualified(database, table)} FOR EACH ROW ${t.ACTION_STATEMENT}`,
+    params: [],
+  };
+}
+
+export const dropTrigger = (database: string, name: string): Statement => ({
+  sql: `DROP TRIGGER IF EXISTS ${qualified(database, name)}`,
+  params: [],
+});
+
+export const showWarnings = (): Statement => ({ sql: 'SHOW WARNINGS', params: [] });
+
+/** Inserts rows, leaving out (with a warning) those that collide with a row on any unique key. */
+export function insertIgnoreRows(database: string, ghost: string, columns: string[], rows: unknown[][]): Statement {
+  const r = replaceRows(database, ghost, columns, rows);
+  return { sql: r.sql.replace(/^REPLACE INTO/, 'INSERT IGNORE INTO'), params: r.params };
 }
 
 // ---- Cut-over --------------------------------------------------------------------------

@@ -129,8 +129,11 @@ async function migrate(req: MigrateRequest): Promise<number> {
       print(`revenant: ${r.status.message ?? r.status.phase}`);
       return 0;
     } catch (e) {
-      const msg = e instanceof WorkflowFailedError ? ((e.cause as Error | undefined)?.message ?? e.message) : (e as Error).message;
-      print(`revenant: migration failed: ${msg}`);
+      const cause = e instanceof WorkflowFailedError ? (e.cause as (Error & { type?: string }) | undefined) : undefined;
+      const msg = cause?.message ?? (e as Error).message;
+      // gh-ost's log levels, which scripts grep for: FATAL when it refused to start, ERROR when it failed underway.
+      print(`revenant: migration failed`);
+      print(`${cause?.type === 'MigrationRefused' ? 'FATAL' : 'ERROR'} ${msg}`);
       return 1;
     }
   } finally {

@@ -16,11 +16,16 @@ const FLAGS: Record<string, Kind> = {
   resurrect: 'bool', resume: 'bool', 'nice-ratio': 'float', 'max-lag-millis': 'int', 'max-load': 'string', 'throttle-query': 'string',
   cleanup: 'bool', 'no-search-attributes': 'bool',
   'critical-load': 'string', 'critical-load-interval-millis': 'int', 'critical-load-hibernate-seconds': 'int',
+  'panic-on-warnings': 'bool', 'include-triggers': 'bool', 'trigger-suffix': 'string', 'remove-trigger-suffix-if-exists': 'bool',
+  'discard-foreign-keys': 'bool', 'attempt-instant-ddl': 'bool', 'allow-nullable-unique-key': 'bool',
+  'analyze-ghost-table-before-cutover': 'bool', 'allow-zero-in-date': 'bool',
   // revenant's own
   'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   // accepted for gh-ost compatibility, no effect on revenant
   'allow-on-master': 'bool', verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool', 'assume-rbr': 'bool',
-  'cut-over': 'string', 'default-retries': 'int', 'serve-socket-file': 'string',
+  'cut-over': 'string', 'serve-socket-file': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
+  // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
+  gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
 };
 
 export interface ParsedFlags {
@@ -120,6 +125,20 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('no-search-attributes')) input.searchAttributes = false;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
+  if (v['default-retries'] !== undefined) input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
+  if (bool('panic-on-warnings')) input.panicOnWarnings = true;
+  if (bool('include-triggers')) {
+    const suffix = v['trigger-suffix'] === undefined ? DEFAULTS.triggerSuffix : String(v['trigger-suffix']);
+    if (!/^[A-Za-z0-9_$]{1,32}$/.test(suffix)) throw new UsageError(`--trigger-suffix must be 1 to 32 letters, digits, _ or $, got "${suffix}"`);
+    input.triggers = { suffix, removeSuffixIfExists: bool('remove-trigger-suffix-if-exists') };
+  } else if (v['trigger-suffix'] !== undefined || bool('remove-trigger-suffix-if-exists')) {
+    throw new UsageError('--trigger-suffix and --remove-trigger-suffix-if-exists need --include-triggers');
+  }
+  if (bool('discard-foreign-keys')) input.discardForeignKeys = true;
+  if (bool('attempt-instant-ddl')) input.attemptInstantDdl = true;
+  if (bool('allow-nullable-unique-key')) input.allowNullableUniqueKey = true;
+  if (bool('analyze-ghost-table-before-cutover')) input.analyzeGhostTable = true;
+  if (bool('allow-zero-in-date')) input.allowZeroInDate = true;
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   return {
     input,

@@ -6,6 +6,8 @@ import { decodeKey, encodeKey } from '../activities/keys';
 import { appendDml, changeToDml, changeToStatements, dmlToStatements, type ApplyTarget, type GhostDml } from '../activities/rowevents';
 import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
+import { ddlTouchesTable } from '../activities/drain';
+import { shellWords, splitSqlScript } from './localtests';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
   assert.equal(sql.escapeId('a`b'), '`a``b`');
@@ -101,4 +103,30 @@ test("gh-ost's flags parse into a migration without secrets", () => {
   assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't']), {}), (e: Error) => e instanceof UsageError && /--alter is required/.test(e.message));
   assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--chunk-size', '0']), {}), /--chunk-size must be between 10 and 100000, got 0/);
   assert.throws(() => parseFlags(['--execute=maybe']), /--execute takes true or false/);
+});
+
+test('DDL on a table of the same name in another database is not ours', () => {
+  assert.equal(ddlTouchesTable('CREATE TABLE `lt_a`.`_t_gho` LIKE `lt_a`.`t`', 'lt_a', 'lt_b', 't'), false);
+  assert.equal(ddlTouchesTable('ALTER TABLE t ADD COLUMN x INT', 'lt_a', 'lt_b', 't'), false);
+  assert.equal(ddlTouchesTable('ALTER TABLE t ADD COLUMN x INT', 'lt_b', 'lt_b', 't'), true);
+  assert.equal(ddlTouchesTable('drop table if exists `lt_b` . `t`', 'other', 'lt_b', 't'), true);
+  assert.equal(ddlTouchesTable('RENAME TABLE lt_b.t_old TO lt_b.t2', 'lt_b', 'lt_b', 't'), false);
+  assert.equal(ddlTouchesTable('TRUNCATE _t_gho', 'lt_b', 'lt_b', 't'), false);
+});
+
+test('localtests: mysql-client scripts split on their delimiter, gh-ost flags on shell words', () => {
+  const script = "drop event if exists e;\n-- a comment; with a semicolon\ndelimiter ;;\ncreate event e on schedule every 1 second do\nbegin\n  insert into t values ('a;b');\n  update t set i = i + 1;\nend ;;\ndelimiter ;\ninsert into t values (1);";
+  assert.deepEqual(splitSqlScript(script), [
+    'drop event if exists e',
+    "create event e on schedule every 1 second do\nbegin\n  insert into t values ('a;b');\n  update t set i = i + 1;\nend",
+    'insert into t values (1)',
+  ]);
+  assert.deepEqual(shellWords(`--alter='MODIFY \`t1\` varchar(128)' --panic-on-warnings --alter "add unique index x(e)" -x=\\"a\\"`),
+    ['--alter=MODIFY `t1` varchar(128)', '--panic-on-warnings', '--alter', 'add unique index x(e)', '-x="a"']);
+});
+
+test('DDL on an event, a view or a copy LIKE the table does not change the table', () => {
+  assert.equal(ddlTouchesTable('ALTER EVENT `t` DISABLE', 'lt_b', 'lt_b', 't'), false);
+  assert.equal(ddlTouchesTable('CREATE TABLE x LIKE t', 'lt_b', 'lt_b', 't'), false);
+  assert.equal(ddlTouchesTable('CREATE INDEX i ON t (a)', 'lt_b', 'lt_b', 't'), true);
 });

@@ -175,7 +175,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       tablesExist = true;
     } else {
       status.rowsEstimate = (await short.inspect(input)).estimatedRows;
-      phase('preparing');
+      if (input.attemptInstantDdl && input.execute) {
+        const instant = await short.attemptInstantDdl(input);
+        if (instant.applied) {
+          phase('completed', `${input.database}.${input.table} altered in place with ALGORITHM=INSTANT (--attempt-instant-ddl): no copy was needed`);
+          return { status, dryRun: false };
+        }
+        status.message = `ALGORITHM=INSTANT was refused (${instant.reason}); migrating with a ghost table`;
+      }
+      phase('preparing', status.message);
       plan = (await short.prepare(input)).plan;
       if (!input.execute) {
         phase('dry-run-completed', 'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate');

@@ -49,10 +49,28 @@ export interface MigrationInput {
   throttleQuery?: string;
   /** Keep the Revenant* search attributes current (they must be registered on the server). Default true. */
   searchAttributes?: boolean;
+  /** gh-ost's --default-retries: how often a failing statement is tried before the migration fails. */
+  defaultRetries?: number;
+  /** gh-ost's --panic-on-warnings: a warning while copying or applying (a row lost to a new unique key, a truncated value) fails the migration. */
+  panicOnWarnings?: boolean;
+  /** gh-ost's --include-triggers: the original's triggers are created on the ghost at cut-over, under new names. */
+  triggers?: { suffix: string; removeSuffixIfExists: boolean };
+  /** gh-ost's --discard-foreign-keys: child-side foreign keys are dropped (the ghost is created without them). */
+  discardForeignKeys?: boolean;
+  /** gh-ost's --attempt-instant-ddl: try ALTER … ALGORITHM=INSTANT on the original first. */
+  attemptInstantDdl?: boolean;
+  /** gh-ost's --allow-nullable-unique-key: a unique key with nullable columns may be the shared key. */
+  allowNullableUniqueKey?: boolean;
+  /** gh-ost's --analyze-ghost-table-before-cutover. */
+  analyzeGhostTable?: boolean;
+  /** gh-ost's --allow-zero-in-date: the ghost is created and altered without NO_ZERO_DATE/NO_ZERO_IN_DATE. */
+  allowZeroInDate?: boolean;
 }
 
 export const DEFAULTS = {
   chunkSize: 1000,
+  defaultRetries: 60,
+  triggerSuffix: '_gho',
   dmlBatchSize: 10,
   cutOverLockTimeoutSeconds: 3,
 } as const;
@@ -83,6 +101,13 @@ export interface SharedKey {
   columns: string[];
   /** Per key column: true when it is an integer type (bounds travel as BigInt). */
   integer: boolean[];
+  /**
+   * Per key column: ENUM or SET, ordered by ordinal (their index order), so copy bounds are
+   * read and compared as numbers: compared as strings they would skip rows.
+   */
+  ordinal?: boolean[];
+  /** The key's name in the ghost table, where it differs. */
+  ghostName?: string;
 }
 
 /** What inspection learned; everything later phases need to build their statements. */
@@ -94,7 +119,13 @@ export interface TablePlan {
   oldTable: string;
   /** Columns copied: present in both tables (after renames), not generated in the ghost. */
   columns: ColumnMapping[];
+  /** The key rows are found by in the ghost (binlog apply): unique in both tables. */
   key: SharedKey;
+  /**
+   * The original's unique key the copy walks, when not `key` itself: `key` then extends it
+   * (e.g. PRIMARY KEY (id) becomes (id, i)), so it is unique in the original too.
+   */
+  copyKey?: SharedKey;
   estimatedRows: number;
   serverVersion: string;
   serverUuid: string;
