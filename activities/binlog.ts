@@ -21,6 +21,23 @@ export interface StreamerOptions {
   highWater?: number;
 }
 
+const MYSQL_TYPE_BLOB = 252;
+const MYSQL_TYPE_GEOMETRY = 255;
+
+/**
+ * zongji decodes GEOMETRY values into points and loses the rest (SRID, the geometry's kind).
+ * Read as a BLOB instead, the value is the server's own bytes (SRID + WKB), which a GEOMETRY
+ * column takes back as they are. The table map is read before its rows events are parsed.
+ */
+function rawGeometry(tableMap: { columns?: { type: number; charset?: string | null }[] } | undefined): void {
+  for (const c of tableMap?.columns ?? []) {
+    if (c.type === MYSQL_TYPE_GEOMETRY) {
+      c.type = MYSQL_TYPE_BLOB;
+      c.charset = null;
+    }
+  }
+}
+
 const COMMIT_QUERY = /^\s*(COMMIT|XA\s+COMMIT)\b/i;
 const DDL_QUERY = /^\s*(ALTER|RENAME|DROP|TRUNCATE|CREATE|OPTIMIZE|REPAIR)\b/i;
 
@@ -65,7 +82,9 @@ export class BinlogStreamer {
   private onEvent(e: any): void {
     const name = e.getEventName();
     const timestamp = Number(e.timestamp) || Date.now();
-    if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
+    if (name === 'tablemap') {
+      rawGeometry(e.tableMap[e.tableId]);
+    } else if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
       const tm = e.tableMap[e.tableId];
       const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
       this.push({ type: 'rows', database: tm.parentSchema, table: tm.tableName, change: { kind, rows: e.rows as Row[] } as RowChange, timestamp });

@@ -335,7 +335,9 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
       if (c.expectFailure === undefined) await stopWrites(db);
       rmSync(flagFile, { force: true });
     }
-    const code = await Promise.race([run.exited, sleep(Math.max(0, deadline - Date.now())).then(() => -1)]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([run.exited, new Promise<number>((r) => { timer = setTimeout(() => r(-1), Math.max(0, deadline - Date.now())); })]);
+    clearTimeout(timer);
     if (code === -1) return verdict('fail', `timed out after ${CASE_TIMEOUT_MS / 1000}s; output:\n${run.output}`);
 
     if (c.expectFailure !== undefined) {

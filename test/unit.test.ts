@@ -7,6 +7,7 @@ import { appendDml, changeToDml, changeToStatements, dmlToStatements, type Apply
 import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 import { ddlTouchesTable } from '../activities/drain';
+import { ghostTriggerName } from '../activities/inspect';
 import { shellWords, splitSqlScript } from './localtests';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
@@ -129,4 +130,20 @@ test('DDL on an event, a view or a copy LIKE the table does not change the table
   assert.equal(ddlTouchesTable('ALTER EVENT `t` DISABLE', 'lt_b', 'lt_b', 't'), false);
   assert.equal(ddlTouchesTable('CREATE TABLE x LIKE t', 'lt_b', 'lt_b', 't'), false);
   assert.equal(ddlTouchesTable('CREATE INDEX i ON t (a)', 'lt_b', 'lt_b', 't'), true);
+});
+
+test("gh-ost's flags for triggers, warnings, foreign keys and retries reach the migration input", () => {
+  const req = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'engine=innodb', '--panic-on-warnings',
+    '--include-triggers', '--trigger-suffix=_ght', '--remove-trigger-suffix-if-exists', '--discard-foreign-keys',
+    '--attempt-instant-ddl', '--allow-nullable-unique-key', '--analyze-ghost-table-before-cutover', '--allow-zero-in-date',
+    '--default-retries=1', '--gtid', '--checkpoint-seconds=10']));
+  assert.equal(req.input.panicOnWarnings, true);
+  assert.deepEqual(req.input.triggers, { suffix: '_ght', removeSuffixIfExists: true });
+  assert.equal(req.input.defaultRetries, 1);
+  assert.equal(req.input.discardForeignKeys && req.input.attemptInstantDdl && req.input.allowNullableUniqueKey &&
+    req.input.analyzeGhostTable && req.input.allowZeroInDate, true);
+  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--trigger-suffix=_x'])), /need --include-triggers/);
+  assert.equal(ghostTriggerName('t_ai', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai_ght');
+  assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai');
+  assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: false }), 't_ai_ght_ght');
 });
