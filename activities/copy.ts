@@ -9,7 +9,7 @@ import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, describeMysqlError, describeWarnings, exec, isSharedKeyDuplicate, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
+import { connect, describeMysqlError, describeWarnings, exec, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
@@ -24,7 +24,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
-  const ghostKeyName = plan.key.ghostName ?? plan.key.name;
+  const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: plan.columns.find((c) => c.source === k)!.ghost }));
   plan = { ...plan, key: plan.copyKey ?? plan.key };
   const conn = await connect(input.server, credentials);
   try {
@@ -69,7 +69,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
       const started = Date.now();
       chunkSize = settings.chunkSize;
-      cp = await copyNextChunk(conn, chunkSize, plan, cp, input, ghostKeyName);
+      cp = await copyNextChunk(conn, chunkSize, plan, cp, input, applyKey);
       reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
       if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
     }
@@ -98,7 +98,8 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
  * retried here; an error of the statement itself (e.g. a value the ghost's column refuses)
  * is tried --default-retries times, then fails the migration with the server's message.
  */
-async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp: Stored<CopyCheckpoint>, input: MigrationInput, ghostKeyName: string): Promise<Stored<CopyCheckpoint>> {
+async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp: Stored<CopyCheckpoint>, input: MigrationInput,
+  applyKey: { source: string; ghost: string }[]): Promise<Stored<CopyCheckpoint>> {
   const c = cp.value;
   const first = c.lastKey === null;
   const from = decodeKey(plan.key, first ? c.min! : c.lastKey!);
@@ -112,7 +113,10 @@ async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp:
       await conn.query('START TRANSACTION');
       const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns,
         from, first, decodeKey(plan.key, to)));
-      if (input.panicOnWarnings && r.warningStatus > 0) await panicOnCopyWarnings(conn, ghostKeyName, c.chunksCopied + 1);
+      if (input.panicOnWarnings && r.warningStatus > 0) {
+        const missing = sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, from, first, decodeKey(plan.key, to));
+        await panicOnCopyWarnings(conn, missing, c.chunksCopied + 1);
+      }
       const { statement, next } = advance(plan, HINT.copy, cp, {
         ...c, from: c.lastKey, lastKey: to, rowsCopied: c.rowsCopied + r.affectedRows, chunksCopied: c.chunksCopied + 1, done: last,
       });
@@ -134,11 +138,14 @@ async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp:
   }
 }
 
-/** --panic-on-warnings: a chunk whose copy warned (other than meeting the applier's row) fails the migration. */
-async function panicOnCopyWarnings(conn: Conn, ghostKeyName: string, chunk: number): Promise<void> {
-  const warnings = (await rows<Warning>(conn, sql.showWarnings())).filter((w) => !isSharedKeyDuplicate(w, ghostKeyName));
-  if (warnings.length === 0) return;
+/**
+ * --panic-on-warnings: a chunk whose copy warned fails the migration, unless the warnings are
+ * only duplicates of rows the ghost holds already (the applier got there first).
+ */
+async function panicOnCopyWarnings(conn: Conn, missing: sql.Statement, chunk: number): Promise<void> {
+  const warnings = await rows<Warning>(conn, sql.showWarnings());
+  const others = warnings.filter((w) => w.Code !== 1062);
+  if (others.length === 0 && Number((await rows(conn, missing))[0].n) === 0) return;
   await conn.query('ROLLBACK');
   throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (chunk ${chunk}): ${describeWarnings(warnings)}`, 'PanicOnWarnings');
 }
-

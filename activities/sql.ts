@@ -202,6 +202,24 @@ export function copyChunk(database: string, table: string, ghost: string, key: {
   };
 }
 
+/**
+ * Rows of a chunk the ghost does not hold by the apply key: after a copy whose INSERT IGNORE
+ * met duplicates, none means every skipped row was there already (written by the applier,
+ * the duplicate reported on whichever unique index was checked first); any means a row was
+ * lost to another row on a unique key.
+ */
+export function chunkRowsMissingInGhost(database: string, table: string, ghost: string, key: CopyKey,
+  applyKey: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
+  const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
+  const hi = keyComparison(key.columns, '<=', to);
+  const same = applyKey.map((k) => `${qualified(database, ghost)}.${escapeId(k.ghost)} = ${qualified(database, table)}.${escapeId(k.source)}`).join(' AND ');
+  return {
+    sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+          WHERE ${lo.sql} AND ${hi.sql} AND NOT EXISTS (SELECT 1 FROM ${qualified(database, ghost)} WHERE ${same})`,
+    params: [...lo.params, ...hi.params],
+  };
+}
+
 /** Session settings for statements that write the ghost (as gh-ost: UTC, zero dates and zero auto-increment values kept). */
 export const ghostWriterSession = (): Statement => ({
   sql: `SET SESSION time_zone = '+00:00',

@@ -14,7 +14,12 @@ import { escapeId } from '../activities/sql';
 import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../workflows/types';
 import { admin, MYSQL_PORT, SERVER, TEMPORAL_ADDRESS } from './helpers';
 
-export const LOCALTESTS_DIR = process.env.REVENANT_LOCALTESTS ?? join(__dirname, '..', '..', '..', 'shared', 'peer', 'gh-ost-localtests');
+/** The peer suite's data: beside the project root (../shared), where the workplace keeps it, or REVENANT_LOCALTESTS. */
+export const LOCALTESTS_DIR = [
+  process.env.REVENANT_LOCALTESTS,
+  join(__dirname, '..', '..', '..', 'shared', 'peer', 'gh-ost-localtests'),
+  '/work/shared/peer/gh-ost-localtests',
+].find((d): d is string => !!d && existsSync(d));
 
 export interface LocalCase {
   name: string;
@@ -119,7 +124,7 @@ export function shellWords(text: string): string[] {
   return words;
 }
 
-export function loadCases(dir = LOCALTESTS_DIR): LocalCase[] {
+export function loadCases(dir: string): LocalCase[] {
   return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort().map((name) => {
     const file = (f: string) => (existsSync(join(dir, name, f)) ? readFileSync(join(dir, name, f), 'utf8') : undefined);
     const trimmed = (f: string) => file(f)?.trim();
@@ -401,9 +406,11 @@ async function interruptAndResume(ctx: RunnerContext, workflowId: string, run: R
   while (!s) {
     if (Date.now() > deadline) return `the resumed run did not start; output:\n${resumed.output}`;
     try { s = await ctx.client.workflow.getHandle(workflowId).query<MigrationStatus>('status'); } catch { /* starting */ }
-    if (s && !s.resurrected) s = undefined;
+    if (s && (!s.resurrected || s.phase === 'inspecting')) s = undefined;
     await sleep(200);
   }
+  // It carries on from the checkpoint (committed with every chunk), not from the first row.
+  if (s.rowsCopied < copied) return `the resumed run starts at ${s.rowsCopied} rows copied, before the ${copied} the first run had reported`;
   return resumed;
 }
 
