@@ -53,7 +53,7 @@ export class BinlogStreamer {
   async start(serverId: number): Promise<void> {
     const { default: ZongJi } = await import('@vlasky/zongji');
     const o = connectionOptions(this.opts.server, this.opts.credentials);
-    const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset,
+    const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}),
       dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false } as any);
     this.zongji = zongji;
     zongji.on('binlog', (e: any) => this.onEvent(e));

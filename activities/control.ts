@@ -8,6 +8,7 @@ import { settingsFrom, type Control } from '../workflows/settings';
 import { HINT, readJson, writeJson } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { exec, withConnection, type Conn } from './mysql';
+import type { MigrationMetrics } from './metrics';
 import type { ProgressReporter } from './progress';
 import { throttleReason } from './throttler';
 
@@ -29,7 +30,7 @@ export class ControlReader {
   private checkedAt = 0;
 
   constructor(private readonly conn: Conn, private readonly plan: TablePlan, input: MigrationInput,
-    private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply') {
+    private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply', private readonly metrics?: MigrationMetrics) {
     this.control = { ...settingsFrom(input), paused: false, version: 0 };
   }
 
@@ -46,7 +47,10 @@ export class ControlReader {
     if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS) {
       const reason = await throttleReason(this.conn, await this.current());
       this.checkedAt = Date.now();
-      if (reason !== this.reason) this.reporter.report({ kind: 'throttle', phase: this.phase, reason });
+      if (reason !== this.reason) {
+        this.reporter.report({ kind: 'throttle', phase: this.phase, reason });
+        this.metrics?.throttled(this.phase, reason, this.reason);
+      }
       this.reason = reason;
     }
     return this.reason;

@@ -14,6 +14,7 @@ import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
 import { ControlReader } from './control';
+import { MigrationMetrics } from './metrics';
 import { parseThresholds } from '../workflows/settings';
 import { exceeded } from './throttler';
 
@@ -31,7 +32,8 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     await exec(conn, sql.ghostWriterSession());
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
     if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
-    const control = new ControlReader(conn, plan, input, reporter, 'copy');
+    const metrics = new MigrationMetrics(plan);
+    const control = new ControlReader(conn, plan, input, reporter, 'copy', metrics);
     let chunkSize = input.chunkSize;
     const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
@@ -69,7 +71,9 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
       const started = Date.now();
       chunkSize = settings.chunkSize;
+      const before = cp.value.rowsCopied;
       cp = await copyNextChunk(conn, chunkSize, plan, cp, input, applyKey);
+      metrics.rowsCopied(cp.value.rowsCopied - before);
       reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
       if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
     }

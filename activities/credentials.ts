@@ -7,17 +7,47 @@ import type { ServerRef } from '../workflows/types';
 export interface Credentials {
   user: string;
   password: string;
+  /** TLS for the MySQL connection (mysql2's ssl options, files already read). */
+  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  /** Where a named connection really is, when the config says. */
+  host?: string;
+  port?: number;
 }
 
 export type CredentialResolver = (server: ServerRef) => Credentials;
 
+interface ConfigEntry {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  /** Paths of PEM files, and whether the server's certificate must verify (default true). */
+  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+}
+
 interface ConfigFile {
-  mysql?: Record<string, { user?: string; password?: string }>;
+  mysql?: Record<string, ConfigEntry>;
+}
+
+function readSsl(ssl: ConfigEntry['ssl'], where: string): Credentials['ssl'] {
+  if (!ssl) return undefined;
+  const read = (f?: string) => {
+    if (!f) return undefined;
+    try {
+      return readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new Error(`${where}: cannot read TLS file ${f}: ${(e as Error).message}`);
+    }
+  };
+  return { ca: read(ssl.ca), cert: read(ssl.cert), key: read(ssl.key), rejectUnauthorized: ssl.rejectUnauthorized ?? true };
 }
 
 /**
- * Environment: REVENANT_MYSQL_USER / REVENANT_MYSQL_PASSWORD (or MYSQL_PWD).
- * Config file (REVENANT_CONFIG): {"mysql": {"host:port": {"user": …, "password": …}, "default": {…}}}.
+ * Environment: REVENANT_MYSQL_USER / REVENANT_MYSQL_PASSWORD (or MYSQL_PWD), and
+ * REVENANT_MYSQL_SSL_CA (a CA file: TLS on, server certificate verified).
+ * Config file (REVENANT_CONFIG): {"mysql": {"<name>" | "host:port" | "default": {"host", "port",
+ * "user", "password", "ssl": {"ca", "cert", "key", "rejectUnauthorized"}}}}; a server named in
+ * the workflow (--mysql-connection) is looked up by name first.
  */
 export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env, overrides?: Partial<Credentials>): CredentialResolver {
   let file: ConfigFile = {};
@@ -29,9 +59,13 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env,
     }
   }
   return (server) => {
-    const entry = file.mysql?.[`${server.host}:${server.port}`] ?? file.mysql?.default ?? {};
+    const key = server.name ?? `${server.host}:${server.port}`;
+    if (server.name && !file.mysql?.[server.name]) throw new Error(`no MySQL connection named "${server.name}" in this worker's REVENANT_CONFIG`);
+    const entry = file.mysql?.[key] ?? file.mysql?.default ?? {};
     const user = server.user ?? overrides?.user ?? entry.user ?? env.REVENANT_MYSQL_USER ?? 'root';
     const password = overrides?.password ?? entry.password ?? env.REVENANT_MYSQL_PASSWORD ?? env.MYSQL_PWD ?? '';
-    return { user, password };
+    const ssl = readSsl(entry.ssl, `REVENANT_CONFIG mysql.${key}`) ??
+      (env.REVENANT_MYSQL_SSL_CA ? readSsl({ ca: env.REVENANT_MYSQL_SSL_CA }, 'REVENANT_MYSQL_SSL_CA') : undefined);
+    return { user, password, ...(ssl ? { ssl } : {}), ...(entry.host ? { host: entry.host } : {}), ...(entry.port ? { port: entry.port } : {}) };
   };
 }

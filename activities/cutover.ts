@@ -13,6 +13,7 @@ import { connect, exec, rows, type Conn } from './mysql';
 import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
 import { createGhostTriggers, dropGhostTriggers } from './triggers';
+import { MigrationMetrics } from './metrics';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
 /** Cut-over starts only when the applier is this close to the server's binlog. */
@@ -77,6 +78,7 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     if (input.analyzeGhostTable) await exec(c, sql.analyzeTable(db, ghost));
 
     await waitForSmallBacklog(c, plan, 60_000);
+    new MigrationMetrics(plan).cutOverAttempt();
 
     a = await connect(input.server, credentials);
     b = await connect(input.server, credentials);

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
 import { BinlogStreamer } from './binlog';
 import { ControlReader } from './control';
+import { MigrationMetrics } from './metrics';
 import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { connect, describeMysqlError, describeWarnings, exec, isSharedKeyDuplicate, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
@@ -66,8 +67,9 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
         checkpoint: `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''} committed` +
           ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})` });
     }
-    const control = new ControlReader(conn, plan, input, reporter, 'apply');
-    const applier = new Applier(conn, input, plan, start);
+    const metrics = new MigrationMetrics(plan);
+    const control = new ControlReader(conn, plan, input, reporter, 'apply', metrics);
+    const applier = new Applier(conn, input, plan, start, metrics);
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 
@@ -85,6 +87,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
       applier.caughtUp = streamer.backlog === 0;
       if (applier.shouldFlush()) await applier.flush();
       await applier.refreshBacklog();
+      metrics.applyLag(applier.progress().lagSeconds);
       reporter.maybeReport(() => ({ kind: 'apply', apply: applier.progress() }));
     }
     await applier.flush();
@@ -120,7 +123,8 @@ class Applier {
 
   private partialEvents = 0;
 
-  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>) {
+  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>,
+    private readonly metrics?: MigrationMetrics) {
     this.stored = start;
     this.checkpoint = start.value;
     this.dmlBatchSize = input.dmlBatchSize;
@@ -229,6 +233,7 @@ class Applier {
         await new Promise((r) => setTimeout(r, 50 * attempt));
       }
     }
+    this.metrics?.eventsApplied(this.batchEvents);
     this.stored = stored;
     this.checkpoint = next;
     this.batch = [];

@@ -9,12 +9,13 @@ import type { Statement } from './sql';
 export type Conn = Connection;
 
 export function connectionOptions(server: ServerRef, credentials: CredentialResolver) {
-  const { user, password } = credentials(server);
+  const { user, password, ssl, host, port } = credentials(server);
   return {
-    host: server.host,
-    port: server.port,
+    host: host ?? server.host,
+    port: port ?? server.port,
     user,
     password,
+    ...(ssl ? { ssl } : {}),
     charset: 'utf8mb4',
     // Values round-trip as the server prints them: no Date or float conversions.
     dateStrings: true as const,

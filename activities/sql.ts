@@ -115,6 +115,9 @@ export const exactRowCount = (database: string, table: string): Statement => ({
   params: [],
 });
 
+/** MySQL 8.0.20+ only; on MariaDB the variable does not exist and the query fails. */
+export const binlogTransactionCompression = (): Statement => ({ sql: 'SELECT @@global.binlog_transaction_compression AS c', params: [] });
+
 export const showMasterStatus = (): Statement => ({ sql: 'SHOW MASTER STATUS', params: [] });
 export const showBinaryLogs = (): Statement => ({ sql: 'SHOW BINARY LOGS', params: [] });
 

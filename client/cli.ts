@@ -8,6 +8,7 @@ import { credentialsFromEnvironment } from '../activities/credentials';
 import { migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
 import { createWorker, runWorker } from '../worker/worker';
 import { ensureEmbeddedTemporal } from './embedded';
+import { configuredTemporal } from '../worker/temporal-connection';
 import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
 import { settingsLine, statusLine } from './status-line';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -24,8 +25,10 @@ usage:
                         (chunk-size, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
   revenant list         migrations known to Temporal, with phase and progress
 
-Temporal: TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE); unset, a local dev server is started
-and 'migrate' runs its own worker. Password: --password, --ask-pass, or REVENANT_MYSQL_PASSWORD.`;
+Temporal: a Temporal CLI profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) or TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; none, a local dev server is started and
+'migrate' runs its own worker. Worker: REVENANT_METRICS_ADDRESS (Prometheus, e.g. 0.0.0.0:9464),
+REVENANT_LOG_FORMAT=json|text, REVENANT_LOG_LEVEL. Password: --password, --ask-pass, or REVENANT_MYSQL_PASSWORD.`;
 
 interface Temporal {
   client: Client;
@@ -36,13 +39,16 @@ interface Temporal {
 }
 
 async function connectTemporal(namespace?: string): Promise<Temporal> {
-  let address = process.env.TEMPORAL_ADDRESS;
-  let uiUrl: string | undefined;
-  const embedded = !address;
-  if (!address) ({ address, uiUrl } = await ensureEmbeddedTemporal());
+  const configured = configuredTemporal();
+  if (configured) {
+    const connection = await Connection.connect(configured.connectionOptions as Parameters<typeof Connection.connect>[0]);
+    const client = new Client({ connection, namespace: namespace ?? configured.namespace ?? 'default' });
+    return { client, address: configured.connectionOptions.address!, embedded: false, close: () => connection.close() };
+  }
+  const { address, uiUrl } = await ensureEmbeddedTemporal();
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
-  return { client, address, embedded, uiUrl, close: () => connection.close() };
+  const client = new Client({ connection, namespace: namespace ?? 'default' });
+  return { client, address, embedded: true, uiUrl, close: () => connection.close() };
 }
 
 async function askPassword(): Promise<string> {
@@ -206,8 +212,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!first || first === '--help' || first === '-h' || first === 'help') { print(HELP); return first ? 0 : 2; }
     if (first === 'worker') {
-      const address = process.env.TEMPORAL_ADDRESS ?? (await ensureEmbeddedTemporal()).address;
-      await runWorker({ address, namespace: process.env.TEMPORAL_NAMESPACE, taskQueue: process.env.REVENANT_TASK_QUEUE });
+      const configured = configuredTemporal();
+      const address = configured?.connectionOptions.address ?? (await ensureEmbeddedTemporal()).address;
+      await runWorker({ address, connectionOptions: configured?.connectionOptions, namespace: configured?.namespace, taskQueue: process.env.REVENANT_TASK_QUEUE });
       return 0;
     }
     if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set'].includes(first)) return await controlCommand(first, rest);

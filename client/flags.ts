@@ -20,7 +20,7 @@ const FLAGS: Record<string, Kind> = {
   'discard-foreign-keys': 'bool', 'attempt-instant-ddl': 'bool', 'allow-nullable-unique-key': 'bool',
   'analyze-ghost-table-before-cutover': 'bool', 'allow-zero-in-date': 'bool',
   // revenant's own
-  'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
+  'mysql-connection': 'string', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   // accepted for gh-ost compatibility, no effect on revenant
   'allow-on-master': 'bool', verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool', 'assume-rbr': 'bool',
   'cut-over': 'string', 'serve-socket-file': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
@@ -103,6 +103,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     postponeCutOver: bool('postpone-cut-over'),
     cutOverLockTimeoutSeconds: int('cut-over-lock-timeout-seconds', DEFAULTS.cutOverLockTimeoutSeconds, 1, 60),
   };
+  if (v['mysql-connection'] !== undefined) input.server.name = String(v['mysql-connection']);
   if (v.user !== undefined) input.server.user = String(v.user);
   else if (env.REVENANT_MYSQL_USER) input.server.user = env.REVENANT_MYSQL_USER;
   if (v['postpone-cut-over-flag-file'] !== undefined) input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);

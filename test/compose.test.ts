@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { TEMPORAL_VARIABLES } from '../worker/temporal-connection';
 
 const ROOT = join(__dirname, '..', '..');
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
@@ -23,8 +24,8 @@ test('compose: the services, with images, ports and healthchecks', () => {
   }
   assert.equal(services.temporal.environment.DB, 'postgres12');
   assert.equal(services.temporal.environment.POSTGRES_SEEDS, 'postgresql');
-  for (const name of ['mysql', 'postgresql', 'temporal', 'temporal-ui']) {
-    assert.ok(services[name].image, `${name} image`);
+  for (const name of ['mysql', 'postgresql', 'temporal', 'temporal-ui', 'worker-1', 'worker-2']) {
+    assert.ok(services[name].image ?? services[name].build, `${name} image`);
     assert.ok(services[name].ports?.length, `${name} ports`);
     assert.ok(services[name].healthcheck?.test, `${name} healthcheck`);
   }
@@ -40,13 +41,16 @@ test('compose: search attributes registered as the workflow defines them', () =>
 });
 
 test('compose: two workers, configured only through variables the worker reads', () => {
-  const sources = ['worker/worker.ts', 'client/cli.ts', 'activities/credentials.ts'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+  const sources = ['worker/worker.ts', 'worker/telemetry.ts', 'client/cli.ts', 'activities/credentials.ts'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
   for (const w of ['worker-1', 'worker-2']) {
     assert.equal(services[w].build, '.');
     assert.deepEqual(services[w].command, ['worker']);
     for (const key of Object.keys(services[w].environment)) {
+      if ((TEMPORAL_VARIABLES as readonly string[]).includes(key)) continue; // read by @temporalio/envconfig
       assert.match(sources, new RegExp(`env\\.${key}\\b`), `${w}: ${key} is read by the worker`);
     }
+    assert.equal(services[w].environment.REVENANT_METRICS_ADDRESS, '0.0.0.0:9464');
+    assert.match(services[w].healthcheck.test.join(' '), /127\.0\.0\.1:9464\/metrics/);
     assert.equal(services[w].environment.TEMPORAL_ADDRESS, 'temporal:7233');
   }
 });

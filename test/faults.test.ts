@@ -4,14 +4,14 @@
 // re-applied: both as the resumed activities report it, and as an independent audit of the
 // checkpoint history in the binlog proves it.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, checksum, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WriteLoad } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const run = promisify(execFile);
@@ -36,35 +36,6 @@ after(async () => {
   await temporalServer('stop').catch(() => {});
   await mariadb('stop').catch(() => {});
 });
-
-/** `revenant worker` as its own process, to be killed with SIGKILL. */
-class WorkerProcess {
-  private child?: ChildProcess;
-  constructor(private readonly taskQueue: string, private readonly address = TEMPORAL_ADDRESS) {}
-
-  async start(): Promise<void> {
-    const child = spawn('node', [join(ROOT, 'bin/revenant.js'), 'worker'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: this.address, REVENANT_TASK_QUEUE: this.taskQueue, REVENANT_MYSQL_PASSWORD: 'revenant' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (d) => { err += d; if (err.includes('revenant worker: task queue')) resolve(); });
-      child.on('exit', (code) => reject(new Error(`worker exited (${code}): ${err}`)));
-    });
-  }
-
-  kill9(): void {
-    this.child?.kill('SIGKILL');
-    this.child = undefined;
-  }
-
-  async restart(): Promise<void> {
-    this.kill9();
-    await this.start();
-  }
-}
 
 async function masterPosition(port: number): Promise<BinlogPosition> {
   const c = await admin(undefined, port);

@@ -2,7 +2,7 @@
 // (their addresses in the environment), an in-process worker per test file, a concurrent
 // write load, and checksums that compare tables row for row.
 import { Client, Connection } from '@temporalio/client';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { credentialsFromEnvironment } from '../activities/credentials';
@@ -235,4 +235,46 @@ export async function failureOf(handle: { result(): Promise<unknown> }): Promise
     return parts.join(' | ');
   }
   throw new Error('expected the migration to fail, but it completed');
+}
+
+/** `revenant worker` as its own process (to be killed with SIGKILL), optionally serving metrics. */
+export class WorkerProcess {
+  private child?: ChildProcess;
+  log = '';
+  constructor(private readonly taskQueue: string, private readonly address = TEMPORAL_ADDRESS, private readonly env: NodeJS.ProcessEnv = {}) {}
+
+  async start(): Promise<void> {
+    const child = spawn('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: this.address, REVENANT_TASK_QUEUE: this.taskQueue, REVENANT_MYSQL_PASSWORD: 'revenant', ...this.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d) => { this.log += d; if (this.log.includes('revenant worker started')) resolve(); });
+      child.on('exit', (code) => reject(new Error(`worker exited (${code}): ${this.log}`)));
+    });
+  }
+
+  kill9(): void {
+    this.child?.kill('SIGKILL');
+    this.child = undefined;
+  }
+
+  async restart(): Promise<void> {
+    this.kill9();
+    await this.start();
+  }
+}
+
+/** A Prometheus endpoint's samples named `name` whose labels include `labels`, summed. */
+export async function scrapeMetric(address: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const text = await fetch(`http://${address}/metrics`).then((r) => r.text());
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (!Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) continue;
+    total = (total ?? 0) + Number(m[3]);
+  }
+  return total;
 }

@@ -70,7 +70,7 @@ test('refuses a missing table', async () => {
 
 test('refuses an ALTER without a shared unique key', async () => {
   await table('rv_ref_nokey');
-  await expectRefusal('rv_ref_nokey', 'MODIFY id BIGINT NOT NULL, DROP PRIMARY KEY, DROP INDEX uk_idx', /no unique key is shared by rv_ref_nokey\.t and the altered table/);
+  await expectRefusal('rv_ref_nokey', 'MODIFY id BIGINT NOT NULL, DROP PRIMARY KEY, DROP INDEX uk_idx', /no PRIMARY nor UNIQUE key found in table rv_ref_nokey\.t after the ALTER/);
 });
 
 test('refuses a table without any unique key', async () => {
@@ -78,7 +78,7 @@ test('refuses a table without any unique key', async () => {
   const c = await admin('rv_ref_nouk');
   await c.query('CREATE TABLE t (a INT, b INT); INSERT INTO t VALUES (1, 2)');
   await c.end();
-  await expectRefusal('rv_ref_nouk', 'ADD COLUMN x INT', /has no PRIMARY or UNIQUE key/);
+  await expectRefusal('rv_ref_nouk', 'ADD COLUMN x INT', /no PRIMARY nor UNIQUE key found in table rv_ref_nouk\.t:/);
 });
 
 test('refuses a unique key on a nullable or FLOAT column', async () => {
@@ -94,8 +94,8 @@ test('refuses a table with a foreign key (child and parent)', async () => {
   const c = await admin('rv_ref_fk');
   await c.query('CREATE TABLE child (id INT PRIMARY KEY, t_id BIGINT NOT NULL, CONSTRAINT child_t FOREIGN KEY (t_id) REFERENCES t (id)) ENGINE=InnoDB');
   await c.end();
-  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /rv_ref_fk\.t has foreign keys \(child_t: child references t\)/);
-  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /rv_ref_fk\.child has foreign keys \(child_t: child references t\)/, {}, 'child');
+  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /Parent-side foreign keys are not supported: rv_ref_fk\.child references rv_ref_fk\.t \(child_t\)/);
+  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /Child-side foreign keys are not supported\. Bailing out: rv_ref_fk\.child references t \(child_t\)/, {}, 'child');
 });
 
 test('refuses a table with triggers', async () => {
@@ -108,13 +108,13 @@ test('refuses a table with triggers', async () => {
 
 test('refuses bad ALTER syntax, and drops the ghost it made', async () => {
   await table('rv_ref_syntax');
-  await expectRefusal('rv_ref_syntax', 'ADD COLUMN x INT NOT NULL DEFAULT', /the ALTER failed on the ghost table rv_ref_syntax\._t_gho: .*SQL syntax/);
+  await expectRefusal('rv_ref_syntax', 'ADD COLUMN x INT NOT NULL DEFAULT', /Error 1064 \(42000\): .*SQL syntax.*\(the ALTER failed on the ghost table rv_ref_syntax\._t_gho\)/);
 });
 
 test('refuses RENAME TO', async () => {
   await table('rv_ref_rename');
-  await expectRefusal('rv_ref_rename', 'ADD COLUMN x INT, RENAME TO t2', /renames the table \(RENAME TO\)/);
-  await expectRefusal('rv_ref_rename', 'RENAME AS t2', /renames the table/);
+  await expectRefusal('rv_ref_rename', 'ADD COLUMN x INT, RENAME TO t2', /alter statement seems to RENAME the table \(RENAME TO\)/);
+  await expectRefusal('rv_ref_rename', 'RENAME AS t2', /seems to RENAME the table/);
 });
 
 test('refuses a column rename without --approve-renamed-columns', async () => {

@@ -8,6 +8,10 @@ import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 import { ddlTouchesTable } from '../activities/drain';
 import { ghostTriggerName } from '../activities/inspect';
+import { credentialsFromEnvironment } from '../activities/credentials';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { shellWords, splitSqlScript } from './localtests';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
@@ -146,4 +150,20 @@ test("gh-ost's flags for triggers, warnings, foreign keys and retries reach the 
   assert.equal(ghostTriggerName('t_ai', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai_ght');
   assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai');
   assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: false }), 't_ai_ght_ght');
+});
+
+test('MySQL credentials: a named connection from the worker config, with TLS files read by the worker', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revenant-cred-'));
+  writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ mysql: {
+    prod: { host: 'db1.internal', port: 3307, user: 'migrator', password: 's3cret', ssl: { ca: join(dir, 'ca.pem') } },
+    default: { password: 'other' },
+  } }));
+  const resolve = credentialsFromEnvironment({ REVENANT_CONFIG: join(dir, 'config.json') });
+  assert.deepEqual(resolve({ host: 'x', port: 1, name: 'prod' }),
+    { user: 'migrator', password: 's3cret', host: 'db1.internal', port: 3307, ssl: { ca: 'CA PEM', cert: undefined, key: undefined, rejectUnauthorized: true } });
+  assert.equal(resolve({ host: 'x', port: 1 }).password, 'other');
+  assert.throws(() => resolve({ host: 'x', port: 1, name: 'nope' }), /no MySQL connection named "nope"/);
+  const req = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--mysql-connection', 'prod']));
+  assert.equal(req.input.server.name, 'prod');
 });

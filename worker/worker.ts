@@ -2,16 +2,20 @@
 // queue. It alone holds MySQL credentials (its environment, a config file, or what the
 // embedded CLI hands it in memory); nothing it knows of them enters Temporal.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { credentialsFromEnvironment, type CredentialResolver } from '../activities/credentials';
 import type { ProgressSink } from '../activities/progress';
 import { TASK_QUEUE } from '../workflows/types';
+import { installTelemetry, telemetryFromEnvironment } from './telemetry';
+import type { TemporalConnectionOptions } from './temporal-connection';
 
 export interface WorkerConfig {
   address: string;
+  /** TLS, API key, metadata (from envconfig); the address above wins. */
+  connectionOptions?: TemporalConnectionOptions;
   namespace?: string;
   taskQueue?: string;
   credentials?: CredentialResolver;
@@ -27,8 +31,9 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
 
 export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const namespace = cfg.namespace ?? 'default';
-  const connection = await NativeConnection.connect({ address: cfg.address });
-  const clientConnection = await Connection.connect({ address: cfg.address });
+  const options = { ...cfg.connectionOptions, address: cfg.address };
+  const connection = await NativeConnection.connect(options);
+  const clientConnection = await Connection.connect(options as Parameters<typeof Connection.connect>[0]);
   const client = new Client({ connection: clientConnection, namespace });
   const progress: ProgressSink = async (workflowId, report) => {
     await client.workflow.getHandle(workflowId).signal('progress', report);
@@ -51,10 +56,14 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   };
 }
 
-/** `revenant worker`: runs until SIGINT/SIGTERM. */
+/** `revenant worker`: runs until SIGINT/SIGTERM, which let a running chunk finish (shutdownGraceTime). */
 export async function runWorker(cfg: WorkerConfig): Promise<void> {
+  const telemetry = telemetryFromEnvironment();
+  installTelemetry(telemetry);
   const { worker, close } = await createWorker(cfg);
-  console.error(`revenant worker: task queue ${cfg.taskQueue ?? TASK_QUEUE} on ${cfg.address} (namespace ${cfg.namespace ?? 'default'})`);
+  Runtime.instance().logger.info('revenant worker started', {
+    taskQueue: cfg.taskQueue ?? TASK_QUEUE, address: cfg.address, namespace: cfg.namespace ?? 'default', metrics: telemetry.metricsAddress ?? 'off',
+  });
   try {
     await worker.run();
   } finally {

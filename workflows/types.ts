@@ -7,6 +7,8 @@ export interface ServerRef {
   port: number;
   /** MySQL user name; the password for it is looked up by the worker. */
   user?: string;
+  /** A connection defined in the worker's config (REVENANT_CONFIG): its address, user, password and TLS are the worker's. */
+  name?: string;
 }
 
 /** What the operator asked for: gh-ost's flags, minus anything secret. */
