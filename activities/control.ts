@@ -10,13 +10,14 @@ import type { CredentialResolver } from './credentials';
 import { exec, withConnection, type Conn } from './mysql';
 import type { MigrationMetrics } from './metrics';
 import type { ProgressReporter } from './progress';
-import { throttleReason } from './throttler';
+import { LagReader, throttleReason } from './throttler';
+import { applierOf } from './topology';
 
 export const CONTROL_REFRESH_MS = 500;
 
 /** The workflow's writer: called whenever the operator changes something. */
 export async function writeControl(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, control: Control): Promise<void> {
-  await withConnection(input.server, credentials, async (conn) => {
+  await withConnection(applierOf(input, plan), credentials, async (conn) => {
     const current = await readJson<Control>(conn, plan, HINT.control);
     if (current && current.version > control.version) return; // a newer one is there already
     await exec(conn, writeJson(plan, HINT.control, control));
@@ -29,9 +30,17 @@ export class ControlReader {
   private reason: string | null = null;
   private checkedAt = 0;
 
-  constructor(private readonly conn: Conn, private readonly plan: TablePlan, input: MigrationInput,
-    private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply', private readonly metrics?: MigrationMetrics) {
+  private readonly lag: LagReader | undefined;
+
+  constructor(private readonly conn: Conn, private readonly plan: TablePlan, private readonly input: MigrationInput,
+    private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply', private readonly metrics?: MigrationMetrics,
+    credentials?: CredentialResolver) {
     this.control = { ...settingsFrom(input), paused: false, version: 0 };
+    if (credentials && plan.lagReplicas?.length) this.lag = new LagReader(plan, credentials);
+  }
+
+  close(): void {
+    this.lag?.close();
   }
 
   async current(): Promise<Control> {
@@ -45,7 +54,7 @@ export class ControlReader {
   /** Why to hold off now (null: go on); a change is reported to the workflow at once. */
   async throttled(): Promise<string | null> {
     if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS) {
-      const reason = await throttleReason(this.conn, await this.current());
+      const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag);
       this.checkedAt = Date.now();
       if (reason !== this.reason) {
         this.reporter.report({ kind: 'throttle', phase: this.phase, reason });

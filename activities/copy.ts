@@ -15,6 +15,8 @@ import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
 import { ControlReader } from './control';
 import { MigrationMetrics } from './metrics';
+import { applierOf } from './topology';
+import { checkPanicFlag } from './throttler';
 import { parseThresholds } from '../workflows/settings';
 import { exceeded } from './throttler';
 
@@ -27,13 +29,14 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
   const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: plan.columns.find((c) => c.source === k)!.ghost }));
   plan = { ...plan, key: plan.copyKey ?? plan.key };
-  const conn = await connect(input.server, credentials);
+  const conn = await connect(applierOf(input, plan), credentials);
+  let control: ControlReader | undefined;
   try {
     await exec(conn, sql.ghostWriterSession());
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
     if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
     const metrics = new MigrationMetrics(plan);
-    const control = new ControlReader(conn, plan, input, reporter, 'copy', metrics);
+    control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials);
     let chunkSize = input.chunkSize;
     const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
@@ -62,6 +65,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     while (!cp.value.done) {
       ctx.heartbeat(cp.value);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+      checkPanicFlag(input);
       const settings = await control.current();
       if (settings.criticalLoad && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
         lastLoadCheck = Date.now();
@@ -83,6 +87,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
     throw e;
   } finally {
+    control?.close();
     conn.destroy();
   }
 }

@@ -14,6 +14,9 @@ import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
 import { createGhostTriggers, dropGhostTriggers } from './triggers';
 import { MigrationMetrics } from './metrics';
+import { LagReader } from './throttler';
+import { applierOf } from './topology';
+import type { Control } from '../workflows/settings';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
 /** Cut-over starts only when the applier is this close to the server's binlog. */
@@ -35,14 +38,14 @@ async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
   return !!r && r.TABLE_COMMENT === SENTRY_COMMENT;
 }
 
-/** Waits until the applier's committed checkpoint is near the server's current position. */
-async function waitForSmallBacklog(conn: Conn, plan: TablePlan, timeoutMs: number): Promise<void> {
+/** Waits until the applier's committed checkpoint is near the read server's current position. */
+async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: TablePlan, timeoutMs: number): Promise<void> {
   const ctx = Context.current();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     ctx.heartbeat('waiting for the applier to catch up');
     const cp = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
-    const server = await currentBinlogPosition(conn);
+    const server = await currentBinlogPosition(inspected);
     if (cp && cp.file === server.file && server.position - cp.position <= MAX_BACKLOG_BYTES) return;
     if (Date.now() > deadline) throw ApplicationFailure.retryable(`binlog applier is behind (applied ${cp?.file}:${cp?.position}, server at ${server.file}:${server.position}); cut-over postponed until it catches up`, 'ApplierBehind');
     await sleep(200);
@@ -53,10 +56,14 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
   const ctx = Context.current();
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   const lockTimeout = input.cutOverLockTimeoutSeconds;
-  const c = await connect(input.server, credentials);
+  const applier = applierOf(input, plan);
+  const c = await connect(applier, credentials);
+  const inspected = plan.applier ? await connect(input.server, credentials) : c;
   let a: Conn | undefined;
   let b: Conn | undefined;
+  let replicationStopped = false;
   try {
+    if (plan.topology === 'test-on-replica') return await swapAndSwapBack(c, input, plan);
     // A retried attempt may find the swap already done.
     if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old))) {
       return { swapped: true, alreadySwapped: true };
@@ -77,11 +84,17 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     await dropGhostTriggers(c, input, plan);
     if (input.analyzeGhostTable) await exec(c, sql.analyzeTable(db, ghost));
 
-    await waitForSmallBacklog(c, plan, 60_000);
+    await waitForSmallBacklog(c, inspected, plan, 60_000);
+    await waitForLowReplicaLag(c, plan, credentials, input, 60_000);
     new MigrationMetrics(plan).cutOverAttempt();
+    if (plan.topology === 'migrate-on-replica') {
+      // No replicated write may land while the tables swap; replication resumes right after.
+      await exec(c, sql.stopSlave());
+      replicationStopped = true;
+    }
 
-    a = await connect(input.server, credentials);
-    b = await connect(input.server, credentials);
+    a = await connect(applier, credentials);
+    b = await connect(applier, credentials);
     await exec(a, sql.lockWaitTimeout(lockTimeout));
     await exec(a, sql.createSentry(db, old));
     try {
@@ -127,10 +140,48 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     }
     return { swapped: true, alreadySwapped: false };
   } finally {
+    if (replicationStopped) await exec(c, sql.startSlave()).catch(() => {});
     a?.destroy();
     b?.destroy();
+    if (inspected !== c) inspected.destroy();
     c.destroy();
   }
+}
+
+/** The cut-over waits for the watched replicas to be within --max-lag-millis too: the marker must reach them within the lock's time. */
+async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credentials: CredentialResolver, input: MigrationInput, timeoutMs: number): Promise<void> {
+  if (!plan.lagReplicas?.length) return;
+  const maxLag = (await readJson<Control>(conn, plan, HINT.control))?.maxLagMillis ?? input.maxLagMillis ?? 1500;
+  const lag = new LagReader(plan, credentials);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      Context.current().heartbeat('waiting for replica lag');
+      const reason = await lag.lagging(maxLag);
+      if (!reason) return;
+      if (Date.now() > deadline) throw ApplicationFailure.retryable(`cut-over postponed: ${reason}`, 'ReplicaLag');
+      await sleep(200);
+    }
+  } finally {
+    lag.close();
+  }
+}
+
+/**
+ * gh-ost's --test-on-replica cut-over: replication stops (and stays stopped), the applier
+ * drains to a marker, the tables swap and swap back. The replica keeps the original as it
+ * was and the migrated copy as the ghost, at the same point, for comparison.
+ */
+async function swapAndSwapBack(c: Conn, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
+  const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
+  await exec(c, sql.stopSlave());
+  const marker = `${Context.current().info.activityId}:${Context.current().info.attempt}:${Date.now()}`;
+  await exec(c, sql.upsertChangelog(db, plan.changelogTable, HINT.cutOverMarker, marker));
+  await waitForMarker(c, plan, marker, 60_000);
+  await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
+  await exec(c, sql.swapTables(db, table, old, ghost));
+  await exec(c, sql.swapTables(db, table, ghost, old));
+  return { swapped: true, alreadySwapped: false };
 }
 
 async function waitForMarker(conn: Conn, plan: TablePlan, marker: string, timeoutMs: number): Promise<void> {

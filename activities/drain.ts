@@ -10,6 +10,8 @@ import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '.
 import { BinlogStreamer } from './binlog';
 import { ControlReader } from './control';
 import { MigrationMetrics } from './metrics';
+import { applierOf } from './topology';
+import { checkPanicFlag } from './throttler';
 import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { connect, describeMysqlError, describeWarnings, exec, isSharedKeyDuplicate, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
@@ -53,8 +55,10 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   input: MigrationInput, plan: TablePlan): Promise<ApplyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
-  const conn = await connect(input.server, credentials);
+  const conn = await connect(applierOf(input, plan), credentials);
+  const heartbeat = plan.lagReplicas?.length ? new Heartbeat(input, plan, credentials) : undefined;
   let streamer: BinlogStreamer | undefined;
+  let control: ControlReader | undefined;
   try {
     await exec(conn, sql.ghostWriterSession());
     const start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
@@ -68,13 +72,15 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
           ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})` });
     }
     const metrics = new MigrationMetrics(plan);
-    const control = new ControlReader(conn, plan, input, reporter, 'apply', metrics);
+    control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials);
     const applier = new Applier(conn, input, plan, start, metrics);
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat(applier.checkpoint);
+      checkPanicFlag(input);
+      await heartbeat?.maybeWrite();
       applier.dmlBatchSize = (await control.current()).dmlBatchSize;
       if (await control.throttled()) {
         // Throttled: apply nothing; the stream pauses itself when its queue fills.
@@ -97,7 +103,37 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     throw e;
   } finally {
     streamer?.stop();
+    heartbeat?.close();
+    control?.close();
     conn.destroy();
+  }
+}
+
+/**
+ * gh-ost's heartbeat: the master's clock written to the changelog every
+ * --heartbeat-interval-millis, read on replicas to measure their lag (throttler.ts).
+ * Written on its own connection, outside the applier's transactions.
+ */
+class Heartbeat {
+  private conn: Conn | undefined;
+  private last = 0;
+  constructor(private readonly input: MigrationInput, private readonly plan: TablePlan, private readonly credentials: CredentialResolver) {}
+
+  async maybeWrite(): Promise<void> {
+    if (Date.now() - this.last < (this.input.heartbeatIntervalMillis ?? 100)) return;
+    this.last = Date.now();
+    try {
+      this.conn ??= await connect(applierOf(this.input, this.plan), this.credentials);
+      await exec(this.conn, sql.writeHeartbeat(this.plan.database, this.plan.changelogTable));
+    } catch (e) {
+      // A missed heartbeat reads as lag, which throttles: the safe side. Reconnect next time.
+      this.conn?.destroy();
+      this.conn = undefined;
+    }
+  }
+
+  close(): void {
+    this.conn?.destroy();
   }
 }
 

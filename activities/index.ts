@@ -7,6 +7,7 @@ import type { CredentialResolver } from './credentials';
 import { cutOver } from './cutover';
 import { drainBinlog } from './drain';
 import { attemptInstantDdl, inspect, prepare } from './prepare';
+import { runHook } from './hooks';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
     cleanup: (input: MigrationInput, plan: TablePlan) => cleanup(credentials, input, plan),
     waitWhileFileExists,
+    runHook,
     writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),
     dropMigrationTables: (input: MigrationInput, plan: TablePlan) => dropMigrationTables(credentials, input, plan),
   };

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
 import { changelogTableName, ghostTableName, oldTableName } from '../workflows/types';
 import { columnRenames, normalizeAlter, renamesTable, splitClauses } from './alter';
-import { rows, type Conn } from './mysql';
+import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
 
 export function refuse(message: string): never {
@@ -18,12 +18,20 @@ export interface ServerFacts {
   gtidBinlogPos: string;
 }
 
-export async function checkServer(conn: Conn): Promise<ServerFacts> {
-  const [v] = await rows(conn, sql.serverVariables());
+export async function checkServer(conn: Conn, opts: { assumeRbr?: boolean; switchToRbr?: boolean } = {}): Promise<ServerFacts> {
+  let [v] = await rows(conn, sql.serverVariables());
+  if (String(v.binlog_format).toUpperCase() !== 'ROW' && opts.switchToRbr && (await rows(conn, sql.showSlaveStatus())).length > 0) {
+    // gh-ost's --switch-to-rbr: the replica's SQL thread logs ROW from its restart on.
+    await exec(conn, sql.setGlobalRowFormat());
+    await exec(conn, sql.stopSlave());
+    await exec(conn, sql.startSlave());
+    [v] = await rows(conn, sql.serverVariables());
+    if (String(v.binlog_format).toUpperCase() !== 'ROW') v = { ...v, binlog_format: 'ROW' };
+  }
   if (Number(v.log_bin) !== 1) {
     refuse('binary logging is off (log_bin=OFF) on the server: revenant reads row changes from the binlog; start it with --log-bin --binlog-format=ROW --binlog-row-image=FULL');
   }
-  if (String(v.binlog_format).toUpperCase() !== 'ROW') {
+  if (String(v.binlog_format).toUpperCase() !== 'ROW' && !opts.assumeRbr) {
     refuse(`binlog_format is ${v.binlog_format}, but revenant needs ROW: SET GLOBAL binlog_format='ROW' (and restart replication threads), or start the server with --binlog-format=ROW`);
   }
   if (String(v.binlog_row_image).toUpperCase() !== 'FULL') {

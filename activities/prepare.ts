@@ -6,7 +6,8 @@ import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/typ
 import { changelogTableName, ghostTableName, oldTableName } from '../workflows/types';
 import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse } from './inspect';
+import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
+import { resolveServers, type Servers } from './topology';
 import { normalizeAlter } from './alter';
 import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
@@ -36,7 +37,16 @@ async function startPosition(conn: Conn): Promise<BinlogPosition> {
 
 export async function prepare(credentials: CredentialResolver, input: MigrationInput): Promise<Prepared> {
   const workflowId = Context.current().info.workflowExecution?.workflowId ?? "";
-  return withConnection(input.server, credentials, async (conn) => {
+  return withConnection(input.server, credentials, async (inspected) => {
+    const facts = await checkServer(inspected, input);
+    const servers = await resolveServers(inspected, input);
+    return withConnection(servers.applier, credentials, (conn) => prepareOn(conn, inspected, servers, facts, input, workflowId));
+  });
+}
+
+/** The ghost and the changelog on the applier; the stream's start on the inspected server. */
+async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: ServerFacts, input: MigrationInput, workflowId: string): Promise<Prepared> {
+  {
     const { database: db, table } = input;
     const ghost = ghostTableName(table);
     const changelog = changelogTableName(table);
@@ -48,7 +58,6 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
       return { plan: existing.plan, startPosition: existing.startPosition };
     }
 
-    const facts = await checkServer(conn);
     const { estimatedRows } = await checkTableAndAlter(conn, input);
 
     if (input.initiallyDropGhostTable) {
@@ -81,6 +90,8 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
       plan = {
         database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
         columns, key, ...(copyKey ? { copyKey } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
+        topology: servers.topology, ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
+        ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
       };
     } catch (e) {
       await exec(conn, sql.dropTableIfExists(db, ghost));
@@ -93,9 +104,11 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
     }
 
     await exec(conn, sql.createChangelog(db, changelog));
+    // Read from a replica, the stream starts once the changelog has replicated to it.
+    if (servers.applier !== input.server) await waitForTable(inspected, db, changelog);
     // The stream starts here: every change after this point reaches the ghost through the
     // binlog, every row before it through the copy, which reads its key range only now.
-    const start = await startPosition(conn);
+    const start = await startPosition(inspected);
     const record: MigrationRecord = {
       workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition: start, startedAt: new Date().toISOString(),
     };
@@ -106,7 +119,7 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
     // The migration record last: its presence means the rest of prepare is complete.
     await exec(conn, writeJson(names, HINT.migration, record));
     return { plan, startPosition: start };
-  });
+  }
 }
 
 /**
@@ -126,10 +139,20 @@ export async function attemptInstantDdl(credentials: CredentialResolver, input: 
   });
 }
 
-/** Inspection alone (the workflow's first phase): server, grants, table, ALTER. */
+async function waitForTable(conn: Conn, db: string, table: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await rows(conn, sql.tablesNamed(db, [table]))).length > 0) return;
+    Context.current().heartbeat();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  refuse(`${db}.${table} did not reach the replica within a minute: is replication running?`);
+}
+
+/** Inspection alone (the workflow's first phase): server, grants, topology, table, ALTER. */
 export async function inspect(credentials: CredentialResolver, input: MigrationInput): Promise<{ estimatedRows: number; serverVersion: string }> {
   return withConnection(input.server, credentials, async (conn) => {
-    const facts = await checkServer(conn);
+    const facts = await checkServer(conn, input);
+    await resolveServers(conn, input);
     const { estimatedRows } = await checkTableAndAlter(conn, input);
     return { estimatedRows, serverVersion: facts.version };
   });

@@ -118,6 +118,34 @@ export const exactRowCount = (database: string, table: string): Statement => ({
 /** MySQL 8.0.20+ only; on MariaDB the variable does not exist and the query fails. */
 export const binlogTransactionCompression = (): Statement => ({ sql: 'SELECT @@global.binlog_transaction_compression AS c', params: [] });
 
+export const showSlaveStatus = (): Statement => ({ sql: 'SHOW SLAVE STATUS', params: [] });
+export const stopSlave = (): Statement => ({ sql: 'STOP SLAVE', params: [] });
+export const startSlave = (): Statement => ({ sql: 'START SLAVE', params: [] });
+
+export const replicationVariables = (): Statement => ({
+  sql: 'SELECT @@global.log_slave_updates AS log_slave_updates, @@global.read_only AS read_only',
+  params: [],
+});
+
+/** gh-ost's --switch-to-rbr, on a replica: ROW format for the SQL thread from its next start. */
+export const setGlobalRowFormat = (): Statement => ({ sql: "SET GLOBAL binlog_format = 'ROW'", params: [] });
+
+/**
+ * Milliseconds since the master's latest heartbeat, by this server's clock; NULL when the
+ * heartbeat has not arrived (the changelog not replicated yet).
+ */
+export const heartbeatLagMillis = (database: string, changelog: string): Statement => ({
+  sql: `SELECT TIMESTAMPDIFF(MICROSECOND, CAST(value AS DATETIME(6)), UTC_TIMESTAMP(6)) / 1000 AS lag
+        FROM ${qualified(database, changelog)} WHERE hint = 'heartbeat'`,
+  params: [],
+});
+
+export const writeHeartbeat = (database: string, changelog: string): Statement => ({
+  sql: `INSERT INTO ${qualified(database, changelog)} (hint, value) VALUES ('heartbeat', UTC_TIMESTAMP(6))
+        ON DUPLICATE KEY UPDATE value = VALUES(value)`,
+  params: [],
+});
+
 export const showMasterStatus = (): Statement => ({ sql: 'SHOW MASTER STATUS', params: [] });
 export const showBinaryLogs = (): Statement => ({ sql: 'SHOW BINARY LOGS', params: [] });
 

@@ -1,8 +1,14 @@
 // Throttling: whether copy and apply should hold off right now, and why. Reasons, in order:
-// the operator paused; --max-load reached; --throttle-query answered positive. Critical
-// load (--critical-load) is stronger: the copy stops and the workflow hibernates.
+// the operator paused; a throttle flag file exists; a replica lags more than
+// --max-lag-millis; --max-load reached; --throttle-query answered positive. Critical load
+// (--critical-load) is stronger: the copy stops and the workflow hibernates. The panic flag
+// file is strongest: everything stops at once.
+import { ApplicationFailure } from '@temporalio/common';
+import { existsSync } from 'node:fs';
 import { parseThresholds, type Control } from '../workflows/settings';
-import { rows, type Conn } from './mysql';
+import type { MigrationInput, ServerRef, TablePlan } from '../workflows/types';
+import type { CredentialResolver } from './credentials';
+import { connect, rows, type Conn } from './mysql';
 import * as sql from './sql';
 
 export type Thresholds = Map<string, number>;
@@ -20,9 +26,61 @@ export async function exceeded(conn: Conn, thresholds: Thresholds): Promise<stri
   return null;
 }
 
+/** gh-ost's --panic-flag-file: its appearance stops the migration at once (tables kept for --resurrect). */
+export function checkPanicFlag(input: MigrationInput): void {
+  if (input.panicFlagFile && existsSync(input.panicFlagFile)) {
+    throw ApplicationFailure.nonRetryable(`panic flag file ${input.panicFlagFile} exists: stopped at once`, 'Panic');
+  }
+}
+
+/** Lag of each watched replica, by the master's heartbeat in the changelog. */
+export class LagReader {
+  private readonly conns = new Map<string, Conn>();
+  constructor(private readonly plan: TablePlan, private readonly credentials: CredentialResolver) {}
+
+  private async connection(r: ServerRef): Promise<Conn> {
+    const key = `${r.host}:${r.port}`;
+    let c = this.conns.get(key);
+    if (!c) {
+      c = await connect(r, this.credentials);
+      this.conns.set(key, c);
+    }
+    return c;
+  }
+
+  /** The first replica lagging more than maxLagMillis, as a throttle reason, or null. */
+  async lagging(maxLagMillis: number): Promise<string | null> {
+    for (const r of this.plan.lagReplicas ?? []) {
+      const name = `${r.host}:${r.port}`;
+      let lag: number | null;
+      try {
+        const [row] = await rows(await this.connection(r), sql.heartbeatLagMillis(this.plan.database, this.plan.changelogTable));
+        lag = row?.lag == null ? null : Number(row.lag);
+      } catch (e) {
+        this.conns.get(name)?.destroy();
+        this.conns.delete(name);
+        return `lag: replica ${name} unreachable (${(e as Error).message})`;
+      }
+      if (lag === null) return `lag: replica ${name} has no heartbeat yet`;
+      if (lag > maxLagMillis) return `lag: replica ${name} is ${(lag / 1000).toFixed(1)}s behind (max-lag-millis ${maxLagMillis})`;
+    }
+    return null;
+  }
+
+  close(): void {
+    for (const c of this.conns.values()) c.destroy();
+    this.conns.clear();
+  }
+}
+
 /** Why to hold off now, or null. */
-export async function throttleReason(conn: Conn, control: Control): Promise<string | null> {
+export async function throttleReason(conn: Conn, control: Control, input?: MigrationInput, lag?: LagReader): Promise<string | null> {
   if (control.paused) return 'paused by operator';
+  for (const f of [input?.throttleFlagFile, input?.throttleAdditionalFlagFile]) {
+    if (f && existsSync(f)) return `flag-file ${f} exists`;
+  }
+  const lagging = await lag?.lagging(control.maxLagMillis);
+  if (lagging) return lagging;
   const load = await exceeded(conn, parseThresholds(control.maxLoad, '--max-load'));
   if (load) return `max-load ${load}`;
   if (control.throttleQuery) {

@@ -19,10 +19,14 @@ const FLAGS: Record<string, Kind> = {
   'panic-on-warnings': 'bool', 'include-triggers': 'bool', 'trigger-suffix': 'string', 'remove-trigger-suffix-if-exists': 'bool',
   'discard-foreign-keys': 'bool', 'attempt-instant-ddl': 'bool', 'allow-nullable-unique-key': 'bool',
   'analyze-ghost-table-before-cutover': 'bool', 'allow-zero-in-date': 'bool',
+  'migrate-on-replica': 'bool', 'test-on-replica': 'bool', 'assume-master-host': 'string', 'throttle-control-replicas': 'string',
+  'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
+  'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
   // revenant's own
   'mysql-connection': 'string', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
+  'allow-on-master': 'bool', 'assume-rbr': 'bool',
   // accepted for gh-ost compatibility, no effect on revenant
-  'allow-on-master': 'bool', verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool', 'assume-rbr': 'bool',
+  verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
   'cut-over': 'string', 'serve-socket-file': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
   gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
@@ -140,6 +144,29 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('allow-nullable-unique-key')) input.allowNullableUniqueKey = true;
   if (bool('analyze-ghost-table-before-cutover')) input.analyzeGhostTable = true;
   if (bool('allow-zero-in-date')) input.allowZeroInDate = true;
+  const topologies = ['allow-on-master', 'migrate-on-replica', 'test-on-replica'].filter(bool);
+  if (topologies.length > 1) throw new UsageError(`--${topologies.join(' and --')} exclude each other: pick one topology`);
+  if (bool('allow-on-master')) input.allowOnMaster = true;
+  if (bool('migrate-on-replica')) input.migrateOnReplica = true;
+  if (bool('test-on-replica')) input.testOnReplica = true;
+  if (v['assume-master-host'] !== undefined) {
+    if (!/^[^:\s]+(:\d+)?$/.test(String(v['assume-master-host']))) throw new UsageError(`--assume-master-host takes host[:port], not "${v['assume-master-host']}"`);
+    input.assumeMasterHost = String(v['assume-master-host']);
+  }
+  if (v['throttle-control-replicas'] !== undefined) {
+    const list = String(v['throttle-control-replicas']).split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = list.find((x) => !/^[^:\s]+(:\d+)?$/.test(x));
+    if (bad) throw new UsageError(`--throttle-control-replicas takes host[:port],…; "${bad}" is not one`);
+    input.throttleControlReplicas = list;
+  }
+  if (v['heartbeat-interval-millis'] !== undefined) input.heartbeatIntervalMillis = int('heartbeat-interval-millis', 100, 10, 60_000);
+  if (bool('assume-rbr')) input.assumeRbr = true;
+  if (bool('switch-to-rbr')) input.switchToRbr = true;
+  for (const [flag, key] of [['throttle-flag-file', 'throttleFlagFile'], ['throttle-additional-flag-file', 'throttleAdditionalFlagFile'],
+    ['panic-flag-file', 'panicFlagFile'], ['hooks-path', 'hooksPath'], ['hooks-hint', 'hooksHint'], ['hooks-hint-owner', 'hooksHintOwner'],
+    ['hooks-hint-token', 'hooksHintToken']] as const) {
+    if (v[flag] !== undefined) input[key] = String(v[flag]);
+  }
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   return {
     input,

@@ -40,7 +40,7 @@ echo "== revenant migrate (ALTER: ADD COLUMN revenant_demo INT NOT NULL DEFAULT 
 start=$(date +%s)
 node bin/revenant.js migrate --host 127.0.0.1 --port "$PORT" --user revenant --password revenant \
   --database sbtest --table sbtest1 --alter "ADD COLUMN revenant_demo INT NOT NULL DEFAULT 0" \
-  --execute --chunk-size 2000 --postpone-cut-over-flag-file "$flag"
+  --allow-on-master --execute --chunk-size 2000 --postpone-cut-over-flag-file "$flag"
 end=$(date +%s)
 kill "$watcher" 2>/dev/null || true
 stop_load

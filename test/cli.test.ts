@@ -10,7 +10,7 @@ after(async () => { await temporal.close(); });
 
 const revenant = (args: string[]) => runRevenant(args, 'test-cli');
 
-const base = (db: string) => ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't'];
+const base = (db: string) => ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't', '--allow-on-master'];
 
 test('usage errors are specific and touch nothing', async () => {
   let r = await revenant(['migrate', '--database', 'x', '--table', 't']);

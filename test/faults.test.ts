@@ -210,7 +210,7 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   const sc = await setUp('rv_fault_resurrect', FAULT_DB_PORT, {});
   const cli = (args: string[]) => runRevenant(['migrate', ...args], temporal.taskQueue);
   const flags = ['--host', '127.0.0.1', '--port', String(FAULT_DB_PORT), '--user', 'revenant', '--database', sc.db, '--table', 't',
-    '--alter', sc.input.alter, '--execute', '--chunk-size', '300', '--nice-ratio', '1', '--postpone-cut-over'];
+    '--alter', sc.input.alter, '--allow-on-master', '--execute', '--chunk-size', '300', '--nice-ratio', '1', '--postpone-cut-over'];
   try {
     let r = await cli([...flags, '--detach']);
     assert.equal(r.code, 0, r.out);

@@ -51,7 +51,7 @@ export async function tablesIn(database: string, port = MYSQL_PORT): Promise<str
 
 export function input(database: string, table: string, alter: string, extra: Partial<MigrationInput> = {}): MigrationInput {
   return {
-    server: SERVER, database, table, alter, execute: true,
+    server: SERVER, database, table, alter, execute: true, allowOnMaster: true,
     chunkSize: DEFAULTS.chunkSize, dmlBatchSize: DEFAULTS.dmlBatchSize,
     approveRenamedColumns: false, okToDropTable: false, initiallyDropGhostTable: false, initiallyDropOldTable: false,
     exactRowcount: false, postponeCutOver: false, cutOverLockTimeoutSeconds: DEFAULTS.cutOverLockTimeoutSeconds,

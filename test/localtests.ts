@@ -321,7 +321,7 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     const args = [
       'migrate', '--host', SERVER.host, '--port', String(MYSQL_PORT), '--user', 'revenant',
       '--database', db, '--table', TABLE, '--alter', 'engine=innodb',
-      '--exact-rowcount', '--initially-drop-old-table', '--initially-drop-ghost-table',
+      '--allow-on-master', '--exact-rowcount', '--initially-drop-old-table', '--initially-drop-ghost-table',
       '--default-retries=3', '--chunk-size=10', '--copy-start-delay-millis=2000',
       `--postpone-cut-over-flag-file=${flagFile}`, '--execute', ...extra,
     ];

@@ -108,7 +108,7 @@ test('revenant status | pause | resume | set | cut-over | list | abort', { timeo
   await freshDatabase(db);
   await createTestTable(db, 't', 100_000);
   const load = new WriteLoad(db, 't', 100_000).start(2);
-  const where = ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't'];
+  const where = ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't', '--allow-on-master'];
   const status = async (): Promise<MigrationStatus> => temporal.client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't')).query('status');
   await terminateLeftover(temporal.client, migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'));
   try {

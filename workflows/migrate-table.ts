@@ -5,6 +5,7 @@ import {
   defineUpdate, isCancellation, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { HookContext, HookName } from '../activities/hooks';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsFrom, validateChange, type Control } from './settings';
 import type { MigrationInput, MigrationResult, MigrationStatus, Phase, ProgressReport, TablePlan } from './types';
@@ -49,6 +50,9 @@ const cutOverActivity = proxyActivities<Activities>({
 
 const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: '365 days', heartbeatTimeout: '10s' });
 
+// gh-ost's hooks: an executable that fails three times stops the migration where it runs.
+const hookActivity = proxyActivities<Activities>({ startToCloseTimeout: '15 minutes', retry: { initialInterval: '1s', maximumAttempts: 3 } });
+
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
   const started = Date.now();
   let copyStarted = 0;
@@ -73,13 +77,26 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       { key: SEARCH_ATTRIBUTES.phase, value: status.phase }, { key: SEARCH_ATTRIBUTES.progress, value: 0 },
     ]);
   }
-  /** Progress in Temporal Web, in steps of 10% (each upsert is a history event). */
+  /** gh-ost's hooks, with what the workflow knows now. */
+  const hook = async (name: HookName, extra: Partial<HookContext> = {}): Promise<void> => {
+    if (!input.hooksPath) return;
+    const now = Date.now();
+    const copySeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
+    const host = plan?.applier?.host ?? input.server.host;
+    await hookActivity.runHook(input, name, {
+      elapsedSeconds: (now - started) / 1000, copyElapsedSeconds: copySeconds, estimatedRows: status.rowsEstimate,
+      copiedRows: status.rowsCopied, progress: status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0,
+      executingHost: host, migratedHost: host, ...extra,
+    });
+  };
+  /** Progress in Temporal Web, in steps of 10% (each upsert is a history event); on-status hooks at the same steps. */
   const publishProgress = () => {
     const pct = status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0;
     const decile = Math.floor(pct / 10);
-    if (searchAttributes && decile > progressDecile) {
+    if (decile > progressDecile) {
       progressDecile = decile;
-      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.progress, value: decile * 10 }]);
+      if (searchAttributes) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.progress, value: decile * 10 }]);
+      if (input.hooksPath) void hook('on-status', { status: `Copy: ${status.rowsCopied}/${status.rowsEstimate} ${pct.toFixed(1)}%; State: ${status.phase}` }).catch(() => {});
     }
   };
 
@@ -159,12 +176,14 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     let message = failureMessage(e);
     if (tablesExist) message += '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
     phase('failed', message);
+    await CancellationScope.nonCancellable(() => hook('on-failure', { failure: message })).catch(() => {});
     throw ApplicationFailure.nonRetryable(message, failureType(e));
   }
 
   async function phases(): Promise<MigrationResult> {
     // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
     // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
+    await hook('on-startup');
     if (input.resurrect) {
       const r = await short.resurrect(input);
       plan = r.plan;
@@ -175,6 +194,8 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       tablesExist = true;
     } else {
       status.rowsEstimate = (await short.inspect(input)).estimatedRows;
+      await hook('on-validated');
+      await hook('on-rowcount-complete');
       if (input.attemptInstantDdl && input.execute) {
         const instant = await short.attemptInstantDdl(input);
         if (instant.applied) {
@@ -196,6 +217,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
 
     // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
     // stop, hibernate, and carry on from their checkpoints.
+    await hook('on-before-row-copy');
     phase('migrating');
     let applier = startApplier(input, p, status);
     copyStarted = Date.now();
@@ -217,12 +239,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     }
     copyEnded = Date.now();
     publishProgress();
+    await applier.whileRunning(hook('on-row-copy-complete'));
 
     // 4. Wait for the operator, if the cut-over is postponed.
+    if (status.cutOverPostponed) await applier.whileRunning(hook('on-begin-postponed'));
     await waitUntilCutOverAllowed(input, status, applier);
 
     // 5. Cut over: atomic swap once the applier has caught up (and is not paused).
     await applier.whileRunning(condition(() => !status.settings.paused));
+    await applier.whileRunning(hook('on-before-cut-over'));
     phase('cutting-over');
     status.cutOverAttempts++;
     await applier.whileRunning(cutOverActivity.cutOver(input, p));
@@ -232,7 +257,13 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // 6. Clean up.
     phase('cleaning-up');
     await CancellationScope.nonCancellable(() => short.cleanup(input, p));
-    phase('completed', `${p.database}.${p.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}`);
+    if (p.topology === 'test-on-replica') {
+      phase('completed', `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
+        'are kept there at the same point for comparison; START SLAVE when done');
+    } else {
+      phase('completed', `${p.database}.${p.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}`);
+    }
+    await hook('on-success');
     return { status, dryRun: false };
   }
 }

@@ -67,6 +67,29 @@ export interface MigrationInput {
   analyzeGhostTable?: boolean;
   /** gh-ost's --allow-zero-in-date: the ghost is created and altered without NO_ZERO_DATE/NO_ZERO_IN_DATE. */
   allowZeroInDate?: boolean;
+  // Topology (activities/topology.ts). Without any: connected to a replica, writing its master.
+  allowOnMaster?: boolean;
+  migrateOnReplica?: boolean;
+  testOnReplica?: boolean;
+  /** gh-ost's --assume-master-host "host:port": the master to write to, instead of the replica's own. */
+  assumeMasterHost?: string;
+  /** gh-ost's --throttle-control-replicas: "host:port" of replicas whose lag throttles too. */
+  throttleControlReplicas?: string[];
+  /** How often the master's heartbeat (for lag on replicas) is written; default 100. */
+  heartbeatIntervalMillis?: number;
+  /** gh-ost's --assume-rbr: do not check binlog_format on the inspected server. */
+  assumeRbr?: boolean;
+  /** gh-ost's --switch-to-rbr: on a replica not logging ROW, switch it (and restart its replication). */
+  switchToRbr?: boolean;
+  /** gh-ost's flag files, on the worker's host: throttle while either throttle file exists; stop at once when the panic file appears. */
+  throttleFlagFile?: string;
+  throttleAdditionalFlagFile?: string;
+  panicFlagFile?: string;
+  /** gh-ost's --hooks-path (a directory on the worker's host) and --hooks-hint. */
+  hooksPath?: string;
+  hooksHint?: string;
+  hooksHintOwner?: string;
+  hooksHintToken?: string;
 }
 
 export const DEFAULTS = {
@@ -121,6 +144,11 @@ export interface TablePlan {
   oldTable: string;
   /** Columns copied: present in both tables (after renames), not generated in the ghost. */
   columns: ColumnMapping[];
+  /** Where the ghost, changelog and cut-over are, when not the server connected to (the replica's master). */
+  applier?: ServerRef;
+  /** Replicas whose heartbeat lag throttles (see activities/topology.ts). */
+  lagReplicas?: ServerRef[];
+  topology?: 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
   /** The key rows are found by in the ghost (binlog apply): unique in both tables. */
   key: SharedKey;
   /**

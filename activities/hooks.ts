@@ -1,0 +1,93 @@
+// gh-ost's hooks: executables in --hooks-path (on the worker's host) whose names begin with
+// gh-ost-<hook>, run in name order with gh-ost's GH_OST_* environment, so existing hook
+// scripts keep working. Each call is an activity, so Temporal Web shows every run. A failing
+// hook stops the migration where gh-ost's would (before the cut-over, for one); on-status,
+// on-success and on-failure only report.
+import { ApplicationFailure } from '@temporalio/common';
+import { execFile } from 'node:child_process';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MigrationInput } from '../workflows/types';
+
+export type HookName =
+  | 'on-startup' | 'on-validated' | 'on-rowcount-complete' | 'on-before-row-copy' | 'on-status' | 'on-row-copy-complete'
+  | 'on-begin-postponed' | 'on-before-cut-over' | 'on-success' | 'on-failure';
+
+/** Hooks whose failure is only reported. */
+const ADVISORY: HookName[] = ['on-status', 'on-failure', 'on-success'];
+
+/** What the workflow knows at the moment of the hook, as gh-ost passes it. */
+export interface HookContext {
+  elapsedSeconds: number;
+  copyElapsedSeconds: number;
+  estimatedRows: number;
+  copiedRows: number;
+  progress: number;
+  etaSeconds?: number;
+  status?: string;
+  failure?: string;
+  executingHost: string;
+  migratedHost: string;
+}
+
+export function hookEnvironment(input: MigrationInput, ctx: HookContext): Record<string, string> {
+  return {
+    GH_OST_DATABASE_NAME: input.database,
+    GH_OST_TABLE_NAME: input.table,
+    GH_OST_GHOST_TABLE_NAME: `_${input.table}_gho`,
+    GH_OST_OLD_TABLE_NAME: `_${input.table}_del`,
+    GH_OST_DDL: input.alter,
+    GH_OST_ELAPSED_SECONDS: String(Math.round(ctx.elapsedSeconds)),
+    GH_OST_ELAPSED_COPY_SECONDS: String(Math.round(ctx.copyElapsedSeconds)),
+    GH_OST_ESTIMATED_ROWS: String(ctx.estimatedRows),
+    GH_OST_COPIED_ROWS: String(ctx.copiedRows),
+    GH_OST_PROGRESS: ctx.progress.toFixed(2),
+    GH_OST_ETA_SECONDS: ctx.etaSeconds === undefined ? '' : String(Math.round(ctx.etaSeconds)),
+    GH_OST_INSPECTED_HOST: input.server.host,
+    GH_OST_EXECUTING_HOST: ctx.executingHost,
+    GH_OST_MIGRATED_HOST: ctx.migratedHost,
+    GH_OST_HOOKS_HINT: input.hooksHint ?? '',
+    GH_OST_HOOKS_HINT_OWNER: input.hooksHintOwner ?? '',
+    GH_OST_HOOKS_HINT_TOKEN: input.hooksHintToken ?? '',
+    GH_OST_DRY_RUN: String(!input.execute),
+    GH_OST_REVERT: 'false',
+    ...(ctx.status !== undefined ? { GH_OST_STATUS: ctx.status } : {}),
+    ...(ctx.failure !== undefined ? { GH_OST_ERROR: ctx.failure } : {}),
+  };
+}
+
+function executables(dir: string, hook: HookName): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable(`--hooks-path ${dir} cannot be read on this worker: ${(e as Error).message}`, 'HookFailed');
+  }
+  return names.filter((n) => n.startsWith(`gh-ost-${hook}`)).sort().map((n) => join(dir, n)).filter((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Runs the hook's executables in order; returns what each printed. */
+export async function runHook(input: MigrationInput, hook: HookName, ctx: HookContext): Promise<string[]> {
+  if (!input.hooksPath) return [];
+  const env = { ...process.env, ...hookEnvironment(input, ctx) };
+  const outputs: string[] = [];
+  for (const file of executables(input.hooksPath, hook)) {
+    const result = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(file, [], { env, timeout: 10 * 60_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.trim() });
+      });
+    });
+    outputs.push(result.out);
+    if (result.code !== 0 && !ADVISORY.includes(hook)) {
+      throw ApplicationFailure.nonRetryable(`hook ${file} failed (exit ${result.code})${result.out ? `: ${result.out.slice(0, 500)}` : ''}`, 'HookFailed');
+    }
+  }
+  return outputs;
+}

@@ -1,0 +1,69 @@
+// Where a migration reads and where it writes: gh-ost's topologies.
+//   default              connected to a replica: its binlog is read (log_slave_updates), its
+//                        master is found (or --assume-master-host) and written to;
+//   --allow-on-master    connected to the master: read and written there;
+//   --migrate-on-replica everything on the replica; replication stops for the cut-over only;
+//   --test-on-replica    everything on the replica; at the cut-over replication stops, the
+//                        tables swap and swap back, and both stay for comparison.
+// Lag is measured on the replica read from and on --throttle-control-replicas.
+import type { MigrationInput, ServerRef, TablePlan } from '../workflows/types';
+import { refuse } from './inspect';
+import { rows, type Conn } from './mysql';
+import * as sql from './sql';
+
+export type Topology = 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
+
+export interface Servers {
+  topology: Topology;
+  /** Where the ghost, the changelog and the cut-over are. */
+  applier: ServerRef;
+  /** Replicas whose lag throttles copy and apply. */
+  lagReplicas: ServerRef[];
+}
+
+export function topologyOf(input: MigrationInput): Topology {
+  if (input.testOnReplica) return 'test-on-replica';
+  if (input.migrateOnReplica) return 'migrate-on-replica';
+  return input.allowOnMaster ? 'master' : 'replica';
+}
+
+/** "host:port" as a server the worker connects to with the migration's user. */
+export function parseHostPort(spec: string, user: string | undefined, defaultPort = 3306): ServerRef {
+  const m = /^\s*([^:\s]+)(?::(\d+))?\s*$/.exec(spec);
+  if (!m) throw new Error(`"${spec}" is not host[:port]`);
+  return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort, ...(user ? { user } : {}) };
+}
+
+/** Decides, on the connected (inspected) server, which server is written and which replicas are watched. */
+export async function resolveServers(conn: Conn, input: MigrationInput): Promise<Servers> {
+  const topology = topologyOf(input);
+  const [slave] = await rows(conn, sql.showSlaveStatus());
+  const isReplica = !!slave;
+  const controlReplicas = (input.throttleControlReplicas ?? []).map((r) => parseHostPort(r, input.server.user));
+  if (topology === 'master') {
+    return { topology, applier: input.server, lagReplicas: controlReplicas };
+  }
+  const [v] = await rows(conn, sql.replicationVariables());
+  if (topology === 'replica' && !isReplica && !input.assumeMasterHost) {
+    refuse(`${input.server.host}:${input.server.port} is not a replica (SHOW SLAVE STATUS is empty): connect to a replica of it, ` +
+      'or pass --allow-on-master to read and write the master itself');
+  }
+  if (!isReplica && topology !== 'replica') refuse(`--${topology} needs a replica, but ${input.server.host}:${input.server.port} replicates from nothing`);
+  if (Number(v.log_slave_updates) !== 1) {
+    refuse(`log_slave_updates is OFF on ${input.server.host}:${input.server.port}: the replica's binlog lacks the changes it replicates, which revenant reads; start it with --log-slave-updates`);
+  }
+  const self = { ...input.server, inspected: true };
+  if (topology === 'replica') {
+    const master = input.assumeMasterHost
+      ? parseHostPort(input.assumeMasterHost, input.server.user)
+      : { host: String(slave.Master_Host), port: Number(slave.Master_Port), ...(input.server.user ? { user: input.server.user } : {}) };
+    return { topology, applier: master, lagReplicas: dedupe([strip(self), ...controlReplicas]) };
+  }
+  return { topology, applier: input.server, lagReplicas: controlReplicas };
+}
+
+const strip = (s: ServerRef & { inspected?: boolean }): ServerRef => ({ host: s.host, port: s.port, ...(s.user ? { user: s.user } : {}) });
+const dedupe = (list: ServerRef[]) => list.filter((s, i) => list.findIndex((x) => x.host === s.host && x.port === s.port) === i);
+
+/** The server the ghost, the changelog and the cut-over live on. */
+export const applierOf = (input: MigrationInput, plan?: Pick<TablePlan, 'applier'>): ServerRef => plan?.applier ?? input.server;
