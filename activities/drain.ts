@@ -56,7 +56,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   const conn = await connect(applierOf(input, plan), credentials);
-  const heartbeat = plan.lagReplicas?.length ? new Heartbeat(input, plan, credentials) : undefined;
+  const heartbeat = plan.lagReplicas?.length ? new Heartbeat(input, plan, credentials).start() : undefined;
   let streamer: BinlogStreamer | undefined;
   let control: ControlReader | undefined;
   try {
@@ -80,7 +80,6 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat(applier.checkpoint);
       checkPanicFlag(input);
-      await heartbeat?.maybeWrite();
       applier.dmlBatchSize = (await control.current()).dmlBatchSize;
       if (await control.throttled()) {
         // Throttled: apply nothing; the stream pauses itself when its queue fills.
@@ -116,23 +115,33 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
  */
 class Heartbeat {
   private conn: Conn | undefined;
-  private last = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private writing = false;
   constructor(private readonly input: MigrationInput, private readonly plan: TablePlan, private readonly credentials: CredentialResolver) {}
 
-  async maybeWrite(): Promise<void> {
-    if (Date.now() - this.last < (this.input.heartbeatIntervalMillis ?? 100)) return;
-    this.last = Date.now();
+  /** On its own timer: it must beat while copy and apply are throttled, or lag could never clear. */
+  start(): this {
+    this.timer = setInterval(() => { void this.write(); }, this.input.heartbeatIntervalMillis ?? 100);
+    return this;
+  }
+
+  private async write(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
     try {
       this.conn ??= await connect(applierOf(this.input, this.plan), this.credentials);
       await exec(this.conn, sql.writeHeartbeat(this.plan.database, this.plan.changelogTable));
-    } catch (e) {
+    } catch {
       // A missed heartbeat reads as lag, which throttles: the safe side. Reconnect next time.
       this.conn?.destroy();
       this.conn = undefined;
+    } finally {
+      this.writing = false;
     }
   }
 
   close(): void {
+    clearInterval(this.timer);
     this.conn?.destroy();
   }
 }

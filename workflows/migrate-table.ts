@@ -50,7 +50,8 @@ const cutOverActivity = proxyActivities<Activities>({
 
 const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: '365 days', heartbeatTimeout: '10s' });
 
-// gh-ost's hooks: an executable that fails three times stops the migration where it runs.
+// gh-ost's hooks: an executable that fails stops the migration where it runs (its failure is
+// non-retryable: the hook said no); a worker lost mid-hook runs it again.
 const hookActivity = proxyActivities<Activities>({ startToCloseTimeout: '15 minutes', retry: { initialInterval: '1s', maximumAttempts: 3 } });
 
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {

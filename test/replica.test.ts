@@ -1,0 +1,211 @@
+// Gentle with production, against a real replica: a second MariaDB replicating from a first
+// over loopback (log_slave_updates). Each topology completes under write load on the master;
+// a replica whose SQL thread stops throttles the copy within two seconds, named in the status,
+// and the copy carries on once replication does.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
+import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';
+const MASTER = Number(process.env.REVENANT_TEST_TOPO_MASTER_PORT ?? 23310);
+const REPLICA = Number(process.env.REVENANT_TEST_TOPO_REPLICA_PORT ?? 23311);
+const ROWS = 60_000;
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const server = (port: number) => ({ host: '127.0.0.1', port, user: 'revenant' });
+
+let temporal: TestTemporal;
+
+before(async () => {
+  await run('bash', [join(ROOT, 'scripts/mariadb.sh'), 'start', join(WORK, 'topo-master'), String(MASTER), '11']);
+  await run('bash', [join(ROOT, 'scripts/mariadb.sh'), 'start', join(WORK, 'topo-replica'), String(REPLICA), '12', '--log-slave-updates']);
+  const r = await admin(undefined, REPLICA);
+  const [status] = await r.query<any[]>('SHOW SLAVE STATUS');
+  if (status.length === 0) {
+    await r.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${MASTER}, MASTER_USER = 'revenant', MASTER_PASSWORD = 'revenant', MASTER_USE_GTID = slave_pos`);
+  }
+  await r.query('START SLAVE');
+  await r.end();
+  temporal = await startTemporal('replica-topologies');
+});
+
+after(async () => {
+  await temporal?.close();
+  for (const d of ['topo-replica', 'topo-master']) await run('bash', [join(ROOT, 'scripts/mariadb.sh'), 'stop', join(WORK, d)]).catch(() => {});
+});
+
+async function onReplica<T>(fn: (c: Awaited<ReturnType<typeof admin>>) => Promise<T>): Promise<T> {
+  const c = await admin(undefined, REPLICA);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Waits until the replica has applied everything the master has written. */
+async function replicaCaughtUp(): Promise<void> {
+  const m = await admin(undefined, MASTER);
+  const [[{ pos }]] = await m.query<any[]>('SELECT @@global.gtid_binlog_pos AS pos');
+  await m.end();
+  await onReplica(async (c) => {
+    const [[r]] = await c.query<any[]>('SELECT MASTER_GTID_WAIT(?, 120) AS r', [pos]);
+    assert.equal(Number(r.r), 0, 'the replica caught up');
+  });
+}
+
+async function setUp(db: string): Promise<WriteLoad> {
+  await freshDatabase(db, MASTER);
+  await createTestTable(db, 't', ROWS, MASTER);
+  await replicaCaughtUp();
+  return new WriteLoad(db, 't', ROWS, MASTER).start(2);
+}
+
+async function waitFor(handle: { query: (n: string) => Promise<any> }, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 240_000): Promise<MigrationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s: MigrationStatus = await handle.query('status');
+    if (pred(s)) return s;
+    if (s.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; phase ${s.phase}`);
+    await sleep(100);
+  }
+}
+
+async function start(i: MigrationInput) {
+  await terminateLeftover(temporal.client, migrationWorkflowId(i.server, i.database, i.table));
+  return temporal.start(i);
+}
+
+function migration(db: string, port: number, extra: Partial<MigrationInput>): MigrationInput {
+  return input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', {
+    server: server(port), allowOnMaster: false, chunkSize: 200, niceRatio: 1, postponeCutOver: true, ...extra,
+  });
+}
+
+/** Stops the load, lets the replica and the applier catch up, cuts over. */
+async function finish(handle: any, load: WriteLoad): Promise<MigrationStatus> {
+  await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
+  await load.stop();
+  assert.deepEqual(load.errors, []);
+  await replicaCaughtUp();
+  await handle.signal('cut-over');
+  const r = await handle.result();
+  assert.equal(r.status.phase, 'completed');
+  return r.status;
+}
+
+async function columnsOf(db: string, port: number): Promise<string[]> {
+  const c = await admin(undefined, port);
+  const [r] = await c.query<any[]>("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION", [db]);
+  await c.end();
+  return r.map((x) => String(x.COLUMN_NAME));
+}
+
+test('default topology: read the replica, write its master; a stopped SQL thread throttles within 2 s, and the copy resumes', { timeout: 600_000 }, async () => {
+  const db = 'rv_topo_replica';
+  const load = await setUp(db);
+  try {
+    const handle = await start(migration(db, REPLICA, { maxLagMillis: 1000 }));
+    await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
+
+    await onReplica((c) => c.query('STOP SLAVE SQL_THREAD'));
+    const stopped = Date.now();
+    const throttled = await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on lag', 10_000);
+    const after = Date.now() - stopped;
+    console.log(`replica lag: copy throttled ${after} ms after STOP SLAVE SQL_THREAD (max-lag-millis 1000)`);
+    assert.ok(after <= 2_500, `copy throttled ${after} ms after the SQL thread stopped`);
+    await sleep(1000);
+    const a = (await handle.query('status')) as MigrationStatus;
+    await sleep(3000);
+    const b = (await handle.query('status')) as MigrationStatus;
+    assert.equal(b.rowsCopied, a.rowsCopied, `no rows copied while the replica lags (${throttled.throttled})`);
+    assert.match(b.throttled ?? '', /lag: replica 127\.0\.0\.1:23311 is \d+\.\ds behind \(max-lag-millis 1000\)/);
+
+    await onReplica((c) => c.query('START SLAVE SQL_THREAD'));
+    await waitFor(handle, (s) => s.rowsCopied > b.rowsCopied && !s.throttled, 'copy resumes', 60_000);
+    await finish(handle, load);
+
+    // Migrated on the master; the replica follows by replication.
+    assert.deepEqual(await tablesIn(db, MASTER), ['_t_del', 't']);
+    assert.deepEqual(await checksum(db, 't', COLS, MASTER), await checksum(db, '_t_del', COLS, MASTER), 'master: migrated equals original');
+    assert.deepEqual(await load.missingFrom('t'), []);
+    await replicaCaughtUp();
+    assert.ok((await columnsOf(db, REPLICA)).includes('extra'), 'the replica got the migrated table by replication');
+    assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, 't', COLS, MASTER), 'replica equals master');
+  } finally {
+    await load.stop();
+    await onReplica((c) => c.query('START SLAVE'));
+  }
+});
+
+test('--allow-on-master with --throttle-control-replicas: the control replica\'s lag throttles too', { timeout: 600_000 }, async () => {
+  const db = 'rv_topo_master';
+  const load = await setUp(db);
+  try {
+    const handle = await start(migration(db, MASTER, { allowOnMaster: true, throttleControlReplicas: [`127.0.0.1:${REPLICA}`], maxLagMillis: 1000 }));
+    await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
+    await onReplica((c) => c.query('STOP SLAVE SQL_THREAD'));
+    await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on the control replica', 10_000);
+    await onReplica((c) => c.query('START SLAVE SQL_THREAD'));
+    await finish(handle, load);
+    assert.deepEqual(await checksum(db, 't', COLS, MASTER), await checksum(db, '_t_del', COLS, MASTER));
+  } finally {
+    await load.stop();
+    await onReplica((c) => c.query('START SLAVE'));
+  }
+});
+
+test('--migrate-on-replica: the replica\'s table is migrated, the master\'s untouched, replication runs on', { timeout: 600_000 }, async () => {
+  const db = 'rv_topo_migrate';
+  const load = await setUp(db);
+  try {
+    const handle = await start(migration(db, REPLICA, { migrateOnReplica: true }));
+    await finish(handle, load);
+    assert.deepEqual(await tablesIn(db, MASTER), ['t'], 'nothing of the migration on the master');
+    assert.ok(!(await columnsOf(db, MASTER)).includes('extra'), 'the master\'s table is as it was');
+    assert.ok((await columnsOf(db, REPLICA)).includes('extra'), 'the replica\'s table is migrated');
+    const running = await onReplica(async (c) => (await c.query<any[]>('SHOW SLAVE STATUS'))[0][0]);
+    assert.equal(running.Slave_SQL_Running, 'Yes', 'replication was started again after the cut-over');
+    await replicaCaughtUp();
+    assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, '_t_del', COLS, REPLICA), 'replica: migrated equals original');
+    assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, 't', COLS, MASTER), 'replica equals master on the shared columns');
+  } finally {
+    await load.stop();
+  }
+});
+
+test('--test-on-replica: replication stops, the tables swap and swap back; both equal, master untouched', { timeout: 600_000 }, async () => {
+  const db = 'rv_topo_test';
+  const load = await setUp(db);
+  try {
+    const handle = await start(migration(db, REPLICA, { testOnReplica: true }));
+    const s = await finish(handle, load);
+    assert.match(s.message ?? '', /test-on-replica: replication on 127\.0\.0\.1:23311 is stopped/);
+    assert.deepEqual(await tablesIn(db, REPLICA), ['_t_gho', 't'], 'the replica keeps the original and the migrated copy');
+    assert.ok(!(await columnsOf(db, REPLICA)).includes('extra'), 't on the replica is the original');
+    assert.deepEqual(await checksum(db, '_t_gho', COLS, REPLICA), await checksum(db, 't', COLS, REPLICA), 'replica: migrated equals original');
+    const slave = await onReplica(async (c) => (await c.query<any[]>('SHOW SLAVE STATUS'))[0][0]);
+    assert.equal(slave.Slave_SQL_Running, 'No', 'replication stays stopped');
+    assert.deepEqual(await tablesIn(db, MASTER), ['t'], 'master untouched');
+    assert.ok(!(await columnsOf(db, MASTER)).includes('extra'));
+  } finally {
+    await load.stop();
+    await onReplica((c) => c.query('START SLAVE'));
+  }
+});
+
+test('connected to a master without --allow-on-master, revenant refuses before anything is created', { timeout: 120_000 }, async () => {
+  const db = 'rv_topo_refuse';
+  await freshDatabase(db, MASTER);
+  await createTestTable(db, 't', 100, MASTER);
+  const handle = await start(migration(db, MASTER, {}));
+  await assert.rejects(handle.result(), (e: any) => /is not a replica.*--allow-on-master/.test(e.cause?.message ?? ''));
+  assert.deepEqual(await tablesIn(db, MASTER), ['t']);
+});
