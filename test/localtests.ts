@@ -396,7 +396,11 @@ async function interruptAndResume(ctx: RunnerContext, workflowId: string, run: R
   let copied = 0;
   while (copied < 500) {
     if (Date.now() > deadline) return `the copy did not get going; output:\n${run.output}`;
-    try { copied = (await handle.query<MigrationStatus>('status')).rowsCopied; } catch { /* starting */ }
+    try {
+      // An earlier, completed run of the same id answers until this one starts: only a copying run counts.
+      const st = await handle.query<MigrationStatus>('status');
+      if (st.phase === 'migrating') copied = st.rowsCopied;
+    } catch { /* starting */ }
     await sleep(200);
   }
   await handle.terminate('localtests gtid-resume: the migration dies mid-copy');
