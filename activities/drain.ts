@@ -90,6 +90,12 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
       const items = await streamer.take(1000, FLUSH_INTERVAL_MS);
       for (const item of items) applier.accept(item);
       applier.caughtUp = streamer.backlog === 0;
+      if (applier.sealed) {
+        // The cut-over's RENAME is in the stream: everything for the ghost is applied, and the
+        // activity ends by itself (waiting to be cancelled costs a heartbeat round, seconds).
+        await applier.flush();
+        break;
+      }
       if (applier.shouldFlush()) await applier.flush();
       await applier.refreshBacklog();
       metrics.applyLag(applier.progress().lagSeconds);
@@ -163,7 +169,7 @@ class Applier {
   private lastBacklogCheck = 0;
   private backlogBytes = 0;
   /** Set once the cut-over's RENAME is in the stream: later events belong to the new table. */
-  private sealed = false;
+  sealed = false;
   private readonly target;
 
   private partialEvents = 0;

@@ -265,6 +265,9 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       phase('completed', `${p.database}.${p.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}`);
     }
     await hook('on-success');
+    status.percent = 100;
+    status.elapsedSeconds = (Date.now() - started) / 1000;
+    status.copyElapsedSeconds = (copyEnded - copyStarted) / 1000;
     return { status, dryRun: false };
   }
 }

@@ -1,0 +1,234 @@
+// The side-by-side benchmark (bench/run.sh installs the peers and calls this): one MariaDB
+// started for the run, a sysbench table of N rows, the same ALTER by each tool in turn with
+// the table restored between runs, idle and under the same sysbench write load, several runs,
+// medians; then the highest sustained write rate each online tool keeps its apply lag under
+// 1 s at. Writes bench/RESULTS.md. Ratios, never absolute timings, are what it judges.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import mysql from 'mysql2/promise';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const ROWS = Number(arg('rows', '1000000'));
+const RUNS = Number(arg('runs', '3'));
+const RATE = Number(arg('rate', '200'));
+const RATES = arg('rates', '250,500,1000,2000').split(',').map(Number).filter((x) => x > 0);
+const WORK = arg('work', '/tmp/revenant-bench');
+const PORT = 24306;
+const TEMPORAL = '127.0.0.1:24233';
+const DB = 'bench';
+const TABLE = 'sbtest1';
+const ALTER = 'ADD COLUMN bench_col INT NOT NULL DEFAULT 0';
+const GHOST_UNPATCHED = join(ROOT, 'bench', '.bin', 'gh-ost');
+/** gh-ost v1.1.10 as released, unless it cannot connect to this server (see run.sh): then the tx_isolation build. */
+let GHOST = process.env.GH_OST ?? GHOST_UNPATCHED;
+let ghostNote = 'gh-ost v1.1.10 as released';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Tool = 'alter-copy' | 'pt-osc' | 'gh-ost' | 'revenant';
+interface Measure {
+  tool: Tool;
+  load: boolean;
+  seconds: number;
+  copySeconds?: number;
+  peakLagSeconds?: number;
+  ok: boolean;
+  note?: string;
+}
+
+async function sql(query: string, database?: string): Promise<any[]> {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: PORT, user: 'revenant', password: 'revenant', database, multipleStatements: true });
+  try {
+    const [r] = await c.query(query);
+    return r as any[];
+  } finally {
+    await c.end();
+  }
+}
+
+function sysbench(command: 'prepare' | 'run', rate = 0): ChildProcess {
+  return spawn('sysbench', ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${PORT}`,
+    '--mysql-user=revenant', '--mysql-password=revenant', `--mysql-db=${DB}`, '--tables=1', `--table-size=${ROWS}`,
+    ...(command === 'run' ? ['--threads=4', `--rate=${rate}`, '--time=0', '--report-interval=0', '--mysql-ignore-errors=all'] : ['--threads=2']), command],
+  { stdio: 'ignore' });
+}
+
+const exited = (p: ChildProcess) => new Promise<number>((r) => p.on('exit', (code) => r(code ?? 1)));
+
+async function restore(): Promise<void> {
+  await sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_del, _${TABLE}_new, _${TABLE}_old;
+    CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`, DB);
+  for (const t of await sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) {
+    await sql(`DROP TRIGGER IF EXISTS \`${t.TRIGGER_NAME}\``, DB);
+  }
+}
+
+/** Runs a command, following its output for "Lag: x" figures; wall time and the peak. */
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, lagRe?: RegExp): Promise<{ seconds: number; peakLag?: number; ok: boolean; out: string }> {
+  const started = Date.now();
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let peakLag: number | undefined;
+  const watch = (d: Buffer) => {
+    out += d;
+    if (!lagRe) return;
+    for (const m of String(d).matchAll(lagRe)) peakLag = Math.max(peakLag ?? 0, Number(m[1]));
+  };
+  child.stdout!.on('data', watch);
+  child.stderr!.on('data', watch);
+  const code = await exited(child);
+  return { seconds: (Date.now() - started) / 1000, peakLag, ok: code === 0, out };
+}
+
+let client: Client;
+const historyLengths: number[] = [];
+
+async function runTool(tool: Tool, load: boolean, rate = RATE): Promise<Measure> {
+  await restore();
+  const writer = load ? sysbench('run', rate) : undefined;
+  if (writer) await sleep(2000);
+  try {
+    switch (tool) {
+      case 'alter-copy': {
+        const started = Date.now();
+        await sql(`ALTER TABLE ${TABLE} ${ALTER}, ALGORITHM=COPY`, DB);
+        return { tool, load, seconds: (Date.now() - started) / 1000, ok: true };
+      }
+      case 'pt-osc': {
+        const r = await timed('pt-online-schema-change', ['--alter', ALTER, `D=${DB},t=${TABLE},h=127.0.0.1,P=${PORT},u=revenant,p=revenant`,
+          '--execute', '--recursion-method=none', '--no-check-replication-filters', '--no-drop-old-table', '--set-vars', 'lock_wait_timeout=5']);
+        return { tool, load, seconds: r.seconds, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
+      }
+      case 'gh-ost': {
+        const r = await timed(GHOST, [`--host=127.0.0.1`, `--port=${PORT}`, '--user=revenant', '--password=revenant', `--database=${DB}`, `--table=${TABLE}`,
+          `--alter=${ALTER}`, '--allow-on-master', '--assume-rbr', '--initially-drop-ghost-table', '--initially-drop-old-table', '--chunk-size=1000',
+          '--default-retries=120', '--exact-rowcount=false', '--execute'], process.env, /Lag: (\d+(?:\.\d+)?)s/g);
+        return { tool, load, seconds: r.seconds, peakLagSeconds: r.peakLag, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
+      }
+      case 'revenant': {
+        const r = await timed('node', [join(ROOT, 'bin', 'revenant.js'), 'migrate', '--host', '127.0.0.1', '--port', String(PORT), '--user', 'revenant',
+          '--database', DB, '--table', TABLE, '--alter', ALTER, '--allow-on-master', '--initially-drop-old-table', '--execute', '--no-search-attributes'],
+        { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench' }, /Lag: (\d+(?:\.\d+)?)s/g);
+        const copy = /Time: [^;]*?(\d+)s\(copy\)/.exec(r.out.split('\n').filter((l) => l.startsWith('Copy:')).pop() ?? '');
+        const h = client.workflow.getHandle(`revenant:127.0.0.1:${PORT}:${DB}.${TABLE}`);
+        historyLengths.push((await h.fetchHistory()).events?.length ?? 0);
+        return { tool, load, seconds: r.seconds, copySeconds: copy ? Number(copy[1]) : undefined, peakLagSeconds: r.peakLag ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
+      }
+    }
+    throw new Error(`unknown tool ${tool}`);
+  } finally {
+    writer?.kill('SIGTERM');
+    if (writer) await exited(writer);
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+
+async function main(): Promise<void> {
+  await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'start', join(WORK, 'mariadb'), String(PORT), '21']);
+  await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
+  const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: 'WARN' },
+    stdio: 'ignore',
+  });
+  const connection = await Connection.connect({ address: TEMPORAL });
+  client = new Client({ connection });
+  try {
+    await sql(`DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}`);
+    console.log(`bench: preparing ${ROWS} rows`);
+    if ((await exited(sysbench('prepare'))) !== 0) throw new Error('sysbench prepare failed');
+    await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
+
+    const probe = await runTool('gh-ost', false);
+    if (!probe.ok && /Unknown system variable 'transaction_isolation'/.test(probe.note ?? '')) {
+      GHOST = join(ROOT, 'bench', '.bin', 'gh-ost-mariadb');
+      ghostNote = 'gh-ost v1.1.10 as released fails on this server (`Error 1193: Unknown system variable \'transaction_isolation\'`: MariaDB 10.11 has only `tx_isolation`); ' +
+        'the figures are of the same source built with that variable name changed (bench/run.sh), nothing else';
+      console.log(`bench: ${ghostNote}`);
+    }
+
+    const tools: Tool[] = ['alter-copy', 'pt-osc', 'gh-ost', 'revenant'];
+    const all: Measure[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      for (const load of [false, true]) {
+        for (const tool of tools) {
+          const m = await runTool(tool, load);
+          all.push(m);
+          console.log(`bench: run ${i + 1}/${RUNS} ${tool}${load ? ` under ${RATE} tx/s` : ' idle'}: ${m.seconds.toFixed(1)}s` +
+            `${m.peakLagSeconds !== undefined ? `, peak lag ${m.peakLagSeconds.toFixed(2)}s` : ''}${m.ok ? '' : ` FAILED ${m.note}`}`);
+        }
+      }
+    }
+
+    // The highest write rate at which each online tool finishes with its apply lag under 1 s.
+    const sustained: Record<string, number> = {};
+    for (const tool of ['gh-ost', 'revenant'] as Tool[]) {
+      sustained[tool] = 0;
+      for (const rate of RATES) {
+        const m = await runTool(tool, true, rate);
+        console.log(`bench: sustained ${tool} at ${rate} tx/s: ${m.seconds.toFixed(1)}s, peak lag ${(m.peakLagSeconds ?? NaN).toFixed(2)}s${m.ok ? '' : ' FAILED'}`);
+        if (!m.ok || (m.peakLagSeconds ?? Infinity) >= 1) break;
+        sustained[tool] = rate;
+      }
+    }
+    const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'));
+    writeResults(all, sustained, rss ? Number(rss[1]) / 1024 : NaN);
+  } finally {
+    await connection.close();
+    worker.kill('SIGTERM');
+    await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'stop', join(WORK, 'temporal')]).catch(() => {});
+    await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'stop', join(WORK, 'mariadb')]).catch(() => {});
+  }
+}
+
+function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: number): void {
+  const pick = (tool: Tool, load: boolean) => all.filter((m) => m.tool === tool && m.load === load && m.ok);
+  const med = (tool: Tool, load: boolean) => median(pick(tool, load).map((m) => m.seconds));
+  const lag = (tool: Tool, load: boolean) => {
+    const xs = pick(tool, load).map((m) => m.peakLagSeconds).filter((x): x is number => x !== undefined);
+    return xs.length ? Math.max(...xs).toFixed(2) : 'n/a';
+  };
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'failed');
+  const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '–');
+  const lines: string[] = [];
+  const version = (cmd: string, args: string[]) => { try { return require('node:child_process').execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'unavailable'; } };
+  lines.push('# Benchmark results', '',
+    `Command: \`npm run bench -- --rows ${ROWS} --runs ${RUNS} --rate ${RATE}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}.`, '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; MariaDB, sysbench and every tool on it.`,
+    `Versions: ${version('mariadbd', ['--version'])}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(GHOST, ['--version'])}; ` +
+    `revenant ${version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}; node ${process.version}.`, '',
+    `gh-ost: ${ghostNote}.`, '',
+    `Table: sysbench \`sbtest1\`, ${ROWS.toLocaleString('en')} rows; ALTER: \`${ALTER}\`; load: \`sysbench oltp_write_only --threads=4 --rate=${RATE}\`.`,
+    `Each cell is the median of ${RUNS} runs (wall time, seconds). Ratios < 1 mean revenant is faster.`, '',
+    '| tool | idle (s) | under load (s) | peak apply lag idle / load (s) | revenant ÷ tool, idle | revenant ÷ tool, load |',
+    '|---|---|---|---|---|---|');
+  const rev = { idle: med('revenant', false), load: med('revenant', true) };
+  for (const tool of ['alter-copy', 'pt-osc', 'gh-ost', 'revenant'] as Tool[]) {
+    const idle = med(tool, false);
+    const load = med(tool, true);
+    lines.push(`| ${tool} | ${fmt(idle)} | ${fmt(load)} | ${lag(tool, false)} / ${lag(tool, true)} | ${ratio(rev.idle, idle)} | ${ratio(rev.load, load)} |`);
+  }
+  const copy = median(pick('revenant', false).map((m) => m.copySeconds ?? NaN).filter((x) => Number.isFinite(x) && x > 0));
+  lines.push('', `revenant: copy ${Number.isFinite(copy) ? `${copy}s, ${Math.round(ROWS / copy).toLocaleString('en')} rows/s` : 'n/a'} idle; ` +
+    `worker peak RSS ${rssMb.toFixed(0)} MB; workflow history ${Math.min(...historyLengths)}–${Math.max(...historyLengths)} events.`, '',
+    `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): gh-ost ${sustained['gh-ost'] || 'below ' + RATES[0]}, revenant ${sustained.revenant || 'below ' + RATES[0]}.`,
+    '', '## Failures', '', ...all.filter((m) => !m.ok).map((m) => `- ${m.tool} ${m.load ? 'load' : 'idle'}: ${(m.note ?? '').replace(/\n/g, ' ').slice(0, 300)}`), '');
+  writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
