@@ -62,6 +62,8 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
 
     let lastLoadCheck = 0;
+    let adaptive = input.chunkSize;
+    let settingsVersion = -1;
     while (!cp.value.done) {
       ctx.heartbeat(cp.value);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
@@ -74,9 +76,13 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       await control.waitWhileThrottled(cp.value);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
       const started = Date.now();
-      chunkSize = settings.chunkSize;
+      // A change of settings starts the adaptive size again from the operator's chunk size.
+      if (settings.version !== settingsVersion) { adaptive = settings.chunkSize; settingsVersion = settings.version; }
+      const target = settings.chunkTargetMillis ?? 0;
+      chunkSize = target > 0 ? adaptive : settings.chunkSize;
       const before = cp.value.rowsCopied;
       cp = await copyNextChunk(conn, chunkSize, plan, cp, input, applyKey);
+      if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
       metrics.rowsCopied(cp.value.rowsCopied - before);
       reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
       if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
@@ -90,6 +96,20 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     control?.close();
     conn.destroy();
   }
+}
+
+/** The largest chunk an adaptive copy grows to. */
+export const MAX_ADAPTIVE_CHUNK = 100_000;
+
+/**
+ * The next chunk's size for a chunk of `size` rows that took `elapsedMs`, aiming at
+ * `targetMs` a chunk (Spirit's target chunk time): at most twice or half the last, so one
+ * slow or fast chunk (a lock wait, a cached range) does not swing it, between 10 rows and
+ * MAX_ADAPTIVE_CHUNK.
+ */
+export function nextChunkSize(size: number, elapsedMs: number, targetMs: number): number {
+  const factor = Math.min(2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
+  return Math.min(MAX_ADAPTIVE_CHUNK, Math.max(10, Math.round(size * factor)));
 }
 
 /** gh-ost's critical-load: confirmed after interval-millis, then the copy stops for the workflow to hibernate. */

@@ -23,7 +23,7 @@ const FLAGS: Record<string, Kind> = {
   'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
   // revenant's own
-  'mysql-connection': 'string', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
+  'mysql-connection': 'string', 'chunk-target-millis': 'int', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   'allow-on-master': 'bool', 'assume-rbr': 'bool',
   // accepted for gh-ost compatibility, no effect on revenant
   verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
@@ -130,6 +130,9 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('no-search-attributes')) input.searchAttributes = false;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
+  // --chunk-size keeps gh-ost's meaning, a fixed size; without it chunks adapt to a target time.
+  if (v['chunk-target-millis'] !== undefined) input.chunkTargetMillis = int('chunk-target-millis', DEFAULTS.chunkTargetMillis, 0, 60_000);
+  else if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
   if (v['default-retries'] !== undefined) input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
   if (bool('include-triggers')) {

@@ -21,6 +21,6 @@ export function statusLine(s: MigrationStatus): string {
 /** The settings in force, one line. */
 export function settingsLine(s: MigrationStatus): string {
   const c = s.settings;
-  return `paused=${c.paused} chunk-size=${c.chunkSize} dml-batch-size=${c.dmlBatchSize} nice-ratio=${c.niceRatio} max-lag-millis=${c.maxLagMillis} ` +
+  return `paused=${c.paused} chunk-size=${c.chunkSize}${c.chunkTargetMillis ? ` (adaptive, target ${c.chunkTargetMillis}ms)` : ''} dml-batch-size=${c.dmlBatchSize} nice-ratio=${c.niceRatio} max-lag-millis=${c.maxLagMillis} ` +
     `max-load=${JSON.stringify(c.maxLoad)} critical-load=${JSON.stringify(c.criticalLoad)} throttle-query=${JSON.stringify(c.throttleQuery)}`;
 }

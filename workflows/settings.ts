@@ -5,6 +5,8 @@ import type { MigrationInput } from './types';
 
 export interface Settings {
   chunkSize: number;
+  /** Adapt the chunk size so that a chunk takes about this long (0: fixed --chunk-size, gh-ost's way). */
+  chunkTargetMillis?: number;
   dmlBatchSize: number;
   niceRatio: number;
   maxLagMillis: number;
@@ -24,6 +26,7 @@ export interface Control extends Settings {
 
 export const SETTING_NAMES: Record<string, keyof Settings> = {
   'chunk-size': 'chunkSize', chunkSize: 'chunkSize',
+  'chunk-target-millis': 'chunkTargetMillis', chunkTargetMillis: 'chunkTargetMillis',
   'dml-batch-size': 'dmlBatchSize', dmlBatchSize: 'dmlBatchSize',
   'nice-ratio': 'niceRatio', niceRatio: 'niceRatio',
   'max-lag-millis': 'maxLagMillis', maxLagMillis: 'maxLagMillis',
@@ -34,7 +37,7 @@ export const SETTING_NAMES: Record<string, keyof Settings> = {
 
 export function settingsFrom(input: MigrationInput): Settings {
   return {
-    chunkSize: input.chunkSize, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
+    chunkSize: input.chunkSize, chunkTargetMillis: input.chunkTargetMillis ?? 0, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
     maxLagMillis: input.maxLagMillis ?? 1500, maxLoad: input.maxLoad ?? '', criticalLoad: input.criticalLoad ?? '',
     throttleQuery: input.throttleQuery ?? '',
   };
@@ -68,9 +71,14 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
   const out: Partial<Settings> = {};
   for (const [rawName, v] of Object.entries(change)) {
     const name = SETTING_NAMES[rawName];
-    if (!name) throw new Error(`unknown setting ${rawName} (settable: chunk-size, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`);
+    if (!name) throw new Error(`unknown setting ${rawName} (settable: chunk-size, chunk-target-millis, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`);
     switch (name) {
-      case 'chunkSize': out.chunkSize = wholeNumber('chunk-size', v, 10, 100_000); break;
+      case 'chunkSize':
+        out.chunkSize = wholeNumber('chunk-size', v, 10, 100_000);
+        // An operator who sets the chunk size means that size: it pins it, unless the same change adapts.
+        if (!('chunk-target-millis' in change) && !('chunkTargetMillis' in change)) out.chunkTargetMillis = 0;
+        break;
+      case 'chunkTargetMillis': out.chunkTargetMillis = wholeNumber('chunk-target-millis', v, 0, 60_000); break;
       case 'dmlBatchSize': out.dmlBatchSize = wholeNumber('dml-batch-size', v, 1, 100); break;
       case 'maxLagMillis': out.maxLagMillis = wholeNumber('max-lag-millis', v, 100, 3_600_000); break;
       case 'niceRatio': {

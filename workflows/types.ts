@@ -21,6 +21,8 @@ export interface MigrationInput {
   /** Without it the migration is a dry run: validate, create and alter the ghost, drop it. */
   execute: boolean;
   chunkSize: number;
+  /** Chunks adapt to take about this long (revenant's --chunk-target-millis; 0 or absent: fixed chunkSize). */
+  chunkTargetMillis?: number;
   dmlBatchSize: number;
   approveRenamedColumns: boolean;
   okToDropTable: boolean;
@@ -94,6 +96,7 @@ export interface MigrationInput {
 
 export const DEFAULTS = {
   chunkSize: 1000,
+  chunkTargetMillis: 500,
   defaultRetries: 60,
   triggerSuffix: '_gho',
   dmlBatchSize: 10,
