@@ -46,80 +46,78 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
 
 /** The ghost and the changelog on the applier; the stream's start on the inspected server. */
 async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: ServerFacts, input: MigrationInput, workflowId: string): Promise<Prepared> {
-  {
-    const { database: db, table } = input;
-    const ghost = ghostTableName(table);
-    const changelog = changelogTableName(table);
-    const names = { database: db, changelogTable: changelog };
+  const { database: db, table } = input;
+  const ghost = ghostTableName(table);
+  const changelog = changelogTableName(table);
+  const names = { database: db, changelogTable: changelog };
 
-    // A retried attempt finds its own work done: same workflow, changelog written.
-    const existing = await readJson<MigrationRecord>(conn, names, HINT.migration).catch(() => undefined);
-    if (existing && existing.workflowId === workflowId) {
-      return { plan: existing.plan, startPosition: existing.startPosition };
-    }
-
-    const { estimatedRows } = await checkTableAndAlter(conn, input);
-
-    if (input.initiallyDropGhostTable) {
-      await exec(conn, sql.dropTableIfExists(db, ghost));
-      await exec(conn, sql.dropTableIfExists(db, changelog));
-    }
-    if (input.initiallyDropOldTable) await exec(conn, sql.dropTableIfExists(db, oldTableName(table)));
-
-    if (input.allowZeroInDate) await exec(conn, sql.allowZeroDates());
-    try {
-      await exec(conn, sql.createTableLike(db, ghost, table));
-    } catch (e) {
-      refuse(`${describeMysqlError(e)} (creating the ghost table ${db}.${ghost} like ${table})`);
-    }
-    let plan: TablePlan;
-    try {
-      const alter = normalizeAlter(input.alter);
-      try {
-        await exec(conn, sql.alterTable(db, ghost, alter));
-      } catch (e) {
-        refuse(`${describeMysqlError(e)} (the ALTER failed on the ghost table ${db}.${ghost})`);
-      }
-      // gh-ost's AUTO_INCREMENT carry-over: ids the original has handed out (even of deleted
-      // rows) are not handed out again by the migrated table. An ALTER that sets it wins.
-      if (!/\bAUTO_INCREMENT\s*=?\s*\d/i.test(alter)) {
-        const [t] = await rows(conn, sql.tableInfo(db, table));
-        if (t?.AUTO_INCREMENT) await exec(conn, sql.setAutoIncrement(db, ghost, Number(t.AUTO_INCREMENT)));
-      }
-      const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
-      plan = {
-        database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
-        columns, key, ...(copyKey ? { copyKey } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
-        topology: servers.topology, ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
-        ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
-      };
-    } catch (e) {
-      await exec(conn, sql.dropTableIfExists(db, ghost));
-      throw e;
-    }
-
-    if (!input.execute) {
-      await exec(conn, sql.dropTableIfExists(db, ghost));
-      return { plan, startPosition: await currentBinlogPosition(conn) };
-    }
-
-    await exec(conn, sql.createChangelog(db, changelog));
-    // Read from a replica, the stream starts once the changelog has replicated to it.
-    if (servers.applier !== input.server) await waitForTable(inspected, db, changelog);
-    // The stream starts here: every change after this point reaches the ghost through the
-    // binlog, every row before it through the copy, which reads its key range only now.
-    const start = await startPosition(inspected);
-    const record: MigrationRecord = {
-      workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition: start, startedAt: new Date().toISOString(),
-    };
-    const copy: CopyCheckpoint = { min: null, max: null, lastKey: null, rowsCopied: 0, chunksCopied: 0, done: false };
-    const binlog: BinlogCheckpoint = { ...start, eventsApplied: 0 };
-    await exec(conn, writeJson(names, HINT.copy, copy));
-    await exec(conn, writeJson(names, HINT.binlog, binlog));
-    // The migration record last: its presence means the rest of prepare is complete.
-    await exec(conn, writeJson(names, HINT.migration, record));
-    return { plan, startPosition: start };
+  // A retried attempt finds its own work done: same workflow, changelog written.
+  const existing = await readJson<MigrationRecord>(conn, names, HINT.migration).catch(() => undefined);
+  if (existing && existing.workflowId === workflowId) {
+    return { plan: existing.plan, startPosition: existing.startPosition };
   }
+
+  const { estimatedRows } = await checkTableAndAlter(conn, input);
+
+  if (input.initiallyDropGhostTable) {
+    await exec(conn, sql.dropTableIfExists(db, ghost));
+    await exec(conn, sql.dropTableIfExists(db, changelog));
+  }
+  if (input.initiallyDropOldTable) await exec(conn, sql.dropTableIfExists(db, oldTableName(table)));
+
+  if (input.allowZeroInDate) await exec(conn, sql.allowZeroDates());
+  try {
+    await exec(conn, sql.createTableLike(db, ghost, table));
+  } catch (e) {
+    refuse(`${describeMysqlError(e)} (creating the ghost table ${db}.${ghost} like ${table})`);
+  }
+  let plan: TablePlan;
+  try {
+    const alter = normalizeAlter(input.alter);
+    try {
+      await exec(conn, sql.alterTable(db, ghost, alter));
+    } catch (e) {
+      refuse(`${describeMysqlError(e)} (the ALTER failed on the ghost table ${db}.${ghost})`);
+    }
+    // gh-ost's AUTO_INCREMENT carry-over: ids the original has handed out (even of deleted
+    // rows) are not handed out again by the migrated table. An ALTER that sets it wins.
+    if (!/\bAUTO_INCREMENT\s*=?\s*\d/i.test(alter)) {
+      const [t] = await rows(conn, sql.tableInfo(db, table));
+      if (t?.AUTO_INCREMENT) await exec(conn, sql.setAutoIncrement(db, ghost, Number(t.AUTO_INCREMENT)));
+    }
+    const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
+    plan = {
+      database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
+      columns, key, ...(copyKey ? { copyKey } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
+      topology: servers.topology, ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
+      ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
+    };
+  } catch (e) {
+    await exec(conn, sql.dropTableIfExists(db, ghost));
+    throw e;
+  }
+
+  if (!input.execute) {
+    await exec(conn, sql.dropTableIfExists(db, ghost));
+    return { plan, startPosition: await currentBinlogPosition(conn) };
+  }
+
+  await exec(conn, sql.createChangelog(db, changelog));
+  // Read from a replica, the stream starts once the changelog has replicated to it.
+  if (servers.applier !== input.server) await waitForTable(inspected, db, changelog);
+  // The stream starts here: every change after this point reaches the ghost through the
+  // binlog, every row before it through the copy, which reads its key range only now.
+  const start = await startPosition(inspected);
+  const record: MigrationRecord = {
+    workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition: start, startedAt: new Date().toISOString(),
+  };
+  const copy: CopyCheckpoint = { min: null, max: null, lastKey: null, rowsCopied: 0, chunksCopied: 0, done: false };
+  const binlog: BinlogCheckpoint = { ...start, eventsApplied: 0 };
+  await exec(conn, writeJson(names, HINT.copy, copy));
+  await exec(conn, writeJson(names, HINT.binlog, binlog));
+  // The migration record last: its presence means the rest of prepare is complete.
+  await exec(conn, writeJson(names, HINT.migration, record));
+  return { plan, startPosition: start };
 }
 
 /**

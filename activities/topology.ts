@@ -52,17 +52,16 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
   if (Number(v.log_slave_updates) !== 1) {
     refuse(`log_slave_updates is OFF on ${input.server.host}:${input.server.port}: the replica's binlog lacks the changes it replicates, which revenant reads; start it with --log-slave-updates`);
   }
-  const self = { ...input.server, inspected: true };
   if (topology === 'replica') {
     const master = input.assumeMasterHost
       ? parseHostPort(input.assumeMasterHost, input.server.user)
       : { host: String(slave.Master_Host), port: Number(slave.Master_Port), ...(input.server.user ? { user: input.server.user } : {}) };
-    return { topology, applier: master, lagReplicas: dedupe([strip(self), ...controlReplicas]) };
+    const self: ServerRef = { host: input.server.host, port: input.server.port, ...(input.server.user ? { user: input.server.user } : {}) };
+    return { topology, applier: master, lagReplicas: dedupe([self, ...controlReplicas]) };
   }
   return { topology, applier: input.server, lagReplicas: controlReplicas };
 }
 
-const strip = (s: ServerRef & { inspected?: boolean }): ServerRef => ({ host: s.host, port: s.port, ...(s.user ? { user: s.user } : {}) });
 const dedupe = (list: ServerRef[]) => list.filter((s, i) => list.findIndex((x) => x.host === s.host && x.port === s.port) === i);
 
 /** The server the ghost, the changelog and the cut-over live on. */

@@ -3,7 +3,7 @@
 // the table restored between runs, idle and under the same sysbench write load, several runs,
 // medians; then the highest sustained write rate each online tool keeps its apply lag under
 // 1 s at. Writes bench/RESULTS.md. Ratios, never absolute timings, are what it judges.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -117,7 +117,7 @@ async function runTool(tool: Tool, load: boolean, rate = RATE): Promise<Measure>
       case 'gh-ost': {
         const r = await timed(GHOST, [`--host=127.0.0.1`, `--port=${PORT}`, '--user=revenant', '--password=revenant', `--database=${DB}`, `--table=${TABLE}`,
           `--alter=${ALTER}`, '--allow-on-master', '--assume-rbr', '--initially-drop-ghost-table', '--initially-drop-old-table', '--chunk-size=1000',
-          '--default-retries=120', '--skip-metadata-lock-check', '--execute'], process.env, /Lag: (\d+(?:\.\d+)?)s/g);
+          '--default-retries=120', '--skip-metadata-lock-check', '--initially-drop-socket-file', '--execute'], process.env, /Lag: (\d+(?:\.\d+)?)s/g);
         return { tool, load, seconds: r.seconds, peakLagSeconds: r.peakLag, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
       }
       case 'revenant': {
@@ -212,7 +212,7 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'failed');
   const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '–');
   const lines: string[] = [];
-  const version = (cmd: string, args: string[]) => { try { return require('node:child_process').execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'unavailable'; } };
+  const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'unavailable'; } };
   lines.push('# Benchmark results', '',
     `Command: \`npm run bench -- --rows ${ROWS} --runs ${RUNS} --rate ${RATE}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}.`, '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; MariaDB, sysbench and every tool on it.`,
