@@ -130,9 +130,10 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('no-search-attributes')) input.searchAttributes = false;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
-  // --chunk-size keeps gh-ost's meaning, a fixed size; without it chunks adapt to a target time.
+  // --chunk-size keeps gh-ost's meaning, a fixed size; --chunk-target-millis makes it the first
+  // size of chunks that adapt to a target time. Opt-in: on the benchmark machine adaptive chunks
+  // were no faster idle and let the applier fall behind at 500 tx/s (bench/RESULTS.md).
   if (v['chunk-target-millis'] !== undefined) input.chunkTargetMillis = int('chunk-target-millis', DEFAULTS.chunkTargetMillis, 0, 60_000);
-  else if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
   if (v['default-retries'] !== undefined) input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
   if (bool('include-triggers')) {

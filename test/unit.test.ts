@@ -170,15 +170,14 @@ test('MySQL credentials: a named connection from the worker config, with TLS fil
   assert.equal(req.input.server.name, 'prod');
 });
 
-test('adaptive chunks: toward the target time, at most doubling or halving, within bounds; --chunk-size pins gh-ost\'s fixed size', () => {
+test('adaptive chunks: toward the target time, at most doubling or halving, within bounds; fixed chunks unless --chunk-target-millis', () => {
   assert.equal(nextChunkSize(1000, 100, 500), 2000);
   assert.equal(nextChunkSize(1000, 2000, 500), 500);
   assert.equal(nextChunkSize(1000, 400, 500), 1250);
   assert.equal(nextChunkSize(80_000, 10, 500), MAX_ADAPTIVE_CHUNK);
   assert.equal(nextChunkSize(12, 5000, 500), 10);
   const base = ['--database', 'd', '--table', 't', '--alter', 'x'];
-  assert.equal(migrateRequest(parseFlags(base)).input.chunkTargetMillis, 500);
-  assert.equal(migrateRequest(parseFlags([...base, '--chunk-size', '1000'])).input.chunkTargetMillis, undefined);
+  assert.equal(migrateRequest(parseFlags(base)).input.chunkTargetMillis, undefined);
   assert.equal(migrateRequest(parseFlags([...base, '--chunk-size', '1000', '--chunk-target-millis', '200'])).input.chunkTargetMillis, 200);
   assert.deepEqual(validateChange({ 'chunk-size': 300 }), { chunkSize: 300, chunkTargetMillis: 0 });
 });
