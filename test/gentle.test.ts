@@ -59,8 +59,8 @@ test('--max-load, --throttle-query and the throttle flag files each hold the cop
     await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
     const set = (change: Record<string, string>) => handle.executeUpdate('set', { args: [change] });
     // Threads_connected is never below 1: a ceiling of 1 holds, an empty setting releases.
-    await holdsAndReleases(handle, /^copy: max-load Threads_connected=\d+ >= 1$/, () => set({ 'max-load': 'Threads_connected=1' }), () => set({ 'max-load': '' }));
-    await holdsAndReleases(handle, /^copy: throttle-query returned 1$/, () => set({ 'throttle-query': 'SELECT 1' }), () => set({ 'throttle-query': '' }));
+    await holdsAndReleases(handle, /(^|; )copy: max-load Threads_connected=\d+ >= 1(;|$)/, () => set({ 'max-load': 'Threads_connected=1' }), () => set({ 'max-load': '' }));
+    await holdsAndReleases(handle, /(^|; )copy: throttle-query returned 1(;|$)/, () => set({ 'throttle-query': 'SELECT 1' }), () => set({ 'throttle-query': '' }));
     await holdsAndReleases(handle, /flag-file .*throttle exists/, async () => writeFileSync(flag, ''), async () => rmSync(flag));
     await holdsAndReleases(handle, /flag-file .*throttle-more exists/, async () => writeFileSync(extra, ''), async () => rmSync(extra));
     await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');

@@ -141,13 +141,18 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     status.etaSeconds = copyEnded ? 0 : rate > 0 ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate) : undefined;
     return status;
   });
+  const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
   setHandler(progressSignal, (r) => {
     if (r.kind === 'copy') {
       status.rowsCopied = r.copy.rowsCopied;
       status.chunkSizeInUse = r.copy.chunkSize;
       publishProgress();
     } else if (r.kind === 'throttle') {
-      status.throttled = r.reason ? `${r.phase}: ${r.reason}` : undefined;
+      // Copy and apply hold off each for its own reasons; one going on does not clear the other's.
+      if (r.reason) throttleReasons[r.phase] = r.reason;
+      else delete throttleReasons[r.phase];
+      const held = Object.entries(throttleReasons).map(([p, why]) => `${p}: ${why}`);
+      status.throttled = held.length ? held.join('; ') : undefined;
     } else if (r.kind === 'apply') {
       status.eventsApplied = r.apply.eventsApplied;
       status.binlogPosition = r.apply.position;
