@@ -4,7 +4,7 @@
 // medians; then the highest sustained write rate each online tool keeps its apply lag under
 // 1 s at. Writes bench/RESULTS.md. Ratios, never absolute timings, are what it judges.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,6 +67,10 @@ function sysbench(command: 'prepare' | 'run', rate = 0): ChildProcess {
 const exited = (p: ChildProcess) => new Promise<number>((r) => p.on('exit', (code) => r(code ?? 1)));
 
 async function restore(): Promise<void> {
+  // Each run writes gigabytes of binlog; none of it is needed once the run is over.
+  await sql('FLUSH BINARY LOGS');
+  const [{ File: current }] = await sql('SHOW MASTER STATUS');
+  await sql(`PURGE BINARY LOGS TO '${current}'`);
   await sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_del, _${TABLE}_new, _${TABLE}_old;
     CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`, DB);
   for (const t of await sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) {
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
     worker.kill('SIGTERM');
     await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'stop', join(WORK, 'temporal')]).catch(() => {});
     await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'stop', join(WORK, 'mariadb')]).catch(() => {});
+    rmSync(WORK, { recursive: true, force: true });
   }
 }
 

@@ -11,6 +11,8 @@ export REVENANT_TEST_WORK=$work
 cleanup() {
   bash scripts/temporal.sh stop "$work/temporal" >/dev/null 2>&1 || true
   bash scripts/mariadb.sh stop "$work/mariadb" >/dev/null 2>&1 || true
+  # The instances' data and binlogs run to gigabytes: nothing of them is kept.
+  rm -rf "$work"
 }
 trap cleanup EXIT
 bash scripts/mariadb.sh start "$work/mariadb" "$REVENANT_TEST_MYSQL_PORT" 1
