@@ -9,7 +9,7 @@ import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, describeMysqlError, describeWarnings, exec, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
+import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
@@ -154,15 +154,8 @@ async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp:
       return next;
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
-      if (isStatementError(e) && !RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '')) {
-        if (attempt >= (input.defaultRetries ?? DEFAULTS.defaultRetries)) {
-          throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (copying chunk ${c.chunksCopied + 1}, tried ${attempt} times)`, 'StatementFailed');
-        }
-        await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      if (!RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '') || attempt >= 10) throw e;
-      await new Promise((r) => setTimeout(r, 100 * attempt));
+      const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100, what: `copying chunk ${c.chunksCopied + 1}` });
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }

@@ -14,7 +14,7 @@ import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
 import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { connect, describeMysqlError, describeWarnings, exec, isSharedKeyDuplicate, isStatementError, mysqlErrorCode, rows, RETRYABLE_LOCK_ERRORS, type Conn, type Warning } from './mysql';
+import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, type GhostDml, type Row } from './rowevents';
@@ -271,17 +271,9 @@ class Applier {
         break;
       } catch (e) {
         await this.conn.query('ROLLBACK').catch(() => {});
-        const lock = RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '');
-        if (isStatementError(e) && !lock) {
-          if (attempt >= retries) {
-            throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (applying binlog events up to ${next.file}:${next.position}, tried ${attempt} times)`, 'StatementFailed');
-          }
-          await new Promise((r) => setTimeout(r, 1000));
-          continue;
-        }
         // A deadlock with the application's writes rolls the whole batch back: run it again.
-        if (!lock || attempt >= 10) throw e;
-        await new Promise((r) => setTimeout(r, 50 * attempt));
+        const wait = retryDelay(e, attempt, { defaultRetries: retries, lockBackoffMs: 50, what: `applying binlog events up to ${next.file}:${next.position}` });
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
     this.metrics?.eventsApplied(this.batchEvents);
@@ -302,7 +294,8 @@ class Applier {
       const [results] = await this.conn.query<any>(units[i].statements.map(sql.formatStatement).join(';\n'));
       const last = Array.isArray(results) ? results[results.length - 1] : results;
       if (!units[i].upsert || !(last?.warningStatus > 0)) continue;
-      const warnings = (await rows<Warning>(this.conn, sql.showWarnings())).filter((w) => !isSharedKeyDuplicate(w, this.plan.key.ghostName ?? this.plan.key.name));
+      // The unit deleted the row's own key first: any duplicate is another row's.
+      const warnings = await rows<Warning>(this.conn, sql.showWarnings());
       if (warnings.length) {
         throw ApplicationFailure.nonRetryable(`warnings detected in statement ${i + 1} of ${units.length}: [${describeWarnings(warnings)}]`, 'PanicOnWarnings');
       }

@@ -194,7 +194,7 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
     }
     return undefined;
   };
-  const sharedKey = (name: string, cols: string[], ghostName: string): SharedKey => {
+  const sharedKey = (name: string, cols: string[]): SharedKey => {
     const defs = cols.map((c) => srcByName.get(c.toLowerCase())!);
     const converted = defs.find((d) => d.DATA_TYPE.toLowerCase() === 'datetime' &&
       ghostByName.get(toGhost.get(d.COLUMN_NAME.toLowerCase())!.toLowerCase())!.DATA_TYPE.toLowerCase() === 'timestamp');
@@ -207,7 +207,6 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
       name, columns: defs.map((d) => d.COLUMN_NAME),
       integer: defs.map((d, i) => INTEGER_TYPES.has(d.DATA_TYPE.toLowerCase()) || ordinal[i]),
       ...(ordinal.some(Boolean) ? { ordinal } : {}),
-      ...(ghostName !== name ? { ghostName } : {}),
     };
   };
 
@@ -219,7 +218,7 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
     if (!shared) continue;
     const why = unsuitable(k.name, k.columns);
     if (why) { reasons.push(why); continue; }
-    return { columns, key: sharedKey(k.name, k.columns, shared.name) };
+    return { columns, key: sharedKey(k.name, k.columns) };
   }
   // A unique key of the ghost that extends one of the original's (PRIMARY KEY (id) becoming
   // (id, i)): unique in both tables. The applier finds rows by it, the copy walks the original's.
@@ -231,7 +230,7 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
     if (!base) continue;
     const why = unsuitable(g.name, cols as string[]) ?? unsuitable(base.name, base.columns);
     if (why) { reasons.push(why); continue; }
-    return { columns, key: sharedKey(g.name, cols as string[], g.name), copyKey: sharedKey(base.name, base.columns, base.name) };
+    return { columns, key: sharedKey(g.name, cols as string[]), copyKey: sharedKey(base.name, base.columns) };
   }
   const why = reasons.length ? ` (unsuitable shared keys: ${reasons.join('; ')})` : '';
   refuse(`no shared unique key can be found after ALTER: no unique key of ${db}.${table} is kept by the ALTER with all columns NOT NULL and no FLOAT/DOUBLE/JSON${why}`);

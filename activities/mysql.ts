@@ -1,5 +1,6 @@
 // Connections to the migrated server. One place decides the session options every
 // revenant connection uses, so that values read and written mean the same everywhere.
+import { ApplicationFailure } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import type { ServerRef } from '../workflows/types';
@@ -84,6 +85,25 @@ export function isStatementError(e: unknown): boolean {
   return typeof x?.errno === 'number' && x.errno > 0 && !x.fatal && !TRANSIENT_ERRORS.has(x.code ?? '');
 }
 
+/**
+ * After a transaction failed and was rolled back: milliseconds to wait before running it
+ * again, or the error to give up with. Lock contention: up to 10 tries, `lockBackoffMs` more
+ * each time. The statement's own error: --default-retries tries a second apart, then a
+ * non-retryable failure with the server's message and `what` was done. Anything else (a lost
+ * connection) is rethrown for the activity to retry.
+ */
+export function retryDelay(e: unknown, attempt: number, opts: { defaultRetries: number; lockBackoffMs: number; what: string }): number {
+  const lock = RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '');
+  if (isStatementError(e) && !lock) {
+    if (attempt >= opts.defaultRetries) {
+      throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (${opts.what}, tried ${attempt} times)`, 'StatementFailed');
+    }
+    return 1000;
+  }
+  if (!lock || attempt >= 10) throw e;
+  return opts.lockBackoffMs * attempt;
+}
+
 /** A statement warning as gh-ost prints it: "Warning: Duplicate entry 'x' for key 'k' (1062)". */
 export interface Warning {
   Level: string;
@@ -92,10 +112,3 @@ export interface Warning {
 }
 
 export const describeWarnings = (ws: Warning[]) => ws.map((w) => `${w.Level}: ${w.Message} (${w.Code})`).join('; ');
-
-/** A duplicate on the shared key is how copy and apply meet (each may write a row first); any other is not. */
-export function isSharedKeyDuplicate(w: Warning, keyName: string): boolean {
-  if (w.Code !== 1062) return false;
-  const m = /for key '(?:[^']*\.)?([^'.]+)'$/.exec(w.Message);
-  return !!m && m[1] === keyName;
-}

@@ -78,6 +78,8 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       { key: SEARCH_ATTRIBUTES.phase, value: status.phase }, { key: SEARCH_ATTRIBUTES.progress, value: 0 },
     ]);
   }
+  /** Rows copied as a percentage of the estimate (0 while there is none). */
+  const copyPercent = () => (status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0);
   /** gh-ost's hooks, with what the workflow knows now. */
   const hook = async (name: HookName, extra: Partial<HookContext> = {}): Promise<void> => {
     if (!input.hooksPath) return;
@@ -86,13 +88,13 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     const host = plan?.applier?.host ?? input.server.host;
     await hookActivity.runHook(input, name, {
       elapsedSeconds: (now - started) / 1000, copyElapsedSeconds: copySeconds, estimatedRows: status.rowsEstimate,
-      copiedRows: status.rowsCopied, progress: status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0,
+      copiedRows: status.rowsCopied, progress: copyPercent(),
       executingHost: host, migratedHost: host, ...extra,
     });
   };
   /** Progress in Temporal Web, in steps of 10% (each upsert is a history event); on-status hooks at the same steps. */
   const publishProgress = () => {
-    const pct = status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0;
+    const pct = copyPercent();
     const decile = Math.floor(pct / 10);
     if (decile > progressDecile) {
       progressDecile = decile;
@@ -136,7 +138,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     const now = Date.now();
     status.elapsedSeconds = (now - started) / 1000;
     status.copyElapsedSeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
-    status.percent = status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : (copyEnded ? 100 : 0);
+    status.percent = status.rowsEstimate > 0 ? copyPercent() : (copyEnded ? 100 : 0);
     const rate = status.copyElapsedSeconds > 0 ? status.rowsCopied / status.copyElapsedSeconds : 0;
     status.etaSeconds = copyEnded ? 0 : rate > 0 ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate) : undefined;
     return status;

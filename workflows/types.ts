@@ -134,8 +134,6 @@ export interface SharedKey {
    * read and compared as numbers: compared as strings they would skip rows.
    */
   ordinal?: boolean[];
-  /** The key's name in the ghost table, where it differs. */
-  ghostName?: string;
 }
 
 /** What inspection learned; everything later phases need to build their statements. */
