@@ -2,6 +2,7 @@
 // data it describes: the migration record, the copy checkpoint and the binlog checkpoint,
 // each written in the same transaction as the work it records.
 import type { BinlogPosition, TablePlan } from '../workflows/types';
+import type { ChunkRange, ClaimedChunk } from './chunks';
 import type { EncodedKey } from './keys';
 import { rows, type Conn } from './mysql';
 import * as sql from './sql';
@@ -26,13 +27,15 @@ export interface MigrationRecord {
 }
 
 export interface CopyCheckpoint {
-  /** Where the last chunk began (exclusive; null: the first chunk, from min inclusive). Lets an audit check that chunks tile the key range. */
-  from?: EncodedKey | null;
   /** Key range of the table when the copy began; rows beyond max arrive through the binlog. */
   min: EncodedKey | null;
   max: EncodedKey | null;
-  /** Last key copied (inclusive); null before the first chunk. */
+  /** The low watermark: every key up to it (inclusive) is copied; null before any. */
   lastKey: EncodedKey | null;
+  /** Ranges claimed beyond the watermark, in key order, each committed (done) or not (see chunks.ts). */
+  claimed?: ClaimedChunk[];
+  /** The range this version of the checkpoint committed. Lets an audit check that chunks tile the key range. */
+  chunk?: ChunkRange;
   rowsCopied: number;
   chunksCopied: number;
   done: boolean;

@@ -1,12 +1,16 @@
 // Row copy: walks the shared unique key in chunks, INSERT IGNORE … SELECT … LOCK IN SHARE
-// MODE, and commits each chunk together with its checkpoint in the changelog. The checkpoint
-// only moves forward from the value this attempt read (compare-and-set), so a retried or a
-// stale attempt can never commit a chunk twice; a retry reads the checkpoint and goes on
-// from the next key: no chunk is copied twice, none is skipped.
+// MODE, with --copy-threads copiers at once. Ranges are claimed in key order, one at a time;
+// each copier copies its range and commits it together with the checkpoint in one
+// transaction. Commits take turns (one at a time, in this process) and each advances the
+// checkpoint by compare-and-set from the version this attempt last wrote, so a stale attempt
+// can never commit a chunk. The checkpoint holds the low watermark and the ranges claimed
+// beyond it (chunks.ts): a retry redoes exactly the claimed ranges that never committed and
+// goes on after them. No chunk is copied twice, none is skipped.
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types';
-import { advance, HINT, readStored, SupersededError, type CopyCheckpoint, type Stored } from './changelog';
+import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from './changelog';
+import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
@@ -17,10 +21,20 @@ import { ControlReader } from './control';
 import { MigrationMetrics } from './metrics';
 import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
-import { parseThresholds } from '../workflows/settings';
+import { MAX_COPY_THREADS, parseThresholds, type Control } from '../workflows/settings';
 import { exceeded } from './throttler';
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
+
+/** One at a time: claims walk the key in order, commits advance the checkpoint in turn. */
+class Turn {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.tail.then(f);
+    this.tail = r.catch(() => {});
+    return r;
+  }
+}
 
 export async function copyRows(credentials: CredentialResolver, sink: ProgressSink | undefined,
   input: MigrationInput, plan: TablePlan): Promise<CopyProgress> {
@@ -29,10 +43,12 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
   const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: plan.columns.find((c) => c.source === k)!.ghost }));
   plan = { ...plan, key: plan.copyKey ?? plan.key };
-  const conn = await connect(applierOf(input, plan), credentials);
+  const server = applierOf(input, plan);
+  // `conn` reads the settings and checks the load; each copier has a connection of its own.
+  const conn = await connect(server, credentials);
+  const copiers: Conn[] = [];
   let control: ControlReader | undefined;
   try {
-    await exec(conn, sql.ghostWriterSession());
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
     if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
     const metrics = new MigrationMetrics(plan);
@@ -40,14 +56,17 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     let chunkSize = input.chunkSize;
     const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
-      // Resuming: the changelog's checkpoint is committed with the last chunk, so the next
-      // chunk starts right after it. Nothing committed is redone.
+      // Resuming: the changelog's checkpoint is committed with each chunk; the ranges claimed
+      // and not committed are copied again (they were rolled back), nothing committed is.
       const beat = ctx.info.heartbeatDetails as CopyCheckpoint | undefined;
+      const unfinished = (cp.value.claimed ?? []).filter((c) => !c.done).length;
       reporter.report({ kind: 'resume', phase: 'copy', attempt: ctx.info.attempt, redone: 0,
-        checkpoint: `chunk ${cp.value.chunksCopied} committed (last heartbeat: chunk ${beat?.chunksCopied ?? 'none'})` });
+        checkpoint: `chunk ${cp.value.chunksCopied} committed (last heartbeat: chunk ${beat?.chunksCopied ?? 'none'})` +
+          (unfinished ? `; ${unfinished} claimed range(s) not committed, copied again` : '') });
     }
     if (cp.value.done) return progress();
 
+    await exec(conn, sql.ghostWriterSession());
     if (cp.value.min === null || cp.value.max === null) {
       // The key range, read once and kept: rows inserted later reach the ghost via the binlog.
       const [min] = await rows(conn, sql.keyExtreme(plan.database, plan.table, plan.key, 'ASC'));
@@ -61,32 +80,93 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
 
     if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
 
+    const window = new ChunkWindow(cp.value);
+    const claims = new Turn();
+    const commits = new Turn();
+    let failure: unknown;
     let lastLoadCheck = 0;
     let adaptive = input.chunkSize;
     let settingsVersion = -1;
-    while (!cp.value.done) {
-      ctx.heartbeat(cp.value);
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+    let growCopiers: (wanted: number) => Promise<void> = async () => {};
+    const stopping = () => failure !== undefined || ctx.cancellationSignal.aborted;
+
+    /** Settings in force, with the checks every chunk passes first (panic flag, critical load, throttling). */
+    const beforeChunk = async (): Promise<Control> => {
+      ctx.heartbeat(cp!.value);
       checkPanicFlag(input);
-      const settings = await control.current();
+      const settings = await control!.current();
       if (settings.criticalLoad && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
         lastLoadCheck = Date.now();
         await checkCriticalLoad(conn, parseThresholds(settings.criticalLoad, '--critical-load'), input.criticalLoadIntervalMillis ?? 0);
       }
-      await control.waitWhileThrottled(cp.value);
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-      const started = Date.now();
+      await control!.waitWhileThrottled(cp!.value);
       // A change of settings starts the adaptive size again from the operator's chunk size.
       if (settings.version !== settingsVersion) { adaptive = settings.chunkSize; settingsVersion = settings.version; }
-      const target = settings.chunkTargetMillis ?? 0;
-      chunkSize = target > 0 ? adaptive : settings.chunkSize;
-      const before = cp.value.rowsCopied;
-      cp = await copyNextChunk(conn, chunkSize, plan, cp, input, applyKey);
-      if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
-      metrics.rowsCopied(cp.value.rowsCopied - before);
-      reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
-      if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
-    }
+      return settings;
+    };
+
+    /** The next range to copy: one an earlier attempt left unfinished, else the next from the cursor. */
+    const claim = (copier: Conn, size: number) => claims.run(async (): Promise<ClaimedChunk | undefined> => {
+      const unfinished = window.takeUnfinished();
+      if (unfinished || window.exhausted) return unfinished;
+      const after = window.cursor;
+      const from = decodeKey(plan.key, after ?? cp!.value.min!);
+      const [end] = await rows(copier, sql.chunkEnd(plan.database, plan.table, plan.key, from, after === null, decodeKey(plan.key, cp!.value.max!), size));
+      return window.claim(end ? encodeKey(keyOf(end, plan.key.columns)) : cp!.value.max!);
+    });
+
+    /** Commits the open transaction of `chunk` with the checkpoint that records it. */
+    const commit = (copier: Conn, chunk: ClaimedChunk, copied: number) => commits.run(async () => {
+      const c = cp!.value;
+      const moved = window.afterCommitting(chunk);
+      const done = moved.claimed.length === 0 && moved.lastKey !== null && sameKey(moved.lastKey, c.max!);
+      const { statement, next } = advance(plan, HINT.copy, cp!, {
+        ...c, ...moved, chunk: { after: chunk.after, to: chunk.to }, rowsCopied: c.rowsCopied + copied, chunksCopied: c.chunksCopied + 1, done,
+      });
+      if ((await exec(copier, statement)).affectedRows !== 1) throw new SupersededError('copy');
+      await copier.query('COMMIT');
+      window.committed(chunk);
+      cp = next;
+    });
+
+    const copier = async (index: number, copierConn: Conn): Promise<void> => {
+      while (!stopping() && !window.drained) {
+        const settings = await beforeChunk();
+        if (stopping()) return;
+        // A copier beyond the threads in force waits (the operator may raise them again).
+        const threads = settings.copyThreads ?? DEFAULTS.copyThreads;
+        if (index === 0 && threads > copiers.length) await growCopiers(threads);
+        if (index >= threads) { await new Promise((r) => setTimeout(r, 200)); continue; }
+        const target = settings.chunkTargetMillis ?? 0;
+        chunkSize = target > 0 ? adaptive : settings.chunkSize;
+        const chunk = await claim(copierConn, chunkSize);
+        if (!chunk) return;
+        const started = Date.now();
+        const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit);
+        if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
+        metrics.rowsCopied(copied);
+        reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
+        if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
+      }
+    };
+
+    // Copiers start with the threads in force and are added when the operator raises them.
+    const running: Promise<void>[] = [];
+    let adding: Promise<void> | undefined;
+    const addCopiers = (wanted: number): Promise<void> => adding ??= (async () => {
+      while (copiers.length < Math.min(wanted, MAX_COPY_THREADS) && !stopping()) {
+        const c = await connect(server, credentials);
+        copiers.push(c);
+        await exec(c, sql.ghostWriterSession());
+        running.push(copier(copiers.length - 1, c).catch((e) => { failure ??= e; }));
+      }
+    })().finally(() => { adding = undefined; });
+    growCopiers = addCopiers;
+    await addCopiers(Math.max(1, (await control.current()).copyThreads ?? input.copyThreads ?? DEFAULTS.copyThreads));
+    for (let seen = 0; seen < running.length; seen = running.length) await Promise.all(running);
+    if (failure !== undefined) throw failure;
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+    if (!cp.value.done) throw new Error(`copy ended short of the key range's end (watermark ${JSON.stringify(cp.value.lastKey)}, max ${JSON.stringify(cp.value.max)})`);
     reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), true);
     return progress();
   } catch (e) {
@@ -95,21 +175,8 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   } finally {
     control?.close();
     conn.destroy();
+    for (const c of copiers) c.destroy();
   }
-}
-
-/** The largest chunk an adaptive copy grows to. */
-export const MAX_ADAPTIVE_CHUNK = 100_000;
-
-/**
- * The next chunk's size for a chunk of `size` rows that took `elapsedMs`, aiming at
- * `targetMs` a chunk (Spirit's target chunk time): at most twice or half the last, so one
- * slow or fast chunk (a lock wait, a cached range) does not swing it, between 10 rows and
- * MAX_ADAPTIVE_CHUNK.
- */
-export function nextChunkSize(size: number, elapsedMs: number, targetMs: number): number {
-  const factor = Math.min(2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
-  return Math.min(MAX_ADAPTIVE_CHUNK, Math.max(10, Math.round(size * factor)));
 }
 
 /** gh-ost's critical-load: confirmed after interval-millis, then the copy stops for the workflow to hibernate. */
@@ -123,38 +190,31 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
 }
 
 /**
- * Copies one chunk and commits its checkpoint in the same transaction. Lock contention is
- * retried here; an error of the statement itself (e.g. a value the ghost's column refuses)
- * is tried --default-retries times, then fails the migration with the server's message.
+ * Copies one claimed range and commits it with its checkpoint (through `commit`). Lock
+ * contention is retried here; an error of the statement itself (e.g. a value the ghost's
+ * column refuses) is tried --default-retries times, then fails the migration with the
+ * server's message. Returns the rows inserted.
  */
-async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp: Stored<CopyCheckpoint>, input: MigrationInput,
-  applyKey: { source: string; ghost: string }[]): Promise<Stored<CopyCheckpoint>> {
-  const c = cp.value;
-  const first = c.lastKey === null;
-  const from = decodeKey(plan.key, first ? c.min! : c.lastKey!);
-  const max = decodeKey(plan.key, c.max!);
-  const [end] = await rows(conn, sql.chunkEnd(plan.database, plan.table, plan.key, from, first, max, chunkSize));
-  const to = end ? encodeKey(keyOf(end, plan.key.columns)) : c.max!;
-  const last = sameKey(to, c.max!);
-
+async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: CopyCheckpoint, input: MigrationInput,
+  applyKey: { source: string; ghost: string }[], commit: (conn: Conn, chunk: ClaimedChunk, copied: number) => Promise<void>): Promise<number> {
+  const first = chunk.after === null;
+  const from = decodeKey(plan.key, chunk.after ?? c.min!);
+  const to = decodeKey(plan.key, chunk.to);
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query('START TRANSACTION');
-      const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns,
-        from, first, decodeKey(plan.key, to)));
+      const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns, from, first, to));
       if (input.panicOnWarnings && r.warningStatus > 0) {
-        const missing = sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, from, first, decodeKey(plan.key, to));
-        await panicOnCopyWarnings(conn, missing, c.chunksCopied + 1);
+        const missing = sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, from, first, to);
+        await panicOnCopyWarnings(conn, missing, `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`);
       }
-      const { statement, next } = advance(plan, HINT.copy, cp, {
-        ...c, from: c.lastKey, lastKey: to, rowsCopied: c.rowsCopied + r.affectedRows, chunksCopied: c.chunksCopied + 1, done: last,
-      });
-      if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('copy');
-      await conn.query('COMMIT');
-      return next;
+      await commit(conn, chunk, r.affectedRows);
+      return r.affectedRows;
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
-      const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100, what: `copying chunk ${c.chunksCopied + 1}` });
+      if (e instanceof SupersededError) throw e;
+      const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100,
+        what: `copying keys ${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -164,10 +224,10 @@ async function copyNextChunk(conn: Conn, chunkSize: number, plan: TablePlan, cp:
  * --panic-on-warnings: a chunk whose copy warned fails the migration, unless the warnings are
  * only duplicates of rows the ghost holds already (the applier got there first).
  */
-async function panicOnCopyWarnings(conn: Conn, missing: sql.Statement, chunk: number): Promise<void> {
+async function panicOnCopyWarnings(conn: Conn, missing: sql.Statement, chunk: string): Promise<void> {
   const warnings = await rows<Warning>(conn, sql.showWarnings());
   const others = warnings.filter((w) => w.Code !== 1062);
   if (others.length === 0 && Number((await rows(conn, missing))[0].n) === 0) return;
   await conn.query('ROLLBACK');
-  throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (chunk ${chunk}): ${describeWarnings(warnings)}`, 'PanicOnWarnings');
+  throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (keys ${chunk}): ${describeWarnings(warnings)}`, 'PanicOnWarnings');
 }

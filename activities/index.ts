@@ -3,6 +3,7 @@
 import type { MigrationInput, TablePlan } from '../workflows/types';
 import { cleanup } from './cleanup';
 import { copyRows } from './copy';
+import { addDeferredIndexes } from './indexes';
 import type { CredentialResolver } from './credentials';
 import { cutOver } from './cutover';
 import { drainBinlog } from './drain';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     attemptInstantDdl: (input: MigrationInput) => attemptInstantDdl(credentials, input),
     resurrect: (input: MigrationInput) => resurrect(credentials, input),
     copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan),
+    addDeferredIndexes: (input: MigrationInput, plan: TablePlan) => addDeferredIndexes(credentials, input, plan),
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
     cleanup: (input: MigrationInput, plan: TablePlan) => cleanup(credentials, input, plan),

@@ -9,6 +9,7 @@ import type { CredentialResolver } from './credentials';
 import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
 import { resolveServers, type Servers } from './topology';
 import { normalizeAlter } from './alter';
+import { deferIndexes } from './indexes';
 import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 
@@ -86,9 +87,10 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
       if (t?.AUTO_INCREMENT) await exec(conn, sql.setAutoIncrement(db, ghost, Number(t.AUTO_INCREMENT)));
     }
     const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
+    const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost) : [];
     plan = {
       database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
-      columns, key, ...(copyKey ? { copyKey } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
+      columns, key, ...(copyKey ? { copyKey } : {}), ...(deferredIndexes.length ? { deferredIndexes } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
       topology: servers.topology, ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
       ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
     };

@@ -162,6 +162,42 @@ export const alterTable = (database: string, table: string, clauses: string): St
   params: [],
 });
 
+export const showCreateTable = (database: string, table: string): Statement => ({
+  sql: `SHOW CREATE TABLE ${qualified(database, table)}`,
+  params: [],
+});
+
+/**
+ * Connections reading this server's binlog (replicas, and any other reader), and whether this
+ * user may see them all (PROCESS): without it the count is of its own connections only.
+ */
+export const binlogReaders = (): Statement => ({
+  sql: `SELECT (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS') AS process,
+               (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%') AS readers`,
+  params: [],
+});
+
+/** ALTERs of `table` running in other sessions of this user (an earlier attempt's index build). */
+export const runningAlters = (database: string, table: string): Statement => ({
+  sql: `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query' AND INFO LIKE ?`,
+  params: [`ALTER TABLE ${qualified(database, table)} ADD %`],
+});
+
+/** Secondary indexes left out of the (empty) ghost while rows are copied into it. */
+export const dropIndexes = (database: string, table: string, names: string[]): Statement => ({
+  sql: `ALTER TABLE ${qualified(database, table)} ${names.map((n) => `DROP INDEX ${escapeId(n)}`).join(', ')}`,
+  params: [],
+});
+
+/**
+ * Adds them back, online (the applier keeps writing the ghost meanwhile). `definitions` are
+ * the ghost's own SHOW CREATE TABLE lines for them ("KEY `k` (`c`)"), recorded at prepare.
+ */
+export const addIndexes = (database: string, table: string, definitions: string[]): Statement => ({
+  sql: `ALTER TABLE ${qualified(database, table)} ${definitions.map((d) => `ADD ${d}`).join(', ')}, ALGORITHM=INPLACE, LOCK=NONE`,
+  params: [],
+});
+
 export const dropTableIfExists = (database: string, table: string): Statement => ({
   sql: `DROP TABLE IF EXISTS ${qualified(database, table)}`,
   params: [],

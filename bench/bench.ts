@@ -22,6 +22,8 @@ const RUNS = Number(arg('runs', '3'));
 const RATE = Number(arg('rate', '200'));
 const RATES = arg('rates', '250,500,1000,2000').split(',').map(Number).filter((x) => x > 0);
 const WORK = arg('work', '/tmp/revenant-bench');
+/** Where the results go (a partial run, e.g. --tools revenant, should not replace bench/RESULTS.md). */
+const OUT = arg('out', join(ROOT, 'bench', 'RESULTS.md'));
 /** A run that takes longer is stopped and counts as failed (a tool that cannot keep up never ends). */
 const RUN_TIMEOUT_S = Number(arg('timeout', '300'));
 const TOOLS = arg('tools', 'alter-copy,pt-osc,gh-ost,revenant').split(',') as Tool[];
@@ -239,7 +241,7 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
     `worker peak RSS ${rssMb.toFixed(0)} MB; workflow history ${Math.min(...historyLengths)}–${Math.max(...historyLengths)} events.`, '',
     `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): gh-ost ${sustained['gh-ost'] || 'below ' + RATES[0]}, revenant ${sustained.revenant || 'below ' + RATES[0]}.`,
     '', '## Failures', '', ...all.filter((m) => !m.ok).map((m) => `- ${m.tool} ${m.load ? 'load' : 'idle'}: ${(m.note ?? '').replace(/\n/g, ' ').slice(0, 300)}`), '');
-  writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), lines.join('\n'));
+  writeFileSync(OUT, lines.join('\n'));
   console.log(lines.join('\n'));
 }
 

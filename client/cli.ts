@@ -22,7 +22,7 @@ usage:
   revenant status|pause|resume|cut-over --host H --port P --database D --table T
   revenant abort [--cleanup] --host H --port P --database D --table T
   revenant set KEY=VALUE… --host H --port P --database D --table T
-                        (chunk-size, chunk-target-millis, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
+                        (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
   revenant list         migrations known to Temporal, with phase and progress
 
 Temporal: a Temporal CLI profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) or TEMPORAL_ADDRESS,

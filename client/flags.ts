@@ -1,7 +1,7 @@
 // gh-ost's command line, parsed into a migration request. Flag names and meanings are
 // gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
-import { parseThresholds, validateChange } from '../workflows/settings';
+import { MAX_COPY_THREADS, parseThresholds, validateChange } from '../workflows/settings';
 import { DEFAULTS, type MigrationInput } from '../workflows/types';
 
 export class UsageError extends Error {}
@@ -23,7 +23,7 @@ const FLAGS: Record<string, Kind> = {
   'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
   // revenant's own
-  'mysql-connection': 'string', 'chunk-target-millis': 'int', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
+  'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   'allow-on-master': 'bool', 'assume-rbr': 'bool',
   // accepted for gh-ost compatibility, no effect on revenant
   verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
@@ -130,10 +130,14 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('no-search-attributes')) input.searchAttributes = false;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
-  // --chunk-size keeps gh-ost's meaning, a fixed size; --chunk-target-millis makes it the first
-  // size of chunks that adapt to a target time. Opt-in: on the benchmark machine adaptive chunks
-  // were no faster idle and let the applier fall behind at 500 tx/s (bench/RESULTS.md).
+  // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without
+  // it, chunks start at 1000 rows and adapt to take about --chunk-target-millis each: short
+  // enough that the rows a chunk locks are soon free, long enough that a chunk's fixed cost
+  // (claim, checkpoint, commit) does not dominate (bench/RESULTS.md).
   if (v['chunk-target-millis'] !== undefined) input.chunkTargetMillis = int('chunk-target-millis', DEFAULTS.chunkTargetMillis, 0, 60_000);
+  else if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
+  if (v['copy-threads'] !== undefined) input.copyThreads = int('copy-threads', DEFAULTS.copyThreads, 1, MAX_COPY_THREADS);
+  if (v['defer-secondary-indexes'] !== undefined) input.deferSecondaryIndexes = v['defer-secondary-indexes'] === true;
   if (v['default-retries'] !== undefined) input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
   if (bool('include-triggers')) {

@@ -1,8 +1,8 @@
 // An audit independent of the activities' own bookkeeping: reads, from the binlog, every
 // committed version of the changelog's checkpoints, in commit order, and checks that they
-// chain: each copied chunk starts where the previous one ended (none skipped, none copied
-// twice), each applied batch starts at the position the previous one reached (no event
-// applied twice, none skipped).
+// chain: the copied chunks tile the key range (none skipped, none copied twice), and each
+// applied batch starts at the position the previous one reached (no event applied twice,
+// none skipped).
 import type { BinlogPosition } from '../workflows/types';
 
 export interface AuditResult {
@@ -40,18 +40,24 @@ export async function auditCheckpoints(port: number, database: string, table: st
   });
 
   const result: AuditResult = { chunks: 0, batches: 0, chunkBreaks: [], batchBreaks: [] };
-  let lastChunk: { chunksCopied: number; lastKey: unknown } | undefined;
+  // Copy: every committed version names the range it committed. Commits come one at a time
+  // (chunksCopied counts up by one); the ranges, chained by their bounds from the first key,
+  // must reach the table's max using each range exactly once: none skipped, none twice.
+  let chunksCopied: number | undefined;
+  let max: unknown = null;
+  const byStart = new Map<string, { to: string; uses: number }>();
   let lastBatch: { file: string; position: number } | undefined;
   for (const { hint, value } of values) {
     const v = JSON.parse(value);
     if (hint === 'copy-checkpoint') {
-      if (v.chunksCopied === 0) { lastChunk = { chunksCopied: 0, lastKey: null }; continue; }
+      if (v.max !== null && v.max !== undefined) max = v.max;
+      if (!v.chunk) { chunksCopied = v.chunksCopied; continue; }
       result.chunks++;
-      const prev = lastChunk ?? { chunksCopied: 0, lastKey: null };
-      if (v.chunksCopied !== prev.chunksCopied + 1 || JSON.stringify(v.from ?? null) !== JSON.stringify(prev.lastKey)) {
-        result.chunkBreaks.push(`chunk ${v.chunksCopied} from ${JSON.stringify(v.from)} after chunk ${prev.chunksCopied} ending at ${JSON.stringify(prev.lastKey)}`);
-      }
-      lastChunk = { chunksCopied: v.chunksCopied, lastKey: v.lastKey };
+      if (chunksCopied !== undefined && v.chunksCopied !== chunksCopied + 1) result.chunkBreaks.push(`chunk ${v.chunksCopied} committed after chunk ${chunksCopied}`);
+      chunksCopied = v.chunksCopied;
+      const start = JSON.stringify(v.chunk.after);
+      if (byStart.has(start)) result.chunkBreaks.push(`range after ${start} committed twice`);
+      else byStart.set(start, { to: JSON.stringify(v.chunk.to), uses: 0 });
     } else {
       if (!v.from) { lastBatch = { file: v.file, position: v.position }; continue; }
       result.batches++;
@@ -60,6 +66,15 @@ export async function auditCheckpoints(port: number, database: string, table: st
       }
       lastBatch = { file: v.file, position: v.position };
     }
+  }
+  if (byStart.size > 0) {
+    let at = JSON.stringify(null);
+    for (let r = byStart.get(at); r && r.uses === 0; r = byStart.get(at)) {
+      r.uses++;
+      at = r.to;
+    }
+    if (at !== JSON.stringify(max)) result.chunkBreaks.push(`the committed ranges chain from the first key to ${at}, not to the max ${JSON.stringify(max)}`);
+    for (const [start, r] of byStart) if (r.uses !== 1) result.chunkBreaks.push(`range after ${start} is not on the chain from the first key`);
   }
   return result;
 }

@@ -8,8 +8,10 @@ import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 import { ddlTouchesTable } from '../activities/drain';
 import { ghostTriggerName } from '../activities/inspect';
-import { MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/copy';
+import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/chunks';
 import { validateChange } from '../workflows/settings';
+import { DEFAULTS } from '../workflows/types';
+import { deferrableIndexes } from '../activities/indexes';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -170,14 +172,70 @@ test('MySQL credentials: a named connection from the worker config, with TLS fil
   assert.equal(req.input.server.name, 'prod');
 });
 
-test('adaptive chunks: toward the target time, at most doubling or halving, within bounds; fixed chunks unless --chunk-target-millis', () => {
+test('adaptive chunks: toward the target time, at most doubling or halving, within bounds; fixed chunks when --chunk-size is given alone', () => {
   assert.equal(nextChunkSize(1000, 100, 500), 2000);
   assert.equal(nextChunkSize(1000, 2000, 500), 500);
   assert.equal(nextChunkSize(1000, 400, 500), 1250);
   assert.equal(nextChunkSize(80_000, 10, 500), MAX_ADAPTIVE_CHUNK);
   assert.equal(nextChunkSize(12, 5000, 500), 10);
   const base = ['--database', 'd', '--table', 't', '--alter', 'x'];
-  assert.equal(migrateRequest(parseFlags(base)).input.chunkTargetMillis, undefined);
+  assert.equal(migrateRequest(parseFlags(base)).input.chunkTargetMillis, DEFAULTS.chunkTargetMillis);
+  assert.equal(migrateRequest(parseFlags([...base, '--chunk-size', '500'])).input.chunkTargetMillis, undefined);
   assert.equal(migrateRequest(parseFlags([...base, '--chunk-size', '1000', '--chunk-target-millis', '200'])).input.chunkTargetMillis, 200);
   assert.deepEqual(validateChange({ 'chunk-size': 300 }), { chunkSize: 300, chunkTargetMillis: 0 });
+});
+
+test('chunk window: the watermark passes only committed ranges in key order; a resume redoes exactly the uncommitted claims', () => {
+  const k = (n: number) => [n];
+  const w = new ChunkWindow({ lastKey: null, max: k(50) });
+  const a = w.claim(k(10));
+  const b = w.claim(k(20));
+  const c = w.claim(k(30));
+  assert.deepEqual([a.after, b.after, c.after], [null, k(10), k(20)]);
+  // b and c commit before a: the watermark stays put, both are kept as done beyond it.
+  w.committed(b);
+  const afterC = w.afterCommitting(c);
+  assert.deepEqual(afterC, { lastKey: null, claimed: [{ after: null, to: k(10), done: false }, { after: k(10), to: k(20), done: true }, { after: k(20), to: k(30), done: true }] });
+  w.committed(c);
+  assert.throws(() => w.committed(c), /committed already/);
+  // A checkpoint written now, and the attempt dies: the next one finds a (not done) to redo, then goes on from 30.
+  const resumed = new ChunkWindow({ lastKey: null, max: k(50), claimed: afterC.claimed });
+  assert.equal(resumed.exhausted, false);
+  const redo = resumed.takeUnfinished()!;
+  assert.deepEqual([redo.after, redo.to], [null, k(10)]);
+  assert.equal(resumed.takeUnfinished(), undefined, 'a range in one copier\'s hands is not handed to another');
+  assert.deepEqual(resumed.cursor, k(30));
+  const d = resumed.claim(k(50));
+  assert.equal(resumed.exhausted, true);
+  assert.equal(resumed.drained, true);
+  assert.deepEqual(resumed.afterCommitting(redo), { lastKey: k(30), claimed: [{ after: k(30), to: k(50), done: false }] });
+  resumed.committed(redo);
+  assert.equal(resumed.complete, false);
+  resumed.committed(d);
+  assert.equal(resumed.complete, true);
+  assert.throws(() => resumed.claim(k(60)), /past the end/);
+  // In order, one at a time, it is the sequential copy: the watermark follows every commit.
+  const s = new ChunkWindow({ lastKey: null, max: k(2) });
+  const s1 = s.claim(k(1));
+  assert.deepEqual(s.afterCommitting(s1), { lastKey: k(1), claimed: [] });
+  s.committed(s1);
+  s.committed(s.claim(k(2)));
+  assert.equal(s.complete, true);
+  assert.deepEqual(validateChange({ 'copy-threads': '4' }), { copyThreads: 4 });
+  assert.throws(() => validateChange({ 'copy-threads': 0 }), /copy-threads must be between 1 and 16/);
+  assert.equal(migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--copy-threads', '3'])).input.copyThreads, 3);
+});
+
+test('deferred indexes: the non-unique ones of an InnoDB table without foreign keys, as the server prints them', () => {
+  const create = ['CREATE TABLE `t` (', '  `id` int(11) NOT NULL,', '  `k` int(11) NOT NULL,', '  `n``m` varchar(10) DEFAULT NULL,',
+    '  PRIMARY KEY (`id`),', '  UNIQUE KEY `u` (`k`,`id`),', '  KEY `k_1` (`k`),', '  KEY `we``ird` (`n``m`(5)) COMMENT \'c\',',
+    '  FULLTEXT KEY `ft` (`n``m`)', ') ENGINE=InnoDB DEFAULT CHARSET=latin1'].join('\n');
+  assert.deepEqual(deferrableIndexes(create), [
+    { name: 'k_1', definition: 'KEY `k_1` (`k`)' },
+    { name: 'we`ird', definition: "KEY `we``ird` (`n``m`(5)) COMMENT 'c'" },
+  ]);
+  assert.deepEqual(deferrableIndexes(create.replace('ENGINE=InnoDB', 'ENGINE=MyISAM')), []);
+  assert.deepEqual(deferrableIndexes(create.replace('  FULLTEXT KEY `ft` (`n``m`)', '  CONSTRAINT `f` FOREIGN KEY (`k`) REFERENCES `p` (`id`)')), []);
+  assert.match(sql.addIndexes('d', '_t_gho', ['KEY `k_1` (`k`)']).sql, /^ALTER TABLE `d`\.`_t_gho` ADD KEY `k_1` \(`k`\), ALGORITHM=INPLACE, LOCK=NONE$/);
+  assert.equal(sql.dropIndexes('d', '_t_gho', ['k_1', 'we`ird']).sql, 'ALTER TABLE `d`.`_t_gho` DROP INDEX `k_1`, DROP INDEX `we``ird`');
 });

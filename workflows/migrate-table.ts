@@ -221,6 +221,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       tablesExist = true;
     }
     const p = plan;
+    if (p.deferredIndexes?.length) status.deferredIndexes = p.deferredIndexes.map((i) => i.name);
     await pushControl();
 
     // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
@@ -247,6 +248,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     }
     copyEnded = Date.now();
     publishProgress();
+    if (p.deferredIndexes?.length) {
+      // Built now, in one sorted pass each, rather than row by row through the copy.
+      phase('indexing', `adding the secondary indexes left out of the copy: ${p.deferredIndexes.map((i) => i.name).join(', ')}`);
+      await applier.whileRunning(long.addDeferredIndexes(input, p));
+      phase('migrating');
+    }
     await applier.whileRunning(hook('on-row-copy-complete'));
 
     // 4. Wait for the operator, if the cut-over is postponed.

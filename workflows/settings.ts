@@ -1,12 +1,14 @@
 // The settings an operator may change while a migration runs (gh-ost's interactive
 // commands), and their validation. Pure: used by the workflow's update validator, by the
 // activities and by the CLI, so a bad value is refused the same way everywhere.
-import type { MigrationInput } from './types';
+import { DEFAULTS, type MigrationInput } from './types';
 
 export interface Settings {
   chunkSize: number;
   /** Adapt the chunk size so that a chunk takes about this long (0: fixed --chunk-size, gh-ost's way). */
   chunkTargetMillis?: number;
+  /** Copiers at work at once. */
+  copyThreads?: number;
   dmlBatchSize: number;
   niceRatio: number;
   maxLagMillis: number;
@@ -27,6 +29,7 @@ export interface Control extends Settings {
 export const SETTING_NAMES: Record<string, keyof Settings> = {
   'chunk-size': 'chunkSize', chunkSize: 'chunkSize',
   'chunk-target-millis': 'chunkTargetMillis', chunkTargetMillis: 'chunkTargetMillis',
+  'copy-threads': 'copyThreads', copyThreads: 'copyThreads',
   'dml-batch-size': 'dmlBatchSize', dmlBatchSize: 'dmlBatchSize',
   'nice-ratio': 'niceRatio', niceRatio: 'niceRatio',
   'max-lag-millis': 'maxLagMillis', maxLagMillis: 'maxLagMillis',
@@ -37,7 +40,7 @@ export const SETTING_NAMES: Record<string, keyof Settings> = {
 
 export function settingsFrom(input: MigrationInput): Settings {
   return {
-    chunkSize: input.chunkSize, chunkTargetMillis: input.chunkTargetMillis ?? 0, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
+    chunkSize: input.chunkSize, chunkTargetMillis: input.chunkTargetMillis ?? 0, copyThreads: input.copyThreads ?? DEFAULTS.copyThreads, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
     maxLagMillis: input.maxLagMillis ?? 1500, maxLoad: input.maxLoad ?? '', criticalLoad: input.criticalLoad ?? '',
     throttleQuery: input.throttleQuery ?? '',
   };
@@ -55,6 +58,9 @@ export function parseThresholds(spec: string | undefined, flag: string): Map<str
   return out;
 }
 
+/** Copiers a migration may run at once (each holds a connection). */
+export const MAX_COPY_THREADS = 16;
+
 function wholeNumber(name: string, v: unknown, min: number, max: number): number {
   const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n)) throw new Error(`${name} must be a whole number, got ${JSON.stringify(v)}`);
@@ -71,7 +77,7 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
   const out: Partial<Settings> = {};
   for (const [rawName, v] of Object.entries(change)) {
     const name = SETTING_NAMES[rawName];
-    if (!name) throw new Error(`unknown setting ${rawName} (settable: chunk-size, chunk-target-millis, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`);
+    if (!name) throw new Error(`unknown setting ${rawName} (settable: chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`);
     switch (name) {
       case 'chunkSize':
         out.chunkSize = wholeNumber('chunk-size', v, 10, 100_000);
@@ -79,6 +85,7 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
         if (!('chunk-target-millis' in change) && !('chunkTargetMillis' in change)) out.chunkTargetMillis = 0;
         break;
       case 'chunkTargetMillis': out.chunkTargetMillis = wholeNumber('chunk-target-millis', v, 0, 60_000); break;
+      case 'copyThreads': out.copyThreads = wholeNumber('copy-threads', v, 1, MAX_COPY_THREADS); break;
       case 'dmlBatchSize': out.dmlBatchSize = wholeNumber('dml-batch-size', v, 1, 100); break;
       case 'maxLagMillis': out.maxLagMillis = wholeNumber('max-lag-millis', v, 100, 3_600_000); break;
       case 'niceRatio': {

@@ -23,6 +23,10 @@ export interface MigrationInput {
   chunkSize: number;
   /** Chunks adapt to take about this long (revenant's --chunk-target-millis; 0 or absent: fixed chunkSize). */
   chunkTargetMillis?: number;
+  /** Copiers working at once, each on its own chunk (revenant's --copy-threads). */
+  copyThreads?: number;
+  /** Build non-unique indexes after the copy (revenant's --defer-secondary-indexes); absent: when no replica reads the binlog. */
+  deferSecondaryIndexes?: boolean;
   dmlBatchSize: number;
   approveRenamedColumns: boolean;
   okToDropTable: boolean;
@@ -96,7 +100,8 @@ export interface MigrationInput {
 
 export const DEFAULTS = {
   chunkSize: 1000,
-  chunkTargetMillis: 500,
+  chunkTargetMillis: 100,
+  copyThreads: 2,
   defaultRetries: 60,
   triggerSuffix: '_gho',
   dmlBatchSize: 10,
@@ -107,6 +112,7 @@ export type Phase =
   | 'inspecting'
   | 'preparing'
   | 'migrating'
+  | 'indexing'
   | 'postponed'
   | 'hibernating'
   | 'cutting-over'
@@ -157,9 +163,17 @@ export interface TablePlan {
    * (e.g. PRIMARY KEY (id) becomes (id, i)), so it is unique in the original too.
    */
   copyKey?: SharedKey;
+  /** Secondary indexes dropped from the empty ghost, added back after the copy (activities/indexes.ts). */
+  deferredIndexes?: DeferredIndex[];
   estimatedRows: number;
   serverVersion: string;
   serverUuid: string;
+}
+
+/** A secondary index built after the copy: its name, and its definition as SHOW CREATE TABLE prints it. */
+export interface DeferredIndex {
+  name: string;
+  definition: string;
 }
 
 /** A binlog coordinate; gtid is the server's GTID position where it has one. */
@@ -238,6 +252,8 @@ export interface MigrationStatus {
   settings: import('./settings').Control;
   /** The chunk size the copy used last. */
   chunkSizeInUse?: number;
+  /** Secondary indexes left out of the copy and built after it (--defer-secondary-indexes). */
+  deferredIndexes?: string[];
   /** Set when this run continues an earlier one (--resurrect). */
   resurrected: boolean;
   message?: string;
