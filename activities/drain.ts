@@ -17,7 +17,7 @@ import type { CredentialResolver } from './credentials';
 import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
-import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, type GhostDml, type Row } from './rowevents';
+import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, lastChangePerKey, type GhostDml, type Row } from './rowevents';
 import * as sql from './sql';
 
 /** Flush at least this often while changes are pending. */
@@ -263,7 +263,7 @@ class Applier {
       try {
         if (this.input.panicOnWarnings) await this.applyChecked(statement, marker);
         else {
-          const statements = [statement, ...dmlToStatements(this.batch, this.target), ...marker].map(sql.formatStatement);
+          const statements = [statement, ...dmlToStatements(lastChangePerKey(this.batch, this.target), this.target), ...marker].map(sql.formatStatement);
           const [results] = await this.conn.query<any[]>(`START TRANSACTION;\n${statements.join(';\n')}`);
           if (results[1]?.affectedRows !== 1) throw new SupersededError('binlog');
         }

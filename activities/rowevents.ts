@@ -85,6 +85,30 @@ export function appendDml(list: GhostDml[], items: GhostDml[]): void {
   }
 }
 
+/**
+ * A batch reduced to each key's last change: a hot row updated a hundred times in a batch is
+ * written once. Only where keys compare in JavaScript as on the server (integer key columns;
+ * strings may be equal under a collation, 'a' = 'A', and differ here). The rows of a batch
+ * are a prefix of the original's history, so the last images of its keys existed together
+ * there and collide on no unique key of the original: applied in any order they leave the
+ * ghost as the original was. Deletes go first, then replaces, each merged into few statements.
+ */
+export function lastChangePerKey(list: GhostDml[], t: ApplyTarget): GhostDml[] {
+  if (!t.key.integer.every(Boolean)) return list;
+  const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
+  const id = (values: unknown[]) => values.map(String).join('\u0000');
+  const last = new Map<string, GhostDml>();
+  for (const d of list) {
+    if (d.kind === 'delete') for (const k of d.keys) last.set(id(k), { kind: 'delete', keys: [k] });
+    else for (const r of d.rows) last.set(id(keyIndex.map((i) => r[i])), { kind: 'replace', rows: [r] });
+  }
+  const out: GhostDml[] = [];
+  const changes = [...last.values()];
+  appendDml(out, changes.filter((d) => d.kind === 'delete'));
+  appendDml(out, changes.filter((d) => d.kind === 'replace'));
+  return out;
+}
+
 export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement[] {
   const ghostCols = t.columns.map((c) => c.ghost);
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);

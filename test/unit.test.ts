@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { columnRenames, droppedColumns, normalizeAlter, renamesTable, splitClauses } from '../activities/alter';
 import { decodeKey, encodeKey } from '../activities/keys';
-import { appendDml, changeToDml, changeToStatements, dmlToStatements, type ApplyTarget, type GhostDml } from '../activities/rowevents';
+import { appendDml, changeToDml, changeToStatements, dmlToStatements, lastChangePerKey, type ApplyTarget, type GhostDml } from '../activities/rowevents';
 import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 import { ddlTouchesTable } from '../activities/drain';
@@ -238,4 +238,23 @@ test('deferred indexes: the non-unique ones of an InnoDB table without foreign k
   assert.deepEqual(deferrableIndexes(create.replace('  FULLTEXT KEY `ft` (`n``m`)', '  CONSTRAINT `f` FOREIGN KEY (`k`) REFERENCES `p` (`id`)')), []);
   assert.match(sql.addIndexes('d', '_t_gho', ['KEY `k_1` (`k`)']).sql, /^ALTER TABLE `d`\.`_t_gho` ADD KEY `k_1` \(`k`\), ALGORITHM=INPLACE, LOCK=NONE$/);
   assert.equal(sql.dropIndexes('d', '_t_gho', ['k_1', 'we`ird']).sql, 'ALTER TABLE `d`.`_t_gho` DROP INDEX `k_1`, DROP INDEX `we``ird`');
+});
+
+test('a batch keeps each integer key\'s last change: deletes, then replaces; string keys keep every change in order', () => {
+  const list: GhostDml[] = [];
+  appendDml(list, changeToDml({ kind: 'update', rows: [{ before: { id: 1, v: 'a' }, after: { id: 1, v: 'b' } }] }, target));
+  appendDml(list, changeToDml({ kind: 'update', rows: [{ before: { id: 1, v: 'b' }, after: { id: 1, v: 'c' } }] }, target));
+  appendDml(list, changeToDml({ kind: 'delete', rows: [{ id: 2, v: 'x' }] }, target));
+  appendDml(list, changeToDml({ kind: 'insert', rows: [{ id: 2, v: 'y' }, { id: 3, v: 'z' }] }, target));
+  appendDml(list, changeToDml({ kind: 'update', rows: [{ before: { id: 3, v: 'z' }, after: { id: 4, v: 'z' } }] }, target));
+  appendDml(list, changeToDml({ kind: 'delete', rows: [{ id: 1, v: 'c' }] }, target));
+  assert.deepEqual(text(dmlToStatements(lastChangePerKey(list, target), target)), [
+    'DELETE FROM `d`.`_t_gho` WHERE `id` IN (1, 3)',
+    "REPLACE INTO `d`.`_t_gho` (`id`, `w`) VALUES (2, 'y'), (4, 'z')",
+  ]);
+  const byString = { ...target, key: { name: 'PRIMARY', columns: ['v'], integer: [false] } };
+  const ci: GhostDml[] = [];
+  appendDml(ci, changeToDml({ kind: 'insert', rows: [{ id: 1, v: 'A' }] }, byString));
+  appendDml(ci, changeToDml({ kind: 'delete', rows: [{ id: 1, v: 'a' }] }, byString));
+  assert.deepEqual(lastChangePerKey(ci, byString), ci, "'A' and 'a' may be one key on the server: nothing is reduced or reordered");
 });
