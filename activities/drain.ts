@@ -56,7 +56,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   const conn = await connect(applierOf(input, plan), credentials);
-  const heartbeat = plan.lagReplicas?.length ? new Heartbeat(input, plan, credentials).start() : undefined;
+  const heartbeat = new Heartbeat(input, plan, credentials).start();
   let streamer: BinlogStreamer | undefined;
   let control: ControlReader | undefined;
   try {
@@ -73,7 +73,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     }
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials);
-    const applier = new Applier(conn, input, plan, start, metrics);
+    const applier = new Applier(conn, input, plan, start, heartbeat, metrics);
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 
@@ -108,21 +108,27 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     throw e;
   } finally {
     streamer?.stop();
-    heartbeat?.close();
+    heartbeat.close();
     control?.close();
     conn.destroy();
   }
 }
 
+
 /**
  * gh-ost's heartbeat: the master's clock written to the changelog every
- * --heartbeat-interval-millis, read on replicas to measure their lag (throttler.ts).
- * Written on its own connection, outside the applier's transactions.
+ * --heartbeat-interval-millis, on its own connection, outside the applier's transactions.
+ * Replicas compare it with their clock to measure their lag (throttler.ts); the applier, when
+ * it applies one, knows it is at most that old: the apply lag, to the interval, where binlog
+ * event timestamps have whole seconds. The value is this worker's clock set to the server's
+ * (the offset measured every 10 s), so the applier reads it back against its own clock.
  */
 class Heartbeat {
   private conn: Conn | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writing = false;
+  private offsetMs = 0;
+  private offsetAt = 0;
   constructor(private readonly input: MigrationInput, private readonly plan: TablePlan, private readonly credentials: CredentialResolver) {}
 
   /** On its own timer: it must beat while copy and apply are throttled, or lag could never clear. */
@@ -136,7 +142,15 @@ class Heartbeat {
     this.writing = true;
     try {
       this.conn ??= await connect(applierOf(this.input, this.plan), this.credentials);
-      await exec(this.conn, sql.writeHeartbeat(this.plan.database, this.plan.changelogTable));
+      if (Date.now() - this.offsetAt >= 10_000) {
+        const sent = Date.now();
+        const [r] = await rows(this.conn, sql.serverClockMillis());
+        const received = Date.now();
+        this.offsetMs = Number(r.ms) - (sent + received) / 2;
+        this.offsetAt = received;
+      }
+      const value = new Date(Date.now() + this.offsetMs).toISOString().replace('T', ' ').replace('Z', '');
+      await exec(this.conn, sql.writeHeartbeat(this.plan.database, this.plan.changelogTable, value));
     } catch {
       // A missed heartbeat reads as lag, which throttles: the safe side. Reconnect next time.
       this.conn?.destroy();
@@ -144,6 +158,11 @@ class Heartbeat {
     } finally {
       this.writing = false;
     }
+  }
+
+  /** When, by this worker's clock, a heartbeat value was written (NaN: not one of ours). */
+  writtenAt(value: string): number {
+    return Date.parse(value.replace(' ', 'T') + 'Z') - this.offsetMs;
   }
 
   close(): void {
@@ -174,8 +193,13 @@ class Applier {
 
   private partialEvents = 0;
 
+  /** Heartbeats seen in the open source transaction, in the batch, and last committed to the ghost's side. */
+  private pendingBeat: string | null = null;
+  private batchBeat: string | null = null;
+  private appliedBeatAt = 0;
+
   constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>,
-    private readonly metrics?: MigrationMetrics) {
+    private readonly heartbeat: Heartbeat, private readonly metrics?: MigrationMetrics) {
     this.stored = start;
     this.checkpoint = start.value;
     this.dmlBatchSize = input.dmlBatchSize;
@@ -199,6 +223,7 @@ class Applier {
         for (const r of item.change.rows as Row[] | { after: Row }[]) {
           const row = ('after' in r ? r.after : r) as Row;
           if (row.hint === HINT.cutOverMarker) this.pendingMarker = String(row.value);
+          else if (row.hint === 'heartbeat') this.pendingBeat = String(row.value);
         }
       }
     } else if (item.type === 'commit') {
@@ -229,6 +254,10 @@ class Applier {
       if (this.pendingMarker) {
         this.marker = this.pendingMarker;
         this.pendingMarker = null;
+      }
+      if (this.pendingBeat) {
+        this.batchBeat = this.pendingBeat;
+        this.pendingBeat = null;
       }
     }
   }
@@ -277,6 +306,11 @@ class Applier {
       }
     }
     this.metrics?.eventsApplied(this.batchEvents);
+    if (this.batchBeat) {
+      const at = this.heartbeat.writtenAt(this.batchBeat);
+      if (Number.isFinite(at)) this.appliedBeatAt = Math.max(this.appliedBeatAt, at);
+      this.batchBeat = null;
+    }
     this.stored = stored;
     this.checkpoint = next;
     this.batch = [];
@@ -312,7 +346,10 @@ class Applier {
   }
 
   progress(): ApplyProgress {
-    const lagSeconds = this.caughtUp && this.batch.length === 0 ? 0 : this.lastEventTs ? Math.max(0, (Date.now() - this.lastEventTs) / 1000) : 0;
+    // Caught up: none. Else the age of the last heartbeat applied (or, before the first, of the
+    // last event, by its whole-second timestamp).
+    const since = this.appliedBeatAt || this.lastEventTs;
+    const lagSeconds = this.caughtUp && this.batch.length === 0 ? 0 : since ? Math.max(0, (Date.now() - since) / 1000) : 0;
     return { eventsApplied: this.checkpoint.eventsApplied, position: { file: this.checkpoint.file, position: this.checkpoint.position },
       lagSeconds, backlogBytes: this.backlogBytes };
   }

@@ -140,11 +140,15 @@ export const heartbeatLagMillis = (database: string, changelog: string): Stateme
   params: [],
 });
 
-export const writeHeartbeat = (database: string, changelog: string): Statement => ({
-  sql: `INSERT INTO ${qualified(database, changelog)} (hint, value) VALUES ('heartbeat', UTC_TIMESTAMP(6))
+/** `value`: the master's UTC time, 'YYYY-MM-DD HH:MM:SS.fff' (the writer's clock set to the server's, see drain.ts). */
+export const writeHeartbeat = (database: string, changelog: string, value: string): Statement => ({
+  sql: `INSERT INTO ${qualified(database, changelog)} (hint, value) VALUES ('heartbeat', ?)
         ON DUPLICATE KEY UPDATE value = VALUES(value)`,
-  params: [],
+  params: [value],
 });
+
+/** The server's clock, in milliseconds since the epoch (UTC whatever the session's time zone). */
+export const serverClockMillis = (): Statement => ({ sql: 'SELECT UNIX_TIMESTAMP(NOW(6)) * 1000 AS ms', params: [] });
 
 export const showMasterStatus = (): Statement => ({ sql: 'SHOW MASTER STATUS', params: [] });
 export const showBinaryLogs = (): Statement => ({ sql: 'SHOW BINARY LOGS', params: [] });
