@@ -21,6 +21,13 @@ export interface StreamerOptions {
   highWater?: number;
 }
 
+/**
+ * Items the queue holds before the stream pauses. Each is a row event with its images: enough
+ * to keep the applier fed (it takes up to 1000 a round), little enough to keep the worker
+ * small when the applier is held back.
+ */
+const HIGH_WATER = 5_000;
+
 const MYSQL_TYPE_BLOB = 252;
 const MYSQL_TYPE_GEOMETRY = 255;
 
@@ -99,7 +106,7 @@ export class BinlogStreamer {
 
   private push(item: StreamItem): void {
     this.queue.push(item);
-    if (!this.paused && this.queue.length >= (this.opts.highWater ?? 20_000) && this.zongji?.connection) {
+    if (!this.paused && this.queue.length >= (this.opts.highWater ?? HIGH_WATER) && this.zongji?.connection) {
       this.paused = true;
       this.zongji.connection.pause();
     }
@@ -128,7 +135,7 @@ export class BinlogStreamer {
       if (this.failure) throw this.failure;
     }
     const items = this.queue.splice(0, max);
-    if (this.paused && this.queue.length < (this.opts.highWater ?? 20_000) / 4) {
+    if (this.paused && this.queue.length < (this.opts.highWater ?? HIGH_WATER) / 4) {
       this.paused = false;
       this.zongji?.connection?.resume();
     }

@@ -14,6 +14,8 @@ export const HINT = {
   cutOverMarker: 'cut-over-marker',
   markerApplied: 'cut-over-marker-applied',
   control: 'control',
+  /** The applier's lag in ms while it is behind, '0' once caught up: the copy yields to it (control.ts). */
+  applyBehind: 'apply-behind',
 } as const;
 
 export interface MigrationRecord {

@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { MigrationInput, TablePlan } from '../workflows/types';
 import { settingsFrom, type Control } from '../workflows/settings';
-import { HINT, readJson, writeJson } from './changelog';
+import { HINT, readHints, readJson, writeJson } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { exec, withConnection, type Conn } from './mysql';
 import type { MigrationMetrics } from './metrics';
@@ -13,7 +13,7 @@ import type { ProgressReporter } from './progress';
 import { LagReader, throttleReason } from './throttler';
 import { applierOf } from './topology';
 
-export const CONTROL_REFRESH_MS = 500;
+export const CONTROL_REFRESH_MS = 250;
 
 /** The workflow's writer: called whenever the operator changes something. */
 export async function writeControl(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, control: Control): Promise<void> {
@@ -27,6 +27,8 @@ export async function writeControl(credentials: CredentialResolver, input: Migra
 export class ControlReader {
   private control: Control;
   private readAt = 0;
+  /** The copy's view of the applier: its lag in ms while it is behind, else 0. */
+  private applyBehindMs = 0;
   private reason: string | null = null;
   private checkedAt = 0;
 
@@ -45,7 +47,10 @@ export class ControlReader {
 
   async current(): Promise<Control> {
     if (Date.now() - this.readAt >= CONTROL_REFRESH_MS) {
-      this.control = (await readJson<Control>(this.conn, this.plan, HINT.control)) ?? this.control;
+      const hints = await readHints(this.conn, this.plan, [HINT.control, HINT.applyBehind]);
+      const control = hints.get(HINT.control);
+      if (control !== undefined) this.control = JSON.parse(control) as Control;
+      this.applyBehindMs = Number(hints.get(HINT.applyBehind) ?? 0) || 0;
       this.readAt = Date.now();
     }
     return this.control;
@@ -54,7 +59,10 @@ export class ControlReader {
   /** Why to hold off now (null: go on); a change is reported to the workflow at once. */
   async throttled(): Promise<string | null> {
     if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS) {
-      const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag);
+      // The copy also waits while the applier is behind: rows it copies now only add to what
+      // the applier competes with, and the cut-over needs the applier caught up anyway.
+      const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag) ??
+        (this.phase === 'copy' && this.applyBehindMs > 0 ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it` : null);
       this.checkedAt = Date.now();
       if (reason !== this.reason) {
         this.reporter.report({ kind: 'throttle', phase: this.phase, reason });

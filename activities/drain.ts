@@ -22,6 +22,9 @@ import * as sql from './sql';
 
 /** Flush at least this often while changes are pending. */
 const FLUSH_INTERVAL_MS = 100;
+/** Apply lag at which the copy holds off, and under which it goes on again (see tellCopyIfBehind). */
+const APPLY_BEHIND_MS = 400;
+const APPLY_CAUGHT_UP_MS = 100;
 /**
  * Row changes per ghost transaction, per unit of --dml-batch-size (gh-ost: events per
  * transaction; revenant merges events into multi-row statements, so a unit buys more).
@@ -98,6 +101,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
       }
       if (applier.shouldFlush()) await applier.flush();
       await applier.refreshBacklog();
+      await applier.tellCopyIfBehind();
       metrics.applyLag(applier.progress().lagSeconds);
       reporter.maybeReport(() => ({ kind: 'apply', apply: applier.progress() }));
     }
@@ -335,6 +339,21 @@ class Applier {
       }
     }
     for (const m of marker) await exec(this.conn, m);
+  }
+
+  private behind: boolean | undefined;
+
+  /**
+   * Tells the copy, through the changelog and only when it changes, whether the applier is
+   * behind: above APPLY_BEHIND_MS of lag the copy holds off until the lag is back under
+   * APPLY_CAUGHT_UP_MS (the gap keeps it from flapping).
+   */
+  async tellCopyIfBehind(): Promise<void> {
+    const lagMs = this.progress().lagSeconds * 1000;
+    const behind = this.behind ? lagMs > APPLY_CAUGHT_UP_MS : lagMs > APPLY_BEHIND_MS;
+    if (behind === this.behind) return;
+    await exec(this.conn, sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.applyBehind, behind ? String(Math.round(lagMs)) : '0'));
+    this.behind = behind;
   }
 
   async refreshBacklog(): Promise<void> {
