@@ -31,6 +31,10 @@ export class ControlReader {
   private applyBehindMs = 0;
   private reason: string | null = null;
   private checkedAt = 0;
+  /** The reason the workflow was last told, when, and a report waiting for its turn. */
+  private reported: string | null = null;
+  private reportedAt = 0;
+  private reportTimer: NodeJS.Timeout | undefined;
 
   private readonly lag: LagReader | undefined;
 
@@ -43,6 +47,27 @@ export class ControlReader {
 
   close(): void {
     this.lag?.close();
+    clearTimeout(this.reportTimer);
+    // The last word goes out as the phase ends, so the status does not keep a stale reason.
+    if (this.reason !== this.reported) this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason });
+  }
+
+  /**
+   * Tells the workflow the reason in force, no more often than progress reports go (each is a
+   * history event, and a copy yielding to its applier can change reasons several times a
+   * second): a change within the interval is sent when the interval is over, as it then is.
+   */
+  private reportReason(): void {
+    const send = () => {
+      this.reportTimer = undefined;
+      if (this.reason === this.reported) return;
+      this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason });
+      this.reported = this.reason;
+      this.reportedAt = Date.now();
+    };
+    const wait = this.reporter.interval() - (Date.now() - this.reportedAt);
+    if (wait <= 0) send();
+    else this.reportTimer ??= setTimeout(send, wait);
   }
 
   async current(): Promise<Control> {
@@ -64,11 +89,9 @@ export class ControlReader {
       const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag) ??
         (this.phase === 'copy' && this.applyBehindMs > 0 ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it` : null);
       this.checkedAt = Date.now();
-      if (reason !== this.reason) {
-        this.reporter.report({ kind: 'throttle', phase: this.phase, reason });
-        this.metrics?.throttled(this.phase, reason, this.reason);
-      }
+      if (reason !== this.reason) this.metrics?.throttled(this.phase, reason, this.reason);
       this.reason = reason;
+      this.reportReason();
     }
     return this.reason;
   }

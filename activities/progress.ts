@@ -15,7 +15,8 @@ export class ProgressReporter {
     return new ProgressReporter(sink, Context.current().info.workflowExecution?.workflowId ?? "");
   }
 
-  private interval(): number {
+  /** The least time between two reports: 2 s at first, up to a minute for long runs. */
+  interval(): number {
     const elapsed = Date.now() - this.started;
     return Math.min(60_000, Math.max(2_000, elapsed / 30));
   }
