@@ -14,6 +14,9 @@ import { LagReader, throttleReason } from './throttler';
 import { applierOf } from './topology';
 
 export const CONTROL_REFRESH_MS = 250;
+/** A reason is told to the workflow once it has held this long: a copy's short yields to its applier are not. */
+const SETTLE_MS = 500;
+const reasonKind = (reason: string | null) => reason?.split(':')[0] ?? null;
 
 /** The workflow's writer: called whenever the operator changes something. */
 export async function writeControl(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, control: Control): Promise<void> {
@@ -35,6 +38,7 @@ export class ControlReader {
   private reported: string | null = null;
   private reportedAt = 0;
   private reportTimer: NodeJS.Timeout | undefined;
+  private changedAt = 0;
 
   private readonly lag: LagReader | undefined;
 
@@ -53,21 +57,21 @@ export class ControlReader {
   }
 
   /**
-   * Tells the workflow the reason in force, no more often than progress reports go (each is a
-   * history event, and a copy yielding to its applier can change reasons several times a
-   * second): a change within the interval is sent when the interval is over, as it then is.
+   * Tells the workflow the reason in force once it has held SETTLE_MS, and no more often than
+   * progress reports go: each report is a history event, and a copy yielding to its applier
+   * can change reasons several times a second (the metric shows every change).
    */
   private reportReason(): void {
-    const send = () => {
+    if (this.reason === this.reported || this.reportTimer) return;
+    const due = Math.max(this.changedAt + SETTLE_MS, this.reportedAt + this.reporter.interval());
+    this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
       if (this.reason === this.reported) return;
+      if (Date.now() - this.changedAt < SETTLE_MS) { this.reportReason(); return; }
       this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason });
       this.reported = this.reason;
       this.reportedAt = Date.now();
-    };
-    const wait = this.reporter.interval() - (Date.now() - this.reportedAt);
-    if (wait <= 0) send();
-    else this.reportTimer ??= setTimeout(send, wait);
+    }, Math.max(0, due - Date.now()));
   }
 
   async current(): Promise<Control> {
@@ -90,6 +94,8 @@ export class ControlReader {
         (this.phase === 'copy' && this.applyBehindMs > 0 ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it` : null);
       this.checkedAt = Date.now();
       if (reason !== this.reason) this.metrics?.throttled(this.phase, reason, this.reason);
+      // Settling counts from a change of kind ("lag", "max-load", …), not of the figures in it.
+      if (reasonKind(reason) !== reasonKind(this.reason)) this.changedAt = Date.now();
       this.reason = reason;
       this.reportReason();
     }

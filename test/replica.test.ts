@@ -73,7 +73,7 @@ async function waitFor(handle: { query: (n: string) => Promise<any> }, pred: (s:
     const s: MigrationStatus = await handle.query('status');
     if (pred(s)) return s;
     if (s.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; phase ${s.phase}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; phase ${s.phase}${s.throttled ? `, throttled (${s.throttled})` : ""}, ${s.rowsCopied} rows copied`);
     await sleep(100);
   }
 }
@@ -85,7 +85,9 @@ async function start(i: MigrationInput) {
 
 function migration(db: string, port: number, extra: Partial<MigrationInput>): MigrationInput {
   return input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', {
-    server: server(port), allowOnMaster: false, chunkSize: 200, niceRatio: 1, postponeCutOver: true, ...extra,
+    // One copier, resting three times a chunk's time: the copy must still run seconds after a
+    // replica starts lagging, for the throttle to be seen holding it.
+    server: server(port), allowOnMaster: false, chunkSize: 200, copyThreads: 1, niceRatio: 3, postponeCutOver: true, ...extra,
   });
 }
 
