@@ -20,7 +20,7 @@ const arg = (name: string, dflt: string) => {
 const ROWS = Number(arg('rows', '1000000'));
 const RUNS = Number(arg('runs', '3'));
 const RATE = Number(arg('rate', '200'));
-const RATES = arg('rates', '250,500,1000,2000').split(',').map(Number).filter((x) => x > 0);
+const RATES = arg('rates', '250,500,1000,2000,4000').split(',').map(Number).filter((x) => x > 0);
 const WORK = arg('work', '/tmp/revenant-bench');
 /** Where the results go (a partial run, e.g. --tools revenant, should not replace bench/RESULTS.md). */
 const OUT = arg('out', join(ROOT, 'bench', 'RESULTS.md'));
@@ -238,7 +238,7 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
     '| tool | idle (s) | under load (s) | peak apply lag idle / load (s) | revenant ÷ tool, idle | revenant ÷ tool, load |',
     '|---|---|---|---|---|---|');
   const rev = { idle: med('revenant', false), load: med('revenant', true) };
-  for (const tool of ['alter-copy', 'pt-osc', 'gh-ost', 'revenant'] as Tool[]) {
+  for (const tool of (['alter-copy', 'pt-osc', 'gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS.includes(t))) {
     const idle = med(tool, false);
     const load = med(tool, true);
     lines.push(`| ${tool} | ${fmt(idle)} | ${fmt(load)} | ${lag(tool, false)} / ${lag(tool, true)} | ${ratio(rev.idle, idle)} | ${ratio(rev.load, load)} |`);
@@ -246,7 +246,8 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
   const copy = median(pick('revenant', false).map((m) => m.copySeconds ?? NaN).filter((x) => Number.isFinite(x) && x > 0));
   lines.push('', `revenant: copy ${Number.isFinite(copy) ? `${copy}s, ${Math.round(ROWS / copy).toLocaleString('en')} rows/s` : 'n/a'} idle; ` +
     `worker peak RSS ${rssMb.toFixed(0)} MB; workflow history ${Math.min(...historyLengths)}–${Math.max(...historyLengths)} events.`, '',
-    `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): gh-ost ${sustained['gh-ost'] || 'below ' + RATES[0]}, revenant ${sustained.revenant || 'below ' + RATES[0]}.`);
+    `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): ` +
+    Object.entries(sustained).map(([tool, rate]) => `${tool} ${rate || 'below ' + RATES[0]}`).join(', ') + '.');
   // The issue's targets, judged from this run's figures.
   const peakLoadLag = Math.max(...pick('revenant', true).map((m) => m.peakLagSeconds ?? Infinity));
   const target = (name: string, measured: string, met: boolean | undefined) => lines.push(`| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? 'yes' : 'no'} |`);
