@@ -365,9 +365,9 @@ class Applier {
   }
 
   progress(): ApplyProgress {
-    // Caught up: none. Else the age of the last heartbeat applied (or, before the first, of the
-    // last event, by its whole-second timestamp).
-    const since = this.appliedBeatAt || this.lastEventTs;
+    // Caught up: none. Else the age of the last heartbeat applied; before the first one, the
+    // least the last event's whole-second timestamp allows (it may be up to 999 ms late).
+    const since = this.appliedBeatAt || (this.lastEventTs ? this.lastEventTs + 999 : 0);
     const lagSeconds = this.caughtUp && this.batch.length === 0 ? 0 : since ? Math.max(0, (Date.now() - since) / 1000) : 0;
     return { eventsApplied: this.checkpoint.eventsApplied, position: { file: this.checkpoint.file, position: this.checkpoint.position },
       lagSeconds, backlogBytes: this.backlogBytes };
