@@ -52,13 +52,15 @@ interface Scenario {
   input: MigrationInput;
 }
 
+// Two copiers (the default), each resting three times as long as its chunk took: the copy
+// lasts long enough (seconds, with progress reports every 2 s) for a fault to land mid-copy.
 async function setUp(db: string, port: number, extra: Partial<MigrationInput>): Promise<Scenario> {
   await freshDatabase(db, port);
   await createTestTable(db, 't', ROWS, port);
   const load = new WriteLoad(db, 't', ROWS, port).start(4);
   const startPos = await masterPosition(port);
   return { db, port, load, startPos,
-    input: input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { server: { host: '127.0.0.1', port, user: 'revenant' }, chunkSize: 300, niceRatio: 1, postponeCutOver: true, copyStartDelayMillis: 500, ...extra }) };
+    input: input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { server: { host: '127.0.0.1', port, user: 'revenant' }, chunkSize: 300, niceRatio: 3, postponeCutOver: true, copyStartDelayMillis: 500, ...extra }) };
 }
 
 /** Query status, waiting out a moment without a live worker or server. */
@@ -116,7 +118,8 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
   await worker.start();
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
-  const sc = await setUp('rv_fault_worker', FAULT_DB_PORT, {});
+  // Slower still: seven kills, each waited out (heartbeat timeout, retry), during the copy.
+  const sc = await setUp('rv_fault_worker', FAULT_DB_PORT, { niceRatio: 5 });
   const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
   const kills: string[] = [];
   try {
@@ -132,7 +135,8 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
     }
     // Copy done, cut-over postponed: only the applier runs.
     await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
-    while (kills.length < 8) {
+    // At least two here: with at least one during the cut-over, ten in all.
+    for (let applyKills = 0; applyKills < 2 || kills.length < 9; applyKills++) {
       await sleep(between(500, 2000));
       kills.push('postponed (apply)');
       await worker.restart();
@@ -238,7 +242,9 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   const db2 = 'rv_fault_purged';
   await freshDatabase(db2, FAULT_DB_PORT);
   await createTestTable(db2, 't', 50_000, FAULT_DB_PORT);
-  const i2 = input(db2, 't', 'ADD COLUMN extra INT', { server: { host: '127.0.0.1', port: FAULT_DB_PORT, user: 'revenant' }, chunkSize: 100, niceRatio: 2 });
+  // Postponed: the parallel copy can finish 50,000 rows before its first progress report, and a
+  // run that had cut over by the time it was terminated would leave no ghost to resurrect.
+  const i2 = input(db2, 't', 'ADD COLUMN extra INT', { server: { host: '127.0.0.1', port: FAULT_DB_PORT, user: 'revenant' }, chunkSize: 100, niceRatio: 2, postponeCutOver: true });
   const h2 = await temporal.start(i2);
   await waitFor(h2, (s) => s.rowsCopied > 1000, 'copy progress');
   await h2.terminate('test');

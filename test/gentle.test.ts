@@ -53,7 +53,7 @@ test('--max-load, --throttle-query and the throttle flag files each hold the cop
   const flag = join(dir, 'throttle');
   const extra = join(dir, 'throttle-more');
   const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
-    chunkSize: 100, niceRatio: 2, postponeCutOver: true, throttleFlagFile: flag, throttleAdditionalFlagFile: extra,
+    chunkSize: 100, copyThreads: 1, niceRatio: 3, postponeCutOver: true, throttleFlagFile: flag, throttleAdditionalFlagFile: extra,
   }));
   try {
     await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
@@ -77,7 +77,7 @@ test('--panic-flag-file stops the migration at once, the original untouched', { 
   await freshDatabase(db);
   await createTestTable(db, 't', 50_000);
   const dir = mkdtempSync(join(tmpdir(), 'revenant-panic-'));
-  const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { chunkSize: 100, niceRatio: 2, panicFlagFile: join(dir, 'panic') }));
+  const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { chunkSize: 100, copyThreads: 1, niceRatio: 2, postponeCutOver: true, panicFlagFile: join(dir, 'panic') }));
   await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
   writeFileSync(join(dir, 'panic'), '');
   await assert.rejects(handle.result(), (e: any) => /panic flag file .*panic exists: stopped at once/.test(e.cause?.message ?? ''));
