@@ -48,7 +48,7 @@ async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: TablePlan,
     const server = await currentBinlogPosition(inspected);
     if (cp && cp.file === server.file && server.position - cp.position <= MAX_BACKLOG_BYTES) return;
     if (Date.now() > deadline) throw ApplicationFailure.retryable(`binlog applier is behind (applied ${cp?.file}:${cp?.position}, server at ${server.file}:${server.position}); cut-over postponed until it catches up`, 'ApplierBehind');
-    await sleep(200);
+    await sleep(50);
   }
 }
 
