@@ -4,7 +4,7 @@
 // medians; then the highest sustained write rate each online tool keeps its apply lag under
 // 1 s at. Writes bench/RESULTS.md. Ratios, never absolute timings, are what it judges.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,14 @@ const OUT = arg('out', join(ROOT, 'bench', 'RESULTS.md'));
 /** A run that takes longer is stopped and counts as failed (a tool that cannot keep up never ends). */
 const RUN_TIMEOUT_S = Number(arg('timeout', '300'));
 const TOOLS = arg('tools', 'alter-copy,pt-osc,gh-ost,revenant').split(',') as Tool[];
+/**
+ * A second table size for the memory target (worker peak RSS within 10% between N and this):
+ * revenant alone, idle and under the same load, once each, after the sustained-rate search.
+ * 0: not measured.
+ */
+const RSS_ROWS = Number(arg('rss-rows', '0'));
+/** Extra flags for revenant's migrate (tuning experiments), e.g. --revenant-flags "--copy-threads 3". */
+const REVENANT_FLAGS = arg('revenant-flags', '').split(/\s+/).filter(Boolean);
 const PORT = 24306;
 const TEMPORAL = '127.0.0.1:24233';
 const DB = 'bench';
@@ -59,14 +67,27 @@ async function sql(query: string, database?: string): Promise<any[]> {
   }
 }
 
-function sysbench(command: 'prepare' | 'run', rate = 0): ChildProcess {
+function sysbench(command: 'prepare' | 'run', rate = 0, rows = ROWS): ChildProcess {
   return spawn('sysbench', ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${PORT}`,
-    '--mysql-user=revenant', '--mysql-password=revenant', `--mysql-db=${DB}`, '--tables=1', `--table-size=${ROWS}`,
+    '--mysql-user=revenant', '--mysql-password=revenant', `--mysql-db=${DB}`, '--tables=1', `--table-size=${rows}`,
     ...(command === 'run' ? ['--threads=4', `--rate=${rate}`, '--time=0', '--report-interval=0', '--mysql-ignore-errors=all'] : ['--threads=2']), command],
   { stdio: 'ignore' });
 }
 
 const exited = (p: ChildProcess) => new Promise<number>((r) => p.on('exit', (code) => r(code ?? 1)));
+
+/**
+ * The worker's peak RSS since the last reset (VmHWM), in MB. The worker is one process for
+ * the whole benchmark; each group of runs resets the peak first (clear_refs 5), so each
+ * group's figure is its own, not the heaviest group's before it.
+ */
+const peakRss = {
+  reset(pid: number): void { writeFileSync(`/proc/${pid}/clear_refs`, '5'); },
+  read(pid: number): number {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  },
+};
 
 async function restore(): Promise<void> {
   // Each run writes gigabytes of binlog; none of it is needed once the run is over.
@@ -107,11 +128,16 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
 
 let client: Client;
 const historyLengths: number[] = [];
+/** revenant's runs on the --rss-rows table. */
+const larger: Measure[] = [];
+
+/** Worker peak RSS (MB): the main runs, the sustained-rate search, the --rss-rows runs. */
+interface RssPeaks { main: number; sustained: number; larger: number }
 
 /** `stopAboveLag`: the sustained-rate search stops a run as soon as its apply lag passes it. */
-async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = Infinity): Promise<Measure> {
+async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = Infinity, rows = ROWS): Promise<Measure> {
   await restore();
-  const writer = load ? sysbench('run', rate) : undefined;
+  const writer = load ? sysbench('run', rate, rows) : undefined;
   if (writer) await sleep(2000);
   try {
     switch (tool) {
@@ -133,7 +159,7 @@ async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = In
       }
       case 'revenant': {
         const r = await timed('node', [join(ROOT, 'bin', 'revenant.js'), 'migrate', '--host', '127.0.0.1', '--port', String(PORT), '--user', 'revenant',
-          '--database', DB, '--table', TABLE, '--alter', ALTER, '--allow-on-master', '--initially-drop-old-table', '--execute', '--no-search-attributes'],
+          '--database', DB, '--table', TABLE, '--alter', ALTER, '--allow-on-master', '--initially-drop-old-table', '--execute', '--no-search-attributes', ...REVENANT_FLAGS],
         { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench' }, /Lag: (\d+(?:\.\d+)?)s/g, stopAboveLag);
         const last = r.out.split('\n').filter((l) => l.startsWith('Copy:')).pop() ?? '';
         console.log(`bench:   revenant's last status: ${last}`);
@@ -141,7 +167,9 @@ async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = In
         const h = client.workflow.getHandle(`revenant:127.0.0.1:${PORT}:${DB}.${TABLE}`);
         // A stopped CLI leaves its migration running: end it before the table is restored.
         if (!r.ok) await h.terminate('benchmark run stopped').catch(() => {});
-        historyLengths.push((await h.fetchHistory()).events?.length ?? 0);
+        const history = await h.fetchHistory();
+        historyLengths.push(history.events?.length ?? 0);
+        console.log(`bench:   revenant's phases: ${activityTimes(history)}`);
         return { tool, load, seconds: r.seconds, copySeconds: copy ? Number(copy[1]) : undefined, peakLagSeconds: r.peakLag ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
       }
     }
@@ -152,6 +180,25 @@ async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = In
   }
 }
 
+/** Where a migration's time went: each activity's scheduled-to-closed seconds, in order. */
+function activityTimes(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>): string {
+  const seconds = (t: any) => Number(t?.seconds ?? 0) + Number(t?.nanos ?? 0) / 1e9;
+  const events = history.events ?? [];
+  const first = seconds(events[0]?.eventTime);
+  const scheduled = new Map<string, { name: string; at: number }>();
+  const out: string[] = [];
+  for (const e of events) {
+    const at = seconds(e.eventTime);
+    if (e.activityTaskScheduledEventAttributes) {
+      scheduled.set(String(e.eventId), { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+    }
+    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes;
+    const s = closed ? scheduled.get(String(closed.scheduledEventId)) : undefined;
+    if (s) out.push(`${s.name} ${(s.at - first).toFixed(2)}+${(at - s.at).toFixed(2)}`);
+  }
+  return `${out.join(', ')}; closed at ${(seconds(events[events.length - 1]?.eventTime) - first).toFixed(2)} s`;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
@@ -160,9 +207,11 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'start', join(WORK, 'mariadb'), String(PORT), '21']);
   await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
+  // --worker-log FILE keeps the worker's log (INFO) for a look at what a run did.
+  const workerLog = arg('worker-log', '');
   const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: 'WARN' },
-    stdio: 'ignore',
+    env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: workerLog ? 'INFO' : 'WARN' },
+    stdio: workerLog ? ((fd) => ['ignore', fd, fd])(openSync(workerLog, 'w')) as any : 'ignore',
   });
   const connection = await Connection.connect({ address: TEMPORAL });
   client = new Client({ connection });
@@ -183,6 +232,8 @@ async function main(): Promise<void> {
 
     const tools = TOOLS;
     const all: Measure[] = [];
+    const rss: RssPeaks = { main: NaN, sustained: NaN, larger: NaN };
+    peakRss.reset(worker.pid!);
     for (let i = 0; i < RUNS; i++) {
       for (const load of [false, true]) {
         for (const tool of tools) {
@@ -193,6 +244,9 @@ async function main(): Promise<void> {
         }
       }
     }
+
+    rss.main = peakRss.read(worker.pid!);
+    peakRss.reset(worker.pid!);
 
     // The highest write rate at which each online tool finishes with its apply lag under 1 s.
     const sustained: Record<string, number> = {};
@@ -205,8 +259,24 @@ async function main(): Promise<void> {
         sustained[tool] = rate;
       }
     }
-    const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'));
-    writeResults(all, sustained, rss ? Number(rss[1]) / 1024 : NaN);
+    rss.sustained = peakRss.read(worker.pid!);
+
+    if (RSS_ROWS > 0 && TOOLS.includes('revenant')) {
+      // The same migrations on a larger table: the worker's memory must not grow with it.
+      console.log(`bench: preparing ${RSS_ROWS} rows for the memory comparison`);
+      await sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base`, DB);
+      if ((await exited(sysbench('prepare', 0, RSS_ROWS))) !== 0) throw new Error('sysbench prepare failed');
+      await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
+      peakRss.reset(worker.pid!);
+      for (const load of [false, true]) {
+        const m = await runTool('revenant', load, RATE, Infinity, RSS_ROWS);
+        larger.push(m);
+        console.log(`bench: ${RSS_ROWS} rows, revenant${load ? ` under ${RATE} tx/s` : ' idle'}: ${m.seconds.toFixed(1)}s` +
+          `, peak lag ${(m.peakLagSeconds ?? NaN).toFixed(2)}s${m.ok ? '' : ` FAILED ${m.note}`}`);
+      }
+      rss.larger = peakRss.read(worker.pid!);
+    }
+    writeResults(all, sustained, rss);
   } finally {
     await connection.close();
     worker.kill('SIGTERM');
@@ -216,7 +286,7 @@ async function main(): Promise<void> {
   }
 }
 
-function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: number): void {
+function writeResults(all: Measure[], sustained: Record<string, number>, rss: RssPeaks): void {
   const pick = (tool: Tool, load: boolean) => all.filter((m) => m.tool === tool && m.load === load && m.ok);
   const med = (tool: Tool, load: boolean) => median(pick(tool, load).map((m) => m.seconds));
   const lag = (tool: Tool, load: boolean) => {
@@ -228,7 +298,8 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
   const lines: string[] = [];
   const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'unavailable'; } };
   lines.push('# Benchmark results', '',
-    `Command: \`npm run bench -- --rows ${ROWS} --runs ${RUNS} --rate ${RATE}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}.`, '',
+    `Command: \`npm run bench -- --rows ${ROWS} --runs ${RUNS} --rate ${RATE} --rates ${RATES.join(',')}${RSS_ROWS > 0 ? ` --rss-rows ${RSS_ROWS}` : ''}` +
+    `${REVENANT_FLAGS.length ? ` --revenant-flags "${REVENANT_FLAGS.join(' ')}"` : ''}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}.`, '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; MariaDB, sysbench and every tool on it.`,
     `Versions: ${version('mariadbd', ['--version'])}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(GHOST, ['--version'])}; ` +
     `revenant ${version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}; node ${process.version}.`, '',
@@ -245,9 +316,17 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
   }
   const copy = median(pick('revenant', false).map((m) => m.copySeconds ?? NaN).filter((x) => Number.isFinite(x) && x > 0));
   lines.push('', `revenant: copy ${Number.isFinite(copy) ? `${copy}s, ${Math.round(ROWS / copy).toLocaleString('en')} rows/s` : 'n/a'} idle; ` +
-    `worker peak RSS ${rssMb.toFixed(0)} MB; workflow history ${Math.min(...historyLengths)}–${Math.max(...historyLengths)} events.`, '',
+    `worker peak RSS ${rss.main.toFixed(0)} MB over these runs, ${rss.sustained.toFixed(0)} MB over the sustained-rate runs below` +
+    `${RSS_ROWS > 0 ? `, ${rss.larger.toFixed(0)} MB over the ${RSS_ROWS.toLocaleString('en')}-row runs` : ''}; ` +
+    `workflow history ${Math.min(...historyLengths)}–${Math.max(...historyLengths)} events.`, '',
     `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): ` +
     Object.entries(sustained).map(([tool, rate]) => `${tool} ${rate || 'below ' + RATES[0]}`).join(', ') + '.');
+  if (larger.length) {
+    const l = (load: boolean) => larger.find((m) => m.load === load);
+    const show = (m?: Measure) => (m?.ok ? `${m.seconds.toFixed(1)} s` : 'failed');
+    lines.push('', `revenant on ${RSS_ROWS.toLocaleString('en')} rows (once each): idle ${show(l(false))}, under ${RATE} tx/s ${show(l(true))}` +
+      `${l(true)?.peakLagSeconds !== undefined ? `, peak apply lag ${l(true)!.peakLagSeconds!.toFixed(2)} s` : ''}.`);
+  }
   // The issue's targets, judged from this run's figures.
   const peakLoadLag = Math.max(...pick('revenant', true).map((m) => m.peakLagSeconds ?? Infinity));
   const target = (name: string, measured: string, met: boolean | undefined) => lines.push(`| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? 'yes' : 'no'} |`);
@@ -261,8 +340,14 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rssMb: 
   target('under load ≤ 0.25× gh-ost', `${ratio(rev.load, med('gh-ost', true))}×`, within(rev.load, med('gh-ost', true), 0.25));
   target('sustained rate (lag < 1 s) ≥ 2× gh-ost', `${sustained.revenant ?? 'n/a'} vs ${sustained['gh-ost'] ?? 'n/a'} tx/s`,
     sustained.revenant !== undefined && sustained['gh-ost'] !== undefined ? sustained.revenant >= 2 * sustained['gh-ost'] : undefined);
-  target(`worker peak RSS ≤ 250 MB (${ROWS.toLocaleString('en')} rows)`, `${rssMb.toFixed(0)} MB`, Number.isFinite(rssMb) ? rssMb <= 250 : undefined);
-  target(`history ≤ 200 events (${ROWS.toLocaleString('en')} rows)`, `${Number.isFinite(history) ? history : 'n/a'}`, Number.isFinite(history) ? history <= 200 : undefined);
+  target(`worker peak RSS ≤ 250 MB (${ROWS.toLocaleString('en')} rows, idle and under ${RATE} tx/s)`, `${rss.main.toFixed(0)} MB`, Number.isFinite(rss.main) ? rss.main <= 250 : undefined);
+  if (RSS_ROWS > 0) {
+    target(`worker peak RSS ≤ 250 MB (${RSS_ROWS.toLocaleString('en')} rows)`, `${rss.larger.toFixed(0)} MB`, Number.isFinite(rss.larger) ? rss.larger <= 250 : undefined);
+    target(`worker peak RSS within 10% between ${ROWS.toLocaleString('en')} and ${RSS_ROWS.toLocaleString('en')} rows`,
+      `${rss.main.toFixed(0)} vs ${rss.larger.toFixed(0)} MB`, Number.isFinite(rss.main) && Number.isFinite(rss.larger) ? Math.abs(rss.larger - rss.main) <= 0.1 * rss.main : undefined);
+  }
+  target(`history ≤ 200 events (${RSS_ROWS > 0 ? `${ROWS.toLocaleString('en')} and ${RSS_ROWS.toLocaleString('en')}` : ROWS.toLocaleString('en')} rows)`,
+    `${Number.isFinite(history) ? history : 'n/a'}`, Number.isFinite(history) ? history <= 200 : undefined);
   lines.push('', '## Failures', '', ...all.filter((m) => !m.ok).map((m) => `- ${m.tool} ${m.load ? 'load' : 'idle'}: ${(m.note ?? '').replace(/\n/g, ' ').slice(0, 300)}`), '');
   writeFileSync(OUT, lines.join('\n'));
   console.log(lines.join('\n'));
