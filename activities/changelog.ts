@@ -49,7 +49,15 @@ export interface BinlogCheckpoint extends BinlogPosition {
   from?: BinlogPosition;
   /** Events of a source transaction applied before its commit was seen; replayed on resume. */
   partialEvents?: number;
+  /** The last heartbeat value applied with or before this checkpoint (see heartbeatMillis). */
+  appliedHeartbeat?: string;
 }
+
+/**
+ * A heartbeat value as epoch milliseconds. Heartbeats are written as the server's clock in
+ * UTC ('YYYY-MM-DD HH:MM:SS.sss'); NaN for anything else.
+ */
+export const heartbeatMillis = (value: string): number => Date.parse(value.replace(' ', 'T') + 'Z');
 
 export async function readHints(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hints: string[]): Promise<Map<string, string>> {
   const rs = await rows(conn, sql.readChangelog(plan.database, plan.changelogTable, hints));

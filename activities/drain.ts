@@ -12,7 +12,7 @@ import { ControlReader } from './control';
 import { MigrationMetrics } from './metrics';
 import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
-import { advance, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
+import { advance, heartbeatMillis, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
@@ -181,7 +181,7 @@ class Heartbeat {
 
   /** When, by this worker's clock, a heartbeat value was written (NaN: not one of ours). */
   writtenAt(value: string): number {
-    return Date.parse(value.replace(' ', 'T') + 'Z') - this.offsetMs;
+    return heartbeatMillis(value) - this.offsetMs;
   }
 
   close(): void {
@@ -304,6 +304,8 @@ class Applier {
       ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents,
       from: { file: this.checkpoint.file, position: this.checkpoint.position },
       ...(this.partialEvents ? { partialEvents: this.partialEvents } : {}),
+      // What the cut-over reads the applier's lag from (no worker's clock needed).
+      ...((this.batchBeat ?? this.checkpoint.appliedHeartbeat) ? { appliedHeartbeat: this.batchBeat ?? this.checkpoint.appliedHeartbeat } : {}),
     };
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.
