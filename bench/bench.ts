@@ -53,6 +53,8 @@ interface Measure {
   seconds: number;
   copySeconds?: number;
   peakLagSeconds?: number;
+  /** revenant: its workflow's history length. */
+  historyEvents?: number;
   ok: boolean;
   note?: string;
 }
@@ -76,18 +78,39 @@ function sysbench(command: 'prepare' | 'run', rate = 0, rows = ROWS): ChildProce
 
 const exited = (p: ChildProcess) => new Promise<number>((r) => p.on('exit', (code) => r(code ?? 1)));
 
+/** A process's peak RSS (VmHWM), in MB. */
+function peakRss(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** --worker-log FILE keeps the worker's log (INFO) for a look at what a run did. */
+const WORKER_LOG = arg('worker-log', '');
+
 /**
- * The worker's peak RSS since the last reset (VmHWM), in MB. The worker is one process for
- * the whole benchmark; each group of runs resets the peak first (clear_refs 5), so each
- * group's figure is its own, not the heaviest group's before it.
+ * A worker of its own for each group of runs (main, sustained-rate, --rss-rows), so that each
+ * group's peak RSS is its own and not what an earlier, heavier group left in the heap.
+ * Returns once it polls the task queue: its start-up is not part of any run's time.
  */
-const peakRss = {
-  reset(pid: number): void { writeFileSync(`/proc/${pid}/clear_refs`, '5'); },
-  read(pid: number): number {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  },
-};
+async function startWorker(): Promise<ChildProcess> {
+  const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
+    stdio: WORKER_LOG ? ((fd) => ['ignore', fd, fd])(openSync(WORKER_LOG, 'a')) as any : 'ignore',
+  });
+  for (let i = 0; i < 150; i++) {
+    const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: 'bench' }, taskQueueType: 2 });
+    if (r.pollers?.some((p) => p.identity?.startsWith(`${worker.pid}@`))) return worker;
+    await sleep(200);
+  }
+  throw new Error('the benchmark\'s worker did not start polling within 30 s');
+}
+
+async function stopWorker(worker: ChildProcess | undefined): Promise<void> {
+  if (!worker || worker.exitCode !== null) return;
+  const done = exited(worker);
+  worker.kill('SIGTERM');
+  await done;
+}
 
 async function restore(): Promise<void> {
   // Each run writes gigabytes of binlog; none of it is needed once the run is over.
@@ -127,7 +150,6 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
 }
 
 let client: Client;
-const historyLengths: number[] = [];
 /** revenant's runs on the --rss-rows table. */
 const larger: Measure[] = [];
 
@@ -168,9 +190,9 @@ async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = In
         // A stopped CLI leaves its migration running: end it before the table is restored.
         if (!r.ok) await h.terminate('benchmark run stopped').catch(() => {});
         const history = await h.fetchHistory();
-        historyLengths.push(history.events?.length ?? 0);
         console.log(`bench:   revenant's phases: ${activityTimes(history)}`);
-        return { tool, load, seconds: r.seconds, copySeconds: copy ? Number(copy[1]) : undefined, peakLagSeconds: r.peakLag ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
+        return { tool, load, seconds: r.seconds, copySeconds: copy ? Number(copy[1]) : undefined, peakLagSeconds: r.peakLag ?? 0,
+          historyEvents: history.events?.length ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
       }
     }
     throw new Error(`unknown tool ${tool}`);
@@ -207,15 +229,12 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'start', join(WORK, 'mariadb'), String(PORT), '21']);
   await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
-  // --worker-log FILE keeps the worker's log (INFO) for a look at what a run did.
-  const workerLog = arg('worker-log', '');
-  const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: workerLog ? 'INFO' : 'WARN' },
-    stdio: workerLog ? ((fd) => ['ignore', fd, fd])(openSync(workerLog, 'w')) as any : 'ignore',
-  });
   const connection = await Connection.connect({ address: TEMPORAL });
   client = new Client({ connection });
+  if (WORKER_LOG) writeFileSync(WORKER_LOG, '');
+  let worker: ChildProcess | undefined;
   try {
+    worker = await startWorker();
     await sql(`DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}`);
     console.log(`bench: preparing ${ROWS} rows`);
     if ((await exited(sysbench('prepare'))) !== 0) throw new Error('sysbench prepare failed');
@@ -233,7 +252,6 @@ async function main(): Promise<void> {
     const tools = TOOLS;
     const all: Measure[] = [];
     const rss: RssPeaks = { main: NaN, sustained: NaN, larger: NaN };
-    peakRss.reset(worker.pid!);
     for (let i = 0; i < RUNS; i++) {
       for (const load of [false, true]) {
         for (const tool of tools) {
@@ -245,21 +263,24 @@ async function main(): Promise<void> {
       }
     }
 
-    rss.main = peakRss.read(worker.pid!);
-    peakRss.reset(worker.pid!);
+    rss.main = peakRss(worker.pid!);
+    await stopWorker(worker);
+    worker = await startWorker();
 
     // The highest write rate at which each online tool finishes with its apply lag under 1 s.
     const sustained: Record<string, number> = {};
+    const sustainedRuns: Measure[] = [];
     for (const tool of (['gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS.includes(t))) {
       sustained[tool] = 0;
       for (const rate of RATES) {
         const m = await runTool(tool, true, rate, 1);
+        sustainedRuns.push(m);
         console.log(`bench: sustained ${tool} at ${rate} tx/s: ${m.seconds.toFixed(1)}s, peak lag ${(m.peakLagSeconds ?? NaN).toFixed(2)}s${m.ok ? '' : ' FAILED'}`);
         if (!m.ok || (m.peakLagSeconds ?? Infinity) >= 1) break;
         sustained[tool] = rate;
       }
     }
-    rss.sustained = peakRss.read(worker.pid!);
+    rss.sustained = peakRss(worker.pid!);
 
     if (RSS_ROWS > 0 && TOOLS.includes('revenant')) {
       // The same migrations on a larger table: the worker's memory must not grow with it.
@@ -267,26 +288,30 @@ async function main(): Promise<void> {
       await sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base`, DB);
       if ((await exited(sysbench('prepare', 0, RSS_ROWS))) !== 0) throw new Error('sysbench prepare failed');
       await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
-      peakRss.reset(worker.pid!);
+      await stopWorker(worker);
+      worker = await startWorker();
       for (const load of [false, true]) {
         const m = await runTool('revenant', load, RATE, Infinity, RSS_ROWS);
         larger.push(m);
         console.log(`bench: ${RSS_ROWS} rows, revenant${load ? ` under ${RATE} tx/s` : ' idle'}: ${m.seconds.toFixed(1)}s` +
           `, peak lag ${(m.peakLagSeconds ?? NaN).toFixed(2)}s${m.ok ? '' : ` FAILED ${m.note}`}`);
       }
-      rss.larger = peakRss.read(worker.pid!);
+      rss.larger = peakRss(worker.pid!);
     }
-    writeResults(all, sustained, rss);
+    writeResults(all, sustained, sustainedRuns, rss);
   } finally {
+    await stopWorker(worker);
     await connection.close();
-    worker.kill('SIGTERM');
     await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'stop', join(WORK, 'temporal')]).catch(() => {});
     await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'stop', join(WORK, 'mariadb')]).catch(() => {});
     rmSync(WORK, { recursive: true, force: true });
   }
 }
 
-function writeResults(all: Measure[], sustained: Record<string, number>, rss: RssPeaks): void {
+function writeResults(all: Measure[], sustained: Record<string, number>, sustainedRuns: Measure[], rss: RssPeaks): void {
+  const histories = (ms: Measure[]) => ms.map((m) => m.historyEvents).filter((x): x is number => x !== undefined);
+  const span = (xs: number[]) => (xs.length ? `${Math.min(...xs)}–${Math.max(...xs)}` : 'n/a');
+  const judged = histories([...all, ...larger]);
   const pick = (tool: Tool, load: boolean) => all.filter((m) => m.tool === tool && m.load === load && m.ok);
   const med = (tool: Tool, load: boolean) => median(pick(tool, load).map((m) => m.seconds));
   const lag = (tool: Tool, load: boolean) => {
@@ -318,7 +343,8 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rss: Rs
   lines.push('', `revenant: copy ${Number.isFinite(copy) ? `${copy}s, ${Math.round(ROWS / copy).toLocaleString('en')} rows/s` : 'n/a'} idle; ` +
     `worker peak RSS ${rss.main.toFixed(0)} MB over these runs, ${rss.sustained.toFixed(0)} MB over the sustained-rate runs below` +
     `${RSS_ROWS > 0 ? `, ${rss.larger.toFixed(0)} MB over the ${RSS_ROWS.toLocaleString('en')}-row runs` : ''}; ` +
-    `workflow history ${Math.min(...historyLengths)}–${Math.max(...historyLengths)} events.`, '',
+    `workflow history ${span(histories(all))} events${larger.length ? ` (${span(histories(larger))} on the ${RSS_ROWS.toLocaleString('en')}-row runs)` : ''}, ` +
+    `${span(histories(sustainedRuns))} in the sustained-rate runs.`, '',
     `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): ` +
     Object.entries(sustained).map(([tool, rate]) => `${tool} ${rate || 'below ' + RATES[0]}`).join(', ') + '.');
   if (larger.length) {
@@ -331,7 +357,7 @@ function writeResults(all: Measure[], sustained: Record<string, number>, rss: Rs
   const peakLoadLag = Math.max(...pick('revenant', true).map((m) => m.peakLagSeconds ?? Infinity));
   const target = (name: string, measured: string, met: boolean | undefined) => lines.push(`| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? 'yes' : 'no'} |`);
   const within = (a: number, b: number, limit: number) => (Number.isFinite(a) && Number.isFinite(b) ? a / b <= limit : undefined);
-  const history = historyLengths.length ? Math.max(...historyLengths) : NaN;
+  const history = judged.length ? Math.max(...judged) : NaN;
   lines.push('', '## Targets', '', '| target | measured | met? |', '|---|---|---|');
   target('idle ≤ 1.2× ALTER COPY', `${ratio(rev.idle, med('alter-copy', false))}×`, within(rev.idle, med('alter-copy', false), 1.2));
   target('idle ≤ 0.9× pt-osc', `${ratio(rev.idle, med('pt-osc', false))}×`, within(rev.idle, med('pt-osc', false), 0.9));
