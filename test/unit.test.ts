@@ -7,6 +7,7 @@ import { appendDml, changeToDml, changeToStatements, dmlToStatements, lastChange
 import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 import { ddlTouchesTable } from '../activities/drain';
+import { heartbeatMillis } from '../activities/changelog';
 import { ghostTriggerName } from '../activities/inspect';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/chunks';
 import { validateChange } from '../workflows/settings';
@@ -257,4 +258,13 @@ test('a batch keeps each integer key\'s last change: deletes, then replaces; str
   appendDml(ci, changeToDml({ kind: 'insert', rows: [{ id: 1, v: 'A' }] }, byString));
   appendDml(ci, changeToDml({ kind: 'delete', rows: [{ id: 1, v: 'a' }] }, byString));
   assert.deepEqual(lastChangePerKey(ci, byString), ci, "'A' and 'a' may be one key on the server: nothing is reduced or reordered");
+});
+
+test('heartbeat values read back as the epoch milliseconds they were written for', () => {
+  // As the applier's Heartbeat writes them: the server's clock, UTC, without the T and Z.
+  const at = Date.UTC(2026, 11, 1, 8, 30, 15, 123);
+  const value = new Date(at).toISOString().replace('T', ' ').replace('Z', '');
+  assert.equal(value, '2026-12-01 08:30:15.123');
+  assert.equal(heartbeatMillis(value), at);
+  assert.ok(Number.isNaN(heartbeatMillis('not a heartbeat')));
 });
