@@ -300,12 +300,13 @@ class Applier {
 
   async flush(): Promise<void> {
     if (this.batch.length === 0 && !this.marker && !this.positionAdvanced) return;
+    // What the cut-over reads the applier's lag from (no worker's clock needed).
+    const appliedHeartbeat = this.batchBeat ?? this.checkpoint.appliedHeartbeat;
     const next: BinlogCheckpoint = {
       ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents,
       from: { file: this.checkpoint.file, position: this.checkpoint.position },
       ...(this.partialEvents ? { partialEvents: this.partialEvents } : {}),
-      // What the cut-over reads the applier's lag from (no worker's clock needed).
-      ...((this.batchBeat ?? this.checkpoint.appliedHeartbeat) ? { appliedHeartbeat: this.batchBeat ?? this.checkpoint.appliedHeartbeat } : {}),
+      ...(appliedHeartbeat ? { appliedHeartbeat } : {}),
     };
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.

@@ -112,6 +112,13 @@ async function stopWorker(worker: ChildProcess | undefined): Promise<void> {
   await done;
 }
 
+/** A sysbench table of `rows` rows, and the copy of it that restore() puts back before each run. */
+async function prepareTable(rows: number): Promise<void> {
+  await sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base`, DB);
+  if ((await exited(sysbench('prepare', 0, rows))) !== 0) throw new Error('sysbench prepare failed');
+  await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
+}
+
 async function restore(): Promise<void> {
   // Each run writes gigabytes of binlog; none of it is needed once the run is over.
   await sql('FLUSH BINARY LOGS');
@@ -150,8 +157,6 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
 }
 
 let client: Client;
-/** revenant's runs on the --rss-rows table. */
-const larger: Measure[] = [];
 
 /** Worker peak RSS (MB): the main runs, the sustained-rate search, the --rss-rows runs. */
 interface RssPeaks { main: number; sustained: number; larger: number }
@@ -237,8 +242,7 @@ async function main(): Promise<void> {
     worker = await startWorker();
     await sql(`DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}`);
     console.log(`bench: preparing ${ROWS} rows`);
-    if ((await exited(sysbench('prepare'))) !== 0) throw new Error('sysbench prepare failed');
-    await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
+    await prepareTable(ROWS);
 
     const probe = TOOLS.includes('gh-ost') ? await runTool('gh-ost', false) : { ok: true, note: '' };
     if (!probe.ok && /Unknown system variable 'transaction_isolation'/.test(probe.note ?? '')) {
@@ -252,6 +256,8 @@ async function main(): Promise<void> {
     const tools = TOOLS;
     const all: Measure[] = [];
     const rss: RssPeaks = { main: NaN, sustained: NaN, larger: NaN };
+    /** revenant's runs on the --rss-rows table. */
+    const larger: Measure[] = [];
     for (let i = 0; i < RUNS; i++) {
       for (const load of [false, true]) {
         for (const tool of tools) {
@@ -285,9 +291,7 @@ async function main(): Promise<void> {
     if (RSS_ROWS > 0 && TOOLS.includes('revenant')) {
       // The same migrations on a larger table: the worker's memory must not grow with it.
       console.log(`bench: preparing ${RSS_ROWS} rows for the memory comparison`);
-      await sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base`, DB);
-      if ((await exited(sysbench('prepare', 0, RSS_ROWS))) !== 0) throw new Error('sysbench prepare failed');
-      await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
+      await prepareTable(RSS_ROWS);
       await stopWorker(worker);
       worker = await startWorker();
       for (const load of [false, true]) {
@@ -298,7 +302,7 @@ async function main(): Promise<void> {
       }
       rss.larger = peakRss(worker.pid!);
     }
-    writeResults(all, sustained, sustainedRuns, rss);
+    writeResults(all, sustained, sustainedRuns, larger, rss);
   } finally {
     await stopWorker(worker);
     await connection.close();
@@ -308,7 +312,7 @@ async function main(): Promise<void> {
   }
 }
 
-function writeResults(all: Measure[], sustained: Record<string, number>, sustainedRuns: Measure[], rss: RssPeaks): void {
+function writeResults(all: Measure[], sustained: Record<string, number>, sustainedRuns: Measure[], larger: Measure[], rss: RssPeaks): void {
   const histories = (ms: Measure[]) => ms.map((m) => m.historyEvents).filter((x): x is number => x !== undefined);
   const span = (xs: number[]) => (xs.length ? `${Math.min(...xs)}–${Math.max(...xs)}` : 'n/a');
   const judged = histories([...all, ...larger]);
