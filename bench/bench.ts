@@ -94,7 +94,8 @@ const WORKER_LOG = arg('worker-log', '');
  */
 async function startWorker(): Promise<ChildProcess> {
   const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
+    // MALLOC_ARENA_MAX as the worker image (Dockerfile) runs it.
+    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
     stdio: WORKER_LOG ? ((fd) => ['ignore', fd, fd])(openSync(WORKER_LOG, 'a')) as any : 'ignore',
   });
   for (let i = 0; i < 150; i++) {
@@ -124,7 +125,7 @@ async function restore(): Promise<void> {
   await sql('FLUSH BINARY LOGS');
   const [{ File: current }] = await sql('SHOW MASTER STATUS');
   await sql(`PURGE BINARY LOGS TO '${current}'`);
-  await sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_del, _${TABLE}_new, _${TABLE}_old;
+  await sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_del, _${TABLE}_new, _${TABLE}_old, bench_floor;
     CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`, DB);
   for (const t of await sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) {
     await sql(`DROP TRIGGER IF EXISTS \`${t.TRIGGER_NAME}\``, DB);
@@ -154,6 +155,33 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
   if (timedOut) out += `\ndid not finish within ${RUN_TIMEOUT_S}s (stopped)`;
   if (stopped) out += `\nstopped: apply lag above ${stopAboveLag}s`;
   return { seconds: (Date.now() - started) / 1000, peakLag, ok: code === 0 && !timedOut && !stopped, out };
+}
+
+/**
+ * What any online copy of this table costs on this server, measured without revenant: the
+ * ghost's shape (the ALTER done, the secondary index `k_1` left out as revenant defers it),
+ * filled by one INSERT … SELECT … LOCK IN SHARE MODE of every row (binlogged, as an online copy
+ * must be for the replicas), then the index added. Also the same copy as two statements at
+ * once over the two halves of the key, which shows whether a second copier can help here.
+ */
+interface Floor { copy: number; parallelCopy: number; index: number; autoincLockMode: string }
+
+async function measureFloor(): Promise<Floor> {
+  await restore();
+  const [{ mode }] = await sql('SELECT @@innodb_autoinc_lock_mode AS mode');
+  const shape = async () => sql(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
+    ALTER TABLE bench_floor DROP INDEX k_1, ${ALTER}`, DB);
+  const fill = (where: string) => sql(`START TRANSACTION; INSERT INTO bench_floor (id, k, c, pad) SELECT id, k, c, pad FROM ${TABLE}
+    ${where} LOCK IN SHARE MODE; COMMIT`, DB);
+  const seconds = async (f: () => Promise<unknown>) => { const t = Date.now(); await f(); return (Date.now() - t) / 1000; };
+  await shape();
+  const copy = await seconds(() => fill(''));
+  const index = await seconds(() => sql('ALTER TABLE bench_floor ADD INDEX k_1 (k)', DB));
+  await shape();
+  const [{ half }] = await sql(`SELECT (MIN(id) + MAX(id)) DIV 2 AS half FROM ${TABLE}`, DB);
+  const parallelCopy = await seconds(() => Promise.all([fill(`WHERE id <= ${Number(half)}`), fill(`WHERE id > ${Number(half)}`)]));
+  await sql('DROP TABLE bench_floor', DB);
+  return { copy, parallelCopy, index, autoincLockMode: String(mode) };
 }
 
 let client: Client;
@@ -270,6 +298,12 @@ async function main(): Promise<void> {
     }
 
     rss.main = peakRss(worker.pid!);
+
+    const floors: Floor[] = [];
+    for (let i = 0; i < RUNS; i++) floors.push(await measureFloor());
+    const floor = { copy: median(floors.map((f) => f.copy)), parallelCopy: median(floors.map((f) => f.parallelCopy)),
+      index: median(floors.map((f) => f.index)), autoincLockMode: floors[0].autoincLockMode };
+    console.log(`bench: floor of a logged copy: ${JSON.stringify(floor)}`);
     await stopWorker(worker);
     worker = await startWorker();
 
@@ -302,7 +336,7 @@ async function main(): Promise<void> {
       }
       rss.larger = peakRss(worker.pid!);
     }
-    writeResults(all, sustained, sustainedRuns, larger, rss);
+    writeResults(all, sustained, sustainedRuns, larger, rss, floor);
   } finally {
     await stopWorker(worker);
     await connection.close();
@@ -312,7 +346,7 @@ async function main(): Promise<void> {
   }
 }
 
-function writeResults(all: Measure[], sustained: Record<string, number>, sustainedRuns: Measure[], larger: Measure[], rss: RssPeaks): void {
+function writeResults(all: Measure[], sustained: Record<string, number>, sustainedRuns: Measure[], larger: Measure[], rss: RssPeaks, floor: Floor): void {
   const histories = (ms: Measure[]) => ms.map((m) => m.historyEvents).filter((x): x is number => x !== undefined);
   const span = (xs: number[]) => (xs.length ? `${Math.min(...xs)}–${Math.max(...xs)}` : 'n/a');
   const judged = histories([...all, ...larger]);
@@ -357,6 +391,12 @@ function writeResults(all: Measure[], sustained: Record<string, number>, sustain
     lines.push('', `revenant on ${RSS_ROWS.toLocaleString('en')} rows (once each): idle ${show(l(false))}, under ${RATE} tx/s ${show(l(true))}` +
       `${l(true)?.peakLagSeconds !== undefined ? `, peak apply lag ${l(true)!.peakLagSeconds!.toFixed(2)} s` : ''}.`);
   }
+  const alterIdle = med('alter-copy', false);
+  const floorTotal = floor.copy + floor.index;
+  lines.push('', `The floor of a logged online copy on this server (no tool, medians of ${RUNS}): one \`INSERT … SELECT … LOCK IN SHARE MODE\` of every row ` +
+    `into the ghost's shape without \`k_1\` ${floor.copy.toFixed(2)} s, then \`ADD INDEX k_1\` ${floor.index.toFixed(2)} s: ` +
+    `${floorTotal.toFixed(2)} s, ${ratio(floorTotal, alterIdle)}× ALTER COPY, ${ratio(floorTotal, med('gh-ost', false))}× gh-ost idle. ` +
+    `The same copy as two statements at once, a half of the key each: ${floor.parallelCopy.toFixed(2)} s (innodb_autoinc_lock_mode=${floor.autoincLockMode}).`);
   // The issue's targets, judged from this run's figures.
   const peakLoadLag = Math.max(...pick('revenant', true).map((m) => m.peakLagSeconds ?? Infinity));
   const target = (name: string, measured: string, met: boolean | undefined) => lines.push(`| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? 'yes' : 'no'} |`);
