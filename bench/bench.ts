@@ -157,6 +157,13 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
   return { seconds: (Date.now() - started) / 1000, peakLag, ok: code === 0 && !timedOut && !stopped, out };
 }
 
+/** How long `work` takes, in seconds. */
+async function secondsOf(work: () => Promise<unknown>): Promise<number> {
+  const started = Date.now();
+  await work();
+  return (Date.now() - started) / 1000;
+}
+
 /**
  * What any online copy of this table costs on this server, measured without revenant: the
  * ghost's shape (the ALTER done, the secondary index `k_1` left out as revenant defers it),
@@ -169,17 +176,16 @@ interface Floor { copy: number; parallelCopy: number; index: number; autoincLock
 async function measureFloor(): Promise<Floor> {
   await restore();
   const [{ mode }] = await sql('SELECT @@innodb_autoinc_lock_mode AS mode');
-  const shape = async () => sql(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
+  const shape = () => sql(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
     ALTER TABLE bench_floor DROP INDEX k_1, ${ALTER}`, DB);
   const fill = (where: string) => sql(`START TRANSACTION; INSERT INTO bench_floor (id, k, c, pad) SELECT id, k, c, pad FROM ${TABLE}
     ${where} LOCK IN SHARE MODE; COMMIT`, DB);
-  const seconds = async (f: () => Promise<unknown>) => { const t = Date.now(); await f(); return (Date.now() - t) / 1000; };
   await shape();
-  const copy = await seconds(() => fill(''));
-  const index = await seconds(() => sql('ALTER TABLE bench_floor ADD INDEX k_1 (k)', DB));
+  const copy = await secondsOf(() => fill(''));
+  const index = await secondsOf(() => sql('ALTER TABLE bench_floor ADD INDEX k_1 (k)', DB));
   await shape();
   const [{ half }] = await sql(`SELECT (MIN(id) + MAX(id)) DIV 2 AS half FROM ${TABLE}`, DB);
-  const parallelCopy = await seconds(() => Promise.all([fill(`WHERE id <= ${Number(half)}`), fill(`WHERE id > ${Number(half)}`)]));
+  const parallelCopy = await secondsOf(() => Promise.all([fill(`WHERE id <= ${Number(half)}`), fill(`WHERE id > ${Number(half)}`)]));
   await sql('DROP TABLE bench_floor', DB);
   return { copy, parallelCopy, index, autoincLockMode: String(mode) };
 }
@@ -196,11 +202,8 @@ async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = In
   if (writer) await sleep(2000);
   try {
     switch (tool) {
-      case 'alter-copy': {
-        const started = Date.now();
-        await sql(`ALTER TABLE ${TABLE} ${ALTER}, ALGORITHM=COPY`, DB);
-        return { tool, load, seconds: (Date.now() - started) / 1000, ok: true };
-      }
+      case 'alter-copy':
+        return { tool, load, seconds: await secondsOf(() => sql(`ALTER TABLE ${TABLE} ${ALTER}, ALGORITHM=COPY`, DB)), ok: true };
       case 'pt-osc': {
         const r = await timed('pt-online-schema-change', ['--alter', ALTER, `D=${DB},t=${TABLE},h=127.0.0.1,P=${PORT},u=revenant,p=revenant`,
           '--execute', '--recursion-method=none', '--no-check-replication-filters', '--no-drop-old-table', '--set-vars', 'lock_wait_timeout=5']);
@@ -392,10 +395,11 @@ function writeResults(all: Measure[], sustained: Record<string, number>, sustain
       `${l(true)?.peakLagSeconds !== undefined ? `, peak apply lag ${l(true)!.peakLagSeconds!.toFixed(2)} s` : ''}.`);
   }
   const alterIdle = med('alter-copy', false);
+  const ghostIdle = med('gh-ost', false);
   const floorTotal = floor.copy + floor.index;
   lines.push('', `The floor of a logged online copy on this server (no tool, medians of ${RUNS}): one \`INSERT … SELECT … LOCK IN SHARE MODE\` of every row ` +
     `into the ghost's shape without \`k_1\` ${floor.copy.toFixed(2)} s, then \`ADD INDEX k_1\` ${floor.index.toFixed(2)} s: ` +
-    `${floorTotal.toFixed(2)} s, ${ratio(floorTotal, alterIdle)}× ALTER COPY, ${ratio(floorTotal, med('gh-ost', false))}× gh-ost idle. ` +
+    `${floorTotal.toFixed(2)} s, ${ratio(floorTotal, alterIdle)}× ALTER COPY, ${ratio(floorTotal, ghostIdle)}× gh-ost idle. ` +
     `The same copy as two statements at once, a half of the key each: ${floor.parallelCopy.toFixed(2)} s (innodb_autoinc_lock_mode=${floor.autoincLockMode}).`);
   // The issue's targets, judged from this run's figures.
   const peakLoadLag = Math.max(...pick('revenant', true).map((m) => m.peakLagSeconds ?? Infinity));
@@ -403,9 +407,9 @@ function writeResults(all: Measure[], sustained: Record<string, number>, sustain
   const within = (a: number, b: number, limit: number) => (Number.isFinite(a) && Number.isFinite(b) ? a / b <= limit : undefined);
   const history = judged.length ? Math.max(...judged) : NaN;
   lines.push('', '## Targets', '', '| target | measured | met? |', '|---|---|---|');
-  target('idle ≤ 1.2× ALTER COPY', `${ratio(rev.idle, med('alter-copy', false))}×`, within(rev.idle, med('alter-copy', false), 1.2));
+  target('idle ≤ 1.2× ALTER COPY', `${ratio(rev.idle, alterIdle)}×`, within(rev.idle, alterIdle, 1.2));
   target('idle ≤ 0.9× pt-osc', `${ratio(rev.idle, med('pt-osc', false))}×`, within(rev.idle, med('pt-osc', false), 0.9));
-  target('idle ≤ 0.33× gh-ost', `${ratio(rev.idle, med('gh-ost', false))}×`, within(rev.idle, med('gh-ost', false), 0.33));
+  target('idle ≤ 0.33× gh-ost', `${ratio(rev.idle, ghostIdle)}×`, within(rev.idle, ghostIdle, 0.33));
   target('under load: apply lag < 1 s', `peak ${Number.isFinite(peakLoadLag) ? peakLoadLag.toFixed(2) : 'n/a'} s`, Number.isFinite(peakLoadLag) ? peakLoadLag < 1 : undefined);
   target('under load ≤ 0.25× gh-ost', `${ratio(rev.load, med('gh-ost', true))}×`, within(rev.load, med('gh-ost', true), 0.25));
   target('sustained rate (lag < 1 s) ≥ 2× gh-ost', `${sustained.revenant ?? 'n/a'} vs ${sustained['gh-ost'] ?? 'n/a'} tx/s`,
