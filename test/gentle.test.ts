@@ -36,6 +36,8 @@ async function waitFor(handle: any, pred: (s: MigrationStatus) => boolean, what:
 async function holdsAndReleases(handle: any, reason: RegExp, hold: () => Promise<unknown>, release: () => Promise<unknown>): Promise<void> {
   await hold();
   const held = await waitFor(handle, (s) => reason.test(s.throttled ?? ''), `throttled: ${reason}`, 10_000);
+  // A hold checked after the last row went in would prove nothing: the copy must still have rows to go.
+  assert.ok(held.phase === 'migrating' && held.rowsCopied < held.rowsEstimate, `held mid-copy (${held.phase}, ${held.rowsCopied} of ${held.rowsEstimate} rows)`);
   await sleep(1000);
   const a: MigrationStatus = await handle.query('status');
   await sleep(2500);
@@ -53,7 +55,9 @@ test('--max-load, --throttle-query and the throttle flag files each hold the cop
   const flag = join(dir, 'throttle');
   const extra = join(dir, 'throttle-more');
   const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
-    chunkSize: 100, copyThreads: 1, niceRatio: 3, postponeCutOver: true, throttleFlagFile: flag, throttleAdditionalFlagFile: extra,
+    // Slow on purpose (10-row chunks, ten times each chunk's time asleep), so the copy cannot
+    // finish while the four holds are checked on a fast machine; sped up once they are.
+    chunkSize: 10, copyThreads: 1, niceRatio: 10, postponeCutOver: true, throttleFlagFile: flag, throttleAdditionalFlagFile: extra,
   }));
   try {
     await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
@@ -63,6 +67,7 @@ test('--max-load, --throttle-query and the throttle flag files each hold the cop
     await holdsAndReleases(handle, /(^|; )copy: throttle-query returned 1(;|$)/, () => set({ 'throttle-query': 'SELECT 1' }), () => set({ 'throttle-query': '' }));
     await holdsAndReleases(handle, /flag-file .*throttle exists/, async () => writeFileSync(flag, ''), async () => rmSync(flag));
     await holdsAndReleases(handle, /flag-file .*throttle-more exists/, async () => writeFileSync(extra, ''), async () => rmSync(extra));
+    await set({ 'chunk-size': '5000', 'nice-ratio': '0' });
     await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
     await handle.signal('cut-over');
     assert.equal((await handle.result()).status.phase, 'completed');
