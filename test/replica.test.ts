@@ -128,6 +128,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     await sleep(3000);
     const b = (await handle.query('status')) as MigrationStatus;
     assert.equal(b.rowsCopied, a.rowsCopied, `no rows copied while the replica lags (${throttled.throttled})`);
+    assert.ok(b.phase === 'migrating' && b.rowsCopied < b.rowsEstimate, `held mid-copy (${b.phase}, ${b.rowsCopied} of ${b.rowsEstimate} rows)`);
     assert.match(b.throttled ?? '', /lag: replica 127\.0\.0\.1:23311 is \d+\.\ds behind \(max-lag-millis 1000\)/);
 
     await onReplica((c) => c.query('START SLAVE SQL_THREAD'));
@@ -156,7 +157,8 @@ test('--allow-on-master with --throttle-control-replicas: the control replica\'s
     const handle = await start(migration(db, MASTER, { allowOnMaster: true, throttleControlReplicas: [`127.0.0.1:${REPLICA}`], maxLagMillis: 1000 }));
     await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
     await onReplica((c) => c.query('STOP SLAVE SQL_THREAD'));
-    await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on the control replica', 10_000);
+    const held = await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on the control replica', 10_000);
+    assert.ok(held.phase === 'migrating' && held.rowsCopied < held.rowsEstimate, `held mid-copy (${held.phase}, ${held.rowsCopied} of ${held.rowsEstimate} rows)`);
     await onReplica((c) => c.query('START SLAVE SQL_THREAD'));
     await finish(handle, load);
     assert.deepEqual(await checksum(db, 't', COLS, MASTER), await checksum(db, '_t_del', COLS, MASTER));
