@@ -3,7 +3,7 @@
 // least every CONTROL_REFRESH_MS, so a change reaches them within a second, and survives
 // any restart. Throttling decisions are made here too, and reported when they change.
 import { Context } from '@temporalio/activity';
-import type { MigrationInput, TablePlan } from '../workflows/types';
+import type { MigrationInput, TablePlan, ThrottleReport } from '../workflows/types';
 import { settingsFrom, type Control } from '../workflows/settings';
 import { HINT, readHints, readJson, writeJson } from './changelog';
 import type { CredentialResolver } from './credentials';
@@ -53,7 +53,16 @@ export class ControlReader {
     this.lag?.close();
     clearTimeout(this.reportTimer);
     // The last word goes out as the phase ends, so the status does not keep a stale reason.
-    if (this.reason !== this.reported) this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason });
+    if (this.reason !== this.reported) this.reportNow();
+  }
+
+  /** Where the phase stands, sent with each throttle report (see ThrottleReport). */
+  progress: () => Pick<ThrottleReport, 'copy' | 'apply'> = () => ({});
+
+  private reportNow(): void {
+    this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason, ...this.progress() });
+    this.reported = this.reason;
+    this.reportedAt = Date.now();
   }
 
   /**
@@ -68,9 +77,7 @@ export class ControlReader {
       this.reportTimer = undefined;
       if (this.reason === this.reported) return;
       if (Date.now() - this.changedAt < SETTLE_MS) { this.reportReason(); return; }
-      this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason });
-      this.reported = this.reason;
-      this.reportedAt = Date.now();
+      this.reportNow();
     }, Math.max(0, due - Date.now()));
   }
 

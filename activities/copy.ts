@@ -55,6 +55,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials);
     let chunkSize = input.chunkSize;
     const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize });
+    control.progress = () => ({ copy: progress() });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
       // Resuming: the changelog's checkpoint is committed with each chunk; the ranges claimed
       // and not committed are copied again (they were rolled back), nothing committed is.

@@ -84,6 +84,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials);
     const applier = new Applier(conn, input, plan, start, heartbeat, metrics);
+    control.progress = () => ({ apply: applier.progress() });
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 

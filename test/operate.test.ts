@@ -15,12 +15,12 @@ const cli = (...args: string[]) => runTemporal(args);
 const revenant = (...args: string[]) => runRevenant(args, 'test-operate');
 
 /** The committed checkpoints, straight from the changelog: the truth about progress. */
-async function checkpoints(db: string): Promise<{ chunks: number; events: number; position: number }> {
+async function checkpoints(db: string): Promise<{ chunks: number; rows: number; events: number; position: number }> {
   const c = await admin(db);
   const [r] = await c.query<any[]>("SELECT hint, value FROM _t_ghc WHERE hint IN ('copy-checkpoint', 'binlog-checkpoint')");
   await c.end();
   const v = Object.fromEntries(r.map((x) => [x.hint, JSON.parse(x.value)]));
-  return { chunks: v['copy-checkpoint'].chunksCopied, events: v['binlog-checkpoint'].eventsApplied, position: v['binlog-checkpoint'].position };
+  return { chunks: v['copy-checkpoint'].chunksCopied, rows: v['copy-checkpoint'].rowsCopied, events: v['binlog-checkpoint'].eventsApplied, position: v['binlog-checkpoint'].position };
 }
 
 async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
@@ -41,6 +41,11 @@ async function assertPaused(db: string, status: () => Promise<MigrationStatus>):
   await sleep(5000);
   const b = await checkpoints(db);
   assert.deepEqual(b, a, 'no chunk copied and no event applied while paused');
+  // The status tells where the copy holds (the throttle report carries it), not the last
+  // periodic report's count: at most a chunk per copier (2 × 200 rows) can commit after it.
+  const s = await status();
+  assert.ok(s.phase === 'migrating' && b.rows < s.rowsEstimate, `paused mid-copy (${s.phase}, ${b.rows} of ${s.rowsEstimate} rows)`);
+  assert.ok(b.rows - s.rowsCopied <= 400, `status while paused: ${s.rowsCopied} rows copied; committed: ${b.rows}`);
 }
 
 test('the temporal binary alone: start, status, pause, tune, resume, postponed cut-over, search attributes', { timeout: 300_000 }, async () => {

@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
 import type { HookContext, HookName } from '../activities/hooks';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsFrom, validateChange, type Control } from './settings';
-import type { MigrationInput, MigrationResult, MigrationStatus, Phase, ProgressReport, TablePlan } from './types';
+import type { ApplyProgress, CopyProgress, MigrationInput, MigrationResult, MigrationStatus, Phase, ProgressReport, TablePlan } from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
@@ -144,22 +144,30 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     return status;
   });
   const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
+  const copyProgressed = (c: CopyProgress) => {
+    status.rowsCopied = c.rowsCopied;
+    status.chunkSizeInUse = c.chunkSize;
+    publishProgress();
+  };
+  const applyProgressed = (a: ApplyProgress) => {
+    status.eventsApplied = a.eventsApplied;
+    status.binlogPosition = a.position;
+    status.lagSeconds = a.lagSeconds;
+    status.backlogBytes = a.backlogBytes;
+  };
   setHandler(progressSignal, (r) => {
     if (r.kind === 'copy') {
-      status.rowsCopied = r.copy.rowsCopied;
-      status.chunkSizeInUse = r.copy.chunkSize;
-      publishProgress();
+      copyProgressed(r.copy);
     } else if (r.kind === 'throttle') {
       // Copy and apply hold off each for its own reasons; one going on does not clear the other's.
       if (r.reason) throttleReasons[r.phase] = r.reason;
       else delete throttleReasons[r.phase];
       const held = Object.entries(throttleReasons).map(([p, why]) => `${p}: ${why}`);
       status.throttled = held.length ? held.join('; ') : undefined;
+      if (r.copy) copyProgressed(r.copy);
+      if (r.apply) applyProgressed(r.apply);
     } else if (r.kind === 'apply') {
-      status.eventsApplied = r.apply.eventsApplied;
-      status.binlogPosition = r.apply.position;
-      status.lagSeconds = r.apply.lagSeconds;
-      status.backlogBytes = r.apply.backlogBytes;
+      applyProgressed(r.apply);
     } else {
       status.resumes++;
       status.lastResume = `${r.phase} attempt ${r.attempt}: ${r.checkpoint}; redid ${r.redone} ${r.phase === 'copy' ? 'chunks' : 'events'}`;

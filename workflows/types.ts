@@ -210,11 +210,16 @@ export interface ResumeReport {
   redone: number;
 }
 
-/** Copy or apply started or stopped holding off, and why. */
+/**
+ * Copy or apply started or stopped holding off, and why; with the phase's progress at that
+ * moment, so a held migration's status shows where it holds, not the last periodic report.
+ */
 export interface ThrottleReport {
   kind: 'throttle';
   phase: 'copy' | 'apply';
   reason: string | null;
+  copy?: CopyProgress;
+  apply?: ApplyProgress;
 }
 
 /** Progress an activity reports to its workflow (signal `progress`). */
