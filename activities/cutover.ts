@@ -46,7 +46,7 @@ async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
 }
 
 /** Waits until the applier's committed checkpoint is near the read server's current position, or recent. */
-async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: TablePlan, timeoutMs: number): Promise<void> {
+export async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: TablePlan, timeoutMs: number): Promise<void> {
   const ctx = Context.current();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -162,7 +162,7 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
 }
 
 /** The cut-over waits for the watched replicas to be within --max-lag-millis too: the marker must reach them within the lock's time. */
-async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credentials: CredentialResolver, input: MigrationInput, timeoutMs: number): Promise<void> {
+export async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credentials: CredentialResolver, input: MigrationInput, timeoutMs: number): Promise<void> {
   if (!plan.lagReplicas?.length) return;
   const maxLag = (await readJson<Control>(conn, plan, HINT.control))?.maxLagMillis ?? input.maxLagMillis ?? 1500;
   const lag = new LagReader(plan, credentials);
@@ -197,13 +197,14 @@ async function swapAndSwapBack(c: Conn, input: MigrationInput, plan: TablePlan):
   return { swapped: true, alreadySwapped: false };
 }
 
-async function waitForMarker(conn: Conn, plan: TablePlan, marker: string, timeoutMs: number): Promise<void> {
+/** Waits until the applier has committed every change before `marker` (it writes the marker back with them). */
+export async function waitForMarker(conn: Conn, plan: TablePlan, marker: string, timeoutMs: number, what = 'cut-over marker'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    Context.current().heartbeat('waiting for the applier to reach the cut-over marker');
+    Context.current().heartbeat(`waiting for the applier to reach the ${what}`);
     const v = (await readHints(conn, plan, [HINT.markerApplied])).get(HINT.markerApplied);
     if (v === marker) return;
-    if (Date.now() > deadline) throw new Error(`binlog applier did not reach the cut-over marker within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`binlog applier did not reach the ${what} within ${timeoutMs} ms`);
     await sleep(20);
   }
 }

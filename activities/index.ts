@@ -2,6 +2,7 @@
 // credentials, and a way to report progress to the workflow.
 import type { MigrationInput, TablePlan } from '../workflows/types';
 import { cleanup } from './cleanup';
+import { checksumTables } from './checksum';
 import { copyRows } from './copy';
 import { addDeferredIndexes } from './indexes';
 import type { CredentialResolver } from './credentials';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan),
     addDeferredIndexes: (input: MigrationInput, plan: TablePlan) => addDeferredIndexes(credentials, input, plan),
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
+    checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan),
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
     cleanup: (input: MigrationInput, plan: TablePlan) => cleanup(credentials, input, plan),
     waitWhileFileExists,

@@ -74,7 +74,7 @@ export const tablesNamed = (database: string, names: string[]): Statement => ({
 });
 
 export const columnsOf = (database: string, table: string): Statement => ({
-  sql: `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA, GENERATION_EXPRESSION
+  sql: `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA, GENERATION_EXPRESSION, CHARACTER_SET_NAME, COLLATION_NAME
         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
   params: [database, table],
 });
@@ -391,6 +391,62 @@ export const createSentry = (database: string, table: string): Statement => ({
 export const tableComment = (database: string, table: string): Statement => ({
   sql: `SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
   params: [database, table],
+});
+
+export const lockTableRead = (database: string, table: string): Statement => ({
+  sql: `LOCK TABLES ${qualified(database, table)} READ`,
+  params: [],
+});
+
+export const repeatableRead = (): Statement => ({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', params: [] });
+export const consistentSnapshot = (): Statement => ({ sql: 'START TRANSACTION WITH CONSISTENT SNAPSHOT', params: [] });
+
+// ---- Checksum ---------------------------------------------------------------------------
+
+/** A key range: rows after `from` (from it, when inclusive) up to and including `to`; null: unbounded. */
+export interface KeyRange {
+  from: unknown[] | null;
+  fromInclusive: boolean;
+  to: unknown[] | null;
+}
+
+function rangeWhere(keyColumns: string[], r: KeyRange): Statement {
+  const parts: Statement[] = [];
+  if (r.from) parts.push(keyComparison(keyColumns, r.fromInclusive ? '>=' : '>', r.from));
+  if (r.to) parts.push(keyComparison(keyColumns, '<=', r.to));
+  return { sql: parts.length ? parts.map((p) => p.sql).join(' AND ') : '1', params: parts.flatMap((p) => p.params) };
+}
+
+/**
+ * Rows, and the XOR and sum of a CRC32 per row, in one key range of one table. Each value is
+ * cast to binary (no collation to aggregate, a number as it prints) and followed by ISNULL,
+ * so NULL and '' differ. Run on the original and on the ghost with the same range and their
+ * shared columns: equal figures mean equal rows (to a CRC's chance).
+ */
+export function rangeChecksum(database: string, table: string, index: string | null, keyColumns: string[], columns: string[], r: KeyRange): Statement {
+  const where = rangeWhere(keyColumns, r);
+  const row = columns.map((c) => `CAST(${escapeId(c)} AS BINARY), ISNULL(${escapeId(c)})`).join(', ');
+  return {
+    sql: `SELECT COUNT(*) AS n, COALESCE(BIT_XOR(h), 0) AS x, COALESCE(SUM(h), 0) AS s
+          FROM (SELECT CRC32(CONCAT_WS(0x1f, ${row})) AS h FROM ${qualified(database, table)}${index ? ` FORCE INDEX (${escapeId(index)})` : ''}
+                WHERE ${where.sql}) AS r`,
+    params: where.params,
+  };
+}
+
+/** Rows of a table outside [min, max] of a key (the ghost's rows the original's range cannot hold). */
+export function rowsOutside(database: string, table: string, keyColumns: string[], min: unknown[], max: unknown[]): Statement {
+  const below = keyComparison(keyColumns, '<', min);
+  const above = keyComparison(keyColumns, '>', max);
+  return {
+    sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)} WHERE (${below.sql}) OR (${above.sql})`,
+    params: [...below.params, ...above.params],
+  };
+}
+
+export const rowCount = (database: string, table: string): Statement => ({
+  sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)}`,
+  params: [],
 });
 
 export const lockTablesWrite = (database: string, tables: string[]): Statement => ({

@@ -4,7 +4,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment } from '../activities/credentials';
-import { migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import { checksumSummary, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
 import { ensureEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
@@ -137,6 +137,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
     try {
       const r = await result;
       print(statusLine(r.status));
+      if (r.status.checksum) print(`revenant: checksum: ${checksumSummary(r.status.checksum)}`);
       print(`revenant: ${r.status.message ?? r.status.phase}`);
       return 0;
     } catch (e) {
@@ -166,6 +167,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         const s = await handle.query<MigrationStatus>('status');
         print(statusLine(s));
         print(`Settings: ${settingsLine(s)}`);
+        if (s.checksum) print(`Checksum: ${checksumSummary(s.checksum)}`);
         if (s.message) print(`Message: ${s.message}`);
         break;
       }

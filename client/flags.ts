@@ -24,7 +24,7 @@ const FLAGS: Record<string, Kind> = {
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
-  'allow-on-master': 'bool', 'assume-rbr': 'bool',
+  'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool',
   // accepted for gh-ost compatibility, no effect on revenant
   verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
   'cut-over': 'string', 'serve-socket-file': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
@@ -128,6 +128,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     if ((e as Error).message !== 'no setting to change') throw new UsageError(`--${(e as Error).message}`);
   }
   if (bool('no-search-attributes')) input.searchAttributes = false;
+  if (bool('checksum')) input.checksum = true;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
   // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without

@@ -41,7 +41,7 @@ test('migrate with gh-ost flags; a second ALTER is refused; rerun attaches; cut-
   await freshDatabase(db);
   await createTestTable(db, 't', 30_000);
   const first = [...base(db), '--alter', 'ADD COLUMN c INT NOT NULL DEFAULT 5', '--execute', '--chunk-size=500', '-dml-batch-size', '20',
-    '--postpone-cut-over', '--ok-to-drop-table'];
+    '--postpone-cut-over', '--ok-to-drop-table', '--checksum'];
   let r = await revenant(['migrate', ...first, '--detach']);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /migration started: workflow revenant:127\.0\.0\.1:\d+:rv_cli_run\.t/);
@@ -54,13 +54,14 @@ test('migrate with gh-ost flags; a second ALTER is refused; rerun attaches; cut-
   const attached = revenant(['migrate', ...first]);
   await new Promise((res) => setTimeout(res, 3000));
   const s = await revenant(['status', ...base(db)]);
-  assert.match(s.out, /State: (migrating|postponed)/);
+  assert.match(s.out, /State: (migrating|checksumming|postponed)/);
   const c = await revenant(['cut-over', ...base(db)]);
   assert.equal(c.code, 0, c.out);
   r = await attached;
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /attached to the running migration/);
   assert.match(r.out, /Copy: \d+\/\d+ [\d.]+%; Applied: \d+; .*State: /);
+  assert.match(r.out, /revenant: checksum: 30000 rows equal in 3 ranges on 6 columns; original read-locked \d+ ms for the snapshot/);
   assert.match(r.out, /rv_cli_run\.t migrated; old table dropped/);
   assert.deepEqual(await tablesIn(db), ['t']);
   assert.match(await showCreate(db, 't'), /`c` int\(11\) NOT NULL DEFAULT 5/);

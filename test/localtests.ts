@@ -323,7 +323,7 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
       '--database', db, '--table', TABLE, '--alter', 'engine=innodb',
       '--allow-on-master', '--exact-rowcount', '--initially-drop-old-table', '--initially-drop-ghost-table',
       '--default-retries=3', '--chunk-size=10', '--copy-start-delay-millis=2000',
-      `--postpone-cut-over-flag-file=${flagFile}`, '--execute', ...extra,
+      `--postpone-cut-over-flag-file=${flagFile}`, '--execute', '--checksum', ...extra,
     ];
     const deadline = Date.now() + CASE_TIMEOUT_MS;
     run = startRevenant(args, ctx.taskQueue);
@@ -366,7 +366,10 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
       const created = (await showCreate(db, TABLE)) ?? '';
       if (!created.includes(c.expectTableStructure)) return verdict('fail', `SHOW CREATE TABLE lacks "${c.expectTableStructure}":\n${created}`);
     }
-    return verdict('pass', `${original.length} rows equal`);
+    // --checksum ran before the postponed cut-over, while the case's EVENTs were still writing.
+    const sum = /revenant: checksum: (.*)/.exec(run.output)?.[1];
+    if (!sum) return verdict('fail', `no --checksum outcome in the output:\n${run.output}`);
+    return verdict('pass', `${original.length} rows equal; checksum: ${sum}`);
   } catch (e) {
     return verdict('fail', `${(e as Error).stack ?? e}${run ? `\noutput:\n${run.output}` : ''}`);
   } finally {

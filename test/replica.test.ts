@@ -114,7 +114,8 @@ test('default topology: read the replica, write its master; a stopped SQL thread
   const db = 'rv_topo_replica';
   const load = await setUp(db);
   try {
-    const handle = await start(migration(db, REPLICA, { maxLagMillis: 1000 }));
+    // --checksum across servers: the master's original locked, the marker read back from the replica's binlog.
+    const handle = await start(migration(db, REPLICA, { maxLagMillis: 1000, checksum: true }));
     await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
 
     await onReplica((c) => c.query('STOP SLAVE SQL_THREAD'));
@@ -136,6 +137,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     const done = await finish(handle, load);
     // A replica reads the master's binlog: an index build there would lag it for as long.
     assert.equal(done.deferredIndexes, undefined, 'no secondary index deferred on a master with a replica');
+    assert.ok(done.checksum && done.checksum.rowsCompared >= ROWS / 2 && done.checksum.skippedColumns.length === 0, `checksum: ${JSON.stringify(done.checksum)}`);
 
     // Migrated on the master; the replica follows by replication.
     assert.deepEqual(await tablesIn(db, MASTER), ['_t_del', 't']);

@@ -13,6 +13,7 @@ import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/ch
 import { validateChange } from '../workflows/settings';
 import { DEFAULTS } from '../workflows/types';
 import { deferrableIndexes } from '../activities/indexes';
+import { comparableColumns } from '../activities/checksum';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,8 @@ test("gh-ost's flags for triggers, warnings, foreign keys and retries reach the 
   assert.equal(req.input.defaultRetries, 1);
   assert.equal(req.input.discardForeignKeys && req.input.attemptInstantDdl && req.input.allowNullableUniqueKey &&
     req.input.analyzeGhostTable && req.input.allowZeroInDate, true);
+  assert.equal(req.input.checksum, undefined, '--checksum is off unless asked for');
+  assert.equal(migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--checksum'])).input.checksum, true);
   assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--trigger-suffix=_x'])), /need --include-triggers/);
   assert.equal(ghostTriggerName('t_ai', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai_ght');
   assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai');
@@ -267,4 +270,21 @@ test('heartbeat values read back as the epoch milliseconds they were written for
   assert.equal(value, '2026-12-01 08:30:15.123');
   assert.equal(heartbeatMillis(value), at);
   assert.ok(Number.isNaN(heartbeatMillis('not a heartbeat')));
+});
+
+test('checksum: one range of each table, values cast to binary with NULL told apart; retyped columns left out', () => {
+  const range = { from: [10n], fromInclusive: false, to: [20n] };
+  const orig = sql.rangeChecksum('d', 't', 'PRIMARY', ['id'], ['id', 'note'], range);
+  assert.match(orig.sql, /^SELECT COUNT\(\*\) AS n, COALESCE\(BIT_XOR\(h\), 0\) AS x, COALESCE\(SUM\(h\), 0\) AS s\s+FROM \(SELECT CRC32\(CONCAT_WS\(0x1f, CAST\(`id` AS BINARY\), ISNULL\(`id`\), CAST\(`note` AS BINARY\), ISNULL\(`note`\)\)\) AS h FROM `d`\.`t` FORCE INDEX \(`PRIMARY`\)\s+WHERE \(`id` > \?\) AND \(`id` <= \?\)\) AS r$/);
+  assert.deepEqual(orig.params, [10n, 20n]);
+  const ghost = sql.rangeChecksum('d', '_t_gho', null, ['id'], ['id', 'remark'], { from: [1n], fromInclusive: true, to: null });
+  assert.match(ghost.sql, /FROM `d`\.`_t_gho`\s+WHERE \(`id` >= \?\)\) AS r$/);
+  assert.match(sql.rowsOutside('d', '_t_gho', ['id'], [1n], [9n]).sql, /WHERE \(\(`id` < \?\)\) OR \(\(`id` > \?\)\)$/);
+  const col = (COLUMN_NAME: string, COLUMN_TYPE: string, COLLATION_NAME: string | null = null) => ({ COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME: COLLATION_NAME && 'utf8mb4', COLLATION_NAME });
+  const { compared, skipped } = comparableColumns(
+    [{ source: 'id', ghost: 'id' }, { source: 'note', ghost: 'remark' }, { source: 'uk', ghost: 'uk' }, { source: 'name', ghost: 'name' }],
+    [col('id', 'bigint(20)'), col('note', 'varchar(255)', 'utf8mb4_general_ci'), col('uk', 'int(11)'), col('name', 'varchar(64)', 'utf8mb4_general_ci')],
+    [col('id', 'bigint(20)'), col('remark', 'varchar(255)', 'utf8mb4_general_ci'), col('uk', 'bigint(20)'), col('name', 'varchar(64)', 'utf8mb4_bin')]);
+  assert.deepEqual(compared.map((c) => c.source), ['id', 'note']);
+  assert.deepEqual(skipped, ['uk', 'name']);
 });

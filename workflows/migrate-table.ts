@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
 import type { HookContext, HookName } from '../activities/hooks';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsFrom, validateChange, type Control } from './settings';
-import type { ApplyProgress, CopyProgress, MigrationInput, MigrationResult, MigrationStatus, Phase, ProgressReport, TablePlan } from './types';
+import { checksumSummary, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
@@ -263,6 +263,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       phase('migrating');
     }
     await applier.whileRunning(hook('on-row-copy-complete'));
+    if (input.checksum) {
+      // The applier runs on: the snapshot is taken at a marker it must reach.
+      phase('checksumming', `comparing ${p.ghostTable} with ${p.table} row for row (--checksum)`);
+      status.checksum = await applier.whileRunning(long.checksumTables(input, p));
+      phase('migrating', `checksum: ${checksumSummary(status.checksum)}`);
+    }
 
     // 4. Wait for the operator, if the cut-over is postponed.
     if (status.cutOverPostponed) await applier.whileRunning(hook('on-begin-postponed'));

@@ -71,6 +71,8 @@ export interface MigrationInput {
   allowNullableUniqueKey?: boolean;
   /** gh-ost's --analyze-ghost-table-before-cutover. */
   analyzeGhostTable?: boolean;
+  /** --checksum: before the cut-over, compare the ghost with the original row for row (activities/checksum.ts). */
+  checksum?: boolean;
   /** gh-ost's --allow-zero-in-date: the ghost is created and altered without NO_ZERO_DATE/NO_ZERO_IN_DATE. */
   allowZeroInDate?: boolean;
   // Topology (activities/topology.ts). Without any: connected to a replica, writing its master.
@@ -113,6 +115,7 @@ export type Phase =
   | 'preparing'
   | 'migrating'
   | 'indexing'
+  | 'checksumming'
   | 'postponed'
   | 'hibernating'
   | 'cutting-over'
@@ -261,8 +264,26 @@ export interface MigrationStatus {
   deferredIndexes?: string[];
   /** Set when this run continues an earlier one (--resurrect). */
   resurrected: boolean;
+  /** --checksum's outcome, once the ghost was found equal to the original. */
+  checksum?: ChecksumResult;
   message?: string;
 }
+
+/** What --checksum compared, on one consistent snapshot of both tables. */
+export interface ChecksumResult {
+  rowsCompared: number;
+  ranges: number;
+  /** The original's columns compared, and those left out (their type changed with the ALTER). */
+  columns: string[];
+  skippedColumns: string[];
+  /** How long the original was read-locked to open the snapshot. */
+  lockMillis: number;
+}
+
+export const checksumSummary = (c: ChecksumResult): string =>
+  `${c.rowsCompared} rows equal in ${c.ranges} range${c.ranges === 1 ? '' : 's'} on ${c.columns.length} columns` +
+  (c.skippedColumns.length ? ` (not compared, type changed by the ALTER: ${c.skippedColumns.join(', ')})` : '') +
+  `; original read-locked ${c.lockMillis} ms for the snapshot`;
 
 export interface MigrationResult {
   status: MigrationStatus;

@@ -1,0 +1,39 @@
+// --checksum finds a ghost that differs from the original (a row written behind the applier's
+// back) and stops before the cut-over, naming the key range; the original stays the table.
+// (That it passes on equal tables, under write load and for each kind of ALTER, is in
+// migrations.test.ts.)
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+let temporal: TestTemporal;
+before(async () => { temporal = await startTemporal('test-checksum'); });
+after(async () => { await temporal.close(); });
+
+test('--checksum: a ghost row written behind the applier fails the migration before the cut-over, with its key range', { timeout: 300_000 }, async () => {
+  const db = 'rv_checksum_differs';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 50_000);
+  const before = await checksum(db, 't', COLS);
+  // The copy is held back 3 s: a row written into the empty ghost now makes the copy skip the
+  // original's row of that key (INSERT IGNORE), and writes to the ghost are not in the
+  // applier's stream: the ghost ends up differing in one row, however fast the copy is.
+  const handle = await temporal.start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { checksum: true, copyStartDelayMillis: 3000 }));
+  const s = await waitForPhase(handle, ['migrating', 'failed']);
+  assert.equal(s.phase, 'migrating', s.message);
+  const c = await admin(db);
+  // Row 25,000 falls in the 3rd of the checksum's 10,000-row ranges.
+  await c.query("INSERT INTO _t_gho (id, uk, name, amount, note, created) SELECT id, uk, 'written behind the applier', amount, note, created FROM t WHERE id = 25000");
+  const [[{ n }]] = await c.query<any[]>('SELECT COUNT(*) AS n FROM _t_gho');
+  await c.end();
+  assert.equal(Number(n), 1, 'the copy had not started');
+  await waitForPhase(handle, ['checksumming', 'failed']);
+  await assert.rejects(handle.result(), (e: any) => {
+    const m: string = e.cause?.message ?? '';
+    assert.match(m, /--checksum: the ghost differs from the original \(keys after \["20000"\] to \["30000"\]: rv_checksum_differs\.t has 10000 rows \(crc xor \d+, sum \d+\), rv_checksum_differs\._t_gho 10000 \(crc xor \d+, sum \d+\)\); no cut-over was done/);
+    return true;
+  });
+  assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't'], 'no cut-over: the original is the table, the ghost kept');
+  assert.deepEqual(await checksum(db, 't', COLS), before, 'the original untouched');
+});
