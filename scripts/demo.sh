@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a local MariaDB and Temporal, a sysbench table of ROWS rows (default 1,000,000)
-# under sysbench write load, migrated online by `revenant migrate` with its live status line,
-# then a checksum comparison of the migrated table against the original (writes stopped
+# under sysbench write load, migrated online by `revenant migrate` with its live status line
+# (and --checksum: the ghost compared with the original before the cut-over), then a checksum comparison of the migrated table against the original (writes stopped
 # just before the cut-over, via gh-ost's postpone flag file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ echo "== revenant migrate (ALTER: ADD COLUMN revenant_demo INT NOT NULL DEFAULT 
 start=$(date +%s)
 node bin/revenant.js migrate --host 127.0.0.1 --port "$PORT" --user revenant --password revenant \
   --database sbtest --table sbtest1 --alter "ADD COLUMN revenant_demo INT NOT NULL DEFAULT 0" \
-  --allow-on-master --execute --chunk-size 2000 --postpone-cut-over-flag-file "$flag"
+  --allow-on-master --execute --checksum --chunk-size 2000 --postpone-cut-over-flag-file "$flag"
 end=$(date +%s)
 kill "$watcher" 2>/dev/null || true
 stop_load
