@@ -1,10 +1,14 @@
 // --checksum finds a ghost that differs from the original (a row written behind the applier's
-// back) and stops before the cut-over, naming the key range; the original stays the table.
+// back) and stops before the cut-over, naming the key range; the original stays the table. A
+// worker killed mid-checksum: another attempt compares again from the start, and the
+// migration completes.
 // (That it passes on equal tables, under write load and for each kind of ALTER, is in
 // migrations.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import { Client, Connection } from '@temporalio/client';
+import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, TEMPORAL_ADDRESS, waitForPhase, WorkerProcess, type TestTemporal } from './helpers';
+import { migrationWorkflowId, type MigrationResult } from '../workflows/types';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
@@ -36,4 +40,42 @@ test('--checksum: a ghost row written behind the applier fails the migration bef
   });
   assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't'], 'no cut-over: the original is the table, the ghost kept');
   assert.deepEqual(await checksum(db, 't', COLS), before, 'the original untouched');
+});
+
+test('--checksum: a worker killed mid-checksum; the next attempt compares again and the migration completes', { timeout: 300_000 }, async () => {
+  const db = 'rv_checksum_killed';
+  await freshDatabase(db);
+  // A million rows: about a second of checksum (100 ranges), a wide window for the kill.
+  await createTestTable(db, 't', 1_000_000);
+  const queue = 'test-checksum-kill';
+  const worker = new WorkerProcess(queue);
+  await worker.start();
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const i = input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { checksum: true });
+  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(i.server, db, 't'), args: [i] });
+  try {
+    for (;;) {
+      const d = await handle.describe();
+      assert.equal(d.status.name, 'RUNNING', 'the migration ended before its checksum was seen running');
+      // PENDING_ACTIVITY_STATE_STARTED
+      if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'checksumTables' && Number(a.state) === 2)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await worker.restart();
+    const r = (await handle.result()) as MigrationResult;
+    assert.equal(r.status.phase, 'completed');
+    assert.equal(r.status.checksum?.rowsCompared, 1_000_000);
+    // The attempt that completed the checksum is not the first (the first died with its worker).
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checksumTables');
+    const started = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled?.eventId));
+    assert.ok(Number(started?.activityTaskStartedEventAttributes?.attempt) >= 2, `checksum attempt ${started?.activityTaskStartedEventAttributes?.attempt}`);
+    assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+    assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));
+  } finally {
+    worker.kill9();
+    await connection.close();
+  }
 });
