@@ -7,9 +7,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChecksumResult, MigrationInput, SharedKey, TablePlan } from '../workflows/types';
-import { HINT } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { waitForLowReplicaLag, waitForMarker, waitForSmallBacklog } from './cutover';
+import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from './cutover';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
@@ -76,9 +75,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
       throw ApplicationFailure.retryable(`--checksum: could not read-lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`, 'LockTimeout');
     }
     try {
-      const marker = `checksum:${ctx.info.activityId}:${ctx.info.attempt}:${Date.now()}`;
-      await exec(c, sql.upsertChangelog(db, plan.changelogTable, HINT.cutOverMarker, marker));
-      await waitForMarker(c, plan, marker, Math.max(10_000, lockTimeout * 2000), 'checksum marker');
+      await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout), 'checksum marker');
       await exec(snap, sql.consistentSnapshot());
     } finally {
       await exec(lock, sql.unlockTables()).catch(() => {});
@@ -100,6 +97,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     } else {
       const lo = asKey(min);
       const hi = asKey(max);
+      const last = encodeKey(hi);
       let from: unknown[] = lo;
       let first = true;
       for (;;) {
@@ -115,7 +113,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         }
         rowsCompared += Number(a.n);
         ranges++;
-        if (!end || sameKey(encodeKey(to), encodeKey(hi))) break;
+        if (sameKey(encodeKey(to), last)) break;
         from = to;
         first = false;
       }

@@ -66,7 +66,6 @@ export async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: Tab
 }
 
 export async function cutOver(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
-  const ctx = Context.current();
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   const lockTimeout = input.cutOverLockTimeoutSeconds;
   const applier = applierOf(input, plan);
@@ -118,12 +117,10 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     }
 
     // From here on the original table is locked: bounded waits only.
-    const marker = `${ctx.info.activityId}:${ctx.info.attempt}:${Date.now()}`;
     let renameStarted = false;
     let renameResult: Promise<unknown> | undefined;
     try {
-      await exec(c, sql.upsertChangelog(db, plan.changelogTable, HINT.cutOverMarker, marker));
-      await waitForMarker(c, plan, marker, Math.max(10_000, lockTimeout * 2000));
+      await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout));
       // Every change is in the ghost and the original is locked: the triggers can move now.
       await createGhostTriggers(c, input, plan);
 
@@ -188,17 +185,24 @@ export async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credenti
 async function swapAndSwapBack(c: Conn, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   await exec(c, sql.stopSlave());
-  const marker = `${Context.current().info.activityId}:${Context.current().info.attempt}:${Date.now()}`;
-  await exec(c, sql.upsertChangelog(db, plan.changelogTable, HINT.cutOverMarker, marker));
-  await waitForMarker(c, plan, marker, 60_000);
+  await drainToMarker(c, plan, 60_000);
   await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
   await exec(c, sql.swapTables(db, table, old, ghost));
   await exec(c, sql.swapTables(db, table, ghost, old));
   return { swapped: true, alreadySwapped: false };
 }
 
-/** Waits until the applier has committed every change before `marker` (it writes the marker back with them). */
-export async function waitForMarker(conn: Conn, plan: TablePlan, marker: string, timeoutMs: number, what = 'cut-over marker'): Promise<void> {
+/** How long the applier may take to reach a marker while the original is locked. */
+export const lockedMarkerMillis = (lockTimeoutSeconds: number) => Math.max(10_000, lockTimeoutSeconds * 2000);
+
+/**
+ * Writes a marker to the changelog and waits until the applier has committed every change
+ * before it (it writes the marker back in the same transaction as those changes).
+ */
+export async function drainToMarker(conn: Conn, plan: TablePlan, timeoutMs: number, what = 'cut-over marker'): Promise<void> {
+  const info = Context.current().info;
+  const marker = `${info.activityId}:${info.attempt}:${Date.now()}`;
+  await exec(conn, sql.upsertChangelog(plan.database, plan.changelogTable, HINT.cutOverMarker, marker));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     Context.current().heartbeat(`waiting for the applier to reach the ${what}`);

@@ -235,6 +235,20 @@ export const readChangelog = (database: string, table: string, hints: string[]):
 
 type CopyKey = { name: string; columns: string[]; ordinal?: boolean[] };
 
+/** A key range: rows after `from` (from it, when inclusive) up to and including `to`. */
+export interface KeyRange {
+  from: unknown[];
+  fromInclusive: boolean;
+  to: unknown[];
+}
+
+/** The predicate of a key range, for the copy's chunks and the checksum's ranges alike. */
+function keyRange(cols: string[], r: KeyRange): Statement {
+  const lo = keyComparison(cols, r.fromInclusive ? '>=' : '>', r.from);
+  const hi = keyComparison(cols, '<=', r.to);
+  return { sql: `${lo.sql} AND ${hi.sql}`, params: [...lo.params, ...hi.params] };
+}
+
 /** Key columns as copy bounds: ENUM/SET by ordinal (their order in the index). */
 const keySelect = (key: CopyKey) => key.columns.map((c, i) => (key.ordinal?.[i] ? `${escapeId(c)} + 0 AS ${escapeId(c)}` : escapeId(c))).join(', ');
 
@@ -250,26 +264,24 @@ export const keyExtreme = (database: string, table: string, key: CopyKey, dir: '
  */
 export function chunkEnd(database: string, table: string, key: CopyKey,
   from: unknown[], fromInclusive: boolean, max: unknown[], chunkSize: number): Statement {
-  const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
-  const hi = keyComparison(key.columns, '<=', max);
+  const range = keyRange(key.columns, { from, fromInclusive, to: max });
   return {
     sql: `SELECT ${keySelect(key)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
-          WHERE ${lo.sql} AND ${hi.sql}
+          WHERE ${range.sql}
           ORDER BY ${key.columns.map(escapeId).join(', ')} LIMIT 1 OFFSET ${Math.max(0, Math.floor(chunkSize) - 1)}`,
-    params: [...lo.params, ...hi.params],
+    params: range.params,
   };
 }
 
 /** Copies one key range; the shared lock makes it read the latest committed rows. */
 export function copyChunk(database: string, table: string, ghost: string, key: { name: string; columns: string[] },
   columns: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
-  const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
-  const hi = keyComparison(key.columns, '<=', to);
+  const range = keyRange(key.columns, { from, fromInclusive, to });
   return {
     sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns.map((c) => c.ghost))})
           SELECT ${ids(columns.map((c) => c.source))} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
-          WHERE ${lo.sql} AND ${hi.sql} LOCK IN SHARE MODE`,
-    params: [...lo.params, ...hi.params],
+          WHERE ${range.sql} LOCK IN SHARE MODE`,
+    params: range.params,
   };
 }
 
@@ -281,13 +293,12 @@ export function copyChunk(database: string, table: string, ghost: string, key: {
  */
 export function chunkRowsMissingInGhost(database: string, table: string, ghost: string, key: CopyKey,
   applyKey: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
-  const lo = keyComparison(key.columns, fromInclusive ? '>=' : '>', from);
-  const hi = keyComparison(key.columns, '<=', to);
+  const range = keyRange(key.columns, { from, fromInclusive, to });
   const same = applyKey.map((k) => `${qualified(database, ghost)}.${escapeId(k.ghost)} = ${qualified(database, table)}.${escapeId(k.source)}`).join(' AND ');
   return {
     sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
-          WHERE ${lo.sql} AND ${hi.sql} AND NOT EXISTS (SELECT 1 FROM ${qualified(database, ghost)} WHERE ${same})`,
-    params: [...lo.params, ...hi.params],
+          WHERE ${range.sql} AND NOT EXISTS (SELECT 1 FROM ${qualified(database, ghost)} WHERE ${same})`,
+    params: range.params,
   };
 }
 
@@ -403,20 +414,6 @@ export const consistentSnapshot = (): Statement => ({ sql: 'START TRANSACTION WI
 
 // ---- Checksum ---------------------------------------------------------------------------
 
-/** A key range: rows after `from` (from it, when inclusive) up to and including `to`; null: unbounded. */
-export interface KeyRange {
-  from: unknown[] | null;
-  fromInclusive: boolean;
-  to: unknown[] | null;
-}
-
-function rangeWhere(keyColumns: string[], r: KeyRange): Statement {
-  const parts: Statement[] = [];
-  if (r.from) parts.push(keyComparison(keyColumns, r.fromInclusive ? '>=' : '>', r.from));
-  if (r.to) parts.push(keyComparison(keyColumns, '<=', r.to));
-  return { sql: parts.length ? parts.map((p) => p.sql).join(' AND ') : '1', params: parts.flatMap((p) => p.params) };
-}
-
 /**
  * Rows, and the XOR and sum of a CRC32 per row, in one key range of one table. Each value is
  * cast to binary (no collation to aggregate, a number as it prints) and followed by ISNULL,
@@ -424,7 +421,7 @@ function rangeWhere(keyColumns: string[], r: KeyRange): Statement {
  * shared columns: equal figures mean equal rows (to a CRC's chance).
  */
 export function rangeChecksum(database: string, table: string, index: string | null, keyColumns: string[], columns: string[], r: KeyRange): Statement {
-  const where = rangeWhere(keyColumns, r);
+  const where = keyRange(keyColumns, r);
   const row = columns.map((c) => `CAST(${escapeId(c)} AS BINARY), ISNULL(${escapeId(c)})`).join(', ');
   return {
     sql: `SELECT COUNT(*) AS n, COALESCE(BIT_XOR(h), 0) AS x, COALESCE(SUM(h), 0) AS s

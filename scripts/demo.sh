@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: a local MariaDB and Temporal, a sysbench table of ROWS rows (default 1,000,000)
 # under sysbench write load, migrated online by `revenant migrate` with its live status line
-# (and --checksum: the ghost compared with the original before the cut-over), then a checksum comparison of the migrated table against the original (writes stopped
-# just before the cut-over, via gh-ost's postpone flag file).
+# (and --checksum: the ghost compared with the original before the cut-over), then a checksum
+# comparison of the migrated table against the original (writes stopped just before the
+# cut-over, via gh-ost's postpone flag file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
