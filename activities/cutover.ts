@@ -12,6 +12,7 @@ import type { CredentialResolver } from './credentials';
 import { connect, exec, rows, type Conn } from './mysql';
 import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
+import { flavorOf, startReplica, stopReplica } from './flavor';
 import { createGhostTriggers, dropGhostTriggers } from './triggers';
 import { MigrationMetrics } from './metrics';
 import { LagReader } from './throttler';
@@ -101,7 +102,7 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     new MigrationMetrics(plan).cutOverAttempt();
     if (plan.topology === 'migrate-on-replica') {
       // No replicated write may land while the tables swap; replication resumes right after.
-      await exec(c, sql.stopSlave());
+      await exec(c, stopReplica(flavorOf(c)));
       replicationStopped = true;
     }
 
@@ -150,7 +151,7 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     }
     return { swapped: true, alreadySwapped: false };
   } finally {
-    if (replicationStopped) await exec(c, sql.startSlave()).catch(() => {});
+    if (replicationStopped) await exec(c, startReplica(flavorOf(c))).catch(() => {});
     a?.destroy();
     b?.destroy();
     if (inspected !== c) inspected.destroy();
@@ -184,7 +185,7 @@ export async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credenti
  */
 async function swapAndSwapBack(c: Conn, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
-  await exec(c, sql.stopSlave());
+  await exec(c, stopReplica(flavorOf(c)));
   await drainToMarker(c, plan, 60_000);
   await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
   await exec(c, sql.swapTables(db, table, old, ghost));

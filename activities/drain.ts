@@ -19,6 +19,7 @@ import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, lastChangePerKey, type GhostDml, type Row } from './rowevents';
 import * as sql from './sql';
+import { binlogStatus, flavorOf } from './flavor';
 
 /** Flush at least this often while changes are pending. */
 const FLUSH_INTERVAL_MS = 100;
@@ -381,7 +382,7 @@ class Applier {
   async refreshBacklog(): Promise<void> {
     if (Date.now() - this.lastBacklogCheck < 1000) return;
     this.lastBacklogCheck = Date.now();
-    const [ms] = await rows(this.conn, sql.showMasterStatus());
+    const [ms] = await rows(this.conn, binlogStatus(flavorOf(this.conn)));
     if (ms && ms.File === this.checkpoint.file) this.backlogBytes = Math.max(0, Number(ms.Position) - this.checkpoint.position);
     else if (ms) this.backlogBytes = Number(ms.Position);
   }

@@ -7,24 +7,28 @@ import { changelogTableName, ghostTableName, oldTableName } from '../workflows/t
 import { columnRenames, normalizeAlter, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
+import { binlogMonitorPrivilegeName, binlogMonitorPrivileges, binlogSettingProblems, flavorOf, gtidModeProblem, gtidVariables, replicaStatus, startReplica, stopReplica, usesGtids, type Flavor } from './flavor';
 
 export function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'MigrationRefused');
 }
 
 export interface ServerFacts {
+  /** "MySQL 9.7.4", "MariaDB 10.11.6" */
   version: string;
   serverUuid: string;
-  gtidBinlogPos: string;
+  /** Whether checkpoints carry a GTID position (MariaDB; MySQL with gtid_mode=ON). */
+  gtids: boolean;
 }
 
 export async function checkServer(conn: Conn, opts: { assumeRbr?: boolean; switchToRbr?: boolean } = {}): Promise<ServerFacts> {
+  const f = flavorOf(conn);
   let [v] = await rows(conn, sql.serverVariables());
-  if (String(v.binlog_format).toUpperCase() !== 'ROW' && opts.switchToRbr && (await rows(conn, sql.showSlaveStatus())).length > 0) {
+  if (String(v.binlog_format).toUpperCase() !== 'ROW' && opts.switchToRbr && (await replicaStatus(conn, f))) {
     // gh-ost's --switch-to-rbr: the replica's SQL thread logs ROW from its restart on.
     await exec(conn, sql.setGlobalRowFormat());
-    await exec(conn, sql.stopSlave());
-    await exec(conn, sql.startSlave());
+    await exec(conn, stopReplica(f));
+    await exec(conn, startReplica(f));
     [v] = await rows(conn, sql.serverVariables());
     if (String(v.binlog_format).toUpperCase() !== 'ROW') v = { ...v, binlog_format: 'ROW' };
   }
@@ -37,20 +41,18 @@ export async function checkServer(conn: Conn, opts: { assumeRbr?: boolean; switc
   if (String(v.binlog_row_image).toUpperCase() !== 'FULL') {
     refuse(`binlog_row_image is ${v.binlog_row_image}, but revenant needs FULL: its binlog events must carry whole rows (SET GLOBAL binlog_row_image='FULL')`);
   }
-  // MySQL 8.0.20+: compressed transactions reach the stream as one Transaction_payload
-  // event, which the binlog reader cannot unpack. (MariaDB has no such variable. Untested
-  // here: these machines run MariaDB only.)
-  const compression = await rows(conn, sql.binlogTransactionCompression()).then((r) => String(r[0]?.c ?? ''), () => '');
-  if (compression === '1' || compression.toUpperCase() === 'ON') {
-    refuse('binlog_transaction_compression is ON: revenant cannot read compressed binlog transactions; SET GLOBAL binlog_transaction_compression = OFF (and SET SESSION for running sessions) before migrating');
-  }
-  await checkGrants(conn);
-  return { version: String(v.version), serverUuid: `${v.hostname}:${v.port}:${v.server_id}`, gtidBinlogPos: String(v.gtid_binlog_pos ?? '') };
+  const [problem] = await binlogSettingProblems(conn, f);
+  if (problem) refuse(problem);
+  const [g] = await rows(conn, gtidVariables(f));
+  const gtidProblem = gtidModeProblem(f, String(g.mode));
+  if (gtidProblem) refuse(gtidProblem);
+  await checkGrants(conn, f);
+  return { version: f.name, serverUuid: `${v.hostname}:${v.port}:${v.server_id}`, gtids: usesGtids(f, String(g.mode)) };
 }
 
 const TABLE_PRIVILEGES = ['ALTER', 'CREATE', 'DELETE', 'DROP', 'INDEX', 'INSERT', 'LOCK TABLES', 'SELECT', 'UPDATE'];
 
-async function checkGrants(conn: Conn): Promise<void> {
+async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
   const grants = (await rows(conn, sql.showGrants())).map((r) => String(Object.values(r)[0]));
   const global = new Set<string>();
   const anyDb = new Set<string>();
@@ -65,7 +67,7 @@ async function checkGrants(conn: Conn): Promise<void> {
   if (global.has('ALL')) return;
   const missing: string[] = [];
   if (!global.has('REPLICATION SLAVE') && !global.has('SUPER')) missing.push('REPLICATION SLAVE');
-  if (!global.has('REPLICATION CLIENT') && !global.has('BINLOG MONITOR') && !global.has('SUPER')) missing.push('REPLICATION CLIENT (BINLOG MONITOR)');
+  if (!binlogMonitorPrivileges(f).some((p) => global.has(p))) missing.push(binlogMonitorPrivilegeName(f));
   for (const p of TABLE_PRIVILEGES) if (!global.has(p) && !anyDb.has(p) && !anyDb.has('ALL')) missing.push(p);
   if (missing.length) refuse(`the MySQL user lacks privileges revenant needs: ${missing.join(', ')}`);
 }
@@ -149,7 +151,13 @@ interface ColumnRow {
   GENERATION_EXPRESSION: string | null;
 }
 
-const isGenerated = (c: ColumnRow) => /GENERATED|VIRTUAL|PERSISTENT|STORED/i.test(c.EXTRA ?? '') || !!c.GENERATION_EXPRESSION;
+/**
+ * A generated column: it has an expression (MySQL says '' for none, MariaDB NULL), or EXTRA
+ * says VIRTUAL / STORED / PERSISTENT. Not MySQL's DEFAULT_GENERATED, which only means an
+ * expression default (DEFAULT CURRENT_TIMESTAMP): such a column holds data and is copied.
+ */
+export const isGenerated = (c: Pick<ColumnRow, 'EXTRA' | 'GENERATION_EXPRESSION'>) =>
+  /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(c.EXTRA ?? '') || !!c.GENERATION_EXPRESSION;
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const UNSUITABLE_KEY_TYPES = new Set(['float', 'double', 'real', 'json']);
 const ORDINAL_TYPES = new Set(['enum', 'set']);

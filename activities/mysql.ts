@@ -6,6 +6,7 @@ import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise'
 import type { ServerRef } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import type { Statement } from './sql';
+import { initConnection } from './flavor';
 
 export type Conn = Connection;
 
@@ -32,6 +33,12 @@ export async function connect(server: ServerRef, credentials: CredentialResolver
   const conn = await mysql.createConnection(connectionOptions(server, credentials));
   // A dropped connection must surface as a rejected query, never as an unhandled 'error'.
   conn.on('error', () => {});
+  try {
+    await initConnection(conn);
+  } catch (e) {
+    conn.destroy();
+    throw e;
+  }
   return conn;
 }
 

@@ -12,6 +12,7 @@ import { normalizeAlter } from './alter';
 import { deferIndexes } from './indexes';
 import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
+import { binlogStatus, flavorOf, gtidAt } from './flavor';
 
 export interface Prepared {
   plan: TablePlan;
@@ -20,19 +21,23 @@ export interface Prepared {
 
 /** The server's binlog file and offset now: cheap, fit for polling. */
 export async function currentBinlogPosition(conn: Conn): Promise<BinlogPosition> {
-  const [ms] = await rows(conn, sql.showMasterStatus());
-  if (!ms) return refuse('SHOW MASTER STATUS returned nothing: binary logging is off');
+  const s = binlogStatus(flavorOf(conn));
+  const [ms] = await rows(conn, s);
+  if (!ms) return refuse(`${s.sql} returned nothing: binary logging is off`);
   return { file: String(ms.File), position: Number(ms.Position) };
 }
 
 /**
- * Where a migration's stream starts: the current position and, on MariaDB, the GTID position
- * at exactly that offset (MySQL: none; file/position it is). BINLOG_GTID_POS reads the binlog
- * file up to the offset, so this is for once per migration, not for polling.
+ * Where a migration's stream starts: the current position and the GTID state at exactly that
+ * offset where the server numbers transactions (MariaDB always; MySQL with gtid_mode=ON),
+ * from which a resume streams by GTID. Without GTIDs, file and offset it is.
  */
-async function startPosition(conn: Conn): Promise<BinlogPosition> {
-  const position = await currentBinlogPosition(conn);
-  const gtid = await rows(conn, sql.binlogGtidPos(position.file, position.position)).then((r) => String(r[0]?.gtid ?? ''), () => '');
+async function startPosition(conn: Conn, facts: ServerFacts): Promise<BinlogPosition> {
+  const f = flavorOf(conn);
+  const [status] = await rows(conn, binlogStatus(f));
+  if (!status) return refuse('binary logging is off');
+  const position = { file: String(status.File), position: Number(status.Position) };
+  const gtid = facts.gtids ? await gtidAt(conn, f, status) : '';
   return gtid ? { ...position, gtid } : position;
 }
 
@@ -109,7 +114,7 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
   if (servers.applier !== input.server) await waitForTable(inspected, db, changelog);
   // The stream starts here: every change after this point reaches the ghost through the
   // binlog, every row before it through the copy, which reads its key range only now.
-  const start = await startPosition(inspected);
+  const start = await startPosition(inspected, facts);
   const record: MigrationRecord = {
     workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition: start, startedAt: new Date().toISOString(),
   };

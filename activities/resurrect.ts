@@ -10,6 +10,7 @@ import type { CredentialResolver } from './credentials';
 import { checkServer, checkTableAndAlter, refuse } from './inspect';
 import { rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
+import { flavorOf, gtidCheckpointProblem } from './flavor';
 
 export interface Resurrected {
   plan: TablePlan;
@@ -57,25 +58,5 @@ export async function binlogMissing(conn: Conn, cp: BinlogPosition): Promise<str
   const files = (await rows(conn, sql.showBinaryLogs())).map((r) => String(r.Log_name));
   if (files.length === 0) return 'the server has no binary logs';
   if (!cp.gtid) return files.includes(cp.file) ? null : `oldest binlog is ${files[0]}; ${cp.file} was purged`;
-  // By GTID: everything after the checkpoint is on the server if the oldest file's
-  // Gtid_list (the GTIDs before it) is no further than the checkpoint in every domain.
-  const head = await rows(conn, sql.binlogFileHead(files[0]));
-  const list = head.find((e) => e.Event_type === 'Gtid_list');
-  const before = parseGtidPos(list ? String(list.Info).replace(/^\[|\]$/g, '') : '');
-  const at = parseGtidPos(cp.gtid);
-  for (const [domain, seq] of before) {
-    const mine = at.get(domain);
-    if (mine === undefined || mine < seq) return `oldest binlog ${files[0]} begins after GTID ${domain}-…-${seq}`;
-  }
-  return null;
-}
-
-/** MariaDB GTID position "d-s-n,d-s-n" as domain -> sequence. */
-export function parseGtidPos(pos: string): Map<number, bigint> {
-  const out = new Map<number, bigint>();
-  for (const part of pos.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
-    if (m) out.set(Number(m[1]), BigInt(m[3]));
-  }
-  return out;
+  return gtidCheckpointProblem(conn, flavorOf(conn), cp.gtid, files[0]);
 }

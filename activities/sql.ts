@@ -56,7 +56,7 @@ export const serverVariables = (): Statement => ({
   sql: `SELECT @@global.log_bin AS log_bin, @@global.binlog_format AS binlog_format,
           @@global.binlog_row_image AS binlog_row_image, @@global.version AS version,
           @@global.server_id AS server_id, @@global.hostname AS hostname,
-          @@global.port AS port, @@global.gtid_binlog_pos AS gtid_binlog_pos`,
+          @@global.port AS port`,
   params: [],
 });
 
@@ -115,18 +115,6 @@ export const exactRowCount = (database: string, table: string): Statement => ({
   params: [],
 });
 
-/** MySQL 8.0.20+ only; on MariaDB the variable does not exist and the query fails. */
-export const binlogTransactionCompression = (): Statement => ({ sql: 'SELECT @@global.binlog_transaction_compression AS c', params: [] });
-
-export const showSlaveStatus = (): Statement => ({ sql: 'SHOW SLAVE STATUS', params: [] });
-export const stopSlave = (): Statement => ({ sql: 'STOP SLAVE', params: [] });
-export const startSlave = (): Statement => ({ sql: 'START SLAVE', params: [] });
-
-export const replicationVariables = (): Statement => ({
-  sql: 'SELECT @@global.log_slave_updates AS log_slave_updates, @@global.read_only AS read_only',
-  params: [],
-});
-
 /** gh-ost's --switch-to-rbr, on a replica: ROW format for the SQL thread from its next start. */
 export const setGlobalRowFormat = (): Statement => ({ sql: "SET GLOBAL binlog_format = 'ROW'", params: [] });
 
@@ -150,7 +138,6 @@ export const writeHeartbeat = (database: string, changelog: string, value: strin
 /** The server's clock, in milliseconds since the epoch (UTC whatever the session's time zone). */
 export const serverClockMillis = (): Statement => ({ sql: 'SELECT UNIX_TIMESTAMP(NOW(6)) * 1000 AS ms', params: [] });
 
-export const showMasterStatus = (): Statement => ({ sql: 'SHOW MASTER STATUS', params: [] });
 export const showBinaryLogs = (): Statement => ({ sql: 'SHOW BINARY LOGS', params: [] });
 
 // ---- Ghost and changelog tables --------------------------------------------------------
@@ -484,21 +471,13 @@ export const compareAndSetChangelog = (database: string, table: string, hint: st
   params: [value, hint, expected],
 });
 
+/**
+ * Status counters for --max-load and --critical-load. SHOW GLOBAL STATUS answers alike on
+ * MariaDB and MySQL (information_schema.GLOBAL_STATUS is MariaDB's alone since MySQL 8.0).
+ */
 export const globalStatus = (names: string[]): Statement => ({
-  sql: `SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN (?)`,
-  params: [names.map((n) => n.toUpperCase())],
-});
-
-/** MariaDB: the GTID position corresponding to a binlog file and offset. */
-export const binlogGtidPos = (file: string, position: number): Statement => ({
-  sql: 'SELECT BINLOG_GTID_POS(?, ?) AS gtid',
-  params: [file, position],
-});
-
-/** The first events of a binlog file: MariaDB's Gtid_list says which GTIDs precede the file. */
-export const binlogFileHead = (file: string): Statement => ({
-  sql: `SHOW BINLOG EVENTS IN ? LIMIT 5`,
-  params: [file],
+  sql: `SHOW GLOBAL STATUS WHERE Variable_name IN (?)`,
+  params: [names],
 });
 
 /** The operator's --throttle-query, validated as a single SELECT before it gets here. */

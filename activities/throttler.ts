@@ -17,7 +17,7 @@ export type Thresholds = Map<string, number>;
 export async function exceeded(conn: Conn, thresholds: Thresholds): Promise<string | null> {
   if (thresholds.size === 0) return null;
   const status = await rows(conn, sql.globalStatus([...thresholds.keys()]));
-  const byName = new Map(status.map((r) => [String(r.name).toLowerCase(), Number(r.value)]));
+  const byName = new Map(status.map((r) => [String(r.Variable_name).toLowerCase(), Number(r.Value)]));
   for (const [name, limit] of thresholds) {
     const v = byName.get(name.toLowerCase());
     if (v === undefined) throw new Error(`unknown status variable ${name} in load thresholds`);

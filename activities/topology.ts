@@ -9,7 +9,7 @@
 import type { MigrationInput, ServerRef, TablePlan } from '../workflows/types';
 import { refuse } from './inspect';
 import { rows, type Conn } from './mysql';
-import * as sql from './sql';
+import { flavorOf, replicaLogsUpdates, replicaLogsUpdatesFlag, replicaStatus, replicaStatusQuery } from './flavor';
 
 export type Topology = 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
 
@@ -37,25 +37,27 @@ export function parseHostPort(spec: string, user: string | undefined, defaultPor
 /** Decides, on the connected (inspected) server, which server is written and which replicas are watched. */
 export async function resolveServers(conn: Conn, input: MigrationInput): Promise<Servers> {
   const topology = topologyOf(input);
-  const [slave] = await rows(conn, sql.showSlaveStatus());
-  const isReplica = !!slave;
+  const f = flavorOf(conn);
+  const source = await replicaStatus(conn, f);
+  const isReplica = !!source;
   const controlReplicas = (input.throttleControlReplicas ?? []).map((r) => parseHostPort(r, input.server.user));
   if (topology === 'master') {
     return { topology, applier: input.server, lagReplicas: controlReplicas };
   }
-  const [v] = await rows(conn, sql.replicationVariables());
+  const [v] = await rows(conn, replicaLogsUpdates(f));
   if (topology === 'replica' && !isReplica && !input.assumeMasterHost) {
-    refuse(`${input.server.host}:${input.server.port} is not a replica (SHOW SLAVE STATUS is empty): connect to a replica of it, ` +
+    refuse(`${input.server.host}:${input.server.port} is not a replica (${replicaStatusQuery(f).sql} is empty): connect to a replica of it, ` +
       'or pass --allow-on-master to read and write the master itself');
   }
   if (!isReplica && topology !== 'replica') refuse(`--${topology} needs a replica, but ${input.server.host}:${input.server.port} replicates from nothing`);
-  if (Number(v.log_slave_updates) !== 1) {
-    refuse(`log_slave_updates is OFF on ${input.server.host}:${input.server.port}: the replica's binlog lacks the changes it replicates, which revenant reads; start it with --log-slave-updates`);
+  if (Number(v.on_) !== 1) {
+    const flag = replicaLogsUpdatesFlag(f);
+    refuse(`${flag.slice(2).replace(/-/g, '_')} is OFF on ${input.server.host}:${input.server.port}: the replica's binlog lacks the changes it replicates, which revenant reads; start it with ${flag}`);
   }
   if (topology === 'replica') {
     const master = input.assumeMasterHost
       ? parseHostPort(input.assumeMasterHost, input.server.user)
-      : { host: String(slave.Master_Host), port: Number(slave.Master_Port), ...(input.server.user ? { user: input.server.user } : {}) };
+      : { host: source!.sourceHost, port: source!.sourcePort, ...(input.server.user ? { user: input.server.user } : {}) };
     const self: ServerRef = { host: input.server.host, port: input.server.port, ...(input.server.user ? { user: input.server.user } : {}) };
     return { topology, applier: master, lagReplicas: dedupe([self, ...controlReplicas]) };
   }

@@ -1,7 +1,7 @@
 // Composite keys and a contested cut-over.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import { admin, checksum, seq, createTestTable, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
 
 let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-cutover'); });
@@ -12,7 +12,7 @@ test('composite primary key under concurrent writes (key updates included)', { t
   await freshDatabase(db);
   const c = await admin(db);
   await c.query(`CREATE TABLE t (region VARCHAR(8) NOT NULL, id INT NOT NULL, v INT NOT NULL, s VARCHAR(32), PRIMARY KEY (region, id)) ENGINE=InnoDB`);
-  await c.query(`INSERT INTO t SELECT ELT(1 + seq % 4, 'eu', 'us', 'ap', 'sa'), seq, seq, CONCAT('s', seq) FROM seq_1_to_60000`);
+  await c.query(`INSERT INTO t SELECT ELT(1 + seq % 4, 'eu', 'us', 'ap', 'sa'), seq, seq, CONCAT('s', seq) FROM ${seq(60000)} AS s`);
   let stop = false;
   const writers = [0, 1, 2].map(async (w) => {
     const x = await admin(db);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, checksum, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
+import { admin, binlogPosition, checksum, seq, ServerInstance, SERVER_NAME, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const run = promisify(execFile);
@@ -24,25 +24,20 @@ const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
 
-const mariadb = (cmd: 'start' | 'stop') => run('bash', [join(ROOT, 'scripts/mariadb.sh'), cmd, join(WORK, 'faults-mariadb'), String(FAULT_DB_PORT), '7']);
+const db = new ServerInstance(join(WORK, 'faults-db'), FAULT_DB_PORT, 7);
 const temporalServer = (cmd: 'start' | 'stop') => run('bash', [join(ROOT, 'scripts/temporal.sh'), cmd, join(WORK, 'faults-temporal'), String(FAULT_TEMPORAL_PORT), String(FAULT_TEMPORAL_PORT + 1000)]);
 const pidOf = (file: string) => Number(readFileSync(file, 'utf8').trim());
 
 before(async () => {
-  await mariadb('start');
+  await db.start();
   await temporalServer('start');
 });
 after(async () => {
   await temporalServer('stop').catch(() => {});
-  await mariadb('stop').catch(() => {});
+  await db.stop().catch(() => {});
 });
 
-async function masterPosition(port: number): Promise<BinlogPosition> {
-  const c = await admin(undefined, port);
-  const [[r]] = await c.query<any[]>('SHOW MASTER STATUS');
-  await c.end();
-  return { file: r.File, position: Number(r.Position) };
-}
+const masterPosition = (port: number): Promise<BinlogPosition> => binlogPosition(port);
 
 interface Scenario {
   db: string;
@@ -167,17 +162,16 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
   }
 });
 
-test('(b) kill -9 of MariaDB and restart, twice in one migration', { timeout: 600_000 }, async () => {
+test(`(b) kill -9 of ${SERVER_NAME} and restart, twice in one migration`, { timeout: 600_000 }, async () => {
   const temporal = await startTemporal('faults-kill-mariadb');
   const sc = await setUp('rv_fault_mariadb', FAULT_DB_PORT, {});
   const handle = await temporal.start(sc.input);
   try {
-    const pidFile = join(WORK, 'faults-mariadb', 'mariadb.pid');
     for (const rows of [20_000, 100_000]) {
       await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= rows, `${rows} rows copied`);
-      process.kill(pidOf(pidFile), 'SIGKILL');
+      process.kill(db.pid(), 'SIGKILL');
       await sleep(1500);
-      await mariadb('start');
+      await db.start();
     }
     const s = await finish(sc, handle, 2);
     assert.ok(s.rowsCopied > 0);
@@ -258,13 +252,13 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
     assert.ok(i < 60, 'the terminated run\'s applier stopped within 30 s');
     await sleep(500);
   }
-  await c.query('INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, "after", 1, NOW() FROM seq_1_to_100');
+  await c.query(`INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, 'after', 1, NOW() FROM ${seq(100)} AS s`);
   const [[{ value }]] = await c.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
   const checkpointFile = JSON.parse(value).file;
   // MariaDB keeps a binlog it still needs for crash recovery: flush and purge until it is gone.
   for (let i = 0; ; i++) {
     await c.query('FLUSH BINARY LOGS');
-    const [[{ File: current }]] = await c.query<any[]>('SHOW MASTER STATUS');
+    const { file: current } = await binlogPosition(FAULT_DB_PORT);
     await c.query(`PURGE BINARY LOGS TO '${current}'`);
     const [logs] = await c.query<any[]>('SHOW BINARY LOGS');
     if (!logs.some((l) => l.Log_name === checkpointFile)) break;

@@ -1,8 +1,10 @@
-// Shared test plumbing: the real MariaDB and Temporal server that scripts/test.sh started
-// (their addresses in the environment), an in-process worker per test file, a concurrent
-// write load, and checksums that compare tables row for row.
+// Shared test plumbing: the real database server (MariaDB or MySQL, REVENANT_TEST_SERVER) and
+// Temporal server that scripts/test.sh started (their addresses in the environment), more
+// instances of the same server for the tests that need their own, an in-process worker per
+// test file, a concurrent write load, and checksums that compare tables row for row.
 import { Client, Connection } from '@temporalio/client';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { credentialsFromEnvironment } from '../activities/credentials';
@@ -11,6 +13,72 @@ import { createWorker } from '../worker/worker';
 import { DEFAULTS, migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 export const MYSQL_PORT = Number(process.env.REVENANT_TEST_MYSQL_PORT ?? 23306);
+/** Which server the suite runs against: scripts/test.sh runs it once for each. */
+export const SERVER_KIND: 'mariadb' | 'mysql' = process.env.REVENANT_TEST_SERVER === 'mysql' ? 'mysql' : 'mariadb';
+export const IS_MYSQL = SERVER_KIND === 'mysql';
+/** "MariaDB" or "MySQL", for test names. */
+export const SERVER_NAME = IS_MYSQL ? 'MySQL' : 'MariaDB';
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * Another private instance of the suite's server (scripts/mariadb.sh or scripts/mysql.sh,
+ * which take the same arguments): data, socket and pid in `dir`.
+ */
+export class ServerInstance {
+  constructor(readonly dir: string, readonly port: number, readonly serverId: number, readonly extra: string[] = []) {}
+  private script(): string {
+    return join(ROOT, 'scripts', IS_MYSQL ? 'mysql.sh' : 'mariadb.sh');
+  }
+  async start(): Promise<void> {
+    const r = await runCommand('bash', [this.script(), 'start', this.dir, String(this.port), String(this.serverId), ...this.extra]);
+    if (r.code !== 0) throw new Error(`could not start ${SERVER_NAME} in ${this.dir}: ${r.out}`);
+  }
+  async stop(): Promise<void> {
+    await runCommand('bash', [this.script(), IS_MYSQL ? 'remove' : 'stop', this.dir]);
+  }
+  /** The server process, for kill -9. */
+  pid(): number {
+    return Number(readFileSync(join(this.dir, IS_MYSQL ? 'mysqld.pid' : 'mariadb.pid'), 'utf8').trim());
+  }
+}
+
+/**
+ * A derived table of the integers 1..n as column `seq`, on either server (MariaDB's
+ * seq_1_to_N tables are its own): a cross join of digits.
+ */
+export function seq(n: number): string {
+  const digits = '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+  const k = Math.max(1, String(Math.max(0, n - 1)).length);
+  const terms = Array.from({ length: k }, (_, i) => `d${i}.d * ${10 ** i}`).join(' + ');
+  const from = Array.from({ length: k }, (_, i) => `${digits} AS d${i}`).join(' CROSS JOIN ');
+  return `(SELECT 1 + ${terms} AS seq FROM ${from} WHERE 1 + ${terms} <= ${Math.floor(n)})`;
+}
+
+/** Replication statements in the suite's server's own words (MySQL 8.4+ knows only REPLICA / SOURCE). */
+export const REPLICATION = IS_MYSQL ? {
+  status: 'SHOW REPLICA STATUS', start: 'START REPLICA', stop: 'STOP REPLICA', sqlRunning: 'Replica_SQL_Running',
+  logUpdatesFlag: '--log-replica-updates',
+  // caching_sha2_password over plain TCP: the replica asks for the source's RSA key.
+  changeSource: (port: number) => `CHANGE REPLICATION SOURCE TO SOURCE_HOST = '127.0.0.1', SOURCE_PORT = ${port}, SOURCE_USER = 'revenant', ` +
+    "SOURCE_PASSWORD = 'revenant', SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1",
+  executedGtids: 'SELECT @@global.gtid_executed AS pos',
+  waitForGtids: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 120) AS r',
+} : {
+  status: 'SHOW SLAVE STATUS', start: 'START SLAVE', stop: 'STOP SLAVE', sqlRunning: 'Slave_SQL_Running',
+  logUpdatesFlag: '--log-slave-updates',
+  changeSource: (port: number) => `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${port}, MASTER_USER = 'revenant', ` +
+    "MASTER_PASSWORD = 'revenant', MASTER_USE_GTID = slave_pos",
+  executedGtids: 'SELECT @@global.gtid_binlog_pos AS pos',
+  waitForGtids: 'SELECT MASTER_GTID_WAIT(?, 120) AS r',
+};
+
+/** The server's binlog file and offset now. */
+export async function binlogPosition(port = MYSQL_PORT): Promise<{ file: string; position: number }> {
+  const c = await admin(undefined, port);
+  const [[r]] = await c.query<any[]>(IS_MYSQL ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
+  await c.end();
+  return { file: r.File, position: Number(r.Position) };
+}
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233';
 export const SERVER = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' };
 
@@ -118,7 +186,7 @@ export async function createTestTable(database: string, table: string, rows: num
       PRIMARY KEY (id), UNIQUE KEY uk_idx (uk), KEY name_idx (name)) ENGINE=InnoDB`);
   await c.query(`INSERT INTO ${escapeId(table)} (id, uk, name, amount, note, created)
       SELECT seq, seq * 3, CONCAT('name-', seq), seq / 7, IF(seq % 5 = 0, NULL, CONCAT('note ', seq)), '2024-01-01 00:00:00' + INTERVAL seq SECOND
-      FROM seq_1_to_${rows}`);
+      FROM ${seq(rows)} AS s`);
   await c.end();
 }
 

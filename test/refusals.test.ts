@@ -1,14 +1,11 @@
 // Every refusal is a clear, specific error before anything is changed: the migration fails
 // with the reason, and no _gho, _ghc or _del table is left behind.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { admin, createTestTable, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import { admin, createTestTable, ServerInstance, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
 import type { MigrationInput } from '../workflows/types';
 
-const run = promisify(execFile);
 let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-refusals'); });
 after(async () => { await temporal.close(); });
@@ -41,7 +38,8 @@ async function table(db: string) {
 test('refuses a server without binary logging', { timeout: 120_000 }, async () => {
   const dir = join(process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test', 'nobinlog');
   const port = Number(process.env.REVENANT_TEST_NOBINLOG_PORT ?? 23308);
-  await run('bash', [join(__dirname, '..', '..', 'scripts/mariadb.sh'), 'start', dir, String(port), '9', '--skip-log-bin']);
+  const server = new ServerInstance(dir, port, 9, ['--skip-log-bin']);
+  await server.start();
   try {
     await freshDatabase('rv_ref_nobinlog', port);
     await createTestTable('rv_ref_nobinlog', 't', 10, port);
@@ -49,7 +47,7 @@ test('refuses a server without binary logging', { timeout: 120_000 }, async () =
     assert.match(await failureOf(handle), /binary logging is off \(log_bin=OFF\) on the server/);
     assert.deepEqual(await tablesIn('rv_ref_nobinlog', port), ['t']);
   } finally {
-    await run('bash', [join(__dirname, '..', '..', 'scripts/mariadb.sh'), 'stop', dir]);
+    await server.stop();
   }
 });
 

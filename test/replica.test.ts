@@ -1,17 +1,14 @@
-// Gentle with production, against a real replica: a second MariaDB replicating from a first
-// over loopback (log_slave_updates). Each topology completes under write load on the master;
+// Gentle with production, against a real replica: a second server replicating from a first
+// over loopback (MariaDB: log_slave_updates, GTID positions; MySQL: log_replica_updates, GTID
+// auto-positioning, REPLICA / SOURCE syntax). Each topology completes under write load on the master;
 // a replica whose SQL thread stops throttles the copy within two seconds, named in the status,
 // and the copy carries on once replication does.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, REPLICATION, ServerInstance, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..');
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';
 const MASTER = Number(process.env.REVENANT_TEST_TOPO_MASTER_PORT ?? 23310);
 const REPLICA = Number(process.env.REVENANT_TEST_TOPO_REPLICA_PORT ?? 23311);
@@ -20,24 +17,24 @@ const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const server = (port: number) => ({ host: '127.0.0.1', port, user: 'revenant' });
 
+const masterServer = new ServerInstance(join(WORK, 'topo-master'), MASTER, 11);
+const replicaServer = new ServerInstance(join(WORK, 'topo-replica'), REPLICA, 12, [REPLICATION.logUpdatesFlag]);
 let temporal: TestTemporal;
 
 before(async () => {
-  await run('bash', [join(ROOT, 'scripts/mariadb.sh'), 'start', join(WORK, 'topo-master'), String(MASTER), '11']);
-  await run('bash', [join(ROOT, 'scripts/mariadb.sh'), 'start', join(WORK, 'topo-replica'), String(REPLICA), '12', '--log-slave-updates']);
+  await masterServer.start();
+  await replicaServer.start();
   const r = await admin(undefined, REPLICA);
-  const [status] = await r.query<any[]>('SHOW SLAVE STATUS');
-  if (status.length === 0) {
-    await r.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${MASTER}, MASTER_USER = 'revenant', MASTER_PASSWORD = 'revenant', MASTER_USE_GTID = slave_pos`);
-  }
-  await r.query('START SLAVE');
+  const [status] = await r.query<any[]>(REPLICATION.status);
+  if (status.length === 0) await r.query(REPLICATION.changeSource(MASTER));
+  await r.query(REPLICATION.start);
   await r.end();
   temporal = await startTemporal('replica-topologies');
 });
 
 after(async () => {
   await temporal?.close();
-  for (const d of ['topo-replica', 'topo-master']) await run('bash', [join(ROOT, 'scripts/mariadb.sh'), 'stop', join(WORK, d)]).catch(() => {});
+  for (const d of [replicaServer, masterServer]) await d.stop().catch(() => {});
 });
 
 async function onReplica<T>(fn: (c: Awaited<ReturnType<typeof admin>>) => Promise<T>): Promise<T> {
@@ -52,10 +49,10 @@ async function onReplica<T>(fn: (c: Awaited<ReturnType<typeof admin>>) => Promis
 /** Waits until the replica has applied everything the master has written. */
 async function replicaCaughtUp(): Promise<void> {
   const m = await admin(undefined, MASTER);
-  const [[{ pos }]] = await m.query<any[]>('SELECT @@global.gtid_binlog_pos AS pos');
+  const [[{ pos }]] = await m.query<any[]>(REPLICATION.executedGtids);
   await m.end();
   await onReplica(async (c) => {
-    const [[r]] = await c.query<any[]>('SELECT MASTER_GTID_WAIT(?, 120) AS r', [pos]);
+    const [[r]] = await c.query<any[]>(REPLICATION.waitForGtids, [pos]);
     assert.equal(Number(r.r), 0, 'the replica caught up');
   });
 }
@@ -118,7 +115,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     const handle = await start(migration(db, REPLICA, { maxLagMillis: 1000, checksum: true }));
     await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
 
-    await onReplica((c) => c.query('STOP SLAVE SQL_THREAD'));
+    await onReplica((c) => c.query(`${REPLICATION.stop} SQL_THREAD`));
     const stopped = Date.now();
     const throttled = await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on lag', 10_000);
     const after = Date.now() - stopped;
@@ -132,7 +129,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     assert.ok(b.phase === 'migrating' && b.rowsCopied < b.rowsEstimate, `held mid-copy (${b.phase}, ${b.rowsCopied} of ${b.rowsEstimate} rows)`);
     assert.match(b.throttled ?? '', /lag: replica 127\.0\.0\.1:23311 is \d+\.\ds behind \(max-lag-millis 1000\)/);
 
-    await onReplica((c) => c.query('START SLAVE SQL_THREAD'));
+    await onReplica((c) => c.query(`${REPLICATION.start} SQL_THREAD`));
     await waitFor(handle, (s) => s.rowsCopied > b.rowsCopied && !s.throttled, 'copy resumes', 60_000);
     const done = await finish(handle, load);
     // A replica reads the master's binlog: an index build there would lag it for as long.
@@ -148,7 +145,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, 't', COLS, MASTER), 'replica equals master');
   } finally {
     await load.stop();
-    await onReplica((c) => c.query('START SLAVE'));
+    await onReplica((c) => c.query(REPLICATION.start));
   }
 });
 
@@ -158,15 +155,15 @@ test('--allow-on-master with --throttle-control-replicas: the control replica\'s
   try {
     const handle = await start(migration(db, MASTER, { allowOnMaster: true, throttleControlReplicas: [`127.0.0.1:${REPLICA}`], maxLagMillis: 1000 }));
     await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
-    await onReplica((c) => c.query('STOP SLAVE SQL_THREAD'));
+    await onReplica((c) => c.query(`${REPLICATION.stop} SQL_THREAD`));
     const held = await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on the control replica', 10_000);
     assert.ok(held.phase === 'migrating' && held.rowsCopied < held.rowsEstimate, `held mid-copy (${held.phase}, ${held.rowsCopied} of ${held.rowsEstimate} rows)`);
-    await onReplica((c) => c.query('START SLAVE SQL_THREAD'));
+    await onReplica((c) => c.query(`${REPLICATION.start} SQL_THREAD`));
     await finish(handle, load);
     assert.deepEqual(await checksum(db, 't', COLS, MASTER), await checksum(db, '_t_del', COLS, MASTER));
   } finally {
     await load.stop();
-    await onReplica((c) => c.query('START SLAVE'));
+    await onReplica((c) => c.query(REPLICATION.start));
   }
 });
 
@@ -179,8 +176,8 @@ test('--migrate-on-replica: the replica\'s table is migrated, the master\'s unto
     assert.deepEqual(await tablesIn(db, MASTER), ['t'], 'nothing of the migration on the master');
     assert.ok(!(await columnsOf(db, MASTER)).includes('extra'), 'the master\'s table is as it was');
     assert.ok((await columnsOf(db, REPLICA)).includes('extra'), 'the replica\'s table is migrated');
-    const running = await onReplica(async (c) => (await c.query<any[]>('SHOW SLAVE STATUS'))[0][0]);
-    assert.equal(running.Slave_SQL_Running, 'Yes', 'replication was started again after the cut-over');
+    const running = await onReplica(async (c) => (await c.query<any[]>(REPLICATION.status))[0][0]);
+    assert.equal(running[REPLICATION.sqlRunning], 'Yes', 'replication was started again after the cut-over');
     await replicaCaughtUp();
     assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, '_t_del', COLS, REPLICA), 'replica: migrated equals original');
     assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, 't', COLS, MASTER), 'replica equals master on the shared columns');
@@ -199,13 +196,13 @@ test('--test-on-replica: replication stops, the tables swap and swap back; both 
     assert.deepEqual(await tablesIn(db, REPLICA), ['_t_gho', 't'], 'the replica keeps the original and the migrated copy');
     assert.ok(!(await columnsOf(db, REPLICA)).includes('extra'), 't on the replica is the original');
     assert.deepEqual(await checksum(db, '_t_gho', COLS, REPLICA), await checksum(db, 't', COLS, REPLICA), 'replica: migrated equals original');
-    const slave = await onReplica(async (c) => (await c.query<any[]>('SHOW SLAVE STATUS'))[0][0]);
-    assert.equal(slave.Slave_SQL_Running, 'No', 'replication stays stopped');
+    const slave = await onReplica(async (c) => (await c.query<any[]>(REPLICATION.status))[0][0]);
+    assert.equal(slave[REPLICATION.sqlRunning], 'No', 'replication stays stopped');
     assert.deepEqual(await tablesIn(db, MASTER), ['t'], 'master untouched');
     assert.ok(!(await columnsOf(db, MASTER)).includes('extra'));
   } finally {
     await load.stop();
-    await onReplica((c) => c.query('START SLAVE'));
+    await onReplica((c) => c.query(REPLICATION.start));
   }
 });
 

@@ -288,7 +288,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     await CancellationScope.nonCancellable(() => short.cleanup(input, p));
     if (p.topology === 'test-on-replica') {
       phase('completed', `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
-        'are kept there at the same point for comparison; START SLAVE when done');
+        'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
     } else {
       phase('completed', `${p.database}.${p.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}`);
     }

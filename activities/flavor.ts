@@ -1,0 +1,240 @@
+// Every difference between the servers revenant migrates on, in one place (gh-ost keeps its
+// in go/mysql): MariaDB 10.6+ and Oracle MySQL 8.0, 8.4 and 9.x. The flavor is detected once
+// per connection from @@version and @@version_comment, MariaDB first: "10.11" would compare as
+// newer than "8.4", and a MariaDB's @@version may carry a "5.5.5-" prefix.
+//
+// Tested here on MariaDB 10.11 and MySQL 9.7. MySQL 8.0 and 8.4 are coded from the manual:
+//   SHOW MASTER STATUS            → SHOW BINARY LOG STATUS (8.2+; the old form is gone in 8.4)
+//   SHOW SLAVE STATUS, START/STOP SLAVE, Master_Host, Slave_SQL_Running
+//                                 → SHOW REPLICA STATUS, START/STOP REPLICA, Source_Host,
+//                                   Replica_SQL_Running (8.0.22+; the old forms gone in 8.4)
+//   @@log_slave_updates           → @@log_replica_updates (8.0.26+)
+//   information_schema.TABLES     → cached statistics unless information_schema_stats_expiry=0 (8.0+)
+//   GTIDs                         MariaDB: domain-server-sequence positions (@@gtid_binlog_pos,
+//                                 BINLOG_GTID_POS); MySQL: uuid:interval sets (@@gtid_mode,
+//                                 @@gtid_executed, @@gtid_purged, Executed_Gtid_Set, GTID_SUBSET)
+import { rows, type Conn } from './mysql';
+import type { Statement } from './sql';
+
+export type ServerKind = 'mariadb' | 'mysql';
+
+export interface Flavor {
+  kind: ServerKind;
+  major: number;
+  minor: number;
+  patch: number;
+  /** "MySQL 9.7.0", "MariaDB 10.11.6": how errors and the status name the server. */
+  name: string;
+}
+
+/** The flavor of a server from its @@version and @@version_comment. */
+export function detectFlavor(version: string, comment = ''): Flavor {
+  const mariadb = /mariadb/i.test(version) || /mariadb/i.test(comment);
+  // MariaDB before 11 may report "5.5.5-10.11.6-MariaDB" to old clients.
+  const numbers = mariadb ? version.replace(/^5\.5\.5-/, '') : version;
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(numbers) ?? /^(\d+)\.(\d+)/.exec(numbers);
+  const [major, minor, patch] = m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0];
+  const kind: ServerKind = mariadb ? 'mariadb' : 'mysql';
+  return { kind, major, minor, patch, name: `${mariadb ? 'MariaDB' : 'MySQL'} ${major}.${minor}.${patch}` };
+}
+
+/** Whether the server is at least major.minor.patch of its own line. */
+export function atLeast(f: Flavor, major: number, minor = 0, patch = 0): boolean {
+  if (f.major !== major) return f.major > major;
+  if (f.minor !== minor) return f.minor > minor;
+  return f.patch >= patch;
+}
+
+const isMysql = (f: Flavor) => f.kind === 'mysql';
+/** MySQL's REPLICA / SOURCE vocabulary (8.0.22+), which 8.4 makes the only one. MariaDB keeps SLAVE/MASTER. */
+const replicaWords = (f: Flavor) => isMysql(f) && atLeast(f, 8, 0, 22);
+
+export const versionQuery = (): Statement => ({ sql: 'SELECT @@version AS version, @@version_comment AS comment', params: [] });
+
+/**
+ * Session settings every revenant connection needs on this server. MySQL 8.0+ answers
+ * information_schema.TABLES (AUTO_INCREMENT, TABLE_ROWS) from a cache up to a day old
+ * unless told otherwise: a stale AUTO_INCREMENT carried to the ghost would hand out ids again.
+ */
+export function sessionSetup(f: Flavor): Statement | null {
+  if (isMysql(f) && atLeast(f, 8)) return { sql: 'SET SESSION information_schema_stats_expiry = 0', params: [] };
+  return null;
+}
+
+// ---- Binlog position and GTIDs ----------------------------------------------------------
+
+/** The binlog's current file and offset (and, on MySQL, Executed_Gtid_Set). */
+export const binlogStatus = (f: Flavor): Statement => ({
+  sql: isMysql(f) && atLeast(f, 8, 2) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS',
+  params: [],
+});
+
+/** Variables that say whether and how the server numbers its transactions. */
+export const gtidVariables = (f: Flavor): Statement => isMysql(f)
+  ? { sql: 'SELECT @@global.gtid_mode AS mode, @@global.server_uuid AS uuid, @@global.gtid_executed AS executed, @@global.gtid_purged AS purged', params: [] }
+  : { sql: "SELECT 'ON' AS mode, @@global.server_id AS uuid, @@global.gtid_binlog_pos AS executed, '' AS purged", params: [] };
+
+/**
+ * MySQL GTID modes a checkpoint can be trusted with. ON: every transaction has a GTID, and a
+ * resume from a GTID set is exact. OFF: none has one; file and offset it is. The transitional
+ * modes mix both: a stream started from a GTID set would skip anonymous transactions.
+ */
+export function gtidModeProblem(f: Flavor, mode: string): string | null {
+  if (!isMysql(f)) return null;
+  const m = mode.toUpperCase();
+  if (m === 'ON' || m === 'OFF') return null;
+  return `gtid_mode is ${mode}: in a transitional GTID mode some transactions have GTIDs and some do not, ` +
+    `and a migration's checkpoint cannot be trusted across both; finish the change (SET GLOBAL gtid_mode = ON, ` +
+    `step by step as MySQL's manual describes) or go back to OFF before migrating`;
+}
+
+/** Whether checkpoints on this server carry a GTID position to resume from. */
+export function usesGtids(f: Flavor, mode: string): boolean {
+  return f.kind === 'mariadb' || mode.toUpperCase() === 'ON';
+}
+
+/**
+ * Where a migration's stream starts: the GTID state at exactly the binlog's current offset.
+ * MySQL reports both in one row of SHOW BINARY LOG STATUS (Executed_Gtid_Set); MariaDB
+ * maps the offset to a GTID position with BINLOG_GTID_POS, which reads the binlog file up to
+ * it: once per migration, not for polling.
+ */
+export async function gtidAt(conn: Conn, f: Flavor, status: Record<string, any>): Promise<string> {
+  if (isMysql(f)) return String(status.Executed_Gtid_Set ?? '').replace(/\s+/g, '');
+  const r = await rows(conn, { sql: 'SELECT BINLOG_GTID_POS(?, ?) AS gtid', params: [status.File, Number(status.Position)] }).catch(() => []);
+  return String(r[0]?.gtid ?? '');
+}
+
+/**
+ * Why the binlog after a GTID checkpoint cannot be streamed from this server, or null when it
+ * can. MySQL: everything after the checkpoint is there if every purged GTID is in it
+ * (GTID_SUBSET(@@gtid_purged, checkpoint)), and the server has not gone back in time if the
+ * checkpoint is in what it executed (GTID_SUBSET(checkpoint, @@gtid_executed)). MariaDB: the
+ * oldest binlog file's Gtid_list (the GTIDs before it) is no further than the checkpoint in
+ * any replication domain.
+ */
+export async function gtidCheckpointProblem(conn: Conn, f: Flavor, checkpoint: string, oldestFile: string): Promise<string | null> {
+  if (isMysql(f)) {
+    const [r] = await rows(conn, {
+      sql: 'SELECT GTID_SUBSET(@@global.gtid_purged, ?) AS kept, GTID_SUBSET(?, @@global.gtid_executed) AS known, @@global.gtid_purged AS purged',
+      params: [checkpoint, checkpoint],
+    });
+    if (Number(r.kept) !== 1) return `GTIDs the migration has not read were purged (gtid_purged ${String(r.purged).replace(/\s+/g, '')} is not within the checkpoint)`;
+    if (Number(r.known) !== 1) return 'the checkpoint holds GTIDs this server never executed: it is not the server (or a replica of the server) the migration ran on, or it went back in time';
+    return null;
+  }
+  const head = await rows(conn, { sql: 'SHOW BINLOG EVENTS IN ? LIMIT 5', params: [oldestFile] });
+  const list = head.find((e) => e.Event_type === 'Gtid_list');
+  const before = parseMariadbGtidPos(list ? String(list.Info).replace(/^\[|\]$/g, '') : '');
+  const at = parseMariadbGtidPos(checkpoint);
+  for (const [domain, seq] of before) {
+    const mine = at.get(domain);
+    if (mine === undefined || mine < seq) return `oldest binlog ${oldestFile} begins after GTID ${domain}-…-${seq}`;
+  }
+  return null;
+}
+
+/** MariaDB GTID position "d-s-n,d-s-n" as domain -> sequence. */
+export function parseMariadbGtidPos(pos: string): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  for (const part of pos.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
+    if (m) out.set(Number(m[1]), BigInt(m[3]));
+  }
+  return out;
+}
+
+// ---- Replication ------------------------------------------------------------------------
+
+export const replicaStatusQuery = (f: Flavor): Statement => ({ sql: replicaWords(f) ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS', params: [] });
+export const stopReplica = (f: Flavor, sqlThreadOnly = false): Statement => ({
+  sql: `${replicaWords(f) ? 'STOP REPLICA' : 'STOP SLAVE'}${sqlThreadOnly ? ' SQL_THREAD' : ''}`, params: [],
+});
+export const startReplica = (f: Flavor, sqlThreadOnly = false): Statement => ({
+  sql: `${replicaWords(f) ? 'START REPLICA' : 'START SLAVE'}${sqlThreadOnly ? ' SQL_THREAD' : ''}`, params: [],
+});
+/** The statement a user runs to start replication again, for messages. */
+export const startReplicaWords = (f: Flavor) => startReplica(f).sql;
+
+/** A replica's source and threads, whichever vocabulary the server answers in. */
+export interface ReplicaStatus {
+  sourceHost: string;
+  sourcePort: number;
+  ioRunning: boolean;
+  sqlRunning: boolean;
+}
+
+export async function replicaStatus(conn: Conn, f: Flavor): Promise<ReplicaStatus | null> {
+  const [r] = await rows(conn, replicaStatusQuery(f));
+  if (!r) return null;
+  const pick = (...names: string[]) => names.map((n) => r[n]).find((v) => v !== undefined);
+  return {
+    sourceHost: String(pick('Source_Host', 'Master_Host') ?? ''),
+    sourcePort: Number(pick('Source_Port', 'Master_Port') ?? 3306),
+    ioRunning: String(pick('Replica_IO_Running', 'Slave_IO_Running')) === 'Yes',
+    sqlRunning: String(pick('Replica_SQL_Running', 'Slave_SQL_Running')) === 'Yes',
+  };
+}
+
+/** Whether the server writes what it replicates into its own binlog (revenant reads it there). */
+export const replicaLogsUpdates = (f: Flavor): Statement => ({
+  sql: `SELECT @@global.${isMysql(f) && atLeast(f, 8, 0, 26) ? 'log_replica_updates' : 'log_slave_updates'} AS on_, @@global.read_only AS read_only`,
+  params: [],
+});
+export const replicaLogsUpdatesFlag = (f: Flavor) => (isMysql(f) && atLeast(f, 8, 0, 26) ? '--log-replica-updates' : '--log-slave-updates');
+
+// ---- Server settings revenant cannot work with --------------------------------------------
+
+/**
+ * MySQL-only binlog settings that hide row changes from a binlog reader, each with the
+ * statement that fixes it. binlog_transaction_compression (8.0.20+) wraps transactions in a
+ * Transaction_payload event the reader cannot unpack; binlog_row_value_options=PARTIAL_JSON
+ * (8.0.3+) logs JSON updates as diffs, not whole values. MariaDB has neither variable.
+ */
+export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<string[]> {
+  if (!isMysql(f)) return [];
+  const [v] = await rows(conn, {
+    sql: 'SELECT @@global.binlog_transaction_compression AS compression, @@global.binlog_row_value_options AS value_options',
+    params: [],
+  }).catch(() => [{} as Record<string, any>]);
+  const out: string[] = [];
+  const compression = String(v?.compression ?? '');
+  if (compression === '1' || compression.toUpperCase() === 'ON') {
+    out.push('binlog_transaction_compression is ON: revenant cannot read compressed binlog transactions; SET GLOBAL binlog_transaction_compression = OFF (and SET SESSION for running sessions) before migrating');
+  }
+  if (/PARTIAL_JSON/i.test(String(v?.value_options ?? ''))) {
+    out.push("binlog_row_value_options is PARTIAL_JSON: JSON updates reach the binlog as diffs, not whole values, and revenant needs whole rows; SET GLOBAL binlog_row_value_options = ''");
+  }
+  return out;
+}
+
+// ---- Privileges ---------------------------------------------------------------------------
+
+/**
+ * Global privileges that let a user read the binlog's coordinates, by server: MySQL's
+ * REPLICATION CLIENT; MariaDB 10.5+ split it into BINLOG MONITOR (and kept the old name as
+ * an alias that SHOW GRANTS prints as the new one).
+ */
+export const binlogMonitorPrivileges = (f: Flavor): string[] => (isMysql(f) ? ['REPLICATION CLIENT', 'SUPER'] : ['BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER']);
+export const binlogMonitorPrivilegeName = (f: Flavor) => (isMysql(f) ? 'REPLICATION CLIENT' : 'BINLOG MONITOR (REPLICATION CLIENT)');
+
+// ---- Per-connection detection --------------------------------------------------------------
+
+const flavors = new WeakMap<object, Flavor>();
+
+/** Detects a fresh connection's flavor, applies its session settings, and remembers it. */
+export async function initConnection(conn: Conn): Promise<Flavor> {
+  const [v] = await rows(conn, versionQuery());
+  const f = detectFlavor(String(v.version), String(v.comment ?? ''));
+  const setup = sessionSetup(f);
+  if (setup) await conn.query(setup.sql, setup.params);
+  flavors.set(conn, f);
+  return f;
+}
+
+/** The flavor of a connection made by connect(). */
+export function flavorOf(conn: Conn): Flavor {
+  const f = flavors.get(conn);
+  if (!f) throw new Error('connection was not made by connect(): its server flavor is unknown');
+  return f;
+}
