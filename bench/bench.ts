@@ -1,4 +1,5 @@
-// The side-by-side benchmark (bench/run.sh installs the peers and calls this): one MariaDB
+// The side-by-side benchmark (bench/run.sh installs the peers and calls this): one MariaDB (or,
+// with --server mysql, MySQL 9.7)
 // started for the run, a sysbench table of N rows, the same ALTER by each tool in turn with
 // the table restored between runs, idle and under the same sysbench write load, several runs,
 // medians; then the highest sustained write rate each online tool keeps its apply lag under
@@ -17,13 +18,16 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
+/** The server benchmarked: mariadb (10.11, Debian's) or mysql (9.7, scripts/mysql.sh). */
+const SERVER = arg('server', 'mariadb');
+if (SERVER !== 'mariadb' && SERVER !== 'mysql') throw new Error(`--server is mariadb or mysql, not ${SERVER}`);
 const ROWS = Number(arg('rows', '1000000'));
 const RUNS = Number(arg('runs', '3'));
 const RATE = Number(arg('rate', '200'));
 const RATES = arg('rates', '250,500,1000,2000,4000').split(',').map(Number).filter((x) => x > 0);
 const WORK = arg('work', '/tmp/revenant-bench');
 /** Where the results go (a partial run, e.g. --tools revenant, should not replace bench/RESULTS.md). */
-const OUT = arg('out', join(ROOT, 'bench', 'RESULTS.md'));
+const OUT = arg('out', join(ROOT, 'bench', SERVER === 'mysql' ? 'RESULTS-mysql.md' : 'RESULTS.md'));
 /** A run that takes longer is stopped and counts as failed (a tool that cannot keep up never ends). */
 const RUN_TIMEOUT_S = Number(arg('timeout', '300'));
 const TOOLS = arg('tools', 'alter-copy,pt-osc,gh-ost,revenant').split(',') as Tool[];
@@ -35,7 +39,9 @@ const TOOLS = arg('tools', 'alter-copy,pt-osc,gh-ost,revenant').split(',') as To
 const RSS_ROWS = Number(arg('rss-rows', '0'));
 /** Extra flags for revenant's migrate (tuning experiments), e.g. --revenant-flags "--copy-threads 3". */
 const REVENANT_FLAGS = arg('revenant-flags', '').split(/\s+/).filter(Boolean);
-const PORT = 24306;
+const PORT = SERVER === 'mysql' ? 24406 : 24306;
+/** "MySQL 9.7.4-2 (Debian)", read from the server once it runs. */
+let serverVersion = SERVER;
 const TEMPORAL = '127.0.0.1:24233';
 const DB = 'bench';
 const TABLE = 'sbtest1';
@@ -123,7 +129,7 @@ async function prepareTable(rows: number): Promise<void> {
 async function restore(): Promise<void> {
   // Each run writes gigabytes of binlog; none of it is needed once the run is over.
   await sql('FLUSH BINARY LOGS');
-  const [{ File: current }] = await sql('SHOW MASTER STATUS');
+  const [{ File: current }] = await sql(SERVER === 'mysql' ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
   await sql(`PURGE BINARY LOGS TO '${current}'`);
   await sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_del, _${TABLE}_new, _${TABLE}_old, bench_floor;
     CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`, DB);
@@ -263,7 +269,9 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'start', join(WORK, 'mariadb'), String(PORT), '21']);
+  await run('bash', [join(ROOT, 'scripts', `${SERVER}.sh`), 'start', join(WORK, SERVER), String(PORT), '21']);
+  const [v] = await sql('SELECT @@version AS v, @@version_comment AS c');
+  serverVersion = `${SERVER === 'mysql' ? 'MySQL' : 'MariaDB'} ${v.v} (${v.c})`;
   await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
   const connection = await Connection.connect({ address: TEMPORAL });
   client = new Client({ connection });
@@ -344,7 +352,7 @@ async function main(): Promise<void> {
     await stopWorker(worker);
     await connection.close();
     await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'stop', join(WORK, 'temporal')]).catch(() => {});
-    await run('bash', [join(ROOT, 'scripts', 'mariadb.sh'), 'stop', join(WORK, 'mariadb')]).catch(() => {});
+    await run('bash', [join(ROOT, 'scripts', `${SERVER}.sh`), SERVER === 'mysql' ? 'remove' : 'stop', join(WORK, SERVER)]).catch(() => {});
     rmSync(WORK, { recursive: true, force: true });
   }
 }
@@ -364,10 +372,10 @@ function writeResults(all: Measure[], sustained: Record<string, number>, sustain
   const lines: string[] = [];
   const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'unavailable'; } };
   lines.push('# Benchmark results', '',
-    `Command: \`npm run bench -- --rows ${ROWS} --runs ${RUNS} --rate ${RATE} --rates ${RATES.join(',')}${RSS_ROWS > 0 ? ` --rss-rows ${RSS_ROWS}` : ''}` +
+    `Command: \`npm run bench -- ${SERVER === 'mysql' ? '--server mysql ' : ''}--rows ${ROWS} --runs ${RUNS} --rate ${RATE} --rates ${RATES.join(',')}${RSS_ROWS > 0 ? ` --rss-rows ${RSS_ROWS}` : ''}` +
     `${REVENANT_FLAGS.length ? ` --revenant-flags "${REVENANT_FLAGS.join(' ')}"` : ''}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}.`, '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; MariaDB, sysbench and every tool on it.`,
-    `Versions: ${version('mariadbd', ['--version'])}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(GHOST, ['--version'])}; ` +
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${serverVersion}, sysbench and every tool on it.`,
+    `Versions: ${serverVersion}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(GHOST, ['--version'])}; ` +
     `revenant ${version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}; node ${process.version}.`, '',
     `gh-ost: ${ghostNote}.`, '',
     `Table: sysbench \`sbtest1\`, ${ROWS.toLocaleString('en')} rows; ALTER: \`${ALTER}\`; load: \`sysbench oltp_write_only --threads=4 --rate=${RATE}\`.`,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: a local MariaDB and Temporal, a sysbench table of ROWS rows (default 1,000,000)
+# The demo: a local MariaDB (or, with --mysql or REVENANT_SERVER=mysql, MySQL 9.7) and Temporal,
+# a sysbench table of ROWS rows (default 1,000,000)
 # under sysbench write load, migrated online by `revenant migrate` with its live status line
 # (and --checksum: the ghost compared with the original before the cut-over), then a checksum
 # comparison of the migrated table against the original (writes stopped just before the
@@ -7,11 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
-PORT=${REVENANT_DEMO_PORT:-33306}
+SERVER=${REVENANT_SERVER:-mariadb}
+[ "${1:-}" = --mysql ] && SERVER=mysql
+[ "${1:-}" = --mariadb ] && SERVER=mariadb
+case "$SERVER" in mariadb|mysql) ;; *) echo "REVENANT_SERVER is mariadb or mysql, not $SERVER"; exit 2 ;; esac
+PORT=${REVENANT_DEMO_PORT:-$([ "$SERVER" = mysql ] && echo 33406 || echo 33306)}
 HOME_DIR=${REVENANT_HOME:-$HOME/.revenant}
 export REVENANT_HOME=$HOME_DIR
 bash scripts/setup.sh
-bash scripts/mariadb.sh start "$HOME_DIR/demo-mariadb" "$PORT" 1
+bash "scripts/$SERVER.sh" start "$HOME_DIR/demo-$SERVER" "$PORT" 1
 M=(mariadb --no-defaults -h127.0.0.1 -P"$PORT" -urevenant -prevenant)
 SB=(sysbench oltp_write_only --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$PORT" --mysql-user=revenant --mysql-password=revenant --mysql-db=sbtest --tables=1 --table-size="$ROWS")
 
@@ -51,5 +56,5 @@ orig=$(sum _sbtest1_del); new=$(sum sbtest1)
 echo "== checksum (rows, xor, sum) original: $orig"
 echo "== checksum (rows, xor, sum) migrated: $new"
 echo "== migration took $((end - start))s; Temporal Web UI: http://127.0.0.1:8233 (namespace default)"
-echo "   stop the servers: bash scripts/mariadb.sh stop $HOME_DIR/demo-mariadb; pkill -f 'temporal server start-dev'"
+echo "   stop the servers: bash scripts/$SERVER.sh stop $HOME_DIR/demo-$SERVER; pkill -f 'temporal server start-dev'"
 [ "$orig" = "$new" ] && echo "== EQUAL: the migrated table matches the original row for row" || { echo "== DIFFERENT"; exit 1; }

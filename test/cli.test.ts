@@ -64,5 +64,5 @@ test('migrate with gh-ost flags; a second ALTER is refused; rerun attaches; cut-
   assert.match(r.out, /revenant: checksum: 30000 rows equal in 3 ranges on 6 columns; original read-locked \d+ ms for the snapshot/);
   assert.match(r.out, /rv_cli_run\.t migrated; old table dropped/);
   assert.deepEqual(await tablesIn(db), ['t']);
-  assert.match(await showCreate(db, 't'), /`c` int\(11\) NOT NULL DEFAULT 5/);
+  assert.match(await showCreate(db, 't'), /`c` int(\(11\))? NOT NULL DEFAULT '?5'?/);
 });

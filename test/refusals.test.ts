@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { admin, createTestTable, ServerInstance, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import { admin, createTestTable, IS_MYSQL, ServerInstance, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
 import type { MigrationInput } from '../workflows/types';
 
 let temporal: TestTemporal;
@@ -134,4 +134,26 @@ test('refuses a second migration of the same table, and the first completes', as
   await first.signal('cut-over');
   await first.result();
   assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+});
+
+// MySQL's binlog settings that hide whole rows from a binlog reader, and GTID modes a
+// checkpoint cannot be trusted in: each refused with the statement that fixes it.
+const mysqlOnly = IS_MYSQL ? false : 'a MySQL-only setting';
+
+test('refuses binlog_transaction_compression=ON (MySQL)', { skip: mysqlOnly }, async () => {
+  await table('rv_ref_compress');
+  await withGlobal('binlog_transaction_compression', 'ON', () =>
+    expectRefusal('rv_ref_compress', 'ADD COLUMN x INT', /binlog_transaction_compression is ON: .*SET GLOBAL binlog_transaction_compression = OFF/));
+});
+
+test('refuses binlog_row_value_options=PARTIAL_JSON (MySQL)', { skip: mysqlOnly }, async () => {
+  await table('rv_ref_partial_json');
+  await withGlobal('binlog_row_value_options', 'PARTIAL_JSON', () =>
+    expectRefusal('rv_ref_partial_json', 'ADD COLUMN x INT', /binlog_row_value_options is PARTIAL_JSON: .*SET GLOBAL binlog_row_value_options = ''/));
+});
+
+test('refuses a transitional gtid_mode (MySQL: ON_PERMISSIVE)', { skip: mysqlOnly }, async () => {
+  await table('rv_ref_gtid_mode');
+  await withGlobal('gtid_mode', 'ON_PERMISSIVE', () =>
+    expectRefusal('rv_ref_gtid_mode', 'ADD COLUMN x INT', /gtid_mode is ON_PERMISSIVE: in a transitional GTID mode/));
 });
