@@ -79,3 +79,29 @@ export function droppedColumns(clauses: string[]): string[] {
   }
   return out;
 }
+
+/** Columns the ALTER adds (ADD [COLUMN] name …, one or a parenthesised list). */
+export function addedColumns(clauses: string[]): string[] {
+  const out: string[] = [];
+  for (const c of clauses) {
+    if (/^ADD\s+(INDEX|KEY|UNIQUE|PRIMARY|FOREIGN|CONSTRAINT|CHECK|FULLTEXT|SPATIAL|PARTITION|PERIOD|SYSTEM)\b/i.test(c)) continue;
+    const list = /^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\(([\s\S]*)\)\s*$/i.exec(c);
+    const defs = list ? splitClauses(list[1]) : [c.replace(/^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?/i, '')];
+    if (!/^ADD\b/i.test(c)) continue;
+    for (const d of defs) {
+      const m = new RegExp(`^${IDENT}`).exec(d.trim());
+      if (m) out.push(unquoteIdent(m[1]));
+    }
+  }
+  return out;
+}
+
+/**
+ * Columns the ALTER drops and adds again under the same name: as gh-ost, a new column, not a
+ * shared one. Its values are the new definition's (its default), not the old column's: the
+ * old values may not even fit it (`DROP c1, ADD c1 INT NOT NULL DEFAULT 47` over NULLs).
+ */
+export function recreatedColumns(clauses: string[]): Set<string> {
+  const dropped = new Set(droppedColumns(clauses).map((c) => c.toLowerCase()));
+  return new Set(addedColumns(clauses).map((c) => c.toLowerCase()).filter((c) => dropped.has(c)));
+}

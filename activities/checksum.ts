@@ -41,13 +41,18 @@ export function comparableColumns(mapping: { source: string; ghost: string }[], 
 const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   String(a.n) === String(b.n) && String(a.x) === String(b.x) && String(a.s) === String(b.s);
 
+/** Ranges that differ, at most this many, are repaired; more means something else is wrong. */
+const MAX_REPAIRED_RANGES = 100;
+
+/** A key range of the original compared on its own; `from`/`to` null: unbounded on that side. */
+interface Range { from: unknown[] | null; fromInclusive: boolean; to: unknown[] | null; toInclusive?: boolean; what: string }
+
 export async function checksumTables(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<ChecksumResult> {
   const ctx = Context.current();
   const { database: db, table, ghostTable: ghost } = plan;
   const server = applierOf(input, plan);
   const c = await connect(server, credentials);
   const inspected = plan.applier ? await connect(input.server, credentials) : c;
-  let lock: Conn | undefined;
   let snap: Conn | undefined;
   try {
     // The copy walks the original's key; its columns have the same names in the ghost's shape.
@@ -56,44 +61,74 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     const { compared, skipped } = comparableColumns(plan.columns,
       await rows<ColumnType>(c, sql.columnsOf(db, table)), await rows<ColumnType>(c, sql.columnsOf(db, ghost)));
     if (compared.length === 0) throw ApplicationFailure.nonRetryable(`--checksum: no column of ${db}.${table} keeps its type in the ghost; nothing to compare`, 'ChecksumImpossible');
-
-    // 1. The snapshot: the original read-locked, the applier past a marker written after
-    // the lock, the snapshot opened, the lock released. Bounded waits only while it is held.
-    // As for the cut-over: the marker must reach the applier (through any replica it reads) within the lock's time.
-    await waitForSmallBacklog(c, inspected, plan, 60_000);
-    await waitForLowReplicaLag(c, plan, credentials, input, 60_000);
-    lock = await connect(server, credentials);
-    snap = await connect(server, credentials);
-    await exec(snap, sql.ghostWriterSession());
-    await exec(snap, sql.repeatableRead());
-    const lockTimeout = input.cutOverLockTimeoutSeconds;
-    await exec(lock, sql.lockWaitTimeout(lockTimeout));
-    const lockedAt = Date.now();
-    try {
-      await exec(lock, sql.lockTableRead(db, table));
-    } catch (e) {
-      throw ApplicationFailure.retryable(`--checksum: could not read-lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`, 'LockTimeout');
-    }
-    try {
-      await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout), 'checksum marker');
-      await exec(snap, sql.consistentSnapshot());
-    } finally {
-      await exec(lock, sql.unlockTables()).catch(() => {});
-    }
-    const lockMillis = Date.now() - lockedAt;
-
-    // 2. Range by range along the key, in the snapshot.
-    const [min] = await rows(snap, sql.keyExtreme(db, table, key, 'ASC'));
-    const [max] = await rows(snap, sql.keyExtreme(db, table, key, 'DESC'));
     const asKey = (r: Record<string, unknown>) => decodeKey(key, encodeKey(keyOf(r, key.columns)));
     const ghostKey = key.columns.map(ghostName);
     const sourceCols = compared.map((m) => m.source);
     const ghostCols = compared.map((m) => m.ghost);
+    let lockMillis = 0;
+
+    /**
+     * The snapshot: the original read-locked, the applier past a marker written after the
+     * lock, the snapshot opened, the lock released. Bounded waits only while it is held. As
+     * for the cut-over, the marker must reach the applier (through any replica it reads)
+     * within the lock's time.
+     */
+    const openSnapshot = async (): Promise<Conn> => {
+      await waitForSmallBacklog(c, inspected, plan, 60_000);
+      await waitForLowReplicaLag(c, plan, credentials, input, 60_000);
+      const lock = await connect(server, credentials);
+      const s = await connect(server, credentials);
+      try {
+        await exec(s, sql.ghostWriterSession(input));
+        await exec(s, sql.repeatableRead());
+        const lockTimeout = input.cutOverLockTimeoutSeconds;
+        await exec(lock, sql.lockWaitTimeout(lockTimeout));
+        const lockedAt = Date.now();
+        try {
+          await exec(lock, sql.lockTableRead(db, table));
+        } catch (e) {
+          throw ApplicationFailure.retryable(`--checksum: could not read-lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`, 'LockTimeout');
+        }
+        try {
+          await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout), 'checksum marker');
+          await exec(s, sql.consistentSnapshot());
+        } finally {
+          await exec(lock, sql.unlockTables()).catch(() => {});
+        }
+        lockMillis = Math.max(lockMillis, Date.now() - lockedAt);
+        return s;
+      } catch (e) {
+        s.destroy();
+        throw e;
+      } finally {
+        lock.destroy();
+      }
+    };
+
+    /** Both tables' figures for one range, in the snapshot: null when equal, else the difference. */
+    const compare = async (r: Range): Promise<{ n: number; diff: string | null }> => {
+      const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
+      const [a] = await rows(snap!, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded));
+      const [b] = await rows(snap!, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded));
+      if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
+      return { n: Number(a.n), diff: `${r.what}: ${db}.${table} has ${a.n} rows (crc xor ${a.x}, sum ${a.s}), ${db}.${ghost} ${b.n} (crc xor ${b.x}, sum ${b.s})` };
+    };
+
+    // 1. Every range along the key, in one snapshot; the ghost's rows beyond both ends too.
+    snap = await openSnapshot();
+    const [min] = await rows(snap, sql.keyExtreme(db, table, key, 'ASC'));
+    const [max] = await rows(snap, sql.keyExtreme(db, table, key, 'DESC'));
     let rowsCompared = 0;
     let ranges = 0;
+    const differing: { range: Range; diff: string }[] = [];
+    const differs = (range: Range, diff: string) => {
+      differing.push({ range, diff });
+      if (differing.length > MAX_REPAIRED_RANGES) throw mismatch(`more than ${MAX_REPAIRED_RANGES} ranges differ, the first ${differing[0].diff}`);
+    };
     if (!min || !max) {
-      const [g] = await rows(snap, sql.rowCount(db, ghost));
-      if (Number(g.n) !== 0) throw mismatch(`${db}.${table} is empty and ${db}.${ghost} has ${g.n} rows`);
+      const everything: Range = { from: null, fromInclusive: true, to: null, what: 'the whole table' };
+      const r = await compare(everything);
+      if (r.diff) differs(everything, `${db}.${table} is empty and ${db}.${ghost} is not`);
     } else {
       const lo = asKey(min);
       const hi = asKey(max);
@@ -104,26 +139,50 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         ctx.heartbeat({ rowsCompared, ranges });
         const [end] = await rows(snap, sql.chunkEnd(db, table, key, from, first, hi, CHECKSUM_CHUNK_ROWS));
         const to = end ? asKey(end) : hi;
-        const range = { from, fromInclusive: first, to };
-        const [a] = await rows(snap, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, range));
-        const [b] = await rows(snap, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, range));
-        if (!sameFigures(a, b)) {
-          throw mismatch(`keys ${first ? 'from' : 'after'} ${JSON.stringify(encodeKey(from))} to ${JSON.stringify(encodeKey(to))}: ` +
-            `${db}.${table} has ${a.n} rows (crc xor ${a.x}, sum ${a.s}), ${db}.${ghost} ${b.n} (crc xor ${b.x}, sum ${b.s})`);
-        }
-        rowsCompared += Number(a.n);
+        const range: Range = { from, fromInclusive: first, to, what: `keys ${first ? 'from' : 'after'} ${JSON.stringify(encodeKey(from))} to ${JSON.stringify(encodeKey(to))}` };
+        const r = await compare(range);
+        if (r.diff) differs(range, r.diff);
+        rowsCompared += r.n;
         ranges++;
         if (sameKey(encodeKey(to), last)) break;
         from = to;
         first = false;
       }
-      const [outside] = await rows(snap, sql.rowsOutside(db, ghost, ghostKey, lo, hi));
-      if (Number(outside.n) !== 0) throw mismatch(`${db}.${ghost} has ${outside.n} rows outside the original's key range`);
+      for (const outside of [{ from: null, fromInclusive: true, to: lo, what: `keys before ${JSON.stringify(encodeKey(lo))}`, toInclusive: false },
+        { from: hi, fromInclusive: false, to: null, what: `keys after ${JSON.stringify(last)}` }]) {
+        const r = await compare(outside);
+        if (r.diff) differs(outside, r.diff);
+      }
     }
     await snap.query('COMMIT');
-    return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis };
+    snap.destroy();
+    snap = undefined;
+    if (differing.length === 0) return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis };
+
+    // 2. Repair, as Spirit does: each differing range copied again from the original (the
+    // applier goes on meanwhile, as during the copy), then compared again in a new snapshot.
+    ctx.log.warn(`--checksum: ${differing.length} range(s) differ (the first: ${differing[0].diff}); copying them again`);
+    await exec(c, sql.ghostWriterSession(input));
+    for (const { range } of differing) {
+      ctx.heartbeat({ repairing: range.what });
+      await c.query('START TRANSACTION');
+      try {
+        await exec(c, sql.deleteKeyRange(db, ghost, ghostKey, range));
+        await exec(c, sql.copyKeyRange(db, table, ghost, key, plan.columns, range));
+        await c.query('COMMIT');
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      }
+    }
+    snap = await openSnapshot();
+    for (const { range, diff } of differing) {
+      const r = await compare(range);
+      if (r.diff) throw mismatch(`${r.diff}, still after copying the range again (first seen: ${diff})`);
+    }
+    await snap.query('COMMIT');
+    return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis, repairedRanges: differing.length };
   } finally {
-    lock?.destroy();
     snap?.destroy();
     if (inspected !== c) inspected.destroy();
     c.destroy();

@@ -67,7 +67,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     }
     if (cp.value.done) return progress();
 
-    await exec(conn, sql.ghostWriterSession());
+    await exec(conn, sql.ghostWriterSession(input));
     if (cp.value.min === null || cp.value.max === null) {
       // The key range, read once and kept: rows inserted later reach the ghost via the binlog.
       const [min] = await rows(conn, sql.keyExtreme(plan.database, plan.table, plan.key, 'ASC'));
@@ -158,7 +158,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       while (copiers.length < Math.min(wanted, MAX_COPY_THREADS) && !stopping()) {
         const c = await connect(server, credentials);
         copiers.push(c);
-        await exec(c, sql.ghostWriterSession());
+        await exec(c, sql.ghostWriterSession(input));
         running.push(copier(copiers.length - 1, c).catch((e) => { failure ??= e; }));
       }
     })().finally(() => { adding = undefined; });
@@ -205,10 +205,7 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
     try {
       await conn.query('START TRANSACTION');
       const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns, from, first, to));
-      if (input.panicOnWarnings && r.warningStatus > 0) {
-        const missing = sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, from, first, to);
-        await panicOnCopyWarnings(conn, missing, `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`);
-      }
+      if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, { from, first, to, label: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
       await commit(conn, chunk, r.affectedRows);
       return r.affectedRows;
     } catch (e) {
@@ -222,13 +219,58 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
 }
 
 /**
- * --panic-on-warnings: a chunk whose copy warned fails the migration, unless the warnings are
- * only duplicates of rows the ghost holds already (the applier got there first).
+ * A chunk whose copy warned. Duplicates are benign when every row of the chunk is in the ghost
+ * by the apply key (the applier got there first, or a row moved). Anything else is data the
+ * ALTER loses: a row with no place under a new unique key, a value truncated or converted.
+ * That fails the migration before the cut-over, naming example rows, unless the user accepted
+ * it (--allow-data-loss); --panic-on-warnings (gh-ost's) fails on any such warning regardless.
  */
-async function panicOnCopyWarnings(conn: Conn, missing: sql.Statement, chunk: string): Promise<void> {
+async function checkCopyWarnings(conn: Conn, plan: TablePlan, input: MigrationInput, applyKey: { source: string; ghost: string }[],
+  chunk: { from: unknown[]; first: boolean; to: unknown[]; label: string }): Promise<void> {
   const warnings = await rows<Warning>(conn, sql.showWarnings());
   const others = warnings.filter((w) => w.Code !== 1062);
-  if (others.length === 0 && Number((await rows(conn, missing))[0].n) === 0) return;
+  const missing = Number((await rows(conn, sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, chunk.from, chunk.first, chunk.to)))[0].n);
+  if (others.length === 0 && missing === 0) return;
+  if (input.allowDataLoss && !input.panicOnWarnings) return;
+  const examples = await lossExamples(conn, plan, applyKey, chunk, others, missing);
   await conn.query('ROLLBACK');
-  throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (keys ${chunk}): ${describeWarnings(warnings)}`, 'PanicOnWarnings');
+  if (input.panicOnWarnings) {
+    throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (keys ${chunk.label}): ${describeWarnings(warnings)}${examples}`, 'PanicOnWarnings');
+  }
+  throw ApplicationFailure.nonRetryable(`the ALTER loses data: copying keys ${chunk.label} of ${plan.database}.${plan.table} into the ghost ` +
+    `${missing ? `left out ${missing} row(s) that a unique key of the new table holds once only` : 'changed values'}` +
+    `${others.length ? ` (${describeWarnings(others.slice(0, 3))}${others.length > 3 ? `; ${others.length - 3} more` : ''})` : ''}${examples}. ` +
+    `Nothing was cut over: ${plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`, 'DataLoss');
+}
+
+/** "; e.g. id=5: b '…' became '…'": up to three rows the copy lost or changed, read before the chunk rolls back. */
+async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[],
+  chunk: { from: unknown[]; first: boolean; to: unknown[] }, others: Warning[], missing: number): Promise<string> {
+  const keyText = (r: Record<string, unknown>) => plan.key.columns.map((c) => `${c}=${JSON.stringify(r[c])}`).join(', ');
+  const shown: string[] = [];
+  try {
+    if (missing) {
+      const sample = await rows(conn, sql.chunkRowsMissingSample(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, chunk.from, chunk.first, chunk.to));
+      shown.push(...sample.map((r) => `${keyText(r)} has no place in the new table`));
+    }
+    for (const w of others.slice(0, 3)) {
+      const at = /at row (\d+)/i.exec(w.Message);
+      if (!at) continue;
+      const col = /column [`']?(?:[^`'.]+[`']?\.[`']?)*([^`'.]+)[`']?\s+at row/i.exec(w.Message)?.[1];
+      const source = plan.columns.find((c) => c.ghost.toLowerCase() === col?.toLowerCase());
+      const [r] = await rows(conn, sql.chunkRowAt(plan.database, plan.table, plan.key, source?.source ?? null, chunk.from, chunk.first, chunk.to, Number(at[1])));
+      if (!r) continue;
+      let text = `${keyText(r)}`;
+      if (source) {
+        const keyValues = plan.key.columns.map((c) => r[c]);
+        const ghostKey = plan.key.columns.map((k) => plan.columns.find((c) => c.source === k)?.ghost ?? k);
+        const [g] = await rows(conn, sql.ghostValue(plan.database, plan.ghostTable, ghostKey, keyValues, source.ghost)).catch(() => []);
+        text += `: ${source.source} ${JSON.stringify(r.value)}${g ? ` became ${JSON.stringify(g.value)}` : ''}`;
+      }
+      shown.push(text);
+    }
+  } catch {
+    // Examples are a courtesy: the loss itself is reported whatever happens here.
+  }
+  return shown.length ? `; e.g. ${shown.slice(0, 3).join('; ')}` : '';
 }

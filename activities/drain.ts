@@ -14,7 +14,7 @@ import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
 import { advance, heartbeatMillis, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
+import { connect, describeMysqlError, describeWarnings, exec, isDataLossError, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, lastChangePerKey, type GhostDml, type Row } from './rowevents';
@@ -71,7 +71,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   let streamer: BinlogStreamer | undefined;
   let control: ControlReader | undefined;
   try {
-    await exec(conn, sql.ghostWriterSession());
+    await exec(conn, sql.ghostWriterSession(input));
     const start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
     if (!start) throw ApplicationFailure.nonRetryable(`no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`);
     if (ctx.info.attempt > 1 || start.value.eventsApplied > 0) {
@@ -327,6 +327,7 @@ class Applier {
         break;
       } catch (e) {
         await this.conn.query('ROLLBACK').catch(() => {});
+        if (isDataLossError(e) && !this.input.allowDataLoss) throw await this.dataLoss(e, next);
         // A deadlock with the application's writes rolls the whole batch back: run it again.
         const wait = retryDelay(e, attempt, { defaultRetries: retries, lockBackoffMs: 50, what: `applying binlog events up to ${next.file}:${next.position}` });
         await new Promise((r) => setTimeout(r, wait));
@@ -344,6 +345,34 @@ class Applier {
     this.batchEvents = 0;
     this.marker = null;
     this.lastFlush = Date.now();
+  }
+
+  /**
+   * A change of the original that the ghost's columns cannot hold (strict session): which row,
+   * found by applying the batch's changes one at a time in a transaction that is rolled back.
+   */
+  private async dataLoss(e: unknown, next: BinlogCheckpoint): Promise<ApplicationFailure> {
+    let where = `a batch of ${this.batchEvents} row change(s) up to ${next.file}:${next.position}`;
+    try {
+      const keyIndex = this.target.key.columns.map((k) => this.target.columns.findIndex((c) => c.source === k));
+      await this.conn.query('START TRANSACTION');
+      for (const d of lastChangePerKey(this.batch, this.target)) {
+        if (d.kind !== 'replace') continue;
+        for (const r of d.rows) {
+          try {
+            await exec(this.conn, sql.replaceRows(this.target.database, this.target.ghostTable, this.target.columns.map((c) => c.ghost), [r]));
+          } catch (one) {
+            if (!isDataLossError(one)) continue;
+            where = `REPLACE of the row ${this.target.key.columns.map((k, i) => `${k}=${JSON.stringify(r[keyIndex[i]])}`).join(', ')} (binlog up to ${next.file}:${next.position})`;
+            e = one;
+            throw one;
+          }
+        }
+      }
+    } catch { /* found, or the search itself failed: report what is known */ }
+    await this.conn.query('ROLLBACK').catch(() => {});
+    return ApplicationFailure.nonRetryable(`the ALTER loses data: ${describeMysqlError(e)}, applying ${where} to ${this.plan.database}.${this.plan.ghostTable}. ` +
+      `Nothing was cut over: ${this.plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`, 'DataLoss');
   }
 
   /** --panic-on-warnings: one round trip per row change, each upsert's warnings read before the next. */

@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
 import { changelogTableName, ghostTableName, oldTableName } from '../workflows/types';
-import { columnRenames, normalizeAlter, renamesTable, splitClauses } from './alter';
+import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
 import { binlogMonitorPrivilegeName, binlogMonitorPrivileges, binlogSettingProblems, flavorOf, gtidModeProblem, gtidVariables, replicaStatus, startReplica, stopReplica, usesGtids, type Flavor } from './flavor';
@@ -76,7 +76,10 @@ async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
 export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts: { resurrect?: boolean } = {}): Promise<{ estimatedRows: number }> {
   const { database: db, table } = input;
   const t = await rows(conn, sql.tableInfo(db, table));
-  if (t.length === 0) refuse(`table ${db}.${table} does not exist`);
+  if (t.length === 0) {
+    if ((await rows(conn, sql.schemaNamed(db))).length === 0) refuse(`database ${db} does not exist (--database)`);
+    refuse(`table ${db}.${table} does not exist`);
+  }
   if (t[0].TABLE_TYPE !== 'BASE TABLE') refuse(`${db}.${table} is a ${t[0].TABLE_TYPE}, not a table`);
 
   const alter = normalizeAlter(input.alter);
@@ -165,7 +168,9 @@ const ORDINAL_TYPES = new Set(['enum', 'set']);
 /** Which columns to copy and by which key, once both tables exist. */
 export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost: string): Promise<{ columns: ColumnMapping[]; key: SharedKey; copyKey?: SharedKey }> {
   const { database: db, table } = input;
-  const renames = columnRenames(splitClauses(normalizeAlter(input.alter)));
+  const clauses = splitClauses(normalizeAlter(input.alter));
+  const renames = columnRenames(clauses);
+  const recreated = recreatedColumns(clauses);
   const srcCols = await rows<ColumnRow>(conn, sql.columnsOf(db, table));
   const ghostCols = await rows<ColumnRow>(conn, sql.columnsOf(db, ghost));
   const ghostByLower = new Map(ghostCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
@@ -173,7 +178,7 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
   const columns: ColumnMapping[] = [];
   for (const c of srcCols) {
     const target = ghostByLower.get((renames.get(c.COLUMN_NAME) ?? c.COLUMN_NAME).toLowerCase());
-    if (!target || isGenerated(target)) continue;
+    if (!target || isGenerated(target) || recreated.has(c.COLUMN_NAME.toLowerCase())) continue;
     columns.push({ source: c.COLUMN_NAME, ghost: target.COLUMN_NAME });
   }
   if (columns.length === 0) refuse('the original and the altered table share no columns');

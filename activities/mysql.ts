@@ -29,8 +29,52 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
   };
 }
 
-export async function connect(server: ServerRef, credentials: CredentialResolver): Promise<Conn> {
-  const conn = await mysql.createConnection(connectionOptions(server, credentials));
+/**
+ * Login failures no retry can mend: the server refused these credentials (or this account, or
+ * a connection without TLS). Retrying them would only count failed logins on the server, and
+ * MySQL blocks a host after max_connect_errors of them.
+ */
+const REFUSED_LOGIN = new Set([
+  'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE',
+  'ER_ACCOUNT_HAS_BEEN_LOCKED', 'ER_MUST_CHANGE_PASSWORD_LOGIN', 'ER_SECURE_TRANSPORT_REQUIRED', 'ER_HOST_NOT_PRIVILEGED', 'ER_HOST_IS_BLOCKED',
+]);
+/** Network failures that, on first contact, mean the address is wrong rather than the server down for a moment. */
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+export interface ConnectOptions {
+  /**
+   * First contact, before anything is created: an address that does not answer is the
+   * user's mistake (a wrong host or port), refused at once. Later, the same failure is a
+   * server restarting or a network blip, and is retried.
+   */
+  firstContact?: boolean;
+}
+
+/** Why a connection could not be made, as a non-retryable failure where retrying cannot help; else the error itself. */
+export function connectFailure(server: ServerRef, user: string, e: unknown, opts: ConnectOptions = {}): unknown {
+  const code = mysqlErrorCode(e) ?? '';
+  const where = `${server.host}:${server.port}`;
+  if (REFUSED_LOGIN.has(code)) {
+    return ApplicationFailure.nonRetryable(`cannot log in to ${where} as ${user}: ${describeMysqlError(e)}; ` +
+      'check --user and --password (or the worker\'s REVENANT_CONFIG / REVENANT_MYSQL_PASSWORD), and the account\'s host and TLS requirements', 'LoginRefused');
+  }
+  if (opts.firstContact && UNREACHABLE.has(code)) {
+    const why = code.startsWith('E') && /^(ENOTFOUND|EAI_)/.test(code) ? `the host name ${server.host} does not resolve`
+      : code === 'ECONNREFUSED' ? `nothing listens on port ${server.port} (connection refused)`
+      : `no answer (${code})`;
+    return ApplicationFailure.nonRetryable(`cannot connect to ${where}: ${why}; check --host and --port`, 'ServerUnreachable');
+  }
+  return e;
+}
+
+export async function connect(server: ServerRef, credentials: CredentialResolver, opts: ConnectOptions = {}): Promise<Conn> {
+  const options = connectionOptions(server, credentials);
+  let conn: Connection;
+  try {
+    conn = await mysql.createConnection(options);
+  } catch (e) {
+    throw connectFailure(server, options.user, e, opts);
+  }
   // A dropped connection must surface as a rejected query, never as an unhandled 'error'.
   conn.on('error', () => {});
   try {
@@ -53,8 +97,8 @@ export async function exec(conn: Conn, s: Statement): Promise<ResultSetHeader> {
 }
 
 /** Runs fn with a fresh connection and always closes it. */
-export async function withConnection<T>(server: ServerRef, credentials: CredentialResolver, fn: (c: Conn) => Promise<T>): Promise<T> {
-  const conn = await connect(server, credentials);
+export async function withConnection<T>(server: ServerRef, credentials: CredentialResolver, fn: (c: Conn) => Promise<T>, opts: ConnectOptions = {}): Promise<T> {
+  const conn = await connect(server, credentials, opts);
   try {
     return await fn(conn);
   } finally {
@@ -105,11 +149,26 @@ export function retryDelay(e: unknown, attempt: number, opts: { defaultRetries: 
     if (attempt >= opts.defaultRetries) {
       throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (${opts.what}, tried ${attempt} times)`, 'StatementFailed');
     }
-    return 1000;
+    // The tries are spread over at most STATEMENT_RETRY_WINDOW_MS: a statement that fails the
+    // same way each time fails the migration within a minute, whatever --default-retries says.
+    return Math.min(1000, Math.floor(STATEMENT_RETRY_WINDOW_MS / Math.max(1, opts.defaultRetries)));
   }
   if (!lock || attempt >= 10) throw e;
   return opts.lockBackoffMs * attempt;
 }
+
+const STATEMENT_RETRY_WINDOW_MS = 40_000;
+
+/**
+ * Errors of a value the ghost's column cannot hold, in a strict session: the ALTER would
+ * truncate, convert or drop it. Retrying cannot help; the user decides (--allow-data-loss).
+ */
+export const DATA_LOSS_ERRORS = new Set([
+  'ER_DATA_TOO_LONG', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_BAD_NULL_ERROR', 'WARN_DATA_TRUNCATED',
+  'ER_TRUNCATED_WRONG_VALUE', 'ER_CANNOT_CONVERT_STRING', 'ER_INVALID_CHARACTER_STRING', 'ER_CHECK_CONSTRAINT_VIOLATED', 'ER_CONSTRAINT_FAILED',
+  'WARN_NULL_TO_NOTNULL', 'ER_WARN_NULL_TO_NOTNULL',
+]);
+export const isDataLossError = (e: unknown) => DATA_LOSS_ERRORS.has(mysqlErrorCode(e) ?? '');
 
 /** A statement warning as gh-ost prints it: "Warning: Duplicate entry 'x' for key 'k' (1062)". */
 export interface Warning {

@@ -157,8 +157,12 @@ async function waitForTable(conn: Conn, db: string, table: string): Promise<void
 export async function inspect(credentials: CredentialResolver, input: MigrationInput): Promise<{ estimatedRows: number; serverVersion: string }> {
   return withConnection(input.server, credentials, async (conn) => {
     const facts = await checkServer(conn, input);
-    await resolveServers(conn, input);
+    const servers = await resolveServers(conn, input);
     const { estimatedRows } = await checkTableAndAlter(conn, input);
+    if (servers.applier !== input.server) {
+      // The master the ghost is written on: reachable and accepting these credentials, now.
+      await withConnection(servers.applier, credentials, (master) => checkTableAndAlter(master, input), { firstContact: true });
+    }
     return { estimatedRows, serverVersion: facts.version };
-  });
+  }, { firstContact: true });
 }

@@ -46,7 +46,7 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
     const missing = await binlogMissing(conn, binlog);
     if (missing) refuse(`cannot resurrect: the binlog from the checkpoint (${describe(binlog)}) is no longer on the server (${missing}); start the migration anew`);
     return { plan: { ...record.plan, estimatedRows }, estimatedRows, copy, binlog };
-  });
+  }, { firstContact: true });
 }
 
 function describe(p: BinlogPosition): string {

@@ -68,6 +68,11 @@ export const tableInfo = (database: string, table: string): Statement => ({
   params: [database, table],
 });
 
+export const schemaNamed = (database: string): Statement => ({
+  sql: 'SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+  params: [database],
+});
+
 export const tablesNamed = (database: string, names: string[]): Statement => ({
   sql: `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?)`,
   params: [database, names],
@@ -222,18 +227,42 @@ export const readChangelog = (database: string, table: string, hints: string[]):
 
 type CopyKey = { name: string; columns: string[]; ordinal?: boolean[] };
 
-/** A key range: rows after `from` (from it, when inclusive) up to and including `to`. */
+/**
+ * A key range: rows after `from` (from it, when inclusive) up to and including `to` (before
+ * it, when toInclusive is false). A null end is unbounded on that side.
+ */
 export interface KeyRange {
-  from: unknown[];
+  from: unknown[] | null;
   fromInclusive: boolean;
-  to: unknown[];
+  to: unknown[] | null;
+  toInclusive?: boolean;
 }
 
 /** The predicate of a key range, for the copy's chunks and the checksum's ranges alike. */
 function keyRange(cols: string[], r: KeyRange): Statement {
-  const lo = keyComparison(cols, r.fromInclusive ? '>=' : '>', r.from);
-  const hi = keyComparison(cols, '<=', r.to);
-  return { sql: `${lo.sql} AND ${hi.sql}`, params: [...lo.params, ...hi.params] };
+  const parts: Statement[] = [];
+  if (r.from) parts.push(keyComparison(cols, r.fromInclusive ? '>=' : '>', r.from));
+  if (r.to) parts.push(keyComparison(cols, r.toInclusive === false ? '<' : '<=', r.to));
+  if (parts.length === 0) return { sql: 'TRUE', params: [] };
+  return { sql: parts.map((p) => p.sql).join(' AND '), params: parts.flatMap((p) => p.params) };
+}
+
+/** Deletes a key range of the ghost (a checksum repair, before the range is copied again). */
+export function deleteKeyRange(database: string, table: string, keyColumns: string[], r: KeyRange): Statement {
+  const where = keyRange(keyColumns, r);
+  return { sql: `DELETE FROM ${qualified(database, table)} WHERE ${where.sql}`, params: where.params };
+}
+
+/** Copies a key range of the original into the ghost, as a chunk of the copy does. */
+export function copyKeyRange(database: string, table: string, ghost: string, key: { name: string; columns: string[] },
+  columns: { source: string; ghost: string }[], r: KeyRange): Statement {
+  const range = keyRange(key.columns, r);
+  return {
+    sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns.map((c) => c.ghost))})
+          SELECT ${ids(columns.map((c) => c.source))} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+          WHERE ${range.sql} LOCK IN SHARE MODE`,
+    params: range.params,
+  };
 }
 
 /** Key columns as copy bounds: ENUM/SET by ordinal (their order in the index). */
@@ -263,13 +292,7 @@ export function chunkEnd(database: string, table: string, key: CopyKey,
 /** Copies one key range; the shared lock makes it read the latest committed rows. */
 export function copyChunk(database: string, table: string, ghost: string, key: { name: string; columns: string[] },
   columns: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
-  const range = keyRange(key.columns, { from, fromInclusive, to });
-  return {
-    sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns.map((c) => c.ghost))})
-          SELECT ${ids(columns.map((c) => c.source))} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
-          WHERE ${range.sql} LOCK IN SHARE MODE`,
-    params: range.params,
-  };
+  return copyKeyRange(database, table, ghost, key, columns, { from, fromInclusive, to });
 }
 
 /**
@@ -289,12 +312,44 @@ export function chunkRowsMissingInGhost(database: string, table: string, ghost: 
   };
 }
 
-/** Session settings for statements that write the ghost (as gh-ost: UTC, zero dates and zero auto-increment values kept). */
-export const ghostWriterSession = (): Statement => ({
-  sql: `SET SESSION time_zone = '+00:00',
-        sql_mode = CONCAT(REPLACE(REPLACE(@@session.sql_mode, 'NO_ZERO_DATE', ''), 'NO_ZERO_IN_DATE', ''), ',NO_AUTO_VALUE_ON_ZERO')`,
-  params: [],
-});
+/** Up to `limit` keys of a chunk's rows the ghost does not hold by the apply key (examples for a refusal). */
+export function chunkRowsMissingSample(database: string, table: string, ghost: string, key: CopyKey,
+  applyKey: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[], limit = 3): Statement {
+  const count = chunkRowsMissingInGhost(database, table, ghost, key, applyKey, from, fromInclusive, to);
+  return { sql: count.sql.replace(/^SELECT COUNT\(\*\) AS n/, `SELECT ${keySelect(key)}`) + ` ORDER BY ${ids(key.columns)} LIMIT ${limit}`, params: count.params };
+}
+
+/** The n-th row (1-based, in key order) of a chunk of the original: its key and one column, as the copy read it. */
+export function chunkRowAt(database: string, table: string, key: CopyKey, column: string | null, from: unknown[], fromInclusive: boolean, to: unknown[], n: number): Statement {
+  const range = keyRange(key.columns, { from, fromInclusive, to });
+  return {
+    sql: `SELECT ${keySelect(key)}${column ? `, ${escapeId(column)} AS value` : ''} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
+          WHERE ${range.sql} ORDER BY ${ids(key.columns)} LIMIT 1 OFFSET ${Math.max(0, Math.floor(n) - 1)}`,
+    params: range.params,
+  };
+}
+
+/** One column of the ghost's row with the given apply key. */
+export function ghostValue(database: string, ghost: string, keyColumns: string[], key: unknown[], column: string): Statement {
+  return {
+    sql: `SELECT ${escapeId(column)} AS value FROM ${qualified(database, ghost)} WHERE ${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')}`,
+    params: key,
+  };
+}
+
+/**
+ * Session settings for statements that write the ghost (as gh-ost: UTC, zero dates and zero
+ * auto-increment values kept). Strict, unless the user accepted data loss: a value the
+ * ghost's column cannot hold is then an error in the applier (never a silent truncation), and
+ * a warning the copy checks (its INSERT IGNORE turns errors into warnings).
+ */
+export const ghostWriterSession = (opts: { allowDataLoss?: boolean } = {}): Statement => {
+  const base = "REPLACE(REPLACE(@@session.sql_mode, 'NO_ZERO_DATE', ''), 'NO_ZERO_IN_DATE', '')";
+  const mode = opts.allowDataLoss
+    ? `CONCAT(REPLACE(REPLACE(${base}, 'STRICT_TRANS_TABLES', ''), 'STRICT_ALL_TABLES', ''), ',NO_AUTO_VALUE_ON_ZERO')`
+    : `CONCAT(${base}, ',NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES')`;
+  return { sql: `SET SESSION time_zone = '+00:00', sql_mode = ${mode}`, params: [] };
+};
 
 // ---- Binlog apply: row images to ghost DML --------------------------------------------
 
@@ -415,16 +470,6 @@ export function rangeChecksum(database: string, table: string, index: string | n
           FROM (SELECT CRC32(CONCAT_WS(0x1f, ${row})) AS h FROM ${qualified(database, table)}${index ? ` FORCE INDEX (${escapeId(index)})` : ''}
                 WHERE ${where.sql}) AS r`,
     params: where.params,
-  };
-}
-
-/** Rows of a table outside [min, max] of a key (the ghost's rows the original's range cannot hold). */
-export function rowsOutside(database: string, table: string, keyColumns: string[], min: unknown[], max: unknown[]): Statement {
-  const below = keyComparison(keyColumns, '<', min);
-  const above = keyComparison(keyColumns, '>', max);
-  return {
-    sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)} WHERE (${below.sql}) OR (${above.sql})`,
-    params: [...below.params, ...above.params],
   };
 }
 

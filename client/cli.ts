@@ -4,7 +4,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment } from '../activities/credentials';
-import { checksumSummary, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
 import { ensureEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
@@ -74,7 +74,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
   if (req.askPass) req.password = await askPassword();
   const temporal = await connectTemporal(req.namespace);
   const workflowId = migrationWorkflowId(input.server, input.database, input.table);
-  const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? TASK_QUEUE;
+  const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
   let stopWorker: (() => Promise<void>) | undefined;
   try {
     if (temporal.embedded) {
@@ -164,7 +164,19 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
     const handle = temporal.client.workflow.getHandle(migrationWorkflowId(req.input.server, req.input.database, req.input.table));
     switch (cmd) {
       case 'status': {
-        const s = await handle.query<MigrationStatus>('status');
+        let s: MigrationStatus;
+        try {
+          s = await handle.query<MigrationStatus>('status');
+        } catch (e) {
+          // No worker answers: an embedded migration whose CLI has exited waits, visibly.
+          const d = await handle.describe().catch(() => undefined);
+          if (!d || d.status.name !== 'RUNNING') throw e;
+          const phase = d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.phase) ?? 'unknown';
+          print(`State: ${phase} (last reported); no worker serves this migration now (task queue ${d.taskQueue}): ` +
+            'it waits, and nothing runs against the server, until a worker with its credentials polls that queue; ' +
+            'run the same migrate command again to attach (or abort it)');
+          return 4;
+        }
         print(statusLine(s));
         print(`Settings: ${settingsLine(s)}`);
         if (s.checksum) print(`Checksum: ${checksumSummary(s.checksum)}`);

@@ -16,7 +16,7 @@ const FLAGS: Record<string, Kind> = {
   resurrect: 'bool', resume: 'bool', 'nice-ratio': 'float', 'max-lag-millis': 'int', 'max-load': 'string', 'throttle-query': 'string',
   cleanup: 'bool', 'no-search-attributes': 'bool',
   'critical-load': 'string', 'critical-load-interval-millis': 'int', 'critical-load-hibernate-seconds': 'int',
-  'panic-on-warnings': 'bool', 'include-triggers': 'bool', 'trigger-suffix': 'string', 'remove-trigger-suffix-if-exists': 'bool',
+  'panic-on-warnings': 'bool', 'allow-data-loss': 'bool', 'include-triggers': 'bool', 'trigger-suffix': 'string', 'remove-trigger-suffix-if-exists': 'bool',
   'discard-foreign-keys': 'bool', 'attempt-instant-ddl': 'bool', 'allow-nullable-unique-key': 'bool',
   'analyze-ghost-table-before-cutover': 'bool', 'allow-zero-in-date': 'bool',
   'migrate-on-replica': 'bool', 'test-on-replica': 'bool', 'assume-master-host': 'string', 'throttle-control-replicas': 'string',
@@ -128,7 +128,8 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     if ((e as Error).message !== 'no setting to change') throw new UsageError(`--${(e as Error).message}`);
   }
   if (bool('no-search-attributes')) input.searchAttributes = false;
-  if (bool('checksum')) input.checksum = true;
+  // On by default (a migration that lost a row must not cut over); --checksum=false skips it.
+  input.checksum = v.checksum !== false;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
   // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without
@@ -141,6 +142,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (v['defer-secondary-indexes'] !== undefined) input.deferSecondaryIndexes = v['defer-secondary-indexes'] === true;
   if (v['default-retries'] !== undefined) input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
+  if (bool('allow-data-loss')) input.allowDataLoss = true;
   if (bool('include-triggers')) {
     const suffix = v['trigger-suffix'] === undefined ? DEFAULTS.triggerSuffix : String(v['trigger-suffix']);
     if (!/^[A-Za-z0-9_$]{1,32}$/.test(suffix)) throw new UsageError(`--trigger-suffix must be 1 to 32 letters, digits, _ or $, got "${suffix}"`);

@@ -91,7 +91,7 @@ start)
   # chroot's pid is mysqld's: chroot execs it.
   nohup chroot "$ROOT" mysqld --no-defaults --user=root --datadir="$inner/data" --socket="$sock" \
     --port="$port" --bind-address=127.0.0.1 --mysqlx=OFF --secure-file-priv= --server-id="$server_id" \
-    --log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL --gtid-mode=ON --enforce-gtid-consistency=ON \
+    --log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --gtid-mode=ON --enforce-gtid-consistency=ON \
     --log-error="$inner/error.log" --innodb-buffer-pool-size=512M --innodb-redo-log-capacity=512M \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=500 \
     --event-scheduler=ON --skip-name-resolve --log-error-verbosity=2 "$@" >/dev/null 2>&1 &

@@ -38,7 +38,7 @@ for server in $servers; do
   start=$(date +%s)
   log="$REVENANT_TEST_WORK/node-test.log"
   set +e
-  node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" 2>&1 | tee "$log"
+  node --test --test-concurrency=1 --test-force-exit --test-reporter=spec "${files[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   pass=$(grep -aE '^ℹ pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)

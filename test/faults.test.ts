@@ -163,8 +163,8 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
 });
 
 test(`(b) kill -9 of ${SERVER_NAME} and restart, twice in one migration`, { timeout: 600_000 }, async () => {
-  const temporal = await startTemporal('faults-kill-mariadb');
-  const sc = await setUp('rv_fault_mariadb', FAULT_DB_PORT, {});
+  const temporal = await startTemporal('faults-kill-server');
+  const sc = await setUp('rv_fault_server', FAULT_DB_PORT, {});
   const handle = await temporal.start(sc.input);
   try {
     for (const rows of [20_000, 100_000]) {

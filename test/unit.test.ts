@@ -1,7 +1,7 @@
 // Pure unit tests: SQL builders, ALTER reading, binlog-event-to-DML mapping, gh-ost flags.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { columnRenames, droppedColumns, normalizeAlter, renamesTable, splitClauses } from '../activities/alter';
+import { addedColumns, columnRenames, droppedColumns, recreatedColumns, normalizeAlter, renamesTable, splitClauses } from '../activities/alter';
 import { decodeKey, encodeKey } from '../activities/keys';
 import { appendDml, changeToDml, changeToStatements, dmlToStatements, lastChangePerKey, type ApplyTarget, type GhostDml } from '../activities/rowevents';
 import * as sql from '../activities/sql';
@@ -55,6 +55,9 @@ test('ALTER reading: prefix, clauses, renames, RENAME TO, drops', () => {
   assert.ok(renamesTable(['RENAME t2']));
   assert.ok(!renamesTable(['RENAME COLUMN a TO b', 'RENAME INDEX i TO j']));
   assert.deepEqual(droppedColumns(splitClauses('DROP COLUMN a, DROP b, DROP INDEX i, DROP PRIMARY KEY, DROP FOREIGN KEY f')), ['a', 'b']);
+  assert.deepEqual(addedColumns(splitClauses('ADD COLUMN a INT, ADD `b c` INT, ADD (d INT, e TEXT), ADD INDEX i (a), ADD UNIQUE KEY u (a)')), ['a', 'b c', 'd', 'e']);
+  assert.deepEqual([...recreatedColumns(splitClauses('drop column c1, add column c1 int not null default 47, add c2 int, drop c3'))], ['c1']);
+  assert.deepEqual([...recreatedColumns(splitClauses('ADD COLUMN x INT'))], []);
 });
 
 test('key values survive JSON: bytes stay bytes, integers come back as BigInt', () => {
@@ -280,7 +283,10 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
   const ghost = sql.rangeChecksum('d', '_t_gho', null, ['id'], ['id', 'remark'], { from: [1n], fromInclusive: true, to: [9n] });
   assert.match(ghost.sql, /FROM `d`\.`_t_gho`\s+WHERE \(`id` >= \?\) AND \(`id` <= \?\)\) AS r$/);
   assert.deepEqual(ghost.params, [1n, 9n]);
-  assert.match(sql.rowsOutside('d', '_t_gho', ['id'], [1n], [9n]).sql, /WHERE \(\(`id` < \?\)\) OR \(\(`id` > \?\)\)$/);
+  // The checksum's repair: ranges open on either side, or on both.
+  assert.match(sql.deleteKeyRange('d', '_t_gho', ['id'], { from: null, fromInclusive: true, to: [1n], toInclusive: false }).sql, /WHERE \(`id` < \?\)$/);
+  assert.match(sql.deleteKeyRange('d', '_t_gho', ['id'], { from: [9n], fromInclusive: false, to: null }).sql, /WHERE \(`id` > \?\)$/);
+  assert.match(sql.deleteKeyRange('d', '_t_gho', ['id'], { from: null, fromInclusive: true, to: null }).sql, /WHERE TRUE$/);
   const col = (COLUMN_NAME: string, COLUMN_TYPE: string, COLLATION_NAME: string | null = null) => ({ COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME: COLLATION_NAME && 'utf8mb4', COLLATION_NAME });
   const { compared, skipped } = comparableColumns(
     [{ source: 'id', ghost: 'id' }, { source: 'note', ghost: 'remark' }, { source: 'uk', ghost: 'uk' }, { source: 'name', ghost: 'name' }],

@@ -190,6 +190,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       throw ApplicationFailure.nonRetryable(message, 'Aborted');
     }
     let message = failureMessage(e);
+    if (tablesExist && failureType(e) === 'DataLoss') {
+      // The user decides anew (--allow-data-loss, or another ALTER): a fresh start, nothing left behind.
+      await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
+      tablesExist = false;
+      message += '; the ghost table and changelog were dropped';
+    }
     if (tablesExist) message += '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
     phase('failed', message);
     await CancellationScope.nonCancellable(() => hook('on-failure', { failure: message })).catch(() => {});

@@ -61,6 +61,12 @@ export interface MigrationInput {
   defaultRetries?: number;
   /** gh-ost's --panic-on-warnings: a warning while copying or applying (a row lost to a new unique key, a truncated value) fails the migration. */
   panicOnWarnings?: boolean;
+  /**
+   * revenant's --allow-data-loss: the ALTER may drop rows (a new unique key over duplicates),
+   * truncate or convert values (narrower types, another charset), and the migration goes on.
+   * Without it such a loss fails the migration before the cut-over, naming example rows.
+   */
+  allowDataLoss?: boolean;
   /** gh-ost's --include-triggers: the original's triggers are created on the ghost at cut-over, under new names. */
   triggers?: { suffix: string; removeSuffixIfExists: boolean };
   /** gh-ost's --discard-foreign-keys: child-side foreign keys are dropped (the ghost is created without them). */
@@ -276,13 +282,16 @@ export interface ChecksumResult {
   /** The original's columns compared, and those left out (their type changed with the ALTER). */
   columns: string[];
   skippedColumns: string[];
-  /** How long the original was read-locked to open the snapshot. */
+  /** How long the original was read-locked to open the snapshot (the longest, when it was taken again after a repair). */
   lockMillis: number;
+  /** Ranges that differed, were copied again from the original and then compared equal. */
+  repairedRanges?: number;
 }
 
 export const checksumSummary = (c: ChecksumResult): string =>
   `${c.rowsCompared} rows equal in ${c.ranges} range${c.ranges === 1 ? '' : 's'} on ${c.columns.length} columns` +
   (c.skippedColumns.length ? ` (not compared, type changed by the ALTER: ${c.skippedColumns.join(', ')})` : '') +
+  (c.repairedRanges ? `; ${c.repairedRanges} differing range${c.repairedRanges === 1 ? '' : 's'} copied again and found equal` : '') +
   `; original read-locked ${c.lockMillis} ms for the snapshot`;
 
 export interface MigrationResult {
@@ -296,6 +305,13 @@ export function migrationWorkflowId(server: ServerRef, database: string, table: 
 }
 
 export const TASK_QUEUE = 'revenant';
+
+/**
+ * The task queue of one migration started by an embedded CLI: its workflow and activity tasks
+ * reach only the CLI processes of that same migration (a rerun attaches to it), never another
+ * CLI's worker, which holds another user's password for another server.
+ */
+export const embeddedTaskQueue = (workflowId: string) => `${TASK_QUEUE}:${workflowId}`;
 
 export const ghostTableName = (t: string) => `_${t}_gho`;
 export const changelogTableName = (t: string) => `_${t}_ghc`;
