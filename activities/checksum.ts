@@ -6,7 +6,7 @@
 // cut-over, with the key range where it is: the original stays the table.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChecksumResult, MigrationInput, SharedKey, TablePlan } from '../workflows/types';
+import { writtenColumns, type ChecksumResult, type MigrationInput, type SharedKey, type TablePlan } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from './cutover';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
@@ -168,7 +168,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
       await c.query('START TRANSACTION');
       try {
         await exec(c, sql.deleteKeyRange(db, ghost, ghostKey, range));
-        await exec(c, sql.copyKeyRange(db, table, ghost, key, plan.columns, range));
+        await exec(c, sql.copyKeyRange(db, table, ghost, key, writtenColumns(plan.columns), range));
         await c.query('COMMIT');
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});

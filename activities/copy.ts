@@ -14,7 +14,7 @@ import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
-import { DEFAULTS } from '../workflows/types';
+import { DEFAULTS, writtenColumns } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
 import { ControlReader } from './control';
@@ -204,7 +204,7 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query('START TRANSACTION');
-      const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, plan.columns, from, first, to));
+      const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, writtenColumns(plan.columns), from, first, to));
       if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, { from, first, to, label: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
       await commit(conn, chunk, r.affectedRows);
       return r.affectedRows;

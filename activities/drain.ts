@@ -17,7 +17,7 @@ import type { CredentialResolver } from './credentials';
 import { connect, describeMysqlError, describeWarnings, exec, isDataLossError, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
-import { appendDml, changeToDml, dmlToCheckedUnits, dmlToStatements, lastChangePerKey, type GhostDml, type Row } from './rowevents';
+import { appendDml, changeToDml, replaceStatement, dmlToCheckedUnits, dmlToStatements, lastChangePerKey, type GhostDml, type Row } from './rowevents';
 import * as sql from './sql';
 import { binlogStatus, flavorOf } from './flavor';
 
@@ -360,7 +360,7 @@ class Applier {
         if (d.kind !== 'replace') continue;
         for (const r of d.rows) {
           try {
-            await exec(this.conn, sql.replaceRows(this.target.database, this.target.ghostTable, this.target.columns.map((c) => c.ghost), [r]));
+            await exec(this.conn, replaceStatement(this.target, [r]));
           } catch (one) {
             if (!isDataLossError(one)) continue;
             where = `REPLACE of the row ${this.target.key.columns.map((k, i) => `${k}=${JSON.stringify(r[keyIndex[i]])}`).join(', ')} (binlog up to ${next.file}:${next.position})`;

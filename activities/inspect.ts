@@ -3,7 +3,7 @@
 // both tables share and which unique key they share.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
-import { changelogTableName, ghostTableName, oldTableName } from '../workflows/types';
+import { changelogTableName, ghostTableName, oldTableName, writtenColumns } from '../workflows/types';
 import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
@@ -161,6 +161,7 @@ interface ColumnRow {
  */
 export const isGenerated = (c: Pick<ColumnRow, 'EXTRA' | 'GENERATION_EXPRESSION'>) =>
   /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(c.EXTRA ?? '') || !!c.GENERATION_EXPRESSION;
+const isStoredGenerated = (c: Pick<ColumnRow, 'EXTRA' | 'GENERATION_EXPRESSION'>) => isGenerated(c) && /\b(STORED|PERSISTENT)\b/i.test(c.EXTRA ?? '');
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const UNSUITABLE_KEY_TYPES = new Set(['float', 'double', 'real', 'json']);
 const ORDINAL_TYPES = new Set(['enum', 'set']);
@@ -178,10 +179,15 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
   const columns: ColumnMapping[] = [];
   for (const c of srcCols) {
     const target = ghostByLower.get((renames.get(c.COLUMN_NAME) ?? c.COLUMN_NAME).toLowerCase());
-    if (!target || isGenerated(target) || recreated.has(c.COLUMN_NAME.toLowerCase())) continue;
+    if (!target || recreated.has(c.COLUMN_NAME.toLowerCase())) continue;
+    if (isGenerated(target)) {
+      // The ghost computes it. Stored in both tables, its logged value can still find rows.
+      if (isStoredGenerated(c) && isStoredGenerated(target)) columns.push({ source: c.COLUMN_NAME, ghost: target.COLUMN_NAME, generated: true });
+      continue;
+    }
     columns.push({ source: c.COLUMN_NAME, ghost: target.COLUMN_NAME });
   }
-  if (columns.length === 0) refuse('the original and the altered table share no columns');
+  if (writtenColumns(columns).length === 0) refuse('the original and the altered table share no columns');
 
   const srcKeys = groupKeys(await rows(conn, sql.uniqueKeysOf(db, table)));
   const ghostKeys = groupKeys(await rows(conn, sql.uniqueKeysOf(db, ghost)));
@@ -200,7 +206,7 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
       const g = ghostByName.get(toGhost.get(col.toLowerCase())!.toLowerCase())!;
       if (d.IS_NULLABLE === 'YES' && !input.allowNullableUniqueKey) return `${name}: nullable column ${d.COLUMN_NAME} (--allow-nullable-unique-key accepts it if it holds no NULLs)`;
       if (UNSUITABLE_KEY_TYPES.has(d.DATA_TYPE.toLowerCase())) return `${name}: ${d.DATA_TYPE} column ${d.COLUMN_NAME}`;
-      if (isGenerated(d)) return `${name}: generated column ${d.COLUMN_NAME}`;
+      if (isGenerated(d) && !isStoredGenerated(d)) return `${name}: virtual generated column ${d.COLUMN_NAME}`;
       if (g.COLUMN_NAME !== d.COLUMN_NAME && g.COLUMN_NAME.toLowerCase() === d.COLUMN_NAME.toLowerCase()) {
         return `${name}: key column ${d.COLUMN_NAME} becomes ${g.COLUMN_NAME} (a change of letter case)`;
       }

@@ -109,11 +109,18 @@ export function lastChangePerKey(list: GhostDml[], t: ApplyTarget): GhostDml[] {
   return out;
 }
 
+/** REPLACE of row images (values in t.columns' order) into the ghost, generated columns left to the server. */
+export function replaceStatement(t: ApplyTarget, rows: unknown[][], verb: 'REPLACE' | 'INSERT IGNORE' = 'REPLACE'): sql.Statement {
+  const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+  const cols = written.map((i) => t.columns[i].ghost);
+  const values = written.length === t.columns.length ? rows : rows.map((r) => written.map((i) => r[i]));
+  return verb === 'REPLACE' ? sql.replaceRows(t.database, t.ghostTable, cols, values) : sql.insertIgnoreRows(t.database, t.ghostTable, cols, values);
+}
+
 export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement[] {
-  const ghostCols = t.columns.map((c) => c.ghost);
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   return list.map((d) => (d.kind === 'replace'
-    ? sql.replaceRows(t.database, t.ghostTable, ghostCols, d.rows)
+    ? replaceStatement(t, d.rows)
     : sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys)));
 }
 
@@ -125,7 +132,6 @@ export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement
  * of the flag, as in gh-ost.)
  */
 export function dmlToCheckedUnits(list: GhostDml[], t: ApplyTarget): { statements: sql.Statement[]; upsert: boolean }[] {
-  const ghostCols = t.columns.map((c) => c.ghost);
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
   const units: { statements: sql.Statement[]; upsert: boolean }[] = [];
@@ -136,7 +142,7 @@ export function dmlToCheckedUnits(list: GhostDml[], t: ApplyTarget): { statement
       for (const r of d.rows) {
         units.push({ upsert: true, statements: [
           sql.deleteRows(t.database, t.ghostTable, keyGhost, [keyIndex.map((i) => r[i])]),
-          sql.insertIgnoreRows(t.database, t.ghostTable, ghostCols, [r]),
+          replaceStatement(t, [r], 'INSERT IGNORE'),
         ] });
       }
     }

@@ -8,7 +8,9 @@ import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
 import { ddlTouchesTable } from '../activities/drain';
 import { heartbeatMillis } from '../activities/changelog';
-import { ghostTriggerName } from '../activities/inspect';
+import { ghostTriggerName, isGenerated } from '../activities/inspect';
+import { atLeast, binlogStatus, detectFlavor, gtidModeProblem, parseMariadbGtidPos, replicaLogsUpdates, replicaStatusQuery, stopReplica, usesGtids } from '../activities/flavor';
+import { connectFailure } from '../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/chunks';
 import { validateChange } from '../workflows/settings';
 import { DEFAULTS } from '../workflows/types';
@@ -294,4 +296,51 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
     [col('id', 'bigint(20)'), col('remark', 'varchar(255)', 'utf8mb4_general_ci'), col('uk', 'bigint(20)'), col('name', 'varchar(64)', 'utf8mb4_bin')]);
   assert.deepEqual(compared.map((c) => c.source), ['id', 'note']);
   assert.deepEqual(skipped, ['uk', 'name']);
+});
+
+test('flavor: MariaDB and MySQL told apart by @@version and @@version_comment, and their statements', async () => {
+  const maria = detectFlavor('10.11.6-MariaDB-0+deb12u1-log', 'Debian 12');
+  assert.deepEqual([maria.kind, maria.major, maria.minor, maria.patch], ['mariadb', 10, 11, 6]);
+  assert.equal(detectFlavor('5.5.5-10.6.12-MariaDB', '').name, 'MariaDB 10.6.12');
+  const my97 = detectFlavor('9.7.4-2', '(Debian)');
+  const my84 = detectFlavor('8.4.3', 'MySQL Community Server - GPL');
+  const my80 = detectFlavor('8.0.21', 'MySQL Community Server - GPL');
+  const my8036 = detectFlavor('8.0.36', 'MySQL Community Server - GPL');
+  assert.equal(my97.kind, 'mysql');
+  // "10.11" is not newer than "8.4": versions compare within their own line.
+  assert.ok(atLeast(maria, 10, 6) && !atLeast(my84, 10));
+  assert.equal(binlogStatus(maria).sql, 'SHOW MASTER STATUS');
+  assert.equal(binlogStatus(my80).sql, 'SHOW MASTER STATUS');
+  assert.equal(binlogStatus(my84).sql, 'SHOW BINARY LOG STATUS');
+  assert.equal(replicaStatusQuery(maria).sql, 'SHOW SLAVE STATUS');
+  assert.equal(replicaStatusQuery(my80).sql, 'SHOW SLAVE STATUS');
+  assert.equal(replicaStatusQuery(my8036).sql, 'SHOW REPLICA STATUS');
+  assert.equal(stopReplica(my97, true).sql, 'STOP REPLICA SQL_THREAD');
+  assert.match(replicaLogsUpdates(my97).sql, /log_replica_updates/);
+  assert.match(replicaLogsUpdates(maria).sql, /log_slave_updates/);
+  assert.equal(gtidModeProblem(my97, 'ON'), null);
+  assert.equal(gtidModeProblem(my97, 'OFF'), null);
+  assert.match(gtidModeProblem(my97, 'ON_PERMISSIVE') ?? '', /transitional GTID mode/);
+  assert.equal(gtidModeProblem(maria, 'whatever'), null);
+  assert.ok(usesGtids(my97, 'ON') && !usesGtids(my97, 'OFF') && usesGtids(maria, ''));
+  assert.deepEqual([...parseMariadbGtidPos('0-1-100,2-5-7')], [[0, 100n], [2, 7n]]);
+});
+
+test('a generated column is not mistaken: MySQL says DEFAULT_GENERATED for an expression default', async () => {
+  assert.equal(isGenerated({ EXTRA: 'DEFAULT_GENERATED', GENERATION_EXPRESSION: '' }), false);
+  assert.equal(isGenerated({ EXTRA: 'DEFAULT_GENERATED on update CURRENT_TIMESTAMP', GENERATION_EXPRESSION: '' }), false);
+  assert.equal(isGenerated({ EXTRA: 'STORED GENERATED', GENERATION_EXPRESSION: '(`a` * 2)' }), true);
+  assert.equal(isGenerated({ EXTRA: 'VIRTUAL GENERATED', GENERATION_EXPRESSION: '(`a` * 2)' }), true);
+  assert.equal(isGenerated({ EXTRA: '', GENERATION_EXPRESSION: null }), false);
+});
+
+test('connection failures no retry can mend are refused at once; others are retried', async () => {
+  const server = { host: 'db1', port: 3306 };
+  const denied = connectFailure(server, 'u', { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, sqlState: '28000', sqlMessage: "Access denied for user 'u'@'x'" }) as any;
+  assert.equal(denied.nonRetryable, true);
+  assert.match(denied.message, /cannot log in to db1:3306 as u: Error 1045 \(28000\): Access denied/);
+  const refused = { code: 'ECONNREFUSED' };
+  assert.equal(connectFailure(server, 'u', refused), refused, 'underway, a refused connection is a restart: retried');
+  assert.match((connectFailure(server, 'u', refused, { firstContact: true }) as any).message, /nothing listens on port 3306/);
+  assert.match((connectFailure(server, 'u', { code: 'ENOTFOUND' }, { firstContact: true }) as any).message, /the host name db1 does not resolve/);
 });

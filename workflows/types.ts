@@ -135,7 +135,16 @@ export type Phase =
 export interface ColumnMapping {
   source: string;
   ghost: string;
+  /**
+   * A STORED generated column in both tables: the server computes it in the ghost, so it is
+   * never written, but its value in the binlog's images still finds rows when the shared key
+   * includes it (gh-ost's generated-columns-unique).
+   */
+  generated?: boolean;
 }
+
+/** The columns revenant writes into the ghost (not the generated ones, which the server computes). */
+export const writtenColumns = (columns: ColumnMapping[]) => columns.filter((c) => !c.generated);
 
 /** The unique key both tables share; rows are copied in its order, events find rows by it. */
 export interface SharedKey {
