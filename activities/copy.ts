@@ -9,11 +9,12 @@
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types';
-import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from './changelog';
+import { advance, HINT, readJson, readStored, SupersededError, type BinlogCheckpoint, type CopyCheckpoint } from './changelog';
 import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
+import { connect, describeWarnings, exec, retryDelay, rows, withConnection, type Conn, type Warning } from './mysql';
+import { currentBinlogPosition } from './prepare';
 import { DEFAULTS, writtenColumns } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
@@ -81,6 +82,21 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
 
     if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
 
+    /**
+     * Waits until the applier has applied every change the server has logged up to now (the
+     * binlog read is the inspected server's), at most APPLIER_WAIT_MS.
+     */
+    const applierPast = async (): Promise<void> => {
+      const now = await withConnection(input.server, credentials, currentBinlogPosition);
+      const deadline = Date.now() + APPLIER_WAIT_MS;
+      while (Date.now() < deadline && !ctx.cancellationSignal.aborted) {
+        ctx.heartbeat(cp!.value);
+        const applied = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
+        if (applied && (applied.file > now.file || (applied.file === now.file && applied.position >= now.position))) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
     const window = new ChunkWindow(cp.value);
     const claims = new Turn();
     const commits = new Turn();
@@ -143,7 +159,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         const chunk = await claim(copierConn, chunkSize);
         if (!chunk) return;
         const started = Date.now();
-        const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit);
+        const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, applierPast);
         if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
@@ -197,10 +213,12 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
  * server's message. Returns the rows inserted.
  */
 async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: CopyCheckpoint, input: MigrationInput,
-  applyKey: { source: string; ghost: string }[], commit: (conn: Conn, chunk: ClaimedChunk, copied: number) => Promise<void>): Promise<number> {
+  applyKey: { source: string; ghost: string }[], commit: (conn: Conn, chunk: ClaimedChunk, copied: number) => Promise<void>,
+  applierPast: () => Promise<void>): Promise<number> {
   const first = chunk.after === null;
   const from = decodeKey(plan.key, chunk.after ?? c.min!);
   const to = decodeKey(plan.key, chunk.to);
+  let suspicions = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query('START TRANSACTION');
@@ -211,6 +229,16 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
       if (e instanceof SupersededError) throw e;
+      if (e instanceof SuspectedLoss) {
+        // Rows left out may only collide with a stale ghost row the applier has yet to move
+        // (a row whose key or unique value changed after the copy's read of its old place):
+        // once the applier has caught up, the same copy finds room for them. A real duplicate
+        // under a new unique key stays.
+        if (++suspicions > SUSPECTED_LOSS_RETRIES) throw e.failure;
+        await applierPast();
+        attempt--;
+        continue;
+      }
       const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100,
         what: `copying keys ${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
       await new Promise((r) => setTimeout(r, wait));
@@ -237,11 +265,24 @@ async function checkCopyWarnings(conn: Conn, plan: TablePlan, input: MigrationIn
   if (input.panicOnWarnings) {
     throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (keys ${chunk.label}): ${describeWarnings(warnings)}${examples}`, 'PanicOnWarnings');
   }
-  throw ApplicationFailure.nonRetryable(`the ALTER loses data: copying keys ${chunk.label} of ${plan.database}.${plan.table} into the ghost ` +
+  const failure = ApplicationFailure.nonRetryable(`the ALTER loses data: copying keys ${chunk.label} of ${plan.database}.${plan.table} into the ghost ` +
     `${missing ? `left out ${missing} row(s) that a unique key of the new table holds once only` : 'changed values'}` +
     `${others.length ? ` (${describeWarnings(others.slice(0, 3))}${others.length > 3 ? `; ${others.length - 3} more` : ''})` : ''}${examples}. ` +
     `Nothing was cut over: ${plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`, 'DataLoss');
+  // A changed value is lost for good; rows left out may only be waiting for the applier.
+  throw others.length === 0 ? new SuspectedLoss(failure) : failure;
 }
+
+/** Rows the copy left out; confirmed as lost only once the applier has caught up (see copyChunk). */
+class SuspectedLoss extends Error {
+  constructor(readonly failure: ApplicationFailure) {
+    super(failure.message);
+  }
+}
+/** How often a chunk that left rows out is copied again, each time after the applier caught up. */
+const SUSPECTED_LOSS_RETRIES = 3;
+/** The longest wait for the applier to catch up before such a retry. */
+const APPLIER_WAIT_MS = 120_000;
 
 /** "; e.g. id=5: b '…' became '…'": up to three rows the copy lost or changed, read before the chunk rolls back. */
 async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[],

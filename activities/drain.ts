@@ -120,7 +120,9 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
       await applier.refreshBacklog();
       await applier.tellCopyIfBehind();
       metrics.applyLag(applier.progress().lagSeconds);
-      reporter.maybeReport(() => ({ kind: 'apply', apply: applier.progress() }));
+      // News: events applied, and lag in whole seconds (a lag that grows is worth telling).
+      const now = applier.progress();
+      reporter.maybeReport(() => ({ kind: 'apply', apply: applier.progress() }), false, `${now.eventsApplied}:${Math.floor(now.lagSeconds)}`);
     }
     await applier.flush();
     return applier.progress();

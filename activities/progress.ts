@@ -1,10 +1,16 @@
 // Activities tell their workflow how far they are with a `progress` signal. Each signal is
-// a history event, so reports thin out as a migration ages: every few seconds at first,
-// at most once a minute later, and history stays small even for day-long copies.
+// four history events (the signal and a workflow task), so reports thin out as a migration
+// ages: every few seconds at first, at most once a minute later; and a report that would say
+// nothing new (an idle table's applier, whose position moves only with heartbeats) goes at
+// most every ten minutes. History stays small even for day-long copies and overnight
+// postponed cut-overs.
 import { Context } from '@temporalio/activity';
 import type { ProgressReport } from '../workflows/types';
 
 export type ProgressSink = (workflowId: string, report: ProgressReport) => Promise<void>;
+
+/** Between two reports that say nothing new. */
+const IDLE_REPORT_MS = 600_000;
 
 export class ProgressReporter {
   private readonly started: number = Date.now();
@@ -29,12 +35,20 @@ export class ProgressReporter {
     this.sink?.(this.workflowId, report).catch(() => {});
   }
 
-  /** Sends the report if enough time has passed since the last one (or `force`). */
-  maybeReport(report: () => ProgressReport, force = false): void {
+  private lastNews: string | undefined;
+
+  /**
+   * Sends the report if enough time has passed since the last one (or `force`). `news` sums
+   * up what a reader would care about (rows copied, events applied): the same as last time,
+   * the report waits for IDLE_REPORT_MS.
+   */
+  maybeReport(report: () => ProgressReport, force = false, news?: string): void {
     if (!this.sink) return;
     const now = Date.now();
-    if (!force && now - this.last < this.interval()) return;
+    const wait = news !== undefined && news === this.lastNews ? IDLE_REPORT_MS : this.interval();
+    if (!force && now - this.last < wait) return;
     this.last = now;
+    this.lastNews = news;
     // A lost report costs nothing: the next one or the activity's result carries the same.
     this.sink(this.workflowId, report()).catch(() => {});
   }

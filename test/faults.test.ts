@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, binlogPosition, checksum, seq, ServerInstance, SERVER_NAME, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
+import { admin, binlogPosition, checksum, IS_MYSQL, seq, ServerInstance, SERVER_NAME, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const run = promisify(execFile);
@@ -217,6 +217,11 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
     await handle.terminate('test: terminated mid-copy');
     const tables = await tablesIn(sc.db, FAULT_DB_PORT);
     assert.deepEqual(tables, ['_t_ghc', '_t_gho', 't'], 'a terminated migration keeps its tables');
+    // The checkpoint it resumes from carries the server's GTIDs: a MySQL GTID set, a MariaDB GTID position.
+    const cl = await admin(sc.db, FAULT_DB_PORT);
+    const [[{ value: cpValue }]] = await cl.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
+    await cl.end();
+    assert.match(String(JSON.parse(cpValue).gtid ?? ''), IS_MYSQL ? /^[0-9a-f-]{36}:\d+(-\d+)?/ : /^\d+-\d+-\d+/, `checkpoint ${cpValue}`);
 
     r = await cli([...flags.map((f) => (f === sc.input.alter ? 'ADD COLUMN other INT' : f)), '--resurrect']);
     assert.notEqual(r.code, 0);

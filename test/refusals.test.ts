@@ -1,5 +1,6 @@
-// Every refusal is a clear, specific error before anything is changed: the migration fails
-// with the reason, and no _gho, _ghc or _del table is left behind.
+// Refusals of the server's settings (and of a second migration of a table): a clear, specific
+// error before anything is changed, the migration fails with the reason, and no _gho, _ghc or
+// _del table is left behind.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -61,64 +62,7 @@ test('refuses binlog_row_image=MINIMAL', async () => {
   await withGlobal('binlog_row_image', 'MINIMAL', () => expectRefusal('rv_ref_minimal', 'ADD COLUMN x INT', /binlog_row_image is MINIMAL, but revenant needs FULL/));
 });
 
-test('refuses a missing table', async () => {
-  await freshDatabase('rv_ref_missing');
-  await expectRefusal('rv_ref_missing', 'ADD COLUMN x INT', /table rv_ref_missing\.nope does not exist/, {}, 'nope');
-});
-
-test('refuses an ALTER without a shared unique key', async () => {
-  await table('rv_ref_nokey');
-  await expectRefusal('rv_ref_nokey', 'MODIFY id BIGINT NOT NULL, DROP PRIMARY KEY, DROP INDEX uk_idx', /no PRIMARY nor UNIQUE key found in table rv_ref_nokey\.t after the ALTER/);
-});
-
-test('refuses a table without any unique key', async () => {
-  await freshDatabase('rv_ref_nouk');
-  const c = await admin('rv_ref_nouk');
-  await c.query('CREATE TABLE t (a INT, b INT); INSERT INTO t VALUES (1, 2)');
-  await c.end();
-  await expectRefusal('rv_ref_nouk', 'ADD COLUMN x INT', /no PRIMARY nor UNIQUE key found in table rv_ref_nouk\.t:/);
-});
-
-test('refuses a unique key on a nullable or FLOAT column', async () => {
-  await freshDatabase('rv_ref_float');
-  const c = await admin('rv_ref_float');
-  await c.query('CREATE TABLE t (f FLOAT NOT NULL, n INT NULL, UNIQUE KEY f_u (f), UNIQUE KEY n_u (n))');
-  await c.end();
-  await expectRefusal('rv_ref_float', 'ADD COLUMN x INT', /unsuitable shared keys: f_u: float column f; n_u: nullable column n/);
-});
-
-test('refuses a table with a foreign key (child and parent)', async () => {
-  await table('rv_ref_fk');
-  const c = await admin('rv_ref_fk');
-  await c.query('CREATE TABLE child (id INT PRIMARY KEY, t_id BIGINT NOT NULL, CONSTRAINT child_t FOREIGN KEY (t_id) REFERENCES t (id)) ENGINE=InnoDB');
-  await c.end();
-  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /Parent-side foreign keys are not supported: rv_ref_fk\.child references rv_ref_fk\.t \(child_t\)/);
-  await expectRefusal('rv_ref_fk', 'ADD COLUMN x INT', /Child-side foreign keys are not supported\. Bailing out: rv_ref_fk\.child references t \(child_t\)/, {}, 'child');
-});
-
-test('refuses a table with triggers', async () => {
-  await table('rv_ref_trigger');
-  const c = await admin('rv_ref_trigger');
-  await c.query('CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW SET @x = 1');
-  await c.end();
-  await expectRefusal('rv_ref_trigger', 'ADD COLUMN x INT', /has triggers \(t_ai\)/);
-});
-
-test('refuses bad ALTER syntax, and drops the ghost it made', async () => {
-  await table('rv_ref_syntax');
-  await expectRefusal('rv_ref_syntax', 'ADD COLUMN x INT NOT NULL DEFAULT', /Error 1064 \(42000\): .*SQL syntax.*\(the ALTER failed on the ghost table rv_ref_syntax\._t_gho\)/);
-});
-
-test('refuses RENAME TO', async () => {
-  await table('rv_ref_rename');
-  await expectRefusal('rv_ref_rename', 'ADD COLUMN x INT, RENAME TO t2', /alter statement seems to RENAME the table \(RENAME TO\)/);
-  await expectRefusal('rv_ref_rename', 'RENAME AS t2', /seems to RENAME the table/);
-});
-
-test('refuses a column rename without --approve-renamed-columns', async () => {
-  await table('rv_ref_colrename');
-  await expectRefusal('rv_ref_colrename', 'CHANGE note remark VARCHAR(255)', /renames columns \(note -> remark\).*--approve-renamed-columns/);
-});
+// Refusals of tables, keys and ALTERs are in inputs.test.ts, with the bad inputs.
 
 test('refuses a second migration of the same table, and the first completes', async () => {
   const db = 'rv_ref_second';

@@ -1,0 +1,76 @@
+// Records the histories that replay.test.ts replays: real migrations, one per path the
+// workflow takes, run against the servers scripts/test.sh starts. Not a test file; run it as
+//   bash scripts/record-histories.sh
+// after a change of workflow code that is meant to change behaviour (and only then: a change
+// that breaks the replay of an existing history would break migrations already running).
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { admin, createTestTable, freshDatabase, input, SERVER_KIND, startTemporal, waitForPhase, WriteLoad } from './helpers';
+import type { MigrationInput } from '../workflows/types';
+
+const OUT = join(__dirname, '..', '..', 'test', 'histories');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Scenario {
+  name: string;
+  rows?: number;
+  extra?: Partial<MigrationInput>;
+  alter?: string;
+  /** What happens to the migration while it runs; the run ends as it ends. */
+  drive?: (h: any, db: string) => Promise<void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'plain' },
+  { name: 'checksummed', extra: { checksum: true } },
+  { name: 'postponed', extra: { postponeCutOver: true }, drive: async (h) => { await waitForPhase(h, ['postponed']); await sleep(1000); await h.signal('cut-over'); } },
+  { name: 'paused-and-tuned', rows: 30_000, extra: { chunkSize: 100, niceRatio: 2, postponeCutOver: true },
+    drive: async (h) => {
+      await waitForPhase(h, ['migrating']);
+      await h.signal('pause');
+      await sleep(1500);
+      await h.executeUpdate('set', { args: [{ 'chunk-size': 2000, 'nice-ratio': 0 }] });
+      await h.signal('resume');
+      await waitForPhase(h, ['postponed']);
+      await h.signal('cut-over');
+    } },
+  { name: 'aborted', rows: 30_000, extra: { chunkSize: 100, niceRatio: 2 },
+    drive: async (h) => { await waitForPhase(h, ['migrating']); await sleep(1000); await h.executeUpdate('abort', { args: [{ cleanup: true }] }); } },
+  { name: 'refused', alter: 'ADD COLUMN x INT, RENAME TO elsewhere' },
+  { name: 'lossy', alter: 'MODIFY name VARCHAR(4) NOT NULL' },
+  { name: 'dry-run', extra: { execute: false } },
+  { name: 'hibernated', rows: 30_000, extra: { chunkSize: 200, niceRatio: 1, criticalLoad: 'Threads_connected=1', criticalLoadHibernateSeconds: 1, postponeCutOver: true },
+    drive: async (h) => {
+      await waitForPhase(h, ['hibernating']);
+      await h.executeUpdate('abort', { args: [{ cleanup: true }] }).catch(() => {});
+    } },
+];
+
+test('record the histories replay.test.ts replays', { timeout: 600_000 }, async () => {
+  mkdirSync(OUT, { recursive: true });
+  const temporal = await startTemporal('record-histories');
+  try {
+    for (const s of SCENARIOS) {
+      const db = `rv_hist_${s.name.replace(/-/g, '_')}`;
+      await freshDatabase(db);
+      await createTestTable(db, 't', s.rows ?? 5_000);
+      const load = new WriteLoad(db, 't', s.rows ?? 5_000).start(2);
+      const handle = await temporal.start(input(db, 't', s.alter ?? 'ADD COLUMN extra INT NOT NULL DEFAULT 1', s.extra));
+      try {
+        await s.drive?.(handle, db);
+        await handle.result().catch(() => {});
+      } finally {
+        await load.stop();
+      }
+      const history = await handle.fetchHistory();
+      const file = join(OUT, `${SERVER_KIND}-${s.name}.json`);
+      writeFileSync(file, historyToJSON(history));
+      console.log(`recorded ${file}: ${history.events?.length} events`);
+      await admin(db).then(async (c) => { await c.query(`DROP DATABASE ${db}`); await c.end(); });
+    }
+  } finally {
+    await temporal.close();
+  }
+});
