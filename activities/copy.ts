@@ -9,12 +9,11 @@
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types';
-import { advance, HINT, readJson, readStored, SupersededError, type BinlogCheckpoint, type CopyCheckpoint } from './changelog';
+import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from './changelog';
 import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, describeWarnings, exec, retryDelay, rows, withConnection, type Conn, type Warning } from './mysql';
-import { currentBinlogPosition } from './prepare';
+import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS, writtenColumns } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
@@ -82,20 +81,9 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
 
     if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
 
-    /**
-     * Waits until the applier has applied every change the server has logged up to now (the
-     * binlog read is the inspected server's), at most APPLIER_WAIT_MS.
-     */
-    const applierPast = async (): Promise<void> => {
-      const now = await withConnection(input.server, credentials, currentBinlogPosition);
-      const deadline = Date.now() + APPLIER_WAIT_MS;
-      while (Date.now() < deadline && !ctx.cancellationSignal.aborted) {
-        ctx.heartbeat(cp!.value);
-        const applied = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
-        if (applied && (applied.file > now.file || (applied.file === now.file && applied.position >= now.position))) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    // The ghost's unique keys other than the one rows are applied by: where the copy can find
+    // a row's place taken (see checkCopyWarnings).
+    const uniqueKeys = await ghostUniqueKeys(conn, plan, applyKey);
 
     const window = new ChunkWindow(cp.value);
     const claims = new Turn();
@@ -159,7 +147,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         const chunk = await claim(copierConn, chunkSize);
         if (!chunk) return;
         const started = Date.now();
-        const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, applierPast);
+        const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, uniqueKeys);
         if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
@@ -214,33 +202,25 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
  */
 async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: CopyCheckpoint, input: MigrationInput,
   applyKey: { source: string; ghost: string }[], commit: (conn: Conn, chunk: ClaimedChunk, copied: number) => Promise<void>,
-  applierPast: () => Promise<void>): Promise<number> {
+  uniqueKeys: sql.GhostUniqueKey[]): Promise<number> {
   const first = chunk.after === null;
   const from = decodeKey(plan.key, chunk.after ?? c.min!);
   const to = decodeKey(plan.key, chunk.to);
-  let suspicions = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query('START TRANSACTION');
       const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, writtenColumns(plan.columns), from, first, to));
-      if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, { from, first, to, label: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
+      if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, uniqueKeys, { from, first, to, label: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
       await commit(conn, chunk, r.affectedRows);
       return r.affectedRows;
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
       if (e instanceof SupersededError) throw e;
-      if (e instanceof SuspectedLoss) {
-        // Rows left out may only collide with a stale ghost row the applier has yet to move
-        // (a row whose key or unique value changed after the copy's read of its old place):
-        // once the applier has caught up, the same copy finds room for them. A real duplicate
-        // under a new unique key stays.
-        if (++suspicions > SUSPECTED_LOSS_RETRIES) throw e.failure;
-        await applierPast();
-        attempt--;
-        continue;
-      }
       const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100,
         what: `copying keys ${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
+      // Alive while it retries: without a heartbeat the server would time this attempt out and
+      // start another, and the failure the tries end with would reach nobody.
+      Context.current().heartbeat(c);
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -254,13 +234,20 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
  * it (--allow-data-loss); --panic-on-warnings (gh-ost's) fails on any such warning regardless.
  */
 async function checkCopyWarnings(conn: Conn, plan: TablePlan, input: MigrationInput, applyKey: { source: string; ghost: string }[],
-  chunk: { from: unknown[]; first: boolean; to: unknown[]; label: string }): Promise<void> {
+  uniqueKeys: sql.GhostUniqueKey[], chunk: { from: unknown[]; first: boolean; to: unknown[]; label: string }): Promise<void> {
   const warnings = await rows<Warning>(conn, sql.showWarnings());
   const others = warnings.filter((w) => w.Code !== 1062);
-  const missing = Number((await rows(conn, sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, chunk.from, chunk.first, chunk.to)))[0].n);
+  const range = { from: chunk.from, fromInclusive: chunk.first, to: chunk.to };
+  // A row left out is lost only if the ghost row in its place is current: the original holds
+  // that row too, with the same unique values. A stale one (its row has since moved to
+  // another key, or changed the value) is for the applier to move, and the row it displaced
+  // arrives through the binlog, as gh-ost's copy and applier always meet.
+  const missing = input.panicOnWarnings
+    ? Number((await rows(conn, sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, chunk.from, chunk.first, chunk.to)))[0].n)
+    : Number((await rows(conn, sql.rowsDisplacedByCurrentRows(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, uniqueKeys, range)))[0].n);
   if (others.length === 0 && missing === 0) return;
   if (input.allowDataLoss && !input.panicOnWarnings) return;
-  const examples = await lossExamples(conn, plan, applyKey, chunk, others, missing);
+  const examples = await lossExamples(conn, plan, applyKey, uniqueKeys, chunk, others, missing);
   await conn.query('ROLLBACK');
   if (input.panicOnWarnings) {
     throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (keys ${chunk.label}): ${describeWarnings(warnings)}${examples}`, 'PanicOnWarnings');
@@ -269,29 +256,30 @@ async function checkCopyWarnings(conn: Conn, plan: TablePlan, input: MigrationIn
     `${missing ? `left out ${missing} row(s) that a unique key of the new table holds once only` : 'changed values'}` +
     `${others.length ? ` (${describeWarnings(others.slice(0, 3))}${others.length > 3 ? `; ${others.length - 3} more` : ''})` : ''}${examples}. ` +
     `Nothing was cut over: ${plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`, 'DataLoss');
-  // A changed value is lost for good; rows left out may only be waiting for the applier.
-  throw others.length === 0 ? new SuspectedLoss(failure) : failure;
+  throw failure;
 }
 
-/** Rows the copy left out; confirmed as lost only once the applier has caught up (see copyChunk). */
-class SuspectedLoss extends Error {
-  constructor(readonly failure: ApplicationFailure) {
-    super(failure.message);
+/** The ghost's unique keys other than the apply key, each column with its source column where the original has one. */
+async function ghostUniqueKeys(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[]): Promise<sql.GhostUniqueKey[]> {
+  const byName = new Map<string, string[]>();
+  for (const r of await rows(conn, sql.uniqueKeysOf(plan.database, plan.ghostTable))) {
+    byName.set(String(r.INDEX_NAME), [...(byName.get(String(r.INDEX_NAME)) ?? []), String(r.COLUMN_NAME)]);
   }
+  const apply = applyKey.map((k) => k.ghost.toLowerCase()).join(',');
+  return [...byName.values()]
+    .filter((cols) => cols.map((c) => c.toLowerCase()).join(',') !== apply)
+    .map((cols) => cols.map((g) => ({ ghost: g, source: plan.columns.find((c) => c.ghost.toLowerCase() === g.toLowerCase())?.source })));
 }
-/** How often a chunk that left rows out is copied again, each time after the applier caught up. */
-const SUSPECTED_LOSS_RETRIES = 3;
-/** The longest wait for the applier to catch up before such a retry. */
-const APPLIER_WAIT_MS = 120_000;
 
 /** "; e.g. id=5: b '…' became '…'": up to three rows the copy lost or changed, read before the chunk rolls back. */
-async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[],
+async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[], uniqueKeys: sql.GhostUniqueKey[],
   chunk: { from: unknown[]; first: boolean; to: unknown[] }, others: Warning[], missing: number): Promise<string> {
   const keyText = (r: Record<string, unknown>) => plan.key.columns.map((c) => `${c}=${JSON.stringify(r[c])}`).join(', ');
   const shown: string[] = [];
   try {
     if (missing) {
-      const sample = await rows(conn, sql.chunkRowsMissingSample(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, chunk.from, chunk.first, chunk.to));
+      const displaced = sql.rowsDisplacedByCurrentRows(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, uniqueKeys, { from: chunk.from, fromInclusive: chunk.first, to: chunk.to });
+      const sample = await rows(conn, { sql: displaced.sql.replace(/^SELECT COUNT\(\*\) AS n/, `SELECT ${plan.key.columns.map((c) => sql.escapeId(c)).join(', ')}`) + ' LIMIT 3', params: displaced.params });
       shown.push(...sample.map((r) => `${keyText(r)} has no place in the new table`));
     }
     for (const w of others.slice(0, 3)) {

@@ -332,6 +332,8 @@ class Applier {
         if (isDataLossError(e) && !this.input.allowDataLoss) throw await this.dataLoss(e, next);
         // A deadlock with the application's writes rolls the whole batch back: run it again.
         const wait = retryDelay(e, attempt, { defaultRetries: retries, lockBackoffMs: 50, what: `applying binlog events up to ${next.file}:${next.position}` });
+        // Alive while it retries (see copy.ts): the failure the tries end with must end the migration.
+        Context.current().heartbeat(this.checkpoint);
         await new Promise((r) => setTimeout(r, wait));
       }
     }

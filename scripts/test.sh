@@ -12,6 +12,8 @@ case " $servers " in *" mysql "*) bash scripts/mysql.sh install >/dev/null ;; es
 work=$(mktemp -d /tmp/revenant-test.XXXXXX)
 export TEMPORAL_ADDRESS=127.0.0.1:${REVENANT_TEST_TEMPORAL_PORT:-27233}
 cleanup() {
+  # REVENANT_TEST_KEEP=1 leaves the servers and their data (in $work) for a look after a failure.
+  if [ -n "${REVENANT_TEST_KEEP:-}" ]; then echo "kept: $work"; return; fi
   bash scripts/temporal.sh stop "$work/temporal" >/dev/null 2>&1 || true
   bash scripts/mariadb.sh stop "$work/mariadb/server" >/dev/null 2>&1 || true
   bash scripts/mysql.sh prune "$work" >/dev/null 2>&1 || true

@@ -150,9 +150,9 @@ const ODD: Odd[] = [
     create: 'CREATE TABLE `wéird ``tab le` (`the id` INT NOT NULL PRIMARY KEY, `sp ``ace` VARCHAR(20), `ünï` INT)',
     columns: ['the id', 'sp `ace', 'ünï'], alter: 'ADD COLUMN `new ``one` INT NOT NULL DEFAULT 5' },
   { name: 'reserved words as column names', table: 'orders',
-    create: 'CREATE TABLE orders (`select` INT NOT NULL, `order` VARCHAR(10) NOT NULL, `from` DATE, PRIMARY KEY (`select`, `order`))',
+    create: 'CREATE TABLE orders (`select` INT NOT NULL, `order` VARCHAR(40) NOT NULL, `from` DATE, PRIMARY KEY (`select`, `order`))',
     columns: ['select', 'order', 'from'], alter: 'ADD COLUMN `where` INT' },
-  { name: 'an empty table', table: 'empty', create: 'CREATE TABLE empty (id INT PRIMARY KEY, v INT)', columns: ['id', 'v'], alter: 'ADD INDEX v_idx (v)' },
+  { name: 'an empty table', table: 'nothing_here', create: 'CREATE TABLE nothing_here (id INT PRIMARY KEY, v INT)', columns: ['id', 'v'], alter: 'ADD INDEX v_idx (v)' },
   { name: 'a table that is only its key', table: 'keyonly', create: 'CREATE TABLE keyonly (id BIGINT UNSIGNED PRIMARY KEY)', columns: ['id'], alter: 'ADD COLUMN c INT' },
   { name: 'a VARCHAR unique key, no primary key', table: 'byname',
     create: 'CREATE TABLE byname (name VARCHAR(40) CHARACTER SET utf8mb4 NOT NULL, v INT, UNIQUE KEY name_u (name))', columns: ['name', 'v'], alter: 'ADD COLUMN w INT NOT NULL DEFAULT 0' },
@@ -228,7 +228,8 @@ test('an applier error that recurs fails the migration within a minute, the serv
   const took = Date.now() - started;
   assert.equal(code, 1, out);
   const last = out.trim().split('\n').pop() ?? '';
-  assert.match(last, /^ERROR Error 1644 \(45000\): the ghost refuses boom \(applying binlog events up to .*, tried 60 times\)/, out);
+  // The applier meets the row, or the copy does if it read the key range after the insert.
+  assert.match(last, /^ERROR Error 1644 \(45000\): the ghost refuses boom \((applying binlog events up to|copying keys) .*, tried 60 times\)/, out);
   assert.ok(took < 60_000, `failed ${took} ms after the refused change was written`);
   assert.deepEqual((await tablesIn(db)).filter((x) => x === '_t_del'), [], 'no cut-over');
 });
