@@ -157,8 +157,12 @@ test("gh-ost's flags for triggers, warnings, foreign keys and retries reach the 
   assert.equal(req.input.defaultRetries, 1);
   assert.equal(req.input.discardForeignKeys && req.input.attemptInstantDdl && req.input.allowNullableUniqueKey &&
     req.input.analyzeGhostTable && req.input.allowZeroInDate, true);
-  assert.equal(req.input.checksum, undefined, '--checksum is off unless asked for');
-  assert.equal(migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--checksum'])).input.checksum, true);
+  assert.equal(req.input.checksum, true, '--checksum is on by default');
+  const flagged = (...f: string[]) => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', ...f])).input;
+  assert.equal(flagged('--checksum=false').checksum, false);
+  assert.equal(flagged('--allow-data-loss').checksum, false, 'rows an accepted loss drops would fail it: only on request then');
+  assert.equal(flagged('--allow-data-loss', '--checksum').checksum, true);
+  assert.equal(flagged('--allow-data-loss').allowDataLoss, true);
   assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--trigger-suffix=_x'])), /need --include-triggers/);
   assert.equal(ghostTriggerName('t_ai', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai_ght');
   assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai');
@@ -343,4 +347,18 @@ test('connection failures no retry can mend are refused at once; others are retr
   assert.equal(connectFailure(server, 'u', refused), refused, 'underway, a refused connection is a restart: retried');
   assert.match((connectFailure(server, 'u', refused, { firstContact: true }) as any).message, /nothing listens on port 3306/);
   assert.match((connectFailure(server, 'u', { code: 'ENOTFOUND' }, { firstContact: true }) as any).message, /the host name db1 does not resolve/);
+});
+
+test('a row the copy leaves out counts as lost only when the ghost row in its place is current in the original', () => {
+  const s = sql.rowsDisplacedByCurrentRows('d', 't', '_t_gho', { name: 'PRIMARY', columns: ['id'] }, [{ source: 'id', ghost: 'id' }],
+    [[{ ghost: 'uk', source: 'uk' }], [{ ghost: 'fresh' }]], { from: [1n], fromInclusive: true, to: [9n] });
+  // Not in the ghost by the apply key …
+  assert.match(s.sql, /NOT EXISTS \(SELECT 1 FROM `d`\.`_t_gho` AS g0 WHERE g0\.`id` = o\.`id`\)/);
+  // … and its unique value held by a ghost row that the original holds, with that value.
+  assert.match(s.sql, /EXISTS \(SELECT 1 FROM `d`\.`_t_gho` AS g JOIN `d`\.`t` AS o2 ON o2\.`id` = g\.`id` WHERE g\.`uk` = o\.`uk` AND o2\.`uk` = g\.`uk`\)/);
+  // A unique key on a column the original lacks: any current ghost row may hold the place.
+  assert.match(s.sql, /OR EXISTS \(SELECT 1 FROM `d`\.`_t_gho` AS g JOIN `d`\.`t` AS o2 ON o2\.`id` = g\.`id`\)\)$/);
+  assert.deepEqual(s.params, [1n, 9n]);
+  // No other unique key: nothing can displace a row.
+  assert.match(sql.rowsDisplacedByCurrentRows('d', 't', '_t_gho', { name: 'PRIMARY', columns: ['id'] }, [{ source: 'id', ghost: 'id' }], [], { from: [1n], fromInclusive: true, to: [9n] }).sql, /AND \(FALSE\)$/);
 });
