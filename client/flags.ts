@@ -130,7 +130,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('no-search-attributes')) input.searchAttributes = false;
   // On by default (a migration that lost a row must not cut over); --checksum=false skips it.
   // Rows an accepted lossy ALTER drops (--allow-data-loss) would fail it: then only on request.
-  input.checksum = v.checksum === undefined ? !input.allowDataLoss : v.checksum === true;
+  input.checksum = v.checksum === undefined ? !bool('allow-data-loss') : v.checksum === true;
   if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
   if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
   // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without
