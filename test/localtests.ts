@@ -364,7 +364,8 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     if (code !== 0) return verdict('fail', `exit ${code}; output:\n${run.output}`);
     // A case whose EVENT inserts must have rows: an EVENT that failed on this server (see its
     // error log) would leave nothing to compare, and the case would prove nothing.
-    const eventInserts = /create\s+event[\s\S]*insert\s+into/i.test(c.create);
+    // (An EVENT created `DISABLE ON SLAVE` never runs where it is created: datetime-submillis.)
+    const eventInserts = /create\s+event[\s\S]*insert\s+into/i.test(c.create) && !/disable\s+on\s+(slave|replica)/i.test(c.create);
 
     const original = await textRows(db, `SELECT ${c.origColumns} FROM ${escapeId(oldTableName(TABLE))} ${c.orderBy}`);
     const migrated = await textRows(db, `SELECT ${c.ghostColumns} FROM ${escapeId(TABLE)} ${c.orderBy}`);
