@@ -313,6 +313,14 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
       await root.query('SET GLOBAL sql_mode = ?', [c.sqlMode]);
     }
     await runScript(db, c.create);
+    // gh-ost's cases expect their EVENT to be writing while the migration runs. MySQL's event
+    // scheduler can take seconds to run a new event for the first time, longer than a small
+    // case's migration lasts: wait (at most 15 s) until each enabled event has run once.
+    for (let i = 0; i < 150; i++) {
+      const [[{ n }]] = await root.query<any[]>("SELECT COUNT(*) AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND STATUS = 'ENABLED' AND LAST_EXECUTED IS NULL", [db]);
+      if (Number(n) === 0) break;
+      await sleep(100);
+    }
     if (TABLE === 'sbtest1') {
       const prepared = sysbench(db, 'prepare');
       const code = await new Promise((resolve) => prepared.on('exit', resolve));
