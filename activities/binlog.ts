@@ -61,7 +61,9 @@ export class BinlogStreamer {
     const { default: ZongJi } = await import('@vlasky/zongji');
     const o = connectionOptions(this.opts.server, this.opts.credentials);
     const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}),
-      dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false } as any);
+      // JSON (MySQL's binary JSON) as its text, exact (64-bit integers included), which a JSON
+      // column takes back; parsed, an object would reach the ghost as `[object Object]`.
+      dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true } as any);
     this.zongji = zongji;
     zongji.on('binlog', (e: any) => this.onEvent(e));
     zongji.on('error', (err: Error) => this.fail(err));

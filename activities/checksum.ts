@@ -58,6 +58,9 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     // The copy walks the original's key; its columns have the same names in the ghost's shape.
     const key: SharedKey = plan.copyKey ?? plan.key;
     const ghostName = (col: string) => plan.columns.find((m) => m.source === col)?.ghost ?? col;
+    // Metadata-lock waits bounded on this session too, as in the cut-over: it reads the
+    // changelog while the original is locked.
+    await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
     const { compared, skipped } = comparableColumns(plan.columns,
       await rows<ColumnType>(c, sql.columnsOf(db, table)), await rows<ColumnType>(c, sql.columnsOf(db, ghost)));
     if (compared.length === 0) throw ApplicationFailure.nonRetryable(`--checksum: no column of ${db}.${table} keeps its type in the ghost; nothing to compare`, 'ChecksumImpossible');

@@ -76,6 +76,10 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
   let b: Conn | undefined;
   let replicationStopped = false;
   try {
+    // Every wait on a table's metadata lock is bounded, on this session too: while the original
+    // is locked, a DDL queued on the changelog (a DROP, another tool) would otherwise hold this
+    // session's reads behind it, and them the lock, for lock_wait_timeout's default of a year.
+    await exec(c, sql.lockWaitTimeout(lockTimeout));
     if (plan.topology === 'test-on-replica') return await swapAndSwapBack(c, input, plan);
     // A retried attempt may find the swap already done.
     if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old))) {
