@@ -128,7 +128,7 @@ export const setGlobalRowFormat = (): Statement => ({ sql: "SET GLOBAL binlog_fo
  * heartbeat has not arrived (the changelog not replicated yet).
  */
 export const heartbeatLagMillis = (database: string, changelog: string): Statement => ({
-  sql: `SELECT TIMESTAMPDIFF(MICROSECOND, CAST(value AS DATETIME(6)), UTC_TIMESTAMP(6)) / 1000 AS lag
+  sql: `SELECT TIMESTAMPDIFF(MICROSECOND, CAST(value AS DATETIME(6)), UTC_TIMESTAMP(6)) / 1000 AS lag_ms
         FROM ${qualified(database, changelog)} WHERE hint = 'heartbeat'`,
   params: [],
 });

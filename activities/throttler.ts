@@ -55,7 +55,7 @@ export class LagReader {
       let lag: number | null;
       try {
         const [row] = await rows(await this.connection(r), sql.heartbeatLagMillis(this.plan.database, this.plan.changelogTable));
-        lag = row?.lag == null ? null : Number(row.lag);
+        lag = row?.lag_ms == null ? null : Number(row.lag_ms);
       } catch (e) {
         this.conns.get(name)?.destroy();
         this.conns.delete(name);
