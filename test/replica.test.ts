@@ -117,7 +117,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
 
     await onReplica((c) => c.query(`${REPLICATION.stop} SQL_THREAD`));
     const stopped = Date.now();
-    const throttled = await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on lag', 10_000);
+    const throttled = await waitFor(handle, (s) => new RegExp(`lag: replica 127\\.0\\.0\\.1:${REPLICA}`).test(s.throttled ?? ''), 'throttled on lag', 10_000);
     const after = Date.now() - stopped;
     console.log(`replica lag: copy throttled ${after} ms after STOP SLAVE SQL_THREAD (max-lag-millis 1000)`);
     assert.ok(after <= 2_500, `copy throttled ${after} ms after the SQL thread stopped`);
@@ -127,7 +127,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     const b = (await handle.query('status')) as MigrationStatus;
     assert.equal(b.rowsCopied, a.rowsCopied, `no rows copied while the replica lags (${throttled.throttled})`);
     assert.ok(b.phase === 'migrating' && b.rowsCopied < b.rowsEstimate, `held mid-copy (${b.phase}, ${b.rowsCopied} of ${b.rowsEstimate} rows)`);
-    assert.match(b.throttled ?? '', /lag: replica 127\.0\.0\.1:23311 is \d+\.\ds behind \(max-lag-millis 1000\)/);
+    assert.match(b.throttled ?? '', new RegExp(`lag: replica 127\\.0\\.0\\.1:${REPLICA} is \\d+\\.\\ds behind \\(max-lag-millis 1000\\)`));
 
     await onReplica((c) => c.query(`${REPLICATION.start} SQL_THREAD`));
     await waitFor(handle, (s) => s.rowsCopied > b.rowsCopied && !s.throttled, 'copy resumes', 60_000);
@@ -156,7 +156,7 @@ test('--allow-on-master with --throttle-control-replicas: the control replica\'s
     const handle = await start(migration(db, MASTER, { allowOnMaster: true, throttleControlReplicas: [`127.0.0.1:${REPLICA}`], maxLagMillis: 1000 }));
     await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
     await onReplica((c) => c.query(`${REPLICATION.stop} SQL_THREAD`));
-    const held = await waitFor(handle, (s) => /lag: replica 127\.0\.0\.1:23311/.test(s.throttled ?? ''), 'throttled on the control replica', 10_000);
+    const held = await waitFor(handle, (s) => new RegExp(`lag: replica 127\\.0\\.0\\.1:${REPLICA}`).test(s.throttled ?? ''), 'throttled on the control replica', 10_000);
     assert.ok(held.phase === 'migrating' && held.rowsCopied < held.rowsEstimate, `held mid-copy (${held.phase}, ${held.rowsCopied} of ${held.rowsEstimate} rows)`);
     await onReplica((c) => c.query(`${REPLICATION.start} SQL_THREAD`));
     await finish(handle, load);
@@ -192,7 +192,7 @@ test('--test-on-replica: replication stops, the tables swap and swap back; both 
   try {
     const handle = await start(migration(db, REPLICA, { testOnReplica: true }));
     const s = await finish(handle, load);
-    assert.match(s.message ?? '', /test-on-replica: replication on 127\.0\.0\.1:23311 is stopped/);
+    assert.match(s.message ?? '', new RegExp(`test-on-replica: replication on 127\\.0\\.0\\.1:${REPLICA} is stopped`));
     assert.deepEqual(await tablesIn(db, REPLICA), ['_t_gho', 't'], 'the replica keeps the original and the migrated copy');
     assert.ok(!(await columnsOf(db, REPLICA)).includes('extra'), 't on the replica is the original');
     assert.deepEqual(await checksum(db, '_t_gho', COLS, REPLICA), await checksum(db, 't', COLS, REPLICA), 'replica: migrated equals original');
