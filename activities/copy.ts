@@ -227,9 +227,9 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
 }
 
 /**
- * A chunk whose copy warned. Duplicates are benign when every row of the chunk is in the ghost
- * by the apply key (the applier got there first, or a row moved). Anything else is data the
- * ALTER loses: a row with no place under a new unique key, a value truncated or converted.
+ * A chunk whose copy warned. A duplicate is benign unless the row it left out is displaced by
+ * a current row (see below). Anything else is data the ALTER loses: a row with no place
+ * under a new unique key, a value truncated or converted.
  * That fails the migration before the cut-over, naming example rows, unless the user accepted
  * it (--allow-data-loss); --panic-on-warnings (gh-ost's) fails on any such warning regardless.
  */
@@ -278,8 +278,8 @@ async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: str
   const shown: string[] = [];
   try {
     if (missing) {
-      const displaced = sql.rowsDisplacedByCurrentRows(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, uniqueKeys, { from: chunk.from, fromInclusive: chunk.first, to: chunk.to });
-      const sample = await rows(conn, { sql: displaced.sql.replace(/^SELECT COUNT\(\*\) AS n/, `SELECT ${plan.key.columns.map((c) => sql.escapeId(c)).join(', ')}`) + ' LIMIT 3', params: displaced.params });
+      const sample = await rows(conn, sql.rowsDisplacedByCurrentRows(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, uniqueKeys,
+        { from: chunk.from, fromInclusive: chunk.first, to: chunk.to }, 3));
       shown.push(...sample.map((r) => `${keyText(r)} has no place in the new table`));
     }
     for (const w of others.slice(0, 3)) {

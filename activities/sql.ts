@@ -323,7 +323,7 @@ export type GhostUniqueKey = { ghost: string; source?: string }[];
  * counted: it arrives through the binlog.
  */
 export function rowsDisplacedByCurrentRows(database: string, table: string, ghost: string, key: CopyKey,
-  applyKey: { source: string; ghost: string }[], uniqueKeys: GhostUniqueKey[], r: KeyRange): Statement {
+  applyKey: { source: string; ghost: string }[], uniqueKeys: GhostUniqueKey[], r: KeyRange, sample?: number): Statement {
   const range = keyRange(key.columns, r);
   const o = 'o';
   const col = (alias: string, c: string) => `${alias}.${escapeId(c)}`;
@@ -336,9 +336,9 @@ export function rowsDisplacedByCurrentRows(database: string, table: string, ghos
       `${same.length ? ` WHERE ${same.join(' AND ')}` : ''})`;
   });
   return {
-    sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)} AS ${o} FORCE INDEX (${escapeId(key.name)})
+    sql: `SELECT ${sample ? ids(key.columns) : 'COUNT(*) AS n'} FROM ${qualified(database, table)} AS ${o} FORCE INDEX (${escapeId(key.name)})
           WHERE ${range.sql} AND NOT EXISTS (SELECT 1 FROM ${qualified(database, ghost)} AS g0 WHERE ${inGhost})
-            AND (${taken.length ? taken.join(' OR ') : 'FALSE'})`,
+            AND (${taken.length ? taken.join(' OR ') : 'FALSE'})${sample ? ` LIMIT ${Math.floor(sample)}` : ''}`,
     params: range.params,
   };
 }
