@@ -21,7 +21,8 @@ async function expectRefusal(db: string, alter: string, message: RegExp, extra: 
 
 async function withGlobal(variable: string, value: string, fn: () => Promise<void>) {
   const c = await admin();
-  const [[{ v }]] = await c.query<any[]>(`SELECT @@global.${variable} AS v`);
+  // SHOW gives the setting as text ('OFF'); @@global gives a boolean as 0, which SET refuses as '0'.
+  const [[{ Value: v }]] = await c.query<any[]>('SHOW GLOBAL VARIABLES LIKE ?', [variable]);
   await c.query(`SET GLOBAL ${variable} = ?`, [value]);
   try {
     await fn();
