@@ -1,9 +1,11 @@
 // The streamer: reads the server's binlog with @vlasky/zongji from a given position and
 // turns it into a queue of row changes, transaction commits (with the resume position
 // right after them) and DDL statements. It knows nothing about ghosts or checkpoints.
+import { ApplicationFailure } from '@temporalio/common';
 import type { BinlogPosition, ServerRef } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import { connectionOptions } from './mysql';
+import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysqljson';
 import type { Row, RowChange } from './rowevents';
 
 export type StreamItem =
@@ -17,6 +19,8 @@ export interface StreamerOptions {
   from: BinlogPosition;
   /** database -> tables whose row events are wanted */
   tables: Record<string, string[]>;
+  /** --allow-data-loss: JSON values no SQL can rebuild are written as their text, not refused. */
+  approximateJson?: boolean;
   /** Pause reading when this many items wait unprocessed. */
   highWater?: number;
 }
@@ -28,20 +32,48 @@ export interface StreamerOptions {
  */
 const HIGH_WATER = 5_000;
 
+const MYSQL_TYPE_JSON = 245;
 const MYSQL_TYPE_BLOB = 252;
 const MYSQL_TYPE_GEOMETRY = 255;
 
+interface MappedColumn { name: string; type: number; charset?: string | null; binaryJson?: boolean }
+
 /**
- * zongji decodes GEOMETRY values into points and loses the rest (SRID, the geometry's kind).
- * Read as a BLOB instead, the value is the server's own bytes (SRID + WKB), which a GEOMETRY
- * column takes back as they are. The table map is read before its rows events are parsed.
+ * Columns whose values zongji would decode and lose, read as a BLOB instead: the server's own
+ * bytes. GEOMETRY: zongji keeps points only and loses the rest (SRID, the geometry's kind);
+ * the bytes (SRID + WKB) go back into a GEOMETRY column as they are. JSON (MySQL's binary
+ * JSON): zongji's text loses the values' types; the bytes are decoded by mysqljson.ts into
+ * SQL that rebuilds the document exactly. The table map is read before its rows events.
  */
-function rawGeometry(tableMap: { columns?: { type: number; charset?: string | null }[] } | undefined): void {
+function rawBytes(tableMap: { columns?: MappedColumn[] } | undefined): void {
   for (const c of tableMap?.columns ?? []) {
-    if (c.type === MYSQL_TYPE_GEOMETRY) {
+    if (c.type === MYSQL_TYPE_GEOMETRY || c.type === MYSQL_TYPE_JSON) {
+      c.binaryJson = c.type === MYSQL_TYPE_JSON;
       c.type = MYSQL_TYPE_BLOB;
       c.charset = null;
     }
+  }
+}
+
+/** Binary JSON values of a rows event's images, as the SQL that rebuilds them. */
+function rebuildJson(rows: Row[] | { before: Row; after: Row }[], columns: MappedColumn[], approximate: boolean): void {
+  const names = columns.filter((c) => c.binaryJson).map((c) => c.name);
+  if (names.length === 0) return;
+  const convert = (row: Row) => {
+    for (const n of names) {
+      const v = row[n];
+      try {
+        if (Buffer.isBuffer(v)) row[n] = v.length === 0 ? null : jsonValueSql(decodeBinaryJson(v), approximate);
+      } catch (e) {
+        if (!(e instanceof UnrepresentableJson)) throw e;
+        throw ApplicationFailure.nonRetryable(`the ALTER loses data: column ${n}: ${e.message}. Nothing was cut over. ` +
+          'Rerun with --allow-data-loss to accept the value as its text', 'DataLoss');
+      }
+    }
+  };
+  for (const r of rows) {
+    if ('before' in r && 'after' in r && typeof r.before === 'object') { convert(r.before as Row); convert(r.after as Row); }
+    else convert(r as Row);
   }
 }
 
@@ -61,8 +93,7 @@ export class BinlogStreamer {
     const { default: ZongJi } = await import('@vlasky/zongji');
     const o = connectionOptions(this.opts.server, this.opts.credentials);
     const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}),
-      // JSON (MySQL's binary JSON) as its text, exact (64-bit integers included), which a JSON
-      // column takes back; parsed, an object would reach the ghost as `[object Object]`.
+      // (JSON columns are read as bytes, see rawBytes; jsonStrings is for any zongji decodes still.)
       dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true } as any);
     this.zongji = zongji;
     zongji.on('binlog', (e: any) => this.onEvent(e));
@@ -92,9 +123,15 @@ export class BinlogStreamer {
     const name = e.getEventName();
     const timestamp = Number(e.timestamp) || Date.now();
     if (name === 'tablemap') {
-      rawGeometry(e.tableMap[e.tableId]);
+      rawBytes(e.tableMap[e.tableId]);
     } else if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
       const tm = e.tableMap[e.tableId];
+      try {
+        rebuildJson(e.rows, tm.columns ?? [], this.opts.approximateJson ?? false);
+      } catch (err) {
+        this.fail(err as Error);
+        return;
+      }
       const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
       this.push({ type: 'rows', database: tm.parentSchema, table: tm.tableName, change: { kind, rows: e.rows as Row[] } as RowChange, timestamp });
     } else if (name === 'xid') {

@@ -86,7 +86,8 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials);
     const applier = new Applier(conn, input, plan, start, heartbeat, metrics);
     control.progress = () => ({ apply: applier.progress() });
-    streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] } });
+    streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] },
+      approximateJson: input.allowDataLoss === true });
     await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 
     while (!ctx.cancellationSignal.aborted) {

@@ -9,6 +9,22 @@ export interface Statement {
   params: unknown[];
 }
 
+/**
+ * A value that only SQL can make (a MySQL binary JSON document, see mysqljson.ts): written as
+ * its expression where a value would be a placeholder. `text` is how it reads in messages.
+ */
+export class SqlExpression {
+  constructor(readonly sql: string, readonly params: unknown[], readonly text: string) {}
+  toString(): string { return this.text; }
+  toJSON(): string { return this.text; }
+}
+
+/** Placeholders for a row of values, and the parameters they take. */
+function valueTuple(values: unknown[]): Statement {
+  const parts = values.map((v) => (v instanceof SqlExpression ? v.sql : '?'));
+  return { sql: `(${parts.join(', ')})`, params: values.flatMap((v) => (v instanceof SqlExpression ? v.params : [v])) };
+}
+
 /** The one identifier-escaping function: backquotes, with embedded backquotes doubled. */
 export function escapeId(name: string): string {
   if (name.length === 0) throw new Error('empty SQL identifier');
@@ -378,10 +394,10 @@ export const ghostWriterSession = (opts: { allowDataLoss?: boolean } = {}): Stat
 // ---- Binlog apply: row images to ghost DML --------------------------------------------
 
 export function replaceRows(database: string, ghost: string, columns: string[], rows: unknown[][]): Statement {
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const tuples = rows.map(valueTuple);
   return {
-    sql: `REPLACE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${rows.map(() => tuple).join(', ')}`,
-    params: rows.flat(),
+    sql: `REPLACE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${tuples.map((t) => t.sql).join(', ')}`,
+    params: tuples.flatMap((t) => t.params),
   };
 }
 

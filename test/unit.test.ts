@@ -21,6 +21,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellWords, splitSqlScript } from './localtests';
+import { decimalText, decodeBinaryJson, doubleText, jsonValueSql, UnrepresentableJson } from '../activities/mysqljson';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
   assert.equal(sql.escapeId('a`b'), '`a``b`');
@@ -361,4 +362,38 @@ test('a row the copy leaves out counts as lost only when the ghost row in its pl
   assert.deepEqual(s.params, [1n, 9n]);
   // No other unique key: nothing can displace a row.
   assert.match(sql.rowsDisplacedByCurrentRows('d', 't', '_t_gho', { name: 'PRIMARY', columns: ['id'] }, [{ source: 'id', ghost: 'id' }], [], { from: [1n], fromInclusive: true, to: [9n] }).sql, /AND \(FALSE\)$/);
+});
+
+test("MySQL binary JSON: decoded with each value's type, rebuilt by SQL that keeps it", () => {
+  // {"a": 24.0, "b": [5, 7 unsigned], "c": 50.0000 DECIMAL(10,4)}, laid out as sql/json_binary.h says:
+  // a small object's count, size, key entries (offset, length), value entries (type, offset or
+  // inlined value), keys, then values; offsets from the object's start (byte 1).
+  const u16 = (v: number) => [v & 0xff, v >> 8];
+  const dbl = Buffer.alloc(8);
+  dbl.writeDoubleLE(24);
+  const array = [...u16(2), ...u16(10), 0x05, ...u16(5), 0x06, ...u16(7)];
+  const decimal = [0x0f, 246, 7, 10, 4, 0x80, 0x00, 0x32, 0x00, 0x00];
+  const object = [...u16(3), ...u16(55), ...u16(25), ...u16(1), ...u16(26), ...u16(1), ...u16(27), ...u16(1),
+    0x0b, ...u16(28), 0x02, ...u16(36), 0x0f, ...u16(46), ...Buffer.from('abc'), ...dbl, ...array, ...decimal.slice(1)];
+  const doc = decodeBinaryJson(Buffer.from([0x00, ...object]));
+  assert.deepEqual(doc, { t: 'object', entries: [
+    ['a', { t: 'double', v: 24 }],
+    ['b', { t: 'array', items: [{ t: 'int', v: 5n }, { t: 'uint', v: 7n }] }],
+    ['c', { t: 'opaque', type: 246, data: Buffer.from([10, 4, 0x80, 0x00, 0x32, 0x00, 0x00]) }],
+  ] });
+  const rebuilt = jsonValueSql(doc);
+  assert.equal(rebuilt.sql, 'JSON_OBJECT(?, CAST(? AS JSON), ?, JSON_ARRAY(CAST(? AS JSON), CAST(? AS UNSIGNED)), ?, CAST(? AS DECIMAL(10, 4)))');
+  assert.deepEqual(rebuilt.params, ['a', '24.0', 'b', '5', '7', 'c', '50.0000']);
+  assert.equal(String(rebuilt), '{"a": 24.0, "b": [5, 7], "c": "50.0000"}');
+  // Plain documents are their text; doubles keep a fraction or an exponent.
+  assert.deepEqual(jsonValueSql({ t: 'array', items: [{ t: 'double', v: 1e300 }, { t: 'double', v: -0 }, { t: 'string', v: 'é"' }] }).params, ['[1e+300, -0.0, "é\\""]']);
+  assert.equal(doubleText(0.1), '0.1');
+  // DECIMAL's binary form: a negative number's bytes inverted; nine digits to four bytes.
+  assert.equal(decimalText(Buffer.from([5, 2, 0x7f, 0xf3, 0xcd])), '-12.50');
+  assert.equal(decimalText(Buffer.from([10, 0, 0x80, 0x00, 0x00, 0x00, 0x00])), '0');
+  assert.equal(decimalText(Buffer.from([12, 1, 0x81, 0x0d, 0xfb, 0x38, 0xd2, 0x03])), '1234567890.3');
+  // A value no SQL makes (a BLOB column's bytes in a document) is refused, or with --allow-data-loss written as its text.
+  const blob = { t: 'opaque', type: 252, data: Buffer.from('x') } as const;
+  assert.throws(() => jsonValueSql(blob), UnrepresentableJson);
+  assert.deepEqual(jsonValueSql(blob, true).params, ['"base64:type252:eA=="']);
 });
