@@ -77,6 +77,10 @@ function rebuildJson(rows: Row[] | { before: Row; after: Row }[], columns: Mappe
   }
 }
 
+// zongji's GTID models, loaded with it (an ES module).
+let GtidSet: any;
+let MariadbGtidPosition: any;
+
 const COMMIT_QUERY = /^\s*(COMMIT|XA\s+COMMIT)\b/i;
 const DDL_QUERY = /^\s*(ALTER|RENAME|DROP|TRUNCATE|CREATE|OPTIMIZE|REPAIR)\b/i;
 
@@ -91,6 +95,7 @@ export class BinlogStreamer {
 
   async start(serverId: number): Promise<void> {
     const { default: ZongJi } = await import('@vlasky/zongji');
+    ({ GtidSet, MariadbGtidPosition } = await import('@vlasky/zongji') as any);
     const o = connectionOptions(this.opts.server, this.opts.credentials);
     const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}),
       // (JSON columns are read as bytes, see rawBytes; jsonStrings is for any zongji decodes still.)
@@ -119,6 +124,26 @@ export class BinlogStreamer {
     return { file: this.zongji.options.filename, position: this.zongji.options.position, ...(gtid ? { gtid } : {}) };
   }
 
+  /**
+   * The position right after a DDL statement. zongji counts a transaction's GTID as done only
+   * when the next one begins (a DDL has no commit marker), so its GTID set does not yet hold
+   * the DDL's own: added here, or a resume from this position would read the DDL again.
+   */
+  private positionAfterDdl(gtid: unknown): BinlogPosition {
+    const at = this.position();
+    if (!at.gtid || gtid === undefined || gtid === null) return at;
+    const own = String(gtid);
+    if (own.includes(':')) {
+      const set = GtidSet.parse(at.gtid);
+      set.add(own);
+      return { ...at, gtid: set.toString() };
+    }
+    const [domainId, serverId, seqNo] = own.split('-');
+    const position = MariadbGtidPosition.parse(at.gtid);
+    position.add({ domainId: Number(domainId), serverId: Number(serverId), seqNo });
+    return { ...at, gtid: position.toString() };
+  }
+
   private onEvent(e: any): void {
     const name = e.getEventName();
     const timestamp = Number(e.timestamp) || Date.now();
@@ -139,7 +164,7 @@ export class BinlogStreamer {
     } else if (name === 'query') {
       const q: string = e.query ?? '';
       if (COMMIT_QUERY.test(q)) this.push({ type: 'commit', position: this.position(), timestamp });
-      else if (DDL_QUERY.test(q)) this.push({ type: 'ddl', database: e.schema, query: q, position: this.position(), timestamp });
+      else if (DDL_QUERY.test(q)) this.push({ type: 'ddl', database: e.schema, query: q, position: this.positionAfterDdl(e.gtid), timestamp });
     }
   }
 

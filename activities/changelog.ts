@@ -51,6 +51,8 @@ export interface BinlogCheckpoint extends BinlogPosition {
   partialEvents?: number;
   /** The last heartbeat value applied with or before this checkpoint (see heartbeatMillis). */
   appliedHeartbeat?: string;
+  /** The revert window this checkpoint belongs to (TablePlan.window); absent before the cut-over. */
+  window?: number;
 }
 
 /**

@@ -72,8 +72,9 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   let control: ControlReader | undefined;
   try {
     await exec(conn, sql.ghostWriterSession(input));
-    const start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
+    let start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
     if (!start) throw ApplicationFailure.nonRetryable(`no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`);
+    if (plan.window !== undefined && start.value.window !== plan.window) start = await openWindow(conn, credentials, input, plan, start);
     if (ctx.info.attempt > 1 || start.value.eventsApplied > 0) {
       // Resuming at the committed checkpoint: only a source transaction that was applied in
       // part (too large to wait for its commit) is applied again.
@@ -195,6 +196,39 @@ class Heartbeat {
   }
 }
 
+/**
+ * A revert window's applier begins right after the RENAME of the cut-over that opened the
+ * window: before it, the table's events were the other table's. The last checkpoint of the
+ * applier before that cut-over is a little ahead of the RENAME (its marker came first); the
+ * binlog is read from there, without the table's rows, until the RENAME shows, and the
+ * checkpoint moves to just after it, marked as this window's (compare-and-set: a retry that
+ * finds it moved starts from it).
+ */
+async function openWindow(conn: Conn, credentials: CredentialResolver, input: MigrationInput, plan: TablePlan,
+  stored: Stored<BinlogCheckpoint>): Promise<Stored<BinlogCheckpoint>> {
+  const ctx = Context.current();
+  const opened = sql.swapTables(plan.database, plan.table, plan.ghostTable, plan.oldTable).sql;
+  const same = (q: string) => q.replace(/\s+/g, ' ').trim().toLowerCase() === opened.toLowerCase();
+  const streamer = new BinlogStreamer({ server: input.server, credentials, from: stored.value, tables: { [plan.database]: [plan.changelogTable] } });
+  let after: BinlogPosition | undefined;
+  try {
+    await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    while (!after) {
+      if (ctx.cancellationSignal.aborted) throw ApplicationFailure.retryable('cancelled while finding the cut-over in the binlog', 'Cancelled');
+      ctx.heartbeat(stored.value);
+      for (const item of await streamer.take(1000, 500)) {
+        if (item.type === 'ddl' && same(item.query)) { after = item.position; break; }
+      }
+    }
+  } finally {
+    streamer.stop();
+  }
+  const next: BinlogCheckpoint = { ...after, eventsApplied: 0, window: plan.window };
+  const { statement, next: moved } = advance(plan, HINT.binlog, stored, next);
+  if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
+  return moved;
+}
+
 class Applier {
   private stored: Stored<BinlogCheckpoint>;
   checkpoint: BinlogCheckpoint;
@@ -229,7 +263,7 @@ class Applier {
     this.dmlBatchSize = input.dmlBatchSize;
     const startValue = start.value;
     this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
-    this.target = { database: plan.database, ghostTable: plan.ghostTable, columns: plan.columns, key: plan.key };
+    this.target = { database: plan.database, ghostTable: plan.ghostTable, columns: plan.columns, key: plan.key, inOrder: plan.window !== undefined };
   }
 
   accept(item: import('./binlog').StreamItem): void {

@@ -13,6 +13,7 @@ import { runHook } from './hooks';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
+import { keptTableProblems } from './revert';
 import { writeControl } from './control';
 import { dropMigrationTables } from './cleanup';
 import type { Control } from '../workflows/settings';
@@ -34,7 +35,8 @@ export function createActivities(deps: ActivityDeps) {
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
     checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan),
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
-    cleanup: (input: MigrationInput, plan: TablePlan) => cleanup(credentials, input, plan),
+    cleanup: (input: MigrationInput, plan: TablePlan, kept?: string) => cleanup(credentials, input, plan, kept),
+    keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),
     waitWhileFileExists,
     runHook,
     writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),

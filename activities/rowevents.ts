@@ -18,6 +18,13 @@ export interface ApplyTarget {
   ghostTable: string;
   columns: ColumnMapping[];
   key: SharedKey;
+  /**
+   * A revert window's target (workflows/revert.ts): a table that holds exactly the source's
+   * state at some point of its history, never rows read ahead of the events. Changes apply
+   * one by one in order, an update as an UPDATE of the columns both tables have, so the
+   * target's other columns keep their values (REPLACE would reset them to their defaults).
+   */
+  inOrder?: boolean;
 }
 
 export type Row = Record<string, unknown>;
@@ -41,7 +48,7 @@ function pick(row: Row, names: string[]): unknown[] {
 }
 
 /** A change to the ghost, before it becomes SQL: consecutive ones of a kind merge into one statement. */
-export type GhostDml = { kind: 'replace'; rows: unknown[][] } | { kind: 'delete'; keys: unknown[][] };
+export type GhostDml = { kind: 'replace'; rows: unknown[][] } | { kind: 'delete'; keys: unknown[][] } | { kind: 'update'; key: unknown[]; row: unknown[] };
 
 /** Rows per merged statement, to keep statements a sane size. */
 const MAX_ROWS_PER_STATEMENT = 500;
@@ -58,6 +65,10 @@ export function changeToDml(change: RowChange, t: ApplyTarget): GhostDml[] {
       const out: GhostDml[] = [];
       for (const { before, after } of change.rows) {
         const oldKey = pick(before, keySrc);
+        if (t.inOrder) {
+          out.push({ kind: 'update', key: oldKey, row: pick(after, srcCols) });
+          continue;
+        }
         const newKey = pick(after, keySrc);
         if (!oldKey.every((v, i) => valuesEqual(v, newKey[i]))) appendDml(out, [{ kind: 'delete', keys: [oldKey] }]);
         appendDml(out, [{ kind: 'replace', rows: [pick(after, srcCols)] }]);
@@ -80,7 +91,7 @@ export function appendDml(list: GhostDml[], items: GhostDml[]): void {
     } else if (last && last.kind === 'delete' && item.kind === 'delete' && last.keys.length + item.keys.length <= MAX_ROWS_PER_STATEMENT) {
       last.keys.push(...item.keys);
     } else {
-      list.push(item.kind === 'replace' ? { kind: 'replace', rows: [...item.rows] } : { kind: 'delete', keys: [...item.keys] });
+      list.push(item.kind === 'replace' ? { kind: 'replace', rows: [...item.rows] } : item.kind === 'delete' ? { kind: 'delete', keys: [...item.keys] } : item);
     }
   }
 }
@@ -94,13 +105,14 @@ export function appendDml(list: GhostDml[], items: GhostDml[]): void {
  * ghost as the original was. Deletes go first, then replaces, each merged into few statements.
  */
 export function lastChangePerKey(list: GhostDml[], t: ApplyTarget): GhostDml[] {
-  if (!t.key.integer.every(Boolean)) return list;
+  if (!t.key.integer.every(Boolean) || t.inOrder) return list;
   const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
   const id = (values: unknown[]) => values.map(String).join('\u0000');
   const last = new Map<string, GhostDml>();
   for (const d of list) {
     if (d.kind === 'delete') for (const k of d.keys) last.set(id(k), { kind: 'delete', keys: [k] });
-    else for (const r of d.rows) last.set(id(keyIndex.map((i) => r[i])), { kind: 'replace', rows: [r] });
+    else if (d.kind === 'replace') for (const r of d.rows) last.set(id(keyIndex.map((i) => r[i])), { kind: 'replace', rows: [r] });
+    else return list;
   }
   const out: GhostDml[] = [];
   const changes = [...last.values()];
@@ -117,11 +129,18 @@ export function replaceStatement(t: ApplyTarget, rows: unknown[][], verb: 'REPLA
   return verb === 'REPLACE' ? sql.replaceRows(t.database, t.ghostTable, cols, values) : sql.insertIgnoreRows(t.database, t.ghostTable, cols, values);
 }
 
+/** UPDATE of one row, found by its key before the change, to its after image (generated columns left to the server). */
+function updateStatement(t: ApplyTarget, key: unknown[], row: unknown[]): sql.Statement {
+  const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
+  const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+  return sql.updateRow(t.database, t.ghostTable, written.map((i) => t.columns[i].ghost), written.map((i) => row[i]), keyGhost, key);
+}
+
 export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement[] {
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   return list.map((d) => (d.kind === 'replace'
     ? replaceStatement(t, d.rows)
-    : sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys)));
+    : d.kind === 'delete' ? sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys) : updateStatement(t, d.key, d.row)));
 }
 
 /**
@@ -138,6 +157,8 @@ export function dmlToCheckedUnits(list: GhostDml[], t: ApplyTarget): { statement
   for (const d of list) {
     if (d.kind === 'delete') {
       for (const k of d.keys) units.push({ statements: [sql.deleteRows(t.database, t.ghostTable, keyGhost, [k])], upsert: false });
+    } else if (d.kind === 'update') {
+      units.push({ statements: [updateStatement(t, d.key, d.row)], upsert: false });
     } else {
       for (const r of d.rows) {
         units.push({ upsert: true, statements: [

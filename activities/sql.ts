@@ -100,6 +100,13 @@ export const columnsOf = (database: string, table: string): Statement => ({
   params: [database, table],
 });
 
+/** Columns a row must be given a value for: NOT NULL, no default, not AUTO_INCREMENT, not generated. */
+export const columnsWithoutDefault = (database: string, table: string): Statement => ({
+  sql: `SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND IS_NULLABLE = 'NO'
+        AND COLUMN_DEFAULT IS NULL AND EXTRA NOT LIKE '%auto_increment%' AND COALESCE(GENERATION_EXPRESSION, '') = '' ORDER BY ORDINAL_POSITION`,
+  params: [database, table],
+});
+
 export const uniqueKeysOf = (database: string, table: string): Statement => ({
   sql: `SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS
         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`,
@@ -401,6 +408,15 @@ export function replaceRows(database: string, ghost: string, columns: string[], 
   };
 }
 
+/** UPDATE of the row whose key columns hold `key`; values may be SqlExpressions. */
+export function updateRow(database: string, table: string, columns: string[], values: unknown[], keyColumns: string[], key: unknown[]): Statement {
+  const set = values.map((v, i) => `${escapeId(columns[i])} = ${v instanceof SqlExpression ? v.sql : '?'}`);
+  return {
+    sql: `UPDATE ${qualified(database, table)} SET ${set.join(', ')} WHERE ${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')}`,
+    params: [...values.flatMap((v) => (v instanceof SqlExpression ? v.params : [v])), ...key],
+  };
+}
+
 export function deleteRows(database: string, ghost: string, keyColumns: string[], keys: unknown[][]): Statement {
   if (keyColumns.length === 1) {
     return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${escapeId(keyColumns[0])} IN (${keys.map(() => '?').join(', ')})`, params: keys.map((k) => k[0]) };
@@ -527,6 +543,11 @@ export const unlockTables = (): Statement => ({ sql: 'UNLOCK TABLES', params: []
 
 export const swapTables = (database: string, table: string, old: string, ghost: string): Statement => ({
   sql: `RENAME TABLE ${qualified(database, table)} TO ${qualified(database, old)}, ${qualified(database, ghost)} TO ${qualified(database, table)}`,
+  params: [],
+});
+
+export const renameTable = (database: string, from: string, to: string): Statement => ({
+  sql: `RENAME TABLE ${qualified(database, from)} TO ${qualified(database, to)}`,
   params: [],
 });
 

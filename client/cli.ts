@@ -25,6 +25,8 @@ usage:
   revenant worker                      run a worker (credentials from REVENANT_MYSQL_USER/PASSWORD or REVENANT_CONFIG)
   revenant status|pause|resume|cut-over --host H --port P --database D --table T
   revenant abort [--cleanup] --host H --port P --database D --table T
+  revenant revert|finalize --host H --port P --database D --table T
+                        in the revert window (migrate --revert-window 24h): swap the table put aside back in; end the window
   revenant set KEY=VALUE… --host H --port P --database D --table T
                         (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
   revenant list         migrations known to Temporal, with phase and progress
@@ -180,6 +182,11 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         print(statusLine(s));
         print(`Settings: ${settingsLine(s)}`);
         if (s.checksum) print(`Checksum: ${checksumSummary(s.checksum)}`);
+        if (s.revert) {
+          print(`Revert window: ${s.table} has the ${s.revert.tableHas} structure; ${s.revert.keptTable} kept up to date ` +
+            `(${s.revert.eventsApplied} changes applied, lag ${s.revert.lagSeconds.toFixed(1)}s); ${s.revert.reverts} revert(s); ` +
+            (s.revert.closed ? `closed: ${s.revert.closed}` : `${s.revert.secondsLeft}s left`));
+        }
         if (s.message) print(`Message: ${s.message}`);
         break;
       }
@@ -191,6 +198,15 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         break;
       case 'abort':
         print(`revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`);
+        break;
+      case 'revert':
+      case 'finalize':
+        try {
+          print(`revenant: ${await handle.executeUpdate<string, []>(cmd)}`);
+        } catch (e) {
+          print(`revenant: ${cmd} refused: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          return 2;
+        }
         break;
       case 'set': {
         if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 …');
@@ -236,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
       await (await workerModule()).runWorker({ address, connectionOptions: configured?.connectionOptions, namespace: configured?.namespace, taskQueue: process.env.REVENANT_TASK_QUEUE });
       return 0;
     }
-    if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set'].includes(first)) return await controlCommand(first, rest);
+    if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set', 'revert', 'finalize'].includes(first)) return await controlCommand(first, rest);
     if (first === 'list') return await listCommand();
     const args = first === 'migrate' ? rest : argv;
     return await migrate(migrateRequest(parseFlags(args)));

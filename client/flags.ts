@@ -24,13 +24,22 @@ const FLAGS: Record<string, Kind> = {
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
-  'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool',
+  'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
   // accepted for gh-ost compatibility, no effect on revenant
   verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
   'cut-over': 'string', 'serve-socket-file': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
   gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
 };
+
+/** A duration: seconds, or a number with s, m, h or d (90, 90s, 30m, 24h, 7d); at most 30 days. */
+function durationSeconds(flag: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--${flag} takes a duration such as 90s, 30m, 24h or 7d, not "${raw}"`);
+  const seconds = Math.round(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']);
+  if (seconds > 30 * 86_400) throw new UsageError(`--${flag} is at most 30d, not "${raw}"`);
+  return seconds;
+}
 
 export interface ParsedFlags {
   values: Record<string, string | number | boolean>;
@@ -178,6 +187,12 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     ['panic-flag-file', 'panicFlagFile'], ['hooks-path', 'hooksPath'], ['hooks-hint', 'hooksHint'], ['hooks-hint-owner', 'hooksHintOwner'],
     ['hooks-hint-token', 'hooksHintToken']] as const) {
     if (v[flag] !== undefined) input[key] = String(v[flag]);
+  }
+  if (v['revert-window'] !== undefined) {
+    input.revertWindowSeconds = durationSeconds('revert-window', String(v['revert-window']));
+    if (input.revertWindowSeconds > 0 && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
+      throw new UsageError(`--revert-window works on the master only, without --include-triggers`);
+    }
   }
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   return {

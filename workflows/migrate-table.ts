@@ -6,6 +6,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HookContext, HookName } from '../activities/hooks';
+import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsFrom, validateChange, type Control } from './settings';
 import { checksumSummary, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
@@ -22,7 +23,7 @@ export const setUpdate = defineUpdate<Control, [Record<string, unknown>]>('set')
 /** gh-ost's `panic`, gentler: stop; drop ghost and changelog, or keep them for --resurrect. */
 export const abortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');
 
-const TERMINAL_PHASES: Phase[] = ['cutting-over', 'cleaning-up', 'completed', 'dry-run-completed', 'failed', 'aborted'];
+const TERMINAL_PHASES: Phase[] = ['cutting-over', 'revertible', 'cleaning-up', 'completed', 'dry-run-completed', 'failed', 'aborted'];
 
 // Short phases: a few minutes, retried a few times; refusals are non-retryable.
 const short = proxyActivities<Activities>({
@@ -134,6 +135,28 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     },
   });
 
+  // The revert window's requests (workflows/revert.ts), refused outside the window.
+  let windowRequest: 'revert' | 'finalize' | undefined;
+  let cutOvers = 1;
+  let revertFailure: string | undefined;
+  setHandler(revertUpdate, async () => {
+    const before = cutOvers;
+    windowRequest = 'revert';
+    await condition(() => cutOvers > before || revertFailure !== undefined);
+    if (cutOvers > before) return `${input.database}.${input.table} reverted: it has the ${tableHas(cutOvers)} structure; ${status.revert?.keptTable} is kept up to date`;
+    throw ApplicationFailure.nonRetryable(`revert failed: ${revertFailure}`);
+  }, {
+    validator: () => {
+      if (status.phase !== 'revertible' || windowRequest) throw new Error(`nothing to revert in phase ${status.phase}${windowRequest ? ` (${windowRequest} under way)` : ''}`);
+    },
+  });
+  setHandler(finalizeUpdate, () => {
+    windowRequest = 'finalize';
+    return `finalizing ${input.database}.${input.table}: the revert window ends now`;
+  }, {
+    validator: () => { if (status.phase !== 'revertible' || windowRequest) throw new Error(`no revert window open in phase ${status.phase}`); },
+  });
+
   setHandler(statusQuery, () => {
     const now = Date.now();
     status.elapsedSeconds = (now - started) / 1000;
@@ -141,6 +164,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     status.percent = status.rowsEstimate > 0 ? copyPercent() : (copyEnded ? 100 : 0);
     const rate = status.copyElapsedSeconds > 0 ? status.rowsCopied / status.copyElapsedSeconds : 0;
     status.etaSeconds = copyEnded ? 0 : rate > 0 ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate) : undefined;
+    if (status.revert) status.revert.secondsLeft = Math.max(0, Math.round((status.revert.endsAt - now) / 1000));
     return status;
   });
   const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
@@ -150,6 +174,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     publishProgress();
   };
   const applyProgressed = (a: ApplyProgress) => {
+    if (status.revert) {
+      // The window's applier: its own count, from 0 at each cut-over.
+      status.revert.eventsApplied = a.eventsApplied;
+      status.revert.lagSeconds = a.lagSeconds;
+      return;
+    }
     status.eventsApplied = a.eventsApplied;
     status.binlogPosition = a.position;
     status.lagSeconds = a.lagSeconds;
@@ -206,6 +236,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
     // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
     await hook('on-startup');
+    if (input.revertWindowSeconds && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
+      throw ApplicationFailure.nonRetryable('--revert-window works on the master only, without --include-triggers: ' +
+        `not with ${input.testOnReplica ? '--test-on-replica' : input.migrateOnReplica ? '--migrate-on-replica' : '--include-triggers'}`, 'BadInput');
+    }
     if (input.resurrect) {
       const r = await short.resurrect(input);
       plan = r.plan;
@@ -289,20 +323,67 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     await applier.stop();
     tablesExist = false;
 
-    // 6. Clean up.
+    // 6. The revert window, if asked for: the table put aside kept up to date, and swapped
+    // back on request; what is kept at its end is the table put aside last.
+    const kept = input.revertWindowSeconds ? await revertWindow(p) : undefined;
+
+    // 7. Clean up.
     phase('cleaning-up');
-    await CancellationScope.nonCancellable(() => short.cleanup(input, p));
+    await CancellationScope.nonCancellable(() => (kept ? short.cleanup(input, p, kept) : short.cleanup(input, p)));
     if (p.topology === 'test-on-replica') {
       phase('completed', `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
         'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
     } else {
-      phase('completed', `${p.database}.${p.table} migrated; old table ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}`);
+      const reverted = status.revert?.tableHas === 'original' ? ` and reverted (${status.revert.reverts} revert${status.revert.reverts === 1 ? '' : 's'} in the window): it has its original structure` : '';
+      const window = status.revert ? `; the revert window closed (${status.revert.closed})` : '';
+      phase('completed', `${p.database}.${p.table} migrated${reverted}; ${reverted ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}`);
     }
     await hook('on-success');
     status.percent = 100;
+    if (status.revert) status.revert.secondsLeft = 0;
     status.elapsedSeconds = (Date.now() - started) / 1000;
     status.copyElapsedSeconds = (copyEnded - copyStarted) / 1000;
     return { status, dryRun: false };
+  }
+
+  /**
+   * Keeps the table put aside up to date until the window ends (its timer, or `finalize`);
+   * `revert` swaps it back in and the window starts again the other way. A failure of the
+   * window's applier closes the window: the migration itself is done. Returns the name of
+   * the table kept beside the table at the end.
+   */
+  async function revertWindow(p: TablePlan): Promise<string> {
+    const windowMs = input.revertWindowSeconds! * 1000;
+    for (;;) {
+      const w = windowPlan(p, cutOvers);
+      const endsAt = Date.now() + windowMs;
+      status.revert = { tableHas: tableHas(cutOvers), keptTable: w.ghostTable, endsAt, secondsLeft: input.revertWindowSeconds!, reverts: cutOvers - 1, eventsApplied: 0, lagSeconds: 0 };
+      const problem = await short.keptTableProblems(input, w);
+      if (problem) status.revert.warning = problem;
+      phase('revertible', `${p.table} has the ${tableHas(cutOvers)} structure; ${w.ghostTable} is kept up to date until the window ends ` +
+        `(${input.revertWindowSeconds}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`);
+      const applier = startApplier(input, w, status);
+      try {
+        await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
+        if (windowRequest !== 'revert') {
+          await applier.stop();
+          status.revert.closed = windowRequest === 'finalize' ? 'finalized' : 'its time was up';
+          return w.ghostTable;
+        }
+        phase('cutting-over', `reverting: swapping ${w.ghostTable} back in as ${p.table}`);
+        status.cutOverAttempts++;
+        await applier.whileRunning(cutOverActivity.cutOver(input, w));
+        await applier.stop();
+        cutOvers++;
+        windowRequest = undefined;
+      } catch (e) {
+        if (isCancellation(e)) throw e;
+        await applier.stop();
+        revertFailure = failureMessage(e);
+        status.revert.closed = `failed: ${revertFailure}`;
+        return w.ghostTable;
+      }
+    }
   }
 }
 
@@ -311,7 +392,7 @@ function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationS
   const scope = new CancellationScope();
   let failure: unknown;
   const done = scope.run(() => long.drainBinlog(input, plan)).then(
-    (r) => { status.eventsApplied = r.eventsApplied; },
+    (r) => { if (status.revert) status.revert.eventsApplied = r.eventsApplied; else status.eventsApplied = r.eventsApplied; },
     (e) => { if (!isCancellation(e)) failure = e; });
   return {
     /** Awaits `work`, but fails as soon as the applier does. */

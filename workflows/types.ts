@@ -67,6 +67,12 @@ export interface MigrationInput {
    * Without it such a loss fails the migration before the cut-over, naming example rows.
    */
   allowDataLoss?: boolean;
+  /**
+   * revenant's --revert-window: after the cut-over the migration stays revertible this long
+   * (workflows/revert.ts): the table put aside is kept up to date with every change, and
+   * `revenant revert` swaps it back. 0 or absent: none, and the migration ends at the cut-over.
+   */
+  revertWindowSeconds?: number;
   /** gh-ost's --include-triggers: the original's triggers are created on the ghost at cut-over, under new names. */
   triggers?: { suffix: string; removeSuffixIfExists: boolean };
   /** gh-ost's --discard-foreign-keys: child-side foreign keys are dropped (the ghost is created without them). */
@@ -125,6 +131,7 @@ export type Phase =
   | 'postponed'
   | 'hibernating'
   | 'cutting-over'
+  | 'revertible'
   | 'cleaning-up'
   | 'aborted'
   | 'completed'
@@ -176,6 +183,12 @@ export interface TablePlan {
   topology?: 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
   /** The key rows are found by in the ghost (binlog apply): unique in both tables. */
   key: SharedKey;
+  /**
+   * A revert window's plan (workflows/revert.ts): the number of cut-overs so far. Its applier
+   * starts right after the RENAME of the last one (found in the binlog) and applies the
+   * table's changes in order, updates as UPDATEs, so the kept table's own columns keep their values.
+   */
+  window?: number;
   /**
    * The original's unique key the copy walks, when not `key` itself: `key` then extends it
    * (e.g. PRIMARY KEY (id) becomes (id, i)), so it is unique in the original too.
@@ -281,7 +294,28 @@ export interface MigrationStatus {
   resurrected: boolean;
   /** --checksum's outcome, once the ghost was found equal to the original. */
   checksum?: ChecksumResult;
+  /** The revert window, once the cut-over opened one (--revert-window). */
+  revert?: RevertWindowStatus;
   message?: string;
+}
+
+export interface RevertWindowStatus {
+  /** Which structure the table has now: the ALTER's, or the original's after a revert. */
+  tableHas: 'migrated' | 'original';
+  /** The table kept up to date beside it, which a revert swaps in. */
+  keptTable: string;
+  /** When the window ends by itself (epoch ms), and the seconds left now. */
+  endsAt: number;
+  secondsLeft: number;
+  /** Cut-overs done in the window: reverts, and reverts of reverts. */
+  reverts: number;
+  /** Row changes applied to the kept table since the window opened, and how far behind it is. */
+  eventsApplied: number;
+  lagSeconds: number;
+  /** What will stop the window's applier, said when it opens (keptTableProblems). */
+  warning?: string;
+  /** Why the window closed: finalized, its time was up, or failed: the reason. */
+  closed?: string;
 }
 
 /** What --checksum compared, on one consistent snapshot of both tables. */

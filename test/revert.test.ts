@@ -1,0 +1,181 @@
+// The revert window (--revert-window): after the cut-over the table put aside follows every
+// write; `revert` swaps it back in under writes, and the window goes on the other way, so the
+// revert can be reverted; `finalize` ends it. At each step, with writes stopped, the table and
+// the one kept beside it are equal on the columns both have, row for row by checksum; every
+// acknowledged insert is in the table; the column the ALTER dropped kept its values in the
+// rows that had them, updated or moved to another key during the window.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import type { MigrationResult, MigrationStatus } from '../workflows/types';
+
+const ROWS = 20_000;
+const SHARED = ['id', 'uk', 'name', 'amount', 'created'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let temporal: TestTemporal;
+before(async () => { temporal = await startTemporal('test-revert'); });
+after(async () => { await temporal.close(); });
+
+/** Writers on the columns both structures have: inserts (a ledger of names), updates, deletes, keys moved. */
+class Writers {
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private next = 0;
+  readonly inserted: string[] = [];
+  readonly errors: string[] = [];
+  constructor(private readonly db: string) {}
+  start(n = 2): this {
+    this.stopping = false;
+    this.loops = Array.from({ length: n }, (_, i) => this.loop(i));
+    return this;
+  }
+  private async loop(index: number): Promise<void> {
+    const c = await admin(this.db);
+    const rnd = () => 1 + Math.floor(Math.random() * ROWS);
+    let n = 0;
+    try {
+      while (!this.stopping) {
+        n++;
+        try {
+          switch (n % 5) {
+            case 0: {
+              const name = `live-${index}-${n}-${Date.now()}`;
+              await c.query('INSERT INTO t (uk, name, amount, created) VALUES (?, ?, ?, NOW(6))', [1_000_000_000 + this.next++, name, n / 3]);
+              this.inserted.push(name);
+              break;
+            }
+            case 1: await c.query("UPDATE t SET amount = amount + 1, name = CONCAT(name, '+') WHERE id = ?", [rnd()]); break;
+            case 2: await c.query('DELETE FROM t WHERE id = ?', [rnd()]); break;
+            case 3: await c.query('UPDATE t SET id = id + 100000000 WHERE id = ?', [rnd()]); break;
+            default: await c.query('UPDATE t SET uk = uk + 1000000 WHERE id = ?', [rnd()]);
+          }
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? '';
+          // The table is locked and renamed under the writers at each cut-over: a statement may wait or collide, as an application's would.
+          if (!['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) this.errors.push((e as Error).message);
+        }
+      }
+    } finally {
+      await c.end();
+    }
+  }
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+}
+
+/**
+ * With writes stopped: a last row written to the table shows in the kept table once every
+ * change before it is applied there (in order); then both are compared.
+ */
+async function assertKeptEqual(db: string, kept: string, what: string): Promise<void> {
+  const c = await admin(db);
+  const marker = `marker-${kept}-${Date.now()}`;
+  await c.query('INSERT INTO t (uk, name, amount, created) VALUES (?, ?, 0, NOW(6))', [2_000_000_000 + (Date.now() % 100_000_000), marker]);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const [r] = await c.query<any[]>(`SELECT 1 FROM \`${kept}\` WHERE name = ?`, [marker]);
+    if (r.length) break;
+    assert.ok(Date.now() < deadline, `${kept} did not catch up with t within 60 s (${what})`);
+    await sleep(100);
+  }
+  const [keptSum, tableSum] = [await checksum(db, kept, SHARED), await checksum(db, 't', SHARED)];
+  let rowsThatDiffer: unknown[] = [];
+  if (JSON.stringify(keptSum) !== JSON.stringify(tableSum)) {
+    const same = SHARED.map((col) => `a.${col} <=> b.${col}`).join(' AND ');
+    [rowsThatDiffer] = await c.query<any[]>(`(SELECT 't' AS side, a.* FROM t a LEFT JOIN \`${kept}\` b ON ${same} WHERE b.id IS NULL LIMIT 5)
+        UNION ALL (SELECT '${kept}', a.* FROM \`${kept}\` a LEFT JOIN t b ON ${same} WHERE b.id IS NULL LIMIT 5)`);
+  }
+  await c.end();
+  assert.deepEqual(keptSum, tableSum, `${what}: ${kept} equals t on the shared columns; rows that differ: ${JSON.stringify(rowsThatDiffer)}`);
+}
+
+async function missing(db: string, names: string[]): Promise<string[]> {
+  const c = await admin(db);
+  const [r] = await c.query<any[]>("SELECT name FROM t WHERE name LIKE 'live-%'");
+  await c.end();
+  const present = new Set(r.map((x) => String(x.name).replace(/\+*$/, '')));
+  return names.filter((n) => !present.has(n));
+}
+
+test('revert window: revert under writes, revert the revert, finalize; equal at each step, every write kept, dropped column values kept', { timeout: 300_000 }, async () => {
+  const db = 'rv_revert';
+  await freshDatabase(db);
+  await createTestTable(db, 't', ROWS);
+  const writers = new Writers(db).start();
+  const handle = await temporal.start(input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7, DROP COLUMN note, ADD INDEX amount_idx (amount)',
+    { revertWindowSeconds: 3600, checksum: false }));
+  try {
+    const open = await waitForPhase(handle, ['revertible', 'failed']);
+    assert.equal(open.phase, 'revertible', open.message);
+    assert.equal(open.revert?.tableHas, 'migrated');
+    assert.equal(open.revert?.keptTable, '_t_del');
+    assert.equal(open.revert?.warning, undefined, 'note is nullable: nothing stops the window');
+    await sleep(6000);
+
+    // 1. Revert under writes.
+    assert.match(await handle.executeUpdate('revert'), /reverted: it has the original structure; _t_gho is kept up to date/);
+    await sleep(4000);
+    await writers.stop();
+    assert.deepEqual(writers.errors, []);
+    let s: MigrationStatus = await handle.query('status');
+    assert.equal(s.phase, 'revertible');
+    assert.deepEqual({ has: s.revert?.tableHas, kept: s.revert?.keptTable, reverts: s.revert?.reverts }, { has: 'original', kept: '_t_gho', reverts: 1 });
+    assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't']);
+    await assertKeptEqual(db, '_t_gho', 'after the revert');
+    assert.deepEqual(await missing(db, writers.inserted), [], 'every acknowledged insert is in the reverted table');
+    const a = await admin(db);
+    const [cols] = await a.query<any[]>("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION", [db]);
+    assert.deepEqual(cols.map((r) => r.c), ['id', 'uk', 'name', 'amount', 'note', 'created'], 'the original structure is back');
+    // Rows of before the migration kept their note through updates and key moves in the window.
+    const [[notes]] = await a.query<any[]>(`SELECT COUNT(*) AS n, SUM(NOT (note <=> IF(uk DIV 3 % 5 = 0, NULL, CONCAT('note ', uk DIV 3)))) AS wrong
+        FROM t WHERE uk <= ${3 * ROWS}`);
+    assert.ok(Number(notes.n) > ROWS / 4, `rows of before the migration remain (${notes.n})`);
+    assert.equal(Number(notes.wrong), 0, 'the dropped column kept its values');
+
+    // 2. Revert the revert, under writes.
+    writers.start();
+    await sleep(4000);
+    assert.match(await handle.executeUpdate('revert'), /reverted: it has the migrated structure; _t_del is kept up to date/);
+    await sleep(3000);
+    await writers.stop();
+    assert.deepEqual(writers.errors, []);
+    s = await handle.query('status');
+    assert.deepEqual({ has: s.revert?.tableHas, kept: s.revert?.keptTable, reverts: s.revert?.reverts }, { has: 'migrated', kept: '_t_del', reverts: 2 });
+    await assertKeptEqual(db, '_t_del', 'after the revert of the revert');
+    assert.deepEqual(await missing(db, writers.inserted), [], 'every acknowledged insert is in the table');
+    const [[extra]] = await a.query<any[]>('SELECT COUNT(*) AS n FROM t WHERE extra <> 7');
+    assert.equal(Number(extra.n), 0, 'the added column has its default');
+    await a.end();
+
+    // 3. Finalize: the window ends, the changelog goes, the original structure is kept as _t_del.
+    assert.match(await handle.executeUpdate('finalize'), /the revert window ends now/);
+    const r = (await handle.result()) as MigrationResult;
+    assert.equal(r.status.phase, 'completed');
+    assert.match(r.status.message ?? '', /migrated; old table kept as _t_del; the revert window closed \(finalized\)/);
+    assert.equal(r.status.revert?.reverts, 2);
+    assert.equal(r.status.redoneEvents, 0);
+    assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+    await assert.rejects(handle.executeUpdate('revert'));
+  } finally {
+    await writers.stop();
+  }
+});
+
+test('revert window: a revert leaves the migrated table as _t_del at the end; the window ends by itself when its time is up', { timeout: 180_000 }, async () => {
+  const db = 'rv_revert_timer';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 2000);
+  const handle = await temporal.start(input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { revertWindowSeconds: 8, checksum: false }));
+  assert.equal((await waitForPhase(handle, ['revertible', 'failed'])).phase, 'revertible');
+  await handle.executeUpdate('revert');
+  const r = (await handle.result()) as MigrationResult;
+  assert.match(r.status.message ?? '', /and reverted \(1 revert in the window\): it has its original structure; the migrated table kept as _t_del; the revert window closed \(its time was up\)/);
+  assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+  const a = await admin(db);
+  const [[withExtra]] = await a.query<any[]>("SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '_t_del' AND COLUMN_NAME = 'extra'", [db]);
+  await a.end();
+  assert.equal(Number(withExtra.n), 1, '_t_del is the migrated table');
+  assert.deepEqual(await checksum(db, '_t_del', SHARED), await checksum(db, 't', SHARED));
+});
