@@ -12,7 +12,7 @@ import type { CredentialResolver } from './credentials';
 import { connect, exec, rows, type Conn } from './mysql';
 import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
-import { flavorOf, startReplica, stopReplica } from './flavor';
+import { flavorOf, isMysql, renameLockProbe, renameQueuedOnTable, startReplica, stopReplica, type Flavor } from './flavor';
 import { createGhostTriggers, dropGhostTriggers } from './triggers';
 import { MigrationMetrics } from './metrics';
 import { LagReader } from './throttler';
@@ -131,11 +131,16 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
 
       const [{ id: bId }] = await rows<{ id: number }>(b, sql.connectionId());
       await exec(b, sql.lockWaitTimeout(lockTimeout * 2));
+      const probe = renameProbeTable(table, old, ghost);
+      // (The sentry is this cut-over's own; the ghost must be nobody's.)
+      if (probe && !isMysql(flavorOf(c)) && renameProbeTable(table, ghost, ghost)) await assertNobodyHolds(c, db, ghost);
       renameStarted = true;
       renameResult = b.query(sql.swapTables(db, table, old, ghost).sql).then(() => null, (e: Error) => e);
       await waitForRenameBlocked(c, bId, lockTimeout * 1000, renameResult);
-      // The moment of truth: drop the sentry, unlock; B's RENAME goes first.
+      // The moment of truth: drop the sentry; once the RENAME is queued on the original
+      // itself, unlock: B's RENAME goes before any write that waits there.
       await exec(a, sql.dropTableIfExists(db, old));
+      await waitForRenameQueuedOnTable(c, flavorOf(c), db, table, probe, bId, lockTimeout * 1000, renameResult);
       await exec(a, sql.unlockTables());
     } catch (e) {
       // Undo: make sure the RENAME can never run, then release the original table.
@@ -215,6 +220,71 @@ export async function drainToMarker(conn: Conn, plan: TablePlan, timeoutMs: numb
     if (v === marker) return;
     if (Date.now() > deadline) throw new Error(`binlog applier did not reach the ${what} within ${timeoutMs} ms`);
     await sleep(20);
+  }
+}
+
+/**
+ * Which of the RENAME's other names it takes last before the original's (it takes its locks
+ * in name order; see flavor.renameQueuedOnTable); none when the original's name sorts first,
+ * and the RENAME queues on it before anything else.
+ */
+export function renameProbeTable(table: string, old: string, ghost: string): string | undefined {
+  const before = [old, ghost].filter((n) => Buffer.compare(Buffer.from(n), Buffer.from(table)) < 0);
+  return before.sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))).pop();
+}
+
+/**
+ * MariaDB: before the RENAME is issued, no session may hold a lock on the probed name that a
+ * read lock waits for (or the probe could not tell the RENAME from it). A read lock, not a
+ * write lock: InnoDB's purge takes short shared locks on the tables it cleans up.
+ */
+async function assertNobodyHolds(conn: Conn, db: string, name: string): Promise<void> {
+  try {
+    await exec(conn, renameLockProbe(db, name, 'READ'));
+  } catch (e) {
+    if (!isLockRefused(e)) throw e;
+    const sessions = (await rows(conn, { sql: `SELECT ID, COMMAND, STATE, LEFT(INFO, 120) AS INFO FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'`, params: [] }))
+      .map((p) => `${p.ID} ${p.COMMAND} ${p.STATE ?? ''} ${p.INFO ?? ''}`.trim()).join('; ');
+    throw new Error(`another session holds a lock on ${db}.${name} (${(e as Error).message}): the cut-over waits until it is free (sessions: ${sessions})`);
+  } finally {
+    await exec(conn, sql.unlockTables());
+  }
+}
+
+const isLockRefused = (e: unknown) => ['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_NOWAIT'].includes((e as { code?: string }).code ?? '');
+
+/** Until the RENAME is queued on the original table itself (flavor.renameQueuedOnTable). */
+async function waitForRenameQueuedOnTable(conn: Conn, flavor: Flavor, db: string, table: string, probe: string | undefined, renameId: number,
+  timeoutMs: number, renameResult: Promise<unknown>): Promise<void> {
+  if (!probe) return;
+  let ended = false;
+  renameResult.then(() => { ended = true; });
+  const deadline = Date.now() + timeoutMs;
+  const mysqlCheck = renameQueuedOnTable(flavor, db, table, renameId);
+  for (;;) {
+    if (ended) throw new Error('RENAME ended before it was queued on the original table');
+    if (mysqlCheck) {
+      const [r] = await rows<{ n: number }>(conn, mysqlCheck);
+      if (Number(r.n) > 0) return;
+    } else {
+      let held = false;
+      try {
+        await exec(conn, renameLockProbe(db, probe, 'READ'));
+      } catch (e) {
+        // The RENAME holds it (a missing table is a name nobody holds: not yet).
+        if (isLockRefused(e)) held = true;
+        else if ((e as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw e;
+      } finally {
+        await exec(conn, sql.unlockTables());
+      }
+      if (held) {
+        // Its next step, without a pause, is to queue on the original: a margin for its thread.
+        await sleep(20);
+        return;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`RENAME was not seen queued on ${db}.${table} within ${timeoutMs} ms`);
+    await sleep(2);
   }
 }
 

@@ -14,7 +14,7 @@
 //                                 BINLOG_GTID_POS); MySQL: uuid:interval sets (@@gtid_mode,
 //                                 @@gtid_executed, @@gtid_purged, Executed_Gtid_Set, GTID_SUBSET)
 import { rows, type Conn } from './mysql';
-import type { Statement } from './sql';
+import { qualified, type Statement } from './sql';
 
 export type ServerKind = 'mariadb' | 'mysql';
 
@@ -45,7 +45,7 @@ export function atLeast(f: Flavor, major: number, minor = 0, patch = 0): boolean
   return f.patch >= patch;
 }
 
-const isMysql = (f: Flavor) => f.kind === 'mysql';
+export const isMysql = (f: Flavor) => f.kind === 'mysql';
 /** MySQL's REPLICA / SOURCE vocabulary (8.0.22+), which 8.4 makes the only one. MariaDB keeps SLAVE/MASTER. */
 const replicaWords = (f: Flavor) => isMysql(f) && atLeast(f, 8, 0, 22);
 
@@ -189,7 +189,8 @@ export const replicaLogsUpdatesFlag = (f: Flavor) => (isMysql(f) && atLeast(f, 8
  * MySQL-only binlog settings that hide row changes from a binlog reader, each with the
  * statement that fixes it. binlog_transaction_compression (8.0.20+) wraps transactions in a
  * Transaction_payload event the reader cannot unpack; binlog_row_value_options=PARTIAL_JSON
- * (8.0.3+) logs JSON updates as diffs, not whole values. MariaDB has neither variable.
+ * (8.0.3+) logs JSON updates as diffs, not whole values. MariaDB has neither variable. And
+ * the metadata lock instrument the cut-over needs (renameQueuedOnTable).
  */
 export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<string[]> {
   if (!isMysql(f)) return [];
@@ -205,8 +206,45 @@ export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<stri
   if (/PARTIAL_JSON/i.test(String(v?.value_options ?? ''))) {
     out.push("binlog_row_value_options is PARTIAL_JSON: JSON updates reach the binlog as diffs, not whole values, and revenant needs whole rows; SET GLOBAL binlog_row_value_options = ''");
   }
+  // The cut-over reads the RENAME's metadata lock here before it unlocks (renameQueuedOnTable).
+  const [ps] = await rows(conn, {
+    sql: `SELECT @@global.performance_schema AS on_, (SELECT ENABLED FROM performance_schema.setup_instruments WHERE NAME = 'wait/lock/metadata/sql/mdl') AS mdl`,
+    params: [],
+  }).catch(() => [{ on_: 0, mdl: null } as Record<string, any>]);
+  if (Number(ps.on_) !== 1 || ps.mdl !== 'YES') {
+    out.push('performance_schema or its metadata lock instrument is off (or this user cannot read performance_schema: GRANT SELECT ON performance_schema.* TO …): the cut-over reads performance_schema.metadata_locks to be sure no write ' +
+      "slips in between its unlock and its RENAME; start the server with performance_schema=ON and UPDATE performance_schema.setup_instruments SET ENABLED = 'YES' " +
+      "WHERE NAME = 'wait/lock/metadata/sql/mdl' (both the defaults of MySQL 8.0 and later)");
+  }
   return out;
 }
+
+// ---- Cut-over ---------------------------------------------------------------------------
+
+/**
+ * The cut-over's last check before it unlocks the original (cutover.ts): the RENAME must be
+ * queued on the original table itself. It takes its metadata locks in name order, and
+ * _<t>_del and _<t>_gho sort before <t>: once the sentry is dropped it takes those two, then
+ * queues on <t>. Unlocked before it queues there, writes already waiting on <t> go first and
+ * land in the old table after the last change was applied to the ghost: lost (gh-ost's
+ * issue 887, fixed in its PR 1536 the same way on MySQL).
+ * MySQL: performance_schema.metadata_locks shows the RENAME's PENDING EXCLUSIVE lock on <t>.
+ * MariaDB (performance_schema off by default): the RENAME is past _<t>_gho once another
+ * session cannot lock _<t>_gho at once (LOCK TABLES … NOWAIT), no other session having held it
+ * before the RENAME was issued (renameLockProbe, before and after).
+ */
+export const renameQueuedOnTable = (f: Flavor, database: string, table: string, renameConnectionId: number): Statement | null => (isMysql(f) ? {
+  sql: `SELECT COUNT(*) AS n FROM performance_schema.metadata_locks m JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID
+        WHERE t.PROCESSLIST_ID = ? AND m.OBJECT_TYPE = 'TABLE' AND m.OBJECT_SCHEMA = ? AND m.OBJECT_NAME = ?
+          AND m.LOCK_TYPE = 'EXCLUSIVE' AND m.LOCK_STATUS = 'PENDING'`,
+  params: [renameConnectionId, database, table],
+} : null);
+
+/** MariaDB's probe of renameQueuedOnTable: a lock of the ghost that fails at once if anyone holds it. */
+export const renameLockProbe = (database: string, ghost: string, mode: 'READ' | 'WRITE'): Statement => ({
+  sql: `LOCK TABLES ${qualified(database, ghost)} ${mode} NOWAIT`,
+  params: [],
+});
 
 // ---- Privileges ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { admin, checksum, createTestTable, freshDatabase, input, IS_MYSQL, MYSQL_PORT, startTemporal, WriteLoad } from './helpers';
-import type { MigrationResult } from '../workflows/types';
+import type { MigrationResult, MigrationStatus } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const CA = join(WORK, 'server', 'instance', 'data', 'ca.pem');
@@ -26,7 +26,14 @@ async function migrateAs(db: string, user: string, env: NodeJS.ProcessEnv): Prom
     const handle = await temporal.start(input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 3', {
       server: { host: '127.0.0.1', port: MYSQL_PORT, user }, chunkSize: 500, niceRatio: 1, checksum: true,
     }));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Writes go on until the binlog reader has applied some (a slow start must not see them all
+    // land before the migration's binlog position).
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const s = await handle.query<MigrationStatus>('status');
+      if (s.eventsApplied > 0 || ['completed', 'failed'].includes(s.phase) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await load.stop();
     const result = (await handle.result()) as MigrationResult;
     assert.equal(result.status.phase, 'completed', result.status.message);

@@ -21,6 +21,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellWords, splitSqlScript } from './localtests';
+import { windowPlan, tableHas } from '../workflows/revert';
+import { renameProbeTable } from '../activities/cutover';
 import { decimalText, decodeBinaryJson, doubleText, jsonValueSql, UnrepresentableJson } from '../activities/mysqljson';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
@@ -396,4 +398,25 @@ test("MySQL binary JSON: decoded with each value's type, rebuilt by SQL that kee
   const blob = { t: 'opaque', type: 252, data: Buffer.from('x') } as const;
   assert.throws(() => jsonValueSql(blob), UnrepresentableJson);
   assert.deepEqual(jsonValueSql(blob, true).params, ['"base64:type252:eA=="']);
+});
+
+test('revert window: the plans of each direction, and which name the cut-over probes before unlocking', () => {
+  const p = {
+    database: 'd', table: 't', ghostTable: '_t_gho', changelogTable: '_t_ghc', oldTable: '_t_del', estimatedRows: 0, serverVersion: '', serverUuid: '',
+    columns: [{ source: 'id', ghost: 'id' }, { source: 'old_name', ghost: 'new_name' }, { source: 'g', ghost: 'g', generated: true }],
+    key: { name: 'PRIMARY', columns: ['old_name'], integer: [false] },
+    deferredIndexes: [{ name: 'k', definition: 'KEY k (id)' }],
+  };
+  const back = windowPlan(p, 1);
+  assert.deepEqual({ ghost: back.ghostTable, old: back.oldTable, window: back.window, deferred: back.deferredIndexes }, { ghost: '_t_del', old: '_t_gho', window: 1, deferred: undefined });
+  assert.deepEqual(back.columns, [{ source: 'id', ghost: 'id' }, { source: 'new_name', ghost: 'old_name' }, { source: 'g', ghost: 'g', generated: true }]);
+  assert.deepEqual(back.key.columns, ['new_name'], 'the key by the migrated table\'s names');
+  const forth = windowPlan(p, 2);
+  assert.deepEqual({ ghost: forth.ghostTable, old: forth.oldTable, columns: forth.columns, key: forth.key }, { ghost: '_t_gho', old: '_t_del', columns: p.columns, key: p.key });
+  assert.equal(tableHas(1), 'migrated');
+  assert.equal(tableHas(2), 'original');
+  // The RENAME locks names in byte order: the last of the others before the table's own.
+  assert.equal(renameProbeTable('t', '_t_del', '_t_gho'), '_t_gho');
+  assert.equal(renameProbeTable('t', '_t_gho', '_t_del'), '_t_gho');
+  assert.equal(renameProbeTable('Orders', '_Orders_del', '_Orders_gho'), undefined, "'O' sorts before '_': the RENAME queues on the table first");
 });
