@@ -131,16 +131,17 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
 
       const [{ id: bId }] = await rows<{ id: number }>(b, sql.connectionId());
       await exec(b, sql.lockWaitTimeout(lockTimeout * 2));
+      const flavor = flavorOf(c);
       const probe = renameProbeTable(table, old, ghost);
       // (The sentry is this cut-over's own; the ghost must be nobody's.)
-      if (probe && !isMysql(flavorOf(c)) && renameProbeTable(table, ghost, ghost)) await assertNobodyHolds(c, db, ghost);
+      if (probe && !isMysql(flavor) && sortsBefore(ghost, table)) await assertNobodyHolds(c, db, ghost);
       renameStarted = true;
       renameResult = b.query(sql.swapTables(db, table, old, ghost).sql).then(() => null, (e: Error) => e);
       await waitForRenameBlocked(c, bId, lockTimeout * 1000, renameResult);
       // The moment of truth: drop the sentry; once the RENAME is queued on the original
       // itself, unlock: B's RENAME goes before any write that waits there.
       await exec(a, sql.dropTableIfExists(db, old));
-      await waitForRenameQueuedOnTable(c, flavorOf(c), db, table, probe, bId, lockTimeout * 1000, renameResult);
+      await waitForRenameQueuedOnTable(c, flavor, db, table, probe, bId, lockTimeout * 1000, renameResult);
       await exec(a, sql.unlockTables());
     } catch (e) {
       // Undo: make sure the RENAME can never run, then release the original table.
@@ -229,8 +230,28 @@ export async function drainToMarker(conn: Conn, plan: TablePlan, timeoutMs: numb
  * and the RENAME queues on it before anything else.
  */
 export function renameProbeTable(table: string, old: string, ghost: string): string | undefined {
-  const before = [old, ghost].filter((n) => Buffer.compare(Buffer.from(n), Buffer.from(table)) < 0);
-  return before.sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))).pop();
+  return [old, ghost].filter((n) => sortsBefore(n, table)).sort((x, y) => (sortsBefore(x, y) ? -1 : 1)).pop();
+}
+
+/** Byte order of names, as the server orders the metadata locks it takes. */
+const sortsBefore = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
+
+/**
+ * MariaDB: whether another session holds a lock on `name` that a read lock waits for: a
+ * LOCK TABLES … READ NOWAIT is refused. A name with no table is held by nobody.
+ */
+async function lockHeld(conn: Conn, db: string, name: string): Promise<boolean> {
+  try {
+    await exec(conn, renameLockProbe(db, name));
+    return false;
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_NOWAIT'].includes(code)) return true;
+    if (code === 'ER_NO_SUCH_TABLE') return false;
+    throw e;
+  } finally {
+    await exec(conn, sql.unlockTables());
+  }
 }
 
 /**
@@ -239,19 +260,10 @@ export function renameProbeTable(table: string, old: string, ghost: string): str
  * write lock: InnoDB's purge takes short shared locks on the tables it cleans up.
  */
 async function assertNobodyHolds(conn: Conn, db: string, name: string): Promise<void> {
-  try {
-    await exec(conn, renameLockProbe(db, name, 'READ'));
-  } catch (e) {
-    if (!isLockRefused(e)) throw e;
-    const sessions = (await rows(conn, { sql: `SELECT ID, COMMAND, STATE, LEFT(INFO, 120) AS INFO FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'`, params: [] }))
-      .map((p) => `${p.ID} ${p.COMMAND} ${p.STATE ?? ''} ${p.INFO ?? ''}`.trim()).join('; ');
-    throw new Error(`another session holds a lock on ${db}.${name} (${(e as Error).message}): the cut-over waits until it is free (sessions: ${sessions})`);
-  } finally {
-    await exec(conn, sql.unlockTables());
-  }
+  if (!(await lockHeld(conn, db, name))) return;
+  const sessions = (await rows(conn, sql.otherSessions())).map((p) => `${p.ID} ${p.COMMAND} ${p.STATE ?? ''} ${p.INFO ?? ''}`.trim()).join('; ');
+  throw new Error(`another session holds a lock on ${db}.${name}: the cut-over waits until it is free (sessions: ${sessions})`);
 }
-
-const isLockRefused = (e: unknown) => ['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_NOWAIT'].includes((e as { code?: string }).code ?? '');
 
 /** Until the RENAME is queued on the original table itself (flavor.renameQueuedOnTable). */
 async function waitForRenameQueuedOnTable(conn: Conn, flavor: Flavor, db: string, table: string, probe: string | undefined, renameId: number,
@@ -266,22 +278,11 @@ async function waitForRenameQueuedOnTable(conn: Conn, flavor: Flavor, db: string
     if (mysqlCheck) {
       const [r] = await rows<{ n: number }>(conn, mysqlCheck);
       if (Number(r.n) > 0) return;
-    } else {
-      let held = false;
-      try {
-        await exec(conn, renameLockProbe(db, probe, 'READ'));
-      } catch (e) {
-        // The RENAME holds it (a missing table is a name nobody holds: not yet).
-        if (isLockRefused(e)) held = true;
-        else if ((e as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw e;
-      } finally {
-        await exec(conn, sql.unlockTables());
-      }
-      if (held) {
-        // Its next step, without a pause, is to queue on the original: a margin for its thread.
-        await sleep(20);
-        return;
-      }
+    } else if (await lockHeld(conn, db, probe)) {
+      // The RENAME holds it; its next step, without a pause, is to queue on the original: a
+      // margin for its thread.
+      await sleep(20);
+      return;
     }
     if (Date.now() > deadline) throw new Error(`RENAME was not seen queued on ${db}.${table} within ${timeoutMs} ms`);
     await sleep(2);

@@ -41,6 +41,9 @@ const BATCH_ROWS_PER_DML_BATCH_UNIT = 200;
 /** A source transaction this large is flushed before its commit is seen (replayed on resume). */
 const MAX_PENDING_ROWS = 20_000;
 
+/** A server id of its own for each binlog reader: two replicas of one id would cut each other off. */
+const binlogReaderServerId = () => 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+
 const IDENT = '(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))';
 const QUALIFIED_NAME = new RegExp(`(?:${IDENT}\\s*\\.\\s*)?${IDENT}`, 'g');
 
@@ -89,7 +92,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     control.progress = () => ({ apply: applier.progress() });
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] },
       approximateJson: input.allowDataLoss === true });
-    await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    await streamer.start(binlogReaderServerId());
 
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat(applier.checkpoint);
@@ -212,7 +215,7 @@ async function openWindow(conn: Conn, credentials: CredentialResolver, input: Mi
   const streamer = new BinlogStreamer({ server: input.server, credentials, from: stored.value, tables: { [plan.database]: [plan.changelogTable] } });
   let after: BinlogPosition | undefined;
   try {
-    await streamer.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    await streamer.start(binlogReaderServerId());
     while (!after) {
       if (ctx.cancellationSignal.aborted) throw ApplicationFailure.retryable('cancelled while finding the cut-over in the binlog', 'Cancelled');
       ctx.heartbeat(stored.value);

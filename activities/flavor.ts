@@ -240,9 +240,9 @@ export const renameQueuedOnTable = (f: Flavor, database: string, table: string, 
   params: [renameConnectionId, database, table],
 } : null);
 
-/** MariaDB's probe of renameQueuedOnTable: a lock of the ghost that fails at once if anyone holds it. */
-export const renameLockProbe = (database: string, ghost: string, mode: 'READ' | 'WRITE'): Statement => ({
-  sql: `LOCK TABLES ${qualified(database, ghost)} ${mode} NOWAIT`,
+/** MariaDB's probe of renameQueuedOnTable: a read lock that fails at once if another session holds the name. */
+export const renameLockProbe = (database: string, name: string): Statement => ({
+  sql: `LOCK TABLES ${qualified(database, name)} READ NOWAIT`,
   params: [],
 });
 

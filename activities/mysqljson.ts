@@ -159,7 +159,6 @@ function needsSql(n: JsonNode): boolean {
  * SQL can make are written as their text instead of refused (--allow-data-loss).
  */
 export function jsonValueSql(n: JsonNode, approximate = false): SqlExpression {
-  if (!needsSql(n)) return new SqlExpression('CAST(? AS JSON)', [jsonText(n)], jsonText(n));
   return new SqlExpression(...build(n, approximate), jsonText(n));
 }
 

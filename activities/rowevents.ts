@@ -130,8 +130,7 @@ export function replaceStatement(t: ApplyTarget, rows: unknown[][], verb: 'REPLA
 }
 
 /** UPDATE of one row, found by its key before the change, to its after image (generated columns left to the server). */
-function updateStatement(t: ApplyTarget, key: unknown[], row: unknown[]): sql.Statement {
-  const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
+function updateStatement(t: ApplyTarget, keyGhost: string[], key: unknown[], row: unknown[]): sql.Statement {
   const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
   return sql.updateRow(t.database, t.ghostTable, written.map((i) => t.columns[i].ghost), written.map((i) => row[i]), keyGhost, key);
 }
@@ -140,7 +139,7 @@ export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   return list.map((d) => (d.kind === 'replace'
     ? replaceStatement(t, d.rows)
-    : d.kind === 'delete' ? sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys) : updateStatement(t, d.key, d.row)));
+    : d.kind === 'delete' ? sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys) : updateStatement(t, keyGhost, d.key, d.row)));
 }
 
 /**
@@ -158,7 +157,7 @@ export function dmlToCheckedUnits(list: GhostDml[], t: ApplyTarget): { statement
     if (d.kind === 'delete') {
       for (const k of d.keys) units.push({ statements: [sql.deleteRows(t.database, t.ghostTable, keyGhost, [k])], upsert: false });
     } else if (d.kind === 'update') {
-      units.push({ statements: [updateStatement(t, d.key, d.row)], upsert: false });
+      units.push({ statements: [updateStatement(t, keyGhost, d.key, d.row)], upsert: false });
     } else {
       for (const r of d.rows) {
         units.push({ upsert: true, statements: [

@@ -19,10 +19,14 @@ export class SqlExpression {
   toJSON(): string { return this.text; }
 }
 
+/** A value's place in a statement: a placeholder, or an SqlExpression's own SQL. */
+const placeholder = (v: unknown) => (v instanceof SqlExpression ? v.sql : '?');
+/** The parameters those places take, in order. */
+const paramsOf = (values: unknown[]) => values.flatMap((v) => (v instanceof SqlExpression ? v.params : [v]));
+
 /** Placeholders for a row of values, and the parameters they take. */
 function valueTuple(values: unknown[]): Statement {
-  const parts = values.map((v) => (v instanceof SqlExpression ? v.sql : '?'));
-  return { sql: `(${parts.join(', ')})`, params: values.flatMap((v) => (v instanceof SqlExpression ? v.params : [v])) };
+  return { sql: `(${values.map(placeholder).join(', ')})`, params: paramsOf(values) };
 }
 
 /** The one identifier-escaping function: backquotes, with embedded backquotes doubled. */
@@ -410,10 +414,10 @@ export function replaceRows(database: string, ghost: string, columns: string[], 
 
 /** UPDATE of the row whose key columns hold `key`; values may be SqlExpressions. */
 export function updateRow(database: string, table: string, columns: string[], values: unknown[], keyColumns: string[], key: unknown[]): Statement {
-  const set = values.map((v, i) => `${escapeId(columns[i])} = ${v instanceof SqlExpression ? v.sql : '?'}`);
+  const set = values.map((v, i) => `${escapeId(columns[i])} = ${placeholder(v)}`);
   return {
     sql: `UPDATE ${qualified(database, table)} SET ${set.join(', ')} WHERE ${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')}`,
-    params: [...values.flatMap((v) => (v instanceof SqlExpression ? v.params : [v])), ...key],
+    params: [...paramsOf(values), ...key],
   };
 }
 
@@ -558,6 +562,12 @@ export const renameWaiting = (id: number): Statement => ({
   sql: `SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST
         WHERE ID = ? AND INFO LIKE 'RENAME TABLE%' AND STATE LIKE '%metadata lock%'`,
   params: [id],
+});
+
+/** Every other session, for a message that says who holds what. */
+export const otherSessions = (): Statement => ({
+  sql: `SELECT ID, COMMAND, STATE, LEFT(INFO, 120) AS INFO FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'`,
+  params: [],
 });
 
 export const killQuery = (id: number): Statement => ({ sql: `KILL QUERY ?`, params: [id] });
