@@ -68,7 +68,7 @@ export function ddlTouchesTable(query: string, sessionDb: string, db: string, ta
 export async function drainBinlog(credentials: CredentialResolver, sink: ProgressSink | undefined,
   input: MigrationInput, plan: TablePlan): Promise<ApplyProgress> {
   const ctx = Context.current();
-  const reporter = ProgressReporter.forCurrentActivity(sink);
+  const reporter = ProgressReporter.forCurrentActivity(sink, plan.window !== undefined);
   const conn = await connect(applierOf(input, plan), credentials);
   const heartbeat = new Heartbeat(input, plan, credentials).start();
   let streamer: BinlogStreamer | undefined;
@@ -95,7 +95,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     await streamer.start(binlogReaderServerId());
 
     while (!ctx.cancellationSignal.aborted) {
-      ctx.heartbeat(applier.checkpoint);
+      ctx.heartbeat(applier.heartbeatDetails());
       checkPanicFlag(input);
       applier.dmlBatchSize = (await control.current()).dmlBatchSize;
       if (await control.throttled()) {
@@ -349,6 +349,8 @@ class Applier {
       from: { file: this.checkpoint.file, position: this.checkpoint.position },
       ...(this.partialEvents ? { partialEvents: this.partialEvents } : {}),
       ...(appliedHeartbeat ? { appliedHeartbeat } : {}),
+      // A window's checkpoint stays its own: a retry that lost it would look for the window's RENAME again, long past.
+      ...(this.checkpoint.window !== undefined ? { window: this.checkpoint.window } : {}),
     };
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.
@@ -456,6 +458,11 @@ class Applier {
     const [ms] = await rows(this.conn, binlogStatus(flavorOf(this.conn)));
     if (ms && ms.File === this.checkpoint.file) this.backlogBytes = Math.max(0, Number(ms.Position) - this.checkpoint.position);
     else if (ms) this.backlogBytes = Number(ms.Position);
+  }
+
+  /** The committed checkpoint (where a retry starts), and the lag now: what a revert window's status reads. */
+  heartbeatDetails(): BinlogCheckpoint & { lagSeconds: number } {
+    return { ...this.checkpoint, lagSeconds: this.progress().lagSeconds };
   }
 
   progress(): ApplyProgress {

@@ -6,9 +6,14 @@ import type { TablePlan } from '../workflows/types';
 
 export class MigrationMetrics {
   private readonly meter;
+  /** A revert window's applier counts apart from the migration's: revenant_revert_window_*. */
+  private readonly names: { events: string; lag: string };
 
-  constructor(plan: Pick<TablePlan, 'database' | 'table'>) {
+  constructor(private readonly plan: Pick<TablePlan, 'database' | 'table' | 'window' | 'windowEndsAt'>) {
     this.meter = Context.current().metricMeter.withTags({ database: plan.database, table: plan.table });
+    this.names = plan.window !== undefined
+      ? { events: 'revenant_revert_window_events_applied', lag: 'revenant_revert_window_lag_seconds' }
+      : { events: 'revenant_events_applied', lag: 'revenant_apply_lag_seconds' };
   }
 
   rowsCopied(n: number): void {
@@ -16,11 +21,16 @@ export class MigrationMetrics {
   }
 
   eventsApplied(n: number): void {
-    if (n > 0) this.meter.createCounter('revenant_events_applied', 'events', 'Binlog row events applied to the ghost table').add(n);
+    if (n > 0) this.meter.createCounter(this.names.events, 'events', 'Binlog row events applied to the ghost table (or the table kept in a revert window)').add(n);
   }
 
+  /** The apply lag; in a revert window, the time left too. */
   applyLag(seconds: number): void {
-    this.meter.createGauge('revenant_apply_lag_seconds', 'float', 's', 'Seconds between the last applied event and now').set(seconds);
+    this.meter.createGauge(this.names.lag, 'float', 's', 'Seconds between the last applied event and now').set(seconds);
+    if (this.plan.windowEndsAt !== undefined) {
+      this.meter.createGauge('revenant_revert_window_seconds_left', 'float', 's', 'Seconds until the revert window ends by itself')
+        .set(Math.max(0, (this.plan.windowEndsAt - Date.now()) / 1000));
+    }
   }
 
   /** 1 while copy or apply holds off, with the reason as a tag (0 for the reason it had when it goes on). */

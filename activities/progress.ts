@@ -4,6 +4,9 @@
 // nothing new (an idle table's applier, whose position moves only with heartbeats) goes at
 // most every ten minutes. History stays small even for day-long copies and overnight
 // postponed cut-overs.
+// A revert window's applier, which may run for days, sends none but its resumes: its progress
+// is in its activity's heartbeat details (no history event), where the CLI and Temporal Web
+// read it.
 import { Context } from '@temporalio/activity';
 import type { ProgressReport } from '../workflows/types';
 
@@ -15,10 +18,11 @@ const IDLE_REPORT_MS = 600_000;
 export class ProgressReporter {
   private readonly started: number = Date.now();
   private last = 0;
-  constructor(private readonly sink: ProgressSink | undefined, private readonly workflowId: string) {}
+  constructor(private readonly sink: ProgressSink | undefined, private readonly workflowId: string, private readonly onlyResumes = false) {}
 
-  static forCurrentActivity(sink: ProgressSink | undefined): ProgressReporter {
-    return new ProgressReporter(sink, Context.current().info.workflowExecution?.workflowId ?? "");
+  /** `onlyResumes`: progress goes in the heartbeat details instead (see above). */
+  static forCurrentActivity(sink: ProgressSink | undefined, onlyResumes = false): ProgressReporter {
+    return new ProgressReporter(sink, Context.current().info.workflowExecution?.workflowId ?? "", onlyResumes);
   }
 
   /** The least time between two reports: 2 s at first, up to a minute for long runs. */
@@ -31,6 +35,8 @@ export class ProgressReporter {
   report(report: ProgressReport): void {
     if (report.kind === 'resume') {
       Context.current().log.info(`${report.phase} resumed`, { attempt: report.attempt, checkpoint: report.checkpoint, redone: report.redone });
+    } else if (this.onlyResumes) {
+      return;
     }
     this.sink?.(this.workflowId, report).catch(() => {});
   }
@@ -43,7 +49,7 @@ export class ProgressReporter {
    * the report waits for IDLE_REPORT_MS.
    */
   maybeReport(report: () => ProgressReport, force = false, news?: string): void {
-    if (!this.sink) return;
+    if (!this.sink || this.onlyResumes) return;
     const now = Date.now();
     const wait = news !== undefined && news === this.lastNews ? IDLE_REPORT_MS : this.interval();
     if (!force && now - this.last < wait) return;

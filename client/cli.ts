@@ -1,10 +1,11 @@
 // `revenant`: the command line. `migrate` (the default) starts or attaches to a migration
 // and prints its status line until it ends; `worker` runs a worker; `status` and `cut-over`
 // talk to a running migration.
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment } from '../activities/credentials';
-import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
 import { ensureEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
@@ -156,6 +157,21 @@ async function migrate(req: MigrateRequest): Promise<number> {
   }
 }
 
+/**
+ * An open revert window's applier reports no progress to its workflow (history stays flat for
+ * days): its events applied and lag are in its activity's heartbeat details.
+ */
+async function windowProgress(handle: WorkflowHandle, endsAt: number): Promise<Partial<RevertWindowStatus>> {
+  const d = await handle.describe().catch(() => undefined);
+  const drain = d?.raw.pendingActivities?.find((a) => a.activityType?.name === 'drainBinlog');
+  const payload = drain?.heartbeatDetails?.payloads?.[0];
+  // The workflow's clock stops between its events (none while the window is quiet): time left by this one.
+  const secondsLeft = Math.max(0, Math.round((endsAt - Date.now()) / 1000));
+  if (!payload) return { secondsLeft };
+  const beat = defaultPayloadConverter.fromPayload<{ eventsApplied?: number; lagSeconds?: number }>(payload as Payload);
+  return { secondsLeft, eventsApplied: beat.eventsApplied ?? 0, lagSeconds: beat.lagSeconds ?? 0 };
+}
+
 /** status, pause, resume, cut-over, abort, set: thin wrappers over the workflow's messages. */
 async function controlCommand(cmd: string, argv: string[]): Promise<number> {
   const assignments = argv.filter((a) => !a.startsWith('-') && a.includes('='));
@@ -183,6 +199,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         print(`Settings: ${settingsLine(s)}`);
         if (s.checksum) print(`Checksum: ${checksumSummary(s.checksum)}`);
         if (s.revert) {
+          if (!s.revert.closed) Object.assign(s.revert, await windowProgress(handle, s.revert.endsAt));
           print(`Revert window: ${s.table} has the ${s.revert.tableHas} structure; ${s.revert.keptTable} kept up to date ` +
             `(${s.revert.eventsApplied} changes applied, lag ${s.revert.lagSeconds.toFixed(1)}s); ${s.revert.reverts} revert(s); ` +
             (s.revert.closed ? `closed: ${s.revert.closed}` : `${s.revert.secondsLeft}s left`));

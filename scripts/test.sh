@@ -4,6 +4,7 @@
 # runs every test file against it with node's test runner; stops everything. A summary per
 # server at the end, and a failure in either fails the whole.
 #   REVENANT_TEST_SERVERS="mariadb mysql" (default both)   npm test [-- dist/test/x.test.js …]
+#   REVENANT_TEST_PATTERN='regex'   only the tests whose names match (node's --test-name-pattern)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 servers=${REVENANT_TEST_SERVERS:-mariadb mysql}
@@ -40,7 +41,8 @@ for server in $servers; do
   start=$(date +%s)
   log="$REVENANT_TEST_WORK/node-test.log"
   set +e
-  node --test --test-concurrency=1 --test-force-exit --test-reporter=spec "${files[@]}" 2>&1 | tee "$log"
+  pattern=(); [ -z "${REVENANT_TEST_PATTERN:-}" ] || pattern=(--test-name-pattern="$REVENANT_TEST_PATTERN")
+  node --test --test-concurrency=1 --test-force-exit --test-reporter=spec "${pattern[@]}" "${files[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   pass=$(grep -aE '^ℹ pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)

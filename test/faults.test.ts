@@ -301,3 +301,63 @@ test('(e) critical load: hibernate, then recover and complete', { timeout: 600_0
     await temporal.close();
   }
 });
+
+// The revert window's applier has the migration's checkpoints: a worker killed while it keeps
+// _t_del up to date, or during the revert's cut-over, resumes from the last commit.
+test('(f) kill -9 of the worker in the revert window and during the revert\'s cut-over', { timeout: 600_000 }, async () => {
+  const queue = 'faults-kill-window';
+  const worker = new WorkerProcess(queue);
+  await worker.start();
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const sc = await setUp('rv_fault_window', FAULT_DB_PORT, { postponeCutOver: false, niceRatio: 0, copyStartDelayMillis: 0, revertWindowSeconds: 3600 });
+  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
+  const kills: string[] = [];
+  try {
+    await waitFor(handle, (s) => s.phase === 'revertible', 'the revert window');
+    // Each kill waited out until the window's applier resumed (it reports its resumes).
+    const killInWindow = async (what: string) => {
+      const before = (await status(handle)).resumes;
+      kills.push(what);
+      await worker.restart();
+      await waitFor(handle, (s) => s.resumes > before, `the window's applier to resume (${what})`, 120_000);
+    };
+    for (let i = 0; i < 3; i++) {
+      await sleep(between(1000, 3000));
+      await killInWindow('revertible');
+    }
+    const reverting = handle.executeUpdate<string, []>('revert');
+    // During the revert's cut-over, twice.
+    let cutOverKills = 0;
+    while (cutOverKills < 2) {
+      const d = await handle.describe();
+      const running = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'cutOver' && Number(a.state) === 2);
+      if (!running) {
+        if ((await status(handle)).revert?.reverts === 1) break;
+        await sleep(50);
+        continue;
+      }
+      await sleep(between(0, 400));
+      cutOverKills++;
+      kills.push('reverting');
+      await worker.restart();
+    }
+    assert.match(await reverting, /reverted: it has the original structure/);
+    // The other way now: killed again while _t_gho follows the table.
+    await sleep(2000);
+    await killInWindow('revertible after the revert');
+    await sleep(2000);
+    await sc.load.stop();
+    assert.deepEqual(sc.load.errors, []);
+    await handle.executeUpdate('finalize');
+    const result: any = await handle.result();
+    assert.ok(kills.includes('reverting'), `killed during the revert's cut-over: ${kills.join('; ')}`);
+    assert.match(result.status.message, /and reverted \(1 revert in the window\): it has its original structure; the migrated table kept as _t_del/);
+    // t (original structure) and _t_del (the migrated table, kept up to date to the end) are equal; nothing redone.
+    await verify(sc, result.status, kills.filter((k) => k.startsWith('revertible')).length);
+  } finally {
+    worker.kill9();
+    await sc.load.stop();
+    await connection.close();
+  }
+});

@@ -6,7 +6,7 @@
 // rows that had them, updated or moved to another key during the window.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, runRevenant, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
 import type { MigrationResult, MigrationStatus } from '../workflows/types';
 
 const ROWS = 20_000;
@@ -178,4 +178,43 @@ test('revert window: a revert leaves the migrated table as _t_del at the end; th
   await a.end();
   assert.equal(Number(withExtra.n), 1, '_t_del is the migrated table');
   assert.deepEqual(await checksum(db, '_t_del', SHARED), await checksum(db, 't', SHARED));
+});
+
+/** Events in the history from the window's opening (its applier scheduled) to the end. */
+async function windowEvents(handle: { fetchHistory: () => Promise<{ events?: any[] | null }> }): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const drains = events.map((e, i) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'drainBinlog' ? i : -1)).filter((i) => i >= 0);
+  assert.ok(drains.length >= 2, 'the window had an applier of its own');
+  return events.length - drains[1];
+}
+
+test('revert window: its history does not grow with its length under writes (10 s and 70 s windows); the status reads its progress', { timeout: 300_000 }, async () => {
+  const windows = [10, 70];
+  const dbs = windows.map((s) => `rv_revert_hist_${s}`);
+  const writers: Writers[] = [];
+  try {
+    const handles = await Promise.all(windows.map(async (seconds, i) => {
+      await freshDatabase(dbs[i]);
+      await createTestTable(dbs[i], 't', 5000);
+      writers.push(new Writers(dbs[i]).start(1));
+      return temporal.start(input(dbs[i], 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { revertWindowSeconds: seconds, checksum: false }));
+    }));
+    const long = handles[1];
+    await waitForPhase(long, ['revertible', 'failed']);
+    await sleep(15_000);
+    // The CLI's status reads the window's progress from its applier's heartbeat.
+    const out = await runRevenant(['status', '--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', dbs[1], '--table', 't'], temporal.taskQueue);
+    const m = /Revert window: t has the migrated structure; _t_del kept up to date \((\d+) changes applied, lag [\d.]+s\); 0 revert\(s\); (\d+)s left/.exec(out.out);
+    assert.ok(m, out.out);
+    assert.ok(Number(m[1]) > 0, `changes applied in the window, as the status reads them: ${m[1]}`);
+    assert.ok(Number(m[2]) > 0 && Number(m[2]) <= 60, `time left: ${m[2]}`);
+    const results = (await Promise.all(handles.map((h) => h.result()))) as MigrationResult[];
+    for (const r of results) assert.match(r.status.message ?? '', /the revert window closed \(its time was up\)/);
+    const [short, longer] = await Promise.all(handles.map(windowEvents));
+    // The window's history is its applier, its timer and the cleanup, however long it stays open.
+    assert.ok(longer <= short + 4 && longer < 40, `history of the window: ${short} events for 10 s, ${longer} for 70 s of writes`);
+    assert.ok(results[1].status.revert!.eventsApplied > 0, 'the window\'s count, as its applier ended');
+  } finally {
+    await Promise.all(writers.map((w) => w.stop()));
+  }
 });

@@ -355,8 +355,8 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   async function revertWindow(p: TablePlan): Promise<string> {
     const windowMs = input.revertWindowSeconds! * 1000;
     for (;;) {
-      const w = windowPlan(p, cutOvers);
       const endsAt = Date.now() + windowMs;
+      const w = { ...windowPlan(p, cutOvers), windowEndsAt: endsAt };
       status.revert = { tableHas: tableHas(cutOvers), keptTable: w.ghostTable, endsAt, secondsLeft: input.revertWindowSeconds!, reverts: cutOvers - 1, eventsApplied: 0, lagSeconds: 0 };
       const problem = await short.keptTableProblems(input, w);
       if (problem) status.revert.warning = problem;

@@ -189,6 +189,8 @@ export interface TablePlan {
    * table's changes in order, updates as UPDATEs, so the kept table's own columns keep their values.
    */
   window?: number;
+  /** When that window ends by itself (epoch ms): the metrics' time left. */
+  windowEndsAt?: number;
   /**
    * The original's unique key the copy walks, when not `key` itself: `key` then extends it
    * (e.g. PRIMARY KEY (id) becomes (id, i)), so it is unique in the original too.
@@ -309,7 +311,11 @@ export interface RevertWindowStatus {
   secondsLeft: number;
   /** Cut-overs done in the window: reverts, and reverts of reverts. */
   reverts: number;
-  /** Row changes applied to the kept table since the window opened, and how far behind it is. */
+  /**
+   * Row changes applied to the kept table since the window opened, and how far behind it is:
+   * as of the window's last cut-over or its end. While it is open they are in its applier's
+   * heartbeat details (no history event), which `revenant status` reads.
+   */
   eventsApplied: number;
   lagSeconds: number;
   /** What will stop the window's applier, said when it opens (keptTableProblems). */
