@@ -1,19 +1,22 @@
 // Cleanup after a successful cut-over: the changelog goes; the old table stays as
 // _<t>_del (a way back) unless the operator said --ok-to-drop-table.
-import type { MigrationInput, TablePlan } from '../workflows/types';
+import { checkpointTableName, type MigrationInput, type TablePlan } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
-import { exec, rows, withConnection } from './mysql';
+import { exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 import { applierOf } from './topology';
 
 /**
  * `kept`: after a revert window (workflows/revert.ts), the table kept beside the table at its
  * end; after a revert that is _<t>_gho, which takes the old table's name here, as after any
- * migration. (A retry finds it renamed already.)
+ * migration. (A retry finds it renamed already.) `keepCheckpoint`: the changelog stays, as
+ * _<t>_ghk, for a later --revert (--checkpoint), or to retry a --revert that failed.
  */
-export async function cleanup(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, kept?: string): Promise<{ droppedOldTable: boolean }> {
+export async function cleanup(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, kept?: string,
+  keepCheckpoint = false): Promise<{ droppedOldTable: boolean }> {
   return withConnection(applierOf(input, plan), credentials, async (conn) => {
-    await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
+    if (keepCheckpoint) await changelogToCheckpoint(conn, plan);
+    else await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
     if (input.okToDropTable) {
       if (kept) await exec(conn, sql.dropTableIfExists(plan.database, kept));
       await exec(conn, sql.dropTableIfExists(plan.database, plan.oldTable));
@@ -30,4 +33,17 @@ export async function dropMigrationTables(credentials: CredentialResolver, input
     await exec(conn, sql.dropTableIfExists(plan.database, plan.ghostTable));
     await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
   });
+}
+
+/** A --revert that failed: its changelog goes back to being the checkpoint, for the same command to try again. */
+export async function keepCheckpoint(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<void> {
+  await withConnection(applierOf(input, plan), credentials, (conn) => changelogToCheckpoint(conn, plan));
+}
+
+/** The changelog renamed _<t>_ghk, in place of an older one. (A retry finds it renamed already.) */
+async function changelogToCheckpoint(conn: Conn, plan: TablePlan): Promise<void> {
+  if ((await rows(conn, sql.tablesNamed(plan.database, [plan.changelogTable]))).length === 0) return;
+  const checkpoint = checkpointTableName(plan.table);
+  await exec(conn, sql.dropTableIfExists(plan.database, checkpoint));
+  await exec(conn, sql.renameTable(plan.database, plan.changelogTable, checkpoint));
 }

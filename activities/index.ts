@@ -1,7 +1,7 @@
 // The MySQL engine as Temporal activities. The worker builds them with what only it holds:
 // credentials, and a way to report progress to the workflow.
 import type { MigrationInput, TablePlan } from '../workflows/types';
-import { cleanup } from './cleanup';
+import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
 import { copyRows } from './copy';
 import { addDeferredIndexes } from './indexes';
@@ -13,9 +13,8 @@ import { runHook } from './hooks';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
-import { keptTableProblems } from './revert';
+import { keptTableProblems, prepareRevert } from './revert';
 import { writeControl } from './control';
-import { dropMigrationTables } from './cleanup';
 import type { Control } from '../workflows/settings';
 
 export interface ActivityDeps {
@@ -35,8 +34,10 @@ export function createActivities(deps: ActivityDeps) {
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
     checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan),
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
-    cleanup: (input: MigrationInput, plan: TablePlan, kept?: string) => cleanup(credentials, input, plan, kept),
+    cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) => cleanup(credentials, input, plan, kept, keepCheckpointTable),
     keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),
+    prepareRevert: (input: MigrationInput) => prepareRevert(credentials, input),
+    keepCheckpoint: (input: MigrationInput, plan: TablePlan) => keepCheckpoint(credentials, input, plan),
     waitWhileFileExists,
     runHook,
     writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),

@@ -44,12 +44,12 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
       refuse(`cannot resurrect: --resurrect needs the exact same ALTER; the checkpoint was taken for "${record.alter}", this command has "${normalizeAlter(input.alter)}"`);
     }
     const missing = await binlogMissing(conn, binlog);
-    if (missing) refuse(`cannot resurrect: the binlog from the checkpoint (${describe(binlog)}) is no longer on the server (${missing}); start the migration anew`);
+    if (missing) refuse(`cannot resurrect: the binlog from the checkpoint (${describePosition(binlog)}) is no longer on the server (${missing}); start the migration anew`);
     return { plan: { ...record.plan, estimatedRows }, estimatedRows, copy, binlog };
   }, { firstContact: true });
 }
 
-function describe(p: BinlogPosition): string {
+export function describePosition(p: BinlogPosition): string {
   return `${p.file}:${p.position}${p.gtid ? `, GTID ${p.gtid}` : ''}`;
 }
 

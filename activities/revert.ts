@@ -1,14 +1,22 @@
-// The revert window's check at its opening (workflows/revert.ts): a row inserted into the table
-// during the window is written into the kept table with the columns both have; a column of the
-// kept table that is NOT NULL with no default (one the ALTER dropped) can then hold no value,
-// and the window's applier would stop at the first insert. Said when the window opens, not at
-// the revert.
+// The revert window's activities (workflows/revert.ts) and gh-ost's --revert --old-table.
 import type { MigrationInput, TablePlan } from '../workflows/types';
+import { changelogTableName, checkpointTableName, ghostTableName } from '../workflows/types';
+import { windowPlan } from '../workflows/revert';
+import { normalizeAlter } from './alter';
+import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { rows, withConnection } from './mysql';
+import { checkServer, refuse } from './inspect';
+import { exec, rows, withConnection } from './mysql';
+import { binlogMissing, describePosition } from './resurrect';
 import * as sql from './sql';
 import { applierOf } from './topology';
 
+/**
+ * At a window's opening: a row inserted into the table during the window is written into the
+ * kept table with the columns both have; a column of the kept table that is NOT NULL with no
+ * default (one the ALTER dropped) can then hold no value, and the window's applier would stop
+ * at the first insert. Said when the window opens, not at the revert.
+ */
 export async function keptTableProblems(credentials: CredentialResolver, input: MigrationInput, window: TablePlan): Promise<string | undefined> {
   return withConnection(applierOf(input, window), credentials, async (conn) => {
     const written = new Set(window.columns.map((c) => c.ghost.toLowerCase()));
@@ -18,4 +26,67 @@ export async function keptTableProblems(credentials: CredentialResolver, input: 
     return `${window.ghostTable} has NOT NULL column(s) without a default that ${window.table} lacks (${stuck.join(', ')}): ` +
       `a row inserted into ${window.table} during the window cannot be written there, and the window will close at the first insert`;
   });
+}
+
+export interface RevertStart {
+  /** The finished migration's plan, and the window (cut-overs so far) its checkpoint belongs to. */
+  plan: TablePlan;
+  window: number;
+}
+
+/**
+ * gh-ost's --revert --old-table, for a migration that finished without a window (or whose
+ * window closed) and kept its checkpoint (--checkpoint, as _<t>_ghk): checks the terms, each
+ * refused by name with nothing changed, then (with --execute) takes the checkpoint back as
+ * the changelog. The revert itself is a revert window's (workflows/revert.ts): its applier
+ * finds the cut-over in the binlog after the checkpoint, brings the old table up to date
+ * from there, and the revert cuts over. A revert that failed left the changelog as _<t>_ghc:
+ * the same command takes it up again.
+ */
+export async function prepareRevert(credentials: CredentialResolver, input: MigrationInput): Promise<RevertStart> {
+  const { database: db, table } = input;
+  const oldTable = input.revert!.oldTable;
+  return withConnection(input.server, credentials, async (conn) => {
+    await checkServer(conn);
+    const [kept, changelog, ghost] = [checkpointTableName(table), changelogTableName(table), ghostTableName(table)];
+    const present = new Set((await rows(conn, sql.tablesNamed(db, [table, oldTable, kept, changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
+    if (!present.has(table)) {
+      if ((await rows(conn, sql.schemaNamed(db))).length === 0) refuse(`database ${db} does not exist (--database)`);
+      refuse(`table ${db}.${table} does not exist`);
+    }
+    if (!present.has(oldTable)) refuse(`cannot revert: --old-table ${db}.${oldTable} does not exist (dropped by --ok-to-drop-table?)`);
+    if (present.has(kept) && present.has(changelog)) {
+      refuse(`cannot revert: ${db}.${changelog} exists beside ${kept}: another migration of ${table} is under way or was left behind`);
+    }
+    const from = present.has(kept) ? kept : present.has(changelog) ? changelog : undefined;
+    if (!from) {
+      refuse(`cannot revert: there is no ${db}.${kept}: the migration ran without --checkpoint (or its checkpoint was dropped), ` +
+        `so where its cut-over is in the binlog is not known`);
+    }
+    const names = { database: db, changelogTable: from };
+    const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
+    const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
+    if (!record || !binlog) refuse(`cannot revert: ${db}.${from} holds no checkpoint of a finished migration`);
+    if (record.database !== db || record.table !== table) refuse(`cannot revert: the checkpoint in ${db}.${from} is of ${record.database}.${record.table}`);
+    if (from === changelog && binlog.window === undefined) {
+      refuse(`cannot revert: ${db}.${changelog} is the changelog of a migration of ${table} that has not cut over; finish it, or abort it first`);
+    }
+    if (input.alter.trim() && normalizeAlter(input.alter) !== normalizeAlter(record.alter)) {
+      refuse(`cannot revert: the checkpoint is of the migration "${record.alter}", this command has "${normalizeAlter(input.alter)}" (or leave --alter out)`);
+    }
+    const window = binlog.window ?? 1;
+    if (window % 2 === 0) refuse(`cannot revert: the migration was reverted in its revert window already: ${table} has its original structure`);
+    const putAside = windowPlan(record.plan, window).ghostTable;
+    if (putAside !== oldTable) refuse(`cannot revert: the migration put the original table aside as ${putAside}, not ${oldTable} (--old-table)`);
+    if (present.has(ghost)) {
+      refuse(`cannot revert: ${db}.${ghost} exists, and the revert's cut-over puts the migrated table aside under that name: drop or rename it first`);
+    }
+    const missing = await binlogMissing(conn, binlog);
+    if (missing) {
+      refuse(`cannot revert: the binlog from the migration's cut-over (${describePosition(binlog)}) is no longer on the server (${missing}); ` +
+        `${oldTable} can no longer be brought up to date`);
+    }
+    if (input.execute && from === kept) await exec(conn, sql.renameTable(db, kept, changelog));
+    return { plan: record.plan, window };
+  }, { firstContact: true });
 }

@@ -28,6 +28,8 @@ usage:
   revenant abort [--cleanup] --host H --port P --database D --table T
   revenant revert|finalize --host H --port P --database D --table T
                         in the revert window (migrate --revert-window 24h): swap the table put aside back in; end the window
+  revenant migrate --revert --old-table _T_del --host H --port P --database D --table T [--execute]
+                        gh-ost's revert of a finished migration that ran with --checkpoint
   revenant set KEY=VALUE… --host H --port P --database D --table T
                         (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
   revenant list         migrations known to Temporal, with phase and progress

@@ -22,6 +22,7 @@ const FLAGS: Record<string, Kind> = {
   'migrate-on-replica': 'bool', 'test-on-replica': 'bool', 'assume-master-host': 'string', 'throttle-control-replicas': 'string',
   'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
+  checkpoint: 'bool', revert: 'bool', 'old-table': 'string',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
@@ -104,7 +105,8 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     server: { host: String(v.host ?? env.REVENANT_MYSQL_HOST ?? '127.0.0.1'), port: int('port', Number(env.REVENANT_MYSQL_PORT ?? 3306), 1, 65535) },
     database: need('database'),
     table: need('table'),
-    alter: need('alter'),
+    // --revert finds the ALTER in the checkpoint (and checks it against --alter when given).
+    alter: bool('revert') ? String(v.alter ?? '') : need('alter'),
     execute: bool('execute'),
     chunkSize: int('chunk-size', DEFAULTS.chunkSize, 10, 100_000),
     dmlBatchSize: int('dml-batch-size', DEFAULTS.dmlBatchSize, 1, 100),
@@ -193,6 +195,15 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     if (input.revertWindowSeconds > 0 && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
       throw new UsageError(`--revert-window works on the master only, without --include-triggers`);
     }
+  }
+  if (bool('checkpoint')) input.checkpoint = true;
+  if (bool('revert')) {
+    if (v['old-table'] === undefined) throw new UsageError('--revert needs --old-table: the table the migration put aside, e.g. --old-table _<table>_del');
+    if (input.resurrect) throw new UsageError('--revert and --resurrect exclude each other');
+    if (input.testOnReplica || input.migrateOnReplica || input.triggers) throw new UsageError('--revert works on the master only, without --include-triggers');
+    input.revert = { oldTable: String(v['old-table']) };
+  } else if (v['old-table'] !== undefined) {
+    throw new UsageError('--old-table names the table to revert to: it needs --revert');
   }
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   return {

@@ -7,7 +7,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { admin, createTestTable, freshDatabase, input, SERVER_KIND, startTemporal, waitForPhase, WriteLoad } from './helpers';
+import { admin, createTestTable, freshDatabase, input, SERVER_KIND, startTemporal, waitForPhase, WriteLoad, type TestTemporal } from './helpers';
 import type { MigrationInput } from '../workflows/types';
 
 const OUT = join(__dirname, '..', '..', 'test', 'histories');
@@ -20,6 +20,8 @@ interface Scenario {
   alter?: string;
   /** What happens to the migration while it runs; the run ends as it ends. */
   drive?: (h: any, db: string) => Promise<void>;
+  /** A second workflow, run after the first ends: its history is the one recorded. */
+  then?: (temporal: TestTemporal, db: string) => Promise<any>;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -46,21 +48,37 @@ const SCENARIOS: Scenario[] = [
       await waitForPhase(h, ['hibernating']);
       await h.executeUpdate('abort', { args: [{ cleanup: true }] }).catch(() => {});
     } },
+  { name: 'revert-window', extra: { revertWindowSeconds: 3600 },
+    drive: async (h) => {
+      await waitForPhase(h, ['revertible']);
+      await sleep(1000);
+      await h.executeUpdate('revert');
+      await sleep(1000);
+      await h.executeUpdate('finalize');
+    } },
+  { name: 'revert-later', extra: { checkpoint: true },
+    then: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })) },
 ];
+/** REVENANT_HISTORIES=a,b records only those scenarios (new ones, leaving the older recordings as they were). */
+const only = process.env.REVENANT_HISTORIES?.split(',').map((x) => x.trim()).filter(Boolean);
 
 test('record the histories replay.test.ts replays', { timeout: 600_000 }, async () => {
   mkdirSync(OUT, { recursive: true });
   const temporal = await startTemporal('record-histories');
   try {
-    for (const s of SCENARIOS) {
+    for (const s of SCENARIOS.filter((x) => !only?.length || only.includes(x.name))) {
       const db = `rv_hist_${s.name.replace(/-/g, '_')}`;
       await freshDatabase(db);
       await createTestTable(db, 't', s.rows ?? 5_000);
       const load = new WriteLoad(db, 't', s.rows ?? 5_000).start(2);
-      const handle = await temporal.start(input(db, 't', s.alter ?? 'ADD COLUMN extra INT NOT NULL DEFAULT 1', s.extra));
+      let handle = await temporal.start(input(db, 't', s.alter ?? 'ADD COLUMN extra INT NOT NULL DEFAULT 1', s.extra));
       try {
         await s.drive?.(handle, db);
         await handle.result().catch(() => {});
+        if (s.then) {
+          handle = await s.then(temporal, db);
+          await handle.result().catch(() => {});
+        }
       } finally {
         await load.stop();
       }

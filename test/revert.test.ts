@@ -218,3 +218,85 @@ test('revert window: its history does not grow with its length under writes (10 
     await Promise.all(writers.map((w) => w.stop()));
   }
 });
+
+test('gh-ost\'s --revert --old-table: a migration without a window, kept with --checkpoint, reverted later from the binlog of its cut-over', { timeout: 300_000 }, async () => {
+  const db = 'rv_revert_later';
+  await freshDatabase(db);
+  await createTestTable(db, 't', ROWS);
+  const writers = new Writers(db).start();
+  const flags = ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't', '--allow-on-master'];
+  const cli = (args: string[]) => runRevenant(['migrate', ...flags, ...args], temporal.taskQueue);
+  try {
+    let r = await cli(['--alter', 'ADD COLUMN extra INT NOT NULL DEFAULT 7, DROP COLUMN note', '--checkpoint', '--checksum=false', '--execute']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /its checkpoint kept as _t_ghk for --revert --old-table _t_del/);
+    assert.deepEqual(await tablesIn(db), ['_t_del', '_t_ghk', 't']);
+    // The migrated table in use for a while: all of it must reach _t_del at the revert.
+    await sleep(5000);
+    await writers.stop();
+    assert.deepEqual(writers.errors, []);
+
+    // Refused by name, nothing changed.
+    r = await cli(['--revert']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /--revert needs --old-table/);
+    r = await cli(['--revert', '--old-table', '_t_old', '--execute']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /cannot revert: --old-table rv_revert_later\._t_old does not exist/);
+    r = await cli(['--revert', '--old-table', '_t_del', '--alter', 'ADD COLUMN other INT', '--execute']);
+    assert.match(r.out, /cannot revert: the checkpoint is of the migration "ADD COLUMN extra INT NOT NULL DEFAULT 7, DROP COLUMN note", this command has "ADD COLUMN other INT"/);
+    r = await cli(['--revert', '--old-table', '_t_del']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /dry run: _t_del can be brought up to date from the binlog and swapped back in/);
+    assert.deepEqual(await tablesIn(db), ['_t_del', '_t_ghk', 't']);
+
+    r = await cli(['--revert', '--old-table', '_t_del', '--execute']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /rv_revert_later\.t reverted \(--revert\): it has its original structure; the migrated table kept as _t_del/);
+    assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+    const a = await admin(db);
+    const [cols] = await a.query<any[]>("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION", [db]);
+    const [[notes]] = await a.query<any[]>(`SELECT SUM(NOT (note <=> IF(uk DIV 3 % 5 = 0, NULL, CONCAT('note ', uk DIV 3)))) AS wrong FROM t WHERE uk <= ${3 * ROWS}`);
+    await a.end();
+    assert.deepEqual(cols.map((x) => x.c), ['id', 'uk', 'name', 'amount', 'note', 'created'], 'the original structure is back');
+    assert.equal(Number(notes.wrong), 0, 'the dropped column kept its values');
+    // Every write made to the migrated table is in the reverted one.
+    assert.deepEqual(await checksum(db, 't', SHARED), await checksum(db, '_t_del', SHARED));
+    assert.deepEqual(await missing(db, writers.inserted), []);
+  } finally {
+    await writers.stop();
+  }
+
+  // Under writes, with a window after it: the revert's window goes on the other way.
+  const db2 = 'rv_revert_later_window';
+  await freshDatabase(db2);
+  await createTestTable(db2, 't', ROWS);
+  const w2 = new Writers(db2).start();
+  try {
+    const migrated = (await (await temporal.start(input(db2, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { checkpoint: true, checksum: false }))).result()) as MigrationResult;
+    assert.equal(migrated.status.phase, 'completed');
+    await sleep(3000);
+    const handle = await temporal.start(input(db2, 't', '', { revert: { oldTable: '_t_del' }, revertWindowSeconds: 3600 }));
+    let s: MigrationStatus;
+    // Revertible at once (reverts 0), cutting over, then revertible the other way.
+    for (const deadline = Date.now() + 120_000; ; await sleep(200)) {
+      s = await handle.query('status');
+      if (s.phase === 'failed' || (s.phase === 'revertible' && (s.revert?.reverts ?? 0) >= 1)) break;
+      assert.ok(Date.now() < deadline, `the revert did not happen in 120 s: ${s.phase}`);
+    }
+    assert.equal(s.phase, 'revertible', s.message);
+    assert.deepEqual({ has: s.revert?.tableHas, kept: s.revert?.keptTable }, { has: 'original', kept: '_t_gho' });
+    await sleep(3000);
+    await w2.stop();
+    assert.deepEqual(w2.errors, []);
+    await assertKeptEqual(db2, '_t_gho', 'after --revert, in its window');
+    assert.deepEqual(await missing(db2, w2.inserted), []);
+    await handle.executeUpdate('finalize');
+    const r = (await handle.result()) as MigrationResult;
+    assert.match(r.status.message ?? '', /reverted \(--revert\): it has its original structure; the migrated table kept as _t_del; the revert window closed \(finalized\)/);
+    assert.equal(r.status.redoneEvents, 0);
+    assert.deepEqual(await tablesIn(db2), ['_t_del', 't']);
+  } finally {
+    await w2.stop();
+  }
+});

@@ -9,7 +9,7 @@ import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsFrom, validateChange, type Control } from './settings';
-import { checksumSummary, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
+import { checkpointTableName, checksumSummary, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
@@ -220,6 +220,11 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       throw ApplicationFailure.nonRetryable(message, 'Aborted');
     }
     let message = failureMessage(e);
+    if (input.revert && plan) {
+      // Nothing was swapped: the changelog is the checkpoint again, for the same command to retry.
+      await CancellationScope.nonCancellable(() => short.keepCheckpoint(input, plan!));
+      message += `; ${input.table} is unchanged and the checkpoint is kept as ${checkpointTableName(input.table)}: run the same command again`;
+    }
     if (tablesExist && failureType(e) === 'DataLoss') {
       // The user decides anew (--allow-data-loss, or another ALTER): a fresh start, nothing left behind.
       await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
@@ -236,10 +241,11 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
     // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
     await hook('on-startup');
-    if (input.revertWindowSeconds && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
-      throw ApplicationFailure.nonRetryable('--revert-window works on the master only, without --include-triggers: ' +
+    if ((input.revertWindowSeconds || input.revert) && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
+      throw ApplicationFailure.nonRetryable(`${input.revert ? '--revert' : '--revert-window'} works on the master only, without --include-triggers: ` +
         `not with ${input.testOnReplica ? '--test-on-replica' : input.migrateOnReplica ? '--migrate-on-replica' : '--include-triggers'}`, 'BadInput');
     }
+    if (input.revert) return revertFinished(input.revert.oldTable);
     if (input.resurrect) {
       const r = await short.resurrect(input);
       plan = r.plan;
@@ -327,16 +333,25 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // back on request; what is kept at its end is the table put aside last.
     const kept = input.revertWindowSeconds ? await revertWindow(p) : undefined;
 
-    // 7. Clean up.
+    return finish(p, kept);
+  }
+
+  /** 7. Clean up, and say what there is now. */
+  async function finish(p: TablePlan, kept: string | undefined): Promise<MigrationResult> {
     phase('cleaning-up');
-    await CancellationScope.nonCancellable(() => (kept ? short.cleanup(input, p, kept) : short.cleanup(input, p)));
+    // --checkpoint: the changelog stays (_<t>_ghk) while a --revert can use it: the migrated structure in place, the original kept.
+    const keepCheckpoint = !!input.checkpoint && !input.okToDropTable && tableHas(cutOvers) === 'migrated' && p.topology !== 'test-on-replica';
+    await CancellationScope.nonCancellable(() => (kept || keepCheckpoint ? short.cleanup(input, p, kept, keepCheckpoint) : short.cleanup(input, p)));
     if (p.topology === 'test-on-replica') {
       phase('completed', `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
         'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
     } else {
-      const reverted = status.revert?.tableHas === 'original' ? ` and reverted (${status.revert.reverts} revert${status.revert.reverts === 1 ? '' : 's'} in the window): it has its original structure` : '';
-      const window = status.revert ? `; the revert window closed (${status.revert.closed})` : '';
-      phase('completed', `${p.database}.${p.table} migrated${reverted}; ${reverted ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}`);
+      const reverts = status.revert?.reverts ?? 0;
+      const reverted = status.revert?.tableHas === 'original' ? ` and reverted (${reverts} revert${reverts === 1 ? '' : 's'} in the window): it has its original structure` : '';
+      const window = status.revert && input.revertWindowSeconds ? `; the revert window closed (${status.revert.closed})` : '';
+      const checkpoint = keepCheckpoint ? `; its checkpoint kept as ${checkpointTableName(p.table)} for --revert --old-table ${p.oldTable}` : '';
+      const what = input.revert ? `${p.database}.${p.table} reverted (--revert): it has its ${tableHas(cutOvers)} structure` : `${p.database}.${p.table} migrated${reverted}`;
+      phase('completed', `${what}; ${tableHas(cutOvers) === 'original' ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}${checkpoint}`);
     }
     await hook('on-success');
     status.percent = 100;
@@ -347,13 +362,35 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   }
 
   /**
+   * gh-ost's --revert --old-table: a finished migration's window, opened again from the
+   * checkpoint it kept (--checkpoint), with a revert at once. Its applier brings the old table
+   * up to date from the migration's cut-over; the revert cuts over once it has caught up.
+   * With --revert-window the window then goes on the other way, as after any revert.
+   */
+  async function revertFinished(oldTable: string): Promise<MigrationResult> {
+    phase('preparing', `reverting ${input.database}.${input.table}: ${oldTable} is brought up to date from the binlog since the migration's cut-over, then swapped back in`);
+    const start = await short.prepareRevert(input);
+    if (!input.execute) {
+      phase('dry-run-completed', `dry run: ${oldTable} can be brought up to date from the binlog and swapped back in; nothing was changed: add --execute to revert`);
+      return { status, dryRun: true };
+    }
+    plan = start.plan;
+    cutOvers = start.window;
+    windowRequest = 'revert';
+    await pushControl();
+    const kept = await revertWindow(start.plan);
+    if (revertFailure) throw ApplicationFailure.nonRetryable(`revert failed: ${revertFailure}`, 'RevertFailed');
+    return finish(start.plan, kept);
+  }
+
+  /**
    * Keeps the table put aside up to date until the window ends (its timer, or `finalize`);
    * `revert` swaps it back in and the window starts again the other way. A failure of the
    * window's applier closes the window: the migration itself is done. Returns the name of
    * the table kept beside the table at the end.
    */
   async function revertWindow(p: TablePlan): Promise<string> {
-    const windowMs = input.revertWindowSeconds! * 1000;
+    const windowMs = (input.revertWindowSeconds ?? 0) * 1000;
     for (;;) {
       const endsAt = Date.now() + windowMs;
       const w = { ...windowPlan(p, cutOvers), windowEndsAt: endsAt };
@@ -361,10 +398,11 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       const problem = await short.keptTableProblems(input, w);
       if (problem) status.revert.warning = problem;
       phase('revertible', `${p.table} has the ${tableHas(cutOvers)} structure; ${w.ghostTable} is kept up to date until the window ends ` +
-        `(${input.revertWindowSeconds}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`);
+        `(${input.revertWindowSeconds ?? 0}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`);
       const applier = startApplier(input, w, status);
       try {
-        await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
+        // (--revert asks for its revert before the window opens.)
+        if (windowRequest === undefined) await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
         if (windowRequest !== 'revert') {
           await applier.stop();
           status.revert.closed = windowRequest === 'finalize' ? 'finalized' : 'its time was up';
@@ -376,6 +414,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
         await applier.stop();
         cutOvers++;
         windowRequest = undefined;
+        if (!input.revertWindowSeconds) {
+          // --revert without a window: done; the table put aside is the migrated one now.
+          const keptNow = windowPlan(p, cutOvers).ghostTable;
+          status.revert = { ...status.revert, tableHas: tableHas(cutOvers), keptTable: keptNow, reverts: cutOvers - 1, closed: 'reverted' };
+          return keptNow;
+        }
       } catch (e) {
         if (isCancellation(e)) throw e;
         await applier.stop();

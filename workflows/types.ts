@@ -73,6 +73,18 @@ export interface MigrationInput {
    * `revenant revert` swaps it back. 0 or absent: none, and the migration ends at the cut-over.
    */
   revertWindowSeconds?: number;
+  /**
+   * gh-ost's --checkpoint: at its end the migration keeps its changelog, with the binlog
+   * checkpoint of its cut-over, as _<t>_ghk, so that `--revert --old-table` can undo it later
+   * (revenant checkpoints every chunk and batch whatever this says).
+   */
+  checkpoint?: boolean;
+  /**
+   * gh-ost's --revert --old-table: undo a finished migration that kept its checkpoint
+   * (--checkpoint): `oldTable`, the table it put aside, is brought up to date from the binlog
+   * of its cut-over and swapped back in.
+   */
+  revert?: { oldTable: string };
   /** gh-ost's --include-triggers: the original's triggers are created on the ghost at cut-over, under new names. */
   triggers?: { suffix: string; removeSuffixIfExists: boolean };
   /** gh-ost's --discard-foreign-keys: child-side foreign keys are dropped (the ghost is created without them). */
@@ -365,3 +377,5 @@ export const embeddedTaskQueue = (workflowId: string) => `${TASK_QUEUE}:${workfl
 export const ghostTableName = (t: string) => `_${t}_gho`;
 export const changelogTableName = (t: string) => `_${t}_ghc`;
 export const oldTableName = (t: string) => `_${t}_del`;
+/** The changelog kept after the migration by --checkpoint, for a later --revert. */
+export const checkpointTableName = (t: string) => `_${t}_ghk`;
