@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, binlogPosition, checksum, IS_MYSQL, seq, ServerInstance, SERVER_NAME, createTestTable, freshDatabase, input, runRevenant, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
+import { admin, binlogPosition, checksum, IS_MYSQL, seq, ServerInstance, SERVER_NAME, createTestTable, freshDatabase, input, runRevenant, scrapeMetric, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const run = promisify(execFile);
@@ -306,7 +306,8 @@ test('(e) critical load: hibernate, then recover and complete', { timeout: 600_0
 // _t_del up to date, or during the revert's cut-over, resumes from the last commit.
 test('(f) kill -9 of the worker in the revert window and during the revert\'s cut-over', { timeout: 600_000 }, async () => {
   const queue = 'faults-kill-window';
-  const worker = new WorkerProcess(queue);
+  const metrics = '127.0.0.1:29466';
+  const worker = new WorkerProcess(queue, TEMPORAL_ADDRESS, { REVENANT_METRICS_ADDRESS: metrics });
   await worker.start();
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
@@ -347,6 +348,13 @@ test('(f) kill -9 of the worker in the revert window and during the revert\'s cu
     await sleep(2000);
     await killInWindow('revertible after the revert');
     await sleep(2000);
+    // The window on the worker's metrics endpoint.
+    const tags = { database: sc.db, table: 't' };
+    const [left, applied, lag] = await Promise.all(['revenant_revert_window_seconds_left', 'revenant_revert_window_events_applied', 'revenant_revert_window_lag_seconds']
+      .map((name) => scrapeMetric(metrics, name, tags)));
+    assert.ok(left !== undefined && left > 3000 && left <= 3600, `revenant_revert_window_seconds_left ${left}`);
+    assert.ok(applied !== undefined && applied > 0, `revenant_revert_window_events_applied ${applied}`);
+    assert.ok(lag !== undefined && lag < 30, `revenant_revert_window_lag_seconds ${lag}`);
     await sc.load.stop();
     assert.deepEqual(sc.load.errors, []);
     await handle.executeUpdate('finalize');
