@@ -10,6 +10,7 @@ import { ensureEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
 import { settingsLine, statusLine } from './status-line';
+import { InteractiveServer } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Control } from '../workflows/settings';
 
@@ -33,6 +34,8 @@ usage:
   revenant set KEY=VALUE… --host H --port P --database D --table T
                         (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
   revenant list         migrations known to Temporal, with phase and progress
+  revenant serve --serve-socket-file F [--serve-tcp-port N] --host H --port P --database D --table T
+                        gh-ost's interactive commands for a detached migration (migrate serves them itself)
 
 Temporal: a Temporal CLI profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) or TEMPORAL_ADDRESS,
 TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*; none, a local dev server is started and
@@ -81,6 +84,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
   const workflowId = migrationWorkflowId(input.server, input.database, input.table);
   const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
   let stopWorker: (() => Promise<void>) | undefined;
+  let interactive: InteractiveServer | undefined;
   try {
     if (temporal.embedded) {
       // The status line is the output; the SDK speaks only of warnings and errors.
@@ -118,6 +122,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
       print(`revenant: attached to the running migration ${workflowId}`);
     }
     if (req.detach) return 0;
+    interactive = await serveInteractive(handle, req);
 
     let interrupted = false;
     const onSigint = () => { interrupted = true; };
@@ -154,7 +159,42 @@ async function migrate(req: MigrateRequest): Promise<number> {
       return 1;
     }
   } finally {
+    interactive?.close();
     await stopWorker?.();
+    await temporal.close();
+  }
+}
+
+/** gh-ost's interactive commands on --serve-socket-file / --serve-tcp-port, if asked for. */
+async function serveInteractive(handle: WorkflowHandle, req: MigrateRequest): Promise<InteractiveServer | undefined> {
+  if (!req.serve.socketFile && !req.serve.tcpPort) return undefined;
+  const { server, database, table } = req.input;
+  const inspector = `${server.host}:${server.port}`;
+  const interactive = new InteractiveServer(handle, table, { inspector, applier: req.input.assumeMasterHost ?? inspector });
+  const on = await interactive.listen(req.serve);
+  print(`revenant: interactive commands for ${database}.${table} on ${on.join(' and ')} (echo help | nc -U …)`);
+  return interactive;
+}
+
+/** revenant serve: the interactive commands for a migration that runs detached, until it ends. */
+async function serveCommand(argv: string[]): Promise<number> {
+  const req = migrateRequest({ values: { alter: '-', ...parseFlags(argv).values }, positional: [] });
+  if (!req.serve.socketFile && !req.serve.tcpPort) throw new UsageError('serve needs --serve-socket-file FILE and/or --serve-tcp-port N');
+  const temporal = await connectTemporal(req.namespace);
+  let interactive: InteractiveServer | undefined;
+  try {
+    const handle = temporal.client.workflow.getHandle(migrationWorkflowId(req.input.server, req.input.database, req.input.table));
+    await handle.describe();
+    interactive = await serveInteractive(handle, req);
+    let interrupted: () => void = () => {};
+    const stop = new Promise<void>((resolve) => { interrupted = resolve; });
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    await Promise.race([handle.result().catch(() => {}), stop]);
+    print('revenant: the migration ended; no longer serving');
+    return 0;
+  } finally {
+    interactive?.close();
     await temporal.close();
   }
 }
@@ -273,6 +313,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set', 'revert', 'finalize'].includes(first)) return await controlCommand(first, rest);
     if (first === 'list') return await listCommand();
+    if (first === 'serve') return await serveCommand(rest);
     const args = first === 'migrate' ? rest : argv;
     return await migrate(migrateRequest(parseFlags(args)));
   } catch (e) {

@@ -22,13 +22,13 @@ const FLAGS: Record<string, Kind> = {
   'migrate-on-replica': 'bool', 'test-on-replica': 'bool', 'assume-master-host': 'string', 'throttle-control-replicas': 'string',
   'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
-  checkpoint: 'bool', revert: 'bool', 'old-table': 'string',
+  checkpoint: 'bool', revert: 'bool', 'old-table': 'string', 'serve-socket-file': 'string', 'serve-tcp-port': 'int',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
   // accepted for gh-ost compatibility, no effect on revenant
   verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
-  'cut-over': 'string', 'serve-socket-file': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
+  'cut-over': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
   gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
 };
@@ -86,6 +86,8 @@ export interface MigrateRequest {
   detach: boolean;
   taskQueue?: string;
   namespace?: string;
+  /** gh-ost's interactive commands (client/interactive.ts), served while the command follows the migration. */
+  serve: { socketFile?: string; tcpPort?: number };
 }
 
 export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
@@ -206,8 +208,17 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     throw new UsageError('--old-table names the table to revert to: it needs --revert');
   }
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
+  const serve = {
+    ...(v['serve-socket-file'] !== undefined ? { socketFile: String(v['serve-socket-file']) } : {}),
+    ...(v['serve-tcp-port'] !== undefined ? { tcpPort: int('serve-tcp-port', 0, 1, 65535) } : {}),
+  };
+  if ((serve.socketFile || serve.tcpPort) && bool('detach')) {
+    throw new UsageError('--serve-socket-file and --serve-tcp-port are served by the command while it follows the migration: ' +
+      'without --detach, or run revenant serve --serve-socket-file … for a detached one');
+  }
   return {
     input,
+    serve,
     password: v.password === undefined ? undefined : String(v.password),
     askPass: bool('ask-pass'),
     detach: bool('detach'),

@@ -1,0 +1,223 @@
+// gh-ost's interactive commands (its doc/interactive-commands.md), on --serve-socket-file and
+// --serve-tcp-port: one command a connection (`echo throttle | nc -U gh-ost.sock`), answered in
+// gh-ost's words and shapes, acting through the workflow's query, signals and updates. Served
+// by `revenant migrate` while it follows the migration, and by `revenant serve` for one that
+// runs detached. Whatever the command, nothing here touches MySQL: the workflow does.
+import { existsSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Control } from '../workflows/settings';
+import type { MigrationStatus } from '../workflows/types';
+import { settingsLine, statusLine } from './status-line';
+
+const THROTTLE_HINT = '# Note: you may only throttle for as long as your binary logs are not purged';
+
+const HELP = `available commands:
+status                               # Print a detailed status message
+sup                                  # Print a short status message
+coordinates                          # Print the currently inspected coordinates
+applier                              # Print the hostname of the applier
+inspector                            # Print the hostname of the inspector
+chunk-size=<newsize>                 # Set a new chunk-size
+dml-batch-size=<newsize>             # Set a new dml-batch-size
+nice-ratio=<ratio>                   # Set a new nice-ratio, immediate sleep after each row-copy operation, float (examples: 0 is aggressive, 0.7 adds 70% runtime, 1.0 doubles runtime, 2.0 triples runtime, ...)
+critical-load=<load>                 # Set a new set of critical-load thresholds
+max-lag-millis=<max-lag>             # Set a new replication lag threshold
+max-load=<load>                      # Set a new set of max-load thresholds
+throttle-query=<query>               # Set a new throttle-query (no quotes)
+copy-threads=<n>                     # revenant: set the number of copiers
+chunk-target-millis=<ms>             # revenant: adapt the chunk size to take this long (0: fixed chunk-size)
+throttle                             # Force throttling
+no-throttle                          # End forced throttling (other throttling may still apply)
+unpostpone                           # Bail out a cut-over postpone; proceed to cut-over
+panic                                # panic and quit without cleanup
+help                                 # This message
+- use '?' (question mark) as argument to get info rather than set. e.g. "max-load=?" will just print out current max-load.
+`;
+
+/** Settings the workflow's `set` update takes, with how `name=?` prints each (gh-ost's shapes). */
+const SETTABLE: Record<string, (c: Control) => string> = {
+  'chunk-size': (c) => String(c.chunkSize),
+  'dml-batch-size': (c) => String(c.dmlBatchSize),
+  'nice-ratio': (c) => String(c.niceRatio),
+  'max-lag-millis': (c) => String(c.maxLagMillis),
+  'max-load': (c) => c.maxLoad,
+  'critical-load': (c) => c.criticalLoad,
+  'throttle-query': (c) => c.throttleQuery,
+  'copy-threads': (c) => String(c.copyThreads),
+  'chunk-target-millis': (c) => String(c.chunkTargetMillis),
+};
+
+/** gh-ost commands that cannot change a running revenant migration, with the reason. */
+const NOT_WHILE_RUNNING: Record<string, string> = {
+  'throttle-http': 'revenant does not support --throttle-http yet',
+  'throttle-control-replicas': 'revenant reads the replicas to throttle on when the migration starts; restart it with --throttle-control-replicas',
+  'replication-lag-query': 'replication-lag-query is deprecated. revenant measures lag with its own heartbeat',
+  'postpone-cut-over-flag-file': 'revenant watches the flag file given at the start (--postpone-cut-over-flag-file); to postpone a running migration, start it with --postpone-cut-over',
+  'cpu-profile': 'revenant\'s worker is not a Go process: its metrics endpoint (REVENANT_METRICS_ADDRESS) and Node\'s --cpu-prof serve instead',
+};
+
+class CommandError extends Error {}
+
+export class InteractiveServer {
+  private readonly servers: Server[] = [];
+  private socketFile?: string;
+
+  constructor(private readonly handle: WorkflowHandle, private readonly table: string,
+    private readonly where: { applier: string; inspector: string }) {}
+
+  /** Listens on the socket file and/or TCP port; a stale socket file (nobody answering) is replaced. */
+  async listen(opts: { socketFile?: string; tcpPort?: number }): Promise<string[]> {
+    const listening: string[] = [];
+    if (opts.socketFile) {
+      if (existsSync(opts.socketFile)) {
+        if (await answers(opts.socketFile)) throw new Error(`--serve-socket-file ${opts.socketFile}: another process serves it`);
+        unlinkSync(opts.socketFile);
+      }
+      await this.open((s) => s.listen(opts.socketFile));
+      this.socketFile = opts.socketFile;
+      listening.push(`unix socket ${opts.socketFile}`);
+    }
+    if (opts.tcpPort) {
+      await this.open((s) => s.listen(opts.tcpPort));
+      listening.push(`tcp port ${opts.tcpPort}`);
+    }
+    return listening;
+  }
+
+  private open(listen: (s: Server) => void): Promise<void> {
+    const server = createServer((socket) => this.serve(socket));
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.once('listening', () => { server.off('error', reject); resolve(); });
+      listen(server);
+    });
+  }
+
+  close(): void {
+    for (const s of this.servers) s.close();
+    if (this.socketFile && existsSync(this.socketFile)) unlinkSync(this.socketFile);
+  }
+
+  /** One line in, the answer out, then the connection closes (gh-ost's way). */
+  private serve(socket: Socket): void {
+    let buffered = '';
+    let done = false;
+    const answer = async (line: string) => {
+      if (done) return;
+      done = true;
+      let out: string;
+      try {
+        out = await this.execute(line);
+      } catch (e) {
+        out = `${e instanceof CommandError ? e.message : `error: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`}\n`;
+      }
+      socket.end(out);
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      buffered += d;
+      const nl = buffered.indexOf('\n');
+      if (nl >= 0) void answer(buffered.slice(0, nl));
+    });
+    socket.on('end', () => { void answer(buffered); });
+    socket.on('error', () => {});
+  }
+
+  /** A command's answer, as gh-ost prints it. */
+  async execute(line: string): Promise<string> {
+    const eq = line.indexOf('=');
+    const command = (eq >= 0 ? line.slice(0, eq) : line).trim();
+    let arg = eq >= 0 ? line.slice(eq + 1).trim() : '';
+    if (/^".*"$/.test(arg)) arg = JSON.parse(arg) as string;
+    const question = arg === '?';
+    const named = (what: string) => {
+      // A courtesy protection, as gh-ost's: a command naming another table is not for us.
+      if (arg && arg !== this.table) throw new CommandError(`user commanded '${what}' on ${arg}, but migrated table is ${this.table}; ignoring request`);
+    };
+    if (SETTABLE[command]) {
+      if (question) return `${SETTABLE[command]((await this.status()).settings)}\n`;
+      try {
+        await this.handle.executeUpdate<Control, [Record<string, unknown>]>('set', { args: [{ [command]: arg }] });
+      } catch (e) {
+        throw new CommandError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
+      }
+      return (command === 'throttle-query' ? `${THROTTLE_HINT}\n` : '') + this.detailed(await this.status());
+    }
+    if (NOT_WHILE_RUNNING[command]) throw new CommandError(NOT_WHILE_RUNNING[command]);
+    switch (command) {
+      case 'help':
+        return HELP;
+      case 'sup':
+        return `${statusLine(await this.status())}\n`;
+      case 'info':
+      case 'status':
+        return this.detailed(await this.status());
+      case 'coordinates': {
+        if (arg && !question) throw new CommandError('coordinates are read-only');
+        const p = (await this.status()).binlogPosition;
+        return `${p ? `${p.file}:${p.position}` : 'N/A'}\n`;
+      }
+      case 'applier':
+        return `Host: ${this.where.applier}\n`;
+      case 'inspector':
+        return `Host: ${this.where.inspector}\n`;
+      case 'throttle':
+      case 'pause':
+      case 'suspend':
+        named('throttle');
+        await this.handle.signal('pause');
+        return `${THROTTLE_HINT}\n${this.detailed({ ...(await this.status()), throttled: 'commanded by user' })}`;
+      case 'no-throttle':
+      case 'unthrottle':
+      case 'resume':
+      case 'continue':
+        named('no-throttle');
+        await this.handle.signal('resume');
+        return this.detailed(await this.status());
+      case 'unpostpone':
+      case 'no-postpone':
+      case 'cut-over': {
+        named('unpostpone');
+        if ((await this.status()).phase !== 'postponed') return 'You may only invoke this when revenant is actively postponing migration. At this time it is not\n';
+        await this.handle.signal('cut-over');
+        return `Unpostponed\n${this.detailed(await this.status())}`;
+      }
+      case 'panic':
+        named('panic');
+        await this.handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: false }] });
+        throw new CommandError("user commanded 'panic'. The migration will be aborted without cleanup: the ghost table, changelog and checkpoint are kept (--resurrect continues it; or drop them before trying again)");
+      default:
+        throw new CommandError(`unknown command: ${command}`);
+    }
+  }
+
+  private status(): Promise<MigrationStatus> {
+    return this.handle.query<MigrationStatus>('status');
+  }
+
+  /** gh-ost's `status`: hint lines, then the status line. */
+  private detailed(s: MigrationStatus): string {
+    return [
+      `# Migrating \`${s.database}\`.\`${s.table}\`; Ghost table is \`${s.database}\`.\`_${s.table}_gho\``,
+      `# Migrating ${this.where.applier}; inspecting ${this.where.inspector}; workflow ${s.workflowId}`,
+      `# ALTER: ${s.alter}`,
+      `# ${settingsLine(s)}`,
+      ...(s.throttled ? [`# Throttled: ${s.throttled}`] : []),
+      ...(s.phase === 'postponed' ? ['# Cut-over postponed: unpostpone (or revenant cut-over) proceeds to cut-over'] : []),
+      ...(this.socketFile ? [`# Serving on unix socket: ${this.socketFile}`] : []),
+      statusLine(s),
+      '',
+    ].join('\n');
+  }
+}
+
+/** Whether a process answers on the socket file. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+}
