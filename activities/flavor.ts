@@ -219,6 +219,19 @@ export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<stri
   return out;
 }
 
+/** The ports a server answers on besides @@port: MariaDB's extra_port (MySQL has none). */
+export const otherPorts = (f: Flavor): Statement | undefined =>
+  (f.kind === 'mariadb' ? { sql: 'SELECT @@global.extra_port AS port', params: [] } : undefined);
+
+/**
+ * gh-ost's --allow-setup-metadata-lock-instruments: MySQL's cut-over reads metadata_locks
+ * (renameQueuedOnTable); MariaDB's probes with LOCK TABLES and needs no instrument.
+ */
+export const enableMetadataLockInstrument = (f: Flavor): Statement | undefined => (f.kind === 'mysql' ? {
+  sql: "UPDATE performance_schema.setup_instruments SET ENABLED = 'YES', TIMED = 'YES' WHERE NAME = 'wait/lock/metadata/sql/mdl'",
+  params: [],
+} : undefined);
+
 // ---- Cut-over ---------------------------------------------------------------------------
 
 /**

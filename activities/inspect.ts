@@ -7,7 +7,7 @@ import { changelogTableName, ghostTableName, oldTableName, writtenColumns } from
 import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
-import { binlogMonitorPrivilegeName, binlogMonitorPrivileges, binlogSettingProblems, flavorOf, gtidModeProblem, gtidVariables, replicaStatus, startReplica, stopReplica, usesGtids, type Flavor } from './flavor';
+import { binlogMonitorPrivilegeName, binlogMonitorPrivileges, binlogSettingProblems, enableMetadataLockInstrument, flavorOf, otherPorts, gtidModeProblem, gtidVariables, replicaStatus, startReplica, stopReplica, usesGtids, type Flavor } from './flavor';
 
 export function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'MigrationRefused');
@@ -21,9 +21,21 @@ export interface ServerFacts {
   gtids: boolean;
 }
 
-export async function checkServer(conn: Conn, opts: { assumeRbr?: boolean; switchToRbr?: boolean } = {}): Promise<ServerFacts> {
+export async function checkServer(conn: Conn, opts: Pick<MigrationInput, 'assumeRbr' | 'switchToRbr' | 'skipPortValidation' | 'allowSetupMetadataLockInstruments'> = {}): Promise<ServerFacts> {
   const f = flavorOf(conn);
   let [v] = await rows(conn, sql.serverVariables());
+  if (!opts.skipPortValidation) {
+    // gh-ost's check: the server reached is the one named (not a proxy's or a forwarded port's other end).
+    const reached = Number(conn.config.port);
+    const other = otherPorts(f);
+    const [extra] = other ? await rows(conn, other) : [];
+    if (reached !== Number(v.port) && reached !== Number(extra?.port ?? 0)) {
+      refuse(`unexpected database port reported: the server reached on port ${reached} says its port is ${v.port}; ` +
+        'through a proxy or a forwarded port, add --skip-port-validation (or --aliyun-rds, --gcp, --azure)');
+    }
+  }
+  const setUp = opts.allowSetupMetadataLockInstruments ? enableMetadataLockInstrument(f) : undefined;
+  if (setUp) await exec(conn, setUp);
   if (String(v.binlog_format).toUpperCase() !== 'ROW' && opts.switchToRbr && (await replicaStatus(conn, f))) {
     // gh-ost's --switch-to-rbr: the replica's SQL thread logs ROW from its restart on.
     await exec(conn, sql.setGlobalRowFormat());

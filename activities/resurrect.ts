@@ -22,7 +22,7 @@ export interface Resurrected {
 export async function resurrect(credentials: CredentialResolver, input: MigrationInput): Promise<Resurrected> {
   return withConnection(input.server, credentials, async (conn) => {
     const { database: db, table } = input;
-    await checkServer(conn);
+    await checkServer(conn, input);
     const { estimatedRows } = await checkTableAndAlter(conn, input, { resurrect: true });
     const changelog = changelogTableName(table);
     const present = new Set((await rows(conn, sql.tablesNamed(db, [changelog, ghostTableName(table)]))).map((r) => String(r.TABLE_NAME)));

@@ -47,7 +47,7 @@ export async function prepareRevert(credentials: CredentialResolver, input: Migr
   const { database: db, table } = input;
   const oldTable = input.revert!.oldTable;
   return withConnection(input.server, credentials, async (conn) => {
-    await checkServer(conn);
+    await checkServer(conn, input);
     const [kept, changelog, ghost] = [checkpointTableName(table), changelogTableName(table), ghostTableName(table)];
     const present = new Set((await rows(conn, sql.tablesNamed(db, [table, oldTable, kept, changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
     if (!present.has(table)) {

@@ -8,7 +8,7 @@ import { credentialsFromEnvironment } from '../activities/credentials';
 import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
 import { ensureEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
-import { migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
+import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError, type MigrateRequest } from './flags';
 import { settingsLine, statusLine } from './status-line';
 import { InteractiveServer } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -73,6 +73,19 @@ async function askPassword(): Promise<string> {
   return answer;
 }
 
+function version(): string {
+  return (require('../../package.json') as { version: string }).version;
+}
+
+/** `revenant migrate --help`: every flag, gh-ost's and revenant's own, and those refused with why. */
+function migrateHelp(): string {
+  const refused = Object.entries(REFUSED_FLAGS).map(([f, r]) => `  --${f}\n      not supported: ${r.why}`);
+  return `usage: revenant migrate --host H --port P --user U --database D --table T --alter "…" [--execute] [flags…]\n\n` +
+    `flags (gh-ost's names and meanings; revenant's own marked in the README, whose tables say what each does):\n` +
+    `  ${Object.keys(FLAG_KINDS).sort().map((f) => `--${f}${FLAG_KINDS[f] === 'bool' ? '' : ` ${FLAG_KINDS[f]}`}`).join('\n  ')}\n\n` +
+    `gh-ost flags revenant refuses, and why:\n${refused.join('\n')}`;
+}
+
 function print(line: string) {
   process.stdout.write(line + '\n');
 }
@@ -89,7 +102,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
     if (temporal.embedded) {
       // The status line is the output; the SDK speaks only of warnings and errors.
       const { DefaultLogger, Runtime } = await workerSdk();
-      Runtime.install({ logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+      Runtime.install({ logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel ?? 'WARN') });
       // The in-process worker gets the password in memory; the workflow never sees it.
       const { worker, close } = await (await workerModule()).createWorker({
         address: temporal.address, taskQueue,
@@ -170,8 +183,8 @@ async function serveInteractive(handle: WorkflowHandle, req: MigrateRequest): Pr
   if (!req.serve.socketFile && !req.serve.tcpPort) return undefined;
   const { server, database, table } = req.input;
   const inspector = `${server.host}:${server.port}`;
-  const interactive = new InteractiveServer(handle, table, { inspector, applier: req.input.assumeMasterHost ?? inspector });
-  const on = await interactive.listen(req.serve);
+  const interactive = new InteractiveServer(handle, table, { inspector, applier: req.input.assumeMasterHost ?? inspector }, req.serve);
+  const on = await interactive.listen();
   print(`revenant: interactive commands for ${database}.${table} on ${on.join(' and ')} (echo help | nc -U …)`);
   return interactive;
 }
@@ -315,6 +328,14 @@ export async function main(argv: string[]): Promise<number> {
     if (first === 'list') return await listCommand();
     if (first === 'serve') return await serveCommand(rest);
     const args = first === 'migrate' ? rest : argv;
+    if (args.includes('--version') || args.includes('-version')) { print(`revenant ${version()}`); return 0; }
+    if (args.includes('--help') || args.includes('-help')) { print(migrateHelp()); return 0; }
+    if (args.includes('--check-flag') || args.includes('-check-flag')) {
+      // gh-ost's cross-version scripting: 0 when every other flag given is supported.
+      const refused = checkFlags(args.filter((a) => a !== '--check-flag' && a !== '-check-flag'));
+      for (const r of refused) print(`not supported: ${r}`);
+      return refused.length ? 1 : 0;
+    }
     return await migrate(migrateRequest(parseFlags(args)));
   } catch (e) {
     if (e instanceof UsageError) { process.stderr.write(`revenant: ${e.message}\n`); return 2; }

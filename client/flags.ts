@@ -1,13 +1,14 @@
 // gh-ost's command line, parsed into a migration request. Flag names and meanings are
 // gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
+import { readFileSync } from 'node:fs';
 import { MAX_COPY_THREADS, parseThresholds, validateChange } from '../workflows/settings';
 import { DEFAULTS, type MigrationInput } from '../workflows/types';
 
 export class UsageError extends Error {}
 
 type Kind = 'string' | 'int' | 'float' | 'bool';
-const FLAGS: Record<string, Kind> = {
+export const FLAG_KINDS: Record<string, Kind> = {
   host: 'string', port: 'int', user: 'string', password: 'string', 'ask-pass': 'bool',
   database: 'string', table: 'string', alter: 'string', execute: 'bool',
   'chunk-size': 'int', 'dml-batch-size': 'int', 'approve-renamed-columns': 'bool', 'ok-to-drop-table': 'bool',
@@ -23,14 +24,56 @@ const FLAGS: Record<string, Kind> = {
   'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
   checkpoint: 'bool', revert: 'bool', 'old-table': 'string', 'serve-socket-file': 'string', 'serve-tcp-port': 'int',
+  'initially-drop-socket-file': 'bool', 'force-named-cut-over': 'bool', 'force-named-panic': 'bool', conf: 'string',
+  'skip-port-validation': 'bool', 'aliyun-rds': 'bool', gcp: 'bool', azure: 'bool', 'allow-setup-metadata-lock-instruments': 'bool',
+  'cut-over-exponential-backoff': 'bool', 'check-flag': 'bool', version: 'bool', help: 'bool',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
+  // verbose, debug: the embedded worker's log level; cut-over: atomic (or default) only; storage-engine: innodb only
+  verbose: 'bool', debug: 'bool', 'cut-over': 'string', 'storage-engine': 'string',
   // accepted for gh-ost compatibility, no effect on revenant
-  verbose: 'bool', debug: 'bool', 'concurrent-rowcount': 'bool',
-  'cut-over': 'string', 'storage-engine': 'string', 'skip-foreign-key-checks': 'bool',
+  'concurrent-rowcount': 'bool', 'skip-foreign-key-checks': 'bool',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
   gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
+};
+
+/**
+ * gh-ost's flags that revenant refuses, each with its reason: none is accepted and ignored
+ * (a user's script that relies on one learns so at once, before anything is changed).
+ */
+export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
+  'allow-master-master': { kind: 'bool', why: `revenant finds the master by following replication upwards and does not migrate on master-master topologies` },
+  tungsten: { kind: 'bool', why: `revenant reads MySQL's own replication status to find master and replicas; Tungsten replication is not supported` },
+  'replica-server-id': { kind: 'int', why: `each of revenant's binlog readers takes a random server id of its own (a migration runs several, and two readers of one id cut each other off)` },
+  'binlogsyncer-max-reconnect-attempts': { kind: 'int', why: `revenant's binlog reader reconnects through its activity's retries, from the committed checkpoint (about an hour and a half of attempts); --default-retries bounds statements that keep failing` },
+  'mysql-timeout': { kind: 'float', why: `not supported yet: revenant bounds its lock waits (--cut-over-lock-timeout-seconds) and notices a stuck worker by its heartbeat (5 s)` },
+  charset: { kind: 'string', why: `revenant's connections always use utf8mb4, which holds every character, and rows are copied server-side (INSERT … SELECT)` },
+  'exponential-backoff-max-interval': { kind: 'int', why: `revenant's retries back off exponentially to at most 30 s (60 s for the cut-over), Temporal retry policies that cannot be changed from the command line` },
+  'hooks-status-interval': { kind: 'int', why: `revenant runs the on-status hook at every tenth of the copy (each run is a history event), not on a timer` },
+  'runtime-metrics-interval': { kind: 'string', why: `revenant's worker exports Prometheus metrics continuously (REVENANT_METRICS_ADDRESS)` },
+  'statsd-addr': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
+  'statsd-tags': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
+  stack: { kind: 'bool', why: `revenant is not a Go program; its worker logs a failing activity's stack (REVENANT_LOG_LEVEL=DEBUG)` },
+  quiet: { kind: 'bool', why: `not supported yet: the status line is revenant migrate's output; --detach starts the migration and prints nothing more` },
+  'test-on-replica-skip-replica-stop': { kind: 'bool', why: `not supported yet: --test-on-replica stops replication at the cut-over to keep both tables at one point` },
+  'skip-renamed-columns': { kind: 'bool', why: `revenant will not drop renamed columns' values silently: confirm the renames with --approve-renamed-columns, or write the ALTER as DROP and ADD` },
+  'skip-strict-mode': { kind: 'bool', why: `revenant applies in a strict session on purpose: a value the ghost cannot hold stops the migration instead of being truncated (accept such losses with --allow-data-loss)` },
+  'replication-lag-query': { kind: 'string', why: `deprecated by gh-ost itself; revenant measures replica lag with its own heartbeat (--max-lag-millis, --throttle-control-replicas)` },
+  'throttle-http': { kind: 'string', why: `not supported yet (--throttle-query and --throttle-flag-file throttle meanwhile)` },
+  'throttle-http-interval-millis': { kind: 'int', why: `not supported yet, as --throttle-http` },
+  'throttle-http-timeout-millis': { kind: 'int', why: `not supported yet, as --throttle-http` },
+  'ignore-http-errors': { kind: 'bool', why: `not supported yet, as --throttle-http` },
+  ssl: { kind: 'bool', why: `not supported yet from the command line: TLS to MySQL is not configured by revenant's workers` },
+  'ssl-allow-insecure': { kind: 'bool', why: `not supported yet, as --ssl` },
+  'ssl-ca': { kind: 'string', why: `not supported yet, as --ssl` },
+  'ssl-cert': { kind: 'string', why: `not supported yet, as --ssl` },
+  'ssl-key': { kind: 'string', why: `not supported yet, as --ssl` },
+  'master-user': { kind: 'string', why: `not supported yet: workers resolve credentials per server name (--mysql-connection and REVENANT_CONFIG), not a separate master login` },
+  'master-password': { kind: 'string', why: `not supported yet, as --master-user` },
+  'skip-metadata-lock-check': { kind: 'bool', why: `revenant never unlocks the table at the cut-over before its RENAME is queued on it (gh-ost's data-loss fix, its PR 1536); without that check writes can be lost` },
+  'timestamp-old-table': { kind: 'bool', why: `not supported yet: the old table is _<table>_del` },
+  'force-table-names': { kind: 'string', why: `not supported yet: the tables are _<table>_gho, _<table>_ghc and _<table>_del` },
 };
 
 /** A duration: seconds, or a number with s, m, h or d (90, 90s, 30m, 24h, 7d); at most 30 days. */
@@ -45,18 +88,22 @@ function durationSeconds(flag: string, raw: string): number {
 export interface ParsedFlags {
   values: Record<string, string | number | boolean>;
   positional: string[];
+  /** Flags given that revenant refuses (REFUSED_FLAGS), when parsed with allowRefused. */
+  refused?: string[];
 }
 
-export function parseFlags(argv: string[]): ParsedFlags {
+export function parseFlags(argv: string[], opts: { allowRefused?: boolean } = {}): ParsedFlags {
   const values: Record<string, string | number | boolean> = {};
+  const refused: string[] = [];
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const m = /^--?([a-z0-9-]+)(?:=(.*))?$/is.exec(arg);
     if (!m || arg === '-' || arg === '--') { positional.push(arg); continue; }
     const name = m[1];
-    const kind = FLAGS[name];
+    const kind = FLAG_KINDS[name] ?? REFUSED_FLAGS[name]?.kind;
     if (!kind) throw new UsageError(`unknown flag --${name} (see revenant --help)`);
+    if (REFUSED_FLAGS[name]) refused.push(name);
     let raw = m[2];
     if (kind === 'bool') {
       if (raw === undefined) { values[name] = true; continue; }
@@ -76,7 +123,67 @@ export function parseFlags(argv: string[]): ParsedFlags {
       values[name] = Number(raw);
     } else values[name] = raw;
   }
-  return { values, positional };
+  if (refused.length && !opts.allowRefused) {
+    throw new UsageError(refused.map((f) => `--${f} is not supported by revenant: ${REFUSED_FLAGS[f].why}`).join('\n'));
+  }
+  return { values, positional, refused };
+}
+
+/**
+ * gh-ost's --check-flag: whether every other flag given is supported (cross-version
+ * scripting): the flags revenant refuses, each with its reason; none, and they all are.
+ */
+export function checkFlags(argv: string[]): string[] {
+  return (parseFlags(argv, { allowRefused: true }).refused ?? []).map((f) => `--${f}: ${REFUSED_FLAGS[f].why}`);
+}
+
+export interface ServeOptions {
+  socketFile?: string;
+  tcpPort?: number;
+  /** gh-ost's --initially-drop-socket-file: replace the socket file even if a process answers on it. */
+  dropSocketFile?: boolean;
+  /** gh-ost's --force-named-cut-over and --force-named-panic: the command must name the table. */
+  namedCutOver?: boolean;
+  namedPanic?: boolean;
+}
+
+/**
+ * gh-ost's --conf file: [client] user and password (either may be "${VARIABLE}", read from the
+ * environment), [osc] chunk_size, max_load and max_lag_millis; as flags, under the command line's.
+ */
+export function ghostConf(path: string, env: NodeJS.ProcessEnv): Record<string, string | number | boolean> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--conf ${path}: ${(e as Error).message}`);
+  }
+  const out: Record<string, string | number | boolean> = {};
+  const keys: Record<string, [string, 'string' | 'int']> = {
+    'client.user': ['user', 'string'], 'client.password': ['password', 'string'],
+    'osc.chunk_size': ['chunk-size', 'int'], 'osc.max_load': ['max-load', 'string'], 'osc.max_lag_millis': ['max-lag-millis', 'int'],
+  };
+  let section = '';
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const head = /^\[([^\]]+)\]$/.exec(line);
+    if (head) { section = head[1].trim().toLowerCase(); continue; }
+    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    if (!kv) throw new UsageError(`--conf ${path}, line ${i + 1}: not "key = value": ${line}`);
+    let value = kv[2].replace(/^(["'])(.*)\1$/, '$2');
+    const key = `${section}.${kv[1].trim().toLowerCase()}`;
+    if (key === 'osc.replication_lag_query') throw new UsageError(`--conf ${path}: replication_lag_query is not supported by revenant: ${REFUSED_FLAGS['replication-lag-query'].why}`);
+    const flag = keys[key];
+    if (!flag) continue;
+    const fromEnv = /^\$\{(\w+)\}$/.exec(value);
+    if (fromEnv) value = env[fromEnv[1]] ?? '';
+    if (flag[1] === 'int') {
+      if (!/^\d+$/.test(value)) throw new UsageError(`--conf ${path}: ${kv[1].trim()} takes a whole number, not "${value}"`);
+      out[flag[0]] = Number(value);
+    } else out[flag[0]] = value;
+  }
+  return out;
 }
 
 export interface MigrateRequest {
@@ -87,11 +194,23 @@ export interface MigrateRequest {
   taskQueue?: string;
   namespace?: string;
   /** gh-ost's interactive commands (client/interactive.ts), served while the command follows the migration. */
-  serve: { socketFile?: string; tcpPort?: number };
+  serve: ServeOptions;
+  /** --verbose, --debug: the embedded worker's log level (REVENANT_LOG_LEVEL wins). */
+  logLevel?: 'INFO' | 'DEBUG';
 }
 
 export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
-  const v = flags.values;
+  // gh-ost's --conf: its [client] login and [osc] settings, under the command line's.
+  const v = { ...(flags.values.conf !== undefined ? ghostConf(String(flags.values.conf), env) : {}), ...flags.values };
+  if (v['cut-over'] !== undefined && !['atomic', 'default'].includes(String(v['cut-over']))) {
+    throw new UsageError(`--cut-over=${v['cut-over']} is not supported by revenant: its cut-over is gh-ost's atomic one (--cut-over=atomic, the default)`);
+  }
+  if (v['storage-engine'] !== undefined && String(v['storage-engine']).toLowerCase() !== 'innodb') {
+    throw new UsageError(`--storage-engine=${v['storage-engine']} is not supported by revenant: it migrates InnoDB tables only`);
+  }
+  if (v['cut-over-exponential-backoff'] === false) {
+    throw new UsageError('--cut-over-exponential-backoff=false is not supported by revenant: its cut-over attempts always back off exponentially (2 s, ×1.5, at most 60 s)');
+  }
   const need = (name: string) => {
     const x = v[name];
     if (x === undefined || x === '') throw new UsageError(`--${name} is required`);
@@ -199,6 +318,9 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     }
   }
   if (bool('checkpoint')) input.checkpoint = true;
+  // gh-ost's cloud flags all skip its port check (those services report another port, or none).
+  if (['skip-port-validation', 'aliyun-rds', 'gcp', 'azure'].some(bool)) input.skipPortValidation = true;
+  if (bool('allow-setup-metadata-lock-instruments')) input.allowSetupMetadataLockInstruments = true;
   if (bool('revert')) {
     if (v['old-table'] === undefined) throw new UsageError('--revert needs --old-table: the table the migration put aside, e.g. --old-table _<table>_del');
     if (input.resurrect) throw new UsageError('--revert and --resurrect exclude each other');
@@ -211,6 +333,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   const serve = {
     ...(v['serve-socket-file'] !== undefined ? { socketFile: String(v['serve-socket-file']) } : {}),
     ...(v['serve-tcp-port'] !== undefined ? { tcpPort: int('serve-tcp-port', 0, 1, 65535) } : {}),
+    dropSocketFile: bool('initially-drop-socket-file'), namedCutOver: bool('force-named-cut-over'), namedPanic: bool('force-named-panic'),
   };
   if ((serve.socketFile || serve.tcpPort) && bool('detach')) {
     throw new UsageError('--serve-socket-file and --serve-tcp-port are served by the command while it follows the migration: ' +
@@ -220,6 +343,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input,
     serve,
     password: v.password === undefined ? undefined : String(v.password),
+    logLevel: bool('debug') ? 'DEBUG' : bool('verbose') ? 'INFO' : undefined,
     askPass: bool('ask-pass'),
     detach: bool('detach'),
     taskQueue: v['task-queue'] === undefined ? undefined : String(v['task-queue']),

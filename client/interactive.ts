@@ -8,6 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Control } from '../workflows/settings';
 import type { MigrationStatus } from '../workflows/types';
+import type { ServeOptions } from './flags';
 import { settingsLine, statusLine } from './status-line';
 
 const THROTTLE_HINT = '# Note: you may only throttle for as long as your binary logs are not purged';
@@ -64,14 +65,20 @@ export class InteractiveServer {
   private socketFile?: string;
 
   constructor(private readonly handle: WorkflowHandle, private readonly table: string,
-    private readonly where: { applier: string; inspector: string }) {}
+    private readonly where: { applier: string; inspector: string }, private readonly opts: ServeOptions = {}) {}
 
-  /** Listens on the socket file and/or TCP port; a stale socket file (nobody answering) is replaced. */
-  async listen(opts: { socketFile?: string; tcpPort?: number }): Promise<string[]> {
+  /**
+   * Listens on the socket file and/or TCP port. A stale socket file (nobody answering) is
+   * replaced; one another process serves is refused, unless --initially-drop-socket-file.
+   */
+  async listen(): Promise<string[]> {
+    const { opts } = this;
     const listening: string[] = [];
     if (opts.socketFile) {
       if (existsSync(opts.socketFile)) {
-        if (await answers(opts.socketFile)) throw new Error(`--serve-socket-file ${opts.socketFile}: another process serves it`);
+        if (!opts.dropSocketFile && await answers(opts.socketFile)) {
+          throw new Error(`--serve-socket-file ${opts.socketFile}: another process serves it (--initially-drop-socket-file takes it over)`);
+        }
         unlinkSync(opts.socketFile);
       }
       await this.open((s) => s.listen(opts.socketFile));
@@ -132,8 +139,9 @@ export class InteractiveServer {
     let arg = eq >= 0 ? line.slice(eq + 1).trim() : '';
     if (/^".*"$/.test(arg)) arg = JSON.parse(arg) as string;
     const question = arg === '?';
-    const named = (what: string) => {
+    const named = (what: string, mustName = false) => {
       // A courtesy protection, as gh-ost's: a command naming another table is not for us.
+      if (!arg && mustName) throw new CommandError(`user commanded '${what}' without specifying table name, but --force-named-${what === 'panic' ? 'panic' : 'cut-over'} is set`);
       if (arg && arg !== this.table) throw new CommandError(`user commanded '${what}' on ${arg}, but migrated table is ${this.table}; ignoring request`);
     };
     if (SETTABLE[command]) {
@@ -179,13 +187,13 @@ export class InteractiveServer {
       case 'unpostpone':
       case 'no-postpone':
       case 'cut-over': {
-        named('unpostpone');
+        named('unpostpone', this.opts.namedCutOver);
         if ((await this.status()).phase !== 'postponed') return 'You may only invoke this when revenant is actively postponing migration. At this time it is not\n';
         await this.handle.signal('cut-over');
         return `Unpostponed\n${this.detailed(await this.status())}`;
       }
       case 'panic':
-        named('panic');
+        named('panic', this.opts.namedPanic);
         await this.handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: false }] });
         throw new CommandError("user commanded 'panic'. The migration will be aborted without cleanup: the ghost table, changelog and checkpoint are kept (--resurrect continues it; or drop them before trying again)");
       default:

@@ -85,6 +85,14 @@ export interface MigrationInput {
    * of its cut-over and swapped back in.
    */
   revert?: { oldTable: string };
+  /**
+   * gh-ost's --skip-port-validation (and what --aliyun-rds, --gcp and --azure imply): the server
+   * need not report the port it was reached on (@@port, or MariaDB's @@extra_port); without it
+   * a proxy or a port forwarded elsewhere is refused before anything is changed.
+   */
+  skipPortValidation?: boolean;
+  /** gh-ost's --allow-setup-metadata-lock-instruments: turn MySQL's metadata lock instrument on, which the cut-over reads. */
+  allowSetupMetadataLockInstruments?: boolean;
   /** gh-ost's --include-triggers: the original's triggers are created on the ghost at cut-over, under new names. */
   triggers?: { suffix: string; removeSuffixIfExists: boolean };
   /** gh-ost's --discard-foreign-keys: child-side foreign keys are dropped (the ghost is created without them). */
