@@ -2,9 +2,10 @@
 // error before anything is changed, the migration fails with the reason, and no _gho, _ghc or
 // _del table is left behind.
 import assert from 'node:assert/strict';
+import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { admin, createTestTable, IS_MYSQL, ServerInstance, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
+import { admin, createTestTable, IS_MYSQL, MYSQL_PORT, ServerInstance, failureOf, freshDatabase, input, startTemporal, tablesIn, waitForPhase, type TestTemporal } from './helpers';
 import type { MigrationInput } from '../workflows/types';
 
 let temporal: TestTemporal;
@@ -101,4 +102,29 @@ test('refuses a transitional gtid_mode (MySQL: ON_PERMISSIVE)', { skip: mysqlOnl
   await table('rv_ref_gtid_mode');
   await withGlobal('gtid_mode', 'ON_PERMISSIVE', () =>
     expectRefusal('rv_ref_gtid_mode', 'ADD COLUMN x INT', /gtid_mode is ON_PERMISSIVE: in a transitional GTID mode/));
+});
+
+test('refuses a server reached through a forwarded port (gh-ost\'s port check); --skip-port-validation goes through', { timeout: 120_000 }, async () => {
+  await table('rv_ref_port');
+  // A TCP forwarder on another port: the server reached says its port is MYSQL_PORT.
+  const forwarder = createServer((client) => {
+    const upstream = connect(MYSQL_PORT, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const close = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  const port = MYSQL_PORT + 50;
+  await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.1', resolve));
+  try {
+    const server = { host: '127.0.0.1', port, user: 'revenant' };
+    await expectRefusal('rv_ref_port', 'ADD COLUMN x INT',
+      new RegExp(`unexpected database port reported: the server reached on port ${port} says its port is ${MYSQL_PORT}; through a proxy or a forwarded port, add --skip-port-validation`),
+      { server });
+    const handle = await temporal.start(input('rv_ref_port', 't', 'ADD COLUMN x INT', { server, skipPortValidation: true, execute: false }));
+    const r: any = await handle.result();
+    assert.equal(r.status.phase, 'dry-run-completed', r.status.message);
+  } finally {
+    forwarder.close();
+  }
 });
