@@ -10,7 +10,7 @@ import type { CredentialResolver } from './credentials';
 import { exec, withConnection, type Conn } from './mysql';
 import type { MigrationMetrics } from './metrics';
 import type { ProgressReporter } from './progress';
-import { LagReader, throttleReason } from './throttler';
+import { HttpThrottle, LagReader, throttleReason } from './throttler';
 import { applierOf } from './topology';
 
 export const CONTROL_REFRESH_MS = 250;
@@ -41,16 +41,19 @@ export class ControlReader {
   private changedAt = 0;
 
   private readonly lag: LagReader | undefined;
+  private readonly http: HttpThrottle;
 
   constructor(private readonly conn: Conn, private readonly plan: TablePlan, private readonly input: MigrationInput,
     private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply', private readonly metrics?: MigrationMetrics,
     credentials?: CredentialResolver) {
     this.control = { ...settingsFrom(input), paused: false, version: 0 };
     if (credentials && plan.lagReplicas?.length) this.lag = new LagReader(plan, credentials);
+    this.http = new HttpThrottle(input);
   }
 
   close(): void {
     this.lag?.close();
+    this.http.close();
     clearTimeout(this.reportTimer);
     // The last word goes out as the phase ends, so the status does not keep a stale reason.
     if (this.reason !== this.reported) this.reportNow();
@@ -97,7 +100,7 @@ export class ControlReader {
     if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS) {
       // The copy also waits while the applier is behind: rows it copies now only add to what
       // the applier competes with, and the cut-over needs the applier caught up anyway.
-      const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag) ??
+      const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag, this.http) ??
         (this.phase === 'copy' && this.applyBehindMs > 0 ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it` : null);
       this.checkedAt = Date.now();
       if (reason !== this.reason) this.metrics?.throttled(this.phase, reason, this.reason);

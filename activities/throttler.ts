@@ -1,6 +1,7 @@
 // Throttling: whether copy and apply should hold off right now, and why. Reasons, in order:
 // the operator paused; a throttle flag file exists; a replica lags more than
-// --max-lag-millis; --max-load reached; --throttle-query answered positive. Critical load
+// --max-lag-millis; --max-load reached; --throttle-query answered positive; --throttle-http
+// answered other than 200. Critical load
 // (--critical-load) is stronger: the copy stops and the workflow hibernates. The panic flag
 // file is strongest: everything stops at once.
 import { ApplicationFailure } from '@temporalio/common';
@@ -73,8 +74,56 @@ export class LagReader {
   }
 }
 
+/** gh-ost's words for the answers of a --throttle-http URL (freno's when the URL names freno). */
+const HTTP_MESSAGES: Record<number, string> = { 404: 'Not found', 417: 'Expectation failed', 429: 'Too many requests', 500: 'Internal server error', [-1]: 'Connection error' };
+const FRENO_MESSAGES: Record<number, string> = { 404: 'freno: unknown metric', 417: 'freno: access forbidden', 429: 'freno: threshold exceeded', 500: 'freno: internal error', [-1]: 'freno: connection error' };
+
+/**
+ * gh-ost's --throttle-http: the URL is asked with HEAD every interval, in the background, and
+ * the last answer decides; until the first one, the safe side (held). A URL that cannot be
+ * reached throttles too, unless --ignore-http-errors.
+ */
+export class HttpThrottle {
+  private url = '';
+  private status: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly input: MigrationInput) {}
+
+  reason(url: string | undefined): string | null {
+    if ((url ?? '') !== this.url) this.follow(url ?? '');
+    if (!this.url) return null;
+    if (this.status === undefined) return 'throttle-http: no answer yet';
+    if (this.status === 200 || (this.status === -1 && this.input.ignoreHttpErrors)) return null;
+    const message = (/freno/.test(this.url) ? FRENO_MESSAGES : HTTP_MESSAGES)[this.status];
+    return `throttle-http: ${message ? `${message} (http=${this.status})` : `http=${this.status}`}`;
+  }
+
+  private follow(url: string): void {
+    this.close();
+    this.url = url;
+    this.status = undefined;
+    if (!url) return;
+    const ask = async () => {
+      try {
+        const r = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(this.input.throttleHttpTimeoutMillis ?? 1000) });
+        if (this.url === url) this.status = r.status;
+      } catch {
+        if (this.url === url) this.status = -1;
+      }
+      if (this.url === url) this.timer = setTimeout(() => { void ask(); }, this.input.throttleHttpIntervalMillis ?? 100);
+    };
+    void ask();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.url = '';
+  }
+}
+
 /** Why to hold off now, or null. */
-export async function throttleReason(conn: Conn, control: Control, input?: MigrationInput, lag?: LagReader): Promise<string | null> {
+export async function throttleReason(conn: Conn, control: Control, input?: MigrationInput, lag?: LagReader, http?: HttpThrottle): Promise<string | null> {
   if (control.paused) return 'paused by operator';
   for (const f of [input?.throttleFlagFile, input?.throttleAdditionalFlagFile]) {
     if (f && existsSync(f)) return `flag-file ${f} exists`;
@@ -88,5 +137,5 @@ export async function throttleReason(conn: Conn, control: Control, input?: Migra
     const v = r ? Number(Object.values(r)[0]) : 0;
     if (v > 0) return `throttle-query returned ${v}`;
   }
-  return null;
+  return http?.reason(control.throttleHttp) ?? null;
 }

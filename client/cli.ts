@@ -32,7 +32,7 @@ usage:
   revenant migrate --revert --old-table _T_del --host H --port P --database D --table T [--execute]
                         gh-ost's revert of a finished migration that ran with --checkpoint
   revenant set KEY=VALUE… --host H --port P --database D --table T
-                        (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)
+                        (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query, throttle-http)
   revenant list         migrations known to Temporal, with phase and progress
   revenant serve --serve-socket-file F [--serve-tcp-port N] --host H --port P --database D --table T
                         gh-ost's interactive commands for a detached migration (migrate serves them itself)
@@ -172,7 +172,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
       return 1;
     }
   } finally {
-    interactive?.close();
+    await interactive?.close();
     await stopWorker?.();
     await temporal.close();
   }
@@ -207,7 +207,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     print('revenant: the migration ended; no longer serving');
     return 0;
   } finally {
-    interactive?.close();
+    await interactive?.close();
     await temporal.close();
   }
 }

@@ -27,6 +27,7 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'initially-drop-socket-file': 'bool', 'force-named-cut-over': 'bool', 'force-named-panic': 'bool', conf: 'string',
   'skip-port-validation': 'bool', 'aliyun-rds': 'bool', gcp: 'bool', azure: 'bool', 'allow-setup-metadata-lock-instruments': 'bool',
   'cut-over-exponential-backoff': 'bool', 'check-flag': 'bool', version: 'bool', help: 'bool',
+  'throttle-http': 'string', 'throttle-http-interval-millis': 'int', 'throttle-http-timeout-millis': 'int', 'ignore-http-errors': 'bool',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
   'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
@@ -60,10 +61,6 @@ export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
   'skip-renamed-columns': { kind: 'bool', why: `revenant will not drop renamed columns' values silently: confirm the renames with --approve-renamed-columns, or write the ALTER as DROP and ADD` },
   'skip-strict-mode': { kind: 'bool', why: `revenant applies in a strict session on purpose: a value the ghost cannot hold stops the migration instead of being truncated (accept such losses with --allow-data-loss)` },
   'replication-lag-query': { kind: 'string', why: `deprecated by gh-ost itself; revenant measures replica lag with its own heartbeat (--max-lag-millis, --throttle-control-replicas)` },
-  'throttle-http': { kind: 'string', why: `not supported yet (--throttle-query and --throttle-flag-file throttle meanwhile)` },
-  'throttle-http-interval-millis': { kind: 'int', why: `not supported yet, as --throttle-http` },
-  'throttle-http-timeout-millis': { kind: 'int', why: `not supported yet, as --throttle-http` },
-  'ignore-http-errors': { kind: 'bool', why: `not supported yet, as --throttle-http` },
   ssl: { kind: 'bool', why: `not supported yet from the command line: TLS to MySQL is not configured by revenant's workers` },
   'ssl-allow-insecure': { kind: 'bool', why: `not supported yet, as --ssl` },
   'ssl-ca': { kind: 'string', why: `not supported yet, as --ssl` },
@@ -254,7 +251,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     }
   }
   try {
-    const tuned = validateChange(Object.fromEntries(['max-load', 'throttle-query', 'max-lag-millis'].filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
+    const tuned = validateChange(Object.fromEntries(['max-load', 'throttle-query', 'max-lag-millis', 'throttle-http'].filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
     Object.assign(input, tuned);
   } catch (e) {
     if ((e as Error).message !== 'no setting to change') throw new UsageError(`--${(e as Error).message}`);
@@ -318,6 +315,9 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     }
   }
   if (bool('checkpoint')) input.checkpoint = true;
+  if (v['throttle-http-interval-millis'] !== undefined) input.throttleHttpIntervalMillis = int('throttle-http-interval-millis', 100, 10, 3_600_000);
+  if (v['throttle-http-timeout-millis'] !== undefined) input.throttleHttpTimeoutMillis = int('throttle-http-timeout-millis', 1000, 10, 60_000);
+  if (bool('ignore-http-errors')) input.ignoreHttpErrors = true;
   // gh-ost's cloud flags all skip its port check (those services report another port, or none).
   if (['skip-port-validation', 'aliyun-rds', 'gcp', 'azure'].some(bool)) input.skipPortValidation = true;
   if (bool('allow-setup-metadata-lock-instruments')) input.allowSetupMetadataLockInstruments = true;

@@ -26,6 +26,7 @@ critical-load=<load>                 # Set a new set of critical-load thresholds
 max-lag-millis=<max-lag>             # Set a new replication lag threshold
 max-load=<load>                      # Set a new set of max-load thresholds
 throttle-query=<query>               # Set a new throttle-query (no quotes)
+throttle-http=<URL>                  # Set a new throttle URL
 copy-threads=<n>                     # revenant: set the number of copiers
 chunk-target-millis=<ms>             # revenant: adapt the chunk size to take this long (0: fixed chunk-size)
 throttle                             # Force throttling
@@ -45,13 +46,13 @@ const SETTABLE: Record<string, (c: Control) => string> = {
   'max-load': (c) => c.maxLoad,
   'critical-load': (c) => c.criticalLoad,
   'throttle-query': (c) => c.throttleQuery,
+  'throttle-http': (c) => c.throttleHttp ?? '',
   'copy-threads': (c) => String(c.copyThreads),
   'chunk-target-millis': (c) => String(c.chunkTargetMillis),
 };
 
 /** gh-ost commands that cannot change a running revenant migration, with the reason. */
 const NOT_WHILE_RUNNING: Record<string, string> = {
-  'throttle-http': 'revenant does not support --throttle-http yet',
   'throttle-control-replicas': 'revenant reads the replicas to throttle on when the migration starts; restart it with --throttle-control-replicas',
   'replication-lag-query': 'replication-lag-query is deprecated. revenant measures lag with its own heartbeat',
   'postpone-cut-over-flag-file': 'revenant watches the flag file given at the start (--postpone-cut-over-flag-file); to postpone a running migration, start it with --postpone-cut-over',
@@ -102,33 +103,35 @@ export class InteractiveServer {
     });
   }
 
-  close(): void {
+  /** Stops listening; answers under way (a panic's, as the migration ends) are written first. */
+  async close(): Promise<void> {
     for (const s of this.servers) s.close();
+    await Promise.allSettled([...this.answering]);
     if (this.socketFile && existsSync(this.socketFile)) unlinkSync(this.socketFile);
   }
+
+  private readonly answering = new Set<Promise<void>>();
 
   /** One line in, the answer out, then the connection closes (gh-ost's way). */
   private serve(socket: Socket): void {
     let buffered = '';
     let done = false;
-    const answer = async (line: string) => {
+    const answer = (line: string) => {
       if (done) return;
       done = true;
-      let out: string;
-      try {
-        out = await this.execute(line);
-      } catch (e) {
-        out = `${e instanceof CommandError ? e.message : `error: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`}\n`;
-      }
-      socket.end(out);
+      const written = this.execute(line)
+        .catch((e) => `${e instanceof CommandError ? e.message : `error: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`}\n`)
+        .then((out) => new Promise<void>((resolve) => { socket.once('close', () => resolve()); socket.end(out); }));
+      this.answering.add(written);
+      void written.finally(() => this.answering.delete(written));
     };
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => {
       buffered += d;
       const nl = buffered.indexOf('\n');
-      if (nl >= 0) void answer(buffered.slice(0, nl));
+      if (nl >= 0) answer(buffered.slice(0, nl));
     });
-    socket.on('end', () => { void answer(buffered); });
+    socket.on('end', () => answer(buffered));
     socket.on('error', () => {});
   }
 
@@ -151,7 +154,7 @@ export class InteractiveServer {
       } catch (e) {
         throw new CommandError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
       }
-      return (command === 'throttle-query' ? `${THROTTLE_HINT}\n` : '') + this.detailed(await this.status());
+      return (command === 'throttle-query' || command === 'throttle-http' ? `${THROTTLE_HINT}\n` : '') + this.detailed(await this.status());
     }
     if (NOT_WHILE_RUNNING[command]) throw new CommandError(NOT_WHILE_RUNNING[command]);
     switch (command) {

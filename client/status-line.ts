@@ -22,5 +22,6 @@ export function statusLine(s: MigrationStatus): string {
 export function settingsLine(s: MigrationStatus): string {
   const c = s.settings;
   return `paused=${c.paused} chunk-size=${c.chunkSize}${c.chunkTargetMillis ? ` (adaptive, target ${c.chunkTargetMillis}ms)` : ''} dml-batch-size=${c.dmlBatchSize} nice-ratio=${c.niceRatio} max-lag-millis=${c.maxLagMillis} ` +
-    `max-load=${JSON.stringify(c.maxLoad)} critical-load=${JSON.stringify(c.criticalLoad)} throttle-query=${JSON.stringify(c.throttleQuery)}`;
+    `max-load=${JSON.stringify(c.maxLoad)} critical-load=${JSON.stringify(c.criticalLoad)} throttle-query=${JSON.stringify(c.throttleQuery)}` +
+    (c.throttleHttp ? ` throttle-http=${JSON.stringify(c.throttleHttp)}` : '');
 }

@@ -55,6 +55,8 @@ function argsFor(flag: string, dir: string): string[] {
     'cut-over-lock-timeout-seconds': ['--cut-over-lock-timeout-seconds', '5'], 'dml-batch-size': ['--dml-batch-size', '20'],
     'default-retries': ['--default-retries', '5'], 'heartbeat-interval-millis': ['--heartbeat-interval-millis', '200'],
     'max-lag-millis': ['--max-lag-millis', '2000'], 'serve-tcp-port': ['--serve-tcp-port', '9000'],
+    'throttle-http': ['--throttle-http', 'http://127.0.0.1:9/throttle'], 'throttle-http-interval-millis': ['--throttle-http-interval-millis', '200'],
+    'throttle-http-timeout-millis': ['--throttle-http-timeout-millis', '500'],
   };
   if (special[flag]) return special[flag];
   const kind = FLAG_KINDS[flag] ?? REFUSED_FLAGS[flag]?.kind;

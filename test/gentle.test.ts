@@ -3,6 +3,8 @@
 // executables run in gh-ost's order with gh-ost's environment, and a failing
 // on-before-cut-over hook keeps the original table in place.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,17 +49,24 @@ async function holdsAndReleases(handle: any, reason: RegExp, hold: () => Promise
   await waitFor(handle, (s) => s.rowsCopied > b.rowsCopied && !reason.test(s.throttled ?? ''), `released: ${reason}`);
 }
 
-test('--max-load, --throttle-query and the throttle flag files each hold the copy and release it', { timeout: 300_000 }, async () => {
+test('--max-load, --throttle-query, --throttle-http and the throttle flag files each hold the copy and release it', { timeout: 300_000 }, async () => {
   const db = 'rv_gentle_throttle';
   await freshDatabase(db);
   await createTestTable(db, 't', 100_000);
   const dir = mkdtempSync(join(tmpdir(), 'revenant-flags-'));
   const flag = join(dir, 'throttle');
   const extra = join(dir, 'throttle-more');
+  // --throttle-http's URL: a local server answering HEAD with the code set here.
+  let answer = 200;
+  const asked: string[] = [];
+  const http = createServer((req, res) => { asked.push(req.method ?? ''); res.writeHead(answer).end(); });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/throttle`;
   const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
     // Slow on purpose (10-row chunks, ten times each chunk's time asleep), so the copy cannot
-    // finish while the four holds are checked on a fast machine; sped up once they are.
+    // finish while the five holds are checked on a fast machine; sped up once they are.
     chunkSize: 10, copyThreads: 1, niceRatio: 10, postponeCutOver: true, throttleFlagFile: flag, throttleAdditionalFlagFile: extra,
+    throttleHttp: url, throttleHttpIntervalMillis: 100,
   }));
   try {
     await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
@@ -65,6 +74,10 @@ test('--max-load, --throttle-query and the throttle flag files each hold the cop
     // Threads_connected is never below 1: a ceiling of 1 holds, an empty setting releases.
     await holdsAndReleases(handle, /(^|; )copy: max-load Threads_connected=\d+ >= 1(;|$)/, () => set({ 'max-load': 'Threads_connected=1' }), () => set({ 'max-load': '' }));
     await holdsAndReleases(handle, /(^|; )copy: throttle-query returned 1(;|$)/, () => set({ 'throttle-query': 'SELECT 1' }), () => set({ 'throttle-query': '' }));
+    await holdsAndReleases(handle, /(^|; )copy: throttle-http: Too many requests \(http=429\)(;|$)/, async () => { answer = 429; }, async () => { answer = 200; });
+    assert.ok(asked.length > 0 && asked.every((m) => m === 'HEAD'), `the URL was asked with HEAD (${asked.length} times)`);
+    // Set while running: a URL nobody answers on holds too (no --ignore-http-errors), none releases.
+    await holdsAndReleases(handle, /(^|; )copy: throttle-http: Connection error \(http=-1\)(;|$)/, () => set({ 'throttle-http': 'http://127.0.0.1:9/none' }), () => set({ 'throttle-http': '' }));
     await holdsAndReleases(handle, /flag-file .*throttle exists/, async () => writeFileSync(flag, ''), async () => rmSync(flag));
     await holdsAndReleases(handle, /flag-file .*throttle-more exists/, async () => writeFileSync(extra, ''), async () => rmSync(extra));
     await set({ 'chunk-size': '5000', 'nice-ratio': '0' });
@@ -73,6 +86,7 @@ test('--max-load, --throttle-query and the throttle flag files each hold the cop
     assert.equal((await handle.result()).status.phase, 'completed');
     assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));
   } finally {
+    http.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -75,7 +75,8 @@ test('interactive commands on the socket file and TCP port of a followed migrati
     assert.equal(await send(SOCKET, 'throttle=other'), "user commanded 'throttle' on other, but migrated table is t; ignoring request\n");
     assert.equal(await send(SOCKET, 'no-such-thing'), 'unknown command: no-such-thing\n');
     assert.match(await send(SOCKET, 'chunk-size=5'), /chunk-size must be between 10 and 100000/);
-    assert.match(await send(SOCKET, 'throttle-http=http://x'), /does not support --throttle-http/);
+    assert.match(await send(SOCKET, 'throttle-http=ftp://x'), /throttle-http must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(await send(SOCKET, 'throttle-control-replicas=db9:3306'), /restart it with --throttle-control-replicas/);
     assert.equal(await send(SOCKET, 'unpostpone'), 'You may only invoke this when revenant is actively postponing migration. At this time it is not\n');
 
     // throttle holds the copy; no-throttle lets it go on.

@@ -18,6 +18,8 @@ export interface Settings {
   criticalLoad: string;
   /** gh-ost's --throttle-query: a SELECT whose positive result throttles; '' for none. */
   throttleQuery: string;
+  /** gh-ost's --throttle-http: a URL whose HEAD answer other than 200 throttles; '' or absent for none. */
+  throttleHttp?: string;
 }
 
 /** What copy and apply read from the changelog: the settings, and whether the operator paused. */
@@ -36,13 +38,14 @@ export const SETTING_NAMES: Record<string, keyof Settings> = {
   'max-load': 'maxLoad', maxLoad: 'maxLoad',
   'critical-load': 'criticalLoad', criticalLoad: 'criticalLoad',
   'throttle-query': 'throttleQuery', throttleQuery: 'throttleQuery',
+  'throttle-http': 'throttleHttp', throttleHttp: 'throttleHttp',
 };
 
 export function settingsFrom(input: MigrationInput): Settings {
   return {
     chunkSize: input.chunkSize, chunkTargetMillis: input.chunkTargetMillis ?? 0, copyThreads: input.copyThreads ?? DEFAULTS.copyThreads, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
     maxLagMillis: input.maxLagMillis ?? 1500, maxLoad: input.maxLoad ?? '', criticalLoad: input.criticalLoad ?? '',
-    throttleQuery: input.throttleQuery ?? '',
+    throttleQuery: input.throttleQuery ?? '', ...(input.throttleHttp ? { throttleHttp: input.throttleHttp } : {}),
   };
 }
 
@@ -107,6 +110,13 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
         const q = v.trim();
         if (q && (!/^SELECT\b/i.test(q) || q.includes(';'))) throw new Error('throttle-query must be a single SELECT statement');
         out.throttleQuery = q;
+        break;
+      }
+      case 'throttleHttp': {
+        if (typeof v !== 'string') throw new Error(`throttle-http must be a URL, got ${JSON.stringify(v)}`);
+        const url = v.trim();
+        if (url && !/^https?:\/\/[^\s]+$/i.test(url)) throw new Error(`throttle-http must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+        out.throttleHttp = url;
         break;
       }
     }

@@ -55,6 +55,13 @@ export interface MigrationInput {
   maxLoad?: string;
   /** gh-ost's --throttle-query: a SELECT; a positive result throttles. */
   throttleQuery?: string;
+  /** gh-ost's --throttle-http: a URL asked with HEAD every throttleHttpIntervalMillis; an answer other than 200 throttles. */
+  throttleHttp?: string;
+  /** gh-ost's --throttle-http-interval-millis (100) and --throttle-http-timeout-millis (1000). */
+  throttleHttpIntervalMillis?: number;
+  throttleHttpTimeoutMillis?: number;
+  /** gh-ost's --ignore-http-errors: a URL that cannot be reached does not throttle. */
+  ignoreHttpErrors?: boolean;
   /** Keep the Revenant* search attributes current (they must be registered on the server). Default true. */
   searchAttributes?: boolean;
   /** gh-ost's --default-retries: how often a failing statement is tried before the migration fails. */
