@@ -9,7 +9,7 @@ import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, ty
 import { ensureEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError, type MigrateRequest } from './flags';
-import { settingsLine, statusLine } from './status-line';
+import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Control } from '../workflows/settings';
@@ -117,7 +117,9 @@ async function migrate(req: MigrateRequest): Promise<number> {
 
     let handle;
     try {
-      handle = await temporal.client.workflow.start('migrateTable', { taskQueue, workflowId, args: [input] });
+      // Temporal Web's summary of the run: the table and its ALTER.
+      const summary = `${input.database}.${input.table}: ${input.revert ? `--revert --old-table ${input.revert.oldTable}` : input.alter}`;
+      handle = await temporal.client.workflow.start('migrateTable', { taskQueue, workflowId, args: [input], staticSummary: summary });
       print(`revenant: migration ${input.resurrect ? 'resurrected' : 'started'}: workflow ${workflowId}`);
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;

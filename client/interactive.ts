@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Control } from '../workflows/settings';
 import type { MigrationStatus } from '../workflows/types';
 import type { ServeOptions } from './flags';
-import { settingsLine, statusLine } from './status-line';
+import { settingsLine, statusLine } from '../workflows/status-line';
 
 const THROTTLE_HINT = '# Note: you may only throttle for as long as your binary logs are not purged';
 

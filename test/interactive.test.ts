@@ -93,6 +93,10 @@ test('interactive commands on the socket file and TCP port of a followed migrati
     assert.match(await send(SOCKET, 'chunk-size=50'), /# paused=false chunk-size=50 /);
     assert.equal(await send(SOCKET, 'chunk-size=?'), '50\n');
     await until('chunks of 50 rows', async () => ((await handle.query<MigrationStatus>('status')).chunkSizeInUse === 50 ? true : undefined));
+    // Temporal Web shows the run's summary, and gh-ost's status line as its current details.
+    assert.equal(await (await handle.describe()).staticSummary(), 'rv_interactive.t: ADD COLUMN extra INT NOT NULL DEFAULT 7');
+    const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    assert.match(meta.currentDetails ?? '', /^\*\*rv_interactive\.t\*\*: `ADD COLUMN extra INT NOT NULL DEFAULT 7`\n\nCopy: \d+\/\d+ [\d.]+%; Applied: \d+;(.|\n)*Settings: paused=false chunk-size=50 /);
     assert.match(await send(SOCKET, 'nice-ratio=0'), /nice-ratio=0 /);
     assert.match(await send(SOCKET, 'chunk-size=5000'), /chunk-size=5000 /);
 

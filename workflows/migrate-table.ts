@@ -2,12 +2,13 @@
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
-  defineUpdate, isCancellation, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo,
+  defineUpdate, isCancellation, proxyActivities, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
 import { checkpointTableName, checksumSummary, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
 
@@ -68,10 +69,36 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   };
   const searchAttributes = input.searchAttributes !== false;
   let progressDecile = -1;
+  /** The status with its times, rates and percentages as of now (the workflow's clock: its last event). */
+  const statusNow = (): MigrationStatus => {
+    const now = Date.now();
+    status.elapsedSeconds = (now - started) / 1000;
+    status.copyElapsedSeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
+    status.percent = status.rowsEstimate > 0 ? copyPercent() : (copyEnded ? 100 : 0);
+    const rate = status.copyElapsedSeconds > 0 ? status.rowsCopied / status.copyElapsedSeconds : 0;
+    status.etaSeconds = copyEnded ? 0 : rate > 0 ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate) : undefined;
+    if (status.revert) status.revert.secondsLeft = Math.max(0, Math.round((status.revert.endsAt - now) / 1000));
+    return status;
+  };
+  /**
+   * Temporal Web's "current details" of the run: gh-ost's status line, kept as the status
+   * changes (no history event; the UI reads it with the SDK's metadata query).
+   */
+  const showDetails = () => {
+    try {
+      setCurrentDetails([
+        `**${status.database}.${status.table}**: \`${status.alter}\``,
+        statusLine(statusNow()),
+        `Settings: ${settingsLine(status)}`,
+        ...(status.message ? [`Message: ${status.message}`] : []),
+      ].join('\n\n'));
+    } catch { /* a display only: never worth a stuck workflow task */ }
+  };
   const phase = (p: Phase, message?: string) => {
     status.phase = p;
     status.message = message;
     if (searchAttributes) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: p }]);
+    showDetails();
   };
   if (searchAttributes) {
     upsertSearchAttributes([
@@ -81,6 +108,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   }
   /** Rows copied as a percentage of the estimate (0 while there is none). */
   const copyPercent = () => (status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0);
+  showDetails();
   /** gh-ost's hooks, with what the workflow knows now. */
   const hook = async (name: HookName, extra: Partial<HookContext> = {}): Promise<void> => {
     if (!input.hooksPath) return;
@@ -115,6 +143,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   };
   const changeControl = async (change: Partial<Control>): Promise<Control> => {
     status.settings = { ...status.settings, ...change, version: status.settings.version + 1 };
+    showDetails();
     await pushControl();
     return status.settings;
   };
@@ -157,16 +186,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     validator: () => { if (status.phase !== 'revertible' || windowRequest) throw new Error(`no revert window open in phase ${status.phase}`); },
   });
 
-  setHandler(statusQuery, () => {
-    const now = Date.now();
-    status.elapsedSeconds = (now - started) / 1000;
-    status.copyElapsedSeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
-    status.percent = status.rowsEstimate > 0 ? copyPercent() : (copyEnded ? 100 : 0);
-    const rate = status.copyElapsedSeconds > 0 ? status.rowsCopied / status.copyElapsedSeconds : 0;
-    status.etaSeconds = copyEnded ? 0 : rate > 0 ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate) : undefined;
-    if (status.revert) status.revert.secondsLeft = Math.max(0, Math.round((status.revert.endsAt - now) / 1000));
-    return status;
-  });
+  setHandler(statusQuery, () => statusNow());
   const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
   const copyProgressed = (c: CopyProgress) => {
     status.rowsCopied = c.rowsCopied;
@@ -186,6 +206,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     status.backlogBytes = a.backlogBytes;
   };
   setHandler(progressSignal, (r) => {
+    progressed(r);
+    showDetails();
+  });
+  const progressed = (r: ProgressReport) => {
     if (r.kind === 'copy') {
       copyProgressed(r.copy);
     } else if (r.kind === 'throttle') {
@@ -204,7 +228,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       if (r.phase === 'copy') status.redoneChunks += r.redone;
       else status.redoneEvents += r.redone;
     }
-  });
+  };
   setHandler(cutOverSignal, () => { status.cutOverPostponed = false; });
 
   let tablesExist = false;
