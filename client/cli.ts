@@ -6,7 +6,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
-import { ensureEmbeddedTemporal } from './embedded';
+import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError, type MigrateRequest } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
@@ -34,6 +34,8 @@ usage:
   revenant set KEY=VALUE… --host H --port P --database D --table T
                         (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query, throttle-http)
   revenant list         migrations known to Temporal, with phase and progress
+  revenant server status|stop [--force]
+                        the embedded Temporal server revenant starts when none is configured
   revenant serve --serve-socket-file F [--serve-tcp-port N] --host H --port P --database D --table T
                         gh-ost's interactive commands for a detached migration (migrate serves them itself)
 
@@ -329,6 +331,19 @@ export async function main(argv: string[]): Promise<number> {
     if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set', 'revert', 'finalize'].includes(first)) return await controlCommand(first, rest);
     if (first === 'list') return await listCommand();
     if (first === 'serve') return await serveCommand(rest);
+    if (first === 'server') {
+      // The embedded Temporal dev server revenant starts when nothing is configured.
+      if (rest[0] === 'status') {
+        const s = await embeddedServerStatus();
+        print(`revenant: ${s.text}`);
+        return s.running ? 0 : 3;
+      }
+      if (rest[0] === 'stop') {
+        print(`revenant: ${await stopEmbeddedTemporal(process.env, rest.includes('--force'))}`);
+        return 0;
+      }
+      throw new UsageError('server takes status or stop [--force]');
+    }
     const args = first === 'migrate' ? rest : argv;
     if (args.includes('--version') || args.includes('-version')) { print(`revenant ${version()}`); return 0; }
     if (args.includes('--help') || args.includes('-help')) { print(migrateHelp()); return 0; }

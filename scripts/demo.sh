@@ -56,5 +56,5 @@ orig=$(sum _sbtest1_del); new=$(sum sbtest1)
 echo "== checksum (rows, xor, sum) original: $orig"
 echo "== checksum (rows, xor, sum) migrated: $new"
 echo "== migration took $((end - start))s; Temporal Web UI: http://127.0.0.1:8233 (namespace default)"
-echo "   stop the servers: bash scripts/$SERVER.sh stop $HOME_DIR/demo-$SERVER; pkill -f 'temporal server start-dev'"
+echo "   stop the servers: bash scripts/$SERVER.sh stop $HOME_DIR/demo-$SERVER; node bin/revenant.js server stop"
 [ "$orig" = "$new" ] && echo "== EQUAL: the migrated table matches the original row for row" || { echo "== DIFFERENT"; exit 1; }

@@ -5,10 +5,12 @@
 // table, whatever other CLIs run afterwards.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { admin, checksum, createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, ServerInstance, showCreate, TEMPORAL_ADDRESS } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, runCommand, ServerInstance, showCreate, TEMPORAL_ADDRESS } from './helpers';
 import { migrationWorkflowId } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
@@ -121,4 +123,31 @@ test('a CLI with a wrong password fails at once; killed before that, its migrati
   await c.end();
   assert.deepEqual(tables, [], 'no ghost or changelog of it');
   if (d.status.name === 'RUNNING') await client.workflow.getHandle(id).terminate('test over');
+});
+
+test('revenant server status|stop: the embedded Temporal server, started by a command, seen and stopped', { timeout: 120_000 }, async () => {
+  const port = Number(TEMPORAL_ADDRESS.split(':')[1]) + 17;
+  const home = mkdtempSync(join(tmpdir(), 'rv-home-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, REVENANT_EMBEDDED_TEMPORAL_PORT: String(port), REVENANT_HOME: home };
+  for (const k of Object.keys(env)) if (k.startsWith('TEMPORAL_')) delete env[k];
+  const cli = (args: string[]) => runCommand('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), ...args], env);
+  try {
+    let r = await cli(['server', 'status']);
+    assert.equal(r.code, 3, r.out);
+    assert.match(r.out, new RegExp(`no embedded Temporal server runs on 127\\.0\\.0\\.1:${port}`));
+    // Any command that needs Temporal starts it.
+    r = await cli(['list']);
+    assert.equal(r.code, 0, r.out);
+    r = await cli(['server', 'status']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, new RegExp(`embedded Temporal server on 127\\.0\\.0\\.1:${port} \\(pid \\d+\\), Web UI http://127\\.0\\.0\\.1:${port + 1000}, state in .*temporal\\.db; 0 migration\\(s\\) running`));
+    r = await cli(['server', 'stop']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /embedded Temporal server on .* stopped \(pid \d+\)/);
+    r = await cli(['server', 'status']);
+    assert.equal(r.code, 3, r.out);
+  } finally {
+    await cli(['server', 'stop', '--force']);
+    rmSync(home, { recursive: true, force: true });
+  }
 });
