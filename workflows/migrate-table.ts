@@ -35,9 +35,12 @@ const short = proxyActivities<Activities>({
 // Long phases: as long as they take. A killed worker is noticed within seconds through the
 // heartbeat, and the activity resumes on any live worker from its checkpoint. A server that
 // is down is waited out with backoff; an error that keeps recurring (about an hour and a
-// half of attempts) ends the workflow with everything kept for --resurrect.
+// half of attempts) ends the workflow with everything kept for --resurrect. The heartbeat is
+// what bounds an attempt: the start-to-close timeout Temporal requires is set past anything
+// a throttled copy of billions of rows or a revert window (at most 30 days) can reach.
+const NO_TIME_LIMIT = '3650 days';
 const long = proxyActivities<Activities>({
-  startToCloseTimeout: '30 days',
+  startToCloseTimeout: NO_TIME_LIMIT,
   heartbeatTimeout: '5s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 200, nonRetryableErrorTypes: ['CriticalLoad'] },
@@ -50,7 +53,7 @@ const cutOverActivity = proxyActivities<Activities>({
   retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '60s', maximumAttempts: 60 },
 });
 
-const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: '365 days', heartbeatTimeout: '10s' });
+const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: NO_TIME_LIMIT, heartbeatTimeout: '10s' });
 
 // gh-ost's hooks: an executable that fails stops the migration where it runs (its failure is
 // non-retryable: the hook said no); a worker lost mid-hook runs it again.
