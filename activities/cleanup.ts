@@ -1,6 +1,6 @@
 // Cleanup after a successful cut-over: the changelog goes; the old table stays as
 // _<t>_del (a way back) unless the operator said --ok-to-drop-table.
-import { checkpointTableName, type MigrationInput, type TablePlan } from '../workflows/types';
+import { checkpointTableName, tableNameBase, type MigrationInput, type TablePlan } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import { exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
@@ -15,7 +15,7 @@ import { applierOf } from './topology';
 export async function cleanup(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, kept?: string,
   keepCheckpoint = false): Promise<{ droppedOldTable: boolean }> {
   return withConnection(applierOf(input, plan), credentials, async (conn) => {
-    if (keepCheckpoint) await changelogToCheckpoint(conn, plan);
+    if (keepCheckpoint) await changelogToCheckpoint(conn, input, plan);
     else await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
     if (input.okToDropTable) {
       if (kept) await exec(conn, sql.dropTableIfExists(plan.database, kept));
@@ -37,13 +37,13 @@ export async function dropMigrationTables(credentials: CredentialResolver, input
 
 /** A --revert that failed: its changelog goes back to being the checkpoint, for the same command to try again. */
 export async function keepCheckpoint(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<void> {
-  await withConnection(applierOf(input, plan), credentials, (conn) => changelogToCheckpoint(conn, plan));
+  await withConnection(applierOf(input, plan), credentials, (conn) => changelogToCheckpoint(conn, input, plan));
 }
 
 /** The changelog renamed _<t>_ghk, in place of an older one. (A retry finds it renamed already.) */
-async function changelogToCheckpoint(conn: Conn, plan: TablePlan): Promise<void> {
+async function changelogToCheckpoint(conn: Conn, input: MigrationInput, plan: TablePlan): Promise<void> {
   if ((await rows(conn, sql.tablesNamed(plan.database, [plan.changelogTable]))).length === 0) return;
-  const checkpoint = checkpointTableName(plan.table);
+  const checkpoint = checkpointTableName(tableNameBase(input));
   await exec(conn, sql.dropTableIfExists(plan.database, checkpoint));
   await exec(conn, sql.renameTable(plan.database, plan.changelogTable, checkpoint));
 }

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ghostTableName, oldTableName, type MigrationInput } from '../workflows/types';
+import { ghostTableName, oldTableName, tableNameBase, type MigrationInput } from '../workflows/types';
 
 export type HookName =
   | 'on-startup' | 'on-validated' | 'on-rowcount-complete' | 'on-before-row-copy' | 'on-status' | 'on-row-copy-complete'
@@ -18,6 +18,8 @@ const ADVISORY: HookName[] = ['on-status', 'on-failure', 'on-success'];
 
 /** What the workflow knows at the moment of the hook, as gh-ost passes it. */
 export interface HookContext {
+  /** The old table's name, once the plan has it (--timestamp-old-table makes it at the start). */
+  oldTable?: string;
   elapsedSeconds: number;
   copyElapsedSeconds: number;
   estimatedRows: number;
@@ -34,8 +36,8 @@ export function hookEnvironment(input: MigrationInput, ctx: HookContext): Record
   return {
     GH_OST_DATABASE_NAME: input.database,
     GH_OST_TABLE_NAME: input.table,
-    GH_OST_GHOST_TABLE_NAME: ghostTableName(input.table),
-    GH_OST_OLD_TABLE_NAME: oldTableName(input.table),
+    GH_OST_GHOST_TABLE_NAME: ghostTableName(tableNameBase(input)),
+    GH_OST_OLD_TABLE_NAME: ctx.oldTable ?? oldTableName(tableNameBase(input)),
     GH_OST_DDL: input.alter,
     GH_OST_ELAPSED_SECONDS: String(Math.round(ctx.elapsedSeconds)),
     GH_OST_ELAPSED_COPY_SECONDS: String(Math.round(ctx.copyElapsedSeconds)),

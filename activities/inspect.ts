@@ -3,7 +3,7 @@
 // both tables share and which unique key they share.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
-import { changelogTableName, ghostTableName, oldTableName, writtenColumns } from '../workflows/types';
+import { changelogTableName, ghostTableName, oldTableName, tableNameBase, writtenColumns } from '../workflows/types';
 import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
@@ -124,16 +124,22 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
   if (triggers.length && input.triggers) await checkGhostTriggerNames(conn, db, triggers.map((r) => String(r.TRIGGER_NAME)), input.triggers);
 
   if (!opts.resurrect) {
-    const names = [ghostTableName(table), changelogTableName(table), oldTableName(table)];
-    const present = new Set((await rows(conn, sql.tablesNamed(db, names))).map((r) => r.TABLE_NAME as string));
-    if (present.has(changelogTableName(table)) && !input.initiallyDropGhostTable) {
-      refuse(`changelog table ${db}.${changelogTableName(table)} exists: another migration of ${table} is running or was left behind (resume it with --resurrect, or drop it, or pass --initially-drop-ghost-table)`);
+    const base = tableNameBase(input);
+    // The longest name made: the old table's, timestamped (14 digits) or not.
+    const longest = oldTableName(base, input.timestampOldTable ? '00000000000000' : undefined);
+    if (longest.length > 64) {
+      refuse(`the old table's name ${longest} would be longer than MySQL's 64 characters: name the migration's tables with --force-table-names${input.timestampOldTable ? ', or drop --timestamp-old-table' : ''}`);
     }
-    if (present.has(ghostTableName(table)) && !input.initiallyDropGhostTable) {
-      refuse(`ghost table ${db}.${ghostTableName(table)} exists: another migration of ${table} is running or was left behind (drop it, or pass --initially-drop-ghost-table)`);
+    const [ghost, changelog, old] = [ghostTableName(base), changelogTableName(base), oldTableName(base)];
+    const present = new Set((await rows(conn, sql.tablesNamed(db, [ghost, changelog, old]))).map((r) => r.TABLE_NAME as string));
+    if (present.has(changelog) && !input.initiallyDropGhostTable) {
+      refuse(`changelog table ${db}.${changelog} exists: another migration of ${table} is running or was left behind (resume it with --resurrect, or drop it, or pass --initially-drop-ghost-table)`);
     }
-    if (present.has(oldTableName(table)) && !input.initiallyDropOldTable) {
-      refuse(`table ${db}.${oldTableName(table)} exists (left by an earlier migration): drop it, or pass --initially-drop-old-table`);
+    if (present.has(ghost) && !input.initiallyDropGhostTable) {
+      refuse(`ghost table ${db}.${ghost} exists: another migration of ${table} is running or was left behind (drop it, or pass --initially-drop-ghost-table)`);
+    }
+    if (present.has(old) && !input.initiallyDropOldTable && !input.timestampOldTable) {
+      refuse(`table ${db}.${old} exists (left by an earlier migration): drop it, pass --initially-drop-old-table, or --timestamp-old-table`);
     }
   }
 

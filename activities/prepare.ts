@@ -3,7 +3,7 @@
 // migration starts (before the first row is read). Any refusal drops what it created.
 import { Context } from '@temporalio/activity';
 import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, ghostTableName, oldTableName } from '../workflows/types';
+import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../workflows/types';
 import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
@@ -53,8 +53,11 @@ export async function prepare(credentials: CredentialResolver, input: MigrationI
 /** The ghost and the changelog on the applier; the stream's start on the inspected server. */
 async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: ServerFacts, input: MigrationInput, workflowId: string): Promise<Prepared> {
   const { database: db, table } = input;
-  const ghost = ghostTableName(table);
-  const changelog = changelogTableName(table);
+  const base = tableNameBase(input);
+  const ghost = ghostTableName(base);
+  const changelog = changelogTableName(base);
+  // gh-ost's --timestamp-old-table: the migration's start, kept in the plan (a retry or --resurrect reads it there).
+  const oldTable = oldTableName(base, input.timestampOldTable ? new Date().toISOString().replace(/\D/g, '').slice(0, 14) : undefined);
   const names = { database: db, changelogTable: changelog };
 
   // A retried attempt finds its own work done: same workflow, changelog written.
@@ -69,7 +72,7 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
     await exec(conn, sql.dropTableIfExists(db, ghost));
     await exec(conn, sql.dropTableIfExists(db, changelog));
   }
-  if (input.initiallyDropOldTable) await exec(conn, sql.dropTableIfExists(db, oldTableName(table)));
+  if (input.initiallyDropOldTable) await exec(conn, sql.dropTableIfExists(db, oldTableName(base)));
 
   if (input.allowZeroInDate) await exec(conn, sql.allowZeroDates());
   try {
@@ -94,7 +97,7 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
     const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
     const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost) : [];
     plan = {
-      database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable: oldTableName(table),
+      database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable,
       columns, key, ...(copyKey ? { copyKey } : {}), ...(deferredIndexes.length ? { deferredIndexes } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
       topology: servers.topology, ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
       ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),

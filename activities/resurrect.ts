@@ -3,7 +3,7 @@
 // changed: same database, table and ALTER as the checkpoint's; ghost and changelog present;
 // the binlog from the checkpoint still on the server (by GTID where there is one).
 import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, ghostTableName } from '../workflows/types';
+import { changelogTableName, ghostTableName, tableNameBase } from '../workflows/types';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
@@ -24,13 +24,13 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
     const { database: db, table } = input;
     await checkServer(conn, input);
     const { estimatedRows } = await checkTableAndAlter(conn, input, { resurrect: true });
-    const changelog = changelogTableName(table);
-    const present = new Set((await rows(conn, sql.tablesNamed(db, [changelog, ghostTableName(table)]))).map((r) => String(r.TABLE_NAME)));
+    const [changelog, ghost] = [changelogTableName(tableNameBase(input)), ghostTableName(tableNameBase(input))];
+    const present = new Set((await rows(conn, sql.tablesNamed(db, [changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
     if (!present.has(changelog)) {
       refuse(`nothing to resurrect: changelog table ${db}.${changelog} does not exist (the migration completed, was cleaned up, or never began copying); run without --resurrect`);
     }
-    if (!present.has(ghostTableName(table))) {
-      refuse(`cannot resurrect: ghost table ${db}.${ghostTableName(table)} is gone, though the changelog remains; drop ${changelog} and start anew`);
+    if (!present.has(ghost)) {
+      refuse(`cannot resurrect: ghost table ${db}.${ghost} is gone, though the changelog remains; drop ${changelog} and start anew`);
     }
     const names = { database: db, changelogTable: changelog };
     const record = await readJson<MigrationRecord>(conn, names, HINT.migration);

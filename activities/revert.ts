@@ -1,6 +1,6 @@
 // The revert window's activities (workflows/revert.ts) and gh-ost's --revert --old-table.
 import type { MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, checkpointTableName, ghostTableName } from '../workflows/types';
+import { changelogTableName, checkpointTableName, ghostTableName, tableNameBase } from '../workflows/types';
 import { windowPlan } from '../workflows/revert';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './changelog';
@@ -48,7 +48,8 @@ export async function prepareRevert(credentials: CredentialResolver, input: Migr
   const oldTable = input.revert!.oldTable;
   return withConnection(input.server, credentials, async (conn) => {
     await checkServer(conn, input);
-    const [kept, changelog, ghost] = [checkpointTableName(table), changelogTableName(table), ghostTableName(table)];
+    const base = tableNameBase(input);
+    const [kept, changelog, ghost] = [checkpointTableName(base), changelogTableName(base), ghostTableName(base)];
     const present = new Set((await rows(conn, sql.tablesNamed(db, [table, oldTable, kept, changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
     if (!present.has(table)) {
       if ((await rows(conn, sql.schemaNamed(db))).length === 0) refuse(`database ${db} does not exist (--database)`);

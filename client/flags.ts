@@ -27,6 +27,7 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'initially-drop-socket-file': 'bool', 'force-named-cut-over': 'bool', 'force-named-panic': 'bool', conf: 'string',
   'skip-port-validation': 'bool', 'aliyun-rds': 'bool', gcp: 'bool', azure: 'bool', 'allow-setup-metadata-lock-instruments': 'bool',
   'cut-over-exponential-backoff': 'bool', 'check-flag': 'bool', version: 'bool', help: 'bool',
+  'timestamp-old-table': 'bool', 'force-table-names': 'string',
   'throttle-http': 'string', 'throttle-http-interval-millis': 'int', 'throttle-http-timeout-millis': 'int', 'ignore-http-errors': 'bool',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
@@ -69,8 +70,6 @@ export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
   'master-user': { kind: 'string', why: `not supported yet: workers resolve credentials per server name (--mysql-connection and REVENANT_CONFIG), not a separate master login` },
   'master-password': { kind: 'string', why: `not supported yet, as --master-user` },
   'skip-metadata-lock-check': { kind: 'bool', why: `revenant never unlocks the table at the cut-over before its RENAME is queued on it (gh-ost's data-loss fix, its PR 1536); without that check writes can be lost` },
-  'timestamp-old-table': { kind: 'bool', why: `not supported yet: the old table is _<table>_del` },
-  'force-table-names': { kind: 'string', why: `not supported yet: the tables are _<table>_gho, _<table>_ghc and _<table>_del` },
 };
 
 /** A duration: seconds, or a number with s, m, h or d (90, 90s, 30m, 24h, 7d); at most 30 days. */
@@ -315,6 +314,11 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     }
   }
   if (bool('checkpoint')) input.checkpoint = true;
+  if (bool('timestamp-old-table')) input.timestampOldTable = true;
+  if (v['force-table-names'] !== undefined) {
+    if (!/^[A-Za-z0-9_$]{1,58}$/.test(String(v['force-table-names']))) throw new UsageError(`--force-table-names takes 1 to 58 letters, digits, _ or $, not "${v['force-table-names']}"`);
+    input.forceTableNames = String(v['force-table-names']);
+  }
   if (v['throttle-http-interval-millis'] !== undefined) input.throttleHttpIntervalMillis = int('throttle-http-interval-millis', 100, 10, 3_600_000);
   if (v['throttle-http-timeout-millis'] !== undefined) input.throttleHttpTimeoutMillis = int('throttle-http-timeout-millis', 1000, 10, 60_000);
   if (bool('ignore-http-errors')) input.ignoreHttpErrors = true;

@@ -85,3 +85,31 @@ for (const [i, c] of CASES.entries()) {
     assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
   });
 }
+
+test('gh-ost\'s --force-table-names and --timestamp-old-table name the migration\'s tables', { timeout: 120_000 }, async () => {
+  const db = 'rv_mig_names';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 5000);
+  const a = await admin(db);
+  // An old table of an earlier migration stays: the timestamped name does not collide with it.
+  await a.query('CREATE TABLE _tmp1_del (id INT PRIMARY KEY)');
+  const load = new WriteLoad(db, 't', 5000).start(2);
+  const handle = await temporal.start(input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 42', { forceTableNames: 'tmp1', timestampOldTable: true, postponeCutOver: true }));
+  try {
+    await waitForPhase(handle, ['postponed']);
+    assert.deepEqual(await tablesIn(db), ['_tmp1_del', '_tmp1_ghc', '_tmp1_gho', 't']);
+    await load.stop();
+    assert.deepEqual(load.errors, []);
+    await handle.signal('cut-over');
+    const r = (await handle.result()) as MigrationResult;
+    const old = (await tablesIn(db)).filter((x) => /^_tmp1_\d{14}_del$/.test(x));
+    assert.equal(old.length, 1, `the old table, timestamped: ${await tablesIn(db)}`);
+    assert.match(r.status.message ?? '', new RegExp(`old table kept as ${old[0]}`));
+    assert.deepEqual(await tablesIn(db), ['_tmp1_del', old[0], 't'].sort());
+    const cols = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+    assert.deepEqual(await checksum(db, 't', cols), await checksum(db, old[0], cols));
+  } finally {
+    await load.stop();
+    await a.end();
+  }
+});

@@ -10,7 +10,7 @@ import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
-import { checkpointTableName, checksumSummary, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
+import { checkpointTableName, checksumSummary, tableNameBase, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
@@ -121,7 +121,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     await hookActivity.runHook(input, name, {
       elapsedSeconds: (now - started) / 1000, copyElapsedSeconds: copySeconds, estimatedRows: status.rowsEstimate,
       copiedRows: status.rowsCopied, progress: copyPercent(),
-      executingHost: host, migratedHost: host, ...extra,
+      executingHost: host, migratedHost: host, ...(plan ? { oldTable: plan.oldTable } : {}), ...extra,
     });
   };
   /** Progress in Temporal Web, in steps of 10% (each upsert is a history event); on-status hooks at the same steps. */
@@ -250,7 +250,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     if (input.revert && plan) {
       // Nothing was swapped: the changelog is the checkpoint again, for the same command to retry.
       await CancellationScope.nonCancellable(() => short.keepCheckpoint(input, plan!));
-      message += `; ${input.table} is unchanged and the checkpoint is kept as ${checkpointTableName(input.table)}: run the same command again`;
+      message += `; ${input.table} is unchanged and the checkpoint is kept as ${checkpointTableName(tableNameBase(input))}: run the same command again`;
     }
     if (tablesExist && failureType(e) === 'DataLoss') {
       // The user decides anew (--allow-data-loss, or another ALTER): a fresh start, nothing left behind.
@@ -376,7 +376,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       const reverts = status.revert?.reverts ?? 0;
       const reverted = status.revert?.tableHas === 'original' ? ` and reverted (${reverts} revert${reverts === 1 ? '' : 's'} in the window): it has its original structure` : '';
       const window = status.revert && input.revertWindowSeconds ? `; the revert window closed (${status.revert.closed})` : '';
-      const checkpoint = keepCheckpoint ? `; its checkpoint kept as ${checkpointTableName(p.table)} for --revert --old-table ${p.oldTable}` : '';
+      const checkpoint = keepCheckpoint ? `; its checkpoint kept as ${checkpointTableName(tableNameBase(input))} for --revert --old-table ${p.oldTable}` : '';
       const what = input.revert ? `${p.database}.${p.table} reverted (--revert): it has its ${tableHas(cutOvers)} structure` : `${p.database}.${p.table} migrated${reverted}`;
       phase('completed', `${what}; ${tableHas(cutOvers) === 'original' ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}${checkpoint}`);
     }

@@ -100,6 +100,10 @@ export interface MigrationInput {
   skipPortValidation?: boolean;
   /** gh-ost's --allow-setup-metadata-lock-instruments: turn MySQL's metadata lock instrument on, which the cut-over reads. */
   allowSetupMetadataLockInstruments?: boolean;
+  /** gh-ost's --force-table-names: the ghost, changelog and old tables are named after this instead of the table. */
+  forceTableNames?: string;
+  /** gh-ost's --timestamp-old-table: the old table is _<t>_<YYYYMMDDhhmmss>_del, so that earlier ones need not be dropped. */
+  timestampOldTable?: boolean;
   /** gh-ost's --include-triggers: the original's triggers are created on the ghost at cut-over, under new names. */
   triggers?: { suffix: string; removeSuffixIfExists: boolean };
   /** gh-ost's --discard-foreign-keys: child-side foreign keys are dropped (the ghost is created without them). */
@@ -389,8 +393,11 @@ export const TASK_QUEUE = 'revenant';
  */
 export const embeddedTaskQueue = (workflowId: string) => `${TASK_QUEUE}:${workflowId}`;
 
+/** What the migration's own tables are named after: the table, or gh-ost's --force-table-names. */
+export const tableNameBase = (input: Pick<MigrationInput, 'table' | 'forceTableNames'>) => input.forceTableNames || input.table;
 export const ghostTableName = (t: string) => `_${t}_gho`;
 export const changelogTableName = (t: string) => `_${t}_ghc`;
-export const oldTableName = (t: string) => `_${t}_del`;
+/** The old table's name; with gh-ost's --timestamp-old-table, with the time of the migration's start (YYYYMMDDhhmmss, UTC). */
+export const oldTableName = (t: string, timestamp?: string) => (timestamp ? `_${t}_${timestamp}_del` : `_${t}_del`);
 /** The changelog kept after the migration by --checkpoint, for a later --revert. */
 export const checkpointTableName = (t: string) => `_${t}_ghk`;
