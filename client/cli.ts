@@ -151,7 +151,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
     while (!finished && !interrupted) {
       try {
         const line = statusLine(await handle.query<MigrationStatus>('status'));
-        if (line !== last) print(line);
+        if (line !== last && !req.quiet) print(line);
         last = line;
       } catch { /* the workflow may be between tasks */ }
       await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);

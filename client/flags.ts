@@ -27,7 +27,7 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'initially-drop-socket-file': 'bool', 'force-named-cut-over': 'bool', 'force-named-panic': 'bool', conf: 'string',
   'skip-port-validation': 'bool', 'aliyun-rds': 'bool', gcp: 'bool', azure: 'bool', 'allow-setup-metadata-lock-instruments': 'bool',
   'cut-over-exponential-backoff': 'bool', 'check-flag': 'bool', version: 'bool', help: 'bool',
-  'timestamp-old-table': 'bool', 'force-table-names': 'string',
+  'timestamp-old-table': 'bool', 'force-table-names': 'string', quiet: 'bool',
   'throttle-http': 'string', 'throttle-http-interval-millis': 'int', 'throttle-http-timeout-millis': 'int', 'ignore-http-errors': 'bool',
   // revenant's own
   'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
@@ -57,7 +57,6 @@ export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
   'statsd-addr': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
   'statsd-tags': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
   stack: { kind: 'bool', why: `revenant is not a Go program; its worker logs a failing activity's stack (REVENANT_LOG_LEVEL=DEBUG)` },
-  quiet: { kind: 'bool', why: `not supported yet: the status line is revenant migrate's output; --detach starts the migration and prints nothing more` },
   'test-on-replica-skip-replica-stop': { kind: 'bool', why: `not supported yet: --test-on-replica stops replication at the cut-over to keep both tables at one point` },
   'skip-renamed-columns': { kind: 'bool', why: `revenant will not drop renamed columns' values silently: confirm the renames with --approve-renamed-columns, or write the ALTER as DROP and ADD` },
   'skip-strict-mode': { kind: 'bool', why: `revenant applies in a strict session on purpose: a value the ghost cannot hold stops the migration instead of being truncated (accept such losses with --allow-data-loss)` },
@@ -193,6 +192,8 @@ export interface MigrateRequest {
   serve: ServeOptions;
   /** --verbose, --debug: the embedded worker's log level (REVENANT_LOG_LEVEL wins). */
   logLevel?: 'INFO' | 'DEBUG';
+  /** gh-ost's --quiet: no status line while the migration runs; its outcome only. */
+  quiet?: boolean;
 }
 
 export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
@@ -348,6 +349,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     serve,
     password: v.password === undefined ? undefined : String(v.password),
     logLevel: bool('debug') ? 'DEBUG' : bool('verbose') ? 'INFO' : undefined,
+    quiet: bool('quiet'),
     askPass: bool('ask-pass'),
     detach: bool('detach'),
     taskQueue: v['task-queue'] === undefined ? undefined : String(v['task-queue']),
