@@ -188,7 +188,7 @@ async function windowEvents(handle: { fetchHistory: () => Promise<{ events?: any
   return events.length - drains[1];
 }
 
-test('revert window: its history does not grow with its length under writes (10 s and 70 s windows); the status reads its progress', { timeout: 300_000 }, async () => {
+test('revert window: its history does not grow with its length under writes (10 s and 70 s windows); the status reads its progress', { timeout: 300_000 }, async (t) => {
   const windows = [10, 70];
   const dbs = windows.map((s) => `rv_revert_hist_${s}`);
   const writers: Writers[] = [];
@@ -211,6 +211,7 @@ test('revert window: its history does not grow with its length under writes (10 
     const results = (await Promise.all(handles.map((h) => h.result()))) as MigrationResult[];
     for (const r of results) assert.match(r.status.message ?? '', /the revert window closed \(its time was up\)/);
     const [short, longer] = await Promise.all(handles.map(windowEvents));
+    t.diagnostic(`window history: ${short} events for 10 s, ${longer} for 70 s, under writes; the window applied ${results[1].status.revert!.eventsApplied} changes in 70 s`);
     // The window's history is its applier, its timer and the cleanup, however long it stays open.
     assert.ok(longer <= short + 4 && longer < 40, `history of the window: ${short} events for 10 s, ${longer} for 70 s of writes`);
     assert.ok(results[1].status.revert!.eventsApplied > 0, 'the window\'s count, as its applier ended');
