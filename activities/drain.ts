@@ -101,7 +101,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
       if (await control.throttled()) {
         // Throttled: apply nothing; the stream pauses itself when its queue fills.
         await applier.flush();
-        await control.waitWhileThrottled(applier.checkpoint);
+        await control.waitWhileThrottled(applier.heartbeatDetails());
         continue;
       }
       const items = await streamer.take(1000, FLUSH_INTERVAL_MS);

@@ -13,6 +13,12 @@ export function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'MigrationRefused');
 }
 
+/** A table that is not there: said of the database when that is what is missing. */
+export async function refuseMissingTable(conn: Conn, db: string, table: string): Promise<never> {
+  if ((await rows(conn, sql.schemaNamed(db))).length === 0) refuse(`database ${db} does not exist (--database)`);
+  refuse(`table ${db}.${table} does not exist`);
+}
+
 export interface ServerFacts {
   /** "MySQL 9.7.4", "MariaDB 10.11.6" */
   version: string;
@@ -88,10 +94,7 @@ async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
 export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts: { resurrect?: boolean } = {}): Promise<{ estimatedRows: number }> {
   const { database: db, table } = input;
   const t = await rows(conn, sql.tableInfo(db, table));
-  if (t.length === 0) {
-    if ((await rows(conn, sql.schemaNamed(db))).length === 0) refuse(`database ${db} does not exist (--database)`);
-    refuse(`table ${db}.${table} does not exist`);
-  }
+  if (t.length === 0) await refuseMissingTable(conn, db, table);
   if (t[0].TABLE_TYPE !== 'BASE TABLE') refuse(`${db}.${table} is a ${t[0].TABLE_TYPE}, not a table`);
 
   const alter = normalizeAlter(input.alter);

@@ -5,7 +5,7 @@ import { windowPlan } from '../workflows/revert';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { checkServer, refuse } from './inspect';
+import { checkServer, refuse, refuseMissingTable } from './inspect';
 import { exec, rows, withConnection } from './mysql';
 import { binlogMissing, describePosition } from './resurrect';
 import * as sql from './sql';
@@ -51,10 +51,7 @@ export async function prepareRevert(credentials: CredentialResolver, input: Migr
     const base = tableNameBase(input);
     const [kept, changelog, ghost] = [checkpointTableName(base), changelogTableName(base), ghostTableName(base)];
     const present = new Set((await rows(conn, sql.tablesNamed(db, [table, oldTable, kept, changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
-    if (!present.has(table)) {
-      if ((await rows(conn, sql.schemaNamed(db))).length === 0) refuse(`database ${db} does not exist (--database)`);
-      refuse(`table ${db}.${table} does not exist`);
-    }
+    if (!present.has(table)) await refuseMissingTable(conn, db, table);
     if (!present.has(oldTable)) refuse(`cannot revert: --old-table ${db}.${oldTable} does not exist (dropped by --ok-to-drop-table?)`);
     if (present.has(kept) && present.has(changelog)) {
       refuse(`cannot revert: ${db}.${changelog} exists beside ${kept}: another migration of ${table} is under way or was left behind`);

@@ -32,16 +32,17 @@ function temporalBinary(): string {
 function embeddedPlace(env: NodeJS.ProcessEnv) {
   const port = Number(env.REVENANT_EMBEDDED_TEMPORAL_PORT ?? 7233);
   const dir = env.REVENANT_HOME ?? join(homedir(), '.revenant');
-  return { port, uiPort: port + 1000, address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${port + 1000}`, dir, pidFile: join(dir, 'temporal.pid') };
+  return { port, uiPort: port + 1000, address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${port + 1000}`, dir,
+    dbFile: join(dir, 'temporal.db'), pidFile: join(dir, 'temporal.pid') };
 }
 
 export async function ensureEmbeddedTemporal(env: NodeJS.ProcessEnv = process.env): Promise<{ address: string; uiUrl: string; started: boolean }> {
-  const { port, uiPort, address, uiUrl, dir, pidFile } = embeddedPlace(env);
+  const { port, uiPort, address, uiUrl, dir, dbFile, pidFile } = embeddedPlace(env);
   if (await reachable(address)) return { address, uiUrl, started: false };
   mkdirSync(dir, { recursive: true });
   const log = openSync(join(dir, 'temporal.log'), 'a');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
-    '--db-filename', join(dir, 'temporal.db'), '--log-level', 'warn', ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a])];
+    '--db-filename', dbFile, '--log-level', 'warn', ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a])];
   const child = spawn(temporalBinary(), args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   // For `revenant server status|stop`.
@@ -83,13 +84,13 @@ async function runningMigrations(address: string): Promise<string[]> {
 
 /** `revenant server status`: whether the embedded server runs, where, and what runs on it. */
 export async function embeddedServerStatus(env: NodeJS.ProcessEnv = process.env): Promise<{ text: string; running: boolean }> {
-  const { address, uiUrl, dir, pidFile } = embeddedPlace(env);
-  if (!(await reachable(address))) return { running: false, text: `no embedded Temporal server runs on ${address} (its state, if any, is in ${join(dir, 'temporal.db')}); revenant migrate starts one` };
+  const { address, uiUrl, dbFile, pidFile } = embeddedPlace(env);
+  if (!(await reachable(address))) return { running: false, text: `no embedded Temporal server runs on ${address} (its state, if any, is in ${dbFile}); revenant migrate starts one` };
   const pid = serverPid(pidFile);
   const migrations = await runningMigrations(address);
   return {
     running: true,
-    text: `embedded Temporal server on ${address} (${pid ? `pid ${pid}` : 'not started by revenant: no pid file'}), Web UI ${uiUrl}, state in ${join(dir, 'temporal.db')}; ` +
+    text: `embedded Temporal server on ${address} (${pid ? `pid ${pid}` : 'not started by revenant: no pid file'}), Web UI ${uiUrl}, state in ${dbFile}; ` +
       `${migrations.length} migration(s) running${migrations.length ? `: ${migrations.join(', ')}` : ''}`,
   };
 }

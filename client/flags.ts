@@ -310,9 +310,6 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   }
   if (v['revert-window'] !== undefined) {
     input.revertWindowSeconds = durationSeconds('revert-window', String(v['revert-window']));
-    if (input.revertWindowSeconds > 0 && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
-      throw new UsageError(`--revert-window works on the master only, without --include-triggers`);
-    }
   }
   if (bool('checkpoint')) input.checkpoint = true;
   if (bool('timestamp-old-table')) input.timestampOldTable = true;
@@ -329,10 +326,13 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('revert')) {
     if (v['old-table'] === undefined) throw new UsageError('--revert needs --old-table: the table the migration put aside, e.g. --old-table _<table>_del');
     if (input.resurrect) throw new UsageError('--revert and --resurrect exclude each other');
-    if (input.testOnReplica || input.migrateOnReplica || input.triggers) throw new UsageError('--revert works on the master only, without --include-triggers');
     input.revert = { oldTable: String(v['old-table']) };
   } else if (v['old-table'] !== undefined) {
     throw new UsageError('--old-table names the table to revert to: it needs --revert');
+  }
+  // A revert's applier and cut-over (a window's, or --revert's) work on the master's table alone.
+  if ((input.revert || input.revertWindowSeconds) && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
+    throw new UsageError(`${input.revert ? '--revert' : '--revert-window'} works on the master only, without --include-triggers`);
   }
   if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   const serve = {

@@ -64,6 +64,8 @@ class CommandError extends Error {}
 export class InteractiveServer {
   private readonly servers: Server[] = [];
   private socketFile?: string;
+  /** Answers being written: close() waits for them. */
+  private readonly answering = new Set<Promise<void>>();
 
   constructor(private readonly handle: WorkflowHandle, private readonly table: string,
     private readonly where: { applier: string; inspector: string }, private readonly opts: ServeOptions = {}) {}
@@ -109,8 +111,6 @@ export class InteractiveServer {
     await Promise.allSettled([...this.answering]);
     if (this.socketFile && existsSync(this.socketFile)) unlinkSync(this.socketFile);
   }
-
-  private readonly answering = new Set<Promise<void>>();
 
   /** One line in, the answer out, then the connection closes (gh-ost's way). */
   private serve(socket: Socket): void {

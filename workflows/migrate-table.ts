@@ -368,7 +368,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     phase('cleaning-up');
     // --checkpoint: the changelog stays (_<t>_ghk) while a --revert can use it: the migrated structure in place, the original kept.
     const keepCheckpoint = !!input.checkpoint && !input.okToDropTable && tableHas(cutOvers) === 'migrated' && p.topology !== 'test-on-replica';
-    await CancellationScope.nonCancellable(() => (kept || keepCheckpoint ? short.cleanup(input, p, kept, keepCheckpoint) : short.cleanup(input, p)));
+    await CancellationScope.nonCancellable(() => short.cleanup(input, p, kept, keepCheckpoint));
     if (p.topology === 'test-on-replica') {
       phase('completed', `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
         'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
@@ -421,11 +421,11 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     for (;;) {
       const endsAt = Date.now() + windowMs;
       const w = { ...windowPlan(p, cutOvers), windowEndsAt: endsAt };
-      status.revert = { tableHas: tableHas(cutOvers), keptTable: w.ghostTable, endsAt, secondsLeft: input.revertWindowSeconds!, reverts: cutOvers - 1, eventsApplied: 0, lagSeconds: 0 };
+      status.revert = { tableHas: tableHas(cutOvers), keptTable: w.ghostTable, endsAt, secondsLeft: windowMs / 1000, reverts: cutOvers - 1, eventsApplied: 0, lagSeconds: 0 };
       const problem = await short.keptTableProblems(input, w);
       if (problem) status.revert.warning = problem;
       phase('revertible', `${p.table} has the ${tableHas(cutOvers)} structure; ${w.ghostTable} is kept up to date until the window ends ` +
-        `(${input.revertWindowSeconds ?? 0}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`);
+        `(${windowMs / 1000}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`);
       const applier = startApplier(input, w, status);
       try {
         // (--revert asks for its revert before the window opens.)
