@@ -97,7 +97,7 @@ export class BinlogStreamer {
     const { default: ZongJi } = await import('@vlasky/zongji');
     ({ GtidSet, MariadbGtidPosition } = await import('@vlasky/zongji') as any);
     const o = connectionOptions(this.opts.server, this.opts.credentials);
-    const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}),
+    const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}), ...('stream' in o ? { stream: o.stream } : {}),
       // (JSON columns are read as bytes, see rawBytes; jsonStrings is for any zongji decodes still.)
       dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true } as any);
     this.zongji = zongji;

@@ -48,13 +48,17 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   const conn = await connect(server, credentials);
   const copiers: Conn[] = [];
   let control: ControlReader | undefined;
+  let counter: Conn | undefined;
+  let ended = false;
   try {
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
     if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials);
     let chunkSize = input.chunkSize;
-    const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize });
+    let rowsCounted: number | undefined;
+    const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize,
+      ...(rowsCounted !== undefined ? { rowsCounted } : {}) });
     control.progress = () => ({ copy: progress() });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
       // Resuming: the changelog's checkpoint is committed with each chunk; the ranges claimed
@@ -67,6 +71,18 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     }
     if (cp.value.done) return progress();
 
+    if (input.exactRowcount && input.concurrentRowcount !== false) {
+      // --exact-rowcount with gh-ost's --concurrent-rowcount (its default): counted on a
+      // connection of its own while the copy starts; the estimate is corrected when it ends.
+      void (async () => {
+        const c = await connect(server, credentials);
+        if (ended) return c.destroy();
+        counter = c;
+        const [r] = await rows(c, sql.exactRowCount(plan.database, plan.table));
+        rowsCounted = Number(r.n);
+        reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), true);
+      })().catch(() => { /* the estimate stays: the copy does not depend on it */ });
+    }
     await exec(conn, sql.ghostWriterSession(input));
     if (cp.value.min === null || cp.value.max === null) {
       // The key range, read once and kept: rows inserted later reach the ghost via the binlog.
@@ -178,8 +194,10 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
     throw e;
   } finally {
+    ended = true;
     control?.close();
     conn.destroy();
+    counter?.destroy();
     for (const c of copiers) c.destroy();
   }
 }

@@ -195,7 +195,8 @@ export async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credenti
  */
 async function swapAndSwapBack(c: Conn, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
-  await exec(c, stopReplica(flavorOf(c)));
+  // --test-on-replica-skip-replica-stop: the user's own tooling stops replication (gh-ost's meaning).
+  if (!input.testOnReplicaSkipReplicaStop) await exec(c, stopReplica(flavorOf(c)));
   await drainToMarker(c, plan, 60_000);
   await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
   await exec(c, sql.swapTables(db, table, old, ghost));

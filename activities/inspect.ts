@@ -109,7 +109,9 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
     refuse(`the ALTER renames columns (${list}); revenant will copy their data under the new names. Confirm this is right with --approve-renamed-columns`);
   }
 
-  const fks = await rows(conn, sql.foreignKeysTouching(db, table));
+  // --skip-foreign-key-checks: the user vouches that no other table references this one, and
+  // information_schema (slow with many tables) is not searched; the table's own keys still are.
+  const fks = input.skipForeignKeyChecks ? (await rows(conn, sql.foreignKeysOf(db, table))) : await rows(conn, sql.foreignKeysTouching(db, table));
   const parent = fks.find((fk) => !(fk.TABLE_SCHEMA === db && fk.TABLE_NAME === table));
   if (parent) {
     refuse(`Parent-side foreign keys are not supported: ${parent.TABLE_SCHEMA}.${parent.TABLE_NAME} references ${db}.${table} (${parent.CONSTRAINT_NAME}); ` +
@@ -147,7 +149,8 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
   }
 
   let estimatedRows = Number(t[0].TABLE_ROWS ?? 0);
-  if (input.exactRowcount) estimatedRows = Number((await rows(conn, sql.exactRowCount(db, table)))[0].n);
+  // --exact-rowcount counts here only with --concurrent-rowcount=false; else the copy counts as it starts.
+  if (input.exactRowcount && input.concurrentRowcount === false) estimatedRows = Number((await rows(conn, sql.exactRowCount(db, table)))[0].n);
   return { estimatedRows };
 }
 

@@ -1,6 +1,7 @@
 // Connections to the migrated server. One place decides the session options every
 // revenant connection uses, so that values read and written mean the same everywhere.
 import { ApplicationFailure } from '@temporalio/common';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import type { ServerRef } from '../workflows/types';
@@ -11,10 +12,13 @@ import { initConnection } from './flavor';
 export type Conn = Connection;
 
 export function connectionOptions(server: ServerRef, credentials: CredentialResolver) {
-  const { user, password, ssl, host, port } = credentials(server);
+  const { user, password, ssl, host: realHost, port: realPort } = credentials(server);
+  const host = realHost ?? server.host;
+  const port = realPort ?? server.port;
   return {
-    host: host ?? server.host,
-    port: port ?? server.port,
+    host,
+    port,
+    ...(ssl?.verifyIdentity && isIP(host) ? { stream: () => socketNamedFor(host, port) } : {}),
     user,
     password,
     ...(ssl ? { ssl } : {}),
@@ -25,8 +29,40 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
     bigNumberStrings: true,
     decimalNumbers: false,
     multipleStatements: true,
-    connectTimeout: 10_000,
+    connectTimeout: server.timeoutSeconds ? Math.round(server.timeoutSeconds * 1000) : 10_000,
   };
+}
+
+/**
+ * A TCP connection to an IP address whose TLS certificate must name that address (gh-ost's
+ * --ssl checks it). mysql2 gives TLS no server name for an IP, and Node then checks the
+ * certificate against the socket's _host, which it sets for host names only, else against
+ * "localhost": the socket is told its address.
+ */
+function socketNamedFor(host: string, port: number): Socket {
+  const socket = netConnect(port, host);
+  (socket as Socket & { _host?: string })._host = host;
+  return socket;
+}
+
+/** --mysql-timeout of each connection that has one: how long a statement may go unanswered. */
+const statementTimeouts = new WeakMap<Conn, { ms: number; where: string }>();
+
+/**
+ * Runs a statement under the connection's --mysql-timeout. mysql2 gives up waiting but keeps
+ * the connection, whose late answer would then be read as the next statement's: the
+ * connection is destroyed, and the error is a lost connection's (retried like one).
+ */
+async function timed<T>(conn: Conn, run: (timeout?: number) => Promise<T>): Promise<T> {
+  const limit = statementTimeouts.get(conn);
+  if (!limit) return run();
+  try {
+    return await run(limit.ms);
+  } catch (e) {
+    if (mysqlErrorCode(e) !== 'PROTOCOL_SEQUENCE_TIMEOUT') throw e;
+    conn.destroy();
+    throw Object.assign(new Error(`${limit.where} did not answer within ${limit.ms / 1000} s (--mysql-timeout); the connection was closed`), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+  }
 }
 
 /**
@@ -37,6 +73,15 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
 const REFUSED_LOGIN = new Set([
   'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE',
   'ER_ACCOUNT_HAS_BEEN_LOCKED', 'ER_MUST_CHANGE_PASSWORD_LOGIN', 'ER_SECURE_TRANSPORT_REQUIRED', 'ER_HOST_NOT_PRIVILEGED', 'ER_HOST_IS_BLOCKED',
+]);
+/**
+ * TLS failures: the server's certificate does not verify (unknown CA, another host's name,
+ * expired), or the server has no TLS. They fail the same way on every try.
+ */
+const TLS_REFUSED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED',
+  'CERT_REJECTED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'HANDSHAKE_NO_SSL_SUPPORT', 'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 /** Network failures that, on first contact, mean the address is wrong rather than the server down for a moment. */
 const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
@@ -58,6 +103,11 @@ export function connectFailure(server: ServerRef, user: string, e: unknown, opts
     return ApplicationFailure.nonRetryable(`cannot log in to ${where} as ${user}: ${describeMysqlError(e)}; ` +
       'check --user and --password (or the worker\'s REVENANT_CONFIG / REVENANT_MYSQL_PASSWORD), and the account\'s host and TLS requirements', 'LoginRefused');
   }
+  // mysql2 reports every failed TLS handshake as HANDSHAKE_SSL_ERROR: the certificate's are those that name it.
+  if (TLS_REFUSED.has(code) || (code === 'HANDSHAKE_SSL_ERROR' && /certificate|altnames/i.test((e as Error).message))) {
+    return ApplicationFailure.nonRetryable(`cannot connect to ${where} over TLS: ${(e as Error).message} (${code}); ` +
+      'check --ssl-ca (the CA that signed the server\'s certificate) and that the certificate names this host, or pass --ssl-allow-insecure', 'TlsRefused');
+  }
   if (opts.firstContact && UNREACHABLE.has(code)) {
     const why = code.startsWith('E') && /^(ENOTFOUND|EAI_)/.test(code) ? `the host name ${server.host} does not resolve`
       : code === 'ECONNREFUSED' ? `nothing listens on port ${server.port} (connection refused)`
@@ -77,6 +127,7 @@ export async function connect(server: ServerRef, credentials: CredentialResolver
   }
   // A dropped connection must surface as a rejected query, never as an unhandled 'error'.
   conn.on('error', () => {});
+  if (server.timeoutSeconds) statementTimeouts.set(conn, { ms: Math.round(server.timeoutSeconds * 1000), where: `${server.host}:${server.port}` });
   try {
     await initConnection(conn);
   } catch (e) {
@@ -87,12 +138,12 @@ export async function connect(server: ServerRef, credentials: CredentialResolver
 }
 
 export async function rows<T = Record<string, any>>(conn: Conn, s: Statement): Promise<T[]> {
-  const [r] = await conn.query<RowDataPacket[]>(s.sql, s.params);
+  const [r] = await timed(conn, (timeout) => conn.query<RowDataPacket[]>({ sql: s.sql, timeout }, s.params));
   return r as unknown as T[];
 }
 
 export async function exec(conn: Conn, s: Statement): Promise<ResultSetHeader> {
-  const [r] = await conn.query<ResultSetHeader>(s.sql, s.params);
+  const [r] = await timed(conn, (timeout) => conn.query<ResultSetHeader>({ sql: s.sql, timeout }, s.params));
   return r;
 }
 

@@ -137,6 +137,13 @@ export const foreignKeysTouching = (database: string, table: string): Statement 
   params: [database, table, database, table],
 });
 
+/** The table's own (child-side) foreign keys only: a lookup by table, without the search for tables referencing it. */
+export const foreignKeysOf = (database: string, table: string): Statement => ({
+  sql: `SELECT CONSTRAINT_NAME, TABLE_SCHEMA, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL`,
+  params: [database, table],
+});
+
 export const triggersOn = (database: string, table: string): Statement => ({
   sql: `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?`,
   params: [database, table],

@@ -27,11 +27,20 @@ export function topologyOf(input: MigrationInput): Topology {
   return input.allowOnMaster ? 'master' : 'replica';
 }
 
-/** "host:port" as a server the worker connects to with the migration's user. */
-export function parseHostPort(spec: string, user: string | undefined, defaultPort = 3306): ServerRef {
+/**
+ * "host:port" as a server the worker connects to as it does to `like` (the --host server):
+ * the same user (unless `user` says another), TLS and timeout.
+ */
+export function parseHostPort(spec: string, like: ServerRef, user = like.user, defaultPort = 3306): ServerRef {
   const m = /^\s*([^:\s]+)(?::(\d+))?\s*$/.exec(spec);
   if (!m) throw new Error(`"${spec}" is not host[:port]`);
-  return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort, ...(user ? { user } : {}) };
+  return sameLogin({ host: m[1], port: m[2] ? Number(m[2]) : defaultPort }, like, user);
+}
+
+/** A server of the topology, reached as `like` is: user, TLS and --mysql-timeout (not a named connection: that names one server). */
+function sameLogin(at: { host: string; port: number }, like: ServerRef, user = like.user): ServerRef {
+  return { host: at.host, port: at.port, ...(user ? { user } : {}), ...(like.tls ? { tls: like.tls } : {}),
+    ...(like.timeoutSeconds ? { timeoutSeconds: like.timeoutSeconds } : {}) };
 }
 
 /** Decides, on the connected (inspected) server, which server is written and which replicas are watched. */
@@ -40,7 +49,7 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
   const f = flavorOf(conn);
   const source = await replicaStatus(conn, f);
   const isReplica = !!source;
-  const controlReplicas = (input.throttleControlReplicas ?? []).map((r) => parseHostPort(r, input.server.user));
+  const controlReplicas = (input.throttleControlReplicas ?? []).map((r) => parseHostPort(r, input.server));
   if (topology === 'master') {
     return { topology, applier: input.server, lagReplicas: controlReplicas };
   }
@@ -56,9 +65,9 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
   }
   if (topology === 'replica') {
     const master = input.assumeMasterHost
-      ? parseHostPort(input.assumeMasterHost, input.server.user)
-      : { host: source!.sourceHost, port: source!.sourcePort, ...(input.server.user ? { user: input.server.user } : {}) };
-    const self: ServerRef = { host: input.server.host, port: input.server.port, ...(input.server.user ? { user: input.server.user } : {}) };
+      ? parseHostPort(input.assumeMasterHost, input.server, input.masterUser ?? input.server.user)
+      : sameLogin({ host: source!.sourceHost, port: source!.sourcePort }, input.server);
+    const self = sameLogin(input.server, input.server);
     return { topology, applier: master, lagReplicas: dedupe([self, ...controlReplicas]) };
   }
   return { topology, applier: input.server, lagReplicas: controlReplicas };

@@ -4,13 +4,14 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
-import { credentialsFromEnvironment } from '../activities/credentials';
-import { checksumSummary, embeddedTaskQueue, migrationWorkflowId, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
+import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
+import { migrateHelp } from './help';
+import { checksumSummary, embeddedTaskQueue, ghostTableName, migrationWorkflowId, tableNameBase, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
-import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError, type MigrateRequest } from './flags';
+import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
-import { InteractiveServer } from './interactive';
+import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Control } from '../workflows/settings';
 
@@ -79,13 +80,12 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-/** `revenant migrate --help`: every flag, gh-ost's and revenant's own, and those refused with why. */
-function migrateHelp(): string {
-  const refused = Object.entries(REFUSED_FLAGS).map(([f, r]) => `  --${f}\n      not supported: ${r.why}`);
-  return `usage: revenant migrate --host H --port P --user U --database D --table T --alter "…" [--execute] [flags…]\n\n` +
-    `flags (gh-ost's names and meanings; revenant's own marked in the README, whose tables say what each does):\n` +
-    `  ${Object.keys(FLAG_KINDS).sort().map((f) => `--${f}${FLAG_KINDS[f] === 'bool' ? '' : ` ${FLAG_KINDS[f]}`}`).join('\n  ')}\n\n` +
-    `gh-ost flags revenant refuses, and why:\n${refused.join('\n')}`;
+/** The command line's passwords, for the embedded worker: --master-password for the --assume-master-host server only. */
+function embeddedLogins(req: MigrateRequest): LoginOverrides {
+  const { input } = req;
+  if (req.masterPassword === undefined || !input.assumeMasterHost) return { user: input.server.user, password: req.password };
+  const [host, port] = input.assumeMasterHost.split(':');
+  return { user: input.server.user, password: req.password, byServer: { [`${host}:${port ?? 3306}`]: { password: req.masterPassword } } };
 }
 
 function print(line: string) {
@@ -95,6 +95,8 @@ function print(line: string) {
 async function migrate(req: MigrateRequest): Promise<number> {
   const { input } = req;
   if (req.askPass) req.password = await askPassword();
+  // A socket file or port that cannot be served is refused before anything starts.
+  if (!req.detach) await refuseTakenServeTargets(req.serve);
   const temporal = await connectTemporal(req.namespace);
   const workflowId = migrationWorkflowId(input.server, input.database, input.table);
   const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
@@ -108,12 +110,12 @@ async function migrate(req: MigrateRequest): Promise<number> {
       // The in-process worker gets the password in memory; the workflow never sees it.
       const { worker, close } = await (await workerModule()).createWorker({
         address: temporal.address, taskQueue,
-        credentials: credentialsFromEnvironment(process.env, { user: input.server.user, password: req.password }),
+        credentials: credentialsFromEnvironment(process.env, embeddedLogins(req)),
       });
       const running = worker.run();
       stopWorker = async () => { worker.shutdown(); await running.catch(() => {}); await close(); };
       print(`revenant: embedded Temporal at ${temporal.address}; Web UI ${temporal.uiUrl}`);
-    } else if (req.password !== undefined) {
+    } else if (req.password !== undefined || req.masterPassword !== undefined) {
       print('revenant: note: the password stays on this machine; workers resolve MySQL credentials from their own environment or config');
     }
 
@@ -187,7 +189,8 @@ async function serveInteractive(handle: WorkflowHandle, req: MigrateRequest): Pr
   if (!req.serve.socketFile && !req.serve.tcpPort) return undefined;
   const { server, database, table } = req.input;
   const inspector = `${server.host}:${server.port}`;
-  const interactive = new InteractiveServer(handle, table, { inspector, applier: req.input.assumeMasterHost ?? inspector }, req.serve);
+  const interactive = new InteractiveServer(handle, table,
+    { inspector, applier: req.input.assumeMasterHost ?? inspector, ghostTable: ghostTableName(tableNameBase(req.input)) }, req.serve);
   const on = await interactive.listen();
   print(`revenant: interactive commands for ${database}.${table} on ${on.join(' and ')} (echo help | nc -U …)`);
   return interactive;

@@ -34,8 +34,9 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
   // verbose, debug: the embedded worker's log level; cut-over: atomic (or default) only; storage-engine: innodb only
   verbose: 'bool', debug: 'bool', 'cut-over': 'string', 'storage-engine': 'string',
-  // accepted for gh-ost compatibility, no effect on revenant
-  'concurrent-rowcount': 'bool', 'skip-foreign-key-checks': 'bool',
+  'concurrent-rowcount': 'bool', 'skip-foreign-key-checks': 'bool', 'test-on-replica-skip-replica-stop': 'bool',
+  ssl: 'bool', 'ssl-ca': 'string', 'ssl-cert': 'string', 'ssl-key': 'string', 'ssl-allow-insecure': 'bool',
+  'master-user': 'string', 'master-password': 'string', 'mysql-timeout': 'float',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
   gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
 };
@@ -49,7 +50,6 @@ export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
   tungsten: { kind: 'bool', why: `revenant reads MySQL's own replication status to find master and replicas; Tungsten replication is not supported` },
   'replica-server-id': { kind: 'int', why: `each of revenant's binlog readers takes a random server id of its own (a migration runs several, and two readers of one id cut each other off)` },
   'binlogsyncer-max-reconnect-attempts': { kind: 'int', why: `revenant's binlog reader reconnects through its activity's retries, from the committed checkpoint (about an hour and a half of attempts); --default-retries bounds statements that keep failing` },
-  'mysql-timeout': { kind: 'float', why: `not supported yet: revenant bounds its lock waits (--cut-over-lock-timeout-seconds) and notices a stuck worker by its heartbeat (5 s)` },
   charset: { kind: 'string', why: `revenant's connections always use utf8mb4, which holds every character, and rows are copied server-side (INSERT … SELECT)` },
   'exponential-backoff-max-interval': { kind: 'int', why: `revenant's retries back off exponentially to at most 30 s (60 s for the cut-over), Temporal retry policies that cannot be changed from the command line` },
   'hooks-status-interval': { kind: 'int', why: `revenant runs the on-status hook at every tenth of the copy (each run is a history event), not on a timer` },
@@ -57,17 +57,9 @@ export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
   'statsd-addr': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
   'statsd-tags': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
   stack: { kind: 'bool', why: `revenant is not a Go program; its worker logs a failing activity's stack (REVENANT_LOG_LEVEL=DEBUG)` },
-  'test-on-replica-skip-replica-stop': { kind: 'bool', why: `not supported yet: --test-on-replica stops replication at the cut-over to keep both tables at one point` },
   'skip-renamed-columns': { kind: 'bool', why: `revenant will not drop renamed columns' values silently: confirm the renames with --approve-renamed-columns, or write the ALTER as DROP and ADD` },
   'skip-strict-mode': { kind: 'bool', why: `revenant applies in a strict session on purpose: a value the ghost cannot hold stops the migration instead of being truncated (accept such losses with --allow-data-loss)` },
   'replication-lag-query': { kind: 'string', why: `deprecated by gh-ost itself; revenant measures replica lag with its own heartbeat (--max-lag-millis, --throttle-control-replicas)` },
-  ssl: { kind: 'bool', why: `not supported yet from the command line: TLS to MySQL is not configured by revenant's workers` },
-  'ssl-allow-insecure': { kind: 'bool', why: `not supported yet, as --ssl` },
-  'ssl-ca': { kind: 'string', why: `not supported yet, as --ssl` },
-  'ssl-cert': { kind: 'string', why: `not supported yet, as --ssl` },
-  'ssl-key': { kind: 'string', why: `not supported yet, as --ssl` },
-  'master-user': { kind: 'string', why: `not supported yet: workers resolve credentials per server name (--mysql-connection and REVENANT_CONFIG), not a separate master login` },
-  'master-password': { kind: 'string', why: `not supported yet, as --master-user` },
   'skip-metadata-lock-check': { kind: 'bool', why: `revenant never unlocks the table at the cut-over before its RENAME is queued on it (gh-ost's data-loss fix, its PR 1536); without that check writes can be lost` },
 };
 
@@ -184,6 +176,8 @@ export function ghostConf(path: string, env: NodeJS.ProcessEnv): Record<string, 
 export interface MigrateRequest {
   input: MigrationInput;
   password?: string;
+  /** gh-ost's --master-password: for the --assume-master-host server only. */
+  masterPassword?: string;
   askPass: boolean;
   detach: boolean;
   taskQueue?: string;
@@ -294,6 +288,34 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     if (!/^[^:\s]+(:\d+)?$/.test(String(v['assume-master-host']))) throw new UsageError(`--assume-master-host takes host[:port], not "${v['assume-master-host']}"`);
     input.assumeMasterHost = String(v['assume-master-host']);
   }
+  // gh-ost's --master-user and --master-password: the master's own login, for the master it was told of.
+  for (const f of ['master-user', 'master-password']) {
+    if (v[f] !== undefined && input.assumeMasterHost === undefined) throw new UsageError(`--${f} requires --assume-master-host`);
+  }
+  if (v['master-user'] !== undefined) input.masterUser = String(v['master-user']);
+  // gh-ost's TLS flags: every connection (inspected server, master, replicas, binlog) uses them.
+  for (const f of ['ssl-ca', 'ssl-cert', 'ssl-key', 'ssl-allow-insecure']) {
+    if (v[f] !== undefined && v[f] !== false && !bool('ssl')) throw new UsageError(`--${f} requires --ssl`);
+  }
+  if ((v['ssl-cert'] === undefined) !== (v['ssl-key'] === undefined)) throw new UsageError('--ssl-cert and --ssl-key go together: a client certificate and its key');
+  if (bool('ssl')) {
+    input.server.tls = {
+      ...(v['ssl-ca'] !== undefined ? { ca: String(v['ssl-ca']) } : {}),
+      ...(v['ssl-cert'] !== undefined ? { cert: String(v['ssl-cert']), key: String(v['ssl-key']) } : {}),
+      ...(bool('ssl-allow-insecure') ? { allowInsecure: true } : {}),
+    };
+  }
+  if (v['mysql-timeout'] !== undefined) {
+    const t = Number(v['mysql-timeout']);
+    if (!Number.isFinite(t) || t < 0 || t > 86_400) throw new UsageError(`--mysql-timeout takes seconds between 0 and 86400, got ${v['mysql-timeout']}`);
+    if (t > 0) input.server.timeoutSeconds = t;
+  }
+  if (bool('test-on-replica-skip-replica-stop')) {
+    if (!input.testOnReplica) throw new UsageError('--test-on-replica-skip-replica-stop requires --test-on-replica');
+    input.testOnReplicaSkipReplicaStop = true;
+  }
+  if (bool('skip-foreign-key-checks')) input.skipForeignKeyChecks = true;
+  if (v['concurrent-rowcount'] === false) input.concurrentRowcount = false;
   if (v['throttle-control-replicas'] !== undefined) {
     const list = String(v['throttle-control-replicas']).split(',').map((x) => x.trim()).filter(Boolean);
     const bad = list.find((x) => !/^[^:\s]+(:\d+)?$/.test(x));
@@ -348,6 +370,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input,
     serve,
     password: v.password === undefined ? undefined : String(v.password),
+    masterPassword: v['master-password'] === undefined ? undefined : String(v['master-password']),
     logLevel: bool('debug') ? 'DEBUG' : bool('verbose') ? 'INFO' : undefined,
     quiet: bool('quiet'),
     askPass: bool('ask-pass'),

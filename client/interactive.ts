@@ -8,7 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Control } from '../workflows/settings';
 import type { MigrationStatus } from '../workflows/types';
-import type { ServeOptions } from './flags';
+import { UsageError, type ServeOptions } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
 
 const THROTTLE_HINT = '# Note: you may only throttle for as long as your binary logs are not purged';
@@ -68,7 +68,7 @@ export class InteractiveServer {
   private readonly answering = new Set<Promise<void>>();
 
   constructor(private readonly handle: WorkflowHandle, private readonly table: string,
-    private readonly where: { applier: string; inspector: string }, private readonly opts: ServeOptions = {}) {}
+    private readonly where: { applier: string; inspector: string; ghostTable: string }, private readonly opts: ServeOptions = {}) {}
 
   /**
    * Listens on the socket file and/or TCP port. A stale socket file (nobody answering) is
@@ -211,7 +211,7 @@ export class InteractiveServer {
   /** gh-ost's `status`: hint lines, then the status line. */
   private detailed(s: MigrationStatus): string {
     return [
-      `# Migrating \`${s.database}\`.\`${s.table}\`; Ghost table is \`${s.database}\`.\`_${s.table}_gho\``,
+      `# Migrating \`${s.database}\`.\`${s.table}\`; Ghost table is \`${s.database}\`.\`${this.where.ghostTable}\``,
       `# Migrating ${this.where.applier}; inspecting ${this.where.inspector}; workflow ${s.workflowId}`,
       `# ALTER: ${s.alter}`,
       `# ${settingsLine(s)}`,
@@ -221,6 +221,23 @@ export class InteractiveServer {
       statusLine(s),
       '',
     ].join('\n');
+  }
+}
+
+/**
+ * Before the migration starts: a socket file another process serves (unless
+ * --initially-drop-socket-file) or a TCP port taken is refused while nothing has changed yet.
+ */
+export async function refuseTakenServeTargets(opts: ServeOptions): Promise<void> {
+  if (opts.socketFile && existsSync(opts.socketFile) && !opts.dropSocketFile && await answers(opts.socketFile)) {
+    throw new UsageError(`--serve-socket-file ${opts.socketFile}: another process serves it (--initially-drop-socket-file takes it over)`);
+  }
+  if (opts.tcpPort) {
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`--serve-tcp-port ${opts.tcpPort}: ${e.code === 'EADDRINUSE' ? 'another process listens on it' : e.message}`)));
+      probe.listen(opts.tcpPort, () => probe.close(() => resolve()));
+    });
   }
 }
 

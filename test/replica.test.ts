@@ -4,6 +4,7 @@
 // a replica whose SQL thread stops throttles the copy within two seconds, named in the status,
 // and the copy carries on once replication does.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { admin, checksum, REPLICATION, ServerInstance, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
@@ -213,4 +214,30 @@ test('connected to a master without --allow-on-master, revenant refuses before a
   const handle = await start(migration(db, MASTER, {}));
   await assert.rejects(handle.result(), (e: any) => /is not a replica.*--allow-on-master/.test(e.cause?.message ?? ''));
   assert.deepEqual(await tablesIn(db, MASTER), ['t']);
+});
+
+test('--assume-master-host with --master-user: the master is written as its own user, with the password kept for it', { timeout: 180_000 }, async () => {
+  const db = 'rv_topo_master_user';
+  await freshDatabase(db, MASTER);
+  await createTestTable(db, 't', 1000, MASTER);
+  const m = await admin(undefined, MASTER);
+  await m.query("DROP USER IF EXISTS 'rv_master'@'%'; CREATE USER 'rv_master'@'%' IDENTIFIED BY 'm4ster-secret'; GRANT ALL ON *.* TO 'rv_master'@'%'");
+  await m.end();
+  await replicaCaughtUp();
+  // A worker that knows the master's password by its address (a standing worker's way; the
+  // CLI's --master-password does the same for its embedded worker), and revenant's elsewhere.
+  const config = join(WORK, 'master-user-config.json');
+  writeFileSync(config, JSON.stringify({ mysql: { [`127.0.0.1:${MASTER}`]: { password: 'm4ster-secret' }, default: { password: 'revenant' } } }));
+  const own = await startTemporal('replica-master-user', { REVENANT_CONFIG: config });
+  try {
+    const dryRun = (extra: Partial<MigrationInput>) => own.start(migration(db, REPLICA, { assumeMasterHost: `127.0.0.1:${MASTER}`, execute: false, postponeCutOver: false, ...extra }));
+    // The replica's user on the master, with the master's password: refused, nothing made.
+    await assert.rejects((await dryRun({})).result(), (e: any) => /cannot log in to 127\.0\.0\.1:\d+ as revenant/.test(e.cause?.message ?? ''));
+    assert.deepEqual(await tablesIn(db, MASTER), ['t']);
+    // As rv_master: the ghost is made, altered and dropped on the master.
+    const r = await (await dryRun({ masterUser: 'rv_master' })).result();
+    assert.equal(r.status.phase, 'dry-run-completed', r.status.message);
+  } finally {
+    await own.close();
+  }
 });

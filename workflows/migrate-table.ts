@@ -2,11 +2,11 @@
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
-  defineUpdate, isCancellation, proxyActivities, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
+  defineUpdate, isCancellation, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
+import { summarizedActivities } from './activity-summaries';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
@@ -27,7 +27,7 @@ export const abortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort'
 const TERMINAL_PHASES: Phase[] = ['cutting-over', 'revertible', 'cleaning-up', 'completed', 'dry-run-completed', 'failed', 'aborted'];
 
 // Short phases: a few minutes, retried a few times; refusals are non-retryable.
-const short = proxyActivities<Activities>({
+const short = summarizedActivities({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
@@ -39,7 +39,7 @@ const short = proxyActivities<Activities>({
 // what bounds an attempt: the start-to-close timeout Temporal requires is set past anything
 // a throttled copy of billions of rows or a revert window (at most 30 days) can reach.
 const NO_TIME_LIMIT = '3650 days';
-const long = proxyActivities<Activities>({
+const long = summarizedActivities({
   startToCloseTimeout: NO_TIME_LIMIT,
   heartbeatTimeout: '5s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -47,17 +47,17 @@ const long = proxyActivities<Activities>({
 });
 
 // Cut-over: bounded lock waits inside; retried with backoff (gh-ost's --default-retries 60).
-const cutOverActivity = proxyActivities<Activities>({
+const cutOverActivity = summarizedActivities({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5s',
   retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '60s', maximumAttempts: 60 },
 });
 
-const flagFileActivity = proxyActivities<Activities>({ startToCloseTimeout: NO_TIME_LIMIT, heartbeatTimeout: '10s' });
+const flagFileActivity = summarizedActivities({ startToCloseTimeout: NO_TIME_LIMIT, heartbeatTimeout: '10s' });
 
 // gh-ost's hooks: an executable that fails stops the migration where it runs (its failure is
 // non-retryable: the hook said no); a worker lost mid-hook runs it again.
-const hookActivity = proxyActivities<Activities>({ startToCloseTimeout: '15 minutes', retry: { initialInterval: '1s', maximumAttempts: 3 } });
+const hookActivity = summarizedActivities({ startToCloseTimeout: '15 minutes', retry: { initialInterval: '1s', maximumAttempts: 3 } });
 
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
   const started = Date.now();
@@ -193,6 +193,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
   const copyProgressed = (c: CopyProgress) => {
     status.rowsCopied = c.rowsCopied;
+    if (c.rowsCounted !== undefined) status.rowsEstimate = c.rowsCounted;
     status.chunkSizeInUse = c.chunkSize;
     publishProgress();
   };
@@ -370,8 +371,11 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     const keepCheckpoint = !!input.checkpoint && !input.okToDropTable && tableHas(cutOvers) === 'migrated' && p.topology !== 'test-on-replica';
     await CancellationScope.nonCancellable(() => short.cleanup(input, p, kept, keepCheckpoint));
     if (p.topology === 'test-on-replica') {
-      phase('completed', `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
-        'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
+      phase('completed', input.testOnReplicaSkipReplicaStop
+        ? `test-on-replica: ${p.table} (original) and ${p.ghostTable} (migrated) are kept on ${input.server.host}:${input.server.port}; ` +
+          'replication was not stopped (--test-on-replica-skip-replica-stop): they match only if something else stopped it before the cut-over'
+        : `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
+          'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
     } else {
       const reverts = status.revert?.reverts ?? 0;
       const reverted = status.revert?.tableHas === 'original' ? ` and reverted (${reverts} revert${reverts === 1 ? '' : 's'} in the window): it has its original structure` : '';

@@ -9,6 +9,19 @@ export interface ServerRef {
   user?: string;
   /** A connection defined in the worker's config (REVENANT_CONFIG): its address, user, password and TLS are the worker's. */
   name?: string;
+  /** TLS asked for on the command line (gh-ost's --ssl…): paths of PEM files, read on the worker's host. */
+  tls?: TlsRef;
+  /** gh-ost's --mysql-timeout: seconds to connect, and for each statement's answer (absent: no limit). */
+  timeoutSeconds?: number;
+}
+
+/** gh-ost's --ssl, --ssl-ca, --ssl-cert, --ssl-key and --ssl-allow-insecure. Paths only: a key's contents never enter a workflow. */
+export interface TlsRef {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Skip verifying the server's certificate chain and host name. */
+  allowInsecure?: boolean;
 }
 
 /** What the operator asked for: gh-ost's flags, minus anything secret. */
@@ -124,6 +137,14 @@ export interface MigrationInput {
   testOnReplica?: boolean;
   /** gh-ost's --assume-master-host "host:port": the master to write to, instead of the replica's own. */
   assumeMasterHost?: string;
+  /** gh-ost's --master-user: the login on the --assume-master-host server, when not the replica's (its password is the worker's). */
+  masterUser?: string;
+  /** gh-ost's --test-on-replica-skip-replica-stop: the test cut-over leaves replication running (something else stops it). */
+  testOnReplicaSkipReplicaStop?: boolean;
+  /** gh-ost's --skip-foreign-key-checks: the user vouches no other table references this one (information_schema is not searched). */
+  skipForeignKeyChecks?: boolean;
+  /** gh-ost's --concurrent-rowcount (with --exact-rowcount): false counts before the copy; absent or true, while it runs. */
+  concurrentRowcount?: boolean;
   /** gh-ost's --throttle-control-replicas: "host:port" of replicas whose lag throttles too. */
   throttleControlReplicas?: string[];
   /** How often the master's heartbeat (for lag on replicas) is written; default 100. */
@@ -249,6 +270,8 @@ export interface BinlogPosition {
 
 export interface CopyProgress {
   rowsCopied: number;
+  /** --exact-rowcount counted while the copy runs (gh-ost's --concurrent-rowcount): the table's rows, once known. */
+  rowsCounted?: number;
   chunksCopied: number;
   done: boolean;
   /** The chunk size the last chunk was copied with. */

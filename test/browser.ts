@@ -1,0 +1,66 @@
+// A page as a user's browser shows it: headless Chromium (Debian's chromium-headless-shell),
+// driven over the DevTools protocol, reads the page's visible text until it contains what is
+// awaited (the Temporal Web UI renders in the browser, after its API calls answer).
+//   node --experimental-websocket dist/test/browser.js URL NEEDLE [TIMEOUT_MS]
+// prints {"found": bool, "text": "…"} and exits 0 (1 when Chromium could not be driven).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, needle, timeoutArg] = process.argv.slice(2);
+const timeoutMs = Number(timeoutArg ?? 60_000);
+const PAGE_TEXT = `[document.body ? document.body.innerText : '',
+  ...Array.from(document.querySelectorAll('iframe')).map((f) => { try { return f.contentDocument?.body?.innerText ?? ''; } catch { return ''; } })].join('\\n')`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const profile = mkdtempSync(join(tmpdir(), 'revenant-chromium-'));
+  const port = 29_000 + Math.floor(Math.random() * 900);
+  // One process, no sandbox: a machine without user namespaces or a system bus runs it too.
+  const chrome = spawn('chromium-headless-shell', ['--no-sandbox', '--disable-gpu', '--no-zygote', '--single-process', '--disable-dev-shm-usage',
+    `--remote-debugging-port=${port}`, '--remote-allow-origins=*', `--user-data-dir=${profile}`, 'about:blank'], { stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let target: { webSocketDebuggerUrl: string } | undefined;
+    while (!target) {
+      if (Date.now() > deadline) throw new Error('Chromium did not open its DevTools endpoint');
+      try {
+        const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { type: string; webSocketDebuggerUrl: string }[];
+        target = list.find((t) => t.type === 'page');
+      } catch { /* not up yet */ }
+      if (!target) await sleep(200);
+    }
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((res, rej) => { ws.onopen = res; ws.onerror = rej; });
+    let id = 0;
+    const pending = new Map<number, (v: any) => void>();
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(String(m.data));
+      if (msg.id !== undefined) pending.get(msg.id)?.(msg);
+    };
+    const send = (method: string, params: object) => new Promise<any>((res) => {
+      pending.set(++id, res);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+    await send('Page.navigate', { url });
+    let text = '';
+    while (Date.now() < deadline) {
+      await sleep(500);
+      // The UI renders summaries and details as markdown in frames of its own origin: their text too.
+      const r = await send('Runtime.evaluate', { expression: PAGE_TEXT, returnByValue: true });
+      text = String(r.result?.result?.value ?? '');
+      if (text.includes(needle)) break;
+    }
+    process.stdout.write(JSON.stringify({ found: text.includes(needle), text }) + '\n');
+    ws.close();
+  } finally {
+    chrome.kill('SIGKILL');
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (e) => {
+  process.stderr.write(`browser: ${(e as Error).message}\n`);
+  process.exit(1);
+});
