@@ -10,8 +10,10 @@ import { join } from 'node:path';
 
 const [url, needle, timeoutArg] = process.argv.slice(2);
 const timeoutMs = Number(timeoutArg ?? 60_000);
+// BROWSER_DEBUG=1: each frame's address too.
+const FRAME_SRC = process.env.BROWSER_DEBUG ? "' [' + f.src + ']'" : "''";
 const PAGE_TEXT = `[document.body ? document.body.innerText : '',
-  ...Array.from(document.querySelectorAll('iframe')).map((f) => { try { return f.contentDocument?.body?.innerText ?? ''; } catch { return ''; } })].join('\\n')`;
+  ...Array.from(document.querySelectorAll('iframe')).map((f) => { try { return (f.contentDocument?.body?.innerText ?? '') + ${FRAME_SRC}; } catch { return ''; } })].join('\\n')`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
@@ -19,7 +21,8 @@ async function main(): Promise<void> {
   const port = 29_000 + Math.floor(Math.random() * 900);
   // One process, no sandbox: a machine without user namespaces or a system bus runs it too.
   const chrome = spawn('chromium-headless-shell', ['--no-sandbox', '--disable-gpu', '--no-zygote', '--single-process', '--disable-dev-shm-usage',
-    `--remote-debugging-port=${port}`, '--remote-allow-origins=*', `--user-data-dir=${profile}`, 'about:blank'], { stdio: 'ignore' });
+    // A tall window: frames below the fold are loaded too.
+    '--window-size=1280,6000', `--remote-debugging-port=${port}`, '--remote-allow-origins=*', `--user-data-dir=${profile}`, 'about:blank'], { stdio: 'ignore' });
   try {
     const deadline = Date.now() + timeoutMs;
     let target: { webSocketDebuggerUrl: string } | undefined;
@@ -55,8 +58,11 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ found: text.includes(needle), text }) + '\n');
     ws.close();
   } finally {
+    // Gone before its profile is: a dying Chromium still writes to it.
+    const exited = chrome.exitCode !== null || chrome.signalCode !== null ? Promise.resolve() : new Promise((r) => chrome.once('exit', r));
     chrome.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
+    await exited;
+    try { rmSync(profile, { recursive: true, force: true, maxRetries: 3 }); } catch { /* a temporary folder */ }
   }
 }
 

@@ -181,7 +181,7 @@ test('MySQL credentials: a named connection from the worker config, with TLS fil
   } }));
   const resolve = credentialsFromEnvironment({ REVENANT_CONFIG: join(dir, 'config.json') });
   assert.deepEqual(resolve({ host: 'x', port: 1, name: 'prod' }),
-    { user: 'migrator', password: 's3cret', host: 'db1.internal', port: 3307, ssl: { ca: 'CA PEM', cert: undefined, key: undefined, rejectUnauthorized: true } });
+    { user: 'migrator', password: 's3cret', host: 'db1.internal', port: 3307, ssl: { ca: 'CA PEM', cert: undefined, key: undefined, rejectUnauthorized: true, verifyIdentity: false } });
   assert.equal(resolve({ host: 'x', port: 1 }).password, 'other');
   assert.throws(() => resolve({ host: 'x', port: 1, name: 'nope' }), /no MySQL connection named "nope"/);
   const req = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--mysql-connection', 'prod']));

@@ -20,7 +20,9 @@ after(async () => { await temporal?.close(); });
 async function pageText(url: string, needle: string): Promise<{ found: boolean; text: string }> {
   const r = await runCommand('node', ['--experimental-websocket', join(__dirname, 'browser.js'), url, needle, '60000']);
   assert.equal(r.code, 0, `headless Chromium: ${r.out}`);
-  return JSON.parse(r.out.trim().split('\n').pop()!);
+  const page = JSON.parse(r.out.trim().split('\n').pop()!) as { found: boolean; text: string };
+  // The UI renders markdown with typographic marks: a fraction slash, curly quotes.
+  return { ...page, text: page.text.replace(/\u2044/g, '/').replace(/[\u201c\u201d]/g, '"') };
 }
 
 test('Temporal Web shows the table and ALTER, the live status line, and what each activity does', { skip, timeout: 300_000 }, async () => {

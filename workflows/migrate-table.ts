@@ -2,7 +2,7 @@
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
-  defineUpdate, isCancellation, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
+  defineUpdate, isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
@@ -346,7 +346,11 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
 
     // 4. Wait for the operator, if the cut-over is postponed.
     if (status.cutOverPostponed) await applier.whileRunning(hook('on-begin-postponed'));
-    await waitUntilCutOverAllowed(input, status, applier);
+    await waitUntilCutOverAllowed(input, status, applier, () => {
+      showDetails();
+      // RevenantPhase=postponed: migrations begun before this marker never set it, and replay without it.
+      if (searchAttributes && patched('postponed-search-attribute')) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: 'postponed' }]);
+    });
 
     // 5. Cut over: atomic swap once the applier has caught up (and is not paused).
     await applier.whileRunning(condition(() => !status.settings.paused));
@@ -482,11 +486,12 @@ function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationS
   };
 }
 
-async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, applier: ReturnType<typeof startApplier>): Promise<void> {
+async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, applier: ReturnType<typeof startApplier>, shown: () => void): Promise<void> {
   const flagFile = input.postponeCutOverFlagFile;
   if (!status.cutOverPostponed) return;
   status.phase = 'postponed';
   status.message = 'copy complete; cut-over postponed: signal cut-over (revenant cut-over)' + (flagFile ? `, or delete ${flagFile}` : '');
+  shown();
   const flagWatch = new CancellationScope();
   if (flagFile) {
     flagWatch.run(() => flagFileActivity.waitWhileFileExists(flagFile))
