@@ -22,6 +22,8 @@ interface Scenario {
   drive?: (h: any, db: string) => Promise<void>;
   /** A second workflow, run after the first ends: its history is the one recorded. */
   then?: (temporal: TestTemporal, db: string) => Promise<any>;
+  /** Continued as new: the newest run's history is recorded too, as <name>-last. */
+  lastRunToo?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -56,6 +58,18 @@ const SCENARIOS: Scenario[] = [
       await sleep(1000);
       await h.executeUpdate('finalize');
     } },
+  // Continued as new twice (the limit lowered): the first run's history ends in the renewal; the
+  // newest run's, recorded as renewed-last, begins with one.
+  { name: 'renewed', rows: 30_000, extra: { chunkSize: 200, copyThreads: 1, niceRatio: 2, postponeCutOver: true, historyLimit: 100 },
+    drive: async (h) => {
+      for (;;) {
+        const st = await h.query('status').catch(() => undefined);
+        if (st?.phase === 'postponed' && (st.renewals ?? 0) >= 2) break;
+        await sleep(200);
+      }
+      await h.signal('cut-over');
+    },
+    lastRunToo: true },
   { name: 'revert-later', extra: { checkpoint: true },
     then: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })) },
 ];
@@ -82,10 +96,15 @@ test('record the histories replay.test.ts replays', { timeout: 600_000 }, async 
       } finally {
         await load.stop();
       }
-      const history = await handle.fetchHistory();
-      const file = join(OUT, `${SERVER_KIND}-${s.name}.json`);
-      writeFileSync(file, historyToJSON(history));
-      console.log(`recorded ${file}: ${history.events?.length} events`);
+      // A run that continued as new: its first run is the one recorded under its name.
+      const first = s.lastRunToo ? temporal.client.workflow.getHandle(handle.workflowId, (handle as { firstExecutionRunId?: string }).firstExecutionRunId) : handle;
+      const histories = [{ name: s.name, history: await first.fetchHistory() }];
+      if (s.lastRunToo) histories.push({ name: `${s.name}-last`, history: await temporal.client.workflow.getHandle(handle.workflowId).fetchHistory() });
+      for (const { name, history } of histories) {
+        const file = join(OUT, `${SERVER_KIND}-${name}.json`);
+        writeFileSync(file, historyToJSON(history));
+        console.log(`recorded ${file}: ${history.events?.length} events`);
+      }
       await admin(db).then(async (c) => { await c.query(`DROP DATABASE ${db}`); await c.end(); });
     }
   } finally {

@@ -1,12 +1,13 @@
 // migrateTable: one online schema migration, as the list of its phases. Deterministic code
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal,
+  ActivityCancellationType, ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, ContinueAsNew, continueAsNew, defineQuery, defineSignal,
   defineUpdate, isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
 import { summarizedActivities } from './activity-summaries';
+import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
@@ -60,9 +61,14 @@ const flagFileActivity = summarizedActivities({ startToCloseTimeout: NO_TIME_LIM
 const hookActivity = summarizedActivities({ startToCloseTimeout: '15 minutes', retry: { initialInterval: '1s', maximumAttempts: 3 } });
 
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
-  const started = Date.now();
-  let copyStarted = 0;
-  let copyEnded = 0;
+  // A run that continued an earlier one (workflows/renewal.ts) counts from the migration's start.
+  const renewal = input.renewal;
+  const canRenew = renewalsEnabled();
+  const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  const started = renewal?.startedAt ?? Date.now();
+  let copyStarted = renewal?.copyStartedAt ?? 0;
+  let copyEnded = renewal?.copyEndedAt ?? 0;
+  const hooksRun = new Set(renewal?.hooksRun ?? []);
   const status: MigrationStatus = {
     workflowId: workflowInfo().workflowId, phase: 'inspecting', database: input.database, table: input.table, alter: input.alter,
     rowsCopied: 0, rowsEstimate: 0, percent: 0, eventsApplied: 0, lagSeconds: 0, backlogBytes: 0,
@@ -70,6 +76,7 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     resumes: 0, redoneChunks: 0, redoneEvents: 0, hibernations: 0, resurrected: !!input.resurrect,
     settings: { ...settingsFrom(input), paused: false, version: 0 },
   };
+  if (renewal) Object.assign(status, renewal.status, { workflowId: workflowInfo().workflowId, renewals: renewal.runs });
   const searchAttributes = input.searchAttributes !== false;
   let progressDecile = -1;
   /** The status with its times, rates and percentages as of now (the workflow's clock: its last event). */
@@ -115,6 +122,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   /** gh-ost's hooks, with what the workflow knows now. */
   const hook = async (name: HookName, extra: Partial<HookContext> = {}): Promise<void> => {
     if (!input.hooksPath) return;
+    if (ONE_TIME_HOOKS.includes(name)) {
+      if (hooksRun.has(name)) return;
+      hooksRun.add(name);
+    }
     const now = Date.now();
     const copySeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
     const host = plan?.applier?.host ?? input.server.host;
@@ -235,10 +246,42 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   };
   setHandler(cutOverSignal, () => { status.cutOverPostponed = false; });
 
+  /**
+   * Awaits a long activity beside the applier. Should the history fill first (and this run may
+   * renew), the activity and the applier stop at their checkpoints and the run continues as new.
+   */
+  const renewable = async <T>(applier: ReturnType<typeof startApplier>, run: () => Promise<T>): Promise<T> => {
+    if (!canRenew) return applier.whileRunning(run());
+    const activity = new CancellationScope();
+    const watch = new CancellationScope();
+    const running = activity.run(run);
+    const full = watch.run(() => condition(() => historyFull(historyLimit)));
+    full.catch(() => {});
+    try {
+      const done = await applier.whileRunning(Promise.race([running.then((v) => ({ v })), full.then(() => undefined)]));
+      if (done) return done.v;
+    } finally {
+      watch.cancel();
+    }
+    activity.cancel();
+    await running.catch(() => {});
+    await applier.stop();
+    return renew();
+  };
+  /** Continues as new, the checkpoints taken up by the next run (workflows/renewal.ts). */
+  const renew = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof migrateTable>({
+      ...input, resurrect: true,
+      renewal: { runs: (renewal?.runs ?? 0) + 1, startedAt: started, copyStartedAt: copyStarted, copyEndedAt: copyEnded, status: statusNow(), hooksRun: [...hooksRun] },
+    });
+  };
+
   let tablesExist = false;
   try {
     return await work.run(() => phases());
   } catch (e) {
+    if (e instanceof ContinueAsNew) throw e;
     if (abortRequest && isCancellation(e)) {
       const cleanup = abortRequest.cleanup && plan !== undefined && tablesExist;
       if (cleanup) await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
@@ -278,7 +321,8 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       const r = await short.resurrect(input);
       plan = r.plan;
       publishProgress();
-      status.rowsEstimate = r.estimatedRows;
+      // A renewed run keeps its estimate (an --exact-rowcount count, say).
+      if (!renewal) status.rowsEstimate = r.estimatedRows;
       status.rowsCopied = r.copy.rowsCopied;
       status.eventsApplied = r.binlog.eventsApplied;
       tablesExist = true;
@@ -309,12 +353,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
     // stop, hibernate, and carry on from their checkpoints.
     await hook('on-before-row-copy');
-    phase('migrating');
+    phase(renewal?.status.phase === 'postponed' ? 'postponed' : 'migrating', renewal ? `continued as new (run ${renewal.runs + 1}): the history stays under ${historyLimit} events a run` : undefined);
     let applier = startApplier(input, p, status);
-    copyStarted = Date.now();
+    copyStarted ||= Date.now();
     for (;;) {
       try {
-        status.rowsCopied = (await applier.whileRunning(long.copyRows(input, p))).rowsCopied;
+        status.rowsCopied = (await renewable(applier, () => long.copyRows(input, p))).rowsCopied;
         break;
       } catch (e) {
         const reason = criticalLoad(e);
@@ -328,16 +372,18 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
         applier = startApplier(input, p, status);
       }
     }
-    copyEnded = Date.now();
+    // A run renewed after the copy ended keeps its end, and the indexes built then.
+    const copyWasDone = copyEnded > 0;
+    copyEnded ||= Date.now();
     publishProgress();
-    if (p.deferredIndexes?.length) {
+    if (p.deferredIndexes?.length && !copyWasDone) {
       // Built now, in one sorted pass each, rather than row by row through the copy.
       phase('indexing', `adding the secondary indexes left out of the copy: ${p.deferredIndexes.map((i) => i.name).join(', ')}`);
       await applier.whileRunning(long.addDeferredIndexes(input, p));
       phase('migrating');
     }
     await applier.whileRunning(hook('on-row-copy-complete'));
-    if (input.checksum) {
+    if (input.checksum && !status.checksum) {
       // The applier runs on: the snapshot is taken at a marker it must reach.
       phase('checksumming', `comparing ${p.ghostTable} with ${p.table} row for row (--checksum)`);
       status.checksum = await applier.whileRunning(long.checksumTables(input, p));
@@ -346,11 +392,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
 
     // 4. Wait for the operator, if the cut-over is postponed.
     if (status.cutOverPostponed) await applier.whileRunning(hook('on-begin-postponed'));
-    await waitUntilCutOverAllowed(input, status, applier, () => {
+    const full = await waitUntilCutOverAllowed(input, status, applier, () => {
       showDetails();
       // RevenantPhase=postponed: migrations begun before this marker never set it, and replay without it.
       if (searchAttributes && patched('postponed-search-attribute')) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: 'postponed' }]);
-    });
+    }, () => canRenew && historyFull(historyLimit));
+    if (full) {
+      await applier.stop();
+      return renew();
+    }
 
     // 5. Cut over: atomic swap once the applier has caught up (and is not paused).
     await applier.whileRunning(condition(() => !status.settings.paused));
@@ -486,9 +536,11 @@ function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationS
   };
 }
 
-async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, applier: ReturnType<typeof startApplier>, shown: () => void): Promise<void> {
+/** Holds while the cut-over is postponed; true when the history filled first (the run renews, still postponed). */
+async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, applier: ReturnType<typeof startApplier>,
+  shown: () => void, historyFull: () => boolean): Promise<boolean> {
   const flagFile = input.postponeCutOverFlagFile;
-  if (!status.cutOverPostponed) return;
+  if (!status.cutOverPostponed) return false;
   status.phase = 'postponed';
   status.message = 'copy complete; cut-over postponed: signal cut-over (revenant cut-over)' + (flagFile ? `, or delete ${flagFile}` : '');
   shown();
@@ -497,8 +549,9 @@ async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationS
     flagWatch.run(() => flagFileActivity.waitWhileFileExists(flagFile))
       .then(() => { status.cutOverPostponed = false; }, () => {});
   }
-  await applier.whileRunning(condition(() => !status.cutOverPostponed));
+  await applier.whileRunning(condition(() => !status.cutOverPostponed || historyFull()));
   flagWatch.cancel();
+  return status.cutOverPostponed;
 }
 
 /** The reason, when `e` is the copy stopping on critical load. */

@@ -16,7 +16,8 @@ export function statusLine(s: MigrationStatus): string {
     `Time: ${duration(s.elapsedSeconds)}(total), ${duration(s.copyElapsedSeconds)}(copy); streamer: ${pos}; Lag: ${s.lagSeconds.toFixed(2)}s; ` +
     `State: ${s.phase}${s.cutOverPostponed && s.phase === 'postponed' ? ' (cut-over postponed)' : ''}${s.throttled ? `, throttled (${s.throttled})` : ''}; ETA: ${s.phase === 'migrating' ? duration(s.etaSeconds) : s.etaSeconds === 0 ? 'due' : 'N/A'}` +
     (s.resumes ? `; Resumed: ${s.resumes}x (redone: ${s.redoneChunks} chunks, ${s.redoneEvents} events)` : '') +
-    (s.hibernations ? `; Hibernated: ${s.hibernations}x` : '');
+    (s.hibernations ? `; Hibernated: ${s.hibernations}x` : '') +
+    (s.renewals ? `; Continued as new: ${s.renewals}x` : '');
 }
 
 /** The settings in force, one line. */

@@ -52,6 +52,10 @@ export interface MigrationInput {
   cutOverLockTimeoutSeconds: number;
   /** Milliseconds the row copy waits before its first chunk (lets binlog events pile up: tests). */
   copyStartDelayMillis?: number;
+  /** Continue as new once the run's history reaches this many events (default 10,000; tests lower it). */
+  historyLimit?: number;
+  /** Set by a run that continued as new: what the runs before it did (workflows/renewal.ts). */
+  renewal?: Renewal;
   /** gh-ost's --nice-ratio: after each chunk, sleep this many times the chunk's duration. */
   niceRatio?: number;
   /** gh-ost's --critical-load, e.g. "Threads_running=1000". */
@@ -348,11 +352,27 @@ export interface MigrationStatus {
   deferredIndexes?: string[];
   /** Set when this run continues an earlier one (--resurrect). */
   resurrected: boolean;
+  /** Runs before this one that continued as new to keep the history bounded (workflows/renewal.ts). */
+  renewals?: number;
   /** --checksum's outcome, once the ghost was found equal to the original. */
   checksum?: ChecksumResult;
   /** The revert window, once the cut-over opened one (--revert-window). */
   revert?: RevertWindowStatus;
   message?: string;
+}
+
+/** What a run hands the next when it continues as new: the operator's view goes on unbroken. */
+export interface Renewal {
+  /** Runs before the next one. */
+  runs: number;
+  /** The migration's start, and its copy's (epoch ms): elapsed times count from them. */
+  startedAt: number;
+  copyStartedAt: number;
+  copyEndedAt: number;
+  /** The status as the last run left it: counters, settings, checksum, whether the cut-over is still postponed. */
+  status: MigrationStatus;
+  /** gh-ost's one-time hooks already run (on-startup, on-before-row-copy, …): not run again. */
+  hooksRun: string[];
 }
 
 export interface RevertWindowStatus {
