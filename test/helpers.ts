@@ -309,10 +309,12 @@ export async function failureOf(handle: { result(): Promise<unknown> }): Promise
 export class WorkerProcess {
   private child?: ChildProcess;
   log = '';
-  constructor(private readonly taskQueue: string, private readonly address = TEMPORAL_ADDRESS, private readonly env: NodeJS.ProcessEnv = {}) {}
+  /** `root`: the build to run (another release's, for the upgrade test); this one by default. */
+  constructor(private readonly taskQueue: string, private readonly address = TEMPORAL_ADDRESS, private readonly env: NodeJS.ProcessEnv = {},
+    private readonly root = join(__dirname, '..', '..')) {}
 
   async start(): Promise<void> {
-    const child = spawn('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), 'worker'], {
+    const child = spawn('node', [join(this.root, 'bin', 'revenant.js'), 'worker'], {
       env: { ...process.env, TEMPORAL_ADDRESS: this.address, REVENANT_TASK_QUEUE: this.taskQueue, REVENANT_MYSQL_PASSWORD: 'revenant', ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
