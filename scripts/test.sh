@@ -34,6 +34,7 @@ for server in $servers; do
   export REVENANT_TEST_MYSQL_PORT=$(( ${REVENANT_TEST_MYSQL_PORT_BASE:-23306} + offset ))
   export REVENANT_TEST_FAULT_MYSQL_PORT=$(( 23307 + offset )) REVENANT_TEST_NOBINLOG_PORT=$(( 23308 + offset ))
   export REVENANT_TEST_TOPO_MASTER_PORT=$(( 23310 + offset )) REVENANT_TEST_TOPO_REPLICA_PORT=$(( 23311 + offset ))
+  export REVENANT_TEST_FAILOVER_PORT=$(( 23313 + offset ))
   export REVENANT_TEST_FAULT_TEMPORAL_PORT=$(( 27300 + offset ))
   mkdir -p "$REVENANT_TEST_WORK"
   echo "==== $server: every test file against a private $server on 127.0.0.1:$REVENANT_TEST_MYSQL_PORT"

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { admin, checksum, createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, runCommand, ServerInstance, showCreate, TEMPORAL_ADDRESS } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, runCommand, ServerInstance, showCreate, TEMPORAL_ADDRESS, ONE_SERVER } from './helpers';
 import { migrationWorkflowId } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
@@ -66,7 +66,7 @@ async function userWithPassword(port: number, user: string, password: string): P
 const flags = (port: number, user: string, password: string, db: string) => ['--host', '127.0.0.1', '--port', String(port), '--user', user, '--password', password,
   '--database', db, '--table', 't', '--alter', 'ADD COLUMN e INT NOT NULL DEFAULT 1', '--allow-on-master', '--execute', '--chunk-size', '500', '--nice-ratio', '1'];
 
-test('two embedded CLIs on two servers with different passwords: neither server refuses a login', { timeout: 300_000 }, async () => {
+test('two embedded CLIs on two servers with different passwords: neither server refuses a login', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   await userWithPassword(MYSQL_PORT, 'rv_one', 'password-one');
   await userWithPassword(SECOND_PORT, 'rv_two', 'password-two');
   await freshDatabase('rv_emb_one', MYSQL_PORT);
@@ -86,7 +86,7 @@ test('two embedded CLIs on two servers with different passwords: neither server 
   assert.deepEqual(await checksum('rv_emb_two', 't', COLS, SECOND_PORT), await checksum('rv_emb_two', '_t_del', COLS, SECOND_PORT));
 });
 
-test('a CLI with a wrong password fails at once; killed before that, its migration never runs under another CLI\'s credentials', { timeout: 300_000 }, async () => {
+test('a CLI with a wrong password fails at once; killed before that, its migration never runs under another CLI\'s credentials', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   await userWithPassword(MYSQL_PORT, 'rv_one', 'password-one');
   await freshDatabase('rv_emb_wrong', MYSQL_PORT);
   await createTestTable('rv_emb_wrong', 't', 5_000, MYSQL_PORT);
@@ -125,7 +125,7 @@ test('a CLI with a wrong password fails at once; killed before that, its migrati
   if (d.status.name === 'RUNNING') await client.workflow.getHandle(id).terminate('test over');
 });
 
-test('revenant server status|stop: the embedded Temporal server, started by a command, seen and stopped', { timeout: 120_000 }, async () => {
+test('revenant server status|stop: the embedded Temporal server, started by a command, seen and stopped', { skip: ONE_SERVER, timeout: 120_000 }, async () => {
   const port = Number(TEMPORAL_ADDRESS.split(':')[1]) + 17;
   const home = mkdtempSync(join(tmpdir(), 'rv-home-'));
   const env: NodeJS.ProcessEnv = { ...process.env, REVENANT_EMBEDDED_TEMPORAL_PORT: String(port), REVENANT_HOME: home };

@@ -54,6 +54,13 @@ export function seq(n: number): string {
   return `(SELECT 1 + ${terms} AS seq FROM ${from} WHERE 1 + ${terms} <= ${Math.floor(n)})`;
 }
 
+/**
+ * The skip reason of tests of what does not depend on the database server (Temporal, the CLI,
+ * the worker, the workflow's control): they run on the MariaDB pass only, which keeps the
+ * two-server suite well inside CI's time. Everything that reads or writes MySQL runs on both.
+ */
+export const ONE_SERVER = IS_MYSQL ? 'the same whatever the database server (Temporal, the CLI, the worker): checked on the MariaDB pass' : false;
+
 /** Replication statements in the suite's server's own words (MySQL 8.4+ knows only REPLICA / SOURCE). */
 export const REPLICATION = IS_MYSQL ? {
   status: 'SHOW REPLICA STATUS', start: 'START REPLICA', stop: 'STOP REPLICA', sqlRunning: 'Replica_SQL_Running',
@@ -71,6 +78,29 @@ export const REPLICATION = IS_MYSQL ? {
   executedGtids: 'SELECT @@global.gtid_binlog_pos AS pos',
   waitForGtids: 'SELECT MASTER_GTID_WAIT(?, 120) AS r',
 };
+
+/** Points a replica (of the suite's own servers) at its master, if it is not yet, and starts replication. */
+export async function replicate(replicaPort: number, masterPort: number): Promise<void> {
+  const r = await admin(undefined, replicaPort);
+  try {
+    const [status] = await r.query<any[]>(REPLICATION.status);
+    if (status.length === 0) await r.query(REPLICATION.changeSource(masterPort));
+    await r.query(REPLICATION.start);
+  } finally {
+    await r.end();
+  }
+}
+
+/** Waits until the replica has applied everything the master has written. */
+export async function replicaCaughtUp(masterPort: number, replicaPort: number): Promise<void> {
+  const m = await admin(undefined, masterPort);
+  const [[{ pos }]] = await m.query<any[]>(REPLICATION.executedGtids);
+  await m.end();
+  const r = await admin(undefined, replicaPort);
+  const [[w]] = await r.query<any[]>(REPLICATION.waitForGtids, [pos]);
+  await r.end();
+  if (Number(w.r) !== 0) throw new Error(`replica on port ${replicaPort} did not catch up with ${pos}`);
+}
 
 /** The server's binlog file and offset now. */
 export async function binlogPosition(port = MYSQL_PORT): Promise<{ file: string; position: number }> {
@@ -203,7 +233,9 @@ export class WriteLoad {
   readonly insertedNames: string[] = [];
   errors: string[] = [];
 
-  constructor(private readonly database: string, private readonly table: string, private readonly maxId: number, private readonly port = MYSQL_PORT) {}
+  /** `tag`: a second load on the same table (after a failover, say) writes names and unique keys of its own. */
+  constructor(private readonly database: string, private readonly table: string, private readonly maxId: number, private readonly port = MYSQL_PORT,
+    private readonly tag = '') {}
 
   start(connections = 4): this {
     for (let i = 0; i < connections; i++) this.loops.push(this.loop(i, connections));
@@ -228,11 +260,11 @@ export class WriteLoad {
     const rnd = (max: number) => 1 + Math.floor(Math.random() * max);
     while (!this.stopping && c) {
       n++;
-      const uk = 10_000_000 + n * of + index;
+      const uk = 10_000_000 + (this.tag ? 100_000_000 : 0) + n * of + index;
       const op = n % 5;
       try {
         if (op === 0) {
-          const name = `live-${index}-${n}`;
+          const name = `live-${this.tag}${index}-${n}`;
           await c.query(`INSERT INTO ${t} (uk, name, amount, note, created) VALUES (?, ?, ?, ?, NOW(6))`, [uk, name, n / 3, n % 2 ? null : 'ins']);
           this.insertedNames.push(name);
         } else if (op === 1) await c.query(`UPDATE ${t} SET amount = amount + 1, name = CONCAT('u', name), note = ? WHERE id = ?`, [`upd ${n}`, rnd(this.maxId)]);
@@ -261,9 +293,9 @@ export class WriteLoad {
     await Promise.all(this.loops);
   }
 
-  /** Acknowledged inserts missing from `table` (by their unique names). */
-  async missingFrom(table: string): Promise<string[]> {
-    const c = await admin(this.database, this.port);
+  /** Acknowledged inserts missing from `table` (by their unique names), on the load's server or another (a promoted replica). */
+  async missingFrom(table: string, port = this.port): Promise<string[]> {
+    const c = await admin(this.database, port);
     const [r] = await c.query<any[]>(`SELECT name FROM ${escapeId(table)} WHERE name LIKE 'live-%'`);
     await c.end();
     const present = new Set(r.map((x) => String(x.name)));

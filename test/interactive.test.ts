@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { checksum, createTestTable, freshDatabase, MYSQL_PORT, startTemporal, tablesIn, TEMPORAL_ADDRESS, WriteLoad, type TestTemporal } from './helpers';
+import { checksum, createTestTable, freshDatabase, MYSQL_PORT, startTemporal, tablesIn, TEMPORAL_ADDRESS, WriteLoad, type TestTemporal, ONE_SERVER } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,7 +57,7 @@ const rowsCopied = (sup: string) => Number(/Copy: (\d+)\//.exec(sup)?.[1] ?? NaN
 const flags = (db: string) => ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't',
   '--alter', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', '--allow-on-master', '--checksum=false', '--execute'];
 
-test('interactive commands on the socket file and TCP port of a followed migration: throttle, chunk-size, unpostpone', { timeout: 300_000 }, async () => {
+test('interactive commands on the socket file and TCP port of a followed migration: throttle, chunk-size, unpostpone', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   const db = 'rv_interactive';
   await freshDatabase(db);
   await createTestTable(db, 't', 40_000);
@@ -116,7 +116,7 @@ test('interactive commands on the socket file and TCP port of a followed migrati
   }
 });
 
-test('revenant serve answers for a detached migration; panic stops it with its tables kept', { timeout: 300_000 }, async () => {
+test('revenant serve answers for a detached migration; panic stops it with its tables kept', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   const db = 'rv_interactive_panic';
   await freshDatabase(db);
   await createTestTable(db, 't', 40_000);

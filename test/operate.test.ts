@@ -2,7 +2,7 @@
 // attributes. First with the real `temporal` binary only, then with revenant's subcommands.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, runRevenant, runTemporal, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, runRevenant, runTemporal, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal, ONE_SERVER } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,7 +48,7 @@ async function assertPaused(db: string, status: () => Promise<MigrationStatus>):
   assert.ok(b.rows - s.rowsCopied <= 400, `status while paused: ${s.rowsCopied} rows copied; committed: ${b.rows}`);
 }
 
-test('the temporal binary alone: start, status, pause, tune, resume, postponed cut-over, search attributes', { timeout: 300_000 }, async () => {
+test('the temporal binary alone: start, status, pause, tune, resume, postponed cut-over, search attributes', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   const db = 'rv_op_temporal';
   await freshDatabase(db);
   await createTestTable(db, 't', 100_000);
@@ -108,7 +108,7 @@ test('the temporal binary alone: start, status, pause, tune, resume, postponed c
   }
 });
 
-test('revenant status | pause | resume | set | cut-over | list | abort', { timeout: 300_000 }, async () => {
+test('revenant status | pause | resume | set | cut-over | list | abort', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   const db = 'rv_op_revenant';
   await freshDatabase(db);
   await createTestTable(db, 't', 100_000);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { admin, checksum, REPLICATION, ServerInstance, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, replicaCaughtUp as caughtUp, replicate, REPLICATION, ServerInstance, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';
@@ -25,11 +25,7 @@ let temporal: TestTemporal;
 before(async () => {
   await masterServer.start();
   await replicaServer.start();
-  const r = await admin(undefined, REPLICA);
-  const [status] = await r.query<any[]>(REPLICATION.status);
-  if (status.length === 0) await r.query(REPLICATION.changeSource(MASTER));
-  await r.query(REPLICATION.start);
-  await r.end();
+  await replicate(REPLICA, MASTER);
   temporal = await startTemporal('replica-topologies');
 });
 
@@ -48,15 +44,7 @@ async function onReplica<T>(fn: (c: Awaited<ReturnType<typeof admin>>) => Promis
 }
 
 /** Waits until the replica has applied everything the master has written. */
-async function replicaCaughtUp(): Promise<void> {
-  const m = await admin(undefined, MASTER);
-  const [[{ pos }]] = await m.query<any[]>(REPLICATION.executedGtids);
-  await m.end();
-  await onReplica(async (c) => {
-    const [[r]] = await c.query<any[]>(REPLICATION.waitForGtids, [pos]);
-    assert.equal(Number(r.r), 0, 'the replica caught up');
-  });
-}
+const replicaCaughtUp = () => caughtUp(MASTER, REPLICA);
 
 async function setUp(db: string): Promise<WriteLoad> {
   await freshDatabase(db, MASTER);

@@ -2,7 +2,7 @@
 // secrets), query its status, wait for its result.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checksum, createTestTable, freshDatabase, input, showCreate, runTemporal, startTemporal, type TestTemporal } from './helpers';
+import { checksum, createTestTable, freshDatabase, input, showCreate, runTemporal, startTemporal, type TestTemporal, ONE_SERVER } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
 const temporalCli = async (...args: string[]) => {
@@ -14,7 +14,7 @@ let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-temporal-cli'); });
 after(async () => { await temporal.close(); });
 
-test('temporal workflow start / query / result run a migration', { timeout: 300_000 }, async () => {
+test('temporal workflow start / query / result run a migration', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   const db = 'rv_tcli';
   await freshDatabase(db);
   await createTestTable(db, 't', 20_000);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import {
-  checksum, createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, runCommand, startTemporal, TEMPORAL_ADDRESS, waitForPhase, WorkerProcess, WriteLoad, type TestTemporal,
+  checksum, createTestTable, freshDatabase, MYSQL_PORT, ONE_SERVER, runCommand, startTemporal, TEMPORAL_ADDRESS, waitForPhase, WorkerProcess, WriteLoad, type TestTemporal,
 } from './helpers';
 import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../workflows/types';
 
@@ -20,7 +20,7 @@ const PREVIOUS = join(WORK, 'previous-release');
 const COMMIT = readFileSync(join(ROOT, 'test', 'previous-release.commit'), 'utf8').trim();
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const QUEUE = 'test-upgrade';
-const skip = IS_MYSQL ? 'workflow code is the same whatever the database server: checked on the MariaDB pass' : false;
+const skip = ONE_SERVER;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let current: TestTemporal | undefined;

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, runCommand, runRevenant, startTemporal, TEMPORAL_ADDRESS, waitForPhase, type TestTemporal } from './helpers';
+import { createTestTable, freshDatabase, MYSQL_PORT, ONE_SERVER, runCommand, runRevenant, startTemporal, TEMPORAL_ADDRESS, waitForPhase, type TestTemporal } from './helpers';
 import { migrationWorkflowId } from '../workflows/types';
 
-const skip = IS_MYSQL ? 'the Web UI is the same whatever the database server: checked on the MariaDB pass' : false;
+const skip = ONE_SERVER;
 const UI = `http://127.0.0.1:${Number(TEMPORAL_ADDRESS.split(':')[1]) + 1000}`;
 
 let temporal: TestTemporal;

@@ -18,11 +18,12 @@ export const DEFAULT_HISTORY_LIMIT = 10_000;
 export const renewalsEnabled = (): boolean => patched('renew-history');
 
 /**
- * Events a renewal itself takes (the copy's, the applier's and the flag watch's cancellations
- * and ends, the workflow tasks between; about 25 measured): it starts this far below the limit,
- * so that no run's history passes it.
+ * Events a renewal itself takes: the copy's and the applier's cancellations and ends, and the
+ * progress reports that arrive while they stop (a cancellation reaches an activity with its
+ * next heartbeat); 20 to 45 measured under writes. It starts this far below the limit, so
+ * that no run's history passes it.
  */
-export const RENEWAL_EVENTS = 40;
+export const RENEWAL_EVENTS = 50;
 
 /** The run's history is as long as it may grow before renewing, or the server advises continuing as new. */
 export function historyFull(limit: number): boolean {
