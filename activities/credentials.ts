@@ -49,13 +49,6 @@ function readSsl(ssl: ConfigEntry['ssl'], where: string): Credentials['ssl'] {
 }
 
 /**
- * Environment: REVENANT_MYSQL_USER / REVENANT_MYSQL_PASSWORD (or MYSQL_PWD), and
- * REVENANT_MYSQL_SSL_CA (a CA file: TLS on, server certificate verified).
- * Config file (REVENANT_CONFIG): {"mysql": {"<name>" | "host:port" | "default": {"host", "port",
- * "user", "password", "ssl": {"ca", "cert", "key", "rejectUnauthorized"}}}}; a server named in
- * the workflow (--mysql-connection) is looked up by name first.
- */
-/**
  * What the command line gave the embedded worker: the --password for the servers of the
  * migration's topology, and --master-password for the --assume-master-host server only
  * (`byServer`, keyed "host:port").
@@ -66,6 +59,13 @@ export interface LoginOverrides {
   byServer?: Record<string, { password?: string }>;
 }
 
+/**
+ * Environment: REVENANT_MYSQL_USER / REVENANT_MYSQL_PASSWORD (or MYSQL_PWD), and
+ * REVENANT_MYSQL_SSL_CA (a CA file: TLS on, server certificate verified).
+ * Config file (REVENANT_CONFIG): {"mysql": {"<name>" | "host:port" | "default": {"host", "port",
+ * "user", "password", "ssl": {"ca", "cert", "key", "rejectUnauthorized", "verifyIdentity"}}}}; a server named in
+ * the workflow (--mysql-connection) is looked up by name first.
+ */
 export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env, overrides?: LoginOverrides): CredentialResolver {
   let file: ConfigFile = {};
   if (env.REVENANT_CONFIG) {

@@ -111,7 +111,7 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
 
   // --skip-foreign-key-checks: the user vouches that no other table references this one, and
   // information_schema (slow with many tables) is not searched; the table's own keys still are.
-  const fks = input.skipForeignKeyChecks ? (await rows(conn, sql.foreignKeysOf(db, table))) : await rows(conn, sql.foreignKeysTouching(db, table));
+  const fks = await rows(conn, input.skipForeignKeyChecks ? sql.foreignKeysOf(db, table) : sql.foreignKeysTouching(db, table));
   const parent = fks.find((fk) => !(fk.TABLE_SCHEMA === db && fk.TABLE_NAME === table));
   if (parent) {
     refuse(`Parent-side foreign keys are not supported: ${parent.TABLE_SCHEMA}.${parent.TABLE_NAME} references ${db}.${table} (${parent.CONSTRAINT_NAME}); ` +

@@ -29,9 +29,12 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
     bigNumberStrings: true,
     decimalNumbers: false,
     multipleStatements: true,
-    connectTimeout: server.timeoutSeconds ? Math.round(server.timeoutSeconds * 1000) : 10_000,
+    connectTimeout: timeoutMillis(server) ?? 10_000,
   };
 }
+
+/** --mysql-timeout in milliseconds, when the server has one. */
+const timeoutMillis = (server: ServerRef): number | undefined => (server.timeoutSeconds ? Math.round(server.timeoutSeconds * 1000) : undefined);
 
 /**
  * A TCP connection to an IP address whose TLS certificate must name that address (gh-ost's
@@ -127,7 +130,8 @@ export async function connect(server: ServerRef, credentials: CredentialResolver
   }
   // A dropped connection must surface as a rejected query, never as an unhandled 'error'.
   conn.on('error', () => {});
-  if (server.timeoutSeconds) statementTimeouts.set(conn, { ms: Math.round(server.timeoutSeconds * 1000), where: `${server.host}:${server.port}` });
+  const timeout = timeoutMillis(server);
+  if (timeout) statementTimeouts.set(conn, { ms: timeout, where: `${server.host}:${server.port}` });
   try {
     await initConnection(conn);
   } catch (e) {

@@ -7,7 +7,7 @@ import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from 
 import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
-import { resolveServers, type Servers } from './topology';
+import { placement, resolveServers, type Servers } from './topology';
 import { normalizeAlter } from './alter';
 import { deferIndexes } from './indexes';
 import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
@@ -99,8 +99,7 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
     plan = {
       database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable,
       columns, key, ...(copyKey ? { copyKey } : {}), ...(deferredIndexes.length ? { deferredIndexes } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
-      topology: servers.topology, ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
-      ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
+      ...placement(servers, input),
     };
   } catch (e) {
     await exec(conn, sql.dropTableIfExists(db, ghost));

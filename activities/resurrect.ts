@@ -11,7 +11,7 @@ import { checkServer, checkTableAndAlter, refuse } from './inspect';
 import { rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 import { flavorOf, gtidCheckpointProblem } from './flavor';
-import { resolveServers } from './topology';
+import { placement, resolveServers } from './topology';
 
 export interface Resurrected {
   plan: TablePlan;
@@ -48,13 +48,8 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
     if (missing) refuse(`cannot resurrect: the binlog from the checkpoint (${describePosition(binlog)}) is no longer on the server (${missing}); start the migration anew`);
     // Where to write and whose lag to watch, decided anew: after a failover the server given
     // (--host) is the promoted replica, and the plan's old master is gone.
-    const servers = await resolveServers(conn, input);
     const { applier: _oldApplier, lagReplicas: _oldReplicas, ...kept } = record.plan;
-    const plan: TablePlan = {
-      ...kept, estimatedRows, topology: servers.topology,
-      ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
-      ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
-    };
+    const plan: TablePlan = { ...kept, estimatedRows, ...placement(await resolveServers(conn, input), input) };
     return { plan, estimatedRows, copy, binlog };
   }, { firstContact: true });
 }

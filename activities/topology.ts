@@ -6,7 +6,7 @@
 //   --test-on-replica    everything on the replica; at the cut-over replication stops, the
 //                        tables swap and swap back, and both stay for comparison.
 // Lag is measured on the replica read from and on --throttle-control-replicas.
-import type { MigrationInput, ServerRef, TablePlan } from '../workflows/types';
+import { hostAndPort, type MigrationInput, type ServerRef, type TablePlan } from '../workflows/types';
 import { refuse } from './inspect';
 import { rows, type Conn } from './mysql';
 import { flavorOf, replicaLogsUpdates, replicaLogsUpdatesFlag, replicaStatus, replicaStatusQuery } from './flavor';
@@ -31,10 +31,10 @@ export function topologyOf(input: MigrationInput): Topology {
  * "host:port" as a server the worker connects to as it does to `like` (the --host server):
  * the same user (unless `user` says another), TLS and timeout.
  */
-export function parseHostPort(spec: string, like: ServerRef, user = like.user, defaultPort = 3306): ServerRef {
-  const m = /^\s*([^:\s]+)(?::(\d+))?\s*$/.exec(spec);
-  if (!m) throw new Error(`"${spec}" is not host[:port]`);
-  return sameLogin({ host: m[1], port: m[2] ? Number(m[2]) : defaultPort }, like, user);
+export function parseHostPort(spec: string, like: ServerRef, user = like.user): ServerRef {
+  const at = hostAndPort(spec);
+  if (!at) throw new Error(`"${spec}" is not host[:port]`);
+  return sameLogin(at, like, user);
 }
 
 /** A server of the topology, reached as `like` is: user, TLS and --mysql-timeout (not a named connection: that names one server). */
@@ -71,6 +71,15 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
     return { topology, applier: master, lagReplicas: dedupe([self, ...controlReplicas]) };
   }
   return { topology, applier: input.server, lagReplicas: controlReplicas };
+}
+
+/** The plan's part the topology decides: the applier only when it is not the server given, the watched replicas when any. */
+export function placement(servers: Servers, input: MigrationInput): Pick<TablePlan, 'topology' | 'applier' | 'lagReplicas'> {
+  return {
+    topology: servers.topology,
+    ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
+    ...(servers.lagReplicas.length ? { lagReplicas: servers.lagReplicas } : {}),
+  };
 }
 
 const dedupe = (list: ServerRef[]) => list.filter((s, i) => list.findIndex((x) => x.host === s.host && x.port === s.port) === i);

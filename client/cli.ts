@@ -6,7 +6,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
 import { migrateHelp } from './help';
-import { checksumSummary, embeddedTaskQueue, ghostTableName, migrationWorkflowId, tableNameBase, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
+import { checksumSummary, embeddedTaskQueue, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
@@ -83,9 +83,9 @@ function version(): string {
 /** The command line's passwords, for the embedded worker: --master-password for the --assume-master-host server only. */
 function embeddedLogins(req: MigrateRequest): LoginOverrides {
   const { input } = req;
-  if (req.masterPassword === undefined || !input.assumeMasterHost) return { user: input.server.user, password: req.password };
-  const [host, port] = input.assumeMasterHost.split(':');
-  return { user: input.server.user, password: req.password, byServer: { [`${host}:${port ?? 3306}`]: { password: req.masterPassword } } };
+  const master = req.masterPassword !== undefined && input.assumeMasterHost ? hostAndPort(input.assumeMasterHost) : undefined;
+  if (!master) return { user: input.server.user, password: req.password };
+  return { user: input.server.user, password: req.password, byServer: { [`${master.host}:${master.port}`]: { password: req.masterPassword } } };
 }
 
 function print(line: string) {

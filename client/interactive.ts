@@ -78,12 +78,9 @@ export class InteractiveServer {
     const { opts } = this;
     const listening: string[] = [];
     if (opts.socketFile) {
-      if (existsSync(opts.socketFile)) {
-        if (!opts.dropSocketFile && await answers(opts.socketFile)) {
-          throw new Error(`--serve-socket-file ${opts.socketFile}: another process serves it (--initially-drop-socket-file takes it over)`);
-        }
-        unlinkSync(opts.socketFile);
-      }
+      const taken = await socketFileTaken(opts);
+      if (taken) throw new Error(taken);
+      if (existsSync(opts.socketFile)) unlinkSync(opts.socketFile);
       await this.open((s) => s.listen(opts.socketFile));
       this.socketFile = opts.socketFile;
       listening.push(`unix socket ${opts.socketFile}`);
@@ -229,9 +226,8 @@ export class InteractiveServer {
  * --initially-drop-socket-file) or a TCP port taken is refused while nothing has changed yet.
  */
 export async function refuseTakenServeTargets(opts: ServeOptions): Promise<void> {
-  if (opts.socketFile && existsSync(opts.socketFile) && !opts.dropSocketFile && await answers(opts.socketFile)) {
-    throw new UsageError(`--serve-socket-file ${opts.socketFile}: another process serves it (--initially-drop-socket-file takes it over)`);
-  }
+  const taken = await socketFileTaken(opts);
+  if (taken) throw new UsageError(taken);
   if (opts.tcpPort) {
     const probe = createServer();
     await new Promise<void>((resolve, reject) => {
@@ -239,6 +235,12 @@ export async function refuseTakenServeTargets(opts: ServeOptions): Promise<void>
       probe.listen(opts.tcpPort, () => probe.close(() => resolve()));
     });
   }
+}
+
+/** Why the socket file cannot be served: another process answers on it (unless --initially-drop-socket-file). */
+async function socketFileTaken(opts: ServeOptions): Promise<string | undefined> {
+  if (!opts.socketFile || !existsSync(opts.socketFile) || opts.dropSocketFile || !(await answers(opts.socketFile))) return undefined;
+  return `--serve-socket-file ${opts.socketFile}: another process serves it (--initially-drop-socket-file takes it over)`;
 }
 
 /** Whether a process answers on the socket file. */

@@ -79,8 +79,15 @@ export const REPLICATION = IS_MYSQL ? {
   waitForGtids: 'SELECT MASTER_GTID_WAIT(?, 120) AS r',
 };
 
+/** A master and its replica, both started, the replica replicating from the master. */
+export async function startReplicaPair(master: ServerInstance, replica: ServerInstance): Promise<void> {
+  await master.start();
+  await replica.start();
+  await replicate(replica.port, master.port);
+}
+
 /** Points a replica (of the suite's own servers) at its master, if it is not yet, and starts replication. */
-export async function replicate(replicaPort: number, masterPort: number): Promise<void> {
+async function replicate(replicaPort: number, masterPort: number): Promise<void> {
   const r = await admin(undefined, replicaPort);
   try {
     const [status] = await r.query<any[]>(REPLICATION.status);
@@ -193,15 +200,30 @@ export async function terminateLeftover(client: Client, workflowId: string): Pro
   } catch { /* none */ }
 }
 
-export async function waitForPhase(handle: { query: (name: string) => Promise<any> }, phases: string[], timeoutMs = 300_000): Promise<MigrationStatus> {
+/**
+ * Polls the migration's status until `pred` holds. A migration that fails first fails the wait
+ * (unless `pred` accepts it); a query nobody answers (a renewing migration between two runs, a
+ * worker restarting) is asked again until the deadline.
+ */
+export async function waitForStatus(handle: { query: (name: string) => Promise<any> }, pred: (s: MigrationStatus) => boolean, what: string,
+  timeoutMs = 300_000): Promise<MigrationStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s: MigrationStatus = await handle.query('status');
-    if (phases.includes(s.phase)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for phase ${phases.join('|')}; now ${s.phase}`);
+    let s: MigrationStatus | undefined;
+    try {
+      s = await handle.query('status');
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    if (s && pred(s)) return s;
+    if (s?.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${s ? `now ${s.phase}${s.renewals ? `, ${s.renewals} renewals` : ''}` : 'no status'}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+export const waitForPhase = (handle: { query: (name: string) => Promise<any> }, phases: string[], timeoutMs = 300_000): Promise<MigrationStatus> =>
+  waitForStatus(handle, (s) => phases.includes(s.phase), `phase ${phases.join('|')}`, timeoutMs);
 
 /** Test table: BIGINT PK, a second unique key, strings, decimals, dates, a nullable column. */
 export async function createTestTable(database: string, table: string, rows: number, port = MYSQL_PORT): Promise<void> {

@@ -6,7 +6,7 @@
 // and each run's history stays under the limit.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checksum, createTestTable, freshDatabase, input, MYSQL_PORT, runRevenant, startTemporal, WriteLoad, type TestTemporal, ONE_SERVER } from './helpers';
+import { checksum, createTestTable, freshDatabase, input, MYSQL_PORT, runRevenant, startTemporal, waitForStatus, WriteLoad, type TestTemporal, ONE_SERVER } from './helpers';
 import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../workflows/types';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
@@ -15,18 +15,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let temporal: TestTemporal;
 before(async () => { temporal = await startTemporal('test-renewal'); });
 after(async () => { await temporal.close(); });
-
-async function until(handle: { query: (n: string) => Promise<any> }, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 240_000): Promise<MigrationStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let s: MigrationStatus | undefined;
-    try { s = await handle.query('status'); } catch { /* between runs */ }
-    if (s && pred(s)) return s;
-    if (s?.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${s ? `phase ${s.phase}, ${s.renewals ?? 0} renewals` : 'no status'}`);
-    await sleep(200);
-  }
-}
 
 test('history bounded: the migration continues as new while copying and while postponed; control, status and the result follow it; zero redo', { skip: ONE_SERVER, timeout: 600_000 }, async () => {
   const db = 'rv_renewal';
@@ -44,7 +32,7 @@ test('history bounded: the migration continues as new while copying and while po
     await temporal.start(i);
 
     // Renewed mid-copy: the operator's controls reach the new run.
-    const renewed = await until(handle, (s) => (s.renewals ?? 0) >= 1 && s.phase === 'migrating' && s.rowsCopied > 0, 'a renewal mid-copy');
+    const renewed = await waitForStatus(handle, (s) => (s.renewals ?? 0) >= 1 && s.phase === 'migrating' && s.rowsCopied > 0, 'a renewal mid-copy', 240_000);
     assert.ok(renewed.rowsCopied < 60_000, `renewed while copying (${renewed.rowsCopied} rows)`);
     // The same command again attaches, and follows the migration through the runs to come.
     const attached = runRevenant(['migrate', '--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't',
@@ -60,7 +48,7 @@ test('history bounded: the migration continues as new while copying and while po
     }
     assert.deepEqual(listed, [(await handle.describe()).runId], 'the search attributes find the running run');
     await handle.signal('pause');
-    const paused = await until(handle, (s) => s.settings.paused && /paused by operator/.test(s.throttled ?? ''), 'paused');
+    const paused = await waitForStatus(handle, (s) => s.settings.paused && /paused by operator/.test(s.throttled ?? ''), 'paused', 240_000);
     await sleep(2000);
     const still = (await handle.query('status')) as MigrationStatus;
     assert.equal(still.rowsCopied, paused.rowsCopied, 'paused: no rows copied');
@@ -69,7 +57,7 @@ test('history bounded: the migration continues as new while copying and while po
     assert.equal((answer as any).chunkSize, 400);
 
     // Renewed again, and once more while the cut-over is postponed: the settings carry over.
-    const postponed = await until(handle, (s) => s.phase === 'postponed' && (s.renewals ?? 0) >= 3, 'a renewal while postponed', 300_000);
+    const postponed = await waitForStatus(handle, (s) => s.phase === 'postponed' && (s.renewals ?? 0) >= 3, 'a renewal while postponed', 300_000);
     assert.equal(postponed.settings.chunkSize, 400, 'the operator\'s chunk-size carried over');
     assert.equal(postponed.settings.paused, false);
     assert.ok(postponed.checksum && postponed.checksum.rowsCompared >= 60_000, 'the checksum ran, and its outcome carried over');

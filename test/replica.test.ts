@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { admin, checksum, replicaCaughtUp as caughtUp, replicate, REPLICATION, ServerInstance, createTestTable, freshDatabase, input, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
+import { admin, checksum, replicaCaughtUp as caughtUp, REPLICATION, ServerInstance, createTestTable, freshDatabase, input, startReplicaPair, startTemporal, tablesIn, terminateLeftover, WriteLoad, type TestTemporal } from './helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';
@@ -23,9 +23,7 @@ const replicaServer = new ServerInstance(join(WORK, 'topo-replica'), REPLICA, 12
 let temporal: TestTemporal;
 
 before(async () => {
-  await masterServer.start();
-  await replicaServer.start();
-  await replicate(REPLICA, MASTER);
+  await startReplicaPair(masterServer, replicaServer);
   temporal = await startTemporal('replica-topologies');
 });
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import {
-  checksum, createTestTable, freshDatabase, MYSQL_PORT, ONE_SERVER, runCommand, startTemporal, TEMPORAL_ADDRESS, waitForPhase, WorkerProcess, WriteLoad, type TestTemporal,
+  checksum, createTestTable, freshDatabase, MYSQL_PORT, ONE_SERVER, runCommand, startTemporal, TEMPORAL_ADDRESS, waitForPhase, waitForStatus, WorkerProcess, WriteLoad, type TestTemporal,
 } from './helpers';
-import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import { migrationWorkflowId, type MigrationResult } from '../workflows/types';
 
 const ROOT = join(__dirname, '..', '..');
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
@@ -21,7 +21,6 @@ const COMMIT = readFileSync(join(ROOT, 'test', 'previous-release.commit'), 'utf8
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const QUEUE = 'test-upgrade';
 const skip = ONE_SERVER;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let current: TestTemporal | undefined;
 let connection: Connection | undefined;
@@ -56,12 +55,7 @@ test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, fi
     // Only the old workers poll the queue until they die.
     connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
     const handle = new Client({ connection }).workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'));
-    for (;;) {
-      const s = (await handle.query('status')) as MigrationStatus;
-      if (s.rowsCopied >= 10_000) break;
-      assert.notEqual(s.phase, 'failed', s.message);
-      await sleep(200);
-    }
+    await waitForStatus(handle, (s) => s.rowsCopied >= 10_000, 'the copy under the old workers');
     // The deploy: the old workers die; the current code's take over.
     old.kill9();
     current = await startTemporal(QUEUE);

@@ -423,6 +423,12 @@ export interface MigrationResult {
 }
 
 /** One migration per table: the workflow id says which server, database and table. */
+/** "host[:port]" (gh-ost's --assume-master-host, --throttle-control-replicas) as host and port; undefined when it is not that. */
+export function hostAndPort(spec: string, defaultPort = 3306): { host: string; port: number } | undefined {
+  const m = /^\s*([^:\s]+)(?::(\d+))?\s*$/.exec(spec);
+  return m ? { host: m[1], port: m[2] ? Number(m[2]) : defaultPort } : undefined;
+}
+
 export function migrationWorkflowId(server: ServerRef, database: string, table: string): string {
   return `revenant:${server.host}:${server.port}:${database}.${table}`;
 }
