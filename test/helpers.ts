@@ -259,7 +259,11 @@ export class WriteLoad {
   constructor(private readonly database: string, private readonly table: string, private readonly maxId: number, private readonly port = MYSQL_PORT,
     private readonly tag = '') {}
 
-  start(connections = 4): this {
+  private pauseMillis = 0;
+
+  /** `pauseMillis`: each writer rests that long after each statement (0: as fast as the server goes). */
+  start(connections = 4, pauseMillis = 0): this {
+    this.pauseMillis = pauseMillis;
     for (let i = 0; i < connections; i++) this.loops.push(this.loop(i, connections));
     return this;
   }
@@ -294,6 +298,7 @@ export class WriteLoad {
         else if (op === 3) await c.query(`UPDATE ${t} SET id = id + 50000000 WHERE id = ?`, [rnd(this.maxId)]);
         else await c.query(`BEGIN; UPDATE ${t} SET uk = ? WHERE id = ?; INSERT INTO ${t} (uk, name, amount, created) VALUES (?, 'txn', 1, NOW(6)); COMMIT`, [uk + 500_000_000, rnd(this.maxId), uk + 900_000_000]);
         this.acknowledged++;
+        if (this.pauseMillis) await new Promise((r) => setTimeout(r, this.pauseMillis));
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
         if (['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) {
@@ -373,10 +378,19 @@ export class WorkerProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
+    // A test that fails before it kills its worker must not leave it serving the task queue.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     await new Promise<void>((resolve, reject) => {
       child.stderr!.on('data', (d) => { this.log += d; if (this.log.includes('revenant worker started')) resolve(); });
       child.on('exit', (code) => reject(new Error(`worker exited (${code}): ${this.log}`)));
     });
+  }
+
+  pid(): number {
+    if (!this.child?.pid) throw new Error('the worker is not running');
+    return this.child.pid;
   }
 
   kill9(): void {

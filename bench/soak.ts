@@ -1,0 +1,242 @@
+// The soak (the weeks-long migration issue): one slow copy under write load for an hour, throttled
+// and released hundreds of times through gh-ost's --throttle-flag-file, paused and resumed by the
+// operator, its chunk size tuned as it goes, on a `revenant worker` process whose memory and
+// connections are sampled. Not a test file (it runs for an hour); run it with the test harness's
+// servers: `npm run soak` (bench/soak.sh). Results go to bench/SOAK-<server>.md.
+//
+// What it judges (the issue's point 6):
+//  - the worker's RSS and its open connections: the means of the first and of the last ten
+//    minutes within 10 % of each other;
+//  - every release (flag file removed, or the operator's resume) followed by copy work within a
+//    second, read from the copy checkpoint the copier commits with each chunk, polled every 50 ms;
+//    and no copy work while throttled (a throttle that does not hold would make that trivial);
+//  - at the end: migrated equals original by checksum, every acknowledged insert present, zero redo.
+// REVENANT_SOAK_MINUTES (60) sets the length; the copy's chunk size is tuned every two minutes so
+// that it ends about then, whatever the machine's speed.
+import { Client, Connection } from '@temporalio/client';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, SERVER, SERVER_KIND, TEMPORAL_ADDRESS, waitForPhase, WorkerProcess, WriteLoad,
+} from '../test/helpers';
+import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
+
+const MINUTES = Number(process.env.REVENANT_SOAK_MINUTES ?? 60);
+const ROWS = Number(process.env.REVENANT_SOAK_ROWS ?? 500_000);
+const THROTTLED_MS = 3_000;
+const RELEASED_MS = 7_000;
+const PAUSE_EVERY = 20; // cycles: the operator pauses instead of the flag file
+const TUNE_EVERY_MS = 120_000;
+const SAMPLE_EVERY_MS = 10_000;
+const RESUME_WITHIN_MS = 1_000;
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+const DB = 'rv_soak';
+const FLAG = join(process.env.REVENANT_TEST_WORK ?? '/tmp', 'soak.throttle');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The worker's resident memory, in MB. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The worker's open TCP connections: to the database server, and all of them. */
+function connections(pid: number): { database: number; all: number } {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  let database = 0;
+  let all = 0;
+  const dbPort = MYSQL_PORT.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9]) || f[3] !== '01') continue; // 01: ESTABLISHED
+      all++;
+      if (f[2].endsWith(`:${dbPort}`)) database++;
+    }
+  }
+  return { database, all };
+}
+
+interface Sample { at: number; rss: number; database: number; all: number; history: number; rowsCopied: number }
+interface Release { cycle: number; by: 'flag file' | 'operator resume'; resumedMs: number | null; workWhileHeld: number }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const within = (a: number, b: number, fraction: number) => Math.abs(a - b) <= fraction * Math.max(a, b);
+
+test('soak: an hour of throttles, pauses and tuning on one slow copy under writes', { timeout: (MINUTES + 30) * 60_000 }, async () => {
+  const lines: string[] = [];
+  const say = (l: string) => { lines.push(l); console.log(l); };
+  const report = () => writeFileSync(join(__dirname, '..', '..', 'bench', `SOAK-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const worker = new WorkerProcess('soak');
+  await worker.start();
+  let db: Awaited<ReturnType<typeof admin>> | undefined;
+  const samples: Sample[] = [];
+  const releases: Release[] = [];
+  let load: WriteLoad | undefined;
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    await freshDatabase(DB);
+    await createTestTable(DB, 't', ROWS);
+    const conn = db = await admin(DB);
+    load = new WriteLoad(DB, 't', ROWS).start(2, 20);
+    const started = Date.now();
+    const workflowId = migrationWorkflowId(SERVER, DB, 't');
+    let chunkSize = 20;
+    await client.workflow.start('migrateTable', {
+      taskQueue: 'soak', workflowId,
+      args: [input(DB, 't', 'ADD COLUMN soaked INT NOT NULL DEFAULT 7, MODIFY note VARCHAR(300) NULL', {
+        server: SERVER, chunkSize, copyThreads: 1, niceRatio: 3, throttleFlagFile: FLAG, postponeCutOver: true,
+      })],
+    });
+    // The handle follows the chain of runs: a renewal (continue-as-new) is part of the soak.
+    const handle = client.workflow.getHandle(workflowId);
+    await waitForPhase(handle, ['migrating']);
+
+    let copyDone = false;
+    const rowsCopied = async (): Promise<number> => {
+      const [r] = await conn.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'copy-checkpoint'");
+      const checkpoint = r.length ? JSON.parse(r[0].value) : { rowsCopied: 0, done: false };
+      copyDone ||= checkpoint.done;
+      return Number(checkpoint.rowsCopied);
+    };
+    const history = async () => Number((await handle.describe()).historyLength);
+    const sample = async () => {
+      const c = connections(worker.pid());
+      samples.push({ at: Date.now() - started, rss: rssMb(worker.pid()), ...c, history: await history().catch(() => NaN), rowsCopied: await rowsCopied() });
+    };
+    await sample();
+    sampler = setInterval(() => { sample().catch(() => {}); }, SAMPLE_EVERY_MS);
+
+    say(`# Soak on ${SERVER_KIND} (${new Date().toISOString()})\n`);
+    say(`${ROWS.toLocaleString('en')} rows, ${MINUTES} minutes; 2 writers (a write every 20 ms each); a cycle is ${THROTTLED_MS / 1000} s held, ${RELEASED_MS / 1000} s released;`
+      + ` every ${PAUSE_EVERY}th hold is the operator's pause instead of the flag file; chunk size tuned every ${TUNE_EVERY_MS / 60_000} minutes.\n`);
+    const end = started + MINUTES * 60_000;
+    let cycle = 0;
+    let tunedAt = Date.now();
+    let copiedAtTune = await rowsCopied();
+    const tunings: string[] = [];
+    let copyEndedAt = 0;
+    while (Date.now() < end - RELEASED_MS - THROTTLED_MS) {
+      if (copyDone) {
+        // Nothing left to throttle: a soak whose copy ends early has not soaked (judged below).
+        copyEndedAt = Date.now() - started;
+        say(`- the copy ended at minute ${(copyEndedAt / 60_000).toFixed(1)}, before the soak did`);
+        break;
+      }
+      cycle++;
+      const byOperator = cycle % PAUSE_EVERY === 0;
+      if (byOperator) await handle.signal('pause');
+      else writeFileSync(FLAG, '');
+      // Held: after it takes hold (a chunk under way finishes), nothing more is copied.
+      await sleep(1_000);
+      const heldFrom = await rowsCopied();
+      await sleep(THROTTLED_MS - 1_000);
+      const heldTo = await rowsCopied();
+      if (byOperator) await handle.signal('resume');
+      else rmSync(FLAG);
+      const releasedAt = Date.now();
+      let resumedMs: number | null = null;
+      while (Date.now() - releasedAt < RELEASED_MS - 200) {
+        if ((await rowsCopied()) > heldTo) { resumedMs = Date.now() - releasedAt; break; }
+        await sleep(50);
+      }
+      if (resumedMs === null && copyDone) break; // the copy's last chunk went just before the hold
+      releases.push({ cycle, by: byOperator ? 'operator resume' : 'flag file', resumedMs, workWhileHeld: heldTo - heldFrom });
+      if (resumedMs === null || resumedMs > RESUME_WITHIN_MS || heldTo !== heldFrom) {
+        say(`- cycle ${cycle} (${byOperator ? 'pause' : 'flag file'}), minute ${((Date.now() - started) / 60_000).toFixed(1)}: resumed after ${resumedMs ?? 'no work in'} ms, ${heldTo - heldFrom} rows copied while held`);
+      }
+      await sleep(Math.max(0, releasedAt + RELEASED_MS - Date.now()));
+
+      if (Date.now() - tunedAt >= TUNE_EVERY_MS) {
+        // The chunk size that ends the copy a minute before the soak does, at the rate just seen.
+        const copied = await rowsCopied();
+        const rate = (copied - copiedAtTune) / chunkSize; // rows copied per unit of chunk size in the interval
+        const left = Math.max(0, ROWS - copied);
+        const intervals = Math.max(0.5, (end - 60_000 - Date.now()) / (Date.now() - tunedAt));
+        const next = Math.max(1, Math.min(2_000, Math.round(rate > 0 ? left / intervals / rate : chunkSize * 2)));
+        if (next !== chunkSize) {
+          await handle.executeUpdate('set', { args: [{ 'chunk-size': next }] });
+          tunings.push(`${((Date.now() - started) / 60_000).toFixed(0)}′: ${chunkSize}→${next}`);
+          chunkSize = next;
+        }
+        tunedAt = Date.now();
+        copiedAtTune = copied;
+      }
+    }
+    clearInterval(sampler);
+    sampler = undefined;
+    await sample();
+
+    // The end: the copy finishes at full speed, writes stop, the cut-over.
+    await handle.executeUpdate('set', { args: [{ 'chunk-size': 1000, 'nice-ratio': 0 }] });
+    await waitForPhase(handle, ['postponed'], 20 * 60_000);
+    await load.stop();
+    await handle.signal('cut-over');
+    await handle.result();
+    const final = (await handle.query('status')) as MigrationStatus;
+    const [migrated, original] = [await checksum(DB, 't', COLS), await checksum(DB, '_t_del', COLS)];
+    const missing = await load.missingFrom('t');
+
+    // The judgement.
+    const first = samples.filter((s) => s.at <= 10 * 60_000);
+    const last = samples.filter((s) => s.at >= samples[samples.length - 1].at - 10 * 60_000);
+    const flat = (k: 'rss' | 'database' | 'all') => ({ first: mean(first.map((s) => s[k])), last: mean(last.map((s) => s[k])) });
+    const rss = flat('rss');
+    const dbConns = flat('database');
+    const allConns = flat('all');
+    const resumed = releases.filter((r) => r.resumedMs !== null).map((r) => r.resumedMs!).sort((a, b) => a - b);
+    const late = releases.filter((r) => r.resumedMs === null || r.resumedMs > RESUME_WITHIN_MS);
+    const leaky = releases.filter((r) => r.workWhileHeld !== 0);
+    const pct = (p: number) => resumed[Math.min(resumed.length - 1, Math.floor(p * resumed.length))];
+    const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
+    say(`\n## Results\n`);
+    say('| what | first 10 minutes | last 10 minutes | judged |\n|---|---|---|---|');
+    say(`| worker RSS, MB (mean) | ${rss.first.toFixed(1)} | ${rss.last.toFixed(1)} | ${verdict(within(rss.first, rss.last, 0.1))} (within 10 %) |`);
+    say(`| worker's connections to the database (mean) | ${dbConns.first.toFixed(2)} | ${dbConns.last.toFixed(2)} | ${verdict(within(dbConns.first, dbConns.last, 0.1))} (within 10 %) |`);
+    say(`| worker's TCP connections, all (mean) | ${allConns.first.toFixed(2)} | ${allConns.last.toFixed(2)} | ${verdict(within(allConns.first, allConns.last, 0.1))} (within 10 %) |`);
+    say('');
+    say(`- Releases: ${releases.length} (${releases.filter((r) => r.by === 'flag file').length} flag file, ${releases.filter((r) => r.by === 'operator resume').length} operator resume);`
+      + ` copy work resumed after median ${pct(0.5)} ms, 90th percentile ${pct(0.9)} ms, 99th ${pct(0.99)} ms, slowest ${resumed[resumed.length - 1]} ms;`
+      + ` ${late.length} later than ${RESUME_WITHIN_MS} ms: ${verdict(late.length === 0)}.`);
+    say(`- Holds during which a chunk was still committed after the first second: ${leaky.length}: ${verdict(leaky.length === 0)}.`);
+    const soaked = !copyEndedAt || copyEndedAt >= (MINUTES - 3) * 60_000;
+    say(`- The copy lasted ${copyEndedAt ? `${(copyEndedAt / 60_000).toFixed(1)} minutes` : 'the whole soak'}: ${verdict(soaked)}.`);
+    say(`- Chunk size tunings: ${tunings.length} (${tunings.join(', ') || 'none'}).`);
+    say(`- Migration: ${final.rowsCopied} rows copied, ${final.eventsApplied} events applied, ${final.renewals ?? 0} renewals (continue-as-new), history ${samples[samples.length - 1].history} events in the last run;`
+      + ` redone chunks ${final.redoneChunks}, redone events ${final.redoneEvents}: ${verdict(final.redoneChunks === 0 && final.redoneEvents === 0)}.`);
+    say(`- Checksum: migrated ${migrated.rows} rows ${migrated.xor}, original ${original.rows} rows ${original.xor}: ${verdict(migrated.xor === original.xor && migrated.rows === original.rows)};`
+      + ` acknowledged inserts ${load.insertedNames.length}, missing ${missing.length}: ${verdict(missing.length === 0)}; writer errors: ${load.errors.length}.`);
+    say(`\n## Samples (every ${SAMPLE_EVERY_MS / 1000} s; one a minute shown)\n`);
+    say('| minute | worker RSS MB | connections to the database | TCP connections | history events (this run) | rows copied |\n|---|---|---|---|---|---|');
+    let shown = -1;
+    for (const s of samples) {
+      const minute = Math.floor(s.at / 60_000);
+      if (minute === shown && s !== samples[samples.length - 1]) continue;
+      shown = minute;
+      say(`| ${(s.at / 60_000).toFixed(1)} | ${s.rss.toFixed(1)} | ${s.database} | ${s.all} | ${s.history} | ${s.rowsCopied} |`);
+    }
+    report();
+    const failures = [
+      !soaked && 'the copy ended early', !within(rss.first, rss.last, 0.1) && 'RSS', !within(dbConns.first, dbConns.last, 0.1) && 'connections', late.length && 'late resumes', leaky.length && 'work while held',
+      (final.redoneChunks || final.redoneEvents) && 'redo', migrated.xor !== original.xor && 'checksum', missing.length && 'missing inserts',
+    ].filter(Boolean);
+    if (failures.length) throw new Error(`soak: not met: ${failures.join(', ')} (see bench/SOAK-${SERVER_KIND}.md)`);
+  } finally {
+    worker.kill9();
+    if (sampler) clearInterval(sampler);
+    report();
+    rmSync(FLAG, { force: true });
+    await load?.stop();
+    await db?.end();
+    await connection.close();
+  }
+});
