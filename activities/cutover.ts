@@ -33,6 +33,8 @@ const MAX_APPLY_LAG_MS = 500;
 export interface CutOverResult {
   swapped: boolean;
   alreadySwapped: boolean;
+  /** When the RENAME returned (epoch ms, this worker's clock): a fleet's cut-overs together are judged by their spread. */
+  renamedAt?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -159,7 +161,7 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
       await dropGhostTriggers(c, input, plan).catch(() => {});
       throw ApplicationFailure.retryable(`RENAME failed, original table untouched: ${(renameError as Error).message}`, 'RenameFailed');
     }
-    return { swapped: true, alreadySwapped: false };
+    return { swapped: true, alreadySwapped: false, renamedAt: Date.now() };
   } finally {
     if (replicationStopped) await exec(c, startReplica(flavorOf(c))).catch(() => {});
     a?.destroy();

@@ -1,6 +1,6 @@
 // The MySQL engine as Temporal activities. The worker builds them with what only it holds:
 // credentials, and a way to report progress to the workflow.
-import type { MigrationInput, TablePlan } from '../workflows/types';
+import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TablePlan } from '../workflows/types';
 import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
 import { copyRows } from './copy';
@@ -15,6 +15,7 @@ import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
 import { keptTableProblems, prepareRevert } from './revert';
 import { writeControl } from './control';
+import { fleetCheckpoints, listFleetTargets } from './fleet';
 import type { Control } from '../workflows/settings';
 
 export interface ActivityDeps {
@@ -42,6 +43,8 @@ export function createActivities(deps: ActivityDeps) {
     runHook,
     writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),
     dropMigrationTables: (input: MigrationInput, plan: TablePlan) => dropMigrationTables(credentials, input, plan),
+    listFleetTargets: (servers: FleetServerSpec[], table: string, login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>) => listFleetTargets(credentials, servers, table, login),
+    fleetCheckpoints: (targets: FleetTarget[], template: Pick<MigrationInput, 'forceTableNames'>) => fleetCheckpoints(credentials, targets, template),
   };
 }
 

@@ -2,11 +2,12 @@
 // and prints its status line until it ends; `worker` runs a worker; `status` and `cut-over`
 // talk to a running migration.
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
 import { migrateHelp } from './help';
-import { checksumSummary, embeddedTaskQueue, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
+import { checksumSummary, embeddedTaskQueue, fleetWorkflowId, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type FleetInput, type FleetResult, type FleetStatus, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
+import { fleetInput, fleetLine, fleetTable } from './fleet';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
@@ -34,6 +35,11 @@ usage:
                         gh-ost's revert of a finished migration that ran with --checkpoint
   revenant set KEY=VALUE… --host H --port P --database D --table T
                         (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query, throttle-http)
+  revenant migrate --fleet FILE --table T --alter "…" [--max-concurrent N] [--max-per-server N] [--canary N]
+                   [--on-failure stop|continue] [--cut-over together] [--execute] [--resurrect]
+                        one ALTER on every database of the fleet file, as one workflow
+  revenant status|pause|resume|cut-over|set|abort --fleet NAME
+                        the same for a whole fleet: passed on to every running target
   revenant list         migrations known to Temporal, with phase and progress
   revenant server status|stop [--force]
                         the embedded Temporal server revenant starts when none is configured
@@ -92,6 +98,142 @@ function print(line: string) {
   process.stdout.write(line + '\n');
 }
 
+/** On the embedded server, the worker runs in this process (it gets the password in memory; the workflow never sees it). */
+async function embeddedWorker(temporal: Temporal, taskQueue: string, req: MigrateRequest): Promise<(() => Promise<void>) | undefined> {
+  if (!temporal.embedded) {
+    if (req.password !== undefined || req.masterPassword !== undefined) {
+      print('revenant: note: the password stays on this machine; workers resolve MySQL credentials from their own environment or config');
+    }
+    return undefined;
+  }
+  // The status line is the output; the SDK speaks only of warnings and errors.
+  const { DefaultLogger, Runtime } = await workerSdk();
+  Runtime.install({ logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel ?? 'WARN') });
+  const { worker, close } = await (await workerModule()).createWorker({
+    address: temporal.address, taskQueue,
+    credentials: credentialsFromEnvironment(process.env, embeddedLogins(req)),
+  });
+  const running = worker.run();
+  print(`revenant: embedded Temporal at ${temporal.address}; Web UI ${temporal.uiUrl}`);
+  return async () => { worker.shutdown(); await running.catch(() => {}); await close(); };
+}
+
+/** `migrate --fleet FILE`: one workflow for every target, followed until it ends. */
+async function migrateFleet(req: MigrateRequest, fleet: FleetInput): Promise<number> {
+  if (req.askPass) req.password = await askPassword();
+  const temporal = await connectTemporal(req.namespace);
+  const workflowId = fleetWorkflowId(fleet.name);
+  const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
+  let stopWorker: (() => Promise<void>) | undefined;
+  try {
+    stopWorker = await embeddedWorker(temporal, taskQueue, req);
+    let handle: WorkflowHandle;
+    try {
+      handle = await temporal.client.workflow.start('migrateFleet', { taskQueue, workflowId, args: [fleet], staticSummary: `fleet ${fleet.name}: ${fleet.table}: ${fleet.template.alter}` });
+      print(`revenant: fleet ${fleet.name} ${fleet.resurrect ? 'resurrected' : 'started'}: workflow ${workflowId}; ${fleet.servers.length} server line(s) in the file`);
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      if (fleet.resurrect) {
+        print(`revenant: refused: the fleet ${fleet.name} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`);
+        return 3;
+      }
+      handle = temporal.client.workflow.getHandle(workflowId);
+      print(`revenant: attached to the running fleet ${workflowId}`);
+    }
+    if (req.detach) return 0;
+    const result = handle.result() as Promise<FleetResult>;
+    let finished = false;
+    result.then(() => { finished = true; }, () => { finished = true; });
+    let last = '';
+    let listed = false;
+    while (!finished) {
+      try {
+        const s = await handle.query<FleetStatus>('fleet-status');
+        if (!listed && s.targets.length && !req.quiet) {
+          print(`revenant: ${s.targets.length} targets:`);
+          for (const line of fleetTable(s)) print(line);
+          listed = true;
+        }
+        const line = fleetLine(s);
+        if (line.replace(/elapsed \d+s/, '') !== last && !req.quiet) print(line);
+        last = line.replace(/elapsed \d+s/, '');
+      } catch { /* between tasks */ }
+      await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+    }
+    try {
+      const r = await result;
+      if (!req.quiet) for (const line of fleetTable(r.status)) print(line);
+      print(fleetLine(r.status));
+      return 0;
+    } catch (e) {
+      const cause = e instanceof WorkflowFailedError ? (e.cause as (ApplicationFailure & Error) | undefined) : undefined;
+      const s = cause?.details?.[0] as FleetStatus | undefined;
+      if (s?.targets) for (const line of fleetTable(s)) print(line);
+      print('revenant: fleet failed');
+      print(`ERROR ${cause?.message ?? (e as Error).message}`);
+      return 1;
+    }
+  } finally {
+    await stopWorker?.();
+    await temporal.close();
+  }
+}
+
+/** status, pause, resume, cut-over, set, abort --fleet NAME: to the fleet, which passes them on to every running target. */
+async function fleetControl(cmd: string, name: string, assignments: string[], flags: ReturnType<typeof parseFlags>): Promise<number> {
+  const temporal = await connectTemporal(flags.values.namespace === undefined ? undefined : String(flags.values.namespace));
+  try {
+    const handle = temporal.client.workflow.getHandle(fleetWorkflowId(name));
+    switch (cmd) {
+      case 'status': {
+        let s: FleetStatus;
+        try {
+          s = await handle.query<FleetStatus>('fleet-status');
+        } catch (e) {
+          const d = await handle.describe().catch(() => undefined);
+          if (!d) throw new Error(`no fleet named ${name} (workflow ${fleetWorkflowId(name)})`);
+          throw e;
+        }
+        // Where each running target stands, from its own workflow.
+        const live = new Map<string, string>();
+        await Promise.all(s.targets.filter((t) => ['copying', 'holding', 'cutting-over'].includes(t.state)).map(async (t) => {
+          const m = await temporal.client.workflow.getHandle(t.workflowId).query<MigrationStatus>('status').catch(() => undefined);
+          if (m) live.set(t.workflowId, statusLine(m));
+        }));
+        print(fleetLine(s));
+        for (const line of fleetTable(s, live)) print(line);
+        break;
+      }
+      case 'pause':
+      case 'resume':
+      case 'cut-over':
+        await handle.signal(cmd);
+        print(`revenant: ${cmd} signalled to the fleet ${name}: it passes it on to every running target`);
+        break;
+      case 'set': {
+        if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 --fleet NAME');
+        const change = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+        try {
+          const settings = await handle.executeUpdate<Record<string, unknown>, [Record<string, unknown>]>('set', { args: [change] });
+          print(`revenant: the fleet ${name} and its running targets take: ${JSON.stringify(settings)}`);
+        } catch (e) {
+          print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          return 2;
+        }
+        break;
+      }
+      case 'abort':
+        print(`revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`);
+        break;
+      default:
+        throw new UsageError(`${cmd} is not for a fleet: revert and finalize address one table (--database, --table)`);
+    }
+    return 0;
+  } finally {
+    await temporal.close();
+  }
+}
+
 async function migrate(req: MigrateRequest): Promise<number> {
   const { input } = req;
   if (req.askPass) req.password = await askPassword();
@@ -103,21 +245,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
   let stopWorker: (() => Promise<void>) | undefined;
   let interactive: InteractiveServer | undefined;
   try {
-    if (temporal.embedded) {
-      // The status line is the output; the SDK speaks only of warnings and errors.
-      const { DefaultLogger, Runtime } = await workerSdk();
-      Runtime.install({ logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel ?? 'WARN') });
-      // The in-process worker gets the password in memory; the workflow never sees it.
-      const { worker, close } = await (await workerModule()).createWorker({
-        address: temporal.address, taskQueue,
-        credentials: credentialsFromEnvironment(process.env, embeddedLogins(req)),
-      });
-      const running = worker.run();
-      stopWorker = async () => { worker.shutdown(); await running.catch(() => {}); await close(); };
-      print(`revenant: embedded Temporal at ${temporal.address}; Web UI ${temporal.uiUrl}`);
-    } else if (req.password !== undefined || req.masterPassword !== undefined) {
-      print('revenant: note: the password stays on this machine; workers resolve MySQL credentials from their own environment or config');
-    }
+    stopWorker = await embeddedWorker(temporal, taskQueue, req);
 
     let handle;
     try {
@@ -238,6 +366,7 @@ async function windowProgress(handle: WorkflowHandle, endsAt: number): Promise<P
 async function controlCommand(cmd: string, argv: string[]): Promise<number> {
   const assignments = argv.filter((a) => !a.startsWith('-') && a.includes('='));
   const flags = parseFlags(argv.filter((a) => !assignments.includes(a)));
+  if (flags.values.fleet !== undefined) return fleetControl(cmd, String(flags.values.fleet), assignments, flags);
   const req = migrateRequest({ values: { alter: '-', ...flags.values }, positional: [] });
   const temporal = await connectTemporal(req.namespace);
   try {
@@ -356,7 +485,14 @@ export async function main(argv: string[]): Promise<number> {
       for (const r of refused) print(`not supported: ${r}`);
       return refused.length ? 1 : 0;
     }
-    return await migrate(migrateRequest(parseFlags(args)));
+    const flags = parseFlags(args);
+    if (flags.values.fleet !== undefined) {
+      // A fleet's databases come from its file: --database has no meaning there.
+      if (flags.values.database !== undefined) throw new UsageError('--database and --fleet exclude each other: the fleet file names the databases');
+      const req = migrateRequest({ ...flags, values: { ...flags.values, database: '*' } });
+      return await migrateFleet(req, fleetInput(req, flags.values));
+    }
+    return await migrate(migrateRequest(flags));
   } catch (e) {
     if (e instanceof UsageError) { process.stderr.write(`revenant: ${e.message}\n`); return 2; }
     process.stderr.write(`revenant: ${(e as Error).message}\n`);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const SEARCH_ATTRIBUTES = ['RevenantDatabase=Keyword', 'RevenantTable=Keyword', 'RevenantPhase=Keyword', 'RevenantProgress=Double'];
+export const SEARCH_ATTRIBUTES = ['RevenantDatabase=Keyword', 'RevenantTable=Keyword', 'RevenantPhase=Keyword', 'RevenantProgress=Double', 'RevenantFleet=Keyword'];
 
 async function reachable(address: string): Promise<boolean> {
   try {

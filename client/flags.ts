@@ -39,6 +39,8 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'master-user': 'string', 'master-password': 'string', 'mysql-timeout': 'float',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
   gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
+  // fleets (client/fleet.ts)
+  fleet: 'string', 'fleet-name': 'string', 'max-concurrent': 'int', 'max-per-server': 'int', canary: 'int', 'on-failure': 'string',
 };
 
 /**
@@ -193,7 +195,8 @@ export interface MigrateRequest {
 export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
   // gh-ost's --conf: its [client] login and [osc] settings, under the command line's.
   const v = { ...(flags.values.conf !== undefined ? ghostConf(String(flags.values.conf), env) : {}), ...flags.values };
-  if (v['cut-over'] !== undefined && !['atomic', 'default'].includes(String(v['cut-over']))) {
+  if (v['cut-over'] === 'together' && v.fleet === undefined) throw new UsageError('--cut-over together is for a fleet (--fleet FILE): one table has one cut-over');
+  if (v['cut-over'] !== undefined && !['atomic', 'default', 'together'].includes(String(v['cut-over']))) {
     throw new UsageError(`--cut-over=${v['cut-over']} is not supported by revenant: its cut-over is gh-ost's atomic one (--cut-over=atomic, the default)`);
   }
   if (v['storage-engine'] !== undefined && String(v['storage-engine']).toLowerCase() !== 'innodb') {

@@ -65,7 +65,7 @@ export const FLAG_GROUPS: [string, [string, string][]][] = [
     ['initially-drop-ghost-table', 'drop a ghost table left by an earlier migration before starting'],
     ['timestamp-old-table', 'a timestamp in the old table\'s name, so that migrations do not collide'],
     ['force-table-names', 'the base of the ghost, changelog and old table names, instead of the table\'s'],
-    ['cut-over', 'atomic (or default): the only cut-over revenant has'],
+    ['cut-over', 'atomic (or default): the only cut-over revenant has; with --fleet, together: every target copies and holds, and all cut over at once'],
     ['cut-over-lock-timeout-seconds', 'seconds the cut-over may hold or wait for its locks before it gives up and tries again (default 3)'],
     ['cut-over-exponential-backoff', 'wait longer between failed cut-over attempts each time: revenant always does'],
     ['force-named-cut-over', 'the interactive cut-over command must name the table'],
@@ -121,6 +121,14 @@ export const FLAG_GROUPS: [string, [string, string][]][] = [
     ['checkpoint', 'after the cut-over, keep the checkpoint (_<table>_ghk) for --revert'],
     ['revert', 'swap back a finished migration (needs --old-table), applying what changed since'],
     ['old-table', 'the old table to revert to, e.g. _<table>_del'],
+  ]],
+  ['Fleets: one ALTER on many servers and databases', [
+    ['fleet', 'revenant: a fleet file (JSON or YAML): {"targets": [{"host": "db1", "port": 3306, "databases": "shard_%"}]}; --table in each database it names'],
+    ['fleet-name', 'revenant: the fleet\'s name (default: the file\'s name); status, pause, set, cut-over and abort take --fleet NAME'],
+    ['max-concurrent', 'revenant: targets copying at once, overall (default 4)'],
+    ['max-per-server', 'revenant: targets copying at once on any one server (default: --max-concurrent)'],
+    ['canary', 'revenant: the first N targets complete, cut-over included, before any other starts (default 0)'],
+    ['on-failure', 'revenant: stop (default: nothing new starts; running targets finish) or continue'],
   ]],
   ['Temporal and output', [
     ['detach', 'revenant: start the migration and return; follow it with revenant status'],

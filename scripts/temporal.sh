@@ -20,7 +20,7 @@ start)
   nohup "$bin" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" \
     --db-filename "$dir/temporal.db" --log-level warn \
     --search-attribute RevenantDatabase=Keyword --search-attribute RevenantTable=Keyword \
-    --search-attribute RevenantPhase=Keyword --search-attribute RevenantProgress=Double \
+    --search-attribute RevenantPhase=Keyword --search-attribute RevenantProgress=Double --search-attribute RevenantFleet=Keyword \
     >"$dir/temporal.log" 2>&1 &
   echo $! >"$dir/temporal.pid"
   for _ in $(seq 1 120); do

@@ -25,20 +25,22 @@ const ROOT = join(__dirname, '..', '..');
  * which take the same arguments): data, socket and pid in `dir`.
  */
 export class ServerInstance {
-  constructor(readonly dir: string, readonly port: number, readonly serverId: number, readonly extra: string[] = []) {}
+  /** `kind`: the other server than the suite's, for a test that needs both (a fleet). */
+  constructor(readonly dir: string, readonly port: number, readonly serverId: number, readonly extra: string[] = [],
+    readonly kind: 'mariadb' | 'mysql' = SERVER_KIND) {}
   private script(): string {
-    return join(ROOT, 'scripts', IS_MYSQL ? 'mysql.sh' : 'mariadb.sh');
+    return join(ROOT, 'scripts', `${this.kind}.sh`);
   }
   async start(): Promise<void> {
     const r = await runCommand('bash', [this.script(), 'start', this.dir, String(this.port), String(this.serverId), ...this.extra]);
-    if (r.code !== 0) throw new Error(`could not start ${SERVER_NAME} in ${this.dir}: ${r.out}`);
+    if (r.code !== 0) throw new Error(`could not start ${this.kind} in ${this.dir}: ${r.out}`);
   }
   async stop(): Promise<void> {
-    await runCommand('bash', [this.script(), IS_MYSQL ? 'remove' : 'stop', this.dir]);
+    await runCommand('bash', [this.script(), this.kind === 'mysql' ? 'remove' : 'stop', this.dir]);
   }
   /** The server process, for kill -9. */
   pid(): number {
-    return Number(readFileSync(join(this.dir, IS_MYSQL ? 'mysqld.pid' : 'mariadb.pid'), 'utf8').trim());
+    return Number(readFileSync(join(this.dir, this.kind === 'mysql' ? 'mysqld.pid' : 'mariadb.pid'), 'utf8').trim());
   }
 }
 

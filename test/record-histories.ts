@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { admin, createTestTable, freshDatabase, input, SERVER_KIND, startTemporal, waitForPhase, WriteLoad, type TestTemporal } from './helpers';
-import type { MigrationInput } from '../workflows/types';
+import { fleetWorkflowId, migrationWorkflowId, type FleetInput, type MigrationInput } from '../workflows/types';
 
 const OUT = join(__dirname, '..', '..', 'test', 'histories');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,6 +73,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'revert-later', extra: { checkpoint: true },
     then: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })) },
 ];
+/** Fleets (workflows/fleet.ts): the parent's history, and one of its targets' (which holds for the fleet when together). */
+const FLEETS: { name: string; cutOver: FleetInput['cutOver']; canary: number }[] = [
+  { name: 'fleet', cutOver: 'each', canary: 1 },
+  { name: 'fleet-together', cutOver: 'together', canary: 0 },
+];
+
 /** REVENANT_HISTORIES=a,b records only those scenarios (new ones, leaving the older recordings as they were). */
 const only = process.env.REVENANT_HISTORIES?.split(',').map((x) => x.trim()).filter(Boolean);
 
@@ -106,6 +112,25 @@ test('record the histories replay.test.ts replays', { timeout: 600_000 }, async 
         console.log(`recorded ${file}: ${history.events?.length} events`);
       }
       await admin(db).then(async (c) => { await c.query(`DROP DATABASE ${db}`); await c.end(); });
+    }
+    for (const f of FLEETS.filter((x) => !only?.length || only.includes(x.name))) {
+      const dbs = [1, 2, 3].map((i) => `rv_hist_${f.name.replace(/-/g, '_')}_${i}`);
+      for (const db of dbs) {
+        await freshDatabase(db);
+        await createTestTable(db, 't', 3_000);
+      }
+      const { server, database: _d, table, ...template } = input(dbs[0], 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 1');
+      const fleet: FleetInput = { name: `hist-${f.name}`, servers: [{ host: server.host, port: server.port, databases: dbs }], table, template,
+        login: { user: server.user }, maxConcurrent: 2, canary: f.canary, onFailure: 'stop', cutOver: f.cutOver };
+      const handle = await temporal.client.workflow.start('migrateFleet', { taskQueue: temporal.taskQueue, workflowId: fleetWorkflowId(fleet.name), args: [fleet] });
+      await handle.result();
+      const child = temporal.client.workflow.getHandle(migrationWorkflowId(server, dbs[1], 't'));
+      for (const [name, history] of [[f.name, await handle.fetchHistory()], [`${f.name}-target`, await child.fetchHistory()]] as const) {
+        const file = join(OUT, `${SERVER_KIND}-${name}.json`);
+        writeFileSync(file, historyToJSON(history));
+        console.log(`recorded ${file}: ${history.events?.length} events`);
+      }
+      for (const db of dbs) await admin(db).then(async (c) => { await c.query(`DROP DATABASE ${db}`); await c.end(); });
     }
   } finally {
     await temporal.close();

@@ -6,6 +6,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
+import { keepAlive } from './keep-alive';
 import { credentialsFromEnvironment, type CredentialResolver } from '../activities/credentials';
 import type { ProgressSink } from '../activities/progress';
 import { TASK_QUEUE } from '../workflows/types';
@@ -46,6 +47,7 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
     activities: createActivities({ credentials: cfg.credentials ?? credentialsFromEnvironment(), progress }),
     shutdownGraceTime: `${cfg.shutdownGraceSeconds ?? 10}s`,
     maxConcurrentActivityTaskExecutions: 50,
+    interceptors: { activity: [keepAlive] },
   });
   return {
     worker,

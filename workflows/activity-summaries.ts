@@ -22,6 +22,8 @@ export const ACTIVITY_SUMMARIES: Record<keyof Activities, string> = {
   runHook: 'run a gh-ost hook (--hooks-path)',
   writeControl: 'pass the operator\'s settings to the copy and the applier',
   dropMigrationTables: 'drop the ghost table and the changelog',
+  listFleetTargets: 'fleet: find the databases on each server that match the fleet file and hold the table',
+  fleetCheckpoints: 'fleet: find the targets that left a checkpoint to continue from (--resurrect)',
 };
 
 /**

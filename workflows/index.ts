@@ -1,1 +1,2 @@
 export { migrateTable, statusQuery, progressSignal, cutOverSignal } from './migrate-table';
+export { migrateFleet, fleetStatusQuery } from './fleet';

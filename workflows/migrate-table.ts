@@ -2,7 +2,7 @@
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
   ActivityCancellationType, ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, ContinueAsNew, continueAsNew, defineQuery, defineSignal,
-  defineUpdate, isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
+  defineUpdate, getExternalWorkflowHandle, isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
@@ -11,7 +11,7 @@ import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } f
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
-import { checkpointTableName, checksumSummary, tableNameBase, type ApplyProgress, type CopyProgress, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
+import { checkpointTableName, checksumSummary, tableNameBase, type ApplyProgress, type CopyProgress, type FleetReady, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
@@ -24,12 +24,19 @@ export const resumeSignal = defineSignal('resume');
 export const setUpdate = defineUpdate<Control, [Record<string, unknown>]>('set');
 /** gh-ost's `panic`, gentler: stop; drop ghost and changelog, or keep them for --resurrect. */
 export const abortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');
+/** A fleet's `set` and `abort`, passed on to each running target as signals: a workflow cannot send another an update. */
+export const setSignal = defineSignal<[Record<string, unknown>]>('set-settings');
+export const abortSignal = defineSignal<[{ cleanup?: boolean }]>('abort-migration');
+/** Sent to the fleet (input.fleet) by a target that holds for the fleet's cut-over together. */
+export const fleetReadySignal = defineSignal<[FleetReady]>('target-ready');
 
 const TERMINAL_PHASES: Phase[] = ['cutting-over', 'revertible', 'cleaning-up', 'completed', 'dry-run-completed', 'failed', 'aborted'];
 
-// Short phases: a few minutes, retried a few times; refusals are non-retryable.
+// Short phases: a few minutes, retried a few times; refusals are non-retryable. The worker
+// heartbeats for them (worker/keep-alive.ts): a worker that dies under one is noticed in 10 s.
 const short = summarizedActivities({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
@@ -58,7 +65,7 @@ const flagFileActivity = summarizedActivities({ startToCloseTimeout: NO_TIME_LIM
 
 // gh-ost's hooks: an executable that fails stops the migration where it runs (its failure is
 // non-retryable: the hook said no); a worker lost mid-hook runs it again.
-const hookActivity = summarizedActivities({ startToCloseTimeout: '15 minutes', retry: { initialInterval: '1s', maximumAttempts: 3 } });
+const hookActivity = summarizedActivities({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '10s', retry: { initialInterval: '1s', maximumAttempts: 3 } });
 
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
   // A run that continued an earlier one (workflows/renewal.ts) counts from the migration's start.
@@ -168,15 +175,23 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   });
   let abortRequest: { cleanup: boolean } | undefined;
   const work = new CancellationScope();
-  setHandler(abortUpdate, (arg) => {
+  const abort = (arg: { cleanup?: boolean } | undefined) => {
     abortRequest = { cleanup: !!arg?.cleanup };
     work.cancel();
     return `aborting ${input.database}.${input.table}: ${abortRequest.cleanup ? 'ghost and changelog will be dropped' : 'tables and checkpoint kept for --resurrect'}`;
-  }, {
+  };
+  setHandler(abortUpdate, abort, {
     validator: (_arg) => {
       if (TERMINAL_PHASES.includes(status.phase)) throw new Error(`cannot abort in phase ${status.phase}`);
     },
   });
+  // The fleet's (validated there; a value this target cannot take is ignored, as is an abort too late).
+  setHandler(setSignal, (change) => {
+    let valid: Partial<Control>;
+    try { valid = validateChange(change); } catch { return; }
+    void changeControl(valid);
+  });
+  setHandler(abortSignal, (arg) => { if (!TERMINAL_PHASES.includes(status.phase)) abort(arg); });
 
   // The revert window's requests (workflows/revert.ts), refused outside the window.
   let windowRequest: 'revert' | 'finalize' | undefined;
@@ -398,6 +413,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       showDetails();
       // RevenantPhase=postponed: migrations begun before this marker never set it, and replay without it.
       if (searchAttributes && patched('postponed-search-attribute')) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: 'postponed' }]);
+      // A fleet's target holds for the cut-over together: the fleet releases it with the others.
+      if (input.fleet?.together) {
+        void getExternalWorkflowHandle(input.fleet.workflowId).signal(fleetReadySignal, { workflowId: workflowInfo().workflowId, lagSeconds: status.lagSeconds }).catch(() => {});
+      }
     }, () => canRenew && historyFull(historyLimit));
     if (full) {
       await applier.stop();
@@ -409,7 +428,8 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     await applier.whileRunning(hook('on-before-cut-over'));
     phase('cutting-over');
     status.cutOverAttempts++;
-    await applier.whileRunning(cutOverActivity.cutOver(input, p));
+    const swap = await applier.whileRunning(cutOverActivity.cutOver(input, p));
+    if (swap.renamedAt) status.renamedAt = swap.renamedAt;
     await applier.stop();
     tablesExist = false;
 

@@ -56,6 +56,8 @@ export interface MigrationInput {
   historyLimit?: number;
   /** Set by a run that continued as new: what the runs before it did (workflows/renewal.ts). */
   renewal?: Renewal;
+  /** A fleet's target (workflows/fleet.ts): the fleet's workflow id, told when this one holds for a cut-over together. */
+  fleet?: { workflowId: string; together: boolean };
   /** gh-ost's --nice-ratio: after each chunk, sleep this many times the chunk's duration. */
   niceRatio?: number;
   /** gh-ost's --critical-load, e.g. "Threads_running=1000". */
@@ -335,6 +337,8 @@ export interface MigrationStatus {
   copyElapsedSeconds: number;
   cutOverPostponed: boolean;
   cutOverAttempts: number;
+  /** When the RENAME ran (epoch ms, the worker's clock). */
+  renamedAt?: number;
   /** Activity attempts that resumed from a checkpoint, and the committed work they redid. */
   resumes: number;
   /** The latest resume, e.g. "copy attempt 3: chunk 120 committed (last heartbeat: chunk 118); redid 0". */
@@ -450,3 +454,90 @@ export const changelogTableName = (t: string) => `_${t}_ghc`;
 export const oldTableName = (t: string, timestamp?: string) => (timestamp ? `_${t}_${timestamp}_del` : `_${t}_del`);
 /** The changelog kept after the migration by --checkpoint, for a later --revert. */
 export const checkpointTableName = (t: string) => `_${t}_ghk`;
+
+// ---- Fleets: one ALTER across many servers and databases (workflows/fleet.ts) ------------
+
+/** One line of a fleet file: a server, and which of its databases hold the table. */
+export interface FleetServerSpec {
+  host: string;
+  port: number;
+  /** A LIKE pattern ("shard_%") or explicit names. */
+  databases: string | string[];
+  /** The table, when it is not --table's. */
+  table?: string;
+  user?: string;
+  /** A connection in the worker's REVENANT_CONFIG (its address, login and TLS). */
+  connection?: string;
+}
+
+export interface FleetTarget {
+  server: ServerRef;
+  database: string;
+  table: string;
+}
+
+export type FleetTargetState = 'pending' | 'copying' | 'holding' | 'cutting-over' | 'done' | 'failed' | 'skipped';
+
+export interface FleetTargetStatus extends FleetTarget {
+  workflowId: string;
+  state: FleetTargetState;
+  /** Canary targets complete, cut-over included, before any other starts. */
+  canary?: boolean;
+  /** Resurrected from the checkpoint its earlier migration left (a fleet's --resurrect). */
+  resume?: boolean;
+  message?: string;
+  /** When its RENAME ran (epoch ms, the worker's clock), once cut over. */
+  renamedAt?: number;
+  rowsCopied?: number;
+}
+
+export interface FleetInput {
+  name: string;
+  servers: FleetServerSpec[];
+  /** --table: the table in every database that names none of its own. */
+  table: string;
+  /** The ALTER and every flag, for each target's migration (server, database and table are each target's). */
+  template: Omit<MigrationInput, 'server' | 'database' | 'table'>;
+  /** The command line's user, TLS and timeout, for every server of the file (a connection name there is the worker's instead). */
+  login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>;
+  maxConcurrent: number;
+  /** Copying at once on one server (absent: maxConcurrent). */
+  maxPerServer?: number;
+  canary: number;
+  onFailure: 'stop' | 'continue';
+  /** 'together': every target copies and holds; all cut over at once when all are ready. */
+  cutOver: 'each' | 'together';
+  /** Continue what is not done: targets that completed are skipped, failed ones resurrected from their checkpoints. */
+  resurrect?: boolean;
+  /** Events a run of the parent may reach before it continues as new (default 10,000). */
+  historyLimit?: number;
+  /** Set by a run that continued as new: the targets and where each stands. */
+  carried?: { targets: FleetTargetStatus[]; runs: number; startedAt: number; settings: Record<string, unknown>; paused: boolean };
+}
+
+export interface FleetStatus {
+  name: string;
+  phase: 'resolving' | 'canary' | 'rolling' | 'holding' | 'stopping' | 'completed' | 'failed' | 'aborted';
+  message?: string;
+  targets: FleetTargetStatus[];
+  counts: Record<FleetTargetState, number>;
+  /** The most targets seen copying at once. */
+  maxCopying: number;
+  paused: boolean;
+  elapsedSeconds: number;
+  renewals: number;
+}
+
+export interface FleetResult {
+  status: FleetStatus;
+}
+
+/** What a child tells its fleet (input.fleet) when its copy is done and it holds for the fleet's cut-over. */
+export interface FleetReady {
+  workflowId: string;
+  lagSeconds: number;
+}
+
+export function fleetWorkflowId(name: string): string {
+  return `revenant-fleet:${name}`;
+}
