@@ -11,8 +11,8 @@
 //    second, read from the copy checkpoint the copier commits with each chunk, polled every 50 ms;
 //    and no copy work while throttled (a throttle that does not hold would make that trivial);
 //  - at the end: migrated equals original by checksum, every acknowledged insert present, zero redo.
-// REVENANT_SOAK_MINUTES (60) sets the length; the copy's chunk size is tuned every two minutes so
-// that it ends about then, whatever the machine's speed.
+// REVENANT_SOAK_MINUTES (60) sets the length; the copy's chunk size and nice ratio are tuned every
+// two minutes so that it ends about then, whatever the machine's speed.
 import { Client, Connection } from '@temporalio/client';
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import {
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
 const MINUTES = Number(process.env.REVENANT_SOAK_MINUTES ?? 60);
-const ROWS = Number(process.env.REVENANT_SOAK_ROWS ?? 500_000);
+const ROWS = Number(process.env.REVENANT_SOAK_ROWS ?? 1_000_000);
 const THROTTLED_MS = 3_000;
 const RELEASED_MS = 7_000;
 const PAUSE_EVERY = 20; // cycles: the operator pauses instead of the flag file
@@ -91,10 +91,11 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     const started = Date.now();
     const workflowId = migrationWorkflowId(SERVER, DB, 't');
     let chunkSize = 20;
+    let niceRatio = 3;
     await client.workflow.start('migrateTable', {
       taskQueue: 'soak', workflowId,
       args: [input(DB, 't', 'ADD COLUMN soaked INT NOT NULL DEFAULT 7, MODIFY note VARCHAR(300) NULL', {
-        server: SERVER, chunkSize, copyThreads: 1, niceRatio: 3, throttleFlagFile: FLAG, postponeCutOver: true,
+        server: SERVER, chunkSize, copyThreads: 1, niceRatio, throttleFlagFile: FLAG, postponeCutOver: true,
       })],
     });
     // The handle follows the chain of runs: a renewal (continue-as-new) is part of the soak.
@@ -118,7 +119,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
 
     say(`# Soak on ${SERVER_KIND} (${new Date().toISOString()})\n`);
     say(`${ROWS.toLocaleString('en')} rows, ${MINUTES} minutes; 2 writers (a write every 20 ms each); a cycle is ${THROTTLED_MS / 1000} s held, ${RELEASED_MS / 1000} s released;`
-      + ` every ${PAUSE_EVERY}th hold is the operator's pause instead of the flag file; chunk size tuned every ${TUNE_EVERY_MS / 60_000} minutes.\n`);
+      + ` every ${PAUSE_EVERY}th hold is the operator's pause instead of the flag file; chunk size and nice ratio tuned every ${TUNE_EVERY_MS / 60_000} minutes to last the hour.\n`);
     const end = started + MINUTES * 60_000;
     let cycle = 0;
     let tunedAt = Date.now();
@@ -157,16 +158,20 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
       await sleep(Math.max(0, releasedAt + RELEASED_MS - Date.now()));
 
       if (Date.now() - tunedAt >= TUNE_EVERY_MS) {
-        // The chunk size that ends the copy a minute before the soak does, at the rate just seen.
+        // The pace that ends the copy a minute before the soak does, at the rate just seen: the
+        // chunk size first; below its floor (10), the nice ratio (the rest after each chunk).
         const copied = await rowsCopied();
-        const rate = (copied - copiedAtTune) / chunkSize; // rows copied per unit of chunk size in the interval
-        const left = Math.max(0, ROWS - copied);
-        const intervals = Math.max(0.5, (end - 60_000 - Date.now()) / (Date.now() - tunedAt));
-        const next = Math.max(1, Math.min(2_000, Math.round(rate > 0 ? left / intervals / rate : chunkSize * 2)));
-        if (next !== chunkSize) {
-          await handle.executeUpdate('set', { args: [{ 'chunk-size': next }] });
-          tunings.push(`${((Date.now() - started) / 60_000).toFixed(0)}′: ${chunkSize}→${next}`);
-          chunkSize = next;
+        const seen = (copied - copiedAtTune) / (Date.now() - tunedAt);
+        const needed = Math.max(0, ROWS - copied) / Math.max(60_000, end - 60_000 - Date.now());
+        const factor = seen > 0 ? Math.max(0.25, Math.min(4, needed / seen)) : 2;
+        const pace = chunkSize / (1 + niceRatio) * factor; // rows per unit of time, in chunk-size terms
+        const [nextChunk, nextNice] = pace * (1 + niceRatio) >= 10
+          ? [Math.min(2_000, Math.round(pace * (1 + niceRatio))), niceRatio]
+          : [10, Math.min(100, Math.max(0, Math.round(10 / pace - 1)))];
+        if (nextChunk !== chunkSize || nextNice !== niceRatio) {
+          await handle.executeUpdate('set', { args: [{ 'chunk-size': nextChunk, 'nice-ratio': nextNice }] });
+          tunings.push(`${((Date.now() - started) / 60_000).toFixed(0)}′: ${chunkSize}/${niceRatio}→${nextChunk}/${nextNice}`);
+          [chunkSize, niceRatio] = [nextChunk, nextNice];
         }
         tunedAt = Date.now();
         copiedAtTune = copied;
@@ -210,7 +215,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     say(`- Holds during which a chunk was still committed after the first second: ${leaky.length}: ${verdict(leaky.length === 0)}.`);
     const soaked = !copyEndedAt || copyEndedAt >= (MINUTES - 3) * 60_000;
     say(`- The copy lasted ${copyEndedAt ? `${(copyEndedAt / 60_000).toFixed(1)} minutes` : 'the whole soak'}: ${verdict(soaked)}.`);
-    say(`- Chunk size tunings: ${tunings.length} (${tunings.join(', ') || 'none'}).`);
+    say(`- Tunings (chunk size/nice ratio): ${tunings.length} (${tunings.join(', ') || 'none'}).`);
     say(`- Migration: ${final.rowsCopied} rows copied, ${final.eventsApplied} events applied, ${final.renewals ?? 0} renewals (continue-as-new), history ${samples[samples.length - 1].history} events in the last run;`
       + ` redone chunks ${final.redoneChunks}, redone events ${final.redoneEvents}: ${verdict(final.redoneChunks === 0 && final.redoneEvents === 0)}.`);
     say(`- Checksum: migrated ${migrated.rows} rows ${migrated.xor}, original ${original.rows} rows ${original.xor}: ${verdict(migrated.xor === original.xor && migrated.rows === original.rows)};`
