@@ -66,9 +66,14 @@ export async function runWorker(cfg: WorkerConfig): Promise<void> {
   Runtime.instance().logger.info('revenant worker started', {
     taskQueue: cfg.taskQueue ?? TASK_QUEUE, address: cfg.address, namespace: cfg.namespace ?? 'default', metrics: telemetry.metricsAddress ?? 'off',
   });
+  // REVENANT_MEMORY_LOG_SECONDS: the process's memory, logged at that interval (the soak reads
+  // it to tell a growing JavaScript heap from native memory).
+  const every = Number(process.env.REVENANT_MEMORY_LOG_SECONDS ?? 0);
+  const memory = every > 0 ? setInterval(() => Runtime.instance().logger.info('memory', { ...process.memoryUsage() }), every * 1000) : undefined;
   try {
     await worker.run();
   } finally {
+    clearInterval(memory);
     await close();
   }
 }
