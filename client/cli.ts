@@ -98,6 +98,11 @@ function print(line: string) {
   process.stdout.write(line + '\n');
 }
 
+/** `set`'s KEY=VALUE words as the change the workflow validates. */
+function settingsChange(assignments: string[]): Record<string, string> {
+  return Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+}
+
 /** On the embedded server, the worker runs in this process (it gets the password in memory; the workflow never sees it). */
 async function embeddedWorker(temporal: Temporal, taskQueue: string, req: MigrateRequest): Promise<(() => Promise<void>) | undefined> {
   if (!temporal.embedded) {
@@ -212,7 +217,7 @@ async function fleetControl(cmd: string, name: string, assignments: string[], fl
         break;
       case 'set': {
         if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 --fleet NAME');
-        const change = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+        const change = settingsChange(assignments);
         try {
           const settings = await handle.executeUpdate<Record<string, unknown>, [Record<string, unknown>]>('set', { args: [change] });
           print(`revenant: the fleet ${name} and its running targets take: ${JSON.stringify(settings)}`);
@@ -418,7 +423,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         break;
       case 'set': {
         if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 …');
-        const change = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+        const change = settingsChange(assignments);
         try {
           const settings = await handle.executeUpdate<Control, [Record<string, unknown>]>('set', { args: [change] });
           print(`revenant: settings in force: ${settingsLine({ settings } as MigrationStatus)}`);
