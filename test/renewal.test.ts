@@ -22,9 +22,11 @@ test('history bounded: the migration continues as new while copying and while po
   await createTestTable(db, 't', 60_000);
   const load = new WriteLoad(db, 't', 60_000).start(2);
   try {
-    // One copier resting twice a chunk's time: a copy of half a minute, reporting every 2 s.
+    // One copier of small chunks resting four times a chunk's time: a copy of half a minute or
+    // more, reporting every 2 s (at chunk size 300 and nice ratio 2 an idle machine copied it in 6 s,
+    // before the history had filled once).
     const i = input(db, 't', 'ADD COLUMN r INT NOT NULL DEFAULT 4', {
-      server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' }, chunkSize: 300, copyThreads: 1, niceRatio: 2,
+      server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' }, chunkSize: 100, copyThreads: 1, niceRatio: 4,
       postponeCutOver: true, checksum: true, historyLimit: LIMIT,
     });
     const id = migrationWorkflowId(i.server, db, 't');
@@ -48,7 +50,8 @@ test('history bounded: the migration continues as new while copying and while po
     }
     assert.deepEqual(listed, [(await handle.describe()).runId], 'the search attributes find the running run');
     await handle.signal('pause');
-    const paused = await waitForStatus(handle, (s) => s.settings.paused && /paused by operator/.test(s.throttled ?? ''), 'paused', 240_000);
+    // The copy's own report (the applier's may come first, while the copy's chunk in hand commits).
+    const paused = await waitForStatus(handle, (s) => s.settings.paused && /copy: paused by operator/.test(s.throttled ?? ''), 'paused', 240_000);
     await sleep(2000);
     const still = (await handle.query('status')) as MigrationStatus;
     assert.equal(still.rowsCopied, paused.rowsCopied, 'paused: no rows copied');
