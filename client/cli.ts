@@ -98,6 +98,21 @@ function print(line: string) {
   process.stdout.write(line + '\n');
 }
 
+/**
+ * Calls `tick` every 2 s until `result` settles (or `stop()` says so): the command following its
+ * workflow. A tick that fails (the workflow between tasks, a query unanswered) is skipped.
+ */
+async function whileRunning(result: Promise<unknown>, tick: () => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+  let finished = false;
+  result.then(() => { finished = true; }, () => { finished = true; });
+  while (!finished && !stop()) {
+    try {
+      await tick();
+    } catch { /* asked again at the next tick */ }
+    await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
+
 /** `set`'s KEY=VALUE words as the change the workflow validates. */
 function settingsChange(assignments: string[]): Record<string, string> {
   return Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
@@ -147,24 +162,21 @@ async function migrateFleet(req: MigrateRequest, fleet: FleetInput): Promise<num
     }
     if (req.detach) return 0;
     const result = handle.result() as Promise<FleetResult>;
-    let finished = false;
-    result.then(() => { finished = true; }, () => { finished = true; });
     let last = '';
     let listed = false;
-    while (!finished) {
-      try {
-        const s = await handle.query<FleetStatus>('fleet-status');
-        if (!listed && s.targets.length && !req.quiet) {
-          print(`revenant: ${s.targets.length} targets:`);
-          for (const line of fleetTable(s)) print(line);
-          listed = true;
-        }
-        const line = fleetLine(s);
-        if (line.replace(/elapsed \d+s/, '') !== last && !req.quiet) print(line);
-        last = line.replace(/elapsed \d+s/, '');
-      } catch { /* between tasks */ }
-      await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-    }
+    await whileRunning(result, async () => {
+      const s = await handle.query<FleetStatus>('fleet-status');
+      if (!listed && s.targets.length && !req.quiet) {
+        print(`revenant: ${s.targets.length} targets:`);
+        for (const line of fleetTable(s)) print(line);
+        listed = true;
+      }
+      // Printed when something other than the elapsed time changed.
+      const line = fleetLine(s);
+      const changed = line.replace(/elapsed \d+s/, '');
+      if (changed !== last && !req.quiet) print(line);
+      last = changed;
+    });
     try {
       const r = await result;
       if (!req.quiet) for (const line of fleetTable(r.status)) print(line);
@@ -280,17 +292,12 @@ async function migrate(req: MigrateRequest): Promise<number> {
     const onSigint = () => { interrupted = true; };
     process.once('SIGINT', onSigint);
     const result = handle.result() as Promise<MigrationResult>;
-    let finished = false;
-    result.then(() => { finished = true; }, () => { finished = true; });
     let last = '';
-    while (!finished && !interrupted) {
-      try {
-        const line = statusLine(await handle.query<MigrationStatus>('status'));
-        if (line !== last && !req.quiet) print(line);
-        last = line;
-      } catch { /* the workflow may be between tasks */ }
-      await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-    }
+    await whileRunning(result, async () => {
+      const line = statusLine(await handle.query<MigrationStatus>('status'));
+      if (line !== last && !req.quiet) print(line);
+      last = line;
+    }, () => interrupted);
     process.removeListener('SIGINT', onSigint);
     if (interrupted) {
       print(`revenant: detached; the migration goes on (workflow ${workflowId}). Run the same command again to attach.`);

@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { summarizedActivities } from './activity-summaries';
-import { abortSignal, cutOverSignal, fleetReadySignal, migrateTable, pauseSignal, resumeSignal, setSignal } from './migrate-table';
+import { abortSignal, cutOverSignal, failureMessage, fleetReadySignal, migrateTable, pauseSignal, resumeSignal, setSignal } from './migrate-table';
 import { DEFAULT_HISTORY_LIMIT, historyFull } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { validateChange } from './settings';
@@ -64,7 +64,8 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
 
   /** A signal to every target running now. */
   const toRunning = async (send: (h: ChildWorkflowHandle<typeof migrateTable>) => Promise<void>) => {
-    await Promise.all([...handles.entries()].filter(([id]) => running.has(id)).map(([id, h]) => tell(() => send(h), () => running.has(id))));
+    // A target's handle is kept from its start to its end: every one here runs.
+    await Promise.all([...handles.entries()].map(([id, h]) => tell(() => send(h), () => running.has(id))));
   };
   setHandler(fleetStatusQuery, () => statusNow());
   setHandler(pauseSignal, () => { paused = true; void toRunning((h) => h.signal(pauseSignal)); });
@@ -228,10 +229,4 @@ async function tell(send: () => Promise<void>, stillRunning: () => boolean = () 
       await sleep('1s');
     }
   }
-}
-
-function failureMessage(e: unknown): string {
-  let x: unknown = e;
-  while (x instanceof Error && (x as { cause?: unknown }).cause instanceof Error) x = (x as { cause?: unknown }).cause;
-  return x instanceof Error ? x.message : String(e);
 }

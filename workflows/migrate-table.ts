@@ -588,7 +588,8 @@ function failureType(e: unknown): string {
   return cause instanceof ApplicationFailure && cause.type ? cause.type : 'MigrationFailed';
 }
 
-function failureMessage(e: unknown): string {
+/** What failed, in the words of the failure's cause when it has one (an activity's, a child workflow's). */
+export function failureMessage(e: unknown): string {
   if (e instanceof Error) {
     const cause = (e as { cause?: unknown }).cause;
     return cause instanceof Error && cause.message ? cause.message : e.message;
