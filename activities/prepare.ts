@@ -65,6 +65,13 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
   if (existing && existing.workflowId === workflowId) {
     return { plan: existing.plan, startPosition: existing.startPosition };
   }
+  // A retried attempt whose predecessor died between creating the tables and recording the
+  // migration (the fleet test killed a worker there): inspect found neither table before this
+  // workflow began, and one workflow migrates a table at a time, so they are that attempt's own.
+  if (!existing && Context.current().info.attempt > 1) {
+    await exec(conn, sql.dropTableIfExists(db, ghost));
+    await exec(conn, sql.dropTableIfExists(db, changelog));
+  }
 
   const { estimatedRows } = await checkTableAndAlter(conn, input);
 
