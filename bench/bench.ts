@@ -1,107 +1,65 @@
-// The side-by-side benchmark (bench/run.sh installs the peers and calls this): one MariaDB (or,
-// with --server mysql, MySQL 9.7)
-// started for the run, a sysbench table of N rows, the same ALTER by each tool in turn with
-// the table restored between runs, idle and under the same sysbench write load, several runs,
-// medians; then the highest sustained write rate each online tool keeps its apply lag under
-// 1 s at. Writes bench/RESULTS.md. Ratios, never absolute timings, are what it judges.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+// The side-by-side benchmark (bench/run.sh installs the peers and calls this), on MariaDB 10.11,
+// MySQL 9.7 or both, one after the other. For each server: a private instance started for the run,
+// and in this order
+//   1. sysbench oltp_write_only alone and unthrottled: the most writes this machine takes;
+//   2. on an N-row sysbench table, restored between runs, each tool idle and under a paced load,
+//      several times, beside the floor of a logged online copy measured the same way;
+//   3. `revenant migrate` with nothing configured (embedded Temporal and worker), start to exit;
+//   4. the worker's cost of applying row events, with the copy done and the cut-over postponed;
+//   5. the ceiling: gh-ost and revenant under rising fractions of (1), each run stopped once its
+//      apply lag passes 1 s;
+//   6. a table ten times larger (past the buffer pool): the floor, revenant, gh-ost, ALTER COPY.
+// bench/report.ts writes the medians, ratios and the issue's targets. Ratios from one run on one
+// server, never absolute timings, are what it judges.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import mysql from 'mysql2/promise';
+import { writeResults, type ServerResult } from './report';
+import { BenchServer, exited, peakRss, ROOT, sleep, type ServerKind } from './server';
+import { measureApplyCost, measureFloor, runTool, soloRate, stopEmbedded, TOOLS, type Context, type Measure, type Tool } from './tools';
 
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..');
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
-/** The server benchmarked: mariadb (10.11, Debian's) or mysql (9.7, scripts/mysql.sh). */
-const SERVER = arg('server', 'mariadb');
-if (SERVER !== 'mariadb' && SERVER !== 'mysql') throw new Error(`--server is mariadb or mysql, not ${SERVER}`);
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+/** The servers benchmarked, in order (--server is the one-server spelling). */
+const SERVERS = list(arg('servers', arg('server', 'mariadb,mysql'))) as ServerKind[];
+for (const s of SERVERS) if (s !== 'mariadb' && s !== 'mysql') throw new Error(`--servers takes mariadb and mysql, not ${s}`);
 const ROWS = Number(arg('rows', '1000000'));
+/** The large table (0: not measured): ten times the rows, past the buffer pool's 512 MB. */
+const LARGE_ROWS = Number(arg('large-rows', String(ROWS * 10)));
 const RUNS = Number(arg('runs', '3'));
+/** The paced load of the "under load" runs. */
 const RATE = Number(arg('rate', '200'));
-const RATES = arg('rates', '250,500,1000,2000,4000').split(',').map(Number).filter((x) => x > 0);
+const LOAD_THREADS = 4;
+/** The ceiling's fractions of sysbench's solo maximum, in percent. */
+const FRACTIONS = list(arg('fractions', '25,50,75,90')).map(Number);
+const SOLO_THREADS = list(arg('solo-threads', '4,8,16')).map(Number);
+const SOLO_SECONDS = Number(arg('solo-seconds', '15'));
+const TOOLS_RUN = list(arg('tools', TOOLS.join(','))) as Tool[];
+for (const t of TOOLS_RUN) if (!TOOLS.includes(t)) throw new Error(`--tools takes ${TOOLS.join(', ')}, not ${t}`);
+const LARGE_TOOLS = list(arg('large-tools', 'revenant,gh-ost,alter-copy')) as Tool[];
 const WORK = arg('work', '/tmp/revenant-bench');
-/** Where the results go (a partial run, e.g. --tools revenant, should not replace bench/RESULTS.md). */
-const OUT = arg('out', join(ROOT, 'bench', SERVER === 'mysql' ? 'RESULTS-mysql.md' : 'RESULTS.md'));
-/** A run that takes longer is stopped and counts as failed (a tool that cannot keep up never ends). */
+const OUT = arg('out', join(ROOT, 'bench', SERVERS.length === 2 ? 'RESULTS.md' : `RESULTS-${SERVERS[0]}.md`));
 const RUN_TIMEOUT_S = Number(arg('timeout', '300'));
-const TOOLS = arg('tools', 'alter-copy,pt-osc,gh-ost,revenant').split(',') as Tool[];
-/**
- * A second table size for the memory target (worker peak RSS within 10% between N and this):
- * revenant alone, idle and under the same load, once each, after the sustained-rate search.
- * 0: not measured.
- */
-const RSS_ROWS = Number(arg('rss-rows', '0'));
 /** Extra flags for revenant's migrate (tuning experiments), e.g. --revenant-flags "--copy-threads 3". */
 const REVENANT_FLAGS = arg('revenant-flags', '').split(/\s+/).filter(Boolean);
-const PORT = SERVER === 'mysql' ? 24406 : 24306;
-/** "MySQL 9.7.4-2 (Debian)", read from the server once it runs. */
-let serverVersion = SERVER;
-const TEMPORAL = '127.0.0.1:24233';
-const DB = 'bench';
-const TABLE = 'sbtest1';
-const ALTER = 'ADD COLUMN bench_col INT NOT NULL DEFAULT 0';
-const GHOST_UNPATCHED = join(ROOT, 'bench', '.bin', 'gh-ost');
-/** gh-ost v1.1.10 as released, unless it cannot connect to this server (see run.sh): then the tx_isolation build. */
-let GHOST = process.env.GH_OST ?? GHOST_UNPATCHED;
-let ghostNote = 'gh-ost v1.1.10 as released';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Tool = 'alter-copy' | 'pt-osc' | 'gh-ost' | 'revenant';
-interface Measure {
-  tool: Tool;
-  load: boolean;
-  seconds: number;
-  copySeconds?: number;
-  peakLagSeconds?: number;
-  /** revenant: its workflow's history length. */
-  historyEvents?: number;
-  ok: boolean;
-  note?: string;
-}
-
-async function sql(query: string, database?: string): Promise<any[]> {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port: PORT, user: 'revenant', password: 'revenant', database, multipleStatements: true });
-  try {
-    const [r] = await c.query(query);
-    return r as any[];
-  } finally {
-    await c.end();
-  }
-}
-
-function sysbench(command: 'prepare' | 'run', rate = 0, rows = ROWS): ChildProcess {
-  return spawn('sysbench', ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${PORT}`,
-    '--mysql-user=revenant', '--mysql-password=revenant', `--mysql-db=${DB}`, '--tables=1', `--table-size=${rows}`,
-    ...(command === 'run' ? ['--threads=4', `--rate=${rate}`, '--time=0', '--report-interval=0', '--mysql-ignore-errors=all'] : ['--threads=2']), command],
-  { stdio: 'ignore' });
-}
-
-const exited = (p: ChildProcess) => new Promise<number>((r) => p.on('exit', (code) => r(code ?? 1)));
-
-/** A process's peak RSS (VmHWM), in MB. */
-function peakRss(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** --worker-log FILE keeps the worker's log (INFO) for a look at what a run did. */
+/** --worker-log FILE keeps the standing worker's log (INFO). */
 const WORKER_LOG = arg('worker-log', '');
+const TEMPORAL = '127.0.0.1:24233';
+const GHOST_RELEASED = join(ROOT, 'bench', '.bin', 'gh-ost');
 
 /**
- * A worker of its own for each group of runs (main, sustained-rate, --rss-rows), so that each
- * group's peak RSS is its own and not what an earlier, heavier group left in the heap.
- * Returns once it polls the task queue: its start-up is not part of any run's time.
+ * A standing worker for each group of runs (main, ceiling, large), so that each group's peak RSS
+ * is its own. Returns once it polls the task queue: its start is not part of any run.
  */
-async function startWorker(): Promise<ChildProcess> {
+async function startWorker(client: Client): Promise<ChildProcess> {
   const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
-    // MALLOC_ARENA_MAX as the worker image (Dockerfile) runs it.
-    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench', REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
+    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench',
+      REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
     stdio: WORKER_LOG ? ((fd) => ['ignore', fd, fd])(openSync(WORKER_LOG, 'a')) as any : 'ignore',
   });
   for (let i = 0; i < 150; i++) {
@@ -119,320 +77,156 @@ async function stopWorker(worker: ChildProcess | undefined): Promise<void> {
   await done;
 }
 
-/** A sysbench table of `rows` rows, and the copy of it that restore() puts back before each run. */
-async function prepareTable(rows: number): Promise<void> {
-  await sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base`, DB);
-  if ((await exited(sysbench('prepare', 0, rows))) !== 0) throw new Error('sysbench prepare failed');
-  await sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
-}
+const show = (m: Measure) => `${Number.isFinite(m.seconds) ? m.seconds.toFixed(1) : '–'}s` +
+  `${m.peakLagSeconds !== undefined ? `, peak lag ${m.peakLagSeconds.toFixed(2)}s` : ''}` +
+  `${m.achievedTps !== undefined ? `, load ${m.achievedTps.toFixed(0)} tx/s` : ''}` +
+  `${m.workerCpu !== undefined ? `, worker ${m.workerCpu.toFixed(1)} CPU-s` : ''}, server ${m.serverCpu.toFixed(1)} CPU-s` +
+  `${m.historyEvents !== undefined ? `, history ${m.historyEvents}` : ''}${m.ok ? '' : ` FAILED ${(m.note ?? '').replace(/\n/g, ' ').slice(-300)}`}`;
 
-async function restore(): Promise<void> {
-  // Each run writes gigabytes of binlog; none of it is needed once the run is over.
-  await sql('FLUSH BINARY LOGS');
-  const [{ File: current }] = await sql(SERVER === 'mysql' ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
-  await sql(`PURGE BINARY LOGS TO '${current}'`);
-  await sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_del, _${TABLE}_new, _${TABLE}_old, bench_floor;
-    CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`, DB);
-  for (const t of await sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) {
-    await sql(`DROP TRIGGER IF EXISTS \`${t.TRIGGER_NAME}\``, DB);
-  }
-}
-
-/** Runs a command, following its output for "Lag: x" figures; wall time and the peak. */
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, lagRe?: RegExp, stopAboveLag = Infinity): Promise<{ seconds: number; peakLag?: number; ok: boolean; out: string }> {
-  const started = Date.now();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let peakLag: number | undefined;
-  const watch = (d: Buffer) => {
-    out += d;
-    if (!lagRe) return;
-    for (const m of String(d).matchAll(lagRe)) peakLag = Math.max(peakLag ?? 0, Number(m[1]));
-    // The sustained-rate search: a run whose lag passed the bar has failed already.
-    if ((peakLag ?? 0) > stopAboveLag && !stopped) { stopped = true; child.kill('SIGKILL'); }
-  };
-  let stopped = false;
-  child.stdout!.on('data', watch);
-  child.stderr!.on('data', watch);
-  let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, RUN_TIMEOUT_S * 1000);
-  const code = await exited(child);
-  clearTimeout(timer);
-  if (timedOut) out += `\ndid not finish within ${RUN_TIMEOUT_S}s (stopped)`;
-  if (stopped) out += `\nstopped: apply lag above ${stopAboveLag}s`;
-  return { seconds: (Date.now() - started) / 1000, peakLag, ok: code === 0 && !timedOut && !stopped, out };
-}
-
-/** How long `work` takes, in seconds. */
-async function secondsOf(work: () => Promise<unknown>): Promise<number> {
-  const started = Date.now();
-  await work();
-  return (Date.now() - started) / 1000;
-}
-
-/**
- * What any online copy of this table costs on this server, measured without revenant: the
- * ghost's shape (the ALTER done, the secondary index `k_1` left out as revenant defers it),
- * filled by one INSERT … SELECT … LOCK IN SHARE MODE of every row (binlogged, as an online copy
- * must be for the replicas), then the index added. Also the same copy as two statements at
- * once over the two halves of the key, which shows whether a second copier can help here.
- */
-interface Floor { copy: number; parallelCopy: number; index: number; autoincLockMode: string }
-
-async function measureFloor(): Promise<Floor> {
-  await restore();
-  const [{ mode }] = await sql('SELECT @@innodb_autoinc_lock_mode AS mode');
-  const shape = () => sql(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
-    ALTER TABLE bench_floor DROP INDEX k_1, ${ALTER}`, DB);
-  const fill = (where: string) => sql(`START TRANSACTION; INSERT INTO bench_floor (id, k, c, pad) SELECT id, k, c, pad FROM ${TABLE}
-    ${where} LOCK IN SHARE MODE; COMMIT`, DB);
-  await shape();
-  const copy = await secondsOf(() => fill(''));
-  const index = await secondsOf(() => sql('ALTER TABLE bench_floor ADD INDEX k_1 (k)', DB));
-  await shape();
-  const [{ half }] = await sql(`SELECT (MIN(id) + MAX(id)) DIV 2 AS half FROM ${TABLE}`, DB);
-  const parallelCopy = await secondsOf(() => Promise.all([fill(`WHERE id <= ${Number(half)}`), fill(`WHERE id > ${Number(half)}`)]));
-  await sql('DROP TABLE bench_floor', DB);
-  return { copy, parallelCopy, index, autoincLockMode: String(mode) };
-}
-
-let client: Client;
-
-/** Worker peak RSS (MB): the main runs, the sustained-rate search, the --rss-rows runs. */
-interface RssPeaks { main: number; sustained: number; larger: number }
-
-/** `stopAboveLag`: the sustained-rate search stops a run as soon as its apply lag passes it. */
-async function runTool(tool: Tool, load: boolean, rate = RATE, stopAboveLag = Infinity, rows = ROWS): Promise<Measure> {
-  await restore();
-  const writer = load ? sysbench('run', rate, rows) : undefined;
-  if (writer) await sleep(2000);
-  try {
-    switch (tool) {
-      case 'alter-copy':
-        return { tool, load, seconds: await secondsOf(() => sql(`ALTER TABLE ${TABLE} ${ALTER}, ALGORITHM=COPY`, DB)), ok: true };
-      case 'pt-osc': {
-        const r = await timed('pt-online-schema-change', ['--alter', ALTER, `D=${DB},t=${TABLE},h=127.0.0.1,P=${PORT},u=revenant,p=revenant`,
-          '--execute', '--recursion-method=none', '--no-check-replication-filters', '--no-drop-old-table', '--set-vars', 'lock_wait_timeout=5']);
-        return { tool, load, seconds: r.seconds, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
-      }
-      case 'gh-ost': {
-        const r = await timed(GHOST, [`--host=127.0.0.1`, `--port=${PORT}`, '--user=revenant', '--password=revenant', `--database=${DB}`, `--table=${TABLE}`,
-          `--alter=${ALTER}`, '--allow-on-master', '--assume-rbr', '--initially-drop-ghost-table', '--initially-drop-old-table', '--chunk-size=1000',
-          '--default-retries=120', '--skip-metadata-lock-check', '--initially-drop-socket-file', '--execute'], process.env, /Lag: (\d+(?:\.\d+)?)s/g, stopAboveLag);
-        return { tool, load, seconds: r.seconds, peakLagSeconds: r.peakLag, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
-      }
-      case 'revenant': {
-        const r = await timed('node', [join(ROOT, 'bin', 'revenant.js'), 'migrate', '--host', '127.0.0.1', '--port', String(PORT), '--user', 'revenant',
-          '--database', DB, '--table', TABLE, '--alter', ALTER, '--allow-on-master', '--initially-drop-old-table', '--execute', '--no-search-attributes', ...REVENANT_FLAGS],
-        { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench' }, /Lag: (\d+(?:\.\d+)?)s/g, stopAboveLag);
-        const last = r.out.split('\n').filter((l) => l.startsWith('Copy:')).pop() ?? '';
-        console.log(`bench:   revenant's last status: ${last}`);
-        const copy = /Time: [^;]*?(\d+)s\(copy\)/.exec(last);
-        const h = client.workflow.getHandle(`revenant:127.0.0.1:${PORT}:${DB}.${TABLE}`);
-        // A stopped CLI leaves its migration running: end it before the table is restored.
-        if (!r.ok) await h.terminate('benchmark run stopped').catch(() => {});
-        const history = await h.fetchHistory();
-        console.log(`bench:   revenant's phases: ${activityTimes(history)}`);
-        return { tool, load, seconds: r.seconds, copySeconds: copy ? Number(copy[1]) : undefined, peakLagSeconds: r.peakLag ?? 0,
-          historyEvents: history.events?.length ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
-      }
-    }
-    throw new Error(`unknown tool ${tool}`);
-  } finally {
-    writer?.kill('SIGTERM');
-    if (writer) await exited(writer);
-  }
-}
-
-/** Where a migration's time went: each activity's scheduled-to-closed seconds, in order. */
-function activityTimes(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>): string {
-  const seconds = (t: any) => Number(t?.seconds ?? 0) + Number(t?.nanos ?? 0) / 1e9;
-  const events = history.events ?? [];
-  const first = seconds(events[0]?.eventTime);
-  const scheduled = new Map<string, { name: string; at: number }>();
-  const out: string[] = [];
-  for (const e of events) {
-    const at = seconds(e.eventTime);
-    if (e.activityTaskScheduledEventAttributes) {
-      scheduled.set(String(e.eventId), { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
-    }
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes;
-    const s = closed ? scheduled.get(String(closed.scheduledEventId)) : undefined;
-    if (s) out.push(`${s.name} ${(s.at - first).toFixed(2)}+${(at - s.at).toFixed(2)}`);
-  }
-  return `${out.join(', ')}; closed at ${(seconds(events[events.length - 1]?.eventTime) - first).toFixed(2)} s`;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
-
-async function main(): Promise<void> {
-  await run('bash', [join(ROOT, 'scripts', `${SERVER}.sh`), 'start', join(WORK, SERVER), String(PORT), '21']);
-  const [v] = await sql('SELECT @@version AS v, @@version_comment AS c');
-  serverVersion = `${SERVER === 'mysql' ? 'MySQL' : 'MariaDB'} ${v.v} (${v.c})`;
-  await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
-  const connection = await Connection.connect({ address: TEMPORAL });
-  client = new Client({ connection });
-  if (WORKER_LOG) writeFileSync(WORKER_LOG, '');
+async function benchServer(kind: ServerKind, client: Client): Promise<ServerResult> {
+  const server = new BenchServer(kind, kind === 'mysql' ? 24406 : 24306, join(WORK, kind));
+  await server.start();
+  console.log(`bench: ==== ${server.version}, buffer pool ${server.bufferPoolMb} MB`);
   let worker: ChildProcess | undefined;
+  const ctx: Context = { server, temporal: TEMPORAL, client, worker: () => worker, ghost: process.env.GH_OST ?? GHOST_RELEASED, work: join(WORK, `${kind}-work`),
+    runTimeoutSeconds: RUN_TIMEOUT_S, revenantFlags: REVENANT_FLAGS, embeddedPort: 24600 };
+  const result: ServerResult = {
+    kind, name: server.name, version: server.version, bufferPoolMb: server.bufferPoolMb, rows: ROWS, largeRows: LARGE_ROWS, runs: RUNS, rate: RATE,
+    ghostNote: 'gh-ost v1.1.10 as released', autoincLockMode: await server.innodbAutoincLockMode(), tableMb: NaN, largeTableMb: NaN,
+    solo: [], soloMax: NaN, soloThreads: LOAD_THREADS, main: [], parallelFloor: [], embeddedCold: undefined, applyCost: undefined,
+    ceiling: [], large: [], rss: { main: NaN, ceiling: NaN, large: NaN }, tools: TOOLS_RUN,
+  };
   try {
-    worker = await startWorker();
-    await sql(`DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}`);
+    await server.sql('DROP DATABASE IF EXISTS bench; CREATE DATABASE bench');
     console.log(`bench: preparing ${ROWS} rows`);
-    await prepareTable(ROWS);
+    await server.prepareTable(ROWS, true);
+    result.tableMb = await server.tableMb();
 
-    const probe = TOOLS.includes('gh-ost') ? await runTool('gh-ost', false) : { ok: true, note: '' };
-    if (!probe.ok && /Unknown system variable 'transaction_isolation'/.test(probe.note ?? '')) {
-      GHOST = join(ROOT, 'bench', '.bin', 'gh-ost-mariadb');
-      ghostNote = 'gh-ost v1.1.10 as released fails on this server (`Error 1193: Unknown system variable \'transaction_isolation\'`: MariaDB 10.11 has only `tx_isolation`; ' +
-        'past that, it takes "10.11" for newer than MySQL 8.4 and sends `SHOW BINARY LOG STATUS`: Error 1064). The figures are of the same source built with those two ' +
-        'constants changed (bench/run.sh), nothing else';
-      console.log(`bench: ${ghostNote}`);
+    // 1. The most this machine takes: sysbench alone, unthrottled, at a few thread counts.
+    for (const threads of SOLO_THREADS) {
+      const rate = await soloRate(server, ROWS, threads, SOLO_SECONDS);
+      result.solo.push({ threads, rate });
+      console.log(`bench: sysbench alone, ${threads} threads: ${rate.toFixed(0)} tx/s`);
+    }
+    const best = result.solo.reduce((a, b) => (b.rate > a.rate ? b : a), result.solo[0]);
+    result.soloMax = best?.rate ?? NaN;
+    result.soloThreads = best?.threads ?? LOAD_THREADS;
+
+    worker = await startWorker(client);
+    if (TOOLS_RUN.includes('gh-ost')) {
+      const probe = await runTool(ctx, 'gh-ost', { rows: ROWS, rate: 0, threads: LOAD_THREADS });
+      if (!probe.ok && /Unknown system variable 'transaction_isolation'/.test(probe.note ?? '')) {
+        ctx.ghost = join(ROOT, 'bench', '.bin', 'gh-ost-mariadb');
+        result.ghostNote = 'gh-ost v1.1.10 as released fails on this server (`Error 1193: Unknown system variable \'transaction_isolation\'`: MariaDB 10.11 has only ' +
+          '`tx_isolation`; past that, it takes "10.11" for newer than MySQL 8.4 and sends `SHOW BINARY LOG STATUS`: Error 1064). The figures are of the same ' +
+          'source built with those two constants changed (bench/run.sh), nothing else';
+      } else if (!probe.ok) {
+        result.ghostNote = `gh-ost v1.1.10 as released fails on this server: ${(probe.note ?? '').replace(/\n/g, ' ').slice(-300)}`;
+      }
+      console.log(`bench: ${result.ghostNote}`);
     }
 
-    const tools = TOOLS;
-    const all: Measure[] = [];
-    const rss: RssPeaks = { main: NaN, sustained: NaN, larger: NaN };
-    /** revenant's runs on the --rss-rows table. */
-    const larger: Measure[] = [];
+    // 2. Each tool idle and under the paced load, with the floor, RUNS times.
+    const mainTools = TOOLS_RUN.filter((t) => t !== 'revenant-embedded');
     for (let i = 0; i < RUNS; i++) {
-      for (const load of [false, true]) {
-        for (const tool of tools) {
-          const m = await runTool(tool, load);
-          all.push(m);
-          console.log(`bench: run ${i + 1}/${RUNS} ${tool}${load ? ` under ${RATE} tx/s` : ' idle'}: ${m.seconds.toFixed(1)}s` +
-            `${m.peakLagSeconds !== undefined ? `, peak lag ${m.peakLagSeconds.toFixed(2)}s` : ''}${m.ok ? '' : ` FAILED ${m.note}`}`);
+      for (const rate of [0, RATE]) {
+        const floor = await measureFloor(ctx, { rows: ROWS, rate, threads: LOAD_THREADS, parallel: rate === 0, restore: 'base' });
+        result.main.push(floor);
+        if (floor.parallelCopySeconds !== undefined) result.parallelFloor.push(floor.parallelCopySeconds);
+        console.log(`bench: run ${i + 1}/${RUNS} floor${rate ? ` under ${RATE} tx/s` : ' idle'}: copy ${floor.copySeconds!.toFixed(2)}s + index ${floor.indexSeconds!.toFixed(2)}s` +
+          `${floor.parallelCopySeconds !== undefined ? ` (two halves at once: ${floor.parallelCopySeconds.toFixed(2)}s)` : ''}, server ${floor.serverCpu.toFixed(1)} CPU-s`);
+        for (const tool of mainTools) {
+          const m = await runTool(ctx, tool, { rows: ROWS, rate, threads: LOAD_THREADS });
+          result.main.push(m);
+          console.log(`bench: run ${i + 1}/${RUNS} ${tool}${rate ? ` under ${RATE} tx/s` : ' idle'}: ${show(m)}`);
         }
       }
     }
+    result.rss.main = peakRss(worker.pid!);
 
-    rss.main = peakRss(worker.pid!);
+    // 3. The path a user runs first: nothing configured. Once with its Temporal still to start,
+    // then RUNS times with it running, as a second migration finds it.
+    if (TOOLS_RUN.includes('revenant-embedded')) {
+      await stopEmbedded(ctx);
+      for (let i = 0; i <= RUNS; i++) {
+        const m = await runTool(ctx, 'revenant-embedded', { rows: ROWS, rate: 0, threads: LOAD_THREADS });
+        if (i === 0) result.embeddedCold = m;
+        else result.main.push(m);
+        console.log(`bench: revenant-embedded${i === 0 ? ' (its Temporal not yet running)' : ''}: ${show(m)}`);
+      }
+      await stopEmbedded(ctx);
+    }
 
-    const floors: Floor[] = [];
-    for (let i = 0; i < RUNS; i++) floors.push(await measureFloor());
-    const floor = { copy: median(floors.map((f) => f.copy)), parallelCopy: median(floors.map((f) => f.parallelCopy)),
-      index: median(floors.map((f) => f.index)), autoincLockMode: floors[0].autoincLockMode };
-    console.log(`bench: floor of a logged copy: ${JSON.stringify(floor)}`);
+    // 4. Applying row events alone: the copy done, the cut-over postponed, half the ceiling's load.
+    if (TOOLS_RUN.includes('revenant')) {
+      const rate = Math.round(result.soloMax / 2);
+      result.applyCost = { rate, ...(await measureApplyCost(ctx, { rows: ROWS, rate, threads: result.soloThreads, seconds: 20 })) };
+      console.log(`bench: applying at ${rate} tx/s: ${JSON.stringify(result.applyCost)}`);
+    }
     await stopWorker(worker);
-    worker = await startWorker();
 
-    // The highest write rate at which each online tool finishes with its apply lag under 1 s.
-    const sustained: Record<string, number> = {};
-    const sustainedRuns: Measure[] = [];
-    for (const tool of (['gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS.includes(t))) {
-      sustained[tool] = 0;
-      for (const rate of RATES) {
-        const m = await runTool(tool, true, rate, 1);
-        sustainedRuns.push(m);
-        console.log(`bench: sustained ${tool} at ${rate} tx/s: ${m.seconds.toFixed(1)}s, peak lag ${(m.peakLagSeconds ?? NaN).toFixed(2)}s${m.ok ? '' : ' FAILED'}`);
+    // 5. The ceiling: rising fractions of the solo maximum until a run's lag passes 1 s.
+    worker = await startWorker(client);
+    for (const tool of (['gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS_RUN.includes(t))) {
+      for (const fraction of FRACTIONS) {
+        const rate = Math.round((result.soloMax * fraction) / 100);
+        const m = await runTool(ctx, tool, { rows: ROWS, rate, threads: result.soloThreads, stopAboveLag: 1, timeoutSeconds: Math.min(RUN_TIMEOUT_S, 180) });
+        result.ceiling.push({ tool, fraction, rate, measure: m });
+        console.log(`bench: ceiling ${tool} at ${fraction}% (${rate} tx/s): ${show(m)}`);
         if (!m.ok || (m.peakLagSeconds ?? Infinity) >= 1) break;
-        sustained[tool] = rate;
       }
     }
-    rss.sustained = peakRss(worker.pid!);
+    result.rss.ceiling = peakRss(worker.pid!);
+    await stopWorker(worker);
 
-    if (RSS_ROWS > 0 && TOOLS.includes('revenant')) {
-      // The same migrations on a larger table: the worker's memory must not grow with it.
-      console.log(`bench: preparing ${RSS_ROWS} rows for the memory comparison`);
-      await prepareTable(RSS_ROWS);
-      await stopWorker(worker);
-      worker = await startWorker();
-      for (const load of [false, true]) {
-        const m = await runTool('revenant', load, RATE, Infinity, RSS_ROWS);
-        larger.push(m);
-        console.log(`bench: ${RSS_ROWS} rows, revenant${load ? ` under ${RATE} tx/s` : ' idle'}: ${m.seconds.toFixed(1)}s` +
-          `, peak lag ${(m.peakLagSeconds ?? NaN).toFixed(2)}s${m.ok ? '' : ` FAILED ${m.note}`}`);
+    // 6. The large table, idle, once each: no base copy (it would take longer than the runs);
+    // each online tool's kept old table is renamed back, and ALTER COPY goes last.
+    if (LARGE_ROWS > 0) {
+      console.log(`bench: preparing ${LARGE_ROWS} rows`);
+      await server.sql('DROP TABLE IF EXISTS sbtest1_base', 'bench');
+      await server.restoreFromOld();
+      await server.prepareTable(LARGE_ROWS, false);
+      result.largeTableMb = await server.tableMb();
+      worker = await startWorker(client);
+      const floor = await measureFloor(ctx, { rows: LARGE_ROWS, rate: 0, threads: LOAD_THREADS, parallel: false, restore: 'none' });
+      result.large.push(floor);
+      console.log(`bench: ${LARGE_ROWS} rows, floor: copy ${floor.copySeconds!.toFixed(1)}s + index ${floor.indexSeconds!.toFixed(1)}s, server ${floor.serverCpu.toFixed(1)} CPU-s`);
+      const order = (['revenant', 'gh-ost', 'alter-copy'] as Tool[]).filter((t) => LARGE_TOOLS.includes(t) && TOOLS_RUN.includes(t));
+      for (const tool of order) {
+        const m = await runTool(ctx, tool, { rows: LARGE_ROWS, rate: 0, threads: LOAD_THREADS, restore: 'old', timeoutSeconds: RUN_TIMEOUT_S * (LARGE_ROWS / ROWS) });
+        result.large.push(m);
+        if (tool === 'revenant') result.rss.large = peakRss(worker.pid!);
+        console.log(`bench: ${LARGE_ROWS} rows, ${tool}: ${show(m)}`);
       }
-      rss.larger = peakRss(worker.pid!);
+      await stopWorker(worker);
     }
-    writeResults(all, sustained, sustainedRuns, larger, rss, floor);
   } finally {
     await stopWorker(worker);
-    await connection.close();
-    await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'stop', join(WORK, 'temporal')]).catch(() => {});
-    await run('bash', [join(ROOT, 'scripts', `${SERVER}.sh`), SERVER === 'mysql' ? 'remove' : 'stop', join(WORK, SERVER)]).catch(() => {});
-    rmSync(WORK, { recursive: true, force: true });
+    await stopEmbedded(ctx).catch(() => {});
+    await server.stop();
   }
+  return result;
 }
 
-function writeResults(all: Measure[], sustained: Record<string, number>, sustainedRuns: Measure[], larger: Measure[], rss: RssPeaks, floor: Floor): void {
-  const histories = (ms: Measure[]) => ms.map((m) => m.historyEvents).filter((x): x is number => x !== undefined);
-  const span = (xs: number[]) => (xs.length ? `${Math.min(...xs)}–${Math.max(...xs)}` : 'n/a');
-  const judged = histories([...all, ...larger]);
-  const pick = (tool: Tool, load: boolean) => all.filter((m) => m.tool === tool && m.load === load && m.ok);
-  const med = (tool: Tool, load: boolean) => median(pick(tool, load).map((m) => m.seconds));
-  const lag = (tool: Tool, load: boolean) => {
-    const xs = pick(tool, load).map((m) => m.peakLagSeconds).filter((x): x is number => x !== undefined);
-    return xs.length ? Math.max(...xs).toFixed(2) : 'n/a';
-  };
-  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'failed');
-  const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '–');
-  const lines: string[] = [];
-  const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'unavailable'; } };
-  lines.push('# Benchmark results', '',
-    `Command: \`npm run bench -- ${SERVER === 'mysql' ? '--server mysql ' : ''}--rows ${ROWS} --runs ${RUNS} --rate ${RATE} --rates ${RATES.join(',')}${RSS_ROWS > 0 ? ` --rss-rows ${RSS_ROWS}` : ''}` +
-    `${REVENANT_FLAGS.length ? ` --revenant-flags "${REVENANT_FLAGS.join(' ')}"` : ''}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}.`, '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${serverVersion}, sysbench and every tool on it.`,
-    `Versions: ${serverVersion}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(GHOST, ['--version'])}; ` +
-    `revenant ${version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}; node ${process.version}.`, '',
-    `gh-ost: ${ghostNote}.`, '',
-    `Table: sysbench \`sbtest1\`, ${ROWS.toLocaleString('en')} rows; ALTER: \`${ALTER}\`; load: \`sysbench oltp_write_only --threads=4 --rate=${RATE}\`.`,
-    `Each cell is the median of ${RUNS} runs (wall time, seconds). Ratios < 1 mean revenant is faster.`, '',
-    '| tool | idle (s) | under load (s) | peak apply lag idle / load (s) | revenant ÷ tool, idle | revenant ÷ tool, load |',
-    '|---|---|---|---|---|---|');
-  const rev = { idle: med('revenant', false), load: med('revenant', true) };
-  for (const tool of (['alter-copy', 'pt-osc', 'gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS.includes(t))) {
-    const idle = med(tool, false);
-    const load = med(tool, true);
-    lines.push(`| ${tool} | ${fmt(idle)} | ${fmt(load)} | ${lag(tool, false)} / ${lag(tool, true)} | ${ratio(rev.idle, idle)} | ${ratio(rev.load, load)} |`);
+async function main(): Promise<void> {
+  rmSync(WORK, { recursive: true, force: true });
+  const run = promisify(execFile);
+  await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
+  const connection = await Connection.connect({ address: TEMPORAL });
+  const client = new Client({ connection });
+  if (WORKER_LOG) writeFileSync(WORKER_LOG, '');
+  const started = Date.now();
+  const results: ServerResult[] = [];
+  try {
+    for (const kind of SERVERS) results.push(await benchServer(kind, client));
+    const command = `npm run bench --${SERVERS.length === 1 ? ` --servers ${SERVERS[0]}` : ''} --rows ${ROWS} --large-rows ${LARGE_ROWS} --runs ${RUNS} --rate ${RATE}` +
+      ` --fractions ${FRACTIONS.join(',')}${REVENANT_FLAGS.length ? ` --revenant-flags "${REVENANT_FLAGS.join(' ')}"` : ''}`;
+    writeResults(OUT, command, results, (Date.now() - started) / 1000, GHOST_RELEASED);
+  } finally {
+    await connection.close();
+    await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'stop', join(WORK, 'temporal')]).catch(() => {});
+    rmSync(WORK, { recursive: true, force: true });
   }
-  const copy = median(pick('revenant', false).map((m) => m.copySeconds ?? NaN).filter((x) => Number.isFinite(x) && x > 0));
-  lines.push('', `revenant: copy ${Number.isFinite(copy) ? `${copy}s, ${Math.round(ROWS / copy).toLocaleString('en')} rows/s` : 'n/a'} idle; ` +
-    `worker peak RSS ${rss.main.toFixed(0)} MB over these runs, ${rss.sustained.toFixed(0)} MB over the sustained-rate runs below` +
-    `${RSS_ROWS > 0 ? `, ${rss.larger.toFixed(0)} MB over the ${RSS_ROWS.toLocaleString('en')}-row runs` : ''}; ` +
-    `workflow history ${span(histories(all))} events${larger.length ? ` (${span(histories(larger))} on the ${RSS_ROWS.toLocaleString('en')}-row runs)` : ''}, ` +
-    `${span(histories(sustainedRuns))} in the sustained-rate runs.`, '',
-    `Sustained write rate with apply lag < 1 s (tried ${RATES.join(', ')} tx/s): ` +
-    Object.entries(sustained).map(([tool, rate]) => `${tool} ${rate || 'below ' + RATES[0]}`).join(', ') + '.');
-  if (larger.length) {
-    const l = (load: boolean) => larger.find((m) => m.load === load);
-    const show = (m?: Measure) => (m?.ok ? `${m.seconds.toFixed(1)} s` : 'failed');
-    lines.push('', `revenant on ${RSS_ROWS.toLocaleString('en')} rows (once each): idle ${show(l(false))}, under ${RATE} tx/s ${show(l(true))}` +
-      `${l(true)?.peakLagSeconds !== undefined ? `, peak apply lag ${l(true)!.peakLagSeconds!.toFixed(2)} s` : ''}.`);
-  }
-  const alterIdle = med('alter-copy', false);
-  const ghostIdle = med('gh-ost', false);
-  const floorTotal = floor.copy + floor.index;
-  lines.push('', `The floor of a logged online copy on this server (no tool, medians of ${RUNS}): one \`INSERT … SELECT … LOCK IN SHARE MODE\` of every row ` +
-    `into the ghost's shape without \`k_1\` ${floor.copy.toFixed(2)} s, then \`ADD INDEX k_1\` ${floor.index.toFixed(2)} s: ` +
-    `${floorTotal.toFixed(2)} s, ${ratio(floorTotal, alterIdle)}× ALTER COPY, ${ratio(floorTotal, ghostIdle)}× gh-ost idle. ` +
-    `The same copy as two statements at once, a half of the key each: ${floor.parallelCopy.toFixed(2)} s (innodb_autoinc_lock_mode=${floor.autoincLockMode}).`);
-  // The issue's targets, judged from this run's figures.
-  const peakLoadLag = Math.max(...pick('revenant', true).map((m) => m.peakLagSeconds ?? Infinity));
-  const target = (name: string, measured: string, met: boolean | undefined) => lines.push(`| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? 'yes' : 'no'} |`);
-  const within = (a: number, b: number, limit: number) => (Number.isFinite(a) && Number.isFinite(b) ? a / b <= limit : undefined);
-  const history = judged.length ? Math.max(...judged) : NaN;
-  lines.push('', '## Targets', '', '| target | measured | met? |', '|---|---|---|');
-  target('idle ≤ 1.2× ALTER COPY', `${ratio(rev.idle, alterIdle)}×`, within(rev.idle, alterIdle, 1.2));
-  target('idle ≤ 0.9× pt-osc', `${ratio(rev.idle, med('pt-osc', false))}×`, within(rev.idle, med('pt-osc', false), 0.9));
-  target('idle ≤ 0.33× gh-ost', `${ratio(rev.idle, ghostIdle)}×`, within(rev.idle, ghostIdle, 0.33));
-  target('under load: apply lag < 1 s', `peak ${Number.isFinite(peakLoadLag) ? peakLoadLag.toFixed(2) : 'n/a'} s`, Number.isFinite(peakLoadLag) ? peakLoadLag < 1 : undefined);
-  target('under load ≤ 0.25× gh-ost', `${ratio(rev.load, med('gh-ost', true))}×`, within(rev.load, med('gh-ost', true), 0.25));
-  target('sustained rate (lag < 1 s) ≥ 2× gh-ost', `${sustained.revenant ?? 'n/a'} vs ${sustained['gh-ost'] ?? 'n/a'} tx/s`,
-    sustained.revenant !== undefined && sustained['gh-ost'] !== undefined ? sustained.revenant >= 2 * sustained['gh-ost'] : undefined);
-  target(`worker peak RSS ≤ 250 MB (${ROWS.toLocaleString('en')} rows, idle and under ${RATE} tx/s)`, `${rss.main.toFixed(0)} MB`, Number.isFinite(rss.main) ? rss.main <= 250 : undefined);
-  if (RSS_ROWS > 0) {
-    target(`worker peak RSS ≤ 250 MB (${RSS_ROWS.toLocaleString('en')} rows)`, `${rss.larger.toFixed(0)} MB`, Number.isFinite(rss.larger) ? rss.larger <= 250 : undefined);
-    target(`worker peak RSS within 10% between ${ROWS.toLocaleString('en')} and ${RSS_ROWS.toLocaleString('en')} rows`,
-      `${rss.main.toFixed(0)} vs ${rss.larger.toFixed(0)} MB`, Number.isFinite(rss.main) && Number.isFinite(rss.larger) ? Math.abs(rss.larger - rss.main) <= 0.1 * rss.main : undefined);
-  }
-  target(`history ≤ 200 events (${RSS_ROWS > 0 ? `${ROWS.toLocaleString('en')} and ${RSS_ROWS.toLocaleString('en')}` : ROWS.toLocaleString('en')} rows)`,
-    `${Number.isFinite(history) ? history : 'n/a'}`, Number.isFinite(history) ? history <= 200 : undefined);
-  lines.push('', '## Failures', '', ...all.filter((m) => !m.ok).map((m) => `- ${m.tool} ${m.load ? 'load' : 'idle'}: ${(m.note ?? '').replace(/\n/g, ' ').slice(0, 300)}`), '');
-  writeFileSync(OUT, lines.join('\n'));
-  console.log(lines.join('\n'));
 }
 
 main().catch((e) => {

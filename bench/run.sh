@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The benchmark, one command: installs the peers (Debian's percona-toolkit, gh-ost v1.1.10 built
-# with `go install` through the Go module proxy), builds revenant, and runs bench/bench.ts.
-#   npm run bench -- [--rows 1000000] [--runs 3] [--rate 200] [--rates 250,500,1000,2000]
+# with `go install` through the Go module proxy) and MySQL 9.7 (scripts/mysql.sh, as root), builds
+# revenant, and runs bench/bench.ts on both servers (about an hour), writing bench/RESULTS.md.
+#   npm run bench -- [--servers mariadb,mysql] [--rows 1000000] [--large-rows 10000000] [--runs 3]
+#                    [--rate 200] [--fractions 25,50,75,90] [--tools …] [--revenant-flags "…"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+case " $* " in *" --server mariadb "*|*" --servers mariadb "*) ;; *) bash scripts/mysql.sh install >/dev/null ;; esac
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if ! command -v pt-online-schema-change >/dev/null; then
   $SUDO apt-get update -qq
