@@ -53,7 +53,19 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
   const server = applierOf(input, plan);
   const c = await connect(server, credentials);
   const inspected = plan.applier ? await connect(input.server, credentials) : c;
-  let snap: Conn | undefined;
+  /** The snapshot, on two connections: the original's ranges read on one, the ghost's on the other, at once. */
+  let snap: { original: Conn; ghost: Conn } | undefined;
+  const closeSnapshot = async (commit: boolean) => {
+    const open = snap;
+    snap = undefined;
+    if (!open) return;
+    try {
+      if (commit) await Promise.all([open.original.query('COMMIT'), open.ghost.query('COMMIT')]);
+    } finally {
+      open.original.destroy();
+      open.ghost.destroy();
+    }
+  };
   try {
     // The copy walks the original's key; its columns have the same names in the ghost's shape.
     const key: SharedKey = plan.copyKey ?? plan.key;
@@ -74,16 +86,23 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
      * The snapshot: the original read-locked, the applier past a marker written after the
      * lock, the snapshot opened, the lock released. Bounded waits only while it is held. As
      * for the cut-over, the marker must reach the applier (through any replica it reads)
-     * within the lock's time.
+     * within the lock's time. It is opened on two sessions while the lock holds: nothing
+     * changes either table then (the applier writes the ghost only what the original's
+     * writes, held by the lock, would give it), so both see the same state, and the two
+     * tables' reads, each a full scan, run side by side.
      */
-    const openSnapshot = async (): Promise<Conn> => {
+    const openSnapshot = async (): Promise<{ original: Conn; ghost: Conn }> => {
       await waitForSmallBacklog(c, inspected, plan, 60_000);
       await waitForLowReplicaLag(c, plan, credentials, input, 60_000);
       const lock = await connect(server, credentials);
-      const s = await connect(server, credentials);
+      const sessions: Conn[] = [];
       try {
-        await exec(s, sql.ghostWriterSession(input));
-        await exec(s, sql.repeatableRead());
+        for (let i = 0; i < 2; i++) {
+          const s = await connect(server, credentials);
+          sessions.push(s);
+          await exec(s, sql.ghostWriterSession(input));
+          await exec(s, sql.repeatableRead());
+        }
         const lockTimeout = input.cutOverLockTimeoutSeconds;
         await exec(lock, sql.lockWaitTimeout(lockTimeout));
         const lockedAt = Date.now();
@@ -94,14 +113,14 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         }
         try {
           await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout), 'checksum marker');
-          await exec(s, sql.consistentSnapshot());
+          for (const s of sessions) await exec(s, sql.consistentSnapshot());
         } finally {
           await exec(lock, sql.unlockTables()).catch(() => {});
         }
         lockMillis = Math.max(lockMillis, Date.now() - lockedAt);
-        return s;
+        return { original: sessions[0], ghost: sessions[1] };
       } catch (e) {
-        s.destroy();
+        for (const s of sessions) s.destroy();
         throw e;
       } finally {
         lock.destroy();
@@ -111,16 +130,16 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     /** Both tables' figures for one range, in the snapshot: null when equal, else the difference. */
     const compare = async (r: Range): Promise<{ n: number; diff: string | null }> => {
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
-      const [a] = await rows(snap!, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded));
-      const [b] = await rows(snap!, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded));
+      const [[a], [b]] = await Promise.all([rows(snap!.original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
+        rows(snap!.ghost, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded))]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
       return { n: Number(a.n), diff: `${r.what}: ${db}.${table} has ${a.n} rows (crc xor ${a.x}, sum ${a.s}), ${db}.${ghost} ${b.n} (crc xor ${b.x}, sum ${b.s})` };
     };
 
     // 1. Every range along the key, in one snapshot; the ghost's rows beyond both ends too.
     snap = await openSnapshot();
-    const [min] = await rows(snap, sql.keyExtreme(db, table, key, 'ASC'));
-    const [max] = await rows(snap, sql.keyExtreme(db, table, key, 'DESC'));
+    const [min] = await rows(snap.original, sql.keyExtreme(db, table, key, 'ASC'));
+    const [max] = await rows(snap.original, sql.keyExtreme(db, table, key, 'DESC'));
     let rowsCompared = 0;
     let ranges = 0;
     const differing: { range: Range; diff: string }[] = [];
@@ -140,7 +159,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
       let first = true;
       for (;;) {
         ctx.heartbeat({ rowsCompared, ranges });
-        const [end] = await rows(snap, sql.chunkEnd(db, table, key, from, first, hi, CHECKSUM_CHUNK_ROWS));
+        const [end] = await rows(snap.original, sql.chunkEnd(db, table, key, from, first, hi, CHECKSUM_CHUNK_ROWS));
         const to = end ? asKey(end) : hi;
         const range: Range = { from, fromInclusive: first, to, what: `keys ${first ? 'from' : 'after'} ${JSON.stringify(encodeKey(from))} to ${JSON.stringify(encodeKey(to))}` };
         const r = await compare(range);
@@ -157,9 +176,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         if (r.diff) differs(outside, r.diff);
       }
     }
-    await snap.query('COMMIT');
-    snap.destroy();
-    snap = undefined;
+    await closeSnapshot(true);
     if (differing.length === 0) return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis };
 
     // 2. Repair, as Spirit does: each differing range copied again from the original (the
@@ -183,10 +200,10 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
       const r = await compare(range);
       if (r.diff) throw mismatch(`${r.diff}, still after copying the range again (first seen: ${diff})`);
     }
-    await snap.query('COMMIT');
+    await closeSnapshot(true);
     return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis, repairedRanges: differing.length };
   } finally {
-    snap?.destroy();
+    await closeSnapshot(false);
     if (inspected !== c) inspected.destroy();
     c.destroy();
   }
