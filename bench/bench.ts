@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { writeResults, type ServerResult } from './report';
 import { BenchServer, exited, peakRss, ROOT, sleep, type ServerKind } from './server';
-import { measureApplyCost, measureFloor, runTool, soloRate, stopEmbedded, TOOLS, type Context, type Measure, type Tool } from './tools';
+import { CEILING_LAG_SECONDS, keptUp, measureApplyCost, measureFloor, runTool, soloRate, stopEmbedded, TOOLS, type Context, type Measure, type Tool } from './tools';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -170,10 +170,10 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     for (const tool of (['gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS_RUN.includes(t))) {
       for (const fraction of FRACTIONS) {
         const rate = Math.round((result.soloMax * fraction) / 100);
-        const m = await runTool(ctx, tool, { rows: ROWS, rate, threads: result.soloThreads, stopAboveLag: 1, timeoutSeconds: Math.min(RUN_TIMEOUT_S, 180) });
+        const m = await runTool(ctx, tool, { rows: ROWS, rate, threads: result.soloThreads, stopAboveLag: CEILING_LAG_SECONDS, timeoutSeconds: Math.min(RUN_TIMEOUT_S, 180) });
         result.ceiling.push({ tool, fraction, rate, measure: m });
         console.log(`bench: ceiling ${tool} at ${fraction}% (${rate} tx/s): ${show(m)}`);
-        if (!m.ok || (m.peakLagSeconds ?? Infinity) >= 1) break;
+        if (!keptUp(m)) break;
       }
     }
     result.rss.ceiling = peakRss(worker.pid!);
@@ -183,8 +183,6 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     // each online tool's kept old table is renamed back, and ALTER COPY goes last.
     if (LARGE_ROWS > 0) {
       console.log(`bench: preparing ${LARGE_ROWS} rows`);
-      await server.sql('DROP TABLE IF EXISTS sbtest1_base', 'bench');
-      await server.restoreFromOld();
       await server.prepareTable(LARGE_ROWS, false);
       result.largeTableMb = await server.tableMb();
       worker = await startWorker(client);

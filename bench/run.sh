@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark, one command: installs the peers (Debian's percona-toolkit, gh-ost v1.1.10 built
 # with `go install` through the Go module proxy) and MySQL 9.7 (scripts/mysql.sh, as root), builds
-# revenant, and runs bench/bench.ts on both servers (about an hour), writing bench/RESULTS.md.
+# revenant, and runs bench/bench.ts on both servers (about 70 minutes), writing bench/RESULTS.md.
 #   npm run bench -- [--servers mariadb,mysql] [--rows 1000000] [--large-rows 10000000] [--runs 3]
 #                    [--rate 200] [--fractions 25,50,75,90] [--tools …] [--revenant-flags "…"]
 set -euo pipefail

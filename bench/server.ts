@@ -104,9 +104,14 @@ export class BenchServer {
     return spawn('sysbench', [...args, command], { stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
-  /** A sysbench table of `rows` rows; with `base`, a copy of it that restore() puts back before each run. */
+  /**
+   * A sysbench table of `rows` rows; with `base`, a copy of it that restore() puts back before
+   * each run. Nothing of an earlier table stays: restoreFromOld() would take a kept old table
+   * for this one's.
+   */
   async prepareTable(rows: number, base: boolean): Promise<void> {
-    await this.sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base`, DB);
+    await this.dropLeftovers();
+    await this.sql(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_base, _${TABLE}_del`, DB);
     const p = this.sysbench('prepare', { rows });
     let err = '';
     p.stderr!.on('data', (d) => (err += d));

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 import { ALTER, BenchServer, cpuSeconds, DB, exited, ROOT, sleep, TABLE } from './server';
 
 export type Tool = 'alter-copy' | 'alter-inplace' | 'pt-osc' | 'gh-ost' | 'revenant' | 'revenant-default' | 'revenant-embedded';
@@ -42,6 +43,12 @@ export interface Measure {
   copySeconds?: number;
   indexSeconds?: number;
 }
+
+/** The ceiling's bar: a run under load passes while its apply lag stays below this. */
+export const CEILING_LAG_SECONDS = 1;
+
+/** A ceiling run finished with its apply lag under the bar. */
+export const keptUp = (m: Measure) => m.ok && (m.peakLagSeconds ?? Infinity) < CEILING_LAG_SECONDS;
 
 /** What the runs share: the server, the Temporal client and the standing worker. */
 export interface Context {
@@ -95,8 +102,7 @@ export async function soloRate(server: BenchServer, rows: number, threads: numbe
 interface Timed { seconds: number; peakLag?: number; ok: boolean; out: string }
 
 /** Runs a command, following its output for "Lag: x" figures; wall time and the peak. */
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutSeconds: number, lagRe?: RegExp, stopAboveLag = Infinity,
-  onOutput?: (text: string) => void): Promise<Timed> {
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutSeconds: number, lagRe?: RegExp, stopAboveLag = Infinity): Promise<Timed> {
   const started = Date.now();
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -104,7 +110,6 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeou
   let stopped = false;
   const watch = (d: Buffer) => {
     out += d;
-    onOutput?.(String(d));
     if (!lagRe) return;
     for (const m of String(d).matchAll(lagRe)) peakLag = Math.max(peakLag ?? 0, Number(m[1]));
     // The ceiling search: a run whose lag passed the bar has failed already.
@@ -163,17 +168,25 @@ export interface RunOptions {
   timeoutSeconds?: number;
   /** revenant: extra migrate flags for this run. */
   flags?: string[];
-  /** Called with the CLI's output while it runs (the apply-cost measurement watches it). */
-  onOutput?: (text: string) => void;
-  /** How the table is put back first: from its base copy (default), from the tool's old table, or not. */
-  restore?: 'base' | 'old' | 'none';
+  /** How the table is put back first (default: from its base copy). */
+  restore?: Restore;
 }
+
+/** How a run finds its table: from its base copy, from the old table the last tool kept, or as it is. */
+type Restore = 'base' | 'old' | 'none';
+
+async function putBack(server: BenchServer, how: Restore): Promise<void> {
+  if (how === 'base') await server.restore();
+  else if (how === 'old') await server.restoreFromOld();
+}
+
+/** The benchmark's migration: one table, one server. */
+const workflowHandle = (ctx: Context) => ctx.client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: ctx.server.port }, DB, TABLE));
 
 /** One run of `tool`: the table restored first, the load started, the tool run, the load stopped. */
 export async function runTool(ctx: Context, tool: Tool, o: RunOptions): Promise<Measure> {
   const { server } = ctx;
-  if (o.restore === 'old') await server.restoreFromOld();
-  else if (o.restore !== 'none') await server.restore();
+  await putBack(server, o.restore ?? 'base');
   const load = o.rate > 0 ? startLoad(server, o.rows, o.rate, o.threads) : undefined;
   if (load) await sleep(2000);
   const serverCpu0 = server.cpu();
@@ -232,10 +245,10 @@ async function runToolBody(ctx: Context, tool: Tool, o: RunOptions, timeout: num
         ? { PATH: process.env.PATH, HOME: process.env.HOME, REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_HOME: join(ctx.work, 'embedded'),
           REVENANT_EMBEDDED_TEMPORAL_PORT: String(ctx.embeddedPort), MALLOC_ARENA_MAX: '2' }
         : { ...process.env, TEMPORAL_ADDRESS: ctx.temporal, REVENANT_TASK_QUEUE: 'bench' };
-      const r = await timed('node', args, env, timeout, lagRe, o.stopAboveLag, o.onOutput);
+      const r = await timed('node', args, env, timeout, lagRe, o.stopAboveLag);
       const m: Omit<Measure, 'serverCpu'> = { ...base, seconds: r.seconds, peakLagSeconds: r.peakLag ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
       if (embedded) return m;
-      const h = ctx.client.workflow.getHandle(`revenant:127.0.0.1:${server.port}:${DB}.${TABLE}`);
+      const h = workflowHandle(ctx);
       // A stopped CLI leaves its migration running: end it before the table is restored.
       if (!r.ok) await h.terminate('benchmark run stopped').catch(() => {});
       const history = await h.fetchHistory();
@@ -264,11 +277,10 @@ export async function stopEmbedded(ctx: Context): Promise<void> {
  * replicas, then the index added. With `parallel`, also the same copy as two statements at once
  * over the two halves of the key: whether a second copier can help on this server.
  */
-export async function measureFloor(ctx: Context, o: { rows: number; rate: number; threads: number; parallel: boolean; restore: 'base' | 'old' | 'none' }):
+export async function measureFloor(ctx: Context, o: { rows: number; rate: number; threads: number; parallel: boolean; restore: Restore }):
   Promise<Measure & { parallelCopySeconds?: number }> {
   const { server } = ctx;
-  if (o.restore === 'base') await server.restore();
-  else if (o.restore === 'old') await server.restoreFromOld();
+  await putBack(server, o.restore);
   const shape = () => server.sql(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
     ALTER TABLE bench_floor DROP INDEX k_1, ${ALTER}`, DB);
   const fill = (where: string) => server.sql(`START TRANSACTION; INSERT INTO bench_floor (id, k, c, pad) SELECT id, k, c, pad FROM ${TABLE}
@@ -305,21 +317,19 @@ export async function measureFloor(ctx: Context, o: { rows: number; rate: number
  */
 export async function measureApplyCost(ctx: Context, o: { rows: number; rate: number; threads: number; seconds: number }):
   Promise<{ events: number; workerCpu: number; achievedTps: number; peakLagSeconds: number; ok: boolean; note?: string }> {
-  const { server, client } = ctx;
+  const { server } = ctx;
   await server.restore();
   mkdirSync(ctx.work, { recursive: true });
   const flag = join(ctx.work, 'postpone-flag');
   writeFileSync(flag, '');
-  const h = client.workflow.getHandle(`revenant:127.0.0.1:${server.port}:${DB}.${TABLE}`);
-  let postponed = false;
-  const cli = runToolBody(ctx, 'revenant', { rows: o.rows, rate: 0, threads: o.threads, flags: ['--postpone-cut-over-flag-file', flag],
-    onOutput: (t) => { if (/postpone/i.test(t)) postponed = true; } }, ctx.runTimeoutSeconds);
-  const status = async () => h.query<{ phase: string; eventsApplied: number; lagSeconds: number; rowsCopied: number }>('status');
+  const h = workflowHandle(ctx);
+  const cli = runToolBody(ctx, 'revenant', { rows: o.rows, rate: 0, threads: o.threads, flags: ['--postpone-cut-over-flag-file', flag] }, ctx.runTimeoutSeconds);
+  const status = async () => h.query<MigrationStatus>('status');
   try {
     for (let i = 0; ; i++) {
       if (i > 600) throw new Error('the migration did not reach its postponed cut-over within 2 minutes');
       const s = await status().catch(() => undefined);
-      if (s?.phase === 'postponed' || (postponed && s && s.rowsCopied >= o.rows)) break;
+      if (s?.phase === 'postponed') break;
       await sleep(200);
     }
     const worker = ctx.worker()!;
