@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
-import { admin, checksum, createTestTable, freshDatabase, input, IS_MYSQL, MYSQL_PORT, runRevenant, startTemporal, tablesIn, waitForPhase, WriteLoad } from './helpers';
-import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import { admin, checksum, createTestTable, freshDatabase, input, IS_MYSQL, MYSQL_PORT, runRevenant, startTemporal, tablesIn, waitForPhase, waitForStatus, WriteLoad } from './helpers';
+import { migrationWorkflowId, type MigrationResult } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const CA = join(WORK, 'server', 'instance', 'data', 'ca.pem');
@@ -25,17 +25,13 @@ async function migrateAs(db: string, user: string, env: NodeJS.ProcessEnv): Prom
   const temporal = await startTemporal(`test-auth-${user}`, env);
   try {
     const handle = await temporal.start(input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 3', {
-      server: { host: '127.0.0.1', port: MYSQL_PORT, user }, chunkSize: 500, niceRatio: 1, checksum: true,
+      server: { host: '127.0.0.1', port: MYSQL_PORT, user }, chunkSize: 500, niceRatio: 1, checksum: true, postponeCutOver: true,
     }));
-    // Writes go on until the binlog reader has applied some (a slow start must not see them all
-    // land before the migration's binlog position).
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const s = await handle.query<MigrationStatus>('status');
-      if (s.eventsApplied > 0 || ['completed', 'failed'].includes(s.phase) || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Writes go on, the cut-over held, until the binlog reader has applied some; they stop before
+    // the cut-over (one after it would be in t only, and the two tables would rightly differ).
+    await waitForStatus(handle, (s) => s.phase === 'postponed' && s.eventsApplied > 0, 'the binlog reader to apply events');
     await load.stop();
+    await handle.signal('cut-over');
     const result = (await handle.result()) as MigrationResult;
     assert.equal(result.status.phase, 'completed', result.status.message);
     assert.ok(result.status.eventsApplied > 0, 'the binlog reader authenticated and applied events');
