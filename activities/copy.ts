@@ -23,6 +23,7 @@ import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
 import { MAX_COPY_THREADS, parseThresholds, type Control } from '../workflows/settings';
 import { exceeded } from './throttler';
+import { sleep } from './sleep';
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
 
@@ -95,7 +96,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       if (cp.value.done) return progress();
     }
 
-    if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await ctx.sleep(input.copyStartDelayMillis);
+    if (input.copyStartDelayMillis && cp.value.chunksCopied === 0) await sleep(input.copyStartDelayMillis);
 
     // The ghost's unique keys other than the one rows are applied by: where the copy can find
     // a row's place taken (see checkCopyWarnings).
@@ -167,7 +168,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
-        if (settings.niceRatio) await ctx.sleep(Math.round((Date.now() - started) * settings.niceRatio));
+        if (settings.niceRatio) await sleep(Math.round((Date.now() - started) * settings.niceRatio));
       }
     };
 
@@ -206,7 +207,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
 async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, confirmAfterMs: number): Promise<void> {
   let reason = await exceeded(conn, thresholds);
   if (reason && confirmAfterMs > 0) {
-    await Context.current().sleep(confirmAfterMs);
+    await sleep(confirmAfterMs);
     reason = await exceeded(conn, thresholds);
   }
   if (reason) throw ApplicationFailure.nonRetryable(`critical load reached: ${reason}`, 'CriticalLoad', reason);

@@ -2,11 +2,12 @@
 // cut-over waits. A heartbeating activity, so the wait survives worker restarts.
 import { Context } from '@temporalio/activity';
 import { existsSync } from 'node:fs';
+import { sleep } from './sleep';
 
 export async function waitWhileFileExists(path: string): Promise<void> {
   const ctx = Context.current();
   while (existsSync(path)) {
     ctx.heartbeat();
-    await ctx.sleep(1000);
+    await sleep(1000);
   }
 }

@@ -23,6 +23,8 @@ import { join } from 'node:path';
 import { shellWords, splitSqlScript } from './localtests';
 import { windowPlan, tableHas } from '../workflows/revert';
 import { renameProbeTable } from '../activities/cutover';
+import { sleep } from '../activities/sleep';
+import { getEventListeners } from 'node:events';
 import { decimalText, decodeBinaryJson, doubleText, jsonValueSql, UnrepresentableJson } from '../activities/mysqljson';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
@@ -419,4 +421,18 @@ test('revert window: the plans of each direction, and which name the cut-over pr
   assert.equal(renameProbeTable('t', '_t_del', '_t_gho'), '_t_gho');
   assert.equal(renameProbeTable('t', '_t_gho', '_t_del'), '_t_gho');
   assert.equal(renameProbeTable('Orders', '_Orders_del', '_Orders_gho'), undefined, "'O' sorts before '_': the RENAME queues on the table first");
+});
+
+test("an activity's sleep lets go of the cancellation signal when it wakes, and ends at once when cancelled", async () => {
+  // Context.sleep keeps each sleep reachable until the activity ends (see activities/sleep.ts):
+  // a copy sleeping after every chunk for weeks must hold nothing per sleep.
+  const controller = new AbortController();
+  for (let i = 0; i < 1000; i++) await sleep(0, controller.signal);
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  const started = Date.now();
+  const long = sleep(60_000, controller.signal);
+  controller.abort(new Error('cancelled by the test'));
+  await assert.rejects(long, /cancelled by the test/);
+  assert.ok(Date.now() - started < 1000);
+  await assert.rejects(sleep(10, controller.signal), /cancelled by the test/);
 });
