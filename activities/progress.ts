@@ -10,7 +10,8 @@
 import { Context } from '@temporalio/activity';
 import type { ProgressReport } from '../workflows/types';
 
-export type ProgressSink = (workflowId: string, report: ProgressReport) => Promise<void>;
+/** `urgent`: to go at once, not gathered with the workflow's other reports (worker/progress-batcher.ts). */
+export type ProgressSink = (workflowId: string, report: ProgressReport, urgent?: boolean) => Promise<void>;
 
 /** Between two reports that say nothing new. */
 const IDLE_REPORT_MS = 600_000;
@@ -38,7 +39,7 @@ export class ProgressReporter {
     } else if (this.onlyResumes) {
       return;
     }
-    this.sink?.(this.workflowId, report).catch(() => {});
+    this.sink?.(this.workflowId, report, report.kind === 'resume').catch(() => {});
   }
 
   private lastNews: string | undefined;
@@ -56,6 +57,6 @@ export class ProgressReporter {
     this.last = now;
     this.lastNews = news;
     // A lost report costs nothing: the next one or the activity's result carries the same.
-    this.sink(this.workflowId, report()).catch(() => {});
+    this.sink(this.workflowId, report(), force).catch(() => {});
   }
 }

@@ -24,6 +24,8 @@ import { shellWords, splitSqlScript } from './localtests';
 import { windowPlan, tableHas } from '../workflows/revert';
 import { renameProbeTable } from '../activities/cutover';
 import { sleep } from '../activities/sleep';
+import { ProgressBatcher } from '../worker/progress-batcher';
+import type { ProgressReport } from '../workflows/types';
 import { getEventListeners } from 'node:events';
 import { decimalText, decodeBinaryJson, doubleText, jsonValueSql, UnrepresentableJson } from '../activities/mysqljson';
 
@@ -435,4 +437,28 @@ test("an activity's sleep lets go of the cancellation signal when it wakes, and 
   await assert.rejects(long, /cancelled by the test/);
   assert.ok(Date.now() - started < 1000);
   await assert.rejects(sleep(10, controller.signal), /cancelled by the test/);
+});
+
+test("a workflow's progress reports go as one signal a window: the first at once, the latest of each kind, resumes at once", async () => {
+  const sent: { id: string; reports: ProgressReport[] }[] = [];
+  const batcher = new ProgressBatcher(async (id, reports) => { sent.push({ id, reports }); });
+  const copy = (rows: number): ProgressReport => ({ kind: 'copy', copy: { rowsCopied: rows, chunksCopied: 1, done: false, chunkSize: 10 } });
+  const apply: ProgressReport = { kind: 'apply', apply: { eventsApplied: 5, position: 'p', lagSeconds: 0, backlogBytes: 0 } as any };
+  batcher.add('w', copy(1));
+  batcher.add('w', apply);
+  assert.equal(sent.length, 2, 'the first report of each kind goes at once');
+  batcher.add('w', copy(2));
+  batcher.add('w', apply);
+  batcher.add('w', copy(3));
+  batcher.add('other', copy(9));
+  assert.deepEqual(sent.map((s) => s.id), ['w', 'w', 'other'], 'within the window, w waits; another workflow has its own');
+  await new Promise((r) => setTimeout(r, 2_300));
+  assert.equal(sent.length, 4);
+  assert.deepEqual(sent[3].reports, [apply, copy(3)], 'one signal: the latest of each kind, in the order of their latest version');
+  batcher.add('w', copy(4));
+  batcher.add('w', { kind: 'resume', phase: 'copy', attempt: 2, redone: 0, checkpoint: 'chunk 4' });
+  assert.equal(sent.length, 5, 'a resume goes at once, with what waited');
+  assert.deepEqual(sent[4].reports.map((r) => r.kind), ['copy', 'resume']);
+  batcher.add('w', copy(5), true);
+  assert.equal(sent.length, 6, 'an urgent report goes at once');
 });

@@ -9,7 +9,8 @@ import { createActivities } from '../activities';
 import { keepAlive } from './keep-alive';
 import { credentialsFromEnvironment, type CredentialResolver } from '../activities/credentials';
 import type { ProgressSink } from '../activities/progress';
-import { TASK_QUEUE } from '../workflows/types';
+import { ProgressBatcher } from './progress-batcher';
+import { TASK_QUEUE, type ProgressReport } from '../workflows/types';
 import { installTelemetry, telemetryFromEnvironment } from './telemetry';
 import type { TemporalConnectionOptions } from './temporal-connection';
 
@@ -36,9 +37,10 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   const connection = await NativeConnection.connect(options);
   const clientConnection = await Connection.connect(options as Parameters<typeof Connection.connect>[0]);
   const client = new Client({ connection: clientConnection, namespace });
-  const progress: ProgressSink = async (workflowId, report) => {
-    await client.workflow.getHandle(workflowId).signal('progress', report);
-  };
+  const batcher = new ProgressBatcher(async (workflowId, reports) => {
+    await client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports);
+  });
+  const progress: ProgressSink = async (workflowId, report, urgent) => batcher.add(workflowId, report, urgent);
   const worker = await Worker.create({
     connection,
     namespace,

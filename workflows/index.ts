@@ -1,2 +1,2 @@
-export { migrateTable, statusQuery, progressSignal, cutOverSignal } from './migrate-table';
+export { migrateTable, statusQuery, progressSignal, progressReportsSignal, cutOverSignal } from './migrate-table';
 export { migrateFleet, fleetStatusQuery } from './fleet';

@@ -15,6 +15,8 @@ import { checkpointTableName, checksumSummary, tableNameBase, type ApplyProgress
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
+/** Several reports at once, in the order they were made (worker/progress-batcher.ts); `progress` stays for workers of earlier builds. */
+export const progressReportsSignal = defineSignal<[ProgressReport[]]>('progress-reports');
 /** gh-ost's `unpostpone`: cut over as soon as the copy is complete. */
 export const cutOverSignal = defineSignal('cut-over');
 /** gh-ost's `throttle` / `no-throttle`: copy and apply both stop, and go on. */
@@ -237,6 +239,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   };
   setHandler(progressSignal, (r) => {
     progressed(r);
+    showDetails();
+  });
+  setHandler(progressReportsSignal, (reports) => {
+    for (const r of reports) progressed(r);
     showDetails();
   });
   const progressed = (r: ProgressReport) => {
