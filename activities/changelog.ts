@@ -53,6 +53,12 @@ export interface BinlogCheckpoint extends BinlogPosition {
   appliedHeartbeat?: string;
   /** The revert window this checkpoint belongs to (TablePlan.window); absent before the cut-over. */
   window?: number;
+  /**
+   * A window's: the position right after the RENAME that opened it. The window's applier reads
+   * from the cut-over's marker, not from there (see openWindow in drain.ts), and steps over that
+   * RENAME when it comes.
+   */
+  openedBy?: BinlogPosition;
 }
 
 /**

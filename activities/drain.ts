@@ -114,10 +114,14 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
         // in its retries for 6 s after the cut-over, about one benchmark run in sixteen under
         // load, until the activity was given up; it had nothing left to do.) The activity ends
         // by itself: waiting to be cancelled costs a heartbeat round, seconds.
+        // Changes read after the marker were made after the RENAME, to the table that has the
+        // name now (the original was locked from the marker on): the server logged them ahead
+        // of the RENAME. They are in that table already, and a revert window's applier starts
+        // from the marker to take them (see openWindow).
         const unapplied = applier.rowChangesPending();
         if (unapplied > 0) {
-          ctx.log.error(`${unapplied} row change(s) of ${plan.database}.${plan.table} were read after the cut-over's marker, before its RENAME, ` +
-            `and are not in the migrated table: compare ${plan.table} with ${plan.oldTable}`);
+          ctx.log.info(`${unapplied} row change(s) of ${plan.database}.${plan.table} logged between the cut-over's marker and its RENAME: ` +
+            'made after the RENAME (the original was locked), so in the migrated table already');
         }
         return applier.progress();
       }
@@ -200,12 +204,16 @@ class Heartbeat {
 }
 
 /**
- * A revert window's applier begins right after the RENAME of the cut-over that opened the
- * window: before it, the table's events were the other table's. The last checkpoint of the
- * applier before that cut-over is a little ahead of the RENAME (its marker came first); the
- * binlog is read from there, without the table's rows, until the RENAME shows, and the
- * checkpoint moves to just after it, marked as this window's (compare-and-set: a retry that
- * finds it moved starts from it).
+ * A revert window's applier takes over from the applier of the cut-over that opened the window.
+ * That applier's last checkpoint is at or just past the cut-over's marker, which was written
+ * with the table locked: every change of the table read after it was made after the RENAME, to
+ * the table that now has its name. They are the window's, even those the binlog holds before
+ * the RENAME itself: MariaDB can log writes that waited on the table ahead of the RENAME that let
+ * them through (a test run saw 41 of them, which a window started after the RENAME had lost:
+ * the kept table missed them). So the window's applier starts at that checkpoint; this only finds the
+ * RENAME (proof that the cut-over happened) and records where it ends, for the window's
+ * applier to step over it. The checkpoint is marked as this window's (compare-and-set: a retry
+ * that finds it moved starts from it).
  */
 async function openWindow(conn: Conn, credentials: CredentialResolver, input: MigrationInput, plan: TablePlan,
   stored: Stored<BinlogCheckpoint>): Promise<Stored<BinlogCheckpoint>> {
@@ -226,7 +234,8 @@ async function openWindow(conn: Conn, credentials: CredentialResolver, input: Mi
   } finally {
     streamer.stop();
   }
-  const next: BinlogCheckpoint = { ...after, eventsApplied: 0, window: plan.window };
+  const { file, position, gtid, appliedHeartbeat } = stored.value;
+  const next: BinlogCheckpoint = { file, position, ...(gtid ? { gtid } : {}), ...(appliedHeartbeat ? { appliedHeartbeat } : {}), eventsApplied: 0, window: plan.window, openedBy: after };
   const { statement, next: moved } = advance(plan, HINT.binlog, stored, next);
   if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
   return moved;
@@ -291,6 +300,9 @@ class Applier {
       this.moveToBatch(item.position);
     } else if (item.type === 'ddl') {
       this.moveToBatch(item.position);
+      // The RENAME that opened this revert window (see openWindow): the table's changes before it were already the window's.
+      const openedBy = this.checkpoint.openedBy;
+      if (openedBy && item.position.file === openedBy.file && item.position.position === openedBy.position) return;
       if (this.sealed || !ddlTouchesTable(item.query, item.database, this.plan.database, this.plan.table)) return;
       const q = item.query;
       if (/^\s*RENAME\s+TABLE/i.test(q) && q.includes(this.plan.oldTable) && q.includes(this.plan.ghostTable)) {
@@ -351,6 +363,7 @@ class Applier {
       ...(appliedHeartbeat ? { appliedHeartbeat } : {}),
       // A window's checkpoint stays its own: a retry that lost it would look for the window's RENAME again, long past.
       ...(this.checkpoint.window !== undefined ? { window: this.checkpoint.window } : {}),
+      ...(this.checkpoint.openedBy ? { openedBy: this.checkpoint.openedBy } : {}),
     };
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.
