@@ -152,28 +152,33 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
       '--max-concurrent', '4', '--canary', '1', '--hooks-path', writers.hooks, '--allow-on-master', '--execute', '--detach'], QUEUE);
     assert.equal(r.code, 0, r.out);
     const handle = client.workflow.getHandle(fleetWorkflowId('shards'));
-    // Mid-fleet, a worker running a target's copy or applier now dies; the other goes on alone.
-    let victim: WorkerProcess | undefined;
-    while (!victim) {
+    // Mid-fleet, paused: the running targets' copies hold, their activities (copy, applier) stay
+    // with the worker that runs them; one such worker now dies, and the other takes them over.
+    // (Unpaused, a picked activity of these small tables could end before the kill lands.)
+    for (;;) {
       const s = await handle.query<FleetStatus>('fleet-status');
       assert.ok(!['failed', 'completed'].includes(s.phase), `fleet ended early: ${s.message}`);
-      if (s.counts.done >= 8) {
-        for (const t of s.targets.filter((x) => x.state === 'copying')) {
-          const d = await client.workflow.getHandle(t.workflowId).describe().catch(() => undefined);
-          const busy = (d?.raw.pendingActivities ?? []).map((a) => String(a.lastWorkerIdentity ?? ''));
-          victim ??= workers.find((w) => busy.some((id) => id.startsWith(`${w.pid()}@`)));
-        }
-      }
-      if (!victim) await sleep(100);
+      if (s.counts.done >= 8 && s.counts.copying > 0) break;
+      await sleep(100);
     }
-    victim.kill9();
-    const survivor = workers.find((w) => w !== victim)!;
-
-    // One control: pause, set and resume on the fleet reach its running targets; status shows it all.
     const paused = await runRevenant(['pause', '--fleet', 'shards'], QUEUE);
     assert.equal(paused.code, 0, paused.out);
     const held = await handle.query<FleetStatus>('fleet-status');
     assert.equal(held.paused, true);
+    let victim: WorkerProcess | undefined;
+    for (const deadline = Date.now() + 60_000; !victim; await sleep(200)) {
+      assert.ok(Date.now() < deadline, 'no running target held an activity on either worker');
+      const s = await handle.query<FleetStatus>('fleet-status');
+      for (const t of s.targets.filter((x) => x.state === 'copying')) {
+        const d = await client.workflow.getHandle(t.workflowId).describe().catch(() => undefined);
+        const busy = (d?.raw.pendingActivities ?? []).map((a) => String(a.lastWorkerIdentity ?? ''));
+        victim ??= workers.find((w) => busy.some((id) => id.startsWith(`${w.pid()}@`)));
+      }
+    }
+    victim.kill9();
+    const survivor = workers.find((w) => w !== victim)!;
+
+    // One control: pause (above), set and resume on the fleet reach its running targets; status shows it all.
     const set = await runRevenant(['set', 'chunk-size=700', '--fleet', 'shards'], QUEUE);
     assert.match(set.out, /"chunkSize":700/);
     const refused = await runRevenant(['set', 'chunk-size=-3', '--fleet', 'shards'], QUEUE);
