@@ -42,6 +42,19 @@ const SCENARIOS: Scenario[] = [
     } },
   { name: 'aborted', rows: 30_000, extra: { chunkSize: 100, niceRatio: 2 },
     drive: async (h) => { await waitForPhase(h, ['migrating']); await sleep(1000); await h.executeUpdate('abort', { args: [{ cleanup: true }] }); } },
+  // A copy of several seconds under writes: its reports reach the workflow gathered, several to a
+  // `progress-reports` signal (worker/progress-batcher.ts); the histories above hold `progress` ones.
+  { name: 'batched-reports', rows: 60_000, extra: { chunkSize: 200, niceRatio: 1, postponeCutOver: true },
+    drive: async (h, db) => {
+      const load = new WriteLoad(db, 't', 60_000).start(2);
+      try {
+        await waitForPhase(h, ['postponed']);
+        await sleep(5000);
+      } finally {
+        await load.stop();
+      }
+      await h.signal('cut-over');
+    } },
   { name: 'refused', alter: 'ADD COLUMN x INT, RENAME TO elsewhere' },
   { name: 'lossy', alter: 'MODIFY name VARCHAR(4) NOT NULL' },
   { name: 'dry-run', extra: { execute: false } },
