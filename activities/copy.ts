@@ -13,7 +13,7 @@ import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from 
 import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
+import { connect, describeMysqlError, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
 import { DEFAULTS, writtenColumns } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
@@ -24,6 +24,9 @@ import { checkPanicFlag } from './throttler';
 import { MAX_COPY_THREADS, parseThresholds, type Control } from '../workflows/settings';
 import { exceeded } from './throttler';
 import { sleep } from './sleep';
+
+/** A chunk that takes this long is logged (with its keys): where a copy slows, and why, is findable. */
+const SLOW_CHUNK_MS = 1_000;
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
 
@@ -165,6 +168,8 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         if (!chunk) return;
         const started = Date.now();
         const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, uniqueKeys);
+        const tookMs = Date.now() - started;
+        if (tookMs >= SLOW_CHUNK_MS) ctx.log.info('slow chunk', { keys: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`, rows: copied, ms: tookMs });
         if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
@@ -240,6 +245,7 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
       // Alive while it retries: without a heartbeat the server would time this attempt out and
       // start another, and the failure the tries end with would reach nobody.
       Context.current().heartbeat(c);
+      Context.current().log.warn('chunk retried', { keys: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`, attempt, waitMs: wait, error: describeMysqlError(e) });
       await new Promise((r) => setTimeout(r, wait));
     }
   }

@@ -15,6 +15,7 @@
 // two minutes so that it ends about then, whatever the machine's speed.
 import { Client, Connection } from '@temporalio/client';
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -37,6 +38,8 @@ const RESUME_WITHIN_MS = 1_000;
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const DB = 'rv_soak';
 const FLAG = join(process.env.REVENANT_TEST_WORK ?? '/tmp', 'soak.throttle');
+/** The worker's whole log, kept after the soak (the harness removes its work folder). */
+const LOG = join(tmpdir(), `revenant-soak-worker-${SERVER_KIND}.log`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The worker's resident memory, in MB. */
@@ -240,6 +243,8 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
       + ` redone chunks ${final.redoneChunks}, redone events ${final.redoneEvents}: ${verdict(final.redoneChunks === 0 && final.redoneEvents === 0)}.`);
     say(`- Checksum: migrated ${migrated.rows} rows ${migrated.xor}, original ${original.rows} rows ${original.xor}: ${verdict(migrated.xor === original.xor && migrated.rows === original.rows)};`
       + ` acknowledged inserts ${load.insertedNames.length}, missing ${missing.length}: ${verdict(missing.length === 0)}; writer errors: ${load.errors.length}.`);
+    const logged = (msg: string) => worker.log.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    say(`- The worker's log (${LOG}): chunks retried after a lock conflict ${logged('chunk retried')}, chunks that took over a second ${logged('slow chunk')}.`);
     say(`\n## Samples (every ${SAMPLE_EVERY_MS / 1000} s; one a minute shown)\n`);
     say('| minute | worker RSS MB | JS heap used MB | external MB | connections to the database | TCP connections | history events (this run) | rows copied |\n|---|---|---|---|---|---|---|---|');
     let shown = -1;
@@ -256,6 +261,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     ].filter(Boolean);
     if (failures.length) throw new Error(`soak: not met: ${failures.join(', ')} (see bench/SOAK-${SERVER_KIND}.md)`);
   } finally {
+    writeFileSync(LOG, worker.log);
     worker.kill9();
     if (sampler) clearInterval(sampler);
     report();
