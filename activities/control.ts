@@ -62,7 +62,11 @@ export class ControlReader {
   /** Where the phase stands, sent with each throttle report (see ThrottleReport). */
   progress: () => Pick<ThrottleReport, 'copy' | 'apply'> = () => ({});
 
+  /** The activity's logger: a reason that held is logged too, with its time (gh-ost logs its throttling). */
+  private readonly log = (() => { try { return Context.current().log; } catch { return undefined; } })();
+
   private reportNow(): void {
+    this.log?.info(this.reason ? `${this.phase} throttled: ${this.reason}` : `${this.phase} no longer throttled`);
     this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason, ...this.progress() });
     this.reported = this.reason;
     this.reportedAt = Date.now();

@@ -25,8 +25,8 @@ import { MAX_COPY_THREADS, parseThresholds, type Control } from '../workflows/se
 import { exceeded } from './throttler';
 import { sleep } from './sleep';
 
-/** A chunk that takes this long is logged (with its keys): where a copy slows, and why, is findable. */
-const SLOW_CHUNK_MS = 1_000;
+/** A chunk that takes this long, its range's claim included, is logged (with its keys): where a copy slows, and why, is findable. */
+const SLOW_CHUNK_MS = 500;
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
 
@@ -164,12 +164,15 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         if (index >= threads) { await new Promise((r) => setTimeout(r, 200)); continue; }
         const target = settings.chunkTargetMillis ?? 0;
         chunkSize = target > 0 ? adaptive : settings.chunkSize;
+        const claiming = Date.now();
         const chunk = await claim(copierConn, chunkSize);
         if (!chunk) return;
         const started = Date.now();
         const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, uniqueKeys);
         const tookMs = Date.now() - started;
-        if (tookMs >= SLOW_CHUNK_MS) ctx.log.info('slow chunk', { keys: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`, rows: copied, ms: tookMs });
+        if (Date.now() - claiming >= SLOW_CHUNK_MS) {
+          ctx.log.info('slow chunk', { keys: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`, rows: copied, ms: tookMs, claimMs: started - claiming });
+        }
         if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
