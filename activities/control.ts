@@ -63,10 +63,10 @@ export class ControlReader {
   progress: () => Pick<ThrottleReport, 'copy' | 'apply'> = () => ({});
 
   /** The activity's logger: a reason that held is logged too, with its time (gh-ost logs its throttling). */
-  private readonly log = (() => { try { return Context.current().log; } catch { return undefined; } })();
+  private readonly log = Context.current().log;
 
   private reportNow(): void {
-    this.log?.info(this.reason ? `${this.phase} throttled: ${this.reason}` : `${this.phase} no longer throttled`);
+    this.log.info(this.reason ? `${this.phase} throttled: ${this.reason}` : `${this.phase} no longer throttled`);
     this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason, ...this.progress() });
     this.reported = this.reason;
     this.reportedAt = Date.now();

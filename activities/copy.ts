@@ -30,6 +30,9 @@ const SLOW_CHUNK_MS = 500;
 
 const LOAD_CHECK_INTERVAL_MS = 1000;
 
+/** A claimed range as messages and logs name it: `["after"]..["to"]`. */
+const chunkKeys = (chunk: ClaimedChunk) => `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`;
+
 /** One at a time: claims walk the key in order, commits advance the checkpoint in turn. */
 class Turn {
   private tail: Promise<unknown> = Promise.resolve();
@@ -169,14 +172,12 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         if (!chunk) return;
         const started = Date.now();
         const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, uniqueKeys);
-        const tookMs = Date.now() - started;
-        if (Date.now() - claiming >= SLOW_CHUNK_MS) {
-          ctx.log.info('slow chunk', { keys: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`, rows: copied, ms: tookMs, claimMs: started - claiming });
-        }
-        if (target > 0) adaptive = nextChunkSize(chunkSize, Date.now() - started, target);
+        const [claimMs, tookMs] = [started - claiming, Date.now() - started];
+        if (claimMs + tookMs >= SLOW_CHUNK_MS) ctx.log.info('slow chunk', { keys: chunkKeys(chunk), rows: copied, ms: tookMs, claimMs });
+        if (target > 0) adaptive = nextChunkSize(chunkSize, tookMs, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
-        if (settings.niceRatio) await sleep(Math.round((Date.now() - started) * settings.niceRatio));
+        if (settings.niceRatio) await sleep(Math.round(tookMs * settings.niceRatio));
       }
     };
 
@@ -237,18 +238,18 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
     try {
       await conn.query('START TRANSACTION');
       const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, writtenColumns(plan.columns), from, first, to));
-      if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, uniqueKeys, { from, first, to, label: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
+      if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, uniqueKeys, { from, first, to, label: chunkKeys(chunk) });
       await commit(conn, chunk, r.affectedRows);
       return r.affectedRows;
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
       if (e instanceof SupersededError) throw e;
       const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100,
-        what: `copying keys ${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}` });
+        what: `copying keys ${chunkKeys(chunk)}` });
       // Alive while it retries: without a heartbeat the server would time this attempt out and
       // start another, and the failure the tries end with would reach nobody.
       Context.current().heartbeat(c);
-      Context.current().log.warn('chunk retried', { keys: `${JSON.stringify(chunk.after)}..${JSON.stringify(chunk.to)}`, attempt, waitMs: wait, error: describeMysqlError(e) });
+      Context.current().log.warn('chunk retried', { keys: chunkKeys(chunk), attempt, waitMs: wait, error: describeMysqlError(e) });
       await new Promise((r) => setTimeout(r, wait));
     }
   }

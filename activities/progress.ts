@@ -10,7 +10,7 @@
 import { Context } from '@temporalio/activity';
 import type { ProgressReport } from '../workflows/types';
 
-/** `urgent`: to go at once, not gathered with the workflow's other reports (worker/progress-batcher.ts). */
+/** `urgent`: to go at once, not gathered with the workflow's other reports (worker/progress-batcher.ts; resumes always go at once). */
 export type ProgressSink = (workflowId: string, report: ProgressReport, urgent?: boolean) => Promise<void>;
 
 /** Between two reports that say nothing new. */
@@ -39,7 +39,7 @@ export class ProgressReporter {
     } else if (this.onlyResumes) {
       return;
     }
-    this.sink?.(this.workflowId, report, report.kind === 'resume').catch(() => {});
+    this.sink?.(this.workflowId, report).catch(() => {});
   }
 
   private lastNews: string | undefined;

@@ -68,9 +68,4 @@ export class ProgressBatcher {
       if (!box.timer && !box.waiting.size && now - box.sentAt > FORGET_AFTER_MS) this.outboxes.delete(id);
     }
   }
-
-  /** Workflows with an outbox (for tests). */
-  get size(): number {
-    return this.outboxes.size;
-  }
 }
