@@ -8,8 +8,9 @@
 //  - the worker's RSS and its open connections: the means of the first and of the last ten
 //    minutes within 10 % of each other;
 //  - every release (flag file removed, or the operator's resume) followed by copy work within a
-//    second (its next chunk committed), read from the copy checkpoint the copier commits with each chunk, polled every 50 ms;
-//    and no copy work while throttled (a throttle that does not hold would make that trivial);
+//    second (its next chunk committed), read from the copy checkpoint the copier commits with
+//    each chunk, polled every 50 ms; and no copy work while throttled (a throttle that does not
+//    hold would make that trivial);
 //  - at the end: migrated equals original by checksum, every acknowledged insert present, zero redo.
 // REVENANT_SOAK_MINUTES (60) sets the length; the copy's chunk size and nice ratio are tuned every
 // two minutes so that it ends about then, whatever the machine's speed.
@@ -134,7 +135,8 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     const history = async () => Number((await handle.describe()).historyLength);
     const sample = async () => {
       const c = connections(worker.pid());
-      samples.push({ at: Date.now() - started, rss: rssMb(worker.pid()), ...heap(), ...c, history: await history().catch(() => NaN), ...await checkpoint().then(({ rowsCopied, chunksCopied }) => ({ rowsCopied, chunksCopied })) });
+      const { rowsCopied, chunksCopied } = await checkpoint();
+      samples.push({ at: Date.now() - started, rss: rssMb(worker.pid()), ...heap(), ...c, history: await history().catch(() => NaN), rowsCopied, chunksCopied });
     };
     await sample();
     sampler = setInterval(() => { sample().catch(() => {}); }, SAMPLE_EVERY_MS);
