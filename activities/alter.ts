@@ -1,13 +1,14 @@
 // Reading the operator's ALTER: split into clauses, and find what changes the meaning of
 // columns (renames) or of the table itself (RENAME TO). The server parses the ALTER for
 // real when it is applied to the ghost; this only needs to be right about what we act on.
+import { parseAlter } from './alter-text';
 
-/** Strips an optional `ALTER TABLE name` prefix and a trailing semicolon. */
+/**
+ * The specification list alone: the `ALTER TABLE name` prefix, comments and trailing
+ * semicolons removed (see alter-text.ts, which refuses anything else riding along).
+ */
 export function normalizeAlter(alter: string): string {
-  let s = alter.trim().replace(/;+\s*$/, '').trim();
-  const m = /^ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE\s+((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+))?)\s*/i.exec(s);
-  if (m) s = s.slice(m[0].length).trim();
-  return s;
+  return parseAlter(alter).text;
 }
 
 /** Splits on top-level commas, respecting quotes and parentheses. */

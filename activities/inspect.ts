@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
 import { changelogTableName, ghostTableName, oldTableName, tableNameBase, writtenColumns } from '../workflows/types';
+import { AlterRefused, parseAlter } from './alter-text';
 import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
@@ -90,6 +91,20 @@ async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
   if (missing.length) refuse(`the MySQL user lacks privileges revenant needs: ${missing.join(', ')}`);
 }
 
+/**
+ * The operator's ALTER as revenant applies it (its specification list alone), or a
+ * non-retryable refusal naming what rode along with it (see alter-text.ts). Every statement
+ * that carries the ALTER takes it from here.
+ */
+export function alterOf(input: Pick<MigrationInput, 'alter' | 'database' | 'table'>): string {
+  try {
+    return parseAlter(input.alter, input).text;
+  } catch (e) {
+    if (e instanceof AlterRefused) refuse(e.message);
+    throw e;
+  }
+}
+
 /** Checks on the original table and the ALTER; nothing is created. */
 export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts: { resurrect?: boolean } = {}): Promise<{ estimatedRows: number }> {
   const { database: db, table } = input;
@@ -97,7 +112,7 @@ export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts
   if (t.length === 0) await refuseMissingTable(conn, db, table);
   if (t[0].TABLE_TYPE !== 'BASE TABLE') refuse(`${db}.${table} is a ${t[0].TABLE_TYPE}, not a table`);
 
-  const alter = normalizeAlter(input.alter);
+  const alter = alterOf(input);
   if (!alter) refuse('the ALTER is empty: pass the change with --alter, e.g. --alter "ADD COLUMN c INT NOT NULL DEFAULT 0"');
   const clauses = splitClauses(alter);
   if (renamesTable(clauses)) {

@@ -6,9 +6,8 @@ import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/typ
 import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../workflows/types';
 import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
+import { alterOf, checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
 import { placement, resolveServers, type Servers } from './topology';
-import { normalizeAlter } from './alter';
 import { deferIndexes } from './indexes';
 import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
@@ -89,7 +88,7 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
   }
   let plan: TablePlan;
   try {
-    const alter = normalizeAlter(input.alter);
+    const alter = alterOf(input);
     try {
       await exec(conn, sql.alterTable(db, ghost, alter));
     } catch (e) {
@@ -125,7 +124,7 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
   // binlog, every row before it through the copy, which reads its key range only now.
   const start = await startPosition(inspected, facts);
   const record: MigrationRecord = {
-    workflowId, database: db, table, alter: normalizeAlter(input.alter), plan, startPosition: start, startedAt: new Date().toISOString(),
+    workflowId, database: db, table, alter: alterOf(input), plan, startPosition: start, startedAt: new Date().toISOString(),
   };
   const copy: CopyCheckpoint = { min: null, max: null, lastKey: null, rowsCopied: 0, chunksCopied: 0, done: false };
   const binlog: BinlogCheckpoint = { ...start, eventsApplied: 0 };
@@ -145,7 +144,7 @@ export async function attemptInstantDdl(credentials: CredentialResolver, input: 
   return withConnection(input.server, credentials, async (conn) => {
     await exec(conn, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
     try {
-      await exec(conn, sql.alterTableInstant(input.database, input.table, normalizeAlter(input.alter)));
+      await exec(conn, sql.alterTableInstant(input.database, input.table, alterOf(input)));
       return { applied: true };
     } catch (e) {
       return { applied: false, reason: describeMysqlError(e) };

@@ -2,6 +2,7 @@
 // gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
 import { readFileSync } from 'node:fs';
+import { AlterRefused, parseAlter } from '../activities/alter-text';
 import { MAX_COPY_THREADS, parseThresholds, validateChange } from '../workflows/settings';
 import { DEFAULTS, type MigrationInput } from '../workflows/types';
 
@@ -233,6 +234,16 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     postponeCutOver: bool('postpone-cut-over'),
     cutOverLockTimeoutSeconds: int('cut-over-lock-timeout-seconds', DEFAULTS.cutOverLockTimeoutSeconds, 1, 60),
   };
+  // The ALTER is read here as the worker will read it: anything riding along with it is
+  // refused before a workflow starts (the worker refuses it again).
+  if (input.alter) {
+    try {
+      parseAlter(input.alter, input);
+    } catch (e) {
+      if (e instanceof AlterRefused) throw new UsageError(`--alter: ${e.message}`);
+      throw e;
+    }
+  }
   if (v['mysql-connection'] !== undefined) input.server.name = String(v['mysql-connection']);
   if (v.user !== undefined) input.server.user = String(v.user);
   else if (env.REVENANT_MYSQL_USER) input.server.user = env.REVENANT_MYSQL_USER;

@@ -124,7 +124,7 @@ test("gh-ost's flags parse into a migration without secrets", () => {
   assert.equal(req.input.approveRenamedColumns, true);
   assert.ok(!JSON.stringify(req.input).includes('pw'));
   assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't']), {}), (e: Error) => e instanceof UsageError && /--alter is required/.test(e.message));
-  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--chunk-size', '0']), {}), /--chunk-size must be between 10 and 100000, got 0/);
+  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--chunk-size', '0']), {}), /--chunk-size must be between 10 and 100000, got 0/);
   assert.throws(() => parseFlags(['--execute=maybe']), /--execute takes true or false/);
 });
 
@@ -165,12 +165,12 @@ test("gh-ost's flags for triggers, warnings, foreign keys and retries reach the 
   assert.equal(req.input.discardForeignKeys && req.input.attemptInstantDdl && req.input.allowNullableUniqueKey &&
     req.input.analyzeGhostTable && req.input.allowZeroInDate, true);
   assert.equal(req.input.checksum, true, '--checksum is on by default');
-  const flagged = (...f: string[]) => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', ...f])).input;
+  const flagged = (...f: string[]) => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', ...f])).input;
   assert.equal(flagged('--checksum=false').checksum, false);
   assert.equal(flagged('--allow-data-loss').checksum, false, 'rows an accepted loss drops would fail it: only on request then');
   assert.equal(flagged('--allow-data-loss', '--checksum').checksum, true);
   assert.equal(flagged('--allow-data-loss').allowDataLoss, true);
-  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--trigger-suffix=_x'])), /need --include-triggers/);
+  assert.throws(() => migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--trigger-suffix=_x'])), /need --include-triggers/);
   assert.equal(ghostTriggerName('t_ai', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai_ght');
   assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: true }), 't_ai');
   assert.equal(ghostTriggerName('t_ai_ght', { suffix: '_ght', removeSuffixIfExists: false }), 't_ai_ght_ght');
@@ -188,7 +188,7 @@ test('MySQL credentials: a named connection from the worker config, with TLS fil
     { user: 'migrator', password: 's3cret', host: 'db1.internal', port: 3307, ssl: { ca: 'CA PEM', cert: undefined, key: undefined, rejectUnauthorized: true, verifyIdentity: false } });
   assert.equal(resolve({ host: 'x', port: 1 }).password, 'other');
   assert.throws(() => resolve({ host: 'x', port: 1, name: 'nope' }), /no MySQL connection named "nope"/);
-  const req = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--mysql-connection', 'prod']));
+  const req = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--mysql-connection', 'prod']));
   assert.equal(req.input.server.name, 'prod');
 });
 
@@ -198,7 +198,7 @@ test('adaptive chunks: toward the target time, at most doubling or halving, with
   assert.equal(nextChunkSize(1000, 400, 500), 1250);
   assert.equal(nextChunkSize(80_000, 10, 500), MAX_ADAPTIVE_CHUNK);
   assert.equal(nextChunkSize(12, 5000, 500), 10);
-  const base = ['--database', 'd', '--table', 't', '--alter', 'x'];
+  const base = ['--database', 'd', '--table', 't', '--alter', 'FORCE'];
   assert.equal(migrateRequest(parseFlags(base)).input.chunkTargetMillis, DEFAULTS.chunkTargetMillis);
   assert.equal(migrateRequest(parseFlags([...base, '--chunk-size', '500'])).input.chunkTargetMillis, undefined);
   assert.equal(migrateRequest(parseFlags([...base, '--chunk-size', '1000', '--chunk-target-millis', '200'])).input.chunkTargetMillis, 200);
@@ -243,7 +243,7 @@ test('chunk window: the watermark passes only committed ranges in key order; a r
   assert.equal(s.complete, true);
   assert.deepEqual(validateChange({ 'copy-threads': '4' }), { copyThreads: 4 });
   assert.throws(() => validateChange({ 'copy-threads': 0 }), /copy-threads must be between 1 and 16/);
-  assert.equal(migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'x', '--copy-threads', '3'])).input.copyThreads, 3);
+  assert.equal(migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--copy-threads', '3'])).input.copyThreads, 3);
 });
 
 test('deferred indexes: the non-unique ones of an InnoDB table without foreign keys, as the server prints them', () => {
