@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
 import { BinlogStreamer } from './binlog';
-import { ControlReader } from './control';
+import { ControlReader, type WorkerServices } from './control';
 import { MigrationMetrics } from './metrics';
 import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
@@ -66,7 +66,7 @@ export function ddlTouchesTable(query: string, sessionDb: string, db: string, ta
 }
 
 export async function drainBinlog(credentials: CredentialResolver, sink: ProgressSink | undefined,
-  input: MigrationInput, plan: TablePlan): Promise<ApplyProgress> {
+  input: MigrationInput, plan: TablePlan, services: WorkerServices = {}): Promise<ApplyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink, plan.window !== undefined);
   const conn = await connect(applierOf(input, plan), credentials);
@@ -87,7 +87,7 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
           ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})` });
     }
     const metrics = new MigrationMetrics(plan);
-    control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials);
+    control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials, services);
     const applier = new Applier(conn, input, plan, start, heartbeat, metrics);
     control.progress = () => ({ apply: applier.progress() });
     streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] },
@@ -374,9 +374,12 @@ class Applier {
       try {
         if (this.input.panicOnWarnings) await this.applyChecked(statement, marker);
         else {
-          const statements = [statement, ...dmlToStatements(lastChangePerKey(this.batch, this.target), this.target), ...marker].map(sql.formatStatement);
-          const [results] = await this.conn.query<any[]>(`START TRANSACTION;\n${statements.join(';\n')}`);
-          if (results[1]?.affectedRows !== 1) throw new SupersededError('binlog');
+          // One statement a round trip (no connection takes several): the checkpoint first,
+          // then the batch's merged changes, then the cut-over's marker.
+          await this.conn.query('START TRANSACTION');
+          if ((await exec(this.conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
+          for (const s of dmlToStatements(lastChangePerKey(this.batch, this.target), this.target)) await exec(this.conn, s);
+          for (const m of marker) await exec(this.conn, m);
         }
         await this.conn.query('COMMIT');
         break;
@@ -438,9 +441,9 @@ class Applier {
     if ((await exec(this.conn, checkpoint)).affectedRows !== 1) throw new SupersededError('binlog');
     const units = dmlToCheckedUnits(this.batch, this.target);
     for (let i = 0; i < units.length; i++) {
-      const [results] = await this.conn.query<any>(units[i].statements.map(sql.formatStatement).join(';\n'));
-      const last = Array.isArray(results) ? results[results.length - 1] : results;
-      if (!units[i].upsert || !(last?.warningStatus > 0)) continue;
+      let last: { warningStatus?: number } | undefined;
+      for (const s of units[i].statements) last = await exec(this.conn, s);
+      if (!units[i].upsert || !((last?.warningStatus ?? 0) > 0)) continue;
       // The unit deleted the row's own key first: any duplicate is another row's.
       const warnings = await rows<Warning>(this.conn, sql.showWarnings());
       if (warnings.length) {

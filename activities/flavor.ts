@@ -49,7 +49,29 @@ export const isMysql = (f: Flavor) => f.kind === 'mysql';
 /** MySQL's REPLICA / SOURCE vocabulary (8.0.22+), which 8.4 makes the only one. MariaDB keeps SLAVE/MASTER. */
 const replicaWords = (f: Flavor) => isMysql(f) && atLeast(f, 8, 0, 22);
 
-export const versionQuery = (): Statement => ({ sql: 'SELECT @@version AS version, @@version_comment AS comment', params: [] });
+export const versionQuery = (): Statement => ({
+  sql: 'SELECT @@version AS version, @@version_comment AS comment, @@session.sql_mode AS sql_mode',
+  params: [],
+});
+
+/**
+ * Modes under which a value revenant sends could mean something else than it says.
+ * NO_BACKSLASH_ESCAPES: mysql2 escapes values with backslashes, so under it a value holding
+ * \' would end its string literal early and the rest be read as SQL.
+ */
+const UNSAFE_SQL_MODES = ['NO_BACKSLASH_ESCAPES'];
+
+/**
+ * The session's sql_mode without the unsafe modes, or null when it has none of them. Built
+ * from the mode's own names (letters and underscores only, checked), never from a value.
+ */
+export function safeSqlMode(mode: string): Statement | null {
+  const modes = mode.split(',').map((m) => m.trim()).filter(Boolean);
+  if (!modes.some((m) => UNSAFE_SQL_MODES.includes(m.toUpperCase()))) return null;
+  const kept = modes.filter((m) => !UNSAFE_SQL_MODES.includes(m.toUpperCase()));
+  if (!kept.every((m) => /^[A-Z_]+$/i.test(m))) throw new Error(`unexpected sql_mode ${JSON.stringify(mode)}`);
+  return { sql: `SET SESSION sql_mode = '${kept.join(',')}'`, params: [] };
+}
 
 /**
  * Session settings every revenant connection needs on this server. MySQL 8.0+ answers
@@ -277,6 +299,15 @@ const flavors = new WeakMap<object, Flavor>();
 export async function initConnection(conn: Conn): Promise<Flavor> {
   const [v] = await rows(conn, versionQuery());
   const f = detectFlavor(String(v.version), String(v.comment ?? ''));
+  // The server's default mode is the application's business; this session's is revenant's:
+  // values keep their meaning whatever the global sql_mode (only the unsafe modes go; the
+  // copy's semantics, strictness and zero dates, are the server's as before).
+  const mode = safeSqlMode(String(v.sql_mode ?? ''));
+  if (mode) {
+    await rows(conn, mode);
+    const [after] = await rows(conn, { sql: 'SELECT @@session.sql_mode AS sql_mode', params: [] });
+    if (safeSqlMode(String(after.sql_mode))) throw new Error(`the session's sql_mode kept NO_BACKSLASH_ESCAPES: ${after.sql_mode}`);
+  }
   const setup = sessionSetup(f);
   if (setup) await conn.query(setup.sql, setup.params);
   flavors.set(conn, f);

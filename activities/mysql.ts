@@ -28,7 +28,8 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
     supportBigNumbers: true,
     bigNumberStrings: true,
     decimalNumbers: false,
-    multipleStatements: true,
+    // One statement a query, always: nothing a value or an ALTER holds can start another.
+    multipleStatements: false,
     connectTimeout: timeoutMillis(server) ?? 10_000,
   };
 }

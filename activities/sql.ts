@@ -210,7 +210,8 @@ export const binlogReaders = (): Statement => ({
 /** ALTERs of `table` running in other sessions of this user (an earlier attempt's index build). */
 export const runningAlters = (database: string, table: string): Statement => ({
   sql: `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query' AND INFO LIKE ?`,
-  params: [`ALTER TABLE ${qualified(database, table)} ADD %`],
+  // The names are matched literally: their % and _ are not LIKE's wildcards.
+  params: [`ALTER TABLE ${qualified(database, table).replace(/[\\%_]/g, '\\$&')} ADD %`],
 });
 
 /** Secondary indexes left out of the (empty) ghost while rows are copied into it. */
@@ -463,8 +464,24 @@ function definerSql(definer: string): string {
   const at = definer.lastIndexOf('@');
   const user = at < 0 ? definer : definer.slice(0, at);
   const host = at < 0 ? '%' : definer.slice(at + 1);
-  return format('?@?', [user, host]);
+  return `${literalAnyMode(user)}@${literalAnyMode(host)}`;
 }
+
+/**
+ * A string literal that reads the same with and without NO_BACKSLASH_ESCAPES (quotes
+ * doubled; a backslash, which the two modes read differently, refused). For text sent in a
+ * session whose sql_mode is not revenant's own (a trigger's).
+ */
+export function literalAnyMode(value: string): string {
+  if (/[\\\0]/.test(value)) throw new Error(`refusing a backslash or NUL in ${JSON.stringify(value)}`);
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** The session's sql_mode and character set, to restore them after a trigger's. */
+export const sessionModeAndCharset = (): Statement => ({
+  sql: 'SELECT @@session.sql_mode AS sql_mode, @@session.character_set_client AS charset, @@session.collation_connection AS collation',
+  params: [],
+});
 
 export const triggerSession = (sqlMode: string, charset: string, collation: string): Statement => ({
   sql: 'SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?',

@@ -23,11 +23,19 @@ export async function createGhostTriggers(conn: Conn, input: MigrationInput, pla
   if (!input.triggers) return [];
   const defs = await rows<TriggerRow>(conn, sql.triggerDefinitions(plan.database, plan.table));
   const created: string[] = [];
-  for (const t of defs) {
-    const name = ghostTriggerName(t.TRIGGER_NAME, input.triggers);
-    await exec(conn, sql.triggerSession(t.SQL_MODE, t.CHARACTER_SET_CLIENT, t.COLLATION_CONNECTION));
-    await exec(conn, sql.createTrigger(plan.database, plan.ghostTable, name, t));
-    created.push(name);
+  // A trigger is created under its own sql_mode and character set, which may be ones under
+  // which values read differently (NO_BACKSLASH_ESCAPES, a multi-byte client charset): the
+  // connection's own are restored before it sends anything else.
+  const [own] = await rows(conn, sql.sessionModeAndCharset());
+  try {
+    for (const t of defs) {
+      const name = ghostTriggerName(t.TRIGGER_NAME, input.triggers);
+      await exec(conn, sql.triggerSession(t.SQL_MODE, t.CHARACTER_SET_CLIENT, t.COLLATION_CONNECTION));
+      await exec(conn, sql.createTrigger(plan.database, plan.ghostTable, name, t));
+      created.push(name);
+    }
+  } finally {
+    await exec(conn, sql.triggerSession(String(own.sql_mode), String(own.charset), String(own.collation)));
   }
   return created;
 }
