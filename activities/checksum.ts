@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { writtenColumns, type ChecksumResult, type MigrationInput, type SharedKey, type TablePlan } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
+import type { ControlSource } from './control';
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from './cutover';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, exec, rows, type Conn } from './mysql';
@@ -47,7 +48,7 @@ const MAX_REPAIRED_RANGES = 100;
 /** A key range of the original compared on its own; `from`/`to` null: unbounded on that side. */
 interface Range { from: unknown[] | null; fromInclusive: boolean; to: unknown[] | null; toInclusive?: boolean; what: string }
 
-export async function checksumTables(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<ChecksumResult> {
+export async function checksumTables(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, controlSource?: ControlSource): Promise<ChecksumResult> {
   const ctx = Context.current();
   const { database: db, table, ghostTable: ghost } = plan;
   const server = applierOf(input, plan);
@@ -93,7 +94,7 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
      */
     const openSnapshot = async (): Promise<{ original: Conn; ghost: Conn }> => {
       await waitForSmallBacklog(c, inspected, plan, 60_000);
-      await waitForLowReplicaLag(c, plan, credentials, input, 60_000);
+      await waitForLowReplicaLag(plan, credentials, input, 60_000, controlSource);
       const lock = await connect(server, credentials);
       const sessions: Conn[] = [];
       try {

@@ -1,10 +1,14 @@
-// The operator's hand on a running migration: the workflow writes the settings in force
-// (and whether the operator paused it) to the changelog; copy and apply re-read them at
-// least every CONTROL_REFRESH_MS, so a change reaches them within a second, and survives
-// any restart. Throttling decisions are made here too, and reported when they change.
+// The operator's hand on a running migration. The settings in force (and whether the
+// operator paused it) live in the workflow: copy and apply read them from its status query
+// through the worker (a ControlSource), at least every CONTROL_REFRESH_MS, so a change
+// reaches them within a second and survives any restart. The workflow also mirrors them in
+// the changelog for humans, but nothing there is read back as settings: anyone who can
+// write that table (an application account with rights on the schema) could otherwise
+// hand the migration's user a --throttle-query to run. Throttling decisions are made here
+// too, and reported when they change.
 import { Context } from '@temporalio/activity';
 import type { MigrationInput, TablePlan, ThrottleReport } from '../workflows/types';
-import { settingsFrom, type Control } from '../workflows/settings';
+import { settingsFrom, validateChange, type Control, type Settings } from '../workflows/settings';
 import { HINT, readHints, readJson, writeJson } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { exec, withConnection, type Conn } from './mysql';
@@ -12,17 +16,48 @@ import type { MigrationMetrics } from './metrics';
 import type { ProgressReporter } from './progress';
 import { HttpThrottle, LagReader, throttleReason } from './throttler';
 import { applierOf } from './topology';
+import type { WorkerPolicy } from './worker-policy';
 
 export const CONTROL_REFRESH_MS = 250;
 /** A reason is told to the workflow once it has held this long: a copy's short yields to its applier are not. */
 const SETTLE_MS = 500;
 const reasonKind = (reason: string | null) => reason?.split(':')[0] ?? null;
 
-/** The workflow's writer: called whenever the operator changes something. */
+/** The settings in force for a workflow, as the workflow itself reports them (worker/control-source.ts). */
+export type ControlSource = (workflowId: string) => Promise<unknown>;
+
+/** What the worker gives copy, apply and the cut-over besides credentials. */
+export interface WorkerServices {
+  control?: ControlSource;
+  policy?: WorkerPolicy;
+}
+
+const SETTING_FIELDS: (keyof Settings)[] = ['chunkSize', 'chunkTargetMillis', 'copyThreads', 'dmlBatchSize', 'niceRatio', 'maxLagMillis',
+  'maxLoad', 'criticalLoad', 'throttleQuery', 'throttleHttp'];
+
+/**
+ * Settings as received, checked again here as the CLI and the workflow's validator check
+ * them: a value that would not pass there is refused here too (the activity keeps what it had).
+ */
+export function checkedControl(received: unknown): Control {
+  if (!received || typeof received !== 'object') throw new Error('the settings are not an object');
+  const r = received as Record<string, unknown>;
+  const change = Object.fromEntries(SETTING_FIELDS.filter((f) => r[f] !== undefined).map((f) => [f, r[f]]));
+  const settings = validateChange(change);
+  for (const f of ['chunkSize', 'dmlBatchSize', 'niceRatio', 'maxLagMillis', 'maxLoad', 'criticalLoad', 'throttleQuery'] as const) {
+    if (settings[f] === undefined) throw new Error(`the settings lack ${f}`);
+  }
+  if (typeof r.paused !== 'boolean') throw new Error('the settings lack paused');
+  if (typeof r.version !== 'number' || !Number.isInteger(r.version) || r.version < 0) throw new Error('the settings lack a version');
+  // validateChange pins the chunk size when it is set alone; the received target stands.
+  return { ...(settings as Settings), chunkTargetMillis: settings.chunkTargetMillis ?? 0, paused: r.paused, version: r.version };
+}
+
+/** The workflow's writer of the changelog's mirror: called whenever the operator changes something. */
 export async function writeControl(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, control: Control): Promise<void> {
   await withConnection(applierOf(input, plan), credentials, async (conn) => {
-    const current = await readJson<Control>(conn, plan, HINT.control);
-    if (current && current.version > control.version) return; // a newer one is there already
+    const current = await readJson<Control>(conn, plan, HINT.control).catch(() => undefined);
+    if (current && typeof current.version === 'number' && current.version > control.version) return; // a newer one is there already
     await exec(conn, writeJson(plan, HINT.control, control));
   });
 }
@@ -43,12 +78,20 @@ export class ControlReader {
   private readonly lag: LagReader | undefined;
   private readonly http: HttpThrottle;
 
+  /** The workflow's settings: when they were asked for, and whether an answer is awaited. */
+  private sourceReadAt = 0;
+  private sourceRead: Promise<void> | undefined;
+  private readonly workflowId: string;
+  private readonly source: ControlSource | undefined;
+
   constructor(private readonly conn: Conn, private readonly plan: TablePlan, private readonly input: MigrationInput,
     private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply', private readonly metrics?: MigrationMetrics,
-    credentials?: CredentialResolver) {
+    credentials?: CredentialResolver, services: WorkerServices = {}) {
+    this.source = services.control;
     this.control = { ...settingsFrom(input), paused: false, version: 0 };
+    this.workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
     if (credentials && plan.lagReplicas?.length) this.lag = new LagReader(plan, credentials);
-    this.http = new HttpThrottle(input);
+    this.http = new HttpThrottle(input, services.policy);
   }
 
   close(): void {
@@ -88,12 +131,34 @@ export class ControlReader {
     }, Math.max(0, due - Date.now()));
   }
 
+  /** Asks the workflow for its settings; a newer valid answer replaces what is in force. */
+  private readSource(): Promise<void> {
+    this.sourceReadAt = Date.now();
+    this.sourceRead ??= (async () => {
+      try {
+        const control = checkedControl(await this.source!(this.workflowId));
+        if (control.version >= this.control.version) this.control = control;
+      } catch (e) {
+        // Temporal out of reach for a moment, or a value refused: the settings in force stay.
+        this.log.warn(`${this.phase}: the workflow's settings could not be read (${(e as Error).message}); the settings in force stay`);
+      } finally {
+        this.sourceRead = undefined;
+      }
+    })();
+    return this.sourceRead;
+  }
+
   async current(): Promise<Control> {
+    if (this.source && Date.now() - this.sourceReadAt >= CONTROL_REFRESH_MS) {
+      // The first answer is waited for (the migration may be paused); later ones are not: the
+      // copy goes on under the settings in force while the next answer is on its way.
+      const read = this.readSource();
+      if (this.readAt === 0) await read;
+    }
     if (Date.now() - this.readAt >= CONTROL_REFRESH_MS) {
-      const hints = await readHints(this.conn, this.plan, [HINT.control, HINT.applyBehind]);
-      const control = hints.get(HINT.control);
-      if (control !== undefined) this.control = JSON.parse(control) as Control;
-      this.applyBehindMs = Number(hints.get(HINT.applyBehind) ?? 0) || 0;
+      // The applier's lag, which the copy yields to: a number, whoever wrote it.
+      const behind = Number((await readHints(this.conn, this.plan, [HINT.applyBehind])).get(HINT.applyBehind) ?? 0);
+      this.applyBehindMs = Number.isFinite(behind) && behind > 0 ? Math.min(behind, 86_400_000) : 0;
       this.readAt = Date.now();
     }
     return this.control;

@@ -17,7 +17,7 @@ import { connect, describeMysqlError, describeWarnings, exec, retryDelay, rows, 
 import { DEFAULTS, writtenColumns } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
-import { ControlReader } from './control';
+import { ControlReader, type WorkerServices } from './control';
 import { MigrationMetrics } from './metrics';
 import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
@@ -44,7 +44,7 @@ class Turn {
 }
 
 export async function copyRows(credentials: CredentialResolver, sink: ProgressSink | undefined,
-  input: MigrationInput, plan: TablePlan): Promise<CopyProgress> {
+  input: MigrationInput, plan: TablePlan, services: WorkerServices = {}): Promise<CopyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
@@ -61,7 +61,7 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
     if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
     const metrics = new MigrationMetrics(plan);
-    control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials);
+    control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials, services);
     let chunkSize = input.chunkSize;
     let rowsCounted: number | undefined;
     const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize,

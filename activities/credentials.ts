@@ -29,7 +29,7 @@ interface ConfigEntry {
   ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; verifyIdentity?: boolean };
 }
 
-interface ConfigFile {
+export interface ConfigFile {
   mysql?: Record<string, ConfigEntry>;
 }
 
@@ -75,10 +75,30 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env,
       throw new Error(`cannot read REVENANT_CONFIG ${env.REVENANT_CONFIG}: ${(e as Error).message}`);
     }
   }
+  // The embedded CLI's worker serves only its own command line (the operator at the
+  // terminal): the servers, user and TLS are the command's. Every other worker is the
+  // authority over where its passwords go (see serversAllowed).
+  const trusted = overrides !== undefined;
+  const allowed = serversAllowed(file, env);
+  const configuredUser = (entry: ConfigEntry) => entry.user ?? env.REVENANT_MYSQL_USER;
   return (server) => {
     const key = server.name ?? `${server.host}:${server.port}`;
     if (server.name && !file.mysql?.[server.name]) throw new Error(`no MySQL connection named "${server.name}" in this worker's REVENANT_CONFIG`);
+    if (!trusted && !server.name && !allowed.admits(server.host, server.port)) {
+      throw ApplicationFailure.nonRetryable(`this worker does not connect to ${server.host}:${server.port}: its configuration names no such server ` +
+        `(${allowed.describe()}); name it in REVENANT_CONFIG or REVENANT_MYSQL_HOSTS on the worker`, 'ServerNotAllowed');
+    }
     const entry = file.mysql?.[key] ?? file.mysql?.default ?? {};
+    const fixedUser = configuredUser(entry);
+    if (!trusted && fixedUser !== undefined && server.user !== undefined && server.user !== fixedUser) {
+      throw ApplicationFailure.nonRetryable(`this worker logs in to ${server.host}:${server.port} as ${fixedUser} only; the migration asked for ${server.user}`, 'UserNotAllowed');
+    }
+    const workerTls = entry.ssl ?? (env.REVENANT_MYSQL_SSL_CA ? { ca: env.REVENANT_MYSQL_SSL_CA } : undefined);
+    if (!trusted && server.tls && workerTls) {
+      // The worker's TLS for this server stands: a migration can neither weaken it nor point it at other files.
+      throw ApplicationFailure.nonRetryable(`this worker connects to ${server.host}:${server.port} with the TLS settings of its own configuration; ` +
+        'the migration may not set --ssl, --ssl-ca, --ssl-cert, --ssl-key or --ssl-allow-insecure for it', 'TlsNotAllowed');
+    }
     const user = server.user ?? overrides?.user ?? entry.user ?? env.REVENANT_MYSQL_USER ?? 'root';
     const password = overrides?.byServer?.[`${server.host}:${server.port}`]?.password ?? overrides?.password ??
       entry.password ?? env.REVENANT_MYSQL_PASSWORD ?? env.MYSQL_PWD ?? '';
@@ -88,4 +108,59 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env,
       (env.REVENANT_MYSQL_SSL_CA ? readSsl({ ca: env.REVENANT_MYSQL_SSL_CA }, 'REVENANT_MYSQL_SSL_CA') : undefined);
     return { user, password, ...(ssl ? { ssl } : {}), ...(entry.host ? { host: entry.host } : {}), ...(entry.port ? { port: entry.port } : {}) };
   };
+}
+
+/** Where a worker may send a login: what its operator wrote, nothing a workflow names. */
+export interface ServerAllowList {
+  admits(host: string, port: number): boolean;
+  /** For the worker's start log and refusals: what is allowed, without any secret. */
+  describe(): string;
+}
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+
+/**
+ * The servers a worker connects to: REVENANT_CONFIG's entries (keyed "host:port", or naming
+ * host and port), and REVENANT_MYSQL_HOSTS ("host:port", "host:*" or "*", comma-separated).
+ * A config entry "default" or REVENANT_MYSQL_HOSTS=* admits any server: the operator wrote
+ * it, and the worker says so when it starts. With neither a config nor a host list, only
+ * this machine's own servers (loopback) are admitted.
+ */
+export function serversAllowed(file: ConfigFile, env: NodeJS.ProcessEnv): ServerAllowList {
+  const exact = new Set<string>();
+  const anyPort = new Set<string>();
+  let any = false;
+  const norm = (h: string) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const add = (spec: string) => {
+    const s = spec.trim();
+    if (!s) return;
+    if (s === '*') {
+      any = true;
+      return;
+    }
+    const m = /^(.+):(\d+|\*)$/.exec(s);
+    if (!m) throw new Error(`REVENANT_MYSQL_HOSTS: "${s}" is not host:port, host:* or *`);
+    if (m[2] === '*') anyPort.add(norm(m[1]));
+    else exact.add(`${norm(m[1])}:${Number(m[2])}`);
+  };
+  for (const [key, entry] of Object.entries(file.mysql ?? {})) {
+    if (key === 'default') any = true;
+    else if (/^.+:\d+$/.test(key)) add(key);
+    if (entry.host) add(`${entry.host}:${entry.port ?? 3306}`);
+  }
+  for (const spec of (env.REVENANT_MYSQL_HOSTS ?? '').split(',')) add(spec);
+  const loopbackOnly = !env.REVENANT_CONFIG && !env.REVENANT_MYSQL_HOSTS;
+  if (loopbackOnly) for (const h of LOOPBACK) anyPort.add(h);
+  return {
+    admits: (host, port) => any || anyPort.has(norm(host)) || exact.has(`${norm(host)}:${port}`),
+    describe: () => (any ? 'any server (a "default" entry or REVENANT_MYSQL_HOSTS=*)'
+      : loopbackOnly ? 'servers on this machine only (127.0.0.1, localhost, ::1): no REVENANT_CONFIG or REVENANT_MYSQL_HOSTS'
+      : `servers ${[...exact, ...[...anyPort].map((h) => `${h}:*`)].join(', ') || 'none'}`),
+  };
+}
+
+/** The worker's start log: where its logins may go, read from the same environment. */
+export function describeServersAllowed(env: NodeJS.ProcessEnv = process.env): string {
+  const file = env.REVENANT_CONFIG ? (JSON.parse(readFileSync(env.REVENANT_CONFIG, 'utf8')) as ConfigFile) : {};
+  return serversAllowed(file, env).describe();
 }

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, TablePlan } from '../workflows/types';
 import { heartbeatMillis, HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
 import type { CredentialResolver } from './credentials';
+import { checkedControl, type ControlSource } from './control';
 import { connect, exec, rows, type Conn } from './mysql';
 import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
@@ -17,7 +18,6 @@ import { createGhostTriggers, dropGhostTriggers } from './triggers';
 import { MigrationMetrics } from './metrics';
 import { LagReader } from './throttler';
 import { applierOf } from './topology';
-import type { Control } from '../workflows/settings';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
 /**
@@ -68,7 +68,7 @@ export async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: Tab
   }
 }
 
-export async function cutOver(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<CutOverResult> {
+export async function cutOver(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, controlSource?: ControlSource): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   const lockTimeout = input.cutOverLockTimeoutSeconds;
   const applier = applierOf(input, plan);
@@ -104,7 +104,7 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     if (input.analyzeGhostTable) await exec(c, sql.analyzeTable(db, ghost));
 
     await waitForSmallBacklog(c, inspected, plan, 60_000);
-    await waitForLowReplicaLag(c, plan, credentials, input, 60_000);
+    await waitForLowReplicaLag(plan, credentials, input, 60_000, controlSource);
     new MigrationMetrics(plan).cutOverAttempt();
     if (plan.topology === 'migrate-on-replica') {
       // No replicated write may land while the tables swap; replication resumes right after.
@@ -172,9 +172,13 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
 }
 
 /** The cut-over waits for the watched replicas to be within --max-lag-millis too: the marker must reach them within the lock's time. */
-export async function waitForLowReplicaLag(conn: Conn, plan: TablePlan, credentials: CredentialResolver, input: MigrationInput, timeoutMs: number): Promise<void> {
+export async function waitForLowReplicaLag(plan: TablePlan, credentials: CredentialResolver, input: MigrationInput, timeoutMs: number,
+  controlSource?: ControlSource): Promise<void> {
   if (!plan.lagReplicas?.length) return;
-  const maxLag = (await readJson<Control>(conn, plan, HINT.control))?.maxLagMillis ?? input.maxLagMillis ?? 1500;
+  // The workflow's --max-lag-millis (as the operator last set it), never the changelog's mirror.
+  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+  const inForce = controlSource ? await controlSource(workflowId).then(checkedControl).catch(() => undefined) : undefined;
+  const maxLag = inForce?.maxLagMillis ?? input.maxLagMillis ?? 1500;
   const lag = new LagReader(plan, credentials);
   try {
     const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,9 @@
 // scripts keep working. Each call is an activity, so Temporal Web shows every run. A failing
 // hook stops the migration where gh-ost's would (before the cut-over, for one); on-status,
 // on-success and on-failure only report.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { WorkerPolicy } from './worker-policy';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,9 +78,14 @@ function executables(dir: string, hook: HookName): string[] {
 }
 
 /** Runs the hook's executables in order; returns what each printed. */
-export async function runHook(input: MigrationInput, hook: HookName, ctx: HookContext): Promise<string[]> {
+export async function runHook(input: MigrationInput, hook: HookName, ctx: HookContext, policy?: WorkerPolicy): Promise<string[]> {
   if (!input.hooksPath) return [];
-  const env = { ...process.env, ...hookEnvironment(input, ctx) };
+  const refused = policy?.refusesHooksPath(input.hooksPath);
+  if (refused) throw ApplicationFailure.nonRetryable(refused, 'HookNotAllowed');
+  // gh-ost's variables and a PATH, nothing else of the worker's environment: its passwords
+  // and Temporal keys are not the hook's business.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...hookEnvironment(input, ctx) };
+  const log = Context.current().log;
   const outputs: string[] = [];
   for (const file of executables(input.hooksPath, hook)) {
     const result = await new Promise<{ code: number; out: string }>((resolve) => {
@@ -86,9 +93,11 @@ export async function runHook(input: MigrationInput, hook: HookName, ctx: HookCo
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.trim() });
       });
     });
-    outputs.push(result.out);
+    // What a hook prints stays in the worker's log; the workflow's history gets its exit code.
+    if (result.out) log.info(`hook ${file} printed: ${result.out.slice(0, 4000)}`);
+    outputs.push(`${file}: exit ${result.code}`);
     if (result.code !== 0 && !ADVISORY.includes(hook)) {
-      throw ApplicationFailure.nonRetryable(`hook ${file} failed (exit ${result.code})${result.out ? `: ${result.out.slice(0, 500)}` : ''}`, 'HookFailed');
+      throw ApplicationFailure.nonRetryable(`hook ${file} failed (exit ${result.code}); its output is in the worker's log`, 'HookFailed');
     }
   }
   return outputs;

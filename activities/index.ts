@@ -9,38 +9,45 @@ import type { CredentialResolver } from './credentials';
 import { cutOver } from './cutover';
 import { drainBinlog } from './drain';
 import { attemptInstantDdl, inspect, prepare } from './prepare';
-import { runHook } from './hooks';
+import { runHook, type HookContext, type HookName } from './hooks';
+import { policyFromEnvironment, type WorkerPolicy } from './worker-policy';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
 import { keptTableProblems, prepareRevert } from './revert';
-import { writeControl } from './control';
+import { writeControl, type ControlSource } from './control';
 import { fleetCheckpoints, listFleetTargets } from './fleet';
 import type { Control } from '../workflows/settings';
 
 export interface ActivityDeps {
   credentials: CredentialResolver;
   progress?: ProgressSink;
+  /** The settings in force, read from the workflow (never from the changelog). */
+  control?: ControlSource;
+  /** What the worker's operator allows beyond MySQL: hooks, throttle URLs. */
+  policy?: WorkerPolicy;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { credentials, progress } = deps;
+  const { credentials, progress, control } = deps;
+  const policy = deps.policy ?? policyFromEnvironment();
+  const services = { control, policy };
   return {
     inspect: (input: MigrationInput) => inspect(credentials, input),
     prepare: (input: MigrationInput) => prepare(credentials, input),
     attemptInstantDdl: (input: MigrationInput) => attemptInstantDdl(credentials, input),
     resurrect: (input: MigrationInput) => resurrect(credentials, input),
-    copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan),
+    copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan, services),
     addDeferredIndexes: (input: MigrationInput, plan: TablePlan) => addDeferredIndexes(credentials, input, plan),
-    drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan),
-    checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan),
-    cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan),
+    drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan, services),
+    checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan, control),
+    cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan, control),
     cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) => cleanup(credentials, input, plan, kept, keepCheckpointTable),
     keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),
     prepareRevert: (input: MigrationInput) => prepareRevert(credentials, input),
     keepCheckpoint: (input: MigrationInput, plan: TablePlan) => keepCheckpoint(credentials, input, plan),
     waitWhileFileExists,
-    runHook,
+    runHook: (input: MigrationInput, hook: HookName, ctx: HookContext) => runHook(input, hook, ctx, policy),
     writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),
     dropMigrationTables: (input: MigrationInput, plan: TablePlan) => dropMigrationTables(credentials, input, plan),
     listFleetTargets: (servers: FleetServerSpec[], table: string, login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>) => listFleetTargets(credentials, servers, table, login),

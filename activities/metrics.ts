@@ -4,6 +4,10 @@
 import { Context } from '@temporalio/activity';
 import type { TablePlan } from '../workflows/types';
 
+/** A throttle reason as one of a fixed set of labels: reasons carry paths, URLs and figures, labels must not. */
+const REASON_LABELS = ['paused', 'flag-file', 'lag', 'max-load', 'throttle-query', 'throttle-http', 'apply lag', 'critical-load'];
+export const reasonLabel = (reason: string) => REASON_LABELS.find((l) => reason.startsWith(l)) ?? 'other';
+
 export class MigrationMetrics {
   private readonly meter;
   /** A revert window's applier counts apart from the migration's: revenant_revert_window_*. */
@@ -36,8 +40,8 @@ export class MigrationMetrics {
   /** 1 while copy or apply holds off, with the reason as a tag (0 for the reason it had when it goes on). */
   throttled(phase: 'copy' | 'apply', reason: string | null, previous: string | null): void {
     const gauge = this.meter.createGauge('revenant_throttled', 'int', '', 'Whether copy or apply holds off, and why');
-    if (previous) gauge.set(0, { phase, reason: previous.split(':')[0] });
-    if (reason) gauge.set(1, { phase, reason: reason.split(':')[0] });
+    if (previous) gauge.set(0, { phase, reason: reasonLabel(previous) });
+    if (reason) gauge.set(1, { phase, reason: reasonLabel(reason) });
   }
 
   cutOverAttempt(): void {

@@ -11,6 +11,7 @@ import type { MigrationInput, ServerRef, TablePlan } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import { connect, rows, type Conn } from './mysql';
 import * as sql from './sql';
+import type { WorkerPolicy } from './worker-policy';
 
 export type Thresholds = Map<string, number>;
 
@@ -87,9 +88,15 @@ export class HttpThrottle {
   private url = '';
   private status: number | undefined;
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly input: MigrationInput) {}
+  constructor(private readonly input: MigrationInput, private readonly policy?: WorkerPolicy) {}
 
   reason(url: string | undefined): string | null {
+    // A URL the worker does not allow is never asked: it holds the work until the operator sets another.
+    const refused = url ? this.policy?.refusesThrottleUrl(url) : null;
+    if (refused) {
+      this.close();
+      return `throttle-http: ${refused}`;
+    }
     if ((url ?? '') !== this.url) this.follow(url ?? '');
     if (!this.url) return null;
     if (this.status === undefined) return 'throttle-http: no answer yet';
@@ -135,7 +142,8 @@ export async function throttleReason(conn: Conn, control: Control, input?: Migra
   if (control.throttleQuery) {
     const [r] = await rows(conn, sql.throttleQuery(control.throttleQuery));
     const v = r ? Number(Object.values(r)[0]) : 0;
-    if (v > 0) return `throttle-query returned ${v}`;
+    // Its value is not reported: a query can read any column, and the status would show it.
+    if (v > 0) return 'throttle-query returned a positive value';
   }
   return http?.reason(control.throttleHttp) ?? null;
 }

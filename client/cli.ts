@@ -5,6 +5,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFaile
 import { defaultPayloadConverter, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
+import { policyFromEnvironment } from '../activities/worker-policy';
 import { migrateHelp } from './help';
 import { checksumSummary, embeddedTaskQueue, fleetWorkflowId, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type FleetInput, type FleetResult, type FleetStatus, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
 import { fleetInput, fleetLine, fleetTable } from './fleet';
@@ -132,6 +133,8 @@ async function embeddedWorker(temporal: Temporal, taskQueue: string, req: Migrat
   const { worker, close } = await (await workerModule()).createWorker({
     address: temporal.address, taskQueue,
     credentials: credentialsFromEnvironment(process.env, embeddedLogins(req)),
+    // The embedded worker serves this command line alone: its hooks path and throttle URL are the operator's.
+    policy: policyFromEnvironment(process.env, true),
   });
   const running = worker.run();
   print(`revenant: embedded Temporal at ${temporal.address}; Web UI ${temporal.uiUrl}`);

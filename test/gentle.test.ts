@@ -73,7 +73,7 @@ test('--max-load, --throttle-query, --throttle-http and the throttle flag files 
     const set = (change: Record<string, string>) => handle.executeUpdate('set', { args: [change] });
     // Threads_connected is never below 1: a ceiling of 1 holds, an empty setting releases.
     await holdsAndReleases(handle, /(^|; )copy: max-load Threads_connected=\d+ >= 1(;|$)/, () => set({ 'max-load': 'Threads_connected=1' }), () => set({ 'max-load': '' }));
-    await holdsAndReleases(handle, /(^|; )copy: throttle-query returned 1(;|$)/, () => set({ 'throttle-query': 'SELECT 1' }), () => set({ 'throttle-query': '' }));
+    await holdsAndReleases(handle, /(^|; )copy: throttle-query returned a positive value(;|$)/, () => set({ 'throttle-query': 'SELECT 1' }), () => set({ 'throttle-query': '' }));
     await holdsAndReleases(handle, /(^|; )copy: throttle-http: Too many requests \(http=429\)(;|$)/, async () => { answer = 429; }, async () => { answer = 200; });
     assert.ok(asked.length > 0 && asked.every((m) => m === 'HEAD'), `the URL was asked with HEAD (${asked.length} times)`);
     // Set while running: a URL nobody answers on holds too (no --ignore-http-errors), none releases.
@@ -145,7 +145,7 @@ test('a failing on-before-cut-over hook stops the cut-over; the original stays',
   await createTestTable(db, 't', 5_000);
   const hooks = hooksDir('on-before-cut-over');
   const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { hooksPath: hooks.dir }));
-  await assert.rejects(handle.result(), (e: any) => /hook .*gh-ost-on-before-cut-over failed \(exit 1\): refusing the cut-over/.test(e.cause?.message ?? ''));
+  await assert.rejects(handle.result(), (e: any) => /hook .*gh-ost-on-before-cut-over failed \(exit 1\); its output is in the worker's log/.test(e.cause?.message ?? ''));
   assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't'], 'no cut-over happened');
   const order = hooks.log().map((l) => l.split(' ')[0]).filter((h) => h !== 'on-status');
   assert.deepEqual(order.slice(-3), ['on-row-copy-complete', 'on-before-cut-over', 'on-failure'], 'the hook said no once; then on-failure');

@@ -7,10 +7,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { keepAlive } from './keep-alive';
-import { credentialsFromEnvironment, type CredentialResolver } from '../activities/credentials';
+import { credentialsFromEnvironment, describeServersAllowed, type CredentialResolver } from '../activities/credentials';
 import type { ProgressSink } from '../activities/progress';
 import { ProgressBatcher } from './progress-batcher';
-import { TASK_QUEUE, type ProgressReport } from '../workflows/types';
+import { ControlSourceCache } from './control-source';
+import { policyFromEnvironment, type WorkerPolicy } from '../activities/worker-policy';
+import { TASK_QUEUE, type MigrationStatus, type ProgressReport } from '../workflows/types';
 import { installTelemetry, telemetryFromEnvironment } from './telemetry';
 import type { TemporalConnectionOptions } from './temporal-connection';
 
@@ -21,6 +23,8 @@ export interface WorkerConfig {
   namespace?: string;
   taskQueue?: string;
   credentials?: CredentialResolver;
+  /** Hooks and throttle URLs this worker allows (default: from its environment). */
+  policy?: WorkerPolicy;
   /** Seconds a running chunk gets to finish on shutdown. */
   shutdownGraceSeconds?: number;
 }
@@ -41,12 +45,13 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
     await client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports);
   });
   const progress: ProgressSink = async (workflowId, report, urgent) => batcher.add(workflowId, report, urgent);
+  const control = new ControlSourceCache((workflowId) => client.workflow.getHandle(workflowId).query<MigrationStatus>('status')).read;
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue: cfg.taskQueue ?? TASK_QUEUE,
     ...workflowSource(),
-    activities: createActivities({ credentials: cfg.credentials ?? credentialsFromEnvironment(), progress }),
+    activities: createActivities({ credentials: cfg.credentials ?? credentialsFromEnvironment(), progress, control, policy: cfg.policy ?? policyFromEnvironment() }),
     shutdownGraceTime: `${cfg.shutdownGraceSeconds ?? 10}s`,
     maxConcurrentActivityTaskExecutions: 50,
     interceptors: { activity: [keepAlive] },
@@ -67,6 +72,8 @@ export async function runWorker(cfg: WorkerConfig): Promise<void> {
   const { worker, close } = await createWorker(cfg);
   Runtime.instance().logger.info('revenant worker started', {
     taskQueue: cfg.taskQueue ?? TASK_QUEUE, address: cfg.address, namespace: cfg.namespace ?? 'default', metrics: telemetry.metricsAddress ?? 'off',
+    // Where this worker's MySQL logins may go: the operator reads it here, once.
+    mysqlServers: cfg.credentials ? 'as its embedding process says' : describeServersAllowed(),
   });
   // REVENANT_MEMORY_LOG_SECONDS: the process's memory, logged at that interval (the soak reads
   // it to tell a growing JavaScript heap from native memory).

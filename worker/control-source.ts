@@ -1,0 +1,26 @@
+// The settings in force for a migration, as its workflow reports them (the status query's
+// `settings`). Copy, apply and the cut-over ask through here; answers are shared for a
+// moment between the activities of one workflow on this worker, so a migration costs
+// Temporal a few queries a second however many copiers it runs.
+import type { MigrationStatus } from '../workflows/types';
+
+/** How long one answer serves every activity of the workflow. */
+const SHARED_MS = 200;
+
+export class ControlSourceCache {
+  private readonly answers = new Map<string, { at: number; answer: Promise<unknown> }>();
+
+  constructor(private readonly ask: (workflowId: string) => Promise<MigrationStatus>) {}
+
+  read = (workflowId: string): Promise<unknown> => {
+    const now = Date.now();
+    const cached = this.answers.get(workflowId);
+    if (cached && now - cached.at < SHARED_MS) return cached.answer;
+    const answer = this.ask(workflowId).then((status) => status.settings);
+    this.answers.set(workflowId, { at: now, answer });
+    // A failed answer is not kept; old entries go as new ones come.
+    answer.catch(() => this.answers.delete(workflowId));
+    for (const [id, a] of this.answers) if (now - a.at > 60_000) this.answers.delete(id);
+    return answer;
+  };
+}
