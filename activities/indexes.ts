@@ -21,13 +21,28 @@ const KEY_LINE = /^\s*KEY (`(?:[^`]|``)+`) \(/;
 /** The lines of a SHOW CREATE TABLE, trimmed, without their trailing commas. */
 const definitionLines = (createTable: string) => createTable.split('\n').map((l) => l.trim().replace(/,$/, ''));
 
-/** The non-unique indexes of an InnoDB table without foreign keys, each as the server prints it. */
+/**
+ * A plain index definition as SHOW CREATE TABLE prints it: KEY `name` over named columns
+ * (prefix lengths, DESC), with at most a USING, a COMMENT and a visibility. Only these are
+ * deferred, and only these are accepted back from a changelog (see resurrect.ts): the
+ * definition is DDL, and a changelog row anyone with rights on the schema can write.
+ */
+const PLAIN_KEY = new RegExp('^KEY (`(?:[^`]|``)+`) \\(`(?:[^`]|``)+`(?:\\(\\d+\\))?(?: DESC)?(?:,`(?:[^`]|``)+`(?:\\(\\d+\\))?(?: DESC)?)*\\)' +
+  "(?: USING (?:BTREE|HASH))?(?: COMMENT '(?:[^'\\\\]|'')*')?(?: /\\*!80000 INVISIBLE \\*/| INVISIBLE| IGNORED)?$");
+
+/** The index's name, when `definition` is a plain index definition; else undefined. */
+export function plainIndexName(definition: string): string | undefined {
+  const m = PLAIN_KEY.exec(definition);
+  return m ? m[1].slice(1, -1).replace(/``/g, '`') : undefined;
+}
+
+/** The plain non-unique indexes of an InnoDB table without foreign keys, each as the server prints it. */
 export function deferrableIndexes(createTable: string): DeferredIndex[] {
   if (!/\)\s*ENGINE=InnoDB\b/i.test(createTable) || /\bFOREIGN KEY\b/i.test(createTable)) return [];
   const out: DeferredIndex[] = [];
   for (const line of definitionLines(createTable)) {
-    const m = KEY_LINE.exec(line);
-    if (m) out.push({ name: m[1].slice(1, -1).replace(/``/g, '`'), definition: line });
+    const name = plainIndexName(line);
+    if (name !== undefined) out.push({ name, definition: line });
   }
   return out;
 }

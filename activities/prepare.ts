@@ -9,6 +9,7 @@ import type { CredentialResolver } from './credentials';
 import { alterOf, checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
 import { placement, resolveServers, type Servers } from './topology';
 import { deferIndexes } from './indexes';
+import { checkedStoredPlan } from './resurrect';
 import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 import { binlogStatus, flavorOf, gtidAt } from './flavor';
@@ -62,7 +63,10 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
   // A retried attempt finds its own work done: same workflow, changelog written.
   const existing = await readJson<MigrationRecord>(conn, names, HINT.migration).catch(() => undefined);
   if (existing && existing.workflowId === workflowId) {
-    return { plan: existing.plan, startPosition: existing.startPosition };
+    // The record is a row anyone with rights on the schema can write: its plan is checked
+    // against the tables, and the servers are this attempt's own (never the record's).
+    const plan = { ...(await checkedStoredPlan(conn, input, existing.plan)), ...placement(servers, input) };
+    return { plan, startPosition: existing.startPosition };
   }
   // A retried attempt whose predecessor died between creating the tables and recording the
   // migration (the fleet test killed a worker there): inspect found neither table before this

@@ -3,11 +3,12 @@
 // changed: same database, table and ALTER as the checkpoint's; ghost and changelog present;
 // the binlog from the checkpoint still on the server (by GTID where there is one).
 import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, ghostTableName, tableNameBase } from '../workflows/types';
+import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../workflows/types';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { checkServer, checkTableAndAlter, refuse } from './inspect';
+import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse } from './inspect';
+import { plainIndexName } from './indexes';
 import { rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 import { flavorOf, gtidCheckpointProblem } from './flavor';
@@ -46,12 +47,61 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
     }
     const missing = await binlogMissing(conn, binlog);
     if (missing) refuse(`cannot resurrect: the binlog from the checkpoint (${describePosition(binlog)}) is no longer on the server (${missing}); start the migration anew`);
+    checkCheckpoints(copy, binlog, db, changelog);
     // Where to write and whose lag to watch, decided anew: after a failover the server given
     // (--host) is the promoted replica, and the plan's old master is gone.
-    const { applier: _oldApplier, lagReplicas: _oldReplicas, ...kept } = record.plan;
-    const plan: TablePlan = { ...kept, estimatedRows, ...placement(await resolveServers(conn, input), input) };
+    const servers = await resolveServers(conn, input);
+    const plan: TablePlan = await withConnection(servers.applier, credentials, async (applier) => ({
+      ...(await checkedStoredPlan(applier, input, record.plan)), estimatedRows, ...placement(servers, input),
+    }));
     return { plan, estimatedRows, copy, binlog };
   }, { firstContact: true });
+}
+
+/**
+ * A plan read back from the changelog, which anyone with write rights on the schema can
+ * change: only what revenant can work out again is taken, and it must agree. The table
+ * names follow from the input; columns and keys are planned again from the two tables; a
+ * deferred index must be a plain index definition (its DDL runs on the ghost). Hosts are
+ * never taken from it (the caller places the migration anew).
+ */
+export async function checkedStoredPlan(conn: Conn, input: MigrationInput, stored: unknown): Promise<Omit<TablePlan, 'applier' | 'lagReplicas' | 'topology'>> {
+  const where = `${input.database}.${changelogTableName(tableNameBase(input))}`;
+  const bad = (what: string): never => refuse(`cannot continue from ${where}: its recorded plan ${what}; drop the ghost and changelog and start anew`);
+  if (!stored || typeof stored !== 'object') bad('is not a plan');
+  const p = stored as Partial<TablePlan>;
+  const base = tableNameBase(input);
+  if (p.database !== input.database || p.table !== input.table) bad(`is of ${String(p.database)}.${String(p.table)}`);
+  if (p.ghostTable !== ghostTableName(base) || p.changelogTable !== changelogTableName(base)) bad(`names other tables (${String(p.ghostTable)}, ${String(p.changelogTable)})`);
+  const oldTable = String(p.oldTable);
+  const timestamped = oldTable.startsWith(`_${base}_`) && /^\d{14}_del$/.test(oldTable.slice(base.length + 2));
+  if (oldTable !== oldTableName(base) && !timestamped) bad(`names the old table ${oldTable}`);
+  const planned = await planColumnsAndKey(conn, input, ghostTableName(base));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (!same(p.columns, planned.columns) || !same(p.key, planned.key) || !same(p.copyKey, planned.copyKey)) {
+    bad('does not match the ghost table: its columns or keys differ from what they plan to now');
+  }
+  const deferred = p.deferredIndexes ?? [];
+  if (!Array.isArray(deferred)) bad('has a malformed list of deferred indexes');
+  for (const i of deferred) {
+    if (typeof i?.definition !== 'string' || plainIndexName(i.definition) !== i.name) bad(`holds an index definition that is not a plain index: ${JSON.stringify(i?.definition ?? i).slice(0, 200)}`);
+  }
+  return {
+    database: input.database, table: input.table, ghostTable: ghostTableName(base), changelogTable: changelogTableName(base), oldTable,
+    columns: planned.columns, key: planned.key, ...(planned.copyKey ? { copyKey: planned.copyKey } : {}),
+    ...(deferred.length ? { deferredIndexes: deferred.map((i) => ({ name: i.name, definition: i.definition })) } : {}),
+    ...(typeof p.window === 'number' && Number.isInteger(p.window) && p.window >= 0 ? { window: p.window } : {}),
+    estimatedRows: Number(p.estimatedRows) || 0, serverVersion: String(p.serverVersion ?? ''), serverUuid: String(p.serverUuid ?? ''),
+  };
+}
+
+/** Checkpoints read back from the changelog: of the shapes revenant writes, or refused. */
+function checkCheckpoints(copy: CopyCheckpoint, binlog: BinlogCheckpoint, db: string, changelog: string): void {
+  const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  const okCopy = count(copy.rowsCopied) && count(copy.chunksCopied) && typeof copy.done === 'boolean';
+  const okBinlog = typeof binlog.file === 'string' && /^[\w.-]+$/.test(binlog.file) && count(binlog.position) && count(binlog.eventsApplied) &&
+    (binlog.gtid === undefined || (typeof binlog.gtid === 'string' && /^[\w:,\s-]*$/.test(binlog.gtid)));
+  if (!okCopy || !okBinlog) refuse(`cannot resurrect: the checkpoints in ${db}.${changelog} are malformed; drop it and the ghost table and start anew`);
 }
 
 export function describePosition(p: BinlogPosition): string {

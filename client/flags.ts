@@ -24,7 +24,7 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'migrate-on-replica': 'bool', 'test-on-replica': 'bool', 'assume-master-host': 'string', 'throttle-control-replicas': 'string',
   'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
   'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
-  checkpoint: 'bool', revert: 'bool', 'old-table': 'string', 'serve-socket-file': 'string', 'serve-tcp-port': 'int',
+  checkpoint: 'bool', revert: 'bool', 'old-table': 'string', 'serve-socket-file': 'string', 'serve-tcp-port': 'int', 'serve-tcp-host': 'string',
   'initially-drop-socket-file': 'bool', 'force-named-cut-over': 'bool', 'force-named-panic': 'bool', conf: 'string',
   'skip-port-validation': 'bool', 'aliyun-rds': 'bool', gcp: 'bool', azure: 'bool', 'allow-setup-metadata-lock-instruments': 'bool',
   'cut-over-exponential-backoff': 'bool', 'check-flag': 'bool', version: 'bool', help: 'bool',
@@ -130,6 +130,8 @@ export function checkFlags(argv: string[]): string[] {
 export interface ServeOptions {
   socketFile?: string;
   tcpPort?: number;
+  /** Where the TCP port listens: 127.0.0.1 unless --serve-tcp-host says otherwise (the commands are unauthenticated). */
+  tcpHost?: string;
   /** gh-ost's --initially-drop-socket-file: replace the socket file even if a process answers on it. */
   dropSocketFile?: boolean;
   /** gh-ost's --force-named-cut-over and --force-named-panic: the command must name the table. */
@@ -249,7 +251,11 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   else if (env.REVENANT_MYSQL_USER) input.server.user = env.REVENANT_MYSQL_USER;
   if (v['postpone-cut-over-flag-file'] !== undefined) input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);
   if (bool('resurrect') || bool('resume')) input.resurrect = true;
-  if (v['nice-ratio'] !== undefined) input.niceRatio = Number(v['nice-ratio']);
+  if (v['nice-ratio'] !== undefined) {
+    const n = Number(v['nice-ratio']);
+    if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--nice-ratio must be a number from 0 to 100, got ${v['nice-ratio']}`);
+    input.niceRatio = n;
+  }
   if (v['critical-load'] !== undefined) {
     input.criticalLoad = String(v['critical-load']);
     try {
@@ -374,6 +380,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   const serve = {
     ...(v['serve-socket-file'] !== undefined ? { socketFile: String(v['serve-socket-file']) } : {}),
     ...(v['serve-tcp-port'] !== undefined ? { tcpPort: int('serve-tcp-port', 0, 1, 65535) } : {}),
+    ...(v['serve-tcp-host'] !== undefined ? { tcpHost: String(v['serve-tcp-host']) } : {}),
     dropSocketFile: bool('initially-drop-socket-file'), namedCutOver: bool('force-named-cut-over'), namedPanic: bool('force-named-panic'),
   };
   if ((serve.socketFile || serve.tcpPort) && bool('detach')) {

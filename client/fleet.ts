@@ -45,9 +45,9 @@ export function readFleetFile(path: string): FleetServerSpec[] {
 export function fleetInput(req: MigrateRequest, values: Record<string, unknown>): FleetInput {
   const file = String(values.fleet);
   const servers = readFleetFile(file);
-  const int = (name: string, dflt: number, min: number) => {
+  const int = (name: string, dflt: number, min: number, max = 1000) => {
     const x = values[name] === undefined ? dflt : Number(values[name]);
-    if (!Number.isInteger(x) || x < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, got ${values[name]}`);
+    if (!Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${values[name]}`);
     return x;
   };
   const onFailure = String(values['on-failure'] ?? 'stop');
@@ -58,8 +58,8 @@ export function fleetInput(req: MigrateRequest, values: Record<string, unknown>)
   return {
     name, servers, table, template,
     login: { ...(server.user ? { user: server.user } : {}), ...(server.tls ? { tls: server.tls } : {}), ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}) },
-    maxConcurrent: int('max-concurrent', 4, 1),
-    ...(values['max-per-server'] !== undefined ? { maxPerServer: int('max-per-server', 1, 1) } : {}),
+    maxConcurrent: int('max-concurrent', 4, 1, 100),
+    ...(values['max-per-server'] !== undefined ? { maxPerServer: int('max-per-server', 1, 1, 100) } : {}),
     canary: int('canary', 0, 0),
     onFailure: onFailure as FleetInput['onFailure'],
     cutOver: values['cut-over'] === 'together' ? 'together' : 'each',

@@ -106,7 +106,8 @@ export const FLAG_GROUPS: [string, [string, string][]][] = [
   ]],
   ['Interactive control', [
     ['serve-socket-file', 'serve gh-ost\'s interactive commands on this Unix socket while the command runs'],
-    ['serve-tcp-port', 'serve them on this TCP port'],
+    ['serve-tcp-port', 'serve them on this TCP port (on 127.0.0.1: they are unauthenticated)'],
+    ['serve-tcp-host', 'the address --serve-tcp-port listens on (default 127.0.0.1; 0.0.0.0 for every interface)'],
     ['initially-drop-socket-file', 'replace an existing socket file, even one a migration answers on'],
   ]],
   ['Hooks', [

@@ -3,7 +3,7 @@
 // gh-ost's words and shapes, acting through the workflow's query, signals and updates. Served
 // by `revenant migrate` while it follows the migration, and by `revenant serve` for one that
 // runs detached. Whatever the command, nothing here touches MySQL: the workflow does.
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Control } from '../workflows/settings';
@@ -80,14 +80,19 @@ export class InteractiveServer {
     if (opts.socketFile) {
       const taken = await socketFileTaken(opts);
       if (taken) throw new Error(taken);
-      if (existsSync(opts.socketFile)) unlinkSync(opts.socketFile);
+      if (existsSync(opts.socketFile)) {
+        // Only a stale socket is removed: whatever else is at that path is not revenant's to delete.
+        if (!lstatSync(opts.socketFile).isSocket()) throw new Error(notASocket(opts.socketFile));
+        unlinkSync(opts.socketFile);
+      }
       await this.open((s) => s.listen(opts.socketFile));
       this.socketFile = opts.socketFile;
       listening.push(`unix socket ${opts.socketFile}`);
     }
     if (opts.tcpPort) {
-      await this.open((s) => s.listen(opts.tcpPort));
-      listening.push(`tcp port ${opts.tcpPort}`);
+      const host = opts.tcpHost ?? '127.0.0.1';
+      await this.open((s) => s.listen(opts.tcpPort, host));
+      listening.push(`tcp port ${opts.tcpPort} on ${host}`);
     }
     return listening;
   }
@@ -106,7 +111,7 @@ export class InteractiveServer {
   async close(): Promise<void> {
     for (const s of this.servers) s.close();
     await Promise.allSettled([...this.answering]);
-    if (this.socketFile && existsSync(this.socketFile)) unlinkSync(this.socketFile);
+    if (this.socketFile && existsSync(this.socketFile) && lstatSync(this.socketFile).isSocket()) unlinkSync(this.socketFile);
   }
 
   /** One line in, the answer out, then the connection closes (gh-ost's way). */
@@ -228,14 +233,17 @@ export class InteractiveServer {
 export async function refuseTakenServeTargets(opts: ServeOptions): Promise<void> {
   const taken = await socketFileTaken(opts);
   if (taken) throw new UsageError(taken);
+  if (opts.socketFile && existsSync(opts.socketFile) && !lstatSync(opts.socketFile).isSocket()) throw new UsageError(notASocket(opts.socketFile));
   if (opts.tcpPort) {
     const probe = createServer();
     await new Promise<void>((resolve, reject) => {
       probe.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`--serve-tcp-port ${opts.tcpPort}: ${e.code === 'EADDRINUSE' ? 'another process listens on it' : e.message}`)));
-      probe.listen(opts.tcpPort, () => probe.close(() => resolve()));
+      probe.listen(opts.tcpPort, opts.tcpHost ?? '127.0.0.1', () => probe.close(() => resolve()));
     });
   }
 }
+
+const notASocket = (path: string) => `--serve-socket-file ${path}: a file that is not a socket is there; revenant does not delete it`;
 
 /** Why the socket file cannot be served: another process answers on it (unless --initially-drop-socket-file). */
 async function socketFileTaken(opts: ServeOptions): Promise<string | undefined> {
