@@ -238,7 +238,8 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   };
   // The ALTER is read here as the worker will read it: anything riding along with it is
   // refused before a workflow starts (the worker refuses it again).
-  if (input.alter) {
+  // ('-' is the placeholder of commands that name a running migration, not start one: serve, set.)
+  if (input.alter && input.alter !== '-') {
     try {
       parseAlter(input.alter, input);
     } catch (e) {
