@@ -77,7 +77,9 @@ export async function checkedStoredPlan(conn: Conn, input: MigrationInput, store
   const timestamped = oldTable.startsWith(`_${base}_`) && /^\d{14}_del$/.test(oldTable.slice(base.length + 2));
   if (oldTable !== oldTableName(base) && !timestamped) bad(`names the old table ${oldTable}`);
   const planned = await planColumnsAndKey(conn, input, ghostTableName(base));
-  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  // Compared as data, not as text: the key order of a stored document is the server's (MySQL
+  // sorts a JSON document's keys when a JSON function rewrites it).
+  const same = (a: unknown, b: unknown) => canonical(a ?? null) === canonical(b ?? null);
   if (!same(p.columns, planned.columns) || !same(p.key, planned.key) || !same(p.copyKey, planned.copyKey)) {
     bad('does not match the ghost table: its columns or keys differ from what they plan to now');
   }
@@ -93,6 +95,16 @@ export async function checkedStoredPlan(conn: Conn, input: MigrationInput, store
     ...(typeof p.window === 'number' && Number.isInteger(p.window) && p.window >= 0 ? { window: p.window } : {}),
     estimatedRows: Number(p.estimatedRows) || 0, serverVersion: String(p.serverVersion ?? ''), serverUuid: String(p.serverUuid ?? ''),
   };
+}
+
+/** JSON with every object's keys in order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
 }
 
 /** Checkpoints read back from the changelog: of the shapes revenant writes, or refused. */
