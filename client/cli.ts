@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
 import { policyFromEnvironment } from '../activities/worker-policy';
 import { migrateHelp } from './help';
-import { checksumSummary, embeddedTaskQueue, fleetWorkflowId, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type FleetInput, type FleetResult, type FleetStatus, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
+import { checksumSummary, embeddedTaskQueue, fleetWorkflowId, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type FleetInput, type FleetResult, type FleetStatus, type MigrationInput, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
 import { fleetInput, fleetLine, fleetTable } from './fleet';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
@@ -15,7 +15,7 @@ import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import type { Control } from '../workflows/settings';
+import { SETTING_NAMES, type Control } from '../workflows/settings';
 
 // The worker side (the SDK's worker, its native core, the activities) loads only where a worker
 // runs: in `revenant worker`, or in `migrate` on the embedded server. Talking to a configured
@@ -281,9 +281,11 @@ async function migrate(req: MigrateRequest): Promise<number> {
         print(`revenant: refused: the migration of ${input.database}.${input.table} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`);
         return 3;
       }
-      if (running.alter.trim() !== input.alter.trim()) {
+      // Attaching is for the same command run again: every setting must be the running one's.
+      const differing = inputDifferences(await startedInput(handle), input);
+      if (running.alter.trim() !== input.alter.trim() || differing.length) {
         print(`revenant: refused: a migration of ${input.database}.${input.table} on ${input.server.host}:${input.server.port} is already running ` +
-          `(workflow ${workflowId}, ALTER: ${running.alter}); one migration per table at a time`);
+          `(workflow ${workflowId}, ALTER: ${running.alter}${differing.length ? `; this command differs in ${differing.join(', ')}` : ''}); one migration per table at a time`);
         return 3;
       }
       print(`revenant: attached to the running migration ${workflowId}`);
@@ -340,6 +342,26 @@ async function serveInteractive(handle: WorkflowHandle, req: MigrateRequest): Pr
 }
 
 /** revenant serve: the interactive commands for a migration that runs detached, until it ends. */
+/** The input the running migration's current run was started with (a renewal carries the first's on). */
+async function startedInput(handle: WorkflowHandle): Promise<MigrationInput | undefined> {
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<MigrationInput>(payload as Payload) : undefined;
+}
+
+/**
+ * The fields in which two migration inputs differ: what the migration does and where, not
+ * the settings an operator changes while it runs (set), nor a renewal's own bookkeeping.
+ */
+export function inputDifferences(running: MigrationInput | undefined, mine: MigrationInput): string[] {
+  if (!running) return [];
+  const own = new Set<string>(['renewal', 'resurrect', 'historyLimit', ...Object.values(SETTING_NAMES)]);
+  const keys = new Set([...Object.keys(running), ...Object.keys(mine)].filter((k) => !own.has(k)));
+  const value = (x: unknown) => JSON.stringify(x ?? null, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
+  return [...keys].sort().filter((k) => value((running as unknown as Record<string, unknown>)[k]) !== value((mine as unknown as Record<string, unknown>)[k]));
+}
+
 async function serveCommand(argv: string[]): Promise<number> {
   const req = migrateRequest({ values: { alter: '-', ...parseFlags(argv).values }, positional: [] });
   if (!req.serve.socketFile && !req.serve.tcpPort) throw new UsageError('serve needs --serve-socket-file FILE and/or --serve-tcp-port N');

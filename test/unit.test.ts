@@ -6,6 +6,7 @@ import { decodeKey, encodeKey } from '../activities/keys';
 import { appendDml, changeToDml, changeToStatements, dmlToStatements, lastChangePerKey, type ApplyTarget, type GhostDml } from '../activities/rowevents';
 import * as sql from '../activities/sql';
 import { migrateRequest, parseFlags, UsageError } from '../client/flags';
+import { inputDifferences } from '../client/cli';
 import { ddlTouchesTable } from '../activities/drain';
 import { heartbeatMillis } from '../activities/changelog';
 import { ghostTriggerName, isGenerated } from '../activities/inspect';
@@ -13,7 +14,7 @@ import { atLeast, binlogStatus, detectFlavor, gtidModeProblem, parseMariadbGtidP
 import { connectFailure } from '../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/chunks';
 import { validateChange } from '../workflows/settings';
-import { DEFAULTS } from '../workflows/types';
+import { DEFAULTS, migrationWorkflowId } from '../workflows/types';
 import { deferrableIndexes } from '../activities/indexes';
 import { comparableColumns } from '../activities/checksum';
 import { credentialsFromEnvironment } from '../activities/credentials';
@@ -461,4 +462,20 @@ test("a workflow's progress reports go as one signal a window: the first at once
   assert.deepEqual(sent[4].reports.map((r) => r.kind), ['copy', 'resume']);
   batcher.add('w', copy(5), true);
   assert.equal(sent.length, 6, 'an urgent report goes at once');
+});
+
+test('attaching compares what the migration does, not the settings an operator may change', () => {
+  const base = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--execute'])).input;
+  assert.deepEqual(inputDifferences(base, { ...base }), []);
+  assert.deepEqual(inputDifferences(base, { ...base, chunkSize: 50, niceRatio: 2, renewal: undefined }), []);
+  assert.deepEqual(inputDifferences(base, { ...base, execute: false, okToDropTable: true }), ['execute', 'okToDropTable']);
+  assert.deepEqual(inputDifferences(base, { ...base, server: { ...base.server, user: 'other' } }), ['server']);
+  assert.deepEqual(inputDifferences(base, { ...base, hooksPath: '/elsewhere' }), ['hooksPath']);
+});
+
+test('workflow ids of names holding . : or % cannot collide; plain names keep their ids', () => {
+  const server = { host: '127.0.0.1', port: 3306 };
+  assert.equal(migrationWorkflowId(server, 'shop', 'orders'), 'revenant:127.0.0.1:3306:shop.orders');
+  assert.notEqual(migrationWorkflowId(server, 'a.b', 'c'), migrationWorkflowId(server, 'a', 'b.c'));
+  assert.equal(migrationWorkflowId(server, 'a.b', 'c:d%'), 'revenant:127.0.0.1:3306:a%2Eb.c%3Ad%25');
 });

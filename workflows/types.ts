@@ -434,7 +434,11 @@ export function hostAndPort(spec: string, defaultPort = 3306): { host: string; p
 }
 
 export function migrationWorkflowId(server: ServerRef, database: string, table: string): string {
-  return `revenant:${server.host}:${server.port}:${database}.${table}`;
+  // '.', ':' and '%' in a name are escaped, so that `a.b`.`c` and `a`.`b.c` cannot share an id;
+  // names without them (nearly all) keep the id they always had. The readable names are in
+  // the RevenantDatabase and RevenantTable search attributes.
+  const name = (n: string) => n.replace(/[%.:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `revenant:${server.host}:${server.port}:${name(database)}.${name(table)}`;
 }
 
 export const TASK_QUEUE = 'revenant';
