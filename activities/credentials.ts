@@ -13,6 +13,12 @@ export interface Credentials {
   /** Where a named connection really is, when the config says. */
   host?: string;
   port?: number;
+  /**
+   * caching_sha2_password over plain TCP: the server's RSA public key (PEM) the worker trusts,
+   * and whether it may take the key the server offers instead (MySQL's --get-server-public-key).
+   */
+  serverPublicKey?: string;
+  getServerPublicKey?: boolean;
 }
 
 export type CredentialResolver = (server: ServerRef) => Credentials;
@@ -27,6 +33,10 @@ interface ConfigEntry {
    * whether it must also name the host connected to (default false; gh-ost's --ssl checks it).
    */
   ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; verifyIdentity?: boolean };
+  /** A PEM file of the server's RSA public key, trusted for caching_sha2_password over plain TCP (MySQL's --server-public-key-path). */
+  serverPublicKey?: string;
+  /** Take the RSA key the server offers (MySQL's --get-server-public-key): a server impersonated on the way gets the password. */
+  getServerPublicKey?: boolean;
 }
 
 export interface ConfigFile {
@@ -106,8 +116,25 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env,
     const ssl = (server.tls ? readSsl({ ...server.tls, rejectUnauthorized: !server.tls.allowInsecure, verifyIdentity: true }, '--ssl') : undefined) ??
       readSsl(entry.ssl, `REVENANT_CONFIG mysql.${key}`) ??
       (env.REVENANT_MYSQL_SSL_CA ? readSsl({ ca: env.REVENANT_MYSQL_SSL_CA }, 'REVENANT_MYSQL_SSL_CA') : undefined);
-    return { user, password, ...(ssl ? { ssl } : {}), ...(entry.host ? { host: entry.host } : {}), ...(entry.port ? { port: entry.port } : {}) };
+    // Over plain TCP a caching_sha2_password login sends the password encrypted with an RSA
+    // key: the one the worker trusts, or (when its operator allows it, and always for the
+    // embedded CLI, as gh-ost's driver does) the one the server offers.
+    const keyFile = entry.serverPublicKey ?? env.REVENANT_MYSQL_SERVER_PUBLIC_KEY;
+    const serverPublicKey = keyFile ? readKey(keyFile, `REVENANT_CONFIG mysql.${key}.serverPublicKey`) : undefined;
+    const getServerPublicKey = trusted || entry.getServerPublicKey === true || env.REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY === '1';
+    return {
+      user, password, ...(ssl ? { ssl } : {}), ...(entry.host ? { host: entry.host } : {}), ...(entry.port ? { port: entry.port } : {}),
+      ...(serverPublicKey ? { serverPublicKey } : {}), getServerPublicKey,
+    };
   };
+}
+
+function readKey(file: string, where: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable(`${where}: cannot read the server's public key ${file} on this worker: ${(e as Error).message}`, 'BadInput');
+  }
 }
 
 /** Where a worker may send a login: what its operator wrote, nothing a workflow names. */

@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
+import mysqlCore from 'mysql2';
 import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import type { ServerRef } from '../workflows/types';
 import type { CredentialResolver } from './credentials';
@@ -11,8 +12,37 @@ import { initConnection } from './flavor';
 
 export type Conn = Connection;
 
+/** mysql2's own caching_sha2_password plugin, wrapped below. */
+const cachingSha2 = (mysqlCore as unknown as { authPlugins: { caching_sha2_password: (options: { serverPublicKey?: string }) =>
+  (meta: unknown) => (data: Buffer) => Buffer | null } }).authPlugins.caching_sha2_password;
+/** What the plugin sends to ask the server for its RSA key. */
+const REQUEST_SERVER_KEY = Buffer.from([2]);
+export const SERVER_KEY_UNTRUSTED = 'RV_SERVER_KEY_UNTRUSTED';
+
+/**
+ * caching_sha2_password that sends the password only to a key the worker trusts: over plain
+ * TCP, a full authentication encrypts it with an RSA key, and a key the server offers is
+ * whatever a server impersonating it offers. Unless the worker may take the offered key, that
+ * request is refused and the login fails, naming the remedies.
+ */
+function trustedCachingSha2(where: string, serverPublicKey: string | undefined, getServerPublicKey: boolean) {
+  return (meta: unknown) => {
+    const inner = cachingSha2({ ...(serverPublicKey ? { serverPublicKey } : {}) })(meta);
+    return (data: Buffer) => {
+      const answer = inner(data);
+      if (answer && !getServerPublicKey && REQUEST_SERVER_KEY.equals(answer)) {
+        throw Object.assign(new Error(`${where} asks for the password over plain TCP (caching_sha2_password full authentication), and this worker ` +
+          'trusts no RSA key for it: connect over TLS, give the worker the server\'s public key (serverPublicKey in REVENANT_CONFIG, or ' +
+          'REVENANT_MYSQL_SERVER_PUBLIC_KEY), or let it take the key the server offers (getServerPublicKey, REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1)'),
+        { code: SERVER_KEY_UNTRUSTED, fatal: true });
+      }
+      return answer;
+    };
+  };
+}
+
 export function connectionOptions(server: ServerRef, credentials: CredentialResolver) {
-  const { user, password, ssl, host: realHost, port: realPort } = credentials(server);
+  const { user, password, ssl, host: realHost, port: realPort, serverPublicKey, getServerPublicKey } = credentials(server);
   const host = realHost ?? server.host;
   const port = realPort ?? server.port;
   return {
@@ -31,6 +61,7 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
     // One statement a query, always: nothing a value or an ALTER holds can start another.
     multipleStatements: false,
     connectTimeout: timeoutMillis(server) ?? 10_000,
+    authPlugins: { caching_sha2_password: trustedCachingSha2(`${host}:${port}`, serverPublicKey, getServerPublicKey ?? false) as never },
   };
 }
 
@@ -103,6 +134,7 @@ export interface ConnectOptions {
 export function connectFailure(server: ServerRef, user: string, e: unknown, opts: ConnectOptions = {}): unknown {
   const code = mysqlErrorCode(e) ?? '';
   const where = `${server.host}:${server.port}`;
+  if (code === SERVER_KEY_UNTRUSTED) return ApplicationFailure.nonRetryable((e as Error).message, 'ServerKeyUntrusted');
   if (REFUSED_LOGIN.has(code)) {
     return ApplicationFailure.nonRetryable(`cannot log in to ${where} as ${user}: ${describeMysqlError(e)}; ` +
       'check --user and --password (or the worker\'s REVENANT_CONFIG / REVENANT_MYSQL_PASSWORD), and the account\'s host and TLS requirements', 'LoginRefused');

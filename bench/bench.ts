@@ -59,7 +59,7 @@ const GHOST_RELEASED = join(ROOT, 'bench', '.bin', 'gh-ost');
 async function startWorker(client: Client): Promise<ChildProcess> {
   const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
     env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench',
-      REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
+      REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
     stdio: WORKER_LOG ? ((fd) => ['ignore', fd, fd])(openSync(WORKER_LOG, 'a')) as any : 'ignore',
   });
   for (let i = 0; i < 150; i++) {

@@ -14,8 +14,9 @@ work=$(mktemp -d /tmp/revenant-test.XXXXXX)
 export TEMPORAL_ADDRESS=127.0.0.1:${REVENANT_TEST_TEMPORAL_PORT:-27233}
 # The test workers' allowances, as an operator would write them: hooks from the tests' own
 # temporary folders, throttle URLs on this machine. (MySQL logins go to loopback servers only,
-# a worker's default without REVENANT_CONFIG or REVENANT_MYSQL_HOSTS.)
-export REVENANT_HOOKS_DIRS=${TMPDIR:-/tmp} REVENANT_THROTTLE_HTTP_URLS=http://127.0.0.1:
+# a worker's default without REVENANT_CONFIG or REVENANT_MYSQL_HOSTS; the loopback servers'
+# RSA keys may be taken as they offer them.)
+export REVENANT_HOOKS_DIRS=${TMPDIR:-/tmp} REVENANT_THROTTLE_HTTP_URLS=http://127.0.0.1: REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1
 cleanup() {
   # REVENANT_TEST_KEEP=1 leaves the servers and their data (in $work) for a look after a failure.
   if [ -n "${REVENANT_TEST_KEEP:-}" ]; then echo "kept: $work"; return; fi

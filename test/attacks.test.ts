@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  admin, checksum, createTestTable, failureOf, freshDatabase, input, MYSQL_PORT, runRevenant, SERVER, startTemporal, tablesIn, waitForPhase,
+  admin, checksum, createTestTable, failureOf, freshDatabase, input, IS_MYSQL, MYSQL_PORT, runRevenant, SERVER, startTemporal, tablesIn, waitForPhase,
   type Checksum, type TestTemporal,
 } from './helpers';
 import type { MigrationStatus } from '../workflows/types';
@@ -388,6 +388,24 @@ test('attack refused: a socket file path holding another file; that file is not 
   assert.match(r.out, /a file that is not a socket is there; revenant does not delete it/);
   assert.equal(readFileSync(path, 'utf8'), 'precious');
   rmSync(path);
+  await unchanged();
+});
+
+test('attack refused by the worker: a password asked for over plain TCP goes to no RSA key the worker does not trust', { skip: IS_MYSQL ? false : 'MariaDB 10.11 has no caching_sha2_password', timeout: 120_000 }, async () => {
+  const a = await admin();
+  await a.query("DROP USER IF EXISTS 'rv_attack_sha2'@'%'; CREATE USER 'rv_attack_sha2'@'%' IDENTIFIED WITH caching_sha2_password BY 'sha2-attack'; " +
+    "GRANT ALL ON *.* TO 'rv_attack_sha2'@'%'");
+  // An empty cache: the login must take the full exchange, where the server offers its key.
+  await a.query('FLUSH PRIVILEGES');
+  const own = await startTemporal('test-attacks-rsa', { REVENANT_MYSQL_PASSWORD: 'sha2-attack', REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '0' });
+  try {
+    const handle = await own.start({ ...input(DB, 't', 'ADD COLUMN x INT'), server: { ...SERVER, user: 'rv_attack_sha2' } });
+    assert.match(await failureOf(handle), /asks for the password over plain TCP \(caching_sha2_password full authentication\), and this worker trusts no RSA key for it/);
+  } finally {
+    await own.close();
+    await a.query("DROP USER IF EXISTS 'rv_attack_sha2'@'%'");
+    await a.end();
+  }
   await unchanged();
 });
 

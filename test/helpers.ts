@@ -177,7 +177,10 @@ export interface TestTemporal {
 export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = { REVENANT_MYSQL_PASSWORD: 'revenant' }): Promise<TestTemporal> {
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
-  const { worker, close } = await createWorker({ address: TEMPORAL_ADDRESS, taskQueue, credentials: credentialsFromEnvironment(env), shutdownGraceSeconds: 1 });
+  // The test servers are on this machine: their RSA keys may be taken as offered (a test that
+  // checks the refusal says REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=0).
+  const credentials = credentialsFromEnvironment({ REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1', ...env });
+  const { worker, close } = await createWorker({ address: TEMPORAL_ADDRESS, taskQueue, credentials, shutdownGraceSeconds: 1 });
   const running = worker.run();
   return {
     client,

@@ -10,12 +10,15 @@ import { inputDifferences } from '../client/cli';
 import { ddlTouchesTable } from '../activities/drain';
 import { heartbeatMillis } from '../activities/changelog';
 import { ghostTriggerName, isGenerated } from '../activities/inspect';
+import { safeSqlMode } from '../activities/flavor';
 import { atLeast, binlogStatus, detectFlavor, gtidModeProblem, parseMariadbGtidPos, replicaLogsUpdates, replicaStatusQuery, stopReplica, usesGtids } from '../activities/flavor';
 import { connectFailure } from '../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../activities/chunks';
 import { validateChange } from '../workflows/settings';
 import { DEFAULTS, migrationWorkflowId } from '../workflows/types';
-import { deferrableIndexes } from '../activities/indexes';
+import { deferrableIndexes, plainIndexName } from '../activities/indexes';
+import { policyFromEnvironment } from '../activities/worker-policy';
+import { reasonLabel } from '../activities/metrics';
 import { comparableColumns } from '../activities/checksum';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -186,7 +189,8 @@ test('MySQL credentials: a named connection from the worker config, with TLS fil
   } }));
   const resolve = credentialsFromEnvironment({ REVENANT_CONFIG: join(dir, 'config.json') });
   assert.deepEqual(resolve({ host: 'x', port: 1, name: 'prod' }),
-    { user: 'migrator', password: 's3cret', host: 'db1.internal', port: 3307, ssl: { ca: 'CA PEM', cert: undefined, key: undefined, rejectUnauthorized: true, verifyIdentity: false } });
+    { user: 'migrator', password: 's3cret', host: 'db1.internal', port: 3307, ssl: { ca: 'CA PEM', cert: undefined, key: undefined, rejectUnauthorized: true, verifyIdentity: false },
+      getServerPublicKey: false });
   assert.equal(resolve({ host: 'x', port: 1 }).password, 'other');
   assert.throws(() => resolve({ host: 'x', port: 1, name: 'nope' }), /no MySQL connection named "nope"/);
   const req = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--mysql-connection', 'prod']));
@@ -478,4 +482,64 @@ test('workflow ids of names holding . : or % cannot collide; plain names keep th
   assert.equal(migrationWorkflowId(server, 'shop', 'orders'), 'revenant:127.0.0.1:3306:shop.orders');
   assert.notEqual(migrationWorkflowId(server, 'a.b', 'c'), migrationWorkflowId(server, 'a', 'b.c'));
   assert.equal(migrationWorkflowId(server, 'a.b', 'c:d%'), 'revenant:127.0.0.1:3306:a%2Eb.c%3Ad%25');
+});
+
+test('a worker sends its login only where its operator said, as the user and with the TLS it was given', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rv-authority-'));
+  const config = join(dir, 'config.json');
+  writeFileSync(join(dir, 'key.pem'), 'KEY PEM');
+  writeFileSync(config, JSON.stringify({ mysql: {
+    'db1:3306': { user: 'migrator', password: 'one' },
+    named: { host: 'db2', port: 3307, password: 'two', serverPublicKey: join(dir, 'key.pem') },
+  } }));
+  const resolve = credentialsFromEnvironment({ REVENANT_CONFIG: config });
+  assert.equal(resolve({ host: 'db1', port: 3306 }).password, 'one');
+  assert.equal(resolve({ host: 'db2', port: 3307 }).serverPublicKey, undefined, 'by address, the entry is "db2:3307"\'s: none');
+  assert.equal(resolve({ host: 'x', port: 1, name: 'named' }).serverPublicKey, 'KEY PEM');
+  assert.throws(() => resolve({ host: 'evil', port: 3306 }), /this worker does not connect to evil:3306: its configuration names no such server \(servers db1:3306, db2:3307\)/);
+  assert.throws(() => resolve({ host: 'db1', port: 3306, user: 'root' }), /logs in to db1:3306 as migrator only; the migration asked for root/);
+  assert.equal(resolve({ host: 'db1', port: 3306, user: 'migrator' }).user, 'migrator');
+  // Without a config or a host list: this machine's servers only.
+  const local = credentialsFromEnvironment({ REVENANT_MYSQL_PASSWORD: 'p' });
+  assert.equal(local({ host: '127.0.0.1', port: 3306 }).password, 'p');
+  assert.throws(() => local({ host: '10.0.0.1', port: 3306 }), /servers on this machine only/);
+  const listed = credentialsFromEnvironment({ REVENANT_MYSQL_PASSWORD: 'p', REVENANT_MYSQL_HOSTS: 'db1:3306, db3:*' });
+  assert.equal(listed({ host: 'db3', port: 9 }).password, 'p');
+  assert.throws(() => listed({ host: '127.0.0.1', port: 3306 }), /servers db1:3306, db3:\*/);
+  assert.equal(credentialsFromEnvironment({ REVENANT_MYSQL_HOSTS: '*' })({ host: 'anywhere', port: 1 }).user, 'root');
+  // A configured TLS stands: a workflow may not weaken it.
+  const tls = credentialsFromEnvironment({ REVENANT_MYSQL_SSL_CA: join(dir, 'key.pem'), REVENANT_MYSQL_HOSTS: '*' });
+  assert.throws(() => tls({ host: 'db', port: 1, tls: { allowInsecure: true } }), /TLS settings of its own configuration/);
+  // The embedded CLI's worker serves its command line: its servers, user and TLS are the command's.
+  const embedded = credentialsFromEnvironment({}, { password: 'cli' });
+  assert.equal(embedded({ host: 'db9', port: 3306, user: 'u' }).user, 'u');
+  assert.equal(embedded({ host: 'db9', port: 3306 }).getServerPublicKey, true);
+});
+
+test('hooks directories and throttle URLs: only what the worker\'s environment lists', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rv-policy-'));
+  const policy = policyFromEnvironment({ REVENANT_HOOKS_DIRS: `${dir}:relative`, REVENANT_THROTTLE_HTTP_URLS: 'http://freno:3000/check/' });
+  assert.equal(policy.refusesHooksPath(dir), null);
+  assert.equal(policy.refusesHooksPath(join(dir, '.')), null);
+  assert.match(policy.refusesHooksPath(join(dir, '..')) ?? '', /not among the hook directories this worker allows/);
+  assert.match(policy.refusesHooksPath('/usr/bin') ?? '', /REVENANT_HOOKS_DIRS/);
+  assert.equal(policy.refusesThrottleUrl('http://freno:3000/check/revenant/mysql/main'), null);
+  assert.match(policy.refusesThrottleUrl('http://169.254.169.254/latest/meta-data') ?? '', /not under a URL this worker allows/);
+  assert.equal(policyFromEnvironment({}, true).refusesHooksPath('/anything'), null);
+  assert.match(policyFromEnvironment({}).refusesThrottleUrl('http://x/') ?? '', /none/);
+});
+
+test('a session keeps its sql_mode but for NO_BACKSLASH_ESCAPES; stored index definitions must be plain', () => {
+  assert.equal(safeSqlMode('STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'), null);
+  assert.equal(safeSqlMode('STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,ANSI_QUOTES')?.sql, "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ANSI_QUOTES'");
+  assert.equal(safeSqlMode('NO_BACKSLASH_ESCAPES')?.sql, "SET SESSION sql_mode = ''");
+  assert.equal(plainIndexName('KEY `k_1` (`k`)'), 'k_1');
+  assert.equal(plainIndexName("KEY `we``ird` (`n``m`(5),`b` DESC) USING BTREE COMMENT 'c''s' /*!80000 INVISIBLE */"), 'we`ird');
+  assert.equal(plainIndexName('KEY `k` (`name`), DROP COLUMN `amount`, ADD KEY `z` (`id`)'), undefined);
+  assert.equal(plainIndexName('KEY `f` ((lower(`c`)))'), undefined);
+  assert.equal(plainIndexName('UNIQUE KEY `u` (`c`)'), undefined);
+  assert.equal(sql.literalAnyMode("o'neil"), "'o''neil'");
+  assert.throws(() => sql.literalAnyMode('back\\slash'), /backslash/);
+  assert.equal(reasonLabel('flag-file /secret/path exists'), 'flag-file');
+  assert.equal(reasonLabel('something new'), 'other');
 });
