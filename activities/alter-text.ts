@@ -24,15 +24,77 @@ interface Token {
  * (table options included). Anything else at a clause's start is not an ALTER TABLE clause.
  */
 const CLAUSE_STARTS = new Set([
-  'ADD', 'ALGORITHM', 'ALTER', 'ANALYZE', 'AUTOEXTEND_SIZE', 'AUTO_INCREMENT', 'AVG_ROW_LENGTH', 'CHANGE', 'CHARACTER',
-  'CHARSET', 'CHECK', 'CHECKSUM', 'COALESCE', 'COLLATE', 'COMMENT', 'COMPRESSION', 'CONNECTION', 'CONVERT', 'DATA',
-  'DEFAULT', 'DELAY_KEY_WRITE', 'DISABLE', 'DISCARD', 'DROP', 'ENABLE', 'ENCRYPTED', 'ENCRYPTION', 'ENCRYPTION_KEY_ID',
-  'ENGINE', 'ENGINE_ATTRIBUTE', 'EXCHANGE', 'FORCE', 'IETF_QUOTES', 'IMPORT', 'INDEX', 'INSERT_METHOD', 'KEY_BLOCK_SIZE',
-  'LOCK', 'MAX_ROWS', 'MIN_ROWS', 'MODIFY', 'OPTIMIZE', 'ORDER', 'PACK_KEYS', 'PAGE_CHECKSUM', 'PAGE_COMPRESSED',
-  'PAGE_COMPRESSION_LEVEL', 'PARTITION', 'PASSWORD', 'REBUILD', 'REMOVE', 'RENAME', 'REORGANIZE', 'REPAIR', 'ROW_FORMAT',
-  'SECONDARY_ENGINE', 'SECONDARY_ENGINE_ATTRIBUTE', 'SECONDARY_LOAD', 'SECONDARY_UNLOAD', 'SEQUENCE', 'STATS_AUTO_RECALC',
-  'STATS_PERSISTENT', 'STATS_SAMPLE_PAGES', 'TABLESPACE', 'TABLE_CHECKSUM', 'TRANSACTIONAL', 'TRUNCATE', 'UNION',
-  'UPGRADE', 'WITH', 'WITHOUT',
+  'ADD',
+  'ALGORITHM',
+  'ALTER',
+  'ANALYZE',
+  'AUTOEXTEND_SIZE',
+  'AUTO_INCREMENT',
+  'AVG_ROW_LENGTH',
+  'CHANGE',
+  'CHARACTER',
+  'CHARSET',
+  'CHECK',
+  'CHECKSUM',
+  'COALESCE',
+  'COLLATE',
+  'COMMENT',
+  'COMPRESSION',
+  'CONNECTION',
+  'CONVERT',
+  'DATA',
+  'DEFAULT',
+  'DELAY_KEY_WRITE',
+  'DISABLE',
+  'DISCARD',
+  'DROP',
+  'ENABLE',
+  'ENCRYPTED',
+  'ENCRYPTION',
+  'ENCRYPTION_KEY_ID',
+  'ENGINE',
+  'ENGINE_ATTRIBUTE',
+  'EXCHANGE',
+  'FORCE',
+  'IETF_QUOTES',
+  'IMPORT',
+  'INDEX',
+  'INSERT_METHOD',
+  'KEY_BLOCK_SIZE',
+  'LOCK',
+  'MAX_ROWS',
+  'MIN_ROWS',
+  'MODIFY',
+  'OPTIMIZE',
+  'ORDER',
+  'PACK_KEYS',
+  'PAGE_CHECKSUM',
+  'PAGE_COMPRESSED',
+  'PAGE_COMPRESSION_LEVEL',
+  'PARTITION',
+  'PASSWORD',
+  'REBUILD',
+  'REMOVE',
+  'RENAME',
+  'REORGANIZE',
+  'REPAIR',
+  'ROW_FORMAT',
+  'SECONDARY_ENGINE',
+  'SECONDARY_ENGINE_ATTRIBUTE',
+  'SECONDARY_LOAD',
+  'SECONDARY_UNLOAD',
+  'SEQUENCE',
+  'STATS_AUTO_RECALC',
+  'STATS_PERSISTENT',
+  'STATS_SAMPLE_PAGES',
+  'TABLESPACE',
+  'TABLE_CHECKSUM',
+  'TRANSACTIONAL',
+  'TRUNCATE',
+  'UNION',
+  'UPGRADE',
+  'WITH',
+  'WITHOUT',
 ]);
 
 const isWordChar = (ch: string) => /[\p{L}\p{N}_$]/u.test(ch);
@@ -59,7 +121,9 @@ function quotedEnd(s: string, i: number): number {
       return j + 1;
     }
   }
-  return refuse(`the ALTER has an unterminated ${q === '`' ? 'quoted identifier' : 'string'} starting at ${quote(s.slice(i))}`);
+  return refuse(
+    `the ALTER has an unterminated ${q === '`' ? 'quoted identifier' : 'string'} starting at ${quote(s.slice(i))}`,
+  );
 }
 
 /** The server's reading of the text, token by token. */
@@ -82,7 +146,10 @@ export function tokenize(s: string): Token[] {
       if (end < 0) refuse(`the ALTER has an unterminated comment ${quote(s.slice(i))}`);
       i = end + 2;
       out.push({ kind: 'comment', text: s.slice(start, i), at: start });
-    } else if (ch === '#' || (ch === '-' && s[i + 1] === '-' && (i + 2 >= s.length || /[\s\x00-\x1f]/.test(s[i + 2])))) {
+    } else if (
+      ch === '#' ||
+      (ch === '-' && s[i + 1] === '-' && (i + 2 >= s.length || /[\s\x00-\x1f]/.test(s[i + 2])))
+    ) {
       while (i < s.length && s[i] !== '\n') i++;
       out.push({ kind: 'comment', text: s.slice(start, i), at: start });
     } else if (ch === "'" || ch === '"') {
@@ -134,7 +201,9 @@ export function parseAlter(alter: string, target?: { database: string; table: st
   if (semi >= 0) {
     const after = significant(tokens.slice(semi)).filter((t) => !(t.kind === 'punct' && t.text === ';'));
     if (after.length) {
-      refuse(`the ALTER holds a second statement after ";": ${quote(alter.slice(after[0].at))}; revenant runs exactly one ALTER TABLE`);
+      refuse(
+        `the ALTER holds a second statement after ";": ${quote(alter.slice(after[0].at))}; revenant runs exactly one ALTER TABLE`,
+      );
     }
     tokens = tokens.slice(0, semi);
   }
@@ -147,11 +216,16 @@ export function parseAlter(alter: string, target?: { database: string; table: st
     if (upper(sig[k]) === 'TABLE') {
       k++;
       const first = sig[k];
-      if (!first || (first.kind !== 'word' && first.kind !== 'ident')) refuse('the ALTER\'s "ALTER TABLE" prefix names no table');
+      if (!first || (first.kind !== 'word' && first.kind !== 'ident'))
+        refuse('the ALTER\'s "ALTER TABLE" prefix names no table');
       let db: string | undefined;
       let name = identName(first);
       k++;
-      if (sig[k]?.kind === 'punct' && sig[k].text === '.' && (sig[k + 1]?.kind === 'word' || sig[k + 1]?.kind === 'ident')) {
+      if (
+        sig[k]?.kind === 'punct' &&
+        sig[k].text === '.' &&
+        (sig[k + 1]?.kind === 'word' || sig[k + 1]?.kind === 'ident')
+      ) {
         db = name;
         name = identName(sig[k + 1]);
         k += 2;
@@ -160,15 +234,40 @@ export function parseAlter(alter: string, target?: { database: string; table: st
       // own --database and --table name the table altered).
       const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
       if (target && (!same(name, target.table) || (db !== undefined && !same(db, target.database)))) {
-        refuse(`the ALTER names the table ${db !== undefined ? `${db}.` : ''}${name}, but the migration is of ${target.database}.${target.table}`);
+        refuse(
+          `the ALTER names the table ${db !== undefined ? `${db}.` : ''}${name}, but the migration is of ${target.database}.${target.table}`,
+        );
       }
       const rest = sig[k];
       tokens = rest ? tokens.slice(tokens.indexOf(rest)) : [];
       sig = significant(tokens);
-    } else if (upper(sig[1]) !== 'COLUMN' && upper(sig[1]) !== 'INDEX' && upper(sig[1]) !== 'CONSTRAINT' && upper(sig[1]) !== 'CHECK') {
+    } else if (
+      upper(sig[1]) !== 'COLUMN' &&
+      upper(sig[1]) !== 'INDEX' &&
+      upper(sig[1]) !== 'CONSTRAINT' &&
+      upper(sig[1]) !== 'CHECK'
+    ) {
       // "ALTER DATABASE …", "ALTER USER …": a statement, not "ALTER [COLUMN] c SET DEFAULT …".
-      if (['DATABASE', 'SCHEMA', 'USER', 'VIEW', 'EVENT', 'FUNCTION', 'PROCEDURE', 'SERVER', 'TABLESPACE', 'LOGFILE', 'INSTANCE', 'RESOURCE', 'SEQUENCE'].includes(upper(sig[1]))) {
-        refuse(`the ALTER is an ALTER ${upper(sig[1])} statement, not changes to ${target ? `${target.database}.${target.table}` : 'the table'}`);
+      if (
+        [
+          'DATABASE',
+          'SCHEMA',
+          'USER',
+          'VIEW',
+          'EVENT',
+          'FUNCTION',
+          'PROCEDURE',
+          'SERVER',
+          'TABLESPACE',
+          'LOGFILE',
+          'INSTANCE',
+          'RESOURCE',
+          'SEQUENCE',
+        ].includes(upper(sig[1]))
+      ) {
+        refuse(
+          `the ALTER is an ALTER ${upper(sig[1])} statement, not changes to ${target ? `${target.database}.${target.table}` : 'the table'}`,
+        );
       }
     }
   }
@@ -186,18 +285,28 @@ export function parseAlter(alter: string, target?: { database: string; table: st
     else clauses[clauses.length - 1].push(t);
   }
   if (depth !== 0) refuse('the ALTER has an unclosed "("');
-  const texts = clauses.map((c) => c.map((t) => (t.kind === 'space' ? ' ' : t.text)).join('').trim());
+  const texts = clauses.map((c) =>
+    c
+      .map((t) => (t.kind === 'space' ? ' ' : t.text))
+      .join('')
+      .trim(),
+  );
   if (texts.length === 1 && texts[0] === '') return { text: '', clauses: [] };
   for (let n = 0; n < clauses.length; n++) {
     const first = significant(clauses[n])[0];
-    if (!first) refuse(`the ALTER has an empty clause (two commas, or a comma at ${n === 0 ? 'its start' : 'its end'})`);
+    if (!first)
+      refuse(`the ALTER has an empty clause (two commas, or a comma at ${n === 0 ? 'its start' : 'its end'})`);
     const word = upper(first);
     if (!CLAUSE_STARTS.has(word)) {
-      refuse(`the ALTER's clause ${quote(texts[n])} is not an ALTER TABLE clause (it starts with ${quote(first.text)})`);
+      refuse(
+        `the ALTER's clause ${quote(texts[n])} is not an ALTER TABLE clause (it starts with ${quote(first.text)})`,
+      );
     }
     const second = upper(significant(clauses[n])[1]);
     if (word === 'RENAME' && second !== 'COLUMN' && second !== 'INDEX' && second !== 'KEY') {
-      refuse(`alter statement seems to RENAME the table (${quote(texts[n])}): that is not an online migration; run the RENAME TABLE yourself, outside revenant`);
+      refuse(
+        `alter statement seems to RENAME the table (${quote(texts[n])}): that is not an online migration; run the RENAME TABLE yourself, outside revenant`,
+      );
     }
   }
   return { text: texts.join(', '), clauses: texts };

@@ -85,7 +85,10 @@ export function droppedColumns(clauses: string[]): string[] {
 export function addedColumns(clauses: string[]): string[] {
   const out: string[] = [];
   for (const c of clauses) {
-    if (/^ADD\s+(INDEX|KEY|UNIQUE|PRIMARY|FOREIGN|CONSTRAINT|CHECK|FULLTEXT|SPATIAL|PARTITION|PERIOD|SYSTEM)\b/i.test(c)) continue;
+    if (
+      /^ADD\s+(INDEX|KEY|UNIQUE|PRIMARY|FOREIGN|CONSTRAINT|CHECK|FULLTEXT|SPATIAL|PARTITION|PERIOD|SYSTEM)\b/i.test(c)
+    )
+      continue;
     const list = /^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\(([\s\S]*)\)\s*$/i.exec(c);
     const defs = list ? splitClauses(list[1]) : [c.replace(/^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?/i, '')];
     if (!/^ADD\b/i.test(c)) continue;
@@ -104,5 +107,9 @@ export function addedColumns(clauses: string[]): string[] {
  */
 export function recreatedColumns(clauses: string[]): Set<string> {
   const dropped = new Set(droppedColumns(clauses).map((c) => c.toLowerCase()));
-  return new Set(addedColumns(clauses).map((c) => c.toLowerCase()).filter((c) => dropped.has(c)));
+  return new Set(
+    addedColumns(clauses)
+      .map((c) => c.toLowerCase())
+      .filter((c) => dropped.has(c)),
+  );
 }

@@ -36,7 +36,12 @@ const MYSQL_TYPE_JSON = 245;
 const MYSQL_TYPE_BLOB = 252;
 const MYSQL_TYPE_GEOMETRY = 255;
 
-interface MappedColumn { name: string; type: number; charset?: string | null; binaryJson?: boolean }
+interface MappedColumn {
+  name: string;
+  type: number;
+  charset?: string | null;
+  binaryJson?: boolean;
+}
 
 /**
  * Columns whose values zongji would decode and lose, read as a BLOB instead: the server's own
@@ -66,14 +71,19 @@ function rebuildJson(rows: Row[] | { before: Row; after: Row }[], columns: Mappe
         if (Buffer.isBuffer(v)) row[n] = v.length === 0 ? null : jsonValueSql(decodeBinaryJson(v), approximate);
       } catch (e) {
         if (!(e instanceof UnrepresentableJson)) throw e;
-        throw ApplicationFailure.nonRetryable(`the ALTER loses data: column ${n}: ${e.message}. Nothing was cut over. ` +
-          'Rerun with --allow-data-loss to accept the value as its text', 'DataLoss');
+        throw ApplicationFailure.nonRetryable(
+          `the ALTER loses data: column ${n}: ${e.message}. Nothing was cut over. ` +
+            'Rerun with --allow-data-loss to accept the value as its text',
+          'DataLoss',
+        );
       }
     }
   };
   for (const r of rows) {
-    if ('before' in r && 'after' in r && typeof r.before === 'object') { convert(r.before as Row); convert(r.after as Row); }
-    else convert(r as Row);
+    if ('before' in r && 'after' in r && typeof r.before === 'object') {
+      convert(r.before as Row);
+      convert(r.after as Row);
+    } else convert(r as Row);
   }
 }
 
@@ -95,11 +105,23 @@ export class BinlogStreamer {
 
   async start(serverId: number): Promise<void> {
     const { default: ZongJi } = await import('@vlasky/zongji');
-    ({ GtidSet, MariadbGtidPosition } = await import('@vlasky/zongji') as any);
+    ({ GtidSet, MariadbGtidPosition } = (await import('@vlasky/zongji')) as any);
     const o = connectionOptions(this.opts.server, this.opts.credentials);
-    const zongji = new ZongJi({ host: o.host, port: o.port, user: o.user, password: o.password, charset: o.charset, ...('ssl' in o ? { ssl: o.ssl } : {}), ...('stream' in o ? { stream: o.stream } : {}),
+    const zongji = new ZongJi({
+      host: o.host,
+      port: o.port,
+      user: o.user,
+      password: o.password,
+      charset: o.charset,
+      ...('ssl' in o ? { ssl: o.ssl } : {}),
+      ...('stream' in o ? { stream: o.stream } : {}),
       // (JSON columns are read as bytes, see rawBytes; jsonStrings is for any zongji decodes still.)
-      dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true } as any);
+      dateStrings: true,
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      jsonStrings: true,
+    } as any);
     this.zongji = zongji;
     zongji.on('binlog', (e: any) => this.onEvent(e));
     zongji.on('error', (err: Error) => this.fail(err));
@@ -158,13 +180,20 @@ export class BinlogStreamer {
         return;
       }
       const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
-      this.push({ type: 'rows', database: tm.parentSchema, table: tm.tableName, change: { kind, rows: e.rows as Row[] } as RowChange, timestamp });
+      this.push({
+        type: 'rows',
+        database: tm.parentSchema,
+        table: tm.tableName,
+        change: { kind, rows: e.rows as Row[] } as RowChange,
+        timestamp,
+      });
     } else if (name === 'xid') {
       this.push({ type: 'commit', position: this.position(), timestamp });
     } else if (name === 'query') {
       const q: string = e.query ?? '';
       if (COMMIT_QUERY.test(q)) this.push({ type: 'commit', position: this.position(), timestamp });
-      else if (DDL_QUERY.test(q)) this.push({ type: 'ddl', database: e.schema, query: q, position: this.positionAfterDdl(e.gtid), timestamp });
+      else if (DDL_QUERY.test(q))
+        this.push({ type: 'ddl', database: e.schema, query: q, position: this.positionAfterDdl(e.gtid), timestamp });
     }
   }
 
@@ -193,8 +222,14 @@ export class BinlogStreamer {
     if (this.failure) throw this.failure;
     if (this.queue.length === 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { this.waiter = null; resolve(); }, waitMs);
-        this.waiter = () => { clearTimeout(t); resolve(); };
+        const t = setTimeout(() => {
+          this.waiter = null;
+          resolve();
+        }, waitMs);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
       if (this.failure) throw this.failure;
     }
@@ -211,6 +246,10 @@ export class BinlogStreamer {
   }
 
   stop(): void {
-    try { this.zongji?.stop(); } catch { /* already stopped */ }
+    try {
+      this.zongji?.stop();
+    } catch {
+      /* already stopped */
+    }
   }
 }

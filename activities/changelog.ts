@@ -67,12 +67,20 @@ export interface BinlogCheckpoint extends BinlogPosition {
  */
 export const heartbeatMillis = (value: string): number => Date.parse(value.replace(' ', 'T') + 'Z');
 
-export async function readHints(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hints: string[]): Promise<Map<string, string>> {
+export async function readHints(
+  conn: Conn,
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+  hints: string[],
+): Promise<Map<string, string>> {
   const rs = await rows(conn, sql.readChangelog(plan.database, plan.changelogTable, hints));
   return new Map(rs.map((r) => [r.hint as string, r.value as string]));
 }
 
-export async function readJson<T>(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string): Promise<T | undefined> {
+export async function readJson<T>(
+  conn: Conn,
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+  hint: string,
+): Promise<T | undefined> {
   const v = (await readHints(conn, plan, [hint])).get(hint);
   return v === undefined ? undefined : (JSON.parse(v) as T);
 }
@@ -83,15 +91,27 @@ export interface Stored<T> {
   value: T;
 }
 
-export async function readStored<T>(conn: Conn, plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string): Promise<Stored<T> | undefined> {
+export async function readStored<T>(
+  conn: Conn,
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+  hint: string,
+): Promise<Stored<T> | undefined> {
   const raw = (await readHints(conn, plan, [hint])).get(hint);
   return raw === undefined ? undefined : { raw, value: JSON.parse(raw) as T };
 }
 
 /** The statement that advances a checkpoint from `from` to `to`, and what it stores. */
-export function advance<T>(plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string, from: Stored<T>, to: T): { statement: sql.Statement; next: Stored<T> } {
+export function advance<T>(
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+  hint: string,
+  from: Stored<T>,
+  to: T,
+): { statement: sql.Statement; next: Stored<T> } {
   const raw = JSON.stringify(to);
-  return { statement: sql.compareAndSetChangelog(plan.database, plan.changelogTable, hint, from.raw, raw), next: { raw, value: to } };
+  return {
+    statement: sql.compareAndSetChangelog(plan.database, plan.changelogTable, hint, from.raw, raw),
+    next: { raw, value: to },
+  };
 }
 
 /** Thrown when a checkpoint moved under this attempt: another attempt owns the work now. */
@@ -101,6 +121,10 @@ export class SupersededError extends Error {
   }
 }
 
-export function writeJson(plan: Pick<TablePlan, 'database' | 'changelogTable'>, hint: string, value: unknown): sql.Statement {
+export function writeJson(
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+  hint: string,
+  value: unknown,
+): sql.Statement {
   return sql.upsertChangelog(plan.database, plan.changelogTable, hint, JSON.stringify(value));
 }

@@ -6,7 +6,13 @@
 // cut-over, with the key range where it is: the original stays the table.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { writtenColumns, type ChecksumResult, type MigrationInput, type SharedKey, type TablePlan } from '../workflows/types';
+import {
+  writtenColumns,
+  type ChecksumResult,
+  type MigrationInput,
+  type SharedKey,
+  type TablePlan,
+} from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import type { ControlSource } from './control';
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from './cutover';
@@ -18,13 +24,22 @@ import { applierOf } from './topology';
 /** Rows per compared range: read-only consistent reads, no locks, so larger than copy chunks. */
 export const CHECKSUM_CHUNK_ROWS = 10_000;
 
-interface ColumnType { COLUMN_NAME: string; COLUMN_TYPE: string; CHARACTER_SET_NAME: string | null; COLLATION_NAME: string | null }
+interface ColumnType {
+  COLUMN_NAME: string;
+  COLUMN_TYPE: string;
+  CHARACTER_SET_NAME: string | null;
+  COLLATION_NAME: string | null;
+}
 
 /**
  * The shared columns a checksum compares: those the ALTER left with the same type, charset
  * and collation (a changed type prints its values differently, which is no difference).
  */
-export function comparableColumns(mapping: { source: string; ghost: string }[], source: ColumnType[], ghost: ColumnType[]): { compared: { source: string; ghost: string }[]; skipped: string[] } {
+export function comparableColumns(
+  mapping: { source: string; ghost: string }[],
+  source: ColumnType[],
+  ghost: ColumnType[],
+): { compared: { source: string; ghost: string }[]; skipped: string[] } {
   const typeOf = (cols: ColumnType[], name: string) => {
     const c = cols.find((x) => x.COLUMN_NAME.toLowerCase() === name.toLowerCase());
     return c ? `${c.COLUMN_TYPE} ${c.CHARACTER_SET_NAME ?? ''} ${c.COLLATION_NAME ?? ''}` : undefined;
@@ -46,9 +61,20 @@ const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
 const MAX_REPAIRED_RANGES = 100;
 
 /** A key range of the original compared on its own; `from`/`to` null: unbounded on that side. */
-interface Range { from: unknown[] | null; fromInclusive: boolean; to: unknown[] | null; toInclusive?: boolean; what: string }
+interface Range {
+  from: unknown[] | null;
+  fromInclusive: boolean;
+  to: unknown[] | null;
+  toInclusive?: boolean;
+  what: string;
+}
 
-export async function checksumTables(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, controlSource?: ControlSource): Promise<ChecksumResult> {
+export async function checksumTables(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+  controlSource?: ControlSource,
+): Promise<ChecksumResult> {
   const ctx = Context.current();
   const { database: db, table, ghostTable: ghost } = plan;
   const server = applierOf(input, plan);
@@ -74,9 +100,16 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     // Metadata-lock waits bounded on this session too, as in the cut-over: it reads the
     // changelog while the original is locked.
     await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
-    const { compared, skipped } = comparableColumns(plan.columns,
-      await rows<ColumnType>(c, sql.columnsOf(db, table)), await rows<ColumnType>(c, sql.columnsOf(db, ghost)));
-    if (compared.length === 0) throw ApplicationFailure.nonRetryable(`--checksum: no column of ${db}.${table} keeps its type in the ghost; nothing to compare`, 'ChecksumImpossible');
+    const { compared, skipped } = comparableColumns(
+      plan.columns,
+      await rows<ColumnType>(c, sql.columnsOf(db, table)),
+      await rows<ColumnType>(c, sql.columnsOf(db, ghost)),
+    );
+    if (compared.length === 0)
+      throw ApplicationFailure.nonRetryable(
+        `--checksum: no column of ${db}.${table} keeps its type in the ghost; nothing to compare`,
+        'ChecksumImpossible',
+      );
     const asKey = (r: Record<string, unknown>) => decodeKey(key, encodeKey(keyOf(r, key.columns)));
     const ghostKey = key.columns.map(ghostName);
     const sourceCols = compared.map((m) => m.source);
@@ -110,7 +143,10 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         try {
           await exec(lock, sql.lockTableRead(db, table));
         } catch (e) {
-          throw ApplicationFailure.retryable(`--checksum: could not read-lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`, 'LockTimeout');
+          throw ApplicationFailure.retryable(
+            `--checksum: could not read-lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`,
+            'LockTimeout',
+          );
         }
         try {
           await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout), 'checksum marker');
@@ -131,10 +167,15 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     /** Both tables' figures for one range, in the snapshot: null when equal, else the difference. */
     const compare = async (r: Range): Promise<{ n: number; diff: string | null }> => {
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
-      const [[a], [b]] = await Promise.all([rows(snap!.original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
-        rows(snap!.ghost, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded))]);
+      const [[a], [b]] = await Promise.all([
+        rows(snap!.original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
+        rows(snap!.ghost, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded)),
+      ]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
-      return { n: Number(a.n), diff: `${r.what}: ${db}.${table} has ${a.n} rows (crc xor ${a.x}, sum ${a.s}), ${db}.${ghost} ${b.n} (crc xor ${b.x}, sum ${b.s})` };
+      return {
+        n: Number(a.n),
+        diff: `${r.what}: ${db}.${table} has ${a.n} rows (crc xor ${a.x}, sum ${a.s}), ${db}.${ghost} ${b.n} (crc xor ${b.x}, sum ${b.s})`,
+      };
     };
 
     // 1. Every range along the key, in one snapshot; the ghost's rows beyond both ends too.
@@ -146,7 +187,8 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
     const differing: { range: Range; diff: string }[] = [];
     const differs = (range: Range, diff: string) => {
       differing.push({ range, diff });
-      if (differing.length > MAX_REPAIRED_RANGES) throw mismatch(`more than ${MAX_REPAIRED_RANGES} ranges differ, the first ${differing[0].diff}`);
+      if (differing.length > MAX_REPAIRED_RANGES)
+        throw mismatch(`more than ${MAX_REPAIRED_RANGES} ranges differ, the first ${differing[0].diff}`);
     };
     if (!min || !max) {
       const everything: Range = { from: null, fromInclusive: true, to: null, what: 'the whole table' };
@@ -162,7 +204,12 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         ctx.heartbeat({ rowsCompared, ranges });
         const [end] = await rows(snap.original, sql.chunkEnd(db, table, key, from, first, hi, CHECKSUM_CHUNK_ROWS));
         const to = end ? asKey(end) : hi;
-        const range: Range = { from, fromInclusive: first, to, what: `keys ${first ? 'from' : 'after'} ${JSON.stringify(encodeKey(from))} to ${JSON.stringify(encodeKey(to))}` };
+        const range: Range = {
+          from,
+          fromInclusive: first,
+          to,
+          what: `keys ${first ? 'from' : 'after'} ${JSON.stringify(encodeKey(from))} to ${JSON.stringify(encodeKey(to))}`,
+        };
         const r = await compare(range);
         if (r.diff) differs(range, r.diff);
         rowsCompared += r.n;
@@ -171,18 +218,29 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
         from = to;
         first = false;
       }
-      for (const outside of [{ from: null, fromInclusive: true, to: lo, what: `keys before ${JSON.stringify(encodeKey(lo))}`, toInclusive: false },
-        { from: hi, fromInclusive: false, to: null, what: `keys after ${JSON.stringify(last)}` }]) {
+      for (const outside of [
+        {
+          from: null,
+          fromInclusive: true,
+          to: lo,
+          what: `keys before ${JSON.stringify(encodeKey(lo))}`,
+          toInclusive: false,
+        },
+        { from: hi, fromInclusive: false, to: null, what: `keys after ${JSON.stringify(last)}` },
+      ]) {
         const r = await compare(outside);
         if (r.diff) differs(outside, r.diff);
       }
     }
     await closeSnapshot(true);
-    if (differing.length === 0) return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis };
+    if (differing.length === 0)
+      return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis };
 
     // 2. Repair, as Spirit does: each differing range copied again from the original (the
     // applier goes on meanwhile, as during the copy), then compared again in a new snapshot.
-    ctx.log.warn(`--checksum: ${differing.length} range(s) differ (the first: ${differing[0].diff}); copying them again`);
+    ctx.log.warn(
+      `--checksum: ${differing.length} range(s) differ (the first: ${differing[0].diff}); copying them again`,
+    );
     await exec(c, sql.ghostWriterSession(input));
     for (const { range } of differing) {
       ctx.heartbeat({ repairing: range.what });
@@ -202,7 +260,14 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
       if (r.diff) throw mismatch(`${r.diff}, still after copying the range again (first seen: ${diff})`);
     }
     await closeSnapshot(true);
-    return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis, repairedRanges: differing.length };
+    return {
+      rowsCompared,
+      ranges,
+      columns: sourceCols,
+      skippedColumns: skipped,
+      lockMillis,
+      repairedRanges: differing.length,
+    };
   } finally {
     await closeSnapshot(false);
     if (inspected !== c) inspected.destroy();
@@ -211,5 +276,8 @@ export async function checksumTables(credentials: CredentialResolver, input: Mig
 }
 
 function mismatch(where: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`--checksum: the ghost differs from the original (${where}); no cut-over was done`, 'ChecksumMismatch');
+  return ApplicationFailure.nonRetryable(
+    `--checksum: the ghost differs from the original (${where}); no cut-over was done`,
+    'ChecksumMismatch',
+  );
 }

@@ -43,7 +43,12 @@ export class ChunkWindow {
 
   /** Every key up to max is copied. */
   get complete(): boolean {
-    return this.claimed.length === 0 && this.lastKey !== null && this.checkpoint.max !== null && sameKey(this.lastKey, this.checkpoint.max);
+    return (
+      this.claimed.length === 0 &&
+      this.lastKey !== null &&
+      this.checkpoint.max !== null &&
+      sameKey(this.lastKey, this.checkpoint.max)
+    );
   }
 
   /** Nothing left to hand out: no new range, and every unfinished one is in a copier's hands. */

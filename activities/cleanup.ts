@@ -12,15 +12,24 @@ import { applierOf } from './topology';
  * migration. (A retry finds it renamed already.) `keepCheckpoint`: the changelog stays, as
  * _<t>_ghk, for a later --revert (--checkpoint), or to retry a --revert that failed.
  */
-export async function cleanup(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, kept?: string,
-  keepCheckpoint = false): Promise<{ droppedOldTable: boolean }> {
+export async function cleanup(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+  kept?: string,
+  keepCheckpoint = false,
+): Promise<{ droppedOldTable: boolean }> {
   return withConnection(applierOf(input, plan), credentials, async (conn) => {
     if (keepCheckpoint) await changelogToCheckpoint(conn, input, plan);
     else await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
     if (input.okToDropTable) {
       if (kept) await exec(conn, sql.dropTableIfExists(plan.database, kept));
       await exec(conn, sql.dropTableIfExists(plan.database, plan.oldTable));
-    } else if (kept && kept !== plan.oldTable && (await rows(conn, sql.tablesNamed(plan.database, [kept]))).length > 0) {
+    } else if (
+      kept &&
+      kept !== plan.oldTable &&
+      (await rows(conn, sql.tablesNamed(plan.database, [kept]))).length > 0
+    ) {
       await exec(conn, sql.renameTable(plan.database, kept, plan.oldTable));
     }
     return { droppedOldTable: input.okToDropTable };
@@ -28,7 +37,11 @@ export async function cleanup(credentials: CredentialResolver, input: MigrationI
 }
 
 /** An operator's abort with clean-up: ghost and changelog go; the original table is untouched. */
-export async function dropMigrationTables(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<void> {
+export async function dropMigrationTables(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+): Promise<void> {
   await withConnection(applierOf(input, plan), credentials, async (conn) => {
     await exec(conn, sql.dropTableIfExists(plan.database, plan.ghostTable));
     await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
@@ -36,7 +49,11 @@ export async function dropMigrationTables(credentials: CredentialResolver, input
 }
 
 /** A --revert that failed: its changelog goes back to being the checkpoint, for the same command to try again. */
-export async function keepCheckpoint(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<void> {
+export async function keepCheckpoint(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+): Promise<void> {
   await withConnection(applierOf(input, plan), credentials, (conn) => changelogToCheckpoint(conn, input, plan));
 }
 

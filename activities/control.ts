@@ -32,8 +32,18 @@ export interface WorkerServices {
   policy?: WorkerPolicy;
 }
 
-const SETTING_FIELDS: (keyof Settings)[] = ['chunkSize', 'chunkTargetMillis', 'copyThreads', 'dmlBatchSize', 'niceRatio', 'maxLagMillis',
-  'maxLoad', 'criticalLoad', 'throttleQuery', 'throttleHttp'];
+const SETTING_FIELDS: (keyof Settings)[] = [
+  'chunkSize',
+  'chunkTargetMillis',
+  'copyThreads',
+  'dmlBatchSize',
+  'niceRatio',
+  'maxLagMillis',
+  'maxLoad',
+  'criticalLoad',
+  'throttleQuery',
+  'throttleHttp',
+];
 
 /**
  * Settings as received, checked again here as the CLI and the workflow's validator check
@@ -44,17 +54,36 @@ export function checkedControl(received: unknown): Control {
   const r = received as Record<string, unknown>;
   const change = Object.fromEntries(SETTING_FIELDS.filter((f) => r[f] !== undefined).map((f) => [f, r[f]]));
   const settings = validateChange(change);
-  for (const f of ['chunkSize', 'dmlBatchSize', 'niceRatio', 'maxLagMillis', 'maxLoad', 'criticalLoad', 'throttleQuery'] as const) {
+  for (const f of [
+    'chunkSize',
+    'dmlBatchSize',
+    'niceRatio',
+    'maxLagMillis',
+    'maxLoad',
+    'criticalLoad',
+    'throttleQuery',
+  ] as const) {
     if (settings[f] === undefined) throw new Error(`the settings lack ${f}`);
   }
   if (typeof r.paused !== 'boolean') throw new Error('the settings lack paused');
-  if (typeof r.version !== 'number' || !Number.isInteger(r.version) || r.version < 0) throw new Error('the settings lack a version');
+  if (typeof r.version !== 'number' || !Number.isInteger(r.version) || r.version < 0)
+    throw new Error('the settings lack a version');
   // validateChange pins the chunk size when it is set alone; the received target stands.
-  return { ...(settings as Settings), chunkTargetMillis: settings.chunkTargetMillis ?? 0, paused: r.paused, version: r.version };
+  return {
+    ...(settings as Settings),
+    chunkTargetMillis: settings.chunkTargetMillis ?? 0,
+    paused: r.paused,
+    version: r.version,
+  };
 }
 
 /** The workflow's writer of the changelog's mirror: called whenever the operator changes something. */
-export async function writeControl(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, control: Control): Promise<void> {
+export async function writeControl(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+  control: Control,
+): Promise<void> {
   await withConnection(applierOf(input, plan), credentials, async (conn) => {
     const current = await readJson<Control>(conn, plan, HINT.control).catch(() => undefined);
     if (current && typeof current.version === 'number' && current.version > control.version) return; // a newer one is there already
@@ -84,9 +113,16 @@ export class ControlReader {
   private readonly workflowId: string;
   private readonly source: ControlSource | undefined;
 
-  constructor(private readonly conn: Conn, private readonly plan: TablePlan, private readonly input: MigrationInput,
-    private readonly reporter: ProgressReporter, private readonly phase: 'copy' | 'apply', private readonly metrics?: MigrationMetrics,
-    credentials?: CredentialResolver, services: WorkerServices = {}) {
+  constructor(
+    private readonly conn: Conn,
+    private readonly plan: TablePlan,
+    private readonly input: MigrationInput,
+    private readonly reporter: ProgressReporter,
+    private readonly phase: 'copy' | 'apply',
+    private readonly metrics?: MigrationMetrics,
+    credentials?: CredentialResolver,
+    services: WorkerServices = {},
+  ) {
     this.source = services.control;
     this.control = { ...settingsFrom(input), paused: false, version: 0 };
     this.workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
@@ -123,12 +159,18 @@ export class ControlReader {
   private reportReason(): void {
     if (this.reason === this.reported || this.reportTimer) return;
     const due = Math.max(this.changedAt + SETTLE_MS, this.reportedAt + this.reporter.interval());
-    this.reportTimer = setTimeout(() => {
-      this.reportTimer = undefined;
-      if (this.reason === this.reported) return;
-      if (Date.now() - this.changedAt < SETTLE_MS) { this.reportReason(); return; }
-      this.reportNow();
-    }, Math.max(0, due - Date.now()));
+    this.reportTimer = setTimeout(
+      () => {
+        this.reportTimer = undefined;
+        if (this.reason === this.reported) return;
+        if (Date.now() - this.changedAt < SETTLE_MS) {
+          this.reportReason();
+          return;
+        }
+        this.reportNow();
+      },
+      Math.max(0, due - Date.now()),
+    );
   }
 
   /** Asks the workflow for its settings; a newer valid answer replaces what is in force. */
@@ -140,7 +182,9 @@ export class ControlReader {
         if (control.version >= this.control.version) this.control = control;
       } catch (e) {
         // Temporal out of reach for a moment, or a value refused: the settings in force stay.
-        this.log.warn(`${this.phase}: the workflow's settings could not be read (${(e as Error).message}); the settings in force stay`);
+        this.log.warn(
+          `${this.phase}: the workflow's settings could not be read (${(e as Error).message}); the settings in force stay`,
+        );
       } finally {
         this.sourceRead = undefined;
       }
@@ -169,8 +213,11 @@ export class ControlReader {
     if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS) {
       // The copy also waits while the applier is behind: rows it copies now only add to what
       // the applier competes with, and the cut-over needs the applier caught up anyway.
-      const reason = await throttleReason(this.conn, await this.current(), this.input, this.lag, this.http) ??
-        (this.phase === 'copy' && this.applyBehindMs > 0 ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it` : null);
+      const reason =
+        (await throttleReason(this.conn, await this.current(), this.input, this.lag, this.http)) ??
+        (this.phase === 'copy' && this.applyBehindMs > 0
+          ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it`
+          : null);
       this.checkedAt = Date.now();
       if (reason !== this.reason) this.metrics?.throttled(this.phase, reason, this.reason);
       // Settling counts from a change of kind ("lag", "max-load", …), not of the figures in it.

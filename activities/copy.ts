@@ -13,7 +13,16 @@ import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from 
 import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
 import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, describeMysqlError, describeWarnings, exec, retryDelay, rows, type Conn, type Warning } from './mysql';
+import {
+  connect,
+  describeMysqlError,
+  describeWarnings,
+  exec,
+  retryDelay,
+  rows,
+  type Conn,
+  type Warning,
+} from './mysql';
 import { DEFAULTS, writtenColumns } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
@@ -43,8 +52,13 @@ class Turn {
   }
 }
 
-export async function copyRows(credentials: CredentialResolver, sink: ProgressSink | undefined,
-  input: MigrationInput, plan: TablePlan, services: WorkerServices = {}): Promise<CopyProgress> {
+export async function copyRows(
+  credentials: CredentialResolver,
+  sink: ProgressSink | undefined,
+  input: MigrationInput,
+  plan: TablePlan,
+  services: WorkerServices = {},
+): Promise<CopyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
@@ -59,22 +73,36 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
   let ended = false;
   try {
     let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
-    if (!cp) throw ApplicationFailure.nonRetryable(`no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`);
+    if (!cp)
+      throw ApplicationFailure.nonRetryable(
+        `no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`,
+      );
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials, services);
     let chunkSize = input.chunkSize;
     let rowsCounted: number | undefined;
-    const progress = (): CopyProgress => ({ rowsCopied: cp!.value.rowsCopied, chunksCopied: cp!.value.chunksCopied, done: cp!.value.done, chunkSize,
-      ...(rowsCounted !== undefined ? { rowsCounted } : {}) });
+    const progress = (): CopyProgress => ({
+      rowsCopied: cp!.value.rowsCopied,
+      chunksCopied: cp!.value.chunksCopied,
+      done: cp!.value.done,
+      chunkSize,
+      ...(rowsCounted !== undefined ? { rowsCounted } : {}),
+    });
     control.progress = () => ({ copy: progress() });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
       // Resuming: the changelog's checkpoint is committed with each chunk; the ranges claimed
       // and not committed are copied again (they were rolled back), nothing committed is.
       const beat = ctx.info.heartbeatDetails as CopyCheckpoint | undefined;
       const unfinished = (cp.value.claimed ?? []).filter((c) => !c.done).length;
-      reporter.report({ kind: 'resume', phase: 'copy', attempt: ctx.info.attempt, redone: 0,
-        checkpoint: `chunk ${cp.value.chunksCopied} committed (last heartbeat: chunk ${beat?.chunksCopied ?? 'none'})` +
-          (unfinished ? `; ${unfinished} claimed range(s) not committed, copied again` : '') });
+      reporter.report({
+        kind: 'resume',
+        phase: 'copy',
+        attempt: ctx.info.attempt,
+        redone: 0,
+        checkpoint:
+          `chunk ${cp.value.chunksCopied} committed (last heartbeat: chunk ${beat?.chunksCopied ?? 'none'})` +
+          (unfinished ? `; ${unfinished} claimed range(s) not committed, copied again` : ''),
+      });
     }
     if (cp.value.done) return progress();
 
@@ -88,14 +116,21 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         const [r] = await rows(c, sql.exactRowCount(plan.database, plan.table));
         rowsCounted = Number(r.n);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), true);
-      })().catch(() => { /* the estimate stays: the copy does not depend on it */ });
+      })().catch(() => {
+        /* the estimate stays: the copy does not depend on it */
+      });
     }
     await exec(conn, sql.ghostWriterSession(input));
     if (cp.value.min === null || cp.value.max === null) {
       // The key range, read once and kept: rows inserted later reach the ghost via the binlog.
       const [min] = await rows(conn, sql.keyExtreme(plan.database, plan.table, plan.key, 'ASC'));
       const [max] = await rows(conn, sql.keyExtreme(plan.database, plan.table, plan.key, 'DESC'));
-      const next = { ...cp.value, min: min ? encodeKey(keyOf(min, plan.key.columns)) : null, max: max ? encodeKey(keyOf(max, plan.key.columns)) : null, done: !min };
+      const next = {
+        ...cp.value,
+        min: min ? encodeKey(keyOf(min, plan.key.columns)) : null,
+        max: max ? encodeKey(keyOf(max, plan.key.columns)) : null,
+        done: !min,
+      };
       const { statement, next: stored } = advance(plan, HINT.copy, cp, next);
       if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('copy');
       cp = stored;
@@ -125,37 +160,62 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
       const settings = await control!.current();
       if (settings.criticalLoad && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
         lastLoadCheck = Date.now();
-        await checkCriticalLoad(conn, parseThresholds(settings.criticalLoad, '--critical-load'), input.criticalLoadIntervalMillis ?? 0);
+        await checkCriticalLoad(
+          conn,
+          parseThresholds(settings.criticalLoad, '--critical-load'),
+          input.criticalLoadIntervalMillis ?? 0,
+        );
       }
       await control!.waitWhileThrottled(cp!.value);
       // A change of settings starts the adaptive size again from the operator's chunk size.
-      if (settings.version !== settingsVersion) { adaptive = settings.chunkSize; settingsVersion = settings.version; }
+      if (settings.version !== settingsVersion) {
+        adaptive = settings.chunkSize;
+        settingsVersion = settings.version;
+      }
       return settings;
     };
 
     /** The next range to copy: one an earlier attempt left unfinished, else the next from the cursor. */
-    const claim = (copier: Conn, size: number) => claims.run(async (): Promise<ClaimedChunk | undefined> => {
-      const unfinished = window.takeUnfinished();
-      if (unfinished || window.exhausted) return unfinished;
-      const after = window.cursor;
-      const from = decodeKey(plan.key, after ?? cp!.value.min!);
-      const [end] = await rows(copier, sql.chunkEnd(plan.database, plan.table, plan.key, from, after === null, decodeKey(plan.key, cp!.value.max!), size));
-      return window.claim(end ? encodeKey(keyOf(end, plan.key.columns)) : cp!.value.max!);
-    });
+    const claim = (copier: Conn, size: number) =>
+      claims.run(async (): Promise<ClaimedChunk | undefined> => {
+        const unfinished = window.takeUnfinished();
+        if (unfinished || window.exhausted) return unfinished;
+        const after = window.cursor;
+        const from = decodeKey(plan.key, after ?? cp!.value.min!);
+        const [end] = await rows(
+          copier,
+          sql.chunkEnd(
+            plan.database,
+            plan.table,
+            plan.key,
+            from,
+            after === null,
+            decodeKey(plan.key, cp!.value.max!),
+            size,
+          ),
+        );
+        return window.claim(end ? encodeKey(keyOf(end, plan.key.columns)) : cp!.value.max!);
+      });
 
     /** Commits the open transaction of `chunk` with the checkpoint that records it. */
-    const commit = (copier: Conn, chunk: ClaimedChunk, copied: number) => commits.run(async () => {
-      const c = cp!.value;
-      const moved = window.afterCommitting(chunk);
-      const done = moved.claimed.length === 0 && moved.lastKey !== null && sameKey(moved.lastKey, c.max!);
-      const { statement, next } = advance(plan, HINT.copy, cp!, {
-        ...c, ...moved, chunk: { after: chunk.after, to: chunk.to }, rowsCopied: c.rowsCopied + copied, chunksCopied: c.chunksCopied + 1, done,
+    const commit = (copier: Conn, chunk: ClaimedChunk, copied: number) =>
+      commits.run(async () => {
+        const c = cp!.value;
+        const moved = window.afterCommitting(chunk);
+        const done = moved.claimed.length === 0 && moved.lastKey !== null && sameKey(moved.lastKey, c.max!);
+        const { statement, next } = advance(plan, HINT.copy, cp!, {
+          ...c,
+          ...moved,
+          chunk: { after: chunk.after, to: chunk.to },
+          rowsCopied: c.rowsCopied + copied,
+          chunksCopied: c.chunksCopied + 1,
+          done,
+        });
+        if ((await exec(copier, statement)).affectedRows !== 1) throw new SupersededError('copy');
+        await copier.query('COMMIT');
+        window.committed(chunk);
+        cp = next;
       });
-      if ((await exec(copier, statement)).affectedRows !== 1) throw new SupersededError('copy');
-      await copier.query('COMMIT');
-      window.committed(chunk);
-      cp = next;
-    });
 
     const copier = async (index: number, copierConn: Conn): Promise<void> => {
       while (!stopping() && !window.drained) {
@@ -164,7 +224,10 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         // A copier beyond the threads in force waits (the operator may raise them again).
         const threads = settings.copyThreads ?? DEFAULTS.copyThreads;
         if (index === 0 && threads > copiers.length) await growCopiers(threads);
-        if (index >= threads) { await new Promise((r) => setTimeout(r, 200)); continue; }
+        if (index >= threads) {
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
         const target = settings.chunkTargetMillis ?? 0;
         chunkSize = target > 0 ? adaptive : settings.chunkSize;
         const claiming = Date.now();
@@ -173,7 +236,8 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
         const started = Date.now();
         const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, uniqueKeys);
         const [claimMs, tookMs] = [started - claiming, Date.now() - started];
-        if (claimMs + tookMs >= SLOW_CHUNK_MS) ctx.log.info('slow chunk', { keys: chunkKeys(chunk), rows: copied, ms: tookMs, claimMs });
+        if (claimMs + tookMs >= SLOW_CHUNK_MS)
+          ctx.log.info('slow chunk', { keys: chunkKeys(chunk), rows: copied, ms: tookMs, claimMs });
         if (target > 0) adaptive = nextChunkSize(chunkSize, tookMs, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
@@ -184,20 +248,30 @@ export async function copyRows(credentials: CredentialResolver, sink: ProgressSi
     // Copiers start with the threads in force and are added when the operator raises them.
     const running: Promise<void>[] = [];
     let adding: Promise<void> | undefined;
-    const addCopiers = (wanted: number): Promise<void> => adding ??= (async () => {
-      while (copiers.length < Math.min(wanted, MAX_COPY_THREADS) && !stopping()) {
-        const c = await connect(server, credentials);
-        copiers.push(c);
-        await exec(c, sql.ghostWriterSession(input));
-        running.push(copier(copiers.length - 1, c).catch((e) => { failure ??= e; }));
-      }
-    })().finally(() => { adding = undefined; });
+    const addCopiers = (wanted: number): Promise<void> =>
+      (adding ??= (async () => {
+        while (copiers.length < Math.min(wanted, MAX_COPY_THREADS) && !stopping()) {
+          const c = await connect(server, credentials);
+          copiers.push(c);
+          await exec(c, sql.ghostWriterSession(input));
+          running.push(
+            copier(copiers.length - 1, c).catch((e) => {
+              failure ??= e;
+            }),
+          );
+        }
+      })().finally(() => {
+        adding = undefined;
+      }));
     growCopiers = addCopiers;
     await addCopiers(Math.max(1, (await control.current()).copyThreads ?? input.copyThreads ?? DEFAULTS.copyThreads));
     for (let seen = 0; seen < running.length; seen = running.length) await Promise.all(running);
     if (failure !== undefined) throw failure;
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-    if (!cp.value.done) throw new Error(`copy ended short of the key range's end (watermark ${JSON.stringify(cp.value.lastKey)}, max ${JSON.stringify(cp.value.max)})`);
+    if (!cp.value.done)
+      throw new Error(
+        `copy ended short of the key range's end (watermark ${JSON.stringify(cp.value.lastKey)}, max ${JSON.stringify(cp.value.max)})`,
+      );
     reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), true);
     return progress();
   } catch (e) {
@@ -228,28 +302,56 @@ async function checkCriticalLoad(conn: Conn, thresholds: Map<string, number>, co
  * column refuses) is tried --default-retries times, then fails the migration with the
  * server's message. Returns the rows inserted.
  */
-async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: CopyCheckpoint, input: MigrationInput,
-  applyKey: { source: string; ghost: string }[], commit: (conn: Conn, chunk: ClaimedChunk, copied: number) => Promise<void>,
-  uniqueKeys: sql.GhostUniqueKey[]): Promise<number> {
+async function copyChunk(
+  conn: Conn,
+  chunk: ClaimedChunk,
+  plan: TablePlan,
+  c: CopyCheckpoint,
+  input: MigrationInput,
+  applyKey: { source: string; ghost: string }[],
+  commit: (conn: Conn, chunk: ClaimedChunk, copied: number) => Promise<void>,
+  uniqueKeys: sql.GhostUniqueKey[],
+): Promise<number> {
   const first = chunk.after === null;
   const from = decodeKey(plan.key, chunk.after ?? c.min!);
   const to = decodeKey(plan.key, chunk.to);
   for (let attempt = 1; ; attempt++) {
     try {
       await conn.query('START TRANSACTION');
-      const r = await exec(conn, sql.copyChunk(plan.database, plan.table, plan.ghostTable, plan.key, writtenColumns(plan.columns), from, first, to));
-      if (r.warningStatus > 0) await checkCopyWarnings(conn, plan, input, applyKey, uniqueKeys, { from, first, to, label: chunkKeys(chunk) });
+      const r = await exec(
+        conn,
+        sql.copyChunk(
+          plan.database,
+          plan.table,
+          plan.ghostTable,
+          plan.key,
+          writtenColumns(plan.columns),
+          from,
+          first,
+          to,
+        ),
+      );
+      if (r.warningStatus > 0)
+        await checkCopyWarnings(conn, plan, input, applyKey, uniqueKeys, { from, first, to, label: chunkKeys(chunk) });
       await commit(conn, chunk, r.affectedRows);
       return r.affectedRows;
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => {});
       if (e instanceof SupersededError) throw e;
-      const wait = retryDelay(e, attempt, { defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries, lockBackoffMs: 100,
-        what: `copying keys ${chunkKeys(chunk)}` });
+      const wait = retryDelay(e, attempt, {
+        defaultRetries: input.defaultRetries ?? DEFAULTS.defaultRetries,
+        lockBackoffMs: 100,
+        what: `copying keys ${chunkKeys(chunk)}`,
+      });
       // Alive while it retries: without a heartbeat the server would time this attempt out and
       // start another, and the failure the tries end with would reach nobody.
       Context.current().heartbeat(c);
-      Context.current().log.warn('chunk retried', { keys: chunkKeys(chunk), attempt, waitMs: wait, error: describeMysqlError(e) });
+      Context.current().log.warn('chunk retried', {
+        keys: chunkKeys(chunk),
+        attempt,
+        waitMs: wait,
+        error: describeMysqlError(e),
+      });
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -262,8 +364,14 @@ async function copyChunk(conn: Conn, chunk: ClaimedChunk, plan: TablePlan, c: Co
  * That fails the migration before the cut-over, naming example rows, unless the user accepted
  * it (--allow-data-loss); --panic-on-warnings (gh-ost's) fails on any such warning regardless.
  */
-async function checkCopyWarnings(conn: Conn, plan: TablePlan, input: MigrationInput, applyKey: { source: string; ghost: string }[],
-  uniqueKeys: sql.GhostUniqueKey[], chunk: { from: unknown[]; first: boolean; to: unknown[]; label: string }): Promise<void> {
+async function checkCopyWarnings(
+  conn: Conn,
+  plan: TablePlan,
+  input: MigrationInput,
+  applyKey: { source: string; ghost: string }[],
+  uniqueKeys: sql.GhostUniqueKey[],
+  chunk: { from: unknown[]; first: boolean; to: unknown[]; label: string },
+): Promise<void> {
   const warnings = await rows<Warning>(conn, sql.showWarnings());
   const others = warnings.filter((w) => w.Code !== 1062);
   const range = { from: chunk.from, fromInclusive: chunk.first, to: chunk.to };
@@ -272,24 +380,65 @@ async function checkCopyWarnings(conn: Conn, plan: TablePlan, input: MigrationIn
   // another key, or changed the value) is for the applier to move, and the row it displaced
   // arrives through the binlog, as gh-ost's copy and applier always meet.
   const missing = input.panicOnWarnings
-    ? Number((await rows(conn, sql.chunkRowsMissingInGhost(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, chunk.from, chunk.first, chunk.to)))[0].n)
-    : Number((await rows(conn, sql.rowsDisplacedByCurrentRows(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, uniqueKeys, range)))[0].n);
+    ? Number(
+        (
+          await rows(
+            conn,
+            sql.chunkRowsMissingInGhost(
+              plan.database,
+              plan.table,
+              plan.ghostTable,
+              plan.key,
+              applyKey,
+              chunk.from,
+              chunk.first,
+              chunk.to,
+            ),
+          )
+        )[0].n,
+      )
+    : Number(
+        (
+          await rows(
+            conn,
+            sql.rowsDisplacedByCurrentRows(
+              plan.database,
+              plan.table,
+              plan.ghostTable,
+              plan.key,
+              applyKey,
+              uniqueKeys,
+              range,
+            ),
+          )
+        )[0].n,
+      );
   if (others.length === 0 && missing === 0) return;
   if (input.allowDataLoss && !input.panicOnWarnings) return;
   const examples = await lossExamples(conn, plan, applyKey, uniqueKeys, chunk, others, missing);
   await conn.query('ROLLBACK');
   if (input.panicOnWarnings) {
-    throw ApplicationFailure.nonRetryable(`warnings detected in the row copy (keys ${chunk.label}): ${describeWarnings(warnings)}${examples}`, 'PanicOnWarnings');
+    throw ApplicationFailure.nonRetryable(
+      `warnings detected in the row copy (keys ${chunk.label}): ${describeWarnings(warnings)}${examples}`,
+      'PanicOnWarnings',
+    );
   }
-  const failure = ApplicationFailure.nonRetryable(`the ALTER loses data: copying keys ${chunk.label} of ${plan.database}.${plan.table} into the ghost ` +
-    `${missing ? `left out ${missing} row(s) that a unique key of the new table holds once only` : 'changed values'}` +
-    `${others.length ? ` (${describeWarnings(others.slice(0, 3))}${others.length > 3 ? `; ${others.length - 3} more` : ''})` : ''}${examples}. ` +
-    `Nothing was cut over: ${plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`, 'DataLoss');
+  const failure = ApplicationFailure.nonRetryable(
+    `the ALTER loses data: copying keys ${chunk.label} of ${plan.database}.${plan.table} into the ghost ` +
+      `${missing ? `left out ${missing} row(s) that a unique key of the new table holds once only` : 'changed values'}` +
+      `${others.length ? ` (${describeWarnings(others.slice(0, 3))}${others.length > 3 ? `; ${others.length - 3} more` : ''})` : ''}${examples}. ` +
+      `Nothing was cut over: ${plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`,
+    'DataLoss',
+  );
   throw failure;
 }
 
 /** The ghost's unique keys other than the apply key, each column with its source column where the original has one. */
-async function ghostUniqueKeys(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[]): Promise<sql.GhostUniqueKey[]> {
+async function ghostUniqueKeys(
+  conn: Conn,
+  plan: TablePlan,
+  applyKey: { source: string; ghost: string }[],
+): Promise<sql.GhostUniqueKey[]> {
   const byName = new Map<string, string[]>();
   for (const r of await rows(conn, sql.uniqueKeysOf(plan.database, plan.ghostTable))) {
     byName.set(String(r.INDEX_NAME), [...(byName.get(String(r.INDEX_NAME)) ?? []), String(r.COLUMN_NAME)]);
@@ -297,18 +446,42 @@ async function ghostUniqueKeys(conn: Conn, plan: TablePlan, applyKey: { source: 
   const apply = applyKey.map((k) => k.ghost.toLowerCase()).join(',');
   return [...byName.values()]
     .filter((cols) => cols.map((c) => c.toLowerCase()).join(',') !== apply)
-    .map((cols) => cols.map((g) => ({ ghost: g, source: plan.columns.find((c) => c.ghost.toLowerCase() === g.toLowerCase())?.source })));
+    .map((cols) =>
+      cols.map((g) => ({
+        ghost: g,
+        source: plan.columns.find((c) => c.ghost.toLowerCase() === g.toLowerCase())?.source,
+      })),
+    );
 }
 
 /** "; e.g. id=5: b '…' became '…'": up to three rows the copy lost or changed, read before the chunk rolls back. */
-async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: string; ghost: string }[], uniqueKeys: sql.GhostUniqueKey[],
-  chunk: { from: unknown[]; first: boolean; to: unknown[] }, others: Warning[], missing: number): Promise<string> {
-  const keyText = (r: Record<string, unknown>) => plan.key.columns.map((c) => `${c}=${JSON.stringify(r[c])}`).join(', ');
+async function lossExamples(
+  conn: Conn,
+  plan: TablePlan,
+  applyKey: { source: string; ghost: string }[],
+  uniqueKeys: sql.GhostUniqueKey[],
+  chunk: { from: unknown[]; first: boolean; to: unknown[] },
+  others: Warning[],
+  missing: number,
+): Promise<string> {
+  const keyText = (r: Record<string, unknown>) =>
+    plan.key.columns.map((c) => `${c}=${JSON.stringify(r[c])}`).join(', ');
   const shown: string[] = [];
   try {
     if (missing) {
-      const sample = await rows(conn, sql.rowsDisplacedByCurrentRows(plan.database, plan.table, plan.ghostTable, plan.key, applyKey, uniqueKeys,
-        { from: chunk.from, fromInclusive: chunk.first, to: chunk.to }, 3));
+      const sample = await rows(
+        conn,
+        sql.rowsDisplacedByCurrentRows(
+          plan.database,
+          plan.table,
+          plan.ghostTable,
+          plan.key,
+          applyKey,
+          uniqueKeys,
+          { from: chunk.from, fromInclusive: chunk.first, to: chunk.to },
+          3,
+        ),
+      );
       shown.push(...sample.map((r) => `${keyText(r)} has no place in the new table`));
     }
     for (const w of others.slice(0, 3)) {
@@ -316,13 +489,28 @@ async function lossExamples(conn: Conn, plan: TablePlan, applyKey: { source: str
       if (!at) continue;
       const col = /column [`']?(?:[^`'.]+[`']?\.[`']?)*([^`'.]+)[`']?\s+at row/i.exec(w.Message)?.[1];
       const source = plan.columns.find((c) => c.ghost.toLowerCase() === col?.toLowerCase());
-      const [r] = await rows(conn, sql.chunkRowAt(plan.database, plan.table, plan.key, source?.source ?? null, chunk.from, chunk.first, chunk.to, Number(at[1])));
+      const [r] = await rows(
+        conn,
+        sql.chunkRowAt(
+          plan.database,
+          plan.table,
+          plan.key,
+          source?.source ?? null,
+          chunk.from,
+          chunk.first,
+          chunk.to,
+          Number(at[1]),
+        ),
+      );
       if (!r) continue;
       let text = `${keyText(r)}`;
       if (source) {
         const keyValues = plan.key.columns.map((c) => r[c]);
         const ghostKey = plan.key.columns.map((k) => plan.columns.find((c) => c.source === k)?.ghost ?? k);
-        const [g] = await rows(conn, sql.ghostValue(plan.database, plan.ghostTable, ghostKey, keyValues, source.ghost)).catch(() => []);
+        const [g] = await rows(
+          conn,
+          sql.ghostValue(plan.database, plan.ghostTable, ghostKey, keyValues, source.ghost),
+        ).catch(() => []);
         text += `: ${source.source} ${JSON.stringify(r.value)}${g ? ` became ${JSON.stringify(g.value)}` : ''}`;
       }
       shown.push(text);

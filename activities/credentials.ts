@@ -51,11 +51,20 @@ function readSsl(ssl: ConfigEntry['ssl'], where: string): Credentials['ssl'] {
       return readFileSync(f, 'utf8');
     } catch (e) {
       // A missing or unreadable file stays so: the migration fails at once, nothing changed.
-      throw ApplicationFailure.nonRetryable(`${where}: cannot read TLS file ${f} on this worker: ${(e as Error).message}`, 'BadInput');
+      throw ApplicationFailure.nonRetryable(
+        `${where}: cannot read TLS file ${f} on this worker: ${(e as Error).message}`,
+        'BadInput',
+      );
     }
   };
   const rejectUnauthorized = ssl.rejectUnauthorized ?? true;
-  return { ca: read(ssl.ca), cert: read(ssl.cert), key: read(ssl.key), rejectUnauthorized, verifyIdentity: rejectUnauthorized && (ssl.verifyIdentity ?? false) };
+  return {
+    ca: read(ssl.ca),
+    cert: read(ssl.cert),
+    key: read(ssl.key),
+    rejectUnauthorized,
+    verifyIdentity: rejectUnauthorized && (ssl.verifyIdentity ?? false),
+  };
 }
 
 /**
@@ -76,7 +85,10 @@ export interface LoginOverrides {
  * "user", "password", "ssl": {"ca", "cert", "key", "rejectUnauthorized", "verifyIdentity"}}}}; a server named in
  * the workflow (--mysql-connection) is looked up by name first.
  */
-export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env, overrides?: LoginOverrides): CredentialResolver {
+export function credentialsFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides?: LoginOverrides,
+): CredentialResolver {
   let file: ConfigFile = {};
   if (env.REVENANT_CONFIG) {
     try {
@@ -93,27 +105,45 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env,
   const configuredUser = (entry: ConfigEntry) => entry.user ?? env.REVENANT_MYSQL_USER;
   return (server) => {
     const key = server.name ?? `${server.host}:${server.port}`;
-    if (server.name && !file.mysql?.[server.name]) throw new Error(`no MySQL connection named "${server.name}" in this worker's REVENANT_CONFIG`);
+    if (server.name && !file.mysql?.[server.name])
+      throw new Error(`no MySQL connection named "${server.name}" in this worker's REVENANT_CONFIG`);
     if (!trusted && !server.name && !allowed.admits(server.host, server.port)) {
-      throw ApplicationFailure.nonRetryable(`this worker does not connect to ${server.host}:${server.port}: its configuration names no such server ` +
-        `(${allowed.describe()}); name it in REVENANT_CONFIG or REVENANT_MYSQL_HOSTS on the worker`, 'ServerNotAllowed');
+      throw ApplicationFailure.nonRetryable(
+        `this worker does not connect to ${server.host}:${server.port}: its configuration names no such server ` +
+          `(${allowed.describe()}); name it in REVENANT_CONFIG or REVENANT_MYSQL_HOSTS on the worker`,
+        'ServerNotAllowed',
+      );
     }
     const entry = file.mysql?.[key] ?? file.mysql?.default ?? {};
     const fixedUser = configuredUser(entry);
     if (!trusted && fixedUser !== undefined && server.user !== undefined && server.user !== fixedUser) {
-      throw ApplicationFailure.nonRetryable(`this worker logs in to ${server.host}:${server.port} as ${fixedUser} only; the migration asked for ${server.user}`, 'UserNotAllowed');
+      throw ApplicationFailure.nonRetryable(
+        `this worker logs in to ${server.host}:${server.port} as ${fixedUser} only; the migration asked for ${server.user}`,
+        'UserNotAllowed',
+      );
     }
     const workerTls = entry.ssl ?? (env.REVENANT_MYSQL_SSL_CA ? { ca: env.REVENANT_MYSQL_SSL_CA } : undefined);
     if (!trusted && server.tls && workerTls) {
       // The worker's TLS for this server stands: a migration can neither weaken it nor point it at other files.
-      throw ApplicationFailure.nonRetryable(`this worker connects to ${server.host}:${server.port} with the TLS settings of its own configuration; ` +
-        'the migration may not set --ssl, --ssl-ca, --ssl-cert, --ssl-key or --ssl-allow-insecure for it', 'TlsNotAllowed');
+      throw ApplicationFailure.nonRetryable(
+        `this worker connects to ${server.host}:${server.port} with the TLS settings of its own configuration; ` +
+          'the migration may not set --ssl, --ssl-ca, --ssl-cert, --ssl-key or --ssl-allow-insecure for it',
+        'TlsNotAllowed',
+      );
     }
     const user = server.user ?? overrides?.user ?? entry.user ?? env.REVENANT_MYSQL_USER ?? 'root';
-    const password = overrides?.byServer?.[`${server.host}:${server.port}`]?.password ?? overrides?.password ??
-      entry.password ?? env.REVENANT_MYSQL_PASSWORD ?? env.MYSQL_PWD ?? '';
+    const password =
+      overrides?.byServer?.[`${server.host}:${server.port}`]?.password ??
+      overrides?.password ??
+      entry.password ??
+      env.REVENANT_MYSQL_PASSWORD ??
+      env.MYSQL_PWD ??
+      '';
     // TLS: the command line's (gh-ost's --ssl flags), else the config's, else the environment's.
-    const ssl = (server.tls ? readSsl({ ...server.tls, rejectUnauthorized: !server.tls.allowInsecure, verifyIdentity: true }, '--ssl') : undefined) ??
+    const ssl =
+      (server.tls
+        ? readSsl({ ...server.tls, rejectUnauthorized: !server.tls.allowInsecure, verifyIdentity: true }, '--ssl')
+        : undefined) ??
       readSsl(entry.ssl, `REVENANT_CONFIG mysql.${key}`) ??
       (env.REVENANT_MYSQL_SSL_CA ? readSsl({ ca: env.REVENANT_MYSQL_SSL_CA }, 'REVENANT_MYSQL_SSL_CA') : undefined);
     // Over plain TCP a caching_sha2_password login sends the password encrypted with an RSA
@@ -121,10 +151,16 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env,
     // embedded CLI, as gh-ost's driver does) the one the server offers.
     const keyFile = entry.serverPublicKey ?? env.REVENANT_MYSQL_SERVER_PUBLIC_KEY;
     const serverPublicKey = keyFile ? readKey(keyFile, `REVENANT_CONFIG mysql.${key}.serverPublicKey`) : undefined;
-    const getServerPublicKey = trusted || entry.getServerPublicKey === true || env.REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY === '1';
+    const getServerPublicKey =
+      trusted || entry.getServerPublicKey === true || env.REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY === '1';
     return {
-      user, password, ...(ssl ? { ssl } : {}), ...(entry.host ? { host: entry.host } : {}), ...(entry.port ? { port: entry.port } : {}),
-      ...(serverPublicKey ? { serverPublicKey } : {}), getServerPublicKey,
+      user,
+      password,
+      ...(ssl ? { ssl } : {}),
+      ...(entry.host ? { host: entry.host } : {}),
+      ...(entry.port ? { port: entry.port } : {}),
+      ...(serverPublicKey ? { serverPublicKey } : {}),
+      getServerPublicKey,
     };
   };
 }
@@ -133,7 +169,10 @@ function readKey(file: string, where: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw ApplicationFailure.nonRetryable(`${where}: cannot read the server's public key ${file} on this worker: ${(e as Error).message}`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `${where}: cannot read the server's public key ${file} on this worker: ${(e as Error).message}`,
+      'BadInput',
+    );
   }
 }
 
@@ -157,7 +196,11 @@ export function serversAllowed(file: ConfigFile, env: NodeJS.ProcessEnv): Server
   const exact = new Set<string>();
   const anyPort = new Set<string>();
   let any = false;
-  const norm = (h: string) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const norm = (h: string) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/^\[(.*)\]$/, '$1');
   const add = (spec: string) => {
     const s = spec.trim();
     if (!s) return;
@@ -180,9 +223,12 @@ export function serversAllowed(file: ConfigFile, env: NodeJS.ProcessEnv): Server
   if (loopbackOnly) for (const h of LOOPBACK) anyPort.add(h);
   return {
     admits: (host, port) => any || anyPort.has(norm(host)) || exact.has(`${norm(host)}:${port}`),
-    describe: () => (any ? 'any server (a "default" entry or REVENANT_MYSQL_HOSTS=*)'
-      : loopbackOnly ? 'servers on this machine only (127.0.0.1, localhost, ::1): no REVENANT_CONFIG or REVENANT_MYSQL_HOSTS'
-      : `servers ${[...exact, ...[...anyPort].map((h) => `${h}:*`)].join(', ') || 'none'}`),
+    describe: () =>
+      any
+        ? 'any server (a "default" entry or REVENANT_MYSQL_HOSTS=*)'
+        : loopbackOnly
+          ? 'servers on this machine only (127.0.0.1, localhost, ::1): no REVENANT_CONFIG or REVENANT_MYSQL_HOSTS'
+          : `servers ${[...exact, ...[...anyPort].map((h) => `${h}:*`)].join(', ') || 'none'}`,
   };
 }
 

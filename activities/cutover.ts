@@ -13,7 +13,15 @@ import { checkedControl, type ControlSource } from './control';
 import { connect, exec, rows, type Conn } from './mysql';
 import { currentBinlogPosition } from './prepare';
 import * as sql from './sql';
-import { flavorOf, isMysql, renameLockProbe, renameQueuedOnTable, startReplica, stopReplica, type Flavor } from './flavor';
+import {
+  flavorOf,
+  isMysql,
+  renameLockProbe,
+  renameQueuedOnTable,
+  startReplica,
+  stopReplica,
+  type Flavor,
+} from './flavor';
 import { createGhostTriggers, dropGhostTriggers } from './triggers';
 import { MigrationMetrics } from './metrics';
 import { LagReader } from './throttler';
@@ -49,7 +57,12 @@ async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
 }
 
 /** Waits until the applier's committed checkpoint is near the read server's current position, or recent. */
-export async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: TablePlan, timeoutMs: number): Promise<void> {
+export async function waitForSmallBacklog(
+  conn: Conn,
+  inspected: Conn,
+  plan: TablePlan,
+  timeoutMs: number,
+): Promise<void> {
   const ctx = Context.current();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -58,17 +71,27 @@ export async function waitForSmallBacklog(conn: Conn, inspected: Conn, plan: Tab
     const server = await currentBinlogPosition(inspected);
     if (cp && cp.file === server.file && server.position - cp.position <= MAX_BACKLOG_BYTES) return;
     // Heartbeats are written on the applier's server, in its clock.
-    const lagMs = cp?.appliedHeartbeat ? Number((await rows(conn, sql.serverClockMillis()))[0].ms) - heartbeatMillis(cp.appliedHeartbeat) : NaN;
+    const lagMs = cp?.appliedHeartbeat
+      ? Number((await rows(conn, sql.serverClockMillis()))[0].ms) - heartbeatMillis(cp.appliedHeartbeat)
+      : NaN;
     if (lagMs <= MAX_APPLY_LAG_MS) return;
     if (Date.now() > deadline) {
-      throw ApplicationFailure.retryable(`binlog applier is behind (applied ${cp?.file}:${cp?.position}, server at ${server.file}:${server.position}` +
-        `${Number.isFinite(lagMs) ? `, last heartbeat applied ${(lagMs / 1000).toFixed(1)}s ago` : ''}); cut-over postponed until it catches up`, 'ApplierBehind');
+      throw ApplicationFailure.retryable(
+        `binlog applier is behind (applied ${cp?.file}:${cp?.position}, server at ${server.file}:${server.position}` +
+          `${Number.isFinite(lagMs) ? `, last heartbeat applied ${(lagMs / 1000).toFixed(1)}s ago` : ''}); cut-over postponed until it catches up`,
+        'ApplierBehind',
+      );
     }
     await sleep(50);
   }
 }
 
-export async function cutOver(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan, controlSource?: ControlSource): Promise<CutOverResult> {
+export async function cutOver(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+  controlSource?: ControlSource,
+): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   const lockTimeout = input.cutOverLockTimeoutSeconds;
   const applier = applierOf(input, plan);
@@ -94,7 +117,10 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
     await killPendingRenames(c, db, table);
     if (await tableExists(c, db, old)) {
       if (!(await isSentry(c, db, old))) {
-        throw ApplicationFailure.nonRetryable(`${db}.${old} exists and is not revenant's sentry: drop or rename it, then retry`, 'OldTableExists');
+        throw ApplicationFailure.nonRetryable(
+          `${db}.${old} exists and is not revenant's sentry: drop or rename it, then retry`,
+          'OldTableExists',
+        );
       }
       await exec(c, sql.dropTableIfExists(db, old));
     }
@@ -120,7 +146,10 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
       await exec(a, sql.lockTablesWrite(db, [table, old]));
     } catch (e) {
       await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
-      throw ApplicationFailure.retryable(`could not lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`, 'LockTimeout');
+      throw ApplicationFailure.retryable(
+        `could not lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`,
+        'LockTimeout',
+      );
     }
 
     // From here on the original table is locked: bounded waits only.
@@ -138,7 +167,10 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
       // (The sentry is this cut-over's own; the ghost must be nobody's.)
       if (probe && !isMysql(flavor) && sortsBefore(ghost, table)) await assertNobodyHolds(c, db, ghost);
       renameStarted = true;
-      renameResult = b.query(sql.swapTables(db, table, old, ghost).sql).then(() => null, (e: Error) => e);
+      renameResult = b.query(sql.swapTables(db, table, old, ghost).sql).then(
+        () => null,
+        (e: Error) => e,
+      );
       await waitForRenameBlocked(c, bId, lockTimeout * 1000, renameResult);
       // The moment of truth: drop the sentry; once the RENAME is queued on the original
       // itself, unlock: B's RENAME goes before any write that waits there.
@@ -154,12 +186,18 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
       await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
       await dropGhostTriggers(c, input, plan).catch(() => {});
       await exec(a, sql.unlockTables()).catch(() => {});
-      throw ApplicationFailure.retryable(`cut-over attempt rolled back, original table untouched: ${(e as Error).message}`, 'CutOverRolledBack');
+      throw ApplicationFailure.retryable(
+        `cut-over attempt rolled back, original table untouched: ${(e as Error).message}`,
+        'CutOverRolledBack',
+      );
     }
     const renameError = await renameResult;
     if (renameError) {
       await dropGhostTriggers(c, input, plan).catch(() => {});
-      throw ApplicationFailure.retryable(`RENAME failed, original table untouched: ${(renameError as Error).message}`, 'RenameFailed');
+      throw ApplicationFailure.retryable(
+        `RENAME failed, original table untouched: ${(renameError as Error).message}`,
+        'RenameFailed',
+      );
     }
     return { swapped: true, alreadySwapped: false, renamedAt: Date.now() };
   } finally {
@@ -172,12 +210,21 @@ export async function cutOver(credentials: CredentialResolver, input: MigrationI
 }
 
 /** The cut-over waits for the watched replicas to be within --max-lag-millis too: the marker must reach them within the lock's time. */
-export async function waitForLowReplicaLag(plan: TablePlan, credentials: CredentialResolver, input: MigrationInput, timeoutMs: number,
-  controlSource?: ControlSource): Promise<void> {
+export async function waitForLowReplicaLag(
+  plan: TablePlan,
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  timeoutMs: number,
+  controlSource?: ControlSource,
+): Promise<void> {
   if (!plan.lagReplicas?.length) return;
   // The workflow's --max-lag-millis (as the operator last set it), never the changelog's mirror.
   const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-  const inForce = controlSource ? await controlSource(workflowId).then(checkedControl).catch(() => undefined) : undefined;
+  const inForce = controlSource
+    ? await controlSource(workflowId)
+        .then(checkedControl)
+        .catch(() => undefined)
+    : undefined;
   const maxLag = inForce?.maxLagMillis ?? input.maxLagMillis ?? 1500;
   const lag = new LagReader(plan, credentials);
   try {
@@ -217,7 +264,12 @@ export const lockedMarkerMillis = (lockTimeoutSeconds: number) => Math.max(10_00
  * Writes a marker to the changelog and waits until the applier has committed every change
  * before it (it writes the marker back in the same transaction as those changes).
  */
-export async function drainToMarker(conn: Conn, plan: TablePlan, timeoutMs: number, what = 'cut-over marker'): Promise<void> {
+export async function drainToMarker(
+  conn: Conn,
+  plan: TablePlan,
+  timeoutMs: number,
+  what = 'cut-over marker',
+): Promise<void> {
   const info = Context.current().info;
   const marker = `${info.activityId}:${info.attempt}:${Date.now()}`;
   await exec(conn, sql.upsertChangelog(plan.database, plan.changelogTable, HINT.cutOverMarker, marker));
@@ -237,7 +289,10 @@ export async function drainToMarker(conn: Conn, plan: TablePlan, timeoutMs: numb
  * and the RENAME queues on it before anything else.
  */
 export function renameProbeTable(table: string, old: string, ghost: string): string | undefined {
-  return [old, ghost].filter((n) => sortsBefore(n, table)).sort((x, y) => (sortsBefore(x, y) ? -1 : 1)).pop();
+  return [old, ghost]
+    .filter((n) => sortsBefore(n, table))
+    .sort((x, y) => (sortsBefore(x, y) ? -1 : 1))
+    .pop();
 }
 
 /** Byte order of names, as the server orders the metadata locks it takes. */
@@ -268,16 +323,30 @@ async function lockHeld(conn: Conn, db: string, name: string): Promise<boolean> 
  */
 async function assertNobodyHolds(conn: Conn, db: string, name: string): Promise<void> {
   if (!(await lockHeld(conn, db, name))) return;
-  const sessions = (await rows(conn, sql.otherSessions())).map((p) => `${p.ID} ${p.COMMAND} ${p.STATE ?? ''} ${p.INFO ?? ''}`.trim()).join('; ');
-  throw new Error(`another session holds a lock on ${db}.${name}: the cut-over waits until it is free (sessions: ${sessions})`);
+  const sessions = (await rows(conn, sql.otherSessions()))
+    .map((p) => `${p.ID} ${p.COMMAND} ${p.STATE ?? ''} ${p.INFO ?? ''}`.trim())
+    .join('; ');
+  throw new Error(
+    `another session holds a lock on ${db}.${name}: the cut-over waits until it is free (sessions: ${sessions})`,
+  );
 }
 
 /** Until the RENAME is queued on the original table itself (flavor.renameQueuedOnTable). */
-async function waitForRenameQueuedOnTable(conn: Conn, flavor: Flavor, db: string, table: string, probe: string | undefined, renameId: number,
-  timeoutMs: number, renameResult: Promise<unknown>): Promise<void> {
+async function waitForRenameQueuedOnTable(
+  conn: Conn,
+  flavor: Flavor,
+  db: string,
+  table: string,
+  probe: string | undefined,
+  renameId: number,
+  timeoutMs: number,
+  renameResult: Promise<unknown>,
+): Promise<void> {
   if (!probe) return;
   let ended = false;
-  renameResult.then(() => { ended = true; });
+  renameResult.then(() => {
+    ended = true;
+  });
   const deadline = Date.now() + timeoutMs;
   const mysqlCheck = renameQueuedOnTable(flavor, db, table, renameId);
   for (;;) {
@@ -296,14 +365,25 @@ async function waitForRenameQueuedOnTable(conn: Conn, flavor: Flavor, db: string
   }
 }
 
-async function waitForRenameBlocked(conn: Conn, id: number, timeoutMs: number, renameResult: Promise<unknown>): Promise<void> {
+async function waitForRenameBlocked(
+  conn: Conn,
+  id: number,
+  timeoutMs: number,
+  renameResult: Promise<unknown>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let settled: unknown = undefined;
   let done = false;
-  renameResult.then((r) => { done = true; settled = r; });
+  renameResult.then((r) => {
+    done = true;
+    settled = r;
+  });
   for (;;) {
     if ((await rows(conn, sql.renameWaiting(id))).length > 0) return;
-    if (done) throw new Error(`RENAME ended before it was seen waiting: ${(settled as Error)?.message ?? 'unexpected success'}`);
+    if (done)
+      throw new Error(
+        `RENAME ended before it was seen waiting: ${(settled as Error)?.message ?? 'unexpected success'}`,
+      );
     if (Date.now() > deadline) throw new Error(`RENAME was not seen waiting on the table lock within ${timeoutMs} ms`);
     await sleep(10);
   }
@@ -313,11 +393,13 @@ async function waitForRenameBlocked(conn: Conn, id: number, timeoutMs: number, r
 async function killPendingRenames(conn: Conn, db: string, table: string): Promise<void> {
   const ps = await rows(conn, sql.pendingRenames());
   for (const p of ps) {
-    if (String(p.INFO).includes(sql.qualified(db, table))) await exec(conn, sql.killQuery(Number(p.ID))).catch(() => {});
+    if (String(p.INFO).includes(sql.qualified(db, table)))
+      await exec(conn, sql.killQuery(Number(p.ID))).catch(() => {});
   }
   for (let i = 0; i < 100; i++) {
-    const left = (await rows(conn, sql.pendingRenames()))
-      .filter((p) => String(p.INFO).includes(sql.qualified(db, table)));
+    const left = (await rows(conn, sql.pendingRenames())).filter((p) =>
+      String(p.INFO).includes(sql.qualified(db, table)),
+    );
     if (left.length === 0) return;
     await sleep(20);
   }

@@ -12,12 +12,39 @@ import { ControlReader, type WorkerServices } from './control';
 import { MigrationMetrics } from './metrics';
 import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
-import { advance, heartbeatMillis, HINT, readStored, SupersededError, type BinlogCheckpoint, type Stored } from './changelog';
+import {
+  advance,
+  heartbeatMillis,
+  HINT,
+  readStored,
+  SupersededError,
+  type BinlogCheckpoint,
+  type Stored,
+} from './changelog';
 import type { CredentialResolver } from './credentials';
-import { connect, describeMysqlError, describeWarnings, exec, isDataLossError, retryDelay, rows, type Conn, type Warning } from './mysql';
+import {
+  connect,
+  describeMysqlError,
+  describeWarnings,
+  exec,
+  isDataLossError,
+  retryDelay,
+  rows,
+  type Conn,
+  type Warning,
+} from './mysql';
 import { DEFAULTS } from '../workflows/types';
 import { ProgressReporter, type ProgressSink } from './progress';
-import { appendDml, changeToDml, replaceStatement, dmlToCheckedUnits, dmlToStatements, lastChangePerKey, type GhostDml, type Row } from './rowevents';
+import {
+  appendDml,
+  changeToDml,
+  replaceStatement,
+  dmlToCheckedUnits,
+  dmlToStatements,
+  lastChangePerKey,
+  type GhostDml,
+  type Row,
+} from './rowevents';
 import * as sql from './sql';
 import { binlogStatus, flavorOf } from './flavor';
 
@@ -48,7 +75,8 @@ const IDENT = '(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))';
 const QUALIFIED_NAME = new RegExp(`(?:${IDENT}\\s*\\.\\s*)?${IDENT}`, 'g');
 
 /** DDL that changes a table's definition or contents (not events, views, routines, or CREATE … LIKE). */
-const TABLE_DDL = /^\s*(ALTER\s+(ONLINE\s+|IGNORE\s+)*TABLE|RENAME\s+TABLES?|DROP\s+(TEMPORARY\s+)?TABLES?|TRUNCATE|CREATE\s+(OR\s+REPLACE\s+)?(UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX|DROP\s+INDEX)\b/i;
+const TABLE_DDL =
+  /^\s*(ALTER\s+(ONLINE\s+|IGNORE\s+)*TABLE|RENAME\s+TABLES?|DROP\s+(TEMPORARY\s+)?TABLES?|TRUNCATE|CREATE\s+(OR\s+REPLACE\s+)?(UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX|DROP\s+INDEX)\b/i;
 
 /**
  * Whether a DDL statement changes db.table, named qualified, or unqualified while its
@@ -59,14 +87,19 @@ export function ddlTouchesTable(query: string, sessionDb: string, db: string, ta
   for (const m of query.matchAll(QUALIFIED_NAME)) {
     const name = m[3] !== undefined ? m[3].replace(/``/g, '`') : m[4];
     if (name?.toLowerCase() !== table.toLowerCase()) continue;
-    const schema = m[1] !== undefined ? m[1].replace(/``/g, '`') : m[2] ?? sessionDb;
+    const schema = m[1] !== undefined ? m[1].replace(/``/g, '`') : (m[2] ?? sessionDb);
     if (schema === db) return true;
   }
   return false;
 }
 
-export async function drainBinlog(credentials: CredentialResolver, sink: ProgressSink | undefined,
-  input: MigrationInput, plan: TablePlan, services: WorkerServices = {}): Promise<ApplyProgress> {
+export async function drainBinlog(
+  credentials: CredentialResolver,
+  sink: ProgressSink | undefined,
+  input: MigrationInput,
+  plan: TablePlan,
+  services: WorkerServices = {},
+): Promise<ApplyProgress> {
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink, plan.window !== undefined);
   const conn = await connect(applierOf(input, plan), credentials);
@@ -76,22 +109,37 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
   try {
     await exec(conn, sql.ghostWriterSession(input));
     let start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
-    if (!start) throw ApplicationFailure.nonRetryable(`no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`);
-    if (plan.window !== undefined && start.value.window !== plan.window) start = await openWindow(conn, credentials, input, plan, start);
+    if (!start)
+      throw ApplicationFailure.nonRetryable(
+        `no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`,
+      );
+    if (plan.window !== undefined && start.value.window !== plan.window)
+      start = await openWindow(conn, credentials, input, plan, start);
     if (ctx.info.attempt > 1 || start.value.eventsApplied > 0) {
       // Resuming at the committed checkpoint: only a source transaction that was applied in
       // part (too large to wait for its commit) is applied again.
       const beat = ctx.info.heartbeatDetails as BinlogCheckpoint | undefined;
-      reporter.report({ kind: 'resume', phase: 'apply', attempt: ctx.info.attempt, redone: start.value.partialEvents ?? 0,
-        checkpoint: `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''} committed` +
-          ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})` });
+      reporter.report({
+        kind: 'resume',
+        phase: 'apply',
+        attempt: ctx.info.attempt,
+        redone: start.value.partialEvents ?? 0,
+        checkpoint:
+          `${start.value.file}:${start.value.position}${start.value.gtid ? ` (GTID ${start.value.gtid})` : ''} committed` +
+          ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})`,
+      });
     }
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials, services);
     const applier = new Applier(conn, input, plan, start, heartbeat, metrics);
     control.progress = () => ({ apply: applier.progress() });
-    streamer = new BinlogStreamer({ server: input.server, credentials, from: start.value, tables: { [plan.database]: [plan.table, plan.changelogTable] },
-      approximateJson: input.allowDataLoss === true });
+    streamer = new BinlogStreamer({
+      server: input.server,
+      credentials,
+      from: start.value,
+      tables: { [plan.database]: [plan.table, plan.changelogTable] },
+      approximateJson: input.allowDataLoss === true,
+    });
     await streamer.start(binlogReaderServerId());
 
     while (!ctx.cancellationSignal.aborted) {
@@ -120,8 +168,10 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
         // from the marker to take them (see openWindow).
         const unapplied = applier.rowChangesPending();
         if (unapplied > 0) {
-          ctx.log.info(`${unapplied} row change(s) of ${plan.database}.${plan.table} logged between the cut-over's marker and its RENAME: ` +
-            'made after the RENAME (the original was locked), so in the migrated table already');
+          ctx.log.info(
+            `${unapplied} row change(s) of ${plan.database}.${plan.table} logged between the cut-over's marker and its RENAME: ` +
+              'made after the RENAME (the original was locked), so in the migrated table already',
+          );
         }
         return applier.progress();
       }
@@ -131,7 +181,11 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
       metrics.applyLag(applier.progress().lagSeconds);
       // News: events applied, and lag in whole seconds (a lag that grows is worth telling).
       const now = applier.progress();
-      reporter.maybeReport(() => ({ kind: 'apply', apply: applier.progress() }), false, `${now.eventsApplied}:${Math.floor(now.lagSeconds)}`);
+      reporter.maybeReport(
+        () => ({ kind: 'apply', apply: applier.progress() }),
+        false,
+        `${now.eventsApplied}:${Math.floor(now.lagSeconds)}`,
+      );
     }
     await applier.flush();
     return applier.progress();
@@ -145,7 +199,6 @@ export async function drainBinlog(credentials: CredentialResolver, sink: Progres
     conn.destroy();
   }
 }
-
 
 /**
  * gh-ost's heartbeat: the master's clock written to the changelog every
@@ -161,11 +214,17 @@ class Heartbeat {
   private writing = false;
   private offsetMs = 0;
   private offsetAt = 0;
-  constructor(private readonly input: MigrationInput, private readonly plan: TablePlan, private readonly credentials: CredentialResolver) {}
+  constructor(
+    private readonly input: MigrationInput,
+    private readonly plan: TablePlan,
+    private readonly credentials: CredentialResolver,
+  ) {}
 
   /** On its own timer: it must beat while copy and apply are throttled, or lag could never clear. */
   start(): this {
-    this.timer = setInterval(() => { void this.write(); }, this.input.heartbeatIntervalMillis ?? 100);
+    this.timer = setInterval(() => {
+      void this.write();
+    }, this.input.heartbeatIntervalMillis ?? 100);
     return this;
   }
 
@@ -215,27 +274,49 @@ class Heartbeat {
  * applier to step over it. The checkpoint is marked as this window's (compare-and-set: a retry
  * that finds it moved starts from it).
  */
-async function openWindow(conn: Conn, credentials: CredentialResolver, input: MigrationInput, plan: TablePlan,
-  stored: Stored<BinlogCheckpoint>): Promise<Stored<BinlogCheckpoint>> {
+async function openWindow(
+  conn: Conn,
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+  stored: Stored<BinlogCheckpoint>,
+): Promise<Stored<BinlogCheckpoint>> {
   const ctx = Context.current();
   const opened = sql.swapTables(plan.database, plan.table, plan.ghostTable, plan.oldTable).sql;
   const same = (q: string) => q.replace(/\s+/g, ' ').trim().toLowerCase() === opened.toLowerCase();
-  const streamer = new BinlogStreamer({ server: input.server, credentials, from: stored.value, tables: { [plan.database]: [plan.changelogTable] } });
+  const streamer = new BinlogStreamer({
+    server: input.server,
+    credentials,
+    from: stored.value,
+    tables: { [plan.database]: [plan.changelogTable] },
+  });
   let after: BinlogPosition | undefined;
   try {
     await streamer.start(binlogReaderServerId());
     while (!after) {
-      if (ctx.cancellationSignal.aborted) throw ApplicationFailure.retryable('cancelled while finding the cut-over in the binlog', 'Cancelled');
+      if (ctx.cancellationSignal.aborted)
+        throw ApplicationFailure.retryable('cancelled while finding the cut-over in the binlog', 'Cancelled');
       ctx.heartbeat(stored.value);
       for (const item of await streamer.take(1000, 500)) {
-        if (item.type === 'ddl' && same(item.query)) { after = item.position; break; }
+        if (item.type === 'ddl' && same(item.query)) {
+          after = item.position;
+          break;
+        }
       }
     }
   } finally {
     streamer.stop();
   }
   const { file, position, gtid, appliedHeartbeat } = stored.value;
-  const next: BinlogCheckpoint = { file, position, ...(gtid ? { gtid } : {}), ...(appliedHeartbeat ? { appliedHeartbeat } : {}), eventsApplied: 0, window: plan.window, openedBy: after };
+  const next: BinlogCheckpoint = {
+    file,
+    position,
+    ...(gtid ? { gtid } : {}),
+    ...(appliedHeartbeat ? { appliedHeartbeat } : {}),
+    eventsApplied: 0,
+    window: plan.window,
+    openedBy: after,
+  };
   const { statement, next: moved } = advance(plan, HINT.binlog, stored, next);
   if ((await exec(conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
   return moved;
@@ -268,14 +349,26 @@ class Applier {
   private batchBeat: string | null = null;
   private appliedBeatAt = 0;
 
-  constructor(private readonly conn: Conn, private readonly input: MigrationInput, private readonly plan: TablePlan, start: Stored<BinlogCheckpoint>,
-    private readonly heartbeat: Heartbeat, private readonly metrics?: MigrationMetrics) {
+  constructor(
+    private readonly conn: Conn,
+    private readonly input: MigrationInput,
+    private readonly plan: TablePlan,
+    start: Stored<BinlogCheckpoint>,
+    private readonly heartbeat: Heartbeat,
+    private readonly metrics?: MigrationMetrics,
+  ) {
     this.stored = start;
     this.checkpoint = start.value;
     this.dmlBatchSize = input.dmlBatchSize;
     const startValue = start.value;
     this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
-    this.target = { database: plan.database, ghostTable: plan.ghostTable, columns: plan.columns, key: plan.key, inOrder: plan.window !== undefined };
+    this.target = {
+      database: plan.database,
+      ghostTable: plan.ghostTable,
+      columns: plan.columns,
+      key: plan.key,
+      inOrder: plan.window !== undefined,
+    };
   }
 
   accept(item: import('./binlog').StreamItem): void {
@@ -311,7 +404,8 @@ class Applier {
       }
       throw ApplicationFailure.nonRetryable(
         `${this.plan.database}.${this.plan.table} was changed by DDL during the migration (${q.slice(0, 200)}); the ghost no longer matches it`,
-        'TableChangedDuringMigration');
+        'TableChangedDuringMigration',
+      );
     }
   }
 
@@ -349,7 +443,10 @@ class Applier {
     if (this.batchEvents >= this.dmlBatchSize * BATCH_ROWS_PER_DML_BATCH_UNIT) return true;
     const since = Date.now() - this.lastFlush;
     if (this.batch.length > 0 && since >= FLUSH_INTERVAL_MS) return true;
-    return this.positionAdvanced && since >= (this.caughtUp ? POSITION_CHECKPOINT_MS.caughtUp : POSITION_CHECKPOINT_MS.behind);
+    return (
+      this.positionAdvanced &&
+      since >= (this.caughtUp ? POSITION_CHECKPOINT_MS.caughtUp : POSITION_CHECKPOINT_MS.behind)
+    );
   }
 
   async flush(): Promise<void> {
@@ -357,7 +454,8 @@ class Applier {
     // What the cut-over reads the applier's lag from (no worker's clock needed).
     const appliedHeartbeat = this.batchBeat ?? this.checkpoint.appliedHeartbeat;
     const next: BinlogCheckpoint = {
-      ...this.batchPosition, eventsApplied: this.checkpoint.eventsApplied + this.batchEvents,
+      ...this.batchPosition,
+      eventsApplied: this.checkpoint.eventsApplied + this.batchEvents,
       from: { file: this.checkpoint.file, position: this.checkpoint.position },
       ...(this.partialEvents ? { partialEvents: this.partialEvents } : {}),
       ...(appliedHeartbeat ? { appliedHeartbeat } : {}),
@@ -368,7 +466,9 @@ class Applier {
     // The checkpoint moves first (compare-and-set, taking its row lock): a stale attempt
     // finds it moved and rolls back before any of its changes commit.
     const { statement, next: stored } = advance(this.plan, HINT.binlog, this.stored, next);
-    const marker = this.marker ? [sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)] : [];
+    const marker = this.marker
+      ? [sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)]
+      : [];
     const retries = this.input.defaultRetries ?? DEFAULTS.defaultRetries;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -378,7 +478,8 @@ class Applier {
           // then the batch's merged changes, then the cut-over's marker.
           await this.conn.query('START TRANSACTION');
           if ((await exec(this.conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
-          for (const s of dmlToStatements(lastChangePerKey(this.batch, this.target), this.target)) await exec(this.conn, s);
+          for (const s of dmlToStatements(lastChangePerKey(this.batch, this.target), this.target))
+            await exec(this.conn, s);
           for (const m of marker) await exec(this.conn, m);
         }
         await this.conn.query('COMMIT');
@@ -387,7 +488,11 @@ class Applier {
         await this.conn.query('ROLLBACK').catch(() => {});
         if (isDataLossError(e) && !this.input.allowDataLoss) throw await this.dataLoss(e, next);
         // A deadlock with the application's writes rolls the whole batch back: run it again.
-        const wait = retryDelay(e, attempt, { defaultRetries: retries, lockBackoffMs: 50, what: `applying binlog events up to ${next.file}:${next.position}` });
+        const wait = retryDelay(e, attempt, {
+          defaultRetries: retries,
+          lockBackoffMs: 50,
+          what: `applying binlog events up to ${next.file}:${next.position}`,
+        });
         // Alive while it retries (see copy.ts): the failure the tries end with must end the migration.
         Context.current().heartbeat(this.checkpoint);
         await new Promise((r) => setTimeout(r, wait));
@@ -429,10 +534,15 @@ class Applier {
           }
         }
       }
-    } catch { /* found, or the search itself failed: report what is known */ }
+    } catch {
+      /* found, or the search itself failed: report what is known */
+    }
     await this.conn.query('ROLLBACK').catch(() => {});
-    return ApplicationFailure.nonRetryable(`the ALTER loses data: ${describeMysqlError(e)}, applying ${where} to ${this.plan.database}.${this.plan.ghostTable}. ` +
-      `Nothing was cut over: ${this.plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`, 'DataLoss');
+    return ApplicationFailure.nonRetryable(
+      `the ALTER loses data: ${describeMysqlError(e)}, applying ${where} to ${this.plan.database}.${this.plan.ghostTable}. ` +
+        `Nothing was cut over: ${this.plan.table} is unchanged. Rerun with --allow-data-loss to accept the loss`,
+      'DataLoss',
+    );
   }
 
   /** --panic-on-warnings: one round trip per row change, each upsert's warnings read before the next. */
@@ -447,7 +557,10 @@ class Applier {
       // The unit deleted the row's own key first: any duplicate is another row's.
       const warnings = await rows<Warning>(this.conn, sql.showWarnings());
       if (warnings.length) {
-        throw ApplicationFailure.nonRetryable(`warnings detected in statement ${i + 1} of ${units.length}: [${describeWarnings(warnings)}]`, 'PanicOnWarnings');
+        throw ApplicationFailure.nonRetryable(
+          `warnings detected in statement ${i + 1} of ${units.length}: [${describeWarnings(warnings)}]`,
+          'PanicOnWarnings',
+        );
       }
     }
     for (const m of marker) await exec(this.conn, m);
@@ -464,7 +577,15 @@ class Applier {
     const lagMs = this.progress().lagSeconds * 1000;
     const behind = this.behind ? lagMs > APPLY_CAUGHT_UP_MS : lagMs > APPLY_BEHIND_MS;
     if (behind === this.behind) return;
-    await exec(this.conn, sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.applyBehind, behind ? String(Math.round(lagMs)) : '0'));
+    await exec(
+      this.conn,
+      sql.upsertChangelog(
+        this.plan.database,
+        this.plan.changelogTable,
+        HINT.applyBehind,
+        behind ? String(Math.round(lagMs)) : '0',
+      ),
+    );
     this.behind = behind;
   }
 
@@ -472,7 +593,8 @@ class Applier {
     if (Date.now() - this.lastBacklogCheck < 1000) return;
     this.lastBacklogCheck = Date.now();
     const [ms] = await rows(this.conn, binlogStatus(flavorOf(this.conn)));
-    if (ms && ms.File === this.checkpoint.file) this.backlogBytes = Math.max(0, Number(ms.Position) - this.checkpoint.position);
+    if (ms && ms.File === this.checkpoint.file)
+      this.backlogBytes = Math.max(0, Number(ms.Position) - this.checkpoint.position);
     else if (ms) this.backlogBytes = Number(ms.Position);
   }
 
@@ -485,8 +607,13 @@ class Applier {
     // Caught up: none. Else the age of the last heartbeat applied; before the first one, the
     // least the last event's whole-second timestamp allows (it may be up to 999 ms late).
     const since = this.appliedBeatAt || (this.lastEventTs ? this.lastEventTs + 999 : 0);
-    const lagSeconds = this.caughtUp && this.batch.length === 0 ? 0 : since ? Math.max(0, (Date.now() - since) / 1000) : 0;
-    return { eventsApplied: this.checkpoint.eventsApplied, position: { file: this.checkpoint.file, position: this.checkpoint.position },
-      lagSeconds, backlogBytes: this.backlogBytes };
+    const lagSeconds =
+      this.caughtUp && this.batch.length === 0 ? 0 : since ? Math.max(0, (Date.now() - since) / 1000) : 0;
+    return {
+      eventsApplied: this.checkpoint.eventsApplied,
+      position: { file: this.checkpoint.file, position: this.checkpoint.position },
+      lagSeconds,
+      backlogBytes: this.backlogBytes,
+    };
   }
 }

@@ -66,7 +66,10 @@ const UNSAFE_SQL_MODES = ['NO_BACKSLASH_ESCAPES'];
  * from the mode's own names (letters and underscores only, checked), never from a value.
  */
 export function safeSqlMode(mode: string): Statement | null {
-  const modes = mode.split(',').map((m) => m.trim()).filter(Boolean);
+  const modes = mode
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   if (!modes.some((m) => UNSAFE_SQL_MODES.includes(m.toUpperCase()))) return null;
   const kept = modes.filter((m) => !UNSAFE_SQL_MODES.includes(m.toUpperCase()));
   if (!kept.every((m) => /^[A-Z_]+$/i.test(m))) throw new Error(`unexpected sql_mode ${JSON.stringify(mode)}`);
@@ -92,9 +95,16 @@ export const binlogStatus = (f: Flavor): Statement => ({
 });
 
 /** Variables that say whether and how the server numbers its transactions. */
-export const gtidVariables = (f: Flavor): Statement => isMysql(f)
-  ? { sql: 'SELECT @@global.gtid_mode AS mode, @@global.server_uuid AS uuid, @@global.gtid_executed AS executed, @@global.gtid_purged AS purged', params: [] }
-  : { sql: "SELECT 'ON' AS mode, @@global.server_id AS uuid, @@global.gtid_binlog_pos AS executed, '' AS purged", params: [] };
+export const gtidVariables = (f: Flavor): Statement =>
+  isMysql(f)
+    ? {
+        sql: 'SELECT @@global.gtid_mode AS mode, @@global.server_uuid AS uuid, @@global.gtid_executed AS executed, @@global.gtid_purged AS purged',
+        params: [],
+      }
+    : {
+        sql: "SELECT 'ON' AS mode, @@global.server_id AS uuid, @@global.gtid_binlog_pos AS executed, '' AS purged",
+        params: [],
+      };
 
 /**
  * MySQL GTID modes a checkpoint can be trusted with. ON: every transaction has a GTID, and a
@@ -105,9 +115,11 @@ export function gtidModeProblem(f: Flavor, mode: string): string | null {
   if (!isMysql(f)) return null;
   const m = mode.toUpperCase();
   if (m === 'ON' || m === 'OFF') return null;
-  return `gtid_mode is ${mode}: in a transitional GTID mode some transactions have GTIDs and some do not, ` +
+  return (
+    `gtid_mode is ${mode}: in a transitional GTID mode some transactions have GTIDs and some do not, ` +
     `and a migration's checkpoint cannot be trusted across both; finish the change (SET GLOBAL gtid_mode = ON, ` +
-    `step by step as MySQL's manual describes) or go back to OFF before migrating`;
+    `step by step as MySQL's manual describes) or go back to OFF before migrating`
+  );
 }
 
 /** Whether checkpoints on this server carry a GTID position to resume from. */
@@ -123,7 +135,10 @@ export function usesGtids(f: Flavor, mode: string): boolean {
  */
 export async function gtidAt(conn: Conn, f: Flavor, status: Record<string, any>): Promise<string> {
   if (isMysql(f)) return String(status.Executed_Gtid_Set ?? '').replace(/\s+/g, '');
-  const r = await rows(conn, { sql: 'SELECT BINLOG_GTID_POS(?, ?) AS gtid', params: [status.File, Number(status.Position)] }).catch(() => []);
+  const r = await rows(conn, {
+    sql: 'SELECT BINLOG_GTID_POS(?, ?) AS gtid',
+    params: [status.File, Number(status.Position)],
+  }).catch(() => []);
   return String(r[0]?.gtid ?? '');
 }
 
@@ -135,14 +150,21 @@ export async function gtidAt(conn: Conn, f: Flavor, status: Record<string, any>)
  * oldest binlog file's Gtid_list (the GTIDs before it) is no further than the checkpoint in
  * any replication domain.
  */
-export async function gtidCheckpointProblem(conn: Conn, f: Flavor, checkpoint: string, oldestFile: string): Promise<string | null> {
+export async function gtidCheckpointProblem(
+  conn: Conn,
+  f: Flavor,
+  checkpoint: string,
+  oldestFile: string,
+): Promise<string | null> {
   if (isMysql(f)) {
     const [r] = await rows(conn, {
       sql: 'SELECT GTID_SUBSET(@@global.gtid_purged, ?) AS kept, GTID_SUBSET(?, @@global.gtid_executed) AS known, @@global.gtid_purged AS purged',
       params: [checkpoint, checkpoint],
     });
-    if (Number(r.kept) !== 1) return `GTIDs the migration has not read were purged (gtid_purged ${String(r.purged).replace(/\s+/g, '')} is not within the checkpoint)`;
-    if (Number(r.known) !== 1) return 'the checkpoint holds GTIDs this server never executed: it is not the server (or a replica of the server) the migration ran on, or it went back in time';
+    if (Number(r.kept) !== 1)
+      return `GTIDs the migration has not read were purged (gtid_purged ${String(r.purged).replace(/\s+/g, '')} is not within the checkpoint)`;
+    if (Number(r.known) !== 1)
+      return 'the checkpoint holds GTIDs this server never executed: it is not the server (or a replica of the server) the migration ran on, or it went back in time';
     return null;
   }
   const head = await rows(conn, { sql: 'SHOW BINLOG EVENTS IN ? LIMIT 5', params: [oldestFile] });
@@ -159,7 +181,10 @@ export async function gtidCheckpointProblem(conn: Conn, f: Flavor, checkpoint: s
 /** MariaDB GTID position "d-s-n,d-s-n" as domain -> sequence. */
 export function parseMariadbGtidPos(pos: string): Map<number, bigint> {
   const out = new Map<number, bigint>();
-  for (const part of pos.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of pos
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
     if (m) out.set(Number(m[1]), BigInt(m[3]));
   }
@@ -168,12 +193,17 @@ export function parseMariadbGtidPos(pos: string): Map<number, bigint> {
 
 // ---- Replication ------------------------------------------------------------------------
 
-export const replicaStatusQuery = (f: Flavor): Statement => ({ sql: replicaWords(f) ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS', params: [] });
+export const replicaStatusQuery = (f: Flavor): Statement => ({
+  sql: replicaWords(f) ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS',
+  params: [],
+});
 export const stopReplica = (f: Flavor, sqlThreadOnly = false): Statement => ({
-  sql: `${replicaWords(f) ? 'STOP REPLICA' : 'STOP SLAVE'}${sqlThreadOnly ? ' SQL_THREAD' : ''}`, params: [],
+  sql: `${replicaWords(f) ? 'STOP REPLICA' : 'STOP SLAVE'}${sqlThreadOnly ? ' SQL_THREAD' : ''}`,
+  params: [],
 });
 export const startReplica = (f: Flavor, sqlThreadOnly = false): Statement => ({
-  sql: `${replicaWords(f) ? 'START REPLICA' : 'START SLAVE'}${sqlThreadOnly ? ' SQL_THREAD' : ''}`, params: [],
+  sql: `${replicaWords(f) ? 'START REPLICA' : 'START SLAVE'}${sqlThreadOnly ? ' SQL_THREAD' : ''}`,
+  params: [],
 });
 /** The statement a user runs to start replication again, for messages. */
 export const startReplicaWords = (f: Flavor) => startReplica(f).sql;
@@ -203,7 +233,8 @@ export const replicaLogsUpdates = (f: Flavor): Statement => ({
   sql: `SELECT @@global.${isMysql(f) && atLeast(f, 8, 0, 26) ? 'log_replica_updates' : 'log_slave_updates'} AS on_, @@global.read_only AS read_only`,
   params: [],
 });
-export const replicaLogsUpdatesFlag = (f: Flavor) => (isMysql(f) && atLeast(f, 8, 0, 26) ? '--log-replica-updates' : '--log-slave-updates');
+export const replicaLogsUpdatesFlag = (f: Flavor) =>
+  isMysql(f) && atLeast(f, 8, 0, 26) ? '--log-replica-updates' : '--log-slave-updates';
 
 // ---- Server settings revenant cannot work with --------------------------------------------
 
@@ -223,10 +254,14 @@ export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<stri
   const out: string[] = [];
   const compression = String(v?.compression ?? '');
   if (compression === '1' || compression.toUpperCase() === 'ON') {
-    out.push('binlog_transaction_compression is ON: revenant cannot read compressed binlog transactions; SET GLOBAL binlog_transaction_compression = OFF (and SET SESSION for running sessions) before migrating');
+    out.push(
+      'binlog_transaction_compression is ON: revenant cannot read compressed binlog transactions; SET GLOBAL binlog_transaction_compression = OFF (and SET SESSION for running sessions) before migrating',
+    );
   }
   if (/PARTIAL_JSON/i.test(String(v?.value_options ?? ''))) {
-    out.push("binlog_row_value_options is PARTIAL_JSON: JSON updates reach the binlog as diffs, not whole values, and revenant needs whole rows; SET GLOBAL binlog_row_value_options = ''");
+    out.push(
+      "binlog_row_value_options is PARTIAL_JSON: JSON updates reach the binlog as diffs, not whole values, and revenant needs whole rows; SET GLOBAL binlog_row_value_options = ''",
+    );
   }
   // The cut-over reads the RENAME's metadata lock here before it unlocks (renameQueuedOnTable).
   const [ps] = await rows(conn, {
@@ -234,25 +269,30 @@ export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<stri
     params: [],
   }).catch(() => [{ on_: 0, mdl: null } as Record<string, any>]);
   if (Number(ps.on_) !== 1 || ps.mdl !== 'YES') {
-    out.push('performance_schema or its metadata lock instrument is off (or this user cannot read performance_schema: GRANT SELECT ON performance_schema.* TO …): the cut-over reads performance_schema.metadata_locks to be sure no write ' +
-      "slips in between its unlock and its RENAME; start the server with performance_schema=ON and UPDATE performance_schema.setup_instruments SET ENABLED = 'YES' " +
-      "WHERE NAME = 'wait/lock/metadata/sql/mdl' (both the defaults of MySQL 8.0 and later)");
+    out.push(
+      'performance_schema or its metadata lock instrument is off (or this user cannot read performance_schema: GRANT SELECT ON performance_schema.* TO …): the cut-over reads performance_schema.metadata_locks to be sure no write ' +
+        "slips in between its unlock and its RENAME; start the server with performance_schema=ON and UPDATE performance_schema.setup_instruments SET ENABLED = 'YES' " +
+        "WHERE NAME = 'wait/lock/metadata/sql/mdl' (both the defaults of MySQL 8.0 and later)",
+    );
   }
   return out;
 }
 
 /** The ports a server answers on besides @@port: MariaDB's extra_port (MySQL has none). */
 export const otherPorts = (f: Flavor): Statement | undefined =>
-  (f.kind === 'mariadb' ? { sql: 'SELECT @@global.extra_port AS port', params: [] } : undefined);
+  f.kind === 'mariadb' ? { sql: 'SELECT @@global.extra_port AS port', params: [] } : undefined;
 
 /**
  * gh-ost's --allow-setup-metadata-lock-instruments: MySQL's cut-over reads metadata_locks
  * (renameQueuedOnTable); MariaDB's probes with LOCK TABLES and needs no instrument.
  */
-export const enableMetadataLockInstrument = (f: Flavor): Statement | undefined => (f.kind === 'mysql' ? {
-  sql: "UPDATE performance_schema.setup_instruments SET ENABLED = 'YES', TIMED = 'YES' WHERE NAME = 'wait/lock/metadata/sql/mdl'",
-  params: [],
-} : undefined);
+export const enableMetadataLockInstrument = (f: Flavor): Statement | undefined =>
+  f.kind === 'mysql'
+    ? {
+        sql: "UPDATE performance_schema.setup_instruments SET ENABLED = 'YES', TIMED = 'YES' WHERE NAME = 'wait/lock/metadata/sql/mdl'",
+        params: [],
+      }
+    : undefined;
 
 // ---- Cut-over ---------------------------------------------------------------------------
 
@@ -268,12 +308,20 @@ export const enableMetadataLockInstrument = (f: Flavor): Statement | undefined =
  * session cannot lock _<t>_gho at once (LOCK TABLES … NOWAIT), no other session having held it
  * before the RENAME was issued (renameLockProbe, before and after).
  */
-export const renameQueuedOnTable = (f: Flavor, database: string, table: string, renameConnectionId: number): Statement | null => (isMysql(f) ? {
-  sql: `SELECT COUNT(*) AS n FROM performance_schema.metadata_locks m JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID
+export const renameQueuedOnTable = (
+  f: Flavor,
+  database: string,
+  table: string,
+  renameConnectionId: number,
+): Statement | null =>
+  isMysql(f)
+    ? {
+        sql: `SELECT COUNT(*) AS n FROM performance_schema.metadata_locks m JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID
         WHERE t.PROCESSLIST_ID = ? AND m.OBJECT_TYPE = 'TABLE' AND m.OBJECT_SCHEMA = ? AND m.OBJECT_NAME = ?
           AND m.LOCK_TYPE = 'EXCLUSIVE' AND m.LOCK_STATUS = 'PENDING'`,
-  params: [renameConnectionId, database, table],
-} : null);
+        params: [renameConnectionId, database, table],
+      }
+    : null;
 
 /** MariaDB's probe of renameQueuedOnTable: a read lock that fails at once if another session holds the name. */
 export const renameLockProbe = (database: string, name: string): Statement => ({
@@ -288,8 +336,10 @@ export const renameLockProbe = (database: string, name: string): Statement => ({
  * REPLICATION CLIENT; MariaDB 10.5+ split it into BINLOG MONITOR (and kept the old name as
  * an alias that SHOW GRANTS prints as the new one).
  */
-export const binlogMonitorPrivileges = (f: Flavor): string[] => (isMysql(f) ? ['REPLICATION CLIENT', 'SUPER'] : ['BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER']);
-export const binlogMonitorPrivilegeName = (f: Flavor) => (isMysql(f) ? 'REPLICATION CLIENT' : 'BINLOG MONITOR (REPLICATION CLIENT)');
+export const binlogMonitorPrivileges = (f: Flavor): string[] =>
+  isMysql(f) ? ['REPLICATION CLIENT', 'SUPER'] : ['BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER'];
+export const binlogMonitorPrivilegeName = (f: Flavor) =>
+  isMysql(f) ? 'REPLICATION CLIENT' : 'BINLOG MONITOR (REPLICATION CLIENT)';
 
 // ---- Per-connection detection --------------------------------------------------------------
 
@@ -306,7 +356,8 @@ export async function initConnection(conn: Conn): Promise<Flavor> {
   if (mode) {
     await rows(conn, mode);
     const [after] = await rows(conn, { sql: 'SELECT @@session.sql_mode AS sql_mode', params: [] });
-    if (safeSqlMode(String(after.sql_mode))) throw new Error(`the session's sql_mode kept NO_BACKSLASH_ESCAPES: ${after.sql_mode}`);
+    if (safeSqlMode(String(after.sql_mode)))
+      throw new Error(`the session's sql_mode kept NO_BACKSLASH_ESCAPES: ${after.sql_mode}`);
   }
   const setup = sessionSetup(f);
   if (setup) await conn.query(setup.sql, setup.params);

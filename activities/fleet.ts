@@ -2,44 +2,83 @@
 // file and hold the table, read on the servers themselves (the worker has the logins; the CLI
 // may not), and, for a fleet resurrected, which of them left a checkpoint to continue from.
 import { ApplicationFailure } from '@temporalio/activity';
-import { changelogTableName, tableNameBase, type FleetServerSpec, type FleetTarget, type MigrationInput, type ServerRef } from '../workflows/types';
+import {
+  changelogTableName,
+  tableNameBase,
+  type FleetServerSpec,
+  type FleetTarget,
+  type MigrationInput,
+  type ServerRef,
+} from '../workflows/types';
 import type { CredentialResolver } from './credentials';
 import { rows, withConnection } from './mysql';
 
-const refuse = (message: string): never => { throw ApplicationFailure.nonRetryable(message, 'BadInput'); };
+const refuse = (message: string): never => {
+  throw ApplicationFailure.nonRetryable(message, 'BadInput');
+};
 
-export async function listFleetTargets(credentials: CredentialResolver, servers: FleetServerSpec[], table: string, login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>): Promise<FleetTarget[]> {
+export async function listFleetTargets(
+  credentials: CredentialResolver,
+  servers: FleetServerSpec[],
+  table: string,
+  login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
+): Promise<FleetTarget[]> {
   const targets: FleetTarget[] = [];
   const seen = new Set<string>();
   for (const spec of servers) {
     // The command line's login and TLS, for every server the file names (a connection name is the worker's instead).
-    const server: ServerRef = { ...login, host: spec.host, port: spec.port, ...(spec.user ? { user: spec.user } : {}), ...(spec.connection ? { name: spec.connection } : {}) };
+    const server: ServerRef = {
+      ...login,
+      host: spec.host,
+      port: spec.port,
+      ...(spec.user ? { user: spec.user } : {}),
+      ...(spec.connection ? { name: spec.connection } : {}),
+    };
     const name = spec.table ?? table;
-    await withConnection(server, credentials, async (conn) => {
-      const explicit = Array.isArray(spec.databases);
-      const databases = explicit
-        ? (spec.databases as string[])
-        : (await rows(conn, { sql: 'SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME', params: [spec.databases] })).map((r) => String(r.SCHEMA_NAME));
-      if (databases.length === 0) return;
-      const holding = new Set((await rows(conn, {
-        sql: 'SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_NAME = ? AND TABLE_SCHEMA IN (?) AND TABLE_TYPE = \'BASE TABLE\'', params: [name, databases],
-      })).map((r) => String(r.TABLE_SCHEMA)));
-      // Named explicitly, a database without the table is a mistake in the file; matched by a pattern, it is not a target.
-      const missing = explicit ? databases.filter((d) => !holding.has(d)) : [];
-      if (missing.length) refuse(`fleet: ${spec.host}:${spec.port} has no table ${name} in ${missing.join(', ')}`);
-      for (const database of databases.filter((d) => holding.has(d))) {
-        const key = `${spec.host}:${spec.port}/${database}.${name}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        targets.push({ server, database, table: name });
-      }
-    }, { firstContact: true });
+    await withConnection(
+      server,
+      credentials,
+      async (conn) => {
+        const explicit = Array.isArray(spec.databases);
+        const databases = explicit
+          ? (spec.databases as string[])
+          : (
+              await rows(conn, {
+                sql: 'SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME',
+                params: [spec.databases],
+              })
+            ).map((r) => String(r.SCHEMA_NAME));
+        if (databases.length === 0) return;
+        const holding = new Set(
+          (
+            await rows(conn, {
+              sql: "SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_NAME = ? AND TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'",
+              params: [name, databases],
+            })
+          ).map((r) => String(r.TABLE_SCHEMA)),
+        );
+        // Named explicitly, a database without the table is a mistake in the file; matched by a pattern, it is not a target.
+        const missing = explicit ? databases.filter((d) => !holding.has(d)) : [];
+        if (missing.length) refuse(`fleet: ${spec.host}:${spec.port} has no table ${name} in ${missing.join(', ')}`);
+        for (const database of databases.filter((d) => holding.has(d))) {
+          const key = `${spec.host}:${spec.port}/${database}.${name}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          targets.push({ server, database, table: name });
+        }
+      },
+      { firstContact: true },
+    );
   }
   return targets;
 }
 
 /** Of these targets, the indexes of those whose changelog is there: a migration to resurrect, not to begin. */
-export async function fleetCheckpoints(credentials: CredentialResolver, targets: FleetTarget[], template: Pick<MigrationInput, 'forceTableNames'>): Promise<number[]> {
+export async function fleetCheckpoints(
+  credentials: CredentialResolver,
+  targets: FleetTarget[],
+  template: Pick<MigrationInput, 'forceTableNames'>,
+): Promise<number[]> {
   const found: number[] = [];
   const byServer = new Map<string, number[]>();
   targets.forEach((t, i) => {
@@ -48,13 +87,22 @@ export async function fleetCheckpoints(credentials: CredentialResolver, targets:
   });
   for (const indexes of byServer.values()) {
     await withConnection(targets[indexes[0]].server, credentials, async (conn) => {
-      const present = new Set((await rows(conn, {
-        sql: 'SELECT CONCAT(TABLE_SCHEMA, \'.\', TABLE_NAME) AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_NAME LIKE \'%\\_ghc\'',
-        params: [[...new Set(indexes.map((i) => targets[i].database))]],
-      })).map((r) => String(r.t)));
+      const present = new Set(
+        (
+          await rows(conn, {
+            sql: "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_NAME LIKE '%\\_ghc'",
+            params: [[...new Set(indexes.map((i) => targets[i].database))]],
+          })
+        ).map((r) => String(r.t)),
+      );
       for (const i of indexes) {
         const t = targets[i];
-        if (present.has(`${t.database}.${changelogTableName(tableNameBase({ table: t.table, forceTableNames: template.forceTableNames }))}`)) found.push(i);
+        if (
+          present.has(
+            `${t.database}.${changelogTableName(tableNameBase({ table: t.table, forceTableNames: template.forceTableNames }))}`,
+          )
+        )
+          found.push(i);
       }
     });
   }

@@ -12,8 +12,16 @@ import { join } from 'node:path';
 import { ghostTableName, oldTableName, tableNameBase, type MigrationInput } from '../workflows/types';
 
 export type HookName =
-  | 'on-startup' | 'on-validated' | 'on-rowcount-complete' | 'on-before-row-copy' | 'on-status' | 'on-row-copy-complete'
-  | 'on-begin-postponed' | 'on-before-cut-over' | 'on-success' | 'on-failure';
+  | 'on-startup'
+  | 'on-validated'
+  | 'on-rowcount-complete'
+  | 'on-before-row-copy'
+  | 'on-status'
+  | 'on-row-copy-complete'
+  | 'on-begin-postponed'
+  | 'on-before-cut-over'
+  | 'on-success'
+  | 'on-failure';
 
 /** Hooks whose failure is only reported. */
 const ADVISORY: HookName[] = ['on-status', 'on-failure', 'on-success'];
@@ -65,20 +73,32 @@ function executables(dir: string, hook: HookName): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw ApplicationFailure.nonRetryable(`--hooks-path ${dir} cannot be read on this worker: ${(e as Error).message}`, 'HookFailed');
+    throw ApplicationFailure.nonRetryable(
+      `--hooks-path ${dir} cannot be read on this worker: ${(e as Error).message}`,
+      'HookFailed',
+    );
   }
-  return names.filter((n) => n.startsWith(`gh-ost-${hook}`)).sort().map((n) => join(dir, n)).filter((p) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return names
+    .filter((n) => n.startsWith(`gh-ost-${hook}`))
+    .sort()
+    .map((n) => join(dir, n))
+    .filter((p) => {
+      try {
+        accessSync(p, constants.X_OK);
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** Runs the hook's executables in order; returns what each printed. */
-export async function runHook(input: MigrationInput, hook: HookName, ctx: HookContext, policy?: WorkerPolicy): Promise<string[]> {
+export async function runHook(
+  input: MigrationInput,
+  hook: HookName,
+  ctx: HookContext,
+  policy?: WorkerPolicy,
+): Promise<string[]> {
   if (!input.hooksPath) return [];
   const refused = policy?.refusesHooksPath(input.hooksPath);
   if (refused) throw ApplicationFailure.nonRetryable(refused, 'HookNotAllowed');
@@ -97,7 +117,10 @@ export async function runHook(input: MigrationInput, hook: HookName, ctx: HookCo
     if (result.out) log.info(`hook ${file} printed: ${result.out.slice(0, 4000)}`);
     outputs.push(`${file}: exit ${result.code}`);
     if (result.code !== 0 && !ADVISORY.includes(hook)) {
-      throw ApplicationFailure.nonRetryable(`hook ${file} failed (exit ${result.code}); its output is in the worker's log`, 'HookFailed');
+      throw ApplicationFailure.nonRetryable(
+        `hook ${file} failed (exit ${result.code}); its output is in the worker's log`,
+        'HookFailed',
+      );
     }
   }
   return outputs;

@@ -42,16 +42,23 @@ export function createActivities(deps: ActivityDeps) {
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan, services),
     checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan, control),
     cutOver: (input: MigrationInput, plan: TablePlan) => cutOver(credentials, input, plan, control),
-    cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) => cleanup(credentials, input, plan, kept, keepCheckpointTable),
+    cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) =>
+      cleanup(credentials, input, plan, kept, keepCheckpointTable),
     keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),
     prepareRevert: (input: MigrationInput) => prepareRevert(credentials, input),
     keepCheckpoint: (input: MigrationInput, plan: TablePlan) => keepCheckpoint(credentials, input, plan),
     waitWhileFileExists,
     runHook: (input: MigrationInput, hook: HookName, ctx: HookContext) => runHook(input, hook, ctx, policy),
-    writeControl: (input: MigrationInput, plan: TablePlan, control: Control) => writeControl(credentials, input, plan, control),
+    writeControl: (input: MigrationInput, plan: TablePlan, control: Control) =>
+      writeControl(credentials, input, plan, control),
     dropMigrationTables: (input: MigrationInput, plan: TablePlan) => dropMigrationTables(credentials, input, plan),
-    listFleetTargets: (servers: FleetServerSpec[], table: string, login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>) => listFleetTargets(credentials, servers, table, login),
-    fleetCheckpoints: (targets: FleetTarget[], template: Pick<MigrationInput, 'forceTableNames'>) => fleetCheckpoints(credentials, targets, template),
+    listFleetTargets: (
+      servers: FleetServerSpec[],
+      table: string,
+      login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
+    ) => listFleetTargets(credentials, servers, table, login),
+    fleetCheckpoints: (targets: FleetTarget[], template: Pick<MigrationInput, 'forceTableNames'>) =>
+      fleetCheckpoints(credentials, targets, template),
   };
 }
 

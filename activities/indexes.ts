@@ -27,8 +27,10 @@ const definitionLines = (createTable: string) => createTable.split('\n').map((l)
  * deferred, and only these are accepted back from a changelog (see resurrect.ts): the
  * definition is DDL, and a changelog row anyone with rights on the schema can write.
  */
-const PLAIN_KEY = new RegExp('^KEY (`(?:[^`]|``)+`) \\(`(?:[^`]|``)+`(?:\\(\\d+\\))?(?: DESC)?(?:,`(?:[^`]|``)+`(?:\\(\\d+\\))?(?: DESC)?)*\\)' +
-  "(?: USING (?:BTREE|HASH))?(?: COMMENT '(?:[^'\\\\]|'')*')?(?: /\\*!80000 INVISIBLE \\*/| INVISIBLE| IGNORED)?$");
+const PLAIN_KEY = new RegExp(
+  '^KEY (`(?:[^`]|``)+`) \\(`(?:[^`]|``)+`(?:\\(\\d+\\))?(?: DESC)?(?:,`(?:[^`]|``)+`(?:\\(\\d+\\))?(?: DESC)?)*\\)' +
+    "(?: USING (?:BTREE|HASH))?(?: COMMENT '(?:[^'\\\\]|'')*')?(?: /\\*!80000 INVISIBLE \\*/| INVISIBLE| IGNORED)?$",
+);
 
 /** The index's name, when `definition` is a plain index definition; else undefined. */
 export function plainIndexName(definition: string): string | undefined {
@@ -57,7 +59,12 @@ async function createTable(conn: Conn, database: string, table: string): Promise
  * for the plan. Auto (the default) defers only when this user sees every connection (PROCESS)
  * and none of them reads the binlog.
  */
-export async function deferIndexes(conn: Conn, input: MigrationInput, database: string, ghost: string): Promise<DeferredIndex[]> {
+export async function deferIndexes(
+  conn: Conn,
+  input: MigrationInput,
+  database: string,
+  ghost: string,
+): Promise<DeferredIndex[]> {
   if (input.deferSecondaryIndexes === false) return [];
   const found = deferrableIndexes(await createTable(conn, database, ghost));
   if (found.length === 0) return [];
@@ -65,7 +72,14 @@ export async function deferIndexes(conn: Conn, input: MigrationInput, database: 
     const [r] = await rows(conn, sql.binlogReaders());
     if (Number(r.process) === 0 || Number(r.readers) > 0) return [];
   }
-  await exec(conn, sql.dropIndexes(database, ghost, found.map((i) => i.name)));
+  await exec(
+    conn,
+    sql.dropIndexes(
+      database,
+      ghost,
+      found.map((i) => i.name),
+    ),
+  );
   return found;
 }
 
@@ -74,7 +88,11 @@ export async function deferIndexes(conn: Conn, input: MigrationInput, database: 
  * and checks that each is back exactly as it was defined. A retry waits for a build an
  * earlier attempt left running on the server, and finds its indexes in place.
  */
-export async function addDeferredIndexes(credentials: CredentialResolver, input: MigrationInput, plan: TablePlan): Promise<void> {
+export async function addDeferredIndexes(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+): Promise<void> {
   const deferred = plan.deferredIndexes ?? [];
   if (deferred.length === 0) return;
   const ctx = Context.current();
@@ -85,12 +103,22 @@ export async function addDeferredIndexes(credentials: CredentialResolver, input:
         if (ctx.cancellationSignal.aborted) return;
         await new Promise((r) => setTimeout(r, 1000));
       }
-      const names = new Set(definitionLines(await createTable(conn, plan.database, plan.ghostTable))
-        .map((l) => KEY_LINE.exec(l)?.[1].slice(1, -1).replace(/``/g, '`')).filter((n) => n !== undefined));
+      const names = new Set(
+        definitionLines(await createTable(conn, plan.database, plan.ghostTable))
+          .map((l) => KEY_LINE.exec(l)?.[1].slice(1, -1).replace(/``/g, '`'))
+          .filter((n) => n !== undefined),
+      );
       const missing = deferred.filter((i) => !names.has(i.name));
       if (missing.length > 0) {
         try {
-          await exec(conn, sql.addIndexes(plan.database, plan.ghostTable, missing.map((i) => i.definition)));
+          await exec(
+            conn,
+            sql.addIndexes(
+              plan.database,
+              plan.ghostTable,
+              missing.map((i) => i.definition),
+            ),
+          );
         } catch (e) {
           if (mysqlErrorCode(e) !== 'ER_DUP_KEYNAME') throw e; // else: an earlier attempt's build finished first
         }
@@ -98,7 +126,10 @@ export async function addDeferredIndexes(credentials: CredentialResolver, input:
       const lines = new Set(definitionLines(await createTable(conn, plan.database, plan.ghostTable)));
       const wrong = deferred.filter((i) => !lines.has(i.definition));
       if (wrong.length > 0) {
-        throw ApplicationFailure.nonRetryable(`the ghost's secondary indexes did not come back as defined: ${wrong.map((i) => i.definition).join('; ')}`, 'IndexMismatch');
+        throw ApplicationFailure.nonRetryable(
+          `the ghost's secondary indexes did not come back as defined: ${wrong.map((i) => i.definition).join('; ')}`,
+          'IndexMismatch',
+        );
       }
     });
   } finally {

@@ -8,7 +8,21 @@ import { AlterRefused, parseAlter } from './alter-text';
 import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
-import { binlogMonitorPrivilegeName, binlogMonitorPrivileges, binlogSettingProblems, enableMetadataLockInstrument, flavorOf, otherPorts, gtidModeProblem, gtidVariables, replicaStatus, startReplica, stopReplica, usesGtids, type Flavor } from './flavor';
+import {
+  binlogMonitorPrivilegeName,
+  binlogMonitorPrivileges,
+  binlogSettingProblems,
+  enableMetadataLockInstrument,
+  flavorOf,
+  otherPorts,
+  gtidModeProblem,
+  gtidVariables,
+  replicaStatus,
+  startReplica,
+  stopReplica,
+  usesGtids,
+  type Flavor,
+} from './flavor';
 
 export function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'MigrationRefused');
@@ -28,7 +42,13 @@ export interface ServerFacts {
   gtids: boolean;
 }
 
-export async function checkServer(conn: Conn, opts: Pick<MigrationInput, 'assumeRbr' | 'switchToRbr' | 'skipPortValidation' | 'allowSetupMetadataLockInstruments'> = {}): Promise<ServerFacts> {
+export async function checkServer(
+  conn: Conn,
+  opts: Pick<
+    MigrationInput,
+    'assumeRbr' | 'switchToRbr' | 'skipPortValidation' | 'allowSetupMetadataLockInstruments'
+  > = {},
+): Promise<ServerFacts> {
   const f = flavorOf(conn);
   let [v] = await rows(conn, sql.serverVariables());
   if (!opts.skipPortValidation) {
@@ -37,8 +57,10 @@ export async function checkServer(conn: Conn, opts: Pick<MigrationInput, 'assume
     const other = otherPorts(f);
     const [extra] = other ? await rows(conn, other) : [];
     if (reached !== Number(v.port) && reached !== Number(extra?.port ?? 0)) {
-      refuse(`unexpected database port reported: the server reached on port ${reached} says its port is ${v.port}; ` +
-        'through a proxy or a forwarded port, add --skip-port-validation (or --aliyun-rds, --gcp, --azure)');
+      refuse(
+        `unexpected database port reported: the server reached on port ${reached} says its port is ${v.port}; ` +
+          'through a proxy or a forwarded port, add --skip-port-validation (or --aliyun-rds, --gcp, --azure)',
+      );
     }
   }
   const setUp = opts.allowSetupMetadataLockInstruments ? enableMetadataLockInstrument(f) : undefined;
@@ -52,13 +74,19 @@ export async function checkServer(conn: Conn, opts: Pick<MigrationInput, 'assume
     if (String(v.binlog_format).toUpperCase() !== 'ROW') v = { ...v, binlog_format: 'ROW' };
   }
   if (Number(v.log_bin) !== 1) {
-    refuse('binary logging is off (log_bin=OFF) on the server: revenant reads row changes from the binlog; start it with --log-bin --binlog-format=ROW --binlog-row-image=FULL');
+    refuse(
+      'binary logging is off (log_bin=OFF) on the server: revenant reads row changes from the binlog; start it with --log-bin --binlog-format=ROW --binlog-row-image=FULL',
+    );
   }
   if (String(v.binlog_format).toUpperCase() !== 'ROW' && !opts.assumeRbr) {
-    refuse(`binlog_format is ${v.binlog_format}, but revenant needs ROW: SET GLOBAL binlog_format='ROW' (and restart replication threads), or start the server with --binlog-format=ROW`);
+    refuse(
+      `binlog_format is ${v.binlog_format}, but revenant needs ROW: SET GLOBAL binlog_format='ROW' (and restart replication threads), or start the server with --binlog-format=ROW`,
+    );
   }
   if (String(v.binlog_row_image).toUpperCase() !== 'FULL') {
-    refuse(`binlog_row_image is ${v.binlog_row_image}, but revenant needs FULL: its binlog events must carry whole rows (SET GLOBAL binlog_row_image='FULL')`);
+    refuse(
+      `binlog_row_image is ${v.binlog_row_image}, but revenant needs FULL: its binlog events must carry whole rows (SET GLOBAL binlog_row_image='FULL')`,
+    );
   }
   const [problem] = await binlogSettingProblems(conn, f);
   if (problem) refuse(problem);
@@ -106,82 +134,126 @@ export function alterOf(input: Pick<MigrationInput, 'alter' | 'database' | 'tabl
 }
 
 /** Checks on the original table and the ALTER; nothing is created. */
-export async function checkTableAndAlter(conn: Conn, input: MigrationInput, opts: { resurrect?: boolean } = {}): Promise<{ estimatedRows: number }> {
+export async function checkTableAndAlter(
+  conn: Conn,
+  input: MigrationInput,
+  opts: { resurrect?: boolean } = {},
+): Promise<{ estimatedRows: number }> {
   const { database: db, table } = input;
   const t = await rows(conn, sql.tableInfo(db, table));
   if (t.length === 0) await refuseMissingTable(conn, db, table);
   if (t[0].TABLE_TYPE !== 'BASE TABLE') refuse(`${db}.${table} is a ${t[0].TABLE_TYPE}, not a table`);
 
   const alter = alterOf(input);
-  if (!alter) refuse('the ALTER is empty: pass the change with --alter, e.g. --alter "ADD COLUMN c INT NOT NULL DEFAULT 0"');
+  if (!alter)
+    refuse('the ALTER is empty: pass the change with --alter, e.g. --alter "ADD COLUMN c INT NOT NULL DEFAULT 0"');
   const clauses = splitClauses(alter);
   if (renamesTable(clauses)) {
-    refuse('alter statement seems to RENAME the table (RENAME TO): that is not an online migration; run the RENAME TABLE yourself, outside revenant');
+    refuse(
+      'alter statement seems to RENAME the table (RENAME TO): that is not an online migration; run the RENAME TABLE yourself, outside revenant',
+    );
   }
   const renames = columnRenames(clauses);
   if (renames.size > 0 && !input.approveRenamedColumns) {
     const list = [...renames].map(([a, b]) => `${a} -> ${b}`).join(', ');
-    refuse(`the ALTER renames columns (${list}); revenant will copy their data under the new names. Confirm this is right with --approve-renamed-columns`);
+    refuse(
+      `the ALTER renames columns (${list}); revenant will copy their data under the new names. Confirm this is right with --approve-renamed-columns`,
+    );
   }
 
   // --skip-foreign-key-checks: the user vouches that no other table references this one, and
   // information_schema (slow with many tables) is not searched; the table's own keys still are.
-  const fks = await rows(conn, input.skipForeignKeyChecks ? sql.foreignKeysOf(db, table) : sql.foreignKeysTouching(db, table));
+  const fks = await rows(
+    conn,
+    input.skipForeignKeyChecks ? sql.foreignKeysOf(db, table) : sql.foreignKeysTouching(db, table),
+  );
   const parent = fks.find((fk) => !(fk.TABLE_SCHEMA === db && fk.TABLE_NAME === table));
   if (parent) {
-    refuse(`Parent-side foreign keys are not supported: ${parent.TABLE_SCHEMA}.${parent.TABLE_NAME} references ${db}.${table} (${parent.CONSTRAINT_NAME}); ` +
-      'after the cut-over it would reference the old table');
+    refuse(
+      `Parent-side foreign keys are not supported: ${parent.TABLE_SCHEMA}.${parent.TABLE_NAME} references ${db}.${table} (${parent.CONSTRAINT_NAME}); ` +
+        'after the cut-over it would reference the old table',
+    );
   }
   const child = fks.find((fk) => fk.TABLE_SCHEMA === db && fk.TABLE_NAME === table);
   if (child && !input.discardForeignKeys) {
-    refuse(`Child-side foreign keys are not supported. Bailing out: ${db}.${table} references ${child.REFERENCED_TABLE_NAME} (${child.CONSTRAINT_NAME}); ` +
-      '--discard-foreign-keys migrates the table without its foreign keys');
+    refuse(
+      `Child-side foreign keys are not supported. Bailing out: ${db}.${table} references ${child.REFERENCED_TABLE_NAME} (${child.CONSTRAINT_NAME}); ` +
+        '--discard-foreign-keys migrates the table without its foreign keys',
+    );
   }
   const triggers = await rows(conn, sql.triggersOn(db, table));
   if (triggers.length && !input.triggers) {
-    refuse(`${db}.${table} has triggers (${triggers.map((r) => r.TRIGGER_NAME).join(', ')}); --include-triggers migrates them with the table`);
+    refuse(
+      `${db}.${table} has triggers (${triggers.map((r) => r.TRIGGER_NAME).join(', ')}); --include-triggers migrates them with the table`,
+    );
   }
-  if (triggers.length && input.triggers) await checkGhostTriggerNames(conn, db, triggers.map((r) => String(r.TRIGGER_NAME)), input.triggers);
+  if (triggers.length && input.triggers)
+    await checkGhostTriggerNames(
+      conn,
+      db,
+      triggers.map((r) => String(r.TRIGGER_NAME)),
+      input.triggers,
+    );
 
   if (!opts.resurrect) {
     const base = tableNameBase(input);
     // The longest name made: the old table's, timestamped (14 digits) or not.
     const longest = oldTableName(base, input.timestampOldTable ? '00000000000000' : undefined);
     if (longest.length > 64) {
-      refuse(`the old table's name ${longest} would be longer than MySQL's 64 characters: name the migration's tables with --force-table-names${input.timestampOldTable ? ', or drop --timestamp-old-table' : ''}`);
+      refuse(
+        `the old table's name ${longest} would be longer than MySQL's 64 characters: name the migration's tables with --force-table-names${input.timestampOldTable ? ', or drop --timestamp-old-table' : ''}`,
+      );
     }
     const [ghost, changelog, old] = [ghostTableName(base), changelogTableName(base), oldTableName(base)];
-    const present = new Set((await rows(conn, sql.tablesNamed(db, [ghost, changelog, old]))).map((r) => r.TABLE_NAME as string));
+    const present = new Set(
+      (await rows(conn, sql.tablesNamed(db, [ghost, changelog, old]))).map((r) => r.TABLE_NAME as string),
+    );
     if (present.has(changelog) && !input.initiallyDropGhostTable) {
-      refuse(`changelog table ${db}.${changelog} exists: another migration of ${table} is running or was left behind (resume it with --resurrect, or drop it, or pass --initially-drop-ghost-table)`);
+      refuse(
+        `changelog table ${db}.${changelog} exists: another migration of ${table} is running or was left behind (resume it with --resurrect, or drop it, or pass --initially-drop-ghost-table)`,
+      );
     }
     if (present.has(ghost) && !input.initiallyDropGhostTable) {
-      refuse(`ghost table ${db}.${ghost} exists: another migration of ${table} is running or was left behind (drop it, or pass --initially-drop-ghost-table)`);
+      refuse(
+        `ghost table ${db}.${ghost} exists: another migration of ${table} is running or was left behind (drop it, or pass --initially-drop-ghost-table)`,
+      );
     }
     if (present.has(old) && !input.initiallyDropOldTable && !input.timestampOldTable) {
-      refuse(`table ${db}.${old} exists (left by an earlier migration): drop it, pass --initially-drop-old-table, or --timestamp-old-table`);
+      refuse(
+        `table ${db}.${old} exists (left by an earlier migration): drop it, pass --initially-drop-old-table, or --timestamp-old-table`,
+      );
     }
   }
 
   let estimatedRows = Number(t[0].TABLE_ROWS ?? 0);
   // --exact-rowcount counts here only with --concurrent-rowcount=false; else the copy counts as it starts.
-  if (input.exactRowcount && input.concurrentRowcount === false) estimatedRows = Number((await rows(conn, sql.exactRowCount(db, table)))[0].n);
+  if (input.exactRowcount && input.concurrentRowcount === false)
+    estimatedRows = Number((await rows(conn, sql.exactRowCount(db, table)))[0].n);
   return { estimatedRows };
 }
 
 /** gh-ost's names for the ghost's copies of the triggers: suffixed, or unsuffixed if they carry the suffix already. */
 export function ghostTriggerName(name: string, t: { suffix: string; removeSuffixIfExists: boolean }): string {
-  return t.removeSuffixIfExists && name.endsWith(t.suffix) && name.length > t.suffix.length ? name.slice(0, -t.suffix.length) : name + t.suffix;
+  return t.removeSuffixIfExists && name.endsWith(t.suffix) && name.length > t.suffix.length
+    ? name.slice(0, -t.suffix.length)
+    : name + t.suffix;
 }
 
-async function checkGhostTriggerNames(conn: Conn, db: string, names: string[], t: { suffix: string; removeSuffixIfExists: boolean }): Promise<void> {
+async function checkGhostTriggerNames(
+  conn: Conn,
+  db: string,
+  names: string[],
+  t: { suffix: string; removeSuffixIfExists: boolean },
+): Promise<void> {
   const ghostNames = names.map((n) => ghostTriggerName(n, t));
   const long = ghostNames.find((n) => n.length > 64);
   if (long) refuse(`the ghost trigger name ${long} is longer than 64 characters: choose a shorter --trigger-suffix`);
   const taken = await rows(conn, sql.triggersNamed(db, ghostNames));
   if (taken.length) {
-    refuse(`found gh-ost triggers: ${taken.map((r) => `${r.TRIGGER_NAME} (on ${r.EVENT_OBJECT_TABLE})`).join(', ')} already exist in ${db}, ` +
-      'and trigger names are unique per schema: drop them (a previous migration may have left them) or choose another --trigger-suffix');
+    refuse(
+      `found gh-ost triggers: ${taken.map((r) => `${r.TRIGGER_NAME} (on ${r.EVENT_OBJECT_TABLE})`).join(', ')} already exist in ${db}, ` +
+        'and trigger names are unique per schema: drop them (a previous migration may have left them) or choose another --trigger-suffix',
+    );
   }
 }
 
@@ -200,13 +272,18 @@ interface ColumnRow {
  */
 export const isGenerated = (c: Pick<ColumnRow, 'EXTRA' | 'GENERATION_EXPRESSION'>) =>
   /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(c.EXTRA ?? '') || !!c.GENERATION_EXPRESSION;
-const isStoredGenerated = (c: Pick<ColumnRow, 'EXTRA' | 'GENERATION_EXPRESSION'>) => isGenerated(c) && /\b(STORED|PERSISTENT)\b/i.test(c.EXTRA ?? '');
+const isStoredGenerated = (c: Pick<ColumnRow, 'EXTRA' | 'GENERATION_EXPRESSION'>) =>
+  isGenerated(c) && /\b(STORED|PERSISTENT)\b/i.test(c.EXTRA ?? '');
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const UNSUITABLE_KEY_TYPES = new Set(['float', 'double', 'real', 'json']);
 const ORDINAL_TYPES = new Set(['enum', 'set']);
 
 /** Which columns to copy and by which key, once both tables exist. */
-export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost: string): Promise<{ columns: ColumnMapping[]; key: SharedKey; copyKey?: SharedKey }> {
+export async function planColumnsAndKey(
+  conn: Conn,
+  input: MigrationInput,
+  ghost: string,
+): Promise<{ columns: ColumnMapping[]; key: SharedKey; copyKey?: SharedKey }> {
   const { database: db, table } = input;
   const clauses = splitClauses(normalizeAlter(input.alter));
   const renames = columnRenames(clauses);
@@ -221,7 +298,8 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
     if (!target || recreated.has(c.COLUMN_NAME.toLowerCase())) continue;
     if (isGenerated(target)) {
       // The ghost computes it. Stored in both tables, its logged value can still find rows.
-      if (isStoredGenerated(c) && isStoredGenerated(target)) columns.push({ source: c.COLUMN_NAME, ghost: target.COLUMN_NAME, generated: true });
+      if (isStoredGenerated(c) && isStoredGenerated(target))
+        columns.push({ source: c.COLUMN_NAME, ghost: target.COLUMN_NAME, generated: true });
       continue;
     }
     columns.push({ source: c.COLUMN_NAME, ghost: target.COLUMN_NAME });
@@ -230,8 +308,14 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
 
   const srcKeys = groupKeys(await rows(conn, sql.uniqueKeysOf(db, table)));
   const ghostKeys = groupKeys(await rows(conn, sql.uniqueKeysOf(db, ghost)));
-  if (srcKeys.length === 0) refuse(`no PRIMARY nor UNIQUE key found in table ${db}.${table}: revenant needs one to copy rows and apply changes by`);
-  if (ghostKeys.length === 0) refuse(`no PRIMARY nor UNIQUE key found in table ${db}.${table} after the ALTER: revenant needs one to apply changes by`);
+  if (srcKeys.length === 0)
+    refuse(
+      `no PRIMARY nor UNIQUE key found in table ${db}.${table}: revenant needs one to copy rows and apply changes by`,
+    );
+  if (ghostKeys.length === 0)
+    refuse(
+      `no PRIMARY nor UNIQUE key found in table ${db}.${table} after the ALTER: revenant needs one to apply changes by`,
+    );
   const srcByName = new Map(srcCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
   const ghostByName = new Map(ghostCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
   const toGhost = new Map(columns.map((c) => [c.source.toLowerCase(), c.ghost]));
@@ -243,7 +327,8 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
     for (const col of cols) {
       const d = srcByName.get(col.toLowerCase())!;
       const g = ghostByName.get(toGhost.get(col.toLowerCase())!.toLowerCase())!;
-      if (d.IS_NULLABLE === 'YES' && !input.allowNullableUniqueKey) return `${name}: nullable column ${d.COLUMN_NAME} (--allow-nullable-unique-key accepts it if it holds no NULLs)`;
+      if (d.IS_NULLABLE === 'YES' && !input.allowNullableUniqueKey)
+        return `${name}: nullable column ${d.COLUMN_NAME} (--allow-nullable-unique-key accepts it if it holds no NULLs)`;
       if (UNSUITABLE_KEY_TYPES.has(d.DATA_TYPE.toLowerCase())) return `${name}: ${d.DATA_TYPE} column ${d.COLUMN_NAME}`;
       if (isGenerated(d) && !isStoredGenerated(d)) return `${name}: virtual generated column ${d.COLUMN_NAME}`;
       if (g.COLUMN_NAME !== d.COLUMN_NAME && g.COLUMN_NAME.toLowerCase() === d.COLUMN_NAME.toLowerCase()) {
@@ -254,15 +339,22 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
   };
   const sharedKey = (name: string, cols: string[]): SharedKey => {
     const defs = cols.map((c) => srcByName.get(c.toLowerCase())!);
-    const converted = defs.find((d) => d.DATA_TYPE.toLowerCase() === 'datetime' &&
-      ghostByName.get(toGhost.get(d.COLUMN_NAME.toLowerCase())!.toLowerCase())!.DATA_TYPE.toLowerCase() === 'timestamp');
+    const converted = defs.find(
+      (d) =>
+        d.DATA_TYPE.toLowerCase() === 'datetime' &&
+        ghostByName.get(toGhost.get(d.COLUMN_NAME.toLowerCase())!.toLowerCase())!.DATA_TYPE.toLowerCase() ===
+          'timestamp',
+    );
     if (converted) {
-      refuse(`no support at this time for converting a column from DATETIME to TIMESTAMP that is also part of the chosen unique key (${converted.COLUMN_NAME} in ${name}): ` +
-        'its values would be reinterpreted in the session time zone');
+      refuse(
+        `no support at this time for converting a column from DATETIME to TIMESTAMP that is also part of the chosen unique key (${converted.COLUMN_NAME} in ${name}): ` +
+          'its values would be reinterpreted in the session time zone',
+      );
     }
     const ordinal = defs.map((d) => ORDINAL_TYPES.has(d.DATA_TYPE.toLowerCase()));
     return {
-      name, columns: defs.map((d) => d.COLUMN_NAME),
+      name,
+      columns: defs.map((d) => d.COLUMN_NAME),
       integer: defs.map((d, i) => INTEGER_TYPES.has(d.DATA_TYPE.toLowerCase()) || ordinal[i]),
       ...(ordinal.some(Boolean) ? { ordinal } : {}),
     };
@@ -271,11 +363,19 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
   // A unique key of the original the ALTER keeps: the copy walks it, the applier finds rows by it.
   for (const k of srcKeys) {
     const mapped = k.columns.map((c) => toGhost.get(c.toLowerCase())?.toLowerCase());
-    const shared = ghostKeys.find((g) => !k.prefix && !g.prefix && g.columns.length === mapped.length &&
-      g.columns.every((c, i) => c.toLowerCase() === mapped[i]));
+    const shared = ghostKeys.find(
+      (g) =>
+        !k.prefix &&
+        !g.prefix &&
+        g.columns.length === mapped.length &&
+        g.columns.every((c, i) => c.toLowerCase() === mapped[i]),
+    );
     if (!shared) continue;
     const why = unsuitable(k.name, k.columns);
-    if (why) { reasons.push(why); continue; }
+    if (why) {
+      reasons.push(why);
+      continue;
+    }
     return { columns, key: sharedKey(k.name, k.columns) };
   }
   // A unique key of the ghost that extends one of the original's (PRIMARY KEY (id) becoming
@@ -284,14 +384,24 @@ export async function planColumnsAndKey(conn: Conn, input: MigrationInput, ghost
     if (g.prefix) continue;
     const cols = g.columns.map((c) => toSource.get(c.toLowerCase()));
     if (cols.some((c) => c === undefined)) continue;
-    const base = srcKeys.find((k) => !k.prefix && k.columns.length < cols.length && k.columns.every((c, i) => c.toLowerCase() === cols[i]!.toLowerCase()));
+    const base = srcKeys.find(
+      (k) =>
+        !k.prefix &&
+        k.columns.length < cols.length &&
+        k.columns.every((c, i) => c.toLowerCase() === cols[i]!.toLowerCase()),
+    );
     if (!base) continue;
     const why = unsuitable(g.name, cols as string[]) ?? unsuitable(base.name, base.columns);
-    if (why) { reasons.push(why); continue; }
+    if (why) {
+      reasons.push(why);
+      continue;
+    }
     return { columns, key: sharedKey(g.name, cols as string[]), copyKey: sharedKey(base.name, base.columns) };
   }
   const why = reasons.length ? ` (unsuitable shared keys: ${reasons.join('; ')})` : '';
-  refuse(`no shared unique key can be found after ALTER: no unique key of ${db}.${table} is kept by the ALTER with all columns NOT NULL and no FLOAT/DOUBLE/JSON${why}`);
+  refuse(
+    `no shared unique key can be found after ALTER: no unique key of ${db}.${table} is kept by the ALTER with all columns NOT NULL and no FLOAT/DOUBLE/JSON${why}`,
+  );
 }
 
 function groupKeys(rs: Record<string, any>[]): { name: string; columns: string[]; prefix: boolean }[] {

@@ -5,7 +5,16 @@ import { Context } from '@temporalio/activity';
 import type { TablePlan } from '../workflows/types';
 
 /** A throttle reason as one of a fixed set of labels: reasons carry paths, URLs and figures, labels must not. */
-const REASON_LABELS = ['paused', 'flag-file', 'lag', 'max-load', 'throttle-query', 'throttle-http', 'apply lag', 'critical-load'];
+const REASON_LABELS = [
+  'paused',
+  'flag-file',
+  'lag',
+  'max-load',
+  'throttle-query',
+  'throttle-http',
+  'apply lag',
+  'critical-load',
+];
 export const reasonLabel = (reason: string) => REASON_LABELS.find((l) => reason.startsWith(l)) ?? 'other';
 
 export class MigrationMetrics {
@@ -15,9 +24,10 @@ export class MigrationMetrics {
 
   constructor(private readonly plan: Pick<TablePlan, 'database' | 'table' | 'window' | 'windowEndsAt'>) {
     this.meter = Context.current().metricMeter.withTags({ database: plan.database, table: plan.table });
-    this.names = plan.window !== undefined
-      ? { events: 'revenant_revert_window_events_applied', lag: 'revenant_revert_window_lag_seconds' }
-      : { events: 'revenant_events_applied', lag: 'revenant_apply_lag_seconds' };
+    this.names =
+      plan.window !== undefined
+        ? { events: 'revenant_revert_window_events_applied', lag: 'revenant_revert_window_lag_seconds' }
+        : { events: 'revenant_events_applied', lag: 'revenant_apply_lag_seconds' };
   }
 
   rowsCopied(n: number): void {
@@ -25,14 +35,27 @@ export class MigrationMetrics {
   }
 
   eventsApplied(n: number): void {
-    if (n > 0) this.meter.createCounter(this.names.events, 'events', 'Binlog row events applied to the ghost table (or the table kept in a revert window)').add(n);
+    if (n > 0)
+      this.meter
+        .createCounter(
+          this.names.events,
+          'events',
+          'Binlog row events applied to the ghost table (or the table kept in a revert window)',
+        )
+        .add(n);
   }
 
   /** The apply lag; in a revert window, the time left too. */
   applyLag(seconds: number): void {
     this.meter.createGauge(this.names.lag, 'float', 's', 'Seconds between the last applied event and now').set(seconds);
     if (this.plan.windowEndsAt !== undefined) {
-      this.meter.createGauge('revenant_revert_window_seconds_left', 'float', 's', 'Seconds until the revert window ends by itself')
+      this.meter
+        .createGauge(
+          'revenant_revert_window_seconds_left',
+          'float',
+          's',
+          'Seconds until the revert window ends by itself',
+        )
         .set(Math.max(0, (this.plan.windowEndsAt - Date.now()) / 1000));
     }
   }

@@ -13,8 +13,15 @@ import { initConnection } from './flavor';
 export type Conn = Connection;
 
 /** mysql2's own caching_sha2_password plugin, wrapped below. */
-const cachingSha2 = (mysqlCore as unknown as { authPlugins: { caching_sha2_password: (options: { serverPublicKey?: string }) =>
-  (meta: unknown) => (data: Buffer) => Buffer | null } }).authPlugins.caching_sha2_password;
+const cachingSha2 = (
+  mysqlCore as unknown as {
+    authPlugins: {
+      caching_sha2_password: (options: {
+        serverPublicKey?: string;
+      }) => (meta: unknown) => (data: Buffer) => Buffer | null;
+    };
+  }
+).authPlugins.caching_sha2_password;
 /** What the plugin sends to ask the server for its RSA key. */
 const REQUEST_SERVER_KEY = Buffer.from([2]);
 export const SERVER_KEY_UNTRUSTED = 'RV_SERVER_KEY_UNTRUSTED';
@@ -31,10 +38,14 @@ function trustedCachingSha2(where: string, serverPublicKey: string | undefined, 
     return (data: Buffer) => {
       const answer = inner(data);
       if (answer && !getServerPublicKey && REQUEST_SERVER_KEY.equals(answer)) {
-        throw Object.assign(new Error(`${where} asks for the password over plain TCP (caching_sha2_password full authentication), and this worker ` +
-          'trusts no RSA key for it: connect over TLS, give the worker the server\'s public key (serverPublicKey in REVENANT_CONFIG, or ' +
-          'REVENANT_MYSQL_SERVER_PUBLIC_KEY), or let it take the key the server offers (getServerPublicKey, REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1)'),
-        { code: SERVER_KEY_UNTRUSTED, fatal: true });
+        throw Object.assign(
+          new Error(
+            `${where} asks for the password over plain TCP (caching_sha2_password full authentication), and this worker ` +
+              "trusts no RSA key for it: connect over TLS, give the worker the server's public key (serverPublicKey in REVENANT_CONFIG, or " +
+              'REVENANT_MYSQL_SERVER_PUBLIC_KEY), or let it take the key the server offers (getServerPublicKey, REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1)',
+          ),
+          { code: SERVER_KEY_UNTRUSTED, fatal: true },
+        );
       }
       return answer;
     };
@@ -42,7 +53,15 @@ function trustedCachingSha2(where: string, serverPublicKey: string | undefined, 
 }
 
 export function connectionOptions(server: ServerRef, credentials: CredentialResolver) {
-  const { user, password, ssl, host: realHost, port: realPort, serverPublicKey, getServerPublicKey } = credentials(server);
+  const {
+    user,
+    password,
+    ssl,
+    host: realHost,
+    port: realPort,
+    serverPublicKey,
+    getServerPublicKey,
+  } = credentials(server);
   const host = realHost ?? server.host;
   const port = realPort ?? server.port;
   return {
@@ -61,12 +80,19 @@ export function connectionOptions(server: ServerRef, credentials: CredentialReso
     // One statement a query, always: nothing a value or an ALTER holds can start another.
     multipleStatements: false,
     connectTimeout: timeoutMillis(server) ?? 10_000,
-    authPlugins: { caching_sha2_password: trustedCachingSha2(`${host}:${port}`, serverPublicKey, getServerPublicKey ?? false) as never },
+    authPlugins: {
+      caching_sha2_password: trustedCachingSha2(
+        `${host}:${port}`,
+        serverPublicKey,
+        getServerPublicKey ?? false,
+      ) as never,
+    },
   };
 }
 
 /** --mysql-timeout in milliseconds, when the server has one. */
-const timeoutMillis = (server: ServerRef): number | undefined => (server.timeoutSeconds ? Math.round(server.timeoutSeconds * 1000) : undefined);
+const timeoutMillis = (server: ServerRef): number | undefined =>
+  server.timeoutSeconds ? Math.round(server.timeoutSeconds * 1000) : undefined;
 
 /**
  * A TCP connection to an IP address whose TLS certificate must name that address (gh-ost's
@@ -96,7 +122,12 @@ async function timed<T>(conn: Conn, run: (timeout?: number) => Promise<T>): Prom
   } catch (e) {
     if (mysqlErrorCode(e) !== 'PROTOCOL_SEQUENCE_TIMEOUT') throw e;
     conn.destroy();
-    throw Object.assign(new Error(`${limit.where} did not answer within ${limit.ms / 1000} s (--mysql-timeout); the connection was closed`), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+    throw Object.assign(
+      new Error(
+        `${limit.where} did not answer within ${limit.ms / 1000} s (--mysql-timeout); the connection was closed`,
+      ),
+      { code: 'PROTOCOL_SEQUENCE_TIMEOUT' },
+    );
   }
 }
 
@@ -106,20 +137,45 @@ async function timed<T>(conn: Conn, run: (timeout?: number) => Promise<T>): Prom
  * MySQL blocks a host after max_connect_errors of them.
  */
 const REFUSED_LOGIN = new Set([
-  'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE',
-  'ER_ACCOUNT_HAS_BEEN_LOCKED', 'ER_MUST_CHANGE_PASSWORD_LOGIN', 'ER_SECURE_TRANSPORT_REQUIRED', 'ER_HOST_NOT_PRIVILEGED', 'ER_HOST_IS_BLOCKED',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_NOT_SUPPORTED_AUTH_MODE',
+  'ER_ACCOUNT_HAS_BEEN_LOCKED',
+  'ER_MUST_CHANGE_PASSWORD_LOGIN',
+  'ER_SECURE_TRANSPORT_REQUIRED',
+  'ER_HOST_NOT_PRIVILEGED',
+  'ER_HOST_IS_BLOCKED',
 ]);
 /**
  * TLS failures: the server's certificate does not verify (unknown CA, another host's name,
  * expired), or the server has no TLS. They fail the same way on every try.
  */
 const TLS_REFUSED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED',
-  'CERT_REJECTED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'HANDSHAKE_NO_SSL_SUPPORT', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 /** Network failures that, on first contact, mean the address is wrong rather than the server down for a moment. */
-const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+const UNREACHABLE = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+]);
 
 export interface ConnectOptions {
   /**
@@ -136,24 +192,40 @@ export function connectFailure(server: ServerRef, user: string, e: unknown, opts
   const where = `${server.host}:${server.port}`;
   if (code === SERVER_KEY_UNTRUSTED) return ApplicationFailure.nonRetryable((e as Error).message, 'ServerKeyUntrusted');
   if (REFUSED_LOGIN.has(code)) {
-    return ApplicationFailure.nonRetryable(`cannot log in to ${where} as ${user}: ${describeMysqlError(e)}; ` +
-      'check --user and --password (or the worker\'s REVENANT_CONFIG / REVENANT_MYSQL_PASSWORD), and the account\'s host and TLS requirements', 'LoginRefused');
+    return ApplicationFailure.nonRetryable(
+      `cannot log in to ${where} as ${user}: ${describeMysqlError(e)}; ` +
+        "check --user and --password (or the worker's REVENANT_CONFIG / REVENANT_MYSQL_PASSWORD), and the account's host and TLS requirements",
+      'LoginRefused',
+    );
   }
   // mysql2 reports every failed TLS handshake as HANDSHAKE_SSL_ERROR: the certificate's are those that name it.
   if (TLS_REFUSED.has(code) || (code === 'HANDSHAKE_SSL_ERROR' && /certificate|altnames/i.test((e as Error).message))) {
-    return ApplicationFailure.nonRetryable(`cannot connect to ${where} over TLS: ${(e as Error).message} (${code}); ` +
-      'check --ssl-ca (the CA that signed the server\'s certificate) and that the certificate names this host, or pass --ssl-allow-insecure', 'TlsRefused');
+    return ApplicationFailure.nonRetryable(
+      `cannot connect to ${where} over TLS: ${(e as Error).message} (${code}); ` +
+        "check --ssl-ca (the CA that signed the server's certificate) and that the certificate names this host, or pass --ssl-allow-insecure",
+      'TlsRefused',
+    );
   }
   if (opts.firstContact && UNREACHABLE.has(code)) {
-    const why = code.startsWith('E') && /^(ENOTFOUND|EAI_)/.test(code) ? `the host name ${server.host} does not resolve`
-      : code === 'ECONNREFUSED' ? `nothing listens on port ${server.port} (connection refused)`
-      : `no answer (${code})`;
-    return ApplicationFailure.nonRetryable(`cannot connect to ${where}: ${why}; check --host and --port`, 'ServerUnreachable');
+    const why =
+      code.startsWith('E') && /^(ENOTFOUND|EAI_)/.test(code)
+        ? `the host name ${server.host} does not resolve`
+        : code === 'ECONNREFUSED'
+          ? `nothing listens on port ${server.port} (connection refused)`
+          : `no answer (${code})`;
+    return ApplicationFailure.nonRetryable(
+      `cannot connect to ${where}: ${why}; check --host and --port`,
+      'ServerUnreachable',
+    );
   }
   return e;
 }
 
-export async function connect(server: ServerRef, credentials: CredentialResolver, opts: ConnectOptions = {}): Promise<Conn> {
+export async function connect(
+  server: ServerRef,
+  credentials: CredentialResolver,
+  opts: ConnectOptions = {},
+): Promise<Conn> {
   const options = connectionOptions(server, credentials);
   let conn: Connection;
   try {
@@ -185,7 +257,12 @@ export async function exec(conn: Conn, s: Statement): Promise<ResultSetHeader> {
 }
 
 /** Runs fn with a fresh connection and always closes it. */
-export async function withConnection<T>(server: ServerRef, credentials: CredentialResolver, fn: (c: Conn) => Promise<T>, opts: ConnectOptions = {}): Promise<T> {
+export async function withConnection<T>(
+  server: ServerRef,
+  credentials: CredentialResolver,
+  fn: (c: Conn) => Promise<T>,
+  opts: ConnectOptions = {},
+): Promise<T> {
   const conn = await connect(server, credentials, opts);
   try {
     return await fn(conn);
@@ -204,7 +281,8 @@ export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_
 /** A MySQL error as the Go driver prints it (what gh-ost users grep for): "Error 1067 (42000): …". */
 export function describeMysqlError(e: unknown): string {
   const x = e as { errno?: number; sqlState?: string; sqlMessage?: string; message?: string };
-  if (typeof x?.errno === 'number' && x.sqlMessage !== undefined) return `Error ${x.errno} (${x.sqlState ?? 'HY000'}): ${x.sqlMessage}`;
+  if (typeof x?.errno === 'number' && x.sqlMessage !== undefined)
+    return `Error ${x.errno} (${x.sqlState ?? 'HY000'}): ${x.sqlMessage}`;
   return x?.message ?? String(e);
 }
 
@@ -215,8 +293,15 @@ export function describeMysqlError(e: unknown): string {
  * --default-retries times.
  */
 const TRANSIENT_ERRORS = new Set([
-  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED',
-  'ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_LOCK_TABLE_FULL',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_LOCK_TABLE_FULL',
 ]);
 
 export function isStatementError(e: unknown): boolean {
@@ -231,11 +316,18 @@ export function isStatementError(e: unknown): boolean {
  * non-retryable failure with the server's message and `what` was done. Anything else (a lost
  * connection) is rethrown for the activity to retry.
  */
-export function retryDelay(e: unknown, attempt: number, opts: { defaultRetries: number; lockBackoffMs: number; what: string }): number {
+export function retryDelay(
+  e: unknown,
+  attempt: number,
+  opts: { defaultRetries: number; lockBackoffMs: number; what: string },
+): number {
   const lock = RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '');
   if (isStatementError(e) && !lock) {
     if (attempt >= opts.defaultRetries) {
-      throw ApplicationFailure.nonRetryable(`${describeMysqlError(e)} (${opts.what}, tried ${attempt} times)`, 'StatementFailed');
+      throw ApplicationFailure.nonRetryable(
+        `${describeMysqlError(e)} (${opts.what}, tried ${attempt} times)`,
+        'StatementFailed',
+      );
     }
     // The tries are spread over at most STATEMENT_RETRY_WINDOW_MS: a statement that fails the
     // same way each time fails the migration within a minute, whatever --default-retries says.
@@ -252,9 +344,18 @@ const STATEMENT_RETRY_WINDOW_MS = 40_000;
  * truncate, convert or drop it. Retrying cannot help; the user decides (--allow-data-loss).
  */
 export const DATA_LOSS_ERRORS = new Set([
-  'ER_DATA_TOO_LONG', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_BAD_NULL_ERROR', 'WARN_DATA_TRUNCATED',
-  'ER_TRUNCATED_WRONG_VALUE', 'ER_CANNOT_CONVERT_STRING', 'ER_INVALID_CHARACTER_STRING', 'ER_CHECK_CONSTRAINT_VIOLATED', 'ER_CONSTRAINT_FAILED',
-  'WARN_NULL_TO_NOTNULL', 'ER_WARN_NULL_TO_NOTNULL',
+  'ER_DATA_TOO_LONG',
+  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+  'ER_WARN_DATA_OUT_OF_RANGE',
+  'ER_BAD_NULL_ERROR',
+  'WARN_DATA_TRUNCATED',
+  'ER_TRUNCATED_WRONG_VALUE',
+  'ER_CANNOT_CONVERT_STRING',
+  'ER_INVALID_CHARACTER_STRING',
+  'ER_CHECK_CONSTRAINT_VIOLATED',
+  'ER_CONSTRAINT_FAILED',
+  'WARN_NULL_TO_NOTNULL',
+  'ER_WARN_NULL_TO_NOTNULL',
 ]);
 export const isDataLossError = (e: unknown) => DATA_LOSS_ERRORS.has(mysqlErrorCode(e) ?? '');
 

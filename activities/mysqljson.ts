@@ -26,14 +26,45 @@ export type JsonNode =
   | { t: 'literal'; v: null | true | false }
   | { t: 'opaque'; type: number; data: Buffer };
 
-const SMALL_OBJECT = 0x0, LARGE_OBJECT = 0x1, SMALL_ARRAY = 0x2, LARGE_ARRAY = 0x3, LITERAL = 0x4;
-const INT16 = 0x5, UINT16 = 0x6, INT32 = 0x7, UINT32 = 0x8, INT64 = 0x9, UINT64 = 0xa, DOUBLE = 0xb, STRING = 0xc, OPAQUE = 0xf;
+const SMALL_OBJECT = 0x0,
+  LARGE_OBJECT = 0x1,
+  SMALL_ARRAY = 0x2,
+  LARGE_ARRAY = 0x3,
+  LITERAL = 0x4;
+const INT16 = 0x5,
+  UINT16 = 0x6,
+  INT32 = 0x7,
+  UINT32 = 0x8,
+  INT64 = 0x9,
+  UINT64 = 0xa,
+  DOUBLE = 0xb,
+  STRING = 0xc,
+  OPAQUE = 0xf;
 
 // MySQL field types an opaque value may carry (include/field_types.h).
 const FIELD = { timestamp: 7, date: 10, time: 11, datetime: 12, varchar: 15, newdecimal: 246 } as const;
 const FIELD_NAMES: Record<number, string> = {
-  7: 'TIMESTAMP', 10: 'DATE', 11: 'TIME', 12: 'DATETIME', 13: 'YEAR', 14: 'DATE', 15: 'VARCHAR', 16: 'BIT', 17: 'TIMESTAMP', 18: 'DATETIME',
-  19: 'TIME', 246: 'DECIMAL', 247: 'ENUM', 248: 'SET', 249: 'TINYBLOB', 250: 'MEDIUMBLOB', 251: 'LONGBLOB', 252: 'BLOB', 253: 'VARBINARY', 254: 'BINARY', 255: 'GEOMETRY',
+  7: 'TIMESTAMP',
+  10: 'DATE',
+  11: 'TIME',
+  12: 'DATETIME',
+  13: 'YEAR',
+  14: 'DATE',
+  15: 'VARCHAR',
+  16: 'BIT',
+  17: 'TIMESTAMP',
+  18: 'DATETIME',
+  19: 'TIME',
+  246: 'DECIMAL',
+  247: 'ENUM',
+  248: 'SET',
+  249: 'TINYBLOB',
+  250: 'MEDIUMBLOB',
+  251: 'LONGBLOB',
+  252: 'BLOB',
+  253: 'VARBINARY',
+  254: 'BINARY',
+  255: 'GEOMETRY',
 };
 
 /** A value SQL cannot rebuild exactly; the message names its MySQL type. */
@@ -48,16 +79,28 @@ export function decodeBinaryJson(buf: Buffer): JsonNode {
 /** A value of `type` whose bytes start at `at` (for objects and arrays: their header). */
 function valueAt(buf: Buffer, type: number, at: number): JsonNode {
   switch (type) {
-    case SMALL_OBJECT: case LARGE_OBJECT: return container(buf, at, type === LARGE_OBJECT, true);
-    case SMALL_ARRAY: case LARGE_ARRAY: return container(buf, at, type === LARGE_ARRAY, false);
-    case LITERAL: return { t: 'literal', v: literal(buf[at]) };
-    case INT16: return { t: 'int', v: BigInt(buf.readInt16LE(at)) };
-    case UINT16: return { t: 'uint', v: BigInt(buf.readUInt16LE(at)) };
-    case INT32: return { t: 'int', v: BigInt(buf.readInt32LE(at)) };
-    case UINT32: return { t: 'uint', v: BigInt(buf.readUInt32LE(at)) };
-    case INT64: return { t: 'int', v: buf.readBigInt64LE(at) };
-    case UINT64: return { t: 'uint', v: buf.readBigUInt64LE(at) };
-    case DOUBLE: return { t: 'double', v: buf.readDoubleLE(at) };
+    case SMALL_OBJECT:
+    case LARGE_OBJECT:
+      return container(buf, at, type === LARGE_OBJECT, true);
+    case SMALL_ARRAY:
+    case LARGE_ARRAY:
+      return container(buf, at, type === LARGE_ARRAY, false);
+    case LITERAL:
+      return { t: 'literal', v: literal(buf[at]) };
+    case INT16:
+      return { t: 'int', v: BigInt(buf.readInt16LE(at)) };
+    case UINT16:
+      return { t: 'uint', v: BigInt(buf.readUInt16LE(at)) };
+    case INT32:
+      return { t: 'int', v: BigInt(buf.readInt32LE(at)) };
+    case UINT32:
+      return { t: 'uint', v: BigInt(buf.readUInt32LE(at)) };
+    case INT64:
+      return { t: 'int', v: buf.readBigInt64LE(at) };
+    case UINT64:
+      return { t: 'uint', v: buf.readBigUInt64LE(at) };
+    case DOUBLE:
+      return { t: 'double', v: buf.readDoubleLE(at) };
     case STRING: {
       const [len, from] = varLength(buf, at);
       return { t: 'string', v: buf.toString('utf8', from, from + len) };
@@ -67,7 +110,8 @@ function valueAt(buf: Buffer, type: number, at: number): JsonNode {
       const [len, from] = varLength(buf, at + 1);
       return { t: 'opaque', type: fieldType, data: Buffer.from(buf.subarray(from, from + len)) };
     }
-    default: throw new Error(`binary JSON: unknown value type 0x${type.toString(16)} at byte ${at}`);
+    default:
+      throw new Error(`binary JSON: unknown value type 0x${type.toString(16)} at byte ${at}`);
   }
 }
 
@@ -105,7 +149,8 @@ function container(buf: Buffer, start: number, large: boolean, isObject: boolean
   for (let i = 0; i < count; i++) {
     const entry = valueEntries + i * (1 + offSize);
     const type = buf[entry];
-    const inlined = type === LITERAL || type === INT16 || type === UINT16 || (large && (type === INT32 || type === UINT32));
+    const inlined =
+      type === LITERAL || type === INT16 || type === UINT16 || (large && (type === INT32 || type === UINT32));
     values.push(valueAt(buf, type, inlined ? entry + 1 : start + read(entry + 1)));
   }
   if (!isObject) return { t: 'array', items: values };
@@ -132,24 +177,37 @@ export function doubleText(v: number): string {
 /** JSON text of a document with no opaque or unsigned values (see needsSql). */
 export function jsonText(n: JsonNode): string {
   switch (n.t) {
-    case 'object': return `{${n.entries.map(([k, v]) => `${JSON.stringify(k)}: ${jsonText(v)}`).join(', ')}}`;
-    case 'array': return `[${n.items.map(jsonText).join(', ')}]`;
-    case 'string': return JSON.stringify(n.v);
-    case 'int': case 'uint': return n.v.toString();
-    case 'double': return doubleText(n.v);
-    case 'literal': return String(n.v);
-    case 'opaque': return JSON.stringify(opaqueText(n));
+    case 'object':
+      return `{${n.entries.map(([k, v]) => `${JSON.stringify(k)}: ${jsonText(v)}`).join(', ')}}`;
+    case 'array':
+      return `[${n.items.map(jsonText).join(', ')}]`;
+    case 'string':
+      return JSON.stringify(n.v);
+    case 'int':
+    case 'uint':
+      return n.v.toString();
+    case 'double':
+      return doubleText(n.v);
+    case 'literal':
+      return String(n.v);
+    case 'opaque':
+      return JSON.stringify(opaqueText(n));
   }
 }
 
 /** Whether text would lose the value's type: an opaque value, or an unsigned one (text reads as signed). */
 function needsSql(n: JsonNode): boolean {
   switch (n.t) {
-    case 'object': return n.entries.some(([, v]) => needsSql(v));
-    case 'array': return n.items.some(needsSql);
-    case 'opaque': return true;
-    case 'uint': return n.v <= 0x7fffffffffffffffn;
-    default: return false;
+    case 'object':
+      return n.entries.some(([, v]) => needsSql(v));
+    case 'array':
+      return n.items.some(needsSql);
+    case 'opaque':
+      return true;
+    case 'uint':
+      return n.v <= 0x7fffffffffffffffn;
+    default:
+      return false;
   }
 }
 
@@ -164,45 +222,66 @@ export function jsonValueSql(n: JsonNode, approximate = false): SqlExpression {
 
 function build(n: JsonNode, approximate: boolean): [string, unknown[]] {
   if (!needsSql(n)) return ['CAST(? AS JSON)', [jsonText(n)]];
-  const parts = (list: [string, unknown[]][]): [string, unknown[]] => [list.map((p) => p[0]).join(', '), list.flatMap((p) => p[1])];
+  const parts = (list: [string, unknown[]][]): [string, unknown[]] => [
+    list.map((p) => p[0]).join(', '),
+    list.flatMap((p) => p[1]),
+  ];
   switch (n.t) {
     case 'object': {
-      const [sqlText, params] = parts(n.entries.flatMap(([k, v]) => [['?', [k]] as [string, unknown[]], build(v, approximate)]));
+      const [sqlText, params] = parts(
+        n.entries.flatMap(([k, v]) => [['?', [k]] as [string, unknown[]], build(v, approximate)]),
+      );
       return [`JSON_OBJECT(${sqlText})`, params];
     }
     case 'array': {
       const [sqlText, params] = parts(n.items.map((v) => build(v, approximate)));
       return [`JSON_ARRAY(${sqlText})`, params];
     }
-    case 'uint': return ['CAST(? AS UNSIGNED)', [n.v.toString()]];
-    case 'opaque': return opaqueSql(n, approximate);
-    default: throw new Error('unreachable');
+    case 'uint':
+      return ['CAST(? AS UNSIGNED)', [n.v.toString()]];
+    case 'opaque':
+      return opaqueSql(n, approximate);
+    default:
+      throw new Error('unreachable');
   }
 }
 
 function opaqueSql(n: { type: number; data: Buffer }, approximate: boolean): [string, unknown[]] {
   switch (n.type) {
-    case FIELD.newdecimal: return [`CAST(? AS DECIMAL(${n.data[0]}, ${n.data[1]}))`, [decimalText(n.data)]];
-    case FIELD.date: return ['CAST(? AS DATE)', [packedDateTime(n.data, false)]];
-    case FIELD.datetime: return ['CAST(? AS DATETIME(6))', [packedDateTime(n.data, true)]];
-    case FIELD.time: return ['CAST(? AS TIME(6))', [packedTime(n.data)]];
+    case FIELD.newdecimal:
+      return [`CAST(? AS DECIMAL(${n.data[0]}, ${n.data[1]}))`, [decimalText(n.data)]];
+    case FIELD.date:
+      return ['CAST(? AS DATE)', [packedDateTime(n.data, false)]];
+    case FIELD.datetime:
+      return ['CAST(? AS DATETIME(6))', [packedDateTime(n.data, true)]];
+    case FIELD.time:
+      return ['CAST(? AS TIME(6))', [packedTime(n.data)]];
     // A binary string in a document: CAST(… AS BINARY) is the VARCHAR kind (base64:type15).
-    case FIELD.varchar: return ['CAST(? AS BINARY)', [n.data]];
+    case FIELD.varchar:
+      return ['CAST(? AS BINARY)', [n.data]];
   }
   const name = FIELD_NAMES[n.type] ?? `field type ${n.type}`;
   if (approximate) return ['CAST(? AS JSON)', [JSON.stringify(opaqueText(n))]];
-  throw new UnrepresentableJson(`a JSON document holds a MySQL ${name} value (JSON_TYPE ${name}), which no SQL expression can rebuild ` +
-    `from the binlog: revenant would write it as a string, ${JSON.stringify(opaqueText(n)).slice(0, 80)}`);
+  throw new UnrepresentableJson(
+    `a JSON document holds a MySQL ${name} value (JSON_TYPE ${name}), which no SQL expression can rebuild ` +
+      `from the binlog: revenant would write it as a string, ${JSON.stringify(opaqueText(n)).slice(0, 80)}`,
+  );
 }
 
 /** What MySQL prints for an opaque value. */
 function opaqueText(n: { type: number; data: Buffer }): string {
   switch (n.type) {
-    case FIELD.newdecimal: return decimalText(n.data);
-    case FIELD.date: return packedDateTime(n.data, false);
-    case FIELD.datetime: case FIELD.timestamp: return packedDateTime(n.data, true);
-    case FIELD.time: return packedTime(n.data);
-    default: return `base64:type${n.type}:${n.data.toString('base64')}`;
+    case FIELD.newdecimal:
+      return decimalText(n.data);
+    case FIELD.date:
+      return packedDateTime(n.data, false);
+    case FIELD.datetime:
+    case FIELD.timestamp:
+      return packedDateTime(n.data, true);
+    case FIELD.time:
+      return packedTime(n.data);
+    default:
+      return `base64:type${n.type}:${n.data.toString('base64')}`;
   }
 }
 
@@ -214,7 +293,8 @@ function packedDateTime(data: Buffer, withTime: boolean): string {
   if (packed < 0n) packed = -packed;
   const micro = packed % (1n << 24n);
   const whole = packed >> 24n;
-  const ymd = whole >> 17n, hms = whole % (1n << 17n);
+  const ymd = whole >> 17n,
+    hms = whole % (1n << 17n);
   const ym = ymd >> 5n;
   const date = `${pad(ym / 13n, 4)}-${pad(ym % 13n, 2)}-${pad(ymd % 32n, 2)}`;
   if (!withTime) return date;
@@ -239,7 +319,8 @@ const DIGIT_BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
  * number's bytes all inverted).
  */
 export function decimalText(data: Buffer): string {
-  const precision = data[0], scale = data[1];
+  const precision = data[0],
+    scale = data[1];
   const bytes = Buffer.from(data.subarray(2));
   const negative = (bytes[0] & 0x80) === 0;
   bytes[0] ^= 0x80;

@@ -4,7 +4,14 @@
 import { Context } from '@temporalio/activity';
 import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
 import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../workflows/types';
-import { HINT, readJson, writeJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
+import {
+  HINT,
+  readJson,
+  writeJson,
+  type BinlogCheckpoint,
+  type CopyCheckpoint,
+  type MigrationRecord,
+} from './changelog';
 import type { CredentialResolver } from './credentials';
 import { alterOf, checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
 import { placement, resolveServers, type Servers } from './topology';
@@ -42,22 +49,34 @@ async function startPosition(conn: Conn, facts: ServerFacts): Promise<BinlogPosi
 }
 
 export async function prepare(credentials: CredentialResolver, input: MigrationInput): Promise<Prepared> {
-  const workflowId = Context.current().info.workflowExecution?.workflowId ?? "";
+  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
   return withConnection(input.server, credentials, async (inspected) => {
     const facts = await checkServer(inspected, input);
     const servers = await resolveServers(inspected, input);
-    return withConnection(servers.applier, credentials, (conn) => prepareOn(conn, inspected, servers, facts, input, workflowId));
+    return withConnection(servers.applier, credentials, (conn) =>
+      prepareOn(conn, inspected, servers, facts, input, workflowId),
+    );
   });
 }
 
 /** The ghost and the changelog on the applier; the stream's start on the inspected server. */
-async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: ServerFacts, input: MigrationInput, workflowId: string): Promise<Prepared> {
+async function prepareOn(
+  conn: Conn,
+  inspected: Conn,
+  servers: Servers,
+  facts: ServerFacts,
+  input: MigrationInput,
+  workflowId: string,
+): Promise<Prepared> {
   const { database: db, table } = input;
   const base = tableNameBase(input);
   const ghost = ghostTableName(base);
   const changelog = changelogTableName(base);
   // gh-ost's --timestamp-old-table: the migration's start, kept in the plan (a retry or --resurrect reads it there).
-  const oldTable = oldTableName(base, input.timestampOldTable ? new Date().toISOString().replace(/\D/g, '').slice(0, 14) : undefined);
+  const oldTable = oldTableName(
+    base,
+    input.timestampOldTable ? new Date().toISOString().replace(/\D/g, '').slice(0, 14) : undefined,
+  );
   const names = { database: db, changelogTable: changelog };
 
   // A retried attempt finds its own work done: same workflow, changelog written.
@@ -107,8 +126,18 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
     const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
     const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost) : [];
     plan = {
-      database: db, table, ghostTable: ghost, changelogTable: changelog, oldTable,
-      columns, key, ...(copyKey ? { copyKey } : {}), ...(deferredIndexes.length ? { deferredIndexes } : {}), estimatedRows, serverVersion: facts.version, serverUuid: facts.serverUuid,
+      database: db,
+      table,
+      ghostTable: ghost,
+      changelogTable: changelog,
+      oldTable,
+      columns,
+      key,
+      ...(copyKey ? { copyKey } : {}),
+      ...(deferredIndexes.length ? { deferredIndexes } : {}),
+      estimatedRows,
+      serverVersion: facts.version,
+      serverUuid: facts.serverUuid,
       ...placement(servers, input),
     };
   } catch (e) {
@@ -128,7 +157,13 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
   // binlog, every row before it through the copy, which reads its key range only now.
   const start = await startPosition(inspected, facts);
   const record: MigrationRecord = {
-    workflowId, database: db, table, alter: alterOf(input), plan, startPosition: start, startedAt: new Date().toISOString(),
+    workflowId,
+    database: db,
+    table,
+    alter: alterOf(input),
+    plan,
+    startPosition: start,
+    startedAt: new Date().toISOString(),
   };
   const copy: CopyCheckpoint = { min: null, max: null, lastKey: null, rowsCopied: 0, chunksCopied: 0, done: false };
   const binlog: BinlogCheckpoint = { ...start, eventsApplied: 0 };
@@ -144,7 +179,10 @@ async function prepareOn(conn: Conn, inspected: Conn, servers: Servers, facts: S
  * either changes only metadata at once or is refused (then the migration goes the long way).
  * The metadata lock it needs is waited for no longer than a cut-over's.
  */
-export async function attemptInstantDdl(credentials: CredentialResolver, input: MigrationInput): Promise<{ applied: boolean; reason?: string }> {
+export async function attemptInstantDdl(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+): Promise<{ applied: boolean; reason?: string }> {
   return withConnection(input.server, credentials, async (conn) => {
     await exec(conn, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
     try {
@@ -166,15 +204,25 @@ async function waitForTable(conn: Conn, db: string, table: string): Promise<void
 }
 
 /** Inspection alone (the workflow's first phase): server, grants, topology, table, ALTER. */
-export async function inspect(credentials: CredentialResolver, input: MigrationInput): Promise<{ estimatedRows: number; serverVersion: string }> {
-  return withConnection(input.server, credentials, async (conn) => {
-    const facts = await checkServer(conn, input);
-    const servers = await resolveServers(conn, input);
-    const { estimatedRows } = await checkTableAndAlter(conn, input);
-    if (servers.applier !== input.server) {
-      // The master the ghost is written on: reachable and accepting these credentials, now.
-      await withConnection(servers.applier, credentials, (master) => checkTableAndAlter(master, input), { firstContact: true });
-    }
-    return { estimatedRows, serverVersion: facts.version };
-  }, { firstContact: true });
+export async function inspect(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+): Promise<{ estimatedRows: number; serverVersion: string }> {
+  return withConnection(
+    input.server,
+    credentials,
+    async (conn) => {
+      const facts = await checkServer(conn, input);
+      const servers = await resolveServers(conn, input);
+      const { estimatedRows } = await checkTableAndAlter(conn, input);
+      if (servers.applier !== input.server) {
+        // The master the ghost is written on: reachable and accepting these credentials, now.
+        await withConnection(servers.applier, credentials, (master) => checkTableAndAlter(master, input), {
+          firstContact: true,
+        });
+      }
+      return { estimatedRows, serverVersion: facts.version };
+    },
+    { firstContact: true },
+  );
 }

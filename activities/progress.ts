@@ -19,11 +19,15 @@ const IDLE_REPORT_MS = 600_000;
 export class ProgressReporter {
   private readonly started: number = Date.now();
   private last = 0;
-  constructor(private readonly sink: ProgressSink | undefined, private readonly workflowId: string, private readonly onlyResumes = false) {}
+  constructor(
+    private readonly sink: ProgressSink | undefined,
+    private readonly workflowId: string,
+    private readonly onlyResumes = false,
+  ) {}
 
   /** `onlyResumes`: progress goes in the heartbeat details instead (see above). */
   static forCurrentActivity(sink: ProgressSink | undefined, onlyResumes = false): ProgressReporter {
-    return new ProgressReporter(sink, Context.current().info.workflowExecution?.workflowId ?? "", onlyResumes);
+    return new ProgressReporter(sink, Context.current().info.workflowExecution?.workflowId ?? '', onlyResumes);
   }
 
   /** The least time between two reports: 2 s at first, up to a minute for long runs. */
@@ -35,7 +39,11 @@ export class ProgressReporter {
   /** Sends the report now (resumes are logged by the worker too). */
   report(report: ProgressReport): void {
     if (report.kind === 'resume') {
-      Context.current().log.info(`${report.phase} resumed`, { attempt: report.attempt, checkpoint: report.checkpoint, redone: report.redone });
+      Context.current().log.info(`${report.phase} resumed`, {
+        attempt: report.attempt,
+        checkpoint: report.checkpoint,
+        redone: report.redone,
+      });
     } else if (this.onlyResumes) {
       return;
     }

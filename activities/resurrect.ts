@@ -22,40 +22,61 @@ export interface Resurrected {
 }
 
 export async function resurrect(credentials: CredentialResolver, input: MigrationInput): Promise<Resurrected> {
-  return withConnection(input.server, credentials, async (conn) => {
-    const { database: db, table } = input;
-    await checkServer(conn, input);
-    const { estimatedRows } = await checkTableAndAlter(conn, input, { resurrect: true });
-    const [changelog, ghost] = [changelogTableName(tableNameBase(input)), ghostTableName(tableNameBase(input))];
-    const present = new Set((await rows(conn, sql.tablesNamed(db, [changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
-    if (!present.has(changelog)) {
-      refuse(`nothing to resurrect: changelog table ${db}.${changelog} does not exist (the migration completed, was cleaned up, or never began copying); run without --resurrect`);
-    }
-    if (!present.has(ghost)) {
-      refuse(`cannot resurrect: ghost table ${db}.${ghost} is gone, though the changelog remains; drop ${changelog} and start anew`);
-    }
-    const names = { database: db, changelogTable: changelog };
-    const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
-    const copy = await readJson<CopyCheckpoint>(conn, names, HINT.copy);
-    const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
-    if (!record || !copy || !binlog) refuse(`cannot resurrect: ${db}.${changelog} holds no complete checkpoint (the earlier migration stopped before it began copying); drop it and start anew`);
-    if (record.database !== db || record.table !== table) {
-      refuse(`cannot resurrect: the checkpoint in ${db}.${changelog} is for ${record.database}.${record.table}`);
-    }
-    if (normalizeAlter(record.alter) !== normalizeAlter(input.alter)) {
-      refuse(`cannot resurrect: --resurrect needs the exact same ALTER; the checkpoint was taken for "${record.alter}", this command has "${normalizeAlter(input.alter)}"`);
-    }
-    const missing = await binlogMissing(conn, binlog);
-    if (missing) refuse(`cannot resurrect: the binlog from the checkpoint (${describePosition(binlog)}) is no longer on the server (${missing}); start the migration anew`);
-    checkCheckpoints(copy, binlog, db, changelog);
-    // Where to write and whose lag to watch, decided anew: after a failover the server given
-    // (--host) is the promoted replica, and the plan's old master is gone.
-    const servers = await resolveServers(conn, input);
-    const plan: TablePlan = await withConnection(servers.applier, credentials, async (applier) => ({
-      ...(await checkedStoredPlan(applier, input, record.plan)), estimatedRows, ...placement(servers, input),
-    }));
-    return { plan, estimatedRows, copy, binlog };
-  }, { firstContact: true });
+  return withConnection(
+    input.server,
+    credentials,
+    async (conn) => {
+      const { database: db, table } = input;
+      await checkServer(conn, input);
+      const { estimatedRows } = await checkTableAndAlter(conn, input, { resurrect: true });
+      const [changelog, ghost] = [changelogTableName(tableNameBase(input)), ghostTableName(tableNameBase(input))];
+      const present = new Set(
+        (await rows(conn, sql.tablesNamed(db, [changelog, ghost]))).map((r) => String(r.TABLE_NAME)),
+      );
+      if (!present.has(changelog)) {
+        refuse(
+          `nothing to resurrect: changelog table ${db}.${changelog} does not exist (the migration completed, was cleaned up, or never began copying); run without --resurrect`,
+        );
+      }
+      if (!present.has(ghost)) {
+        refuse(
+          `cannot resurrect: ghost table ${db}.${ghost} is gone, though the changelog remains; drop ${changelog} and start anew`,
+        );
+      }
+      const names = { database: db, changelogTable: changelog };
+      const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
+      const copy = await readJson<CopyCheckpoint>(conn, names, HINT.copy);
+      const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
+      if (!record || !copy || !binlog)
+        refuse(
+          `cannot resurrect: ${db}.${changelog} holds no complete checkpoint (the earlier migration stopped before it began copying); drop it and start anew`,
+        );
+      if (record.database !== db || record.table !== table) {
+        refuse(`cannot resurrect: the checkpoint in ${db}.${changelog} is for ${record.database}.${record.table}`);
+      }
+      if (normalizeAlter(record.alter) !== normalizeAlter(input.alter)) {
+        refuse(
+          `cannot resurrect: --resurrect needs the exact same ALTER; the checkpoint was taken for "${record.alter}", this command has "${normalizeAlter(input.alter)}"`,
+        );
+      }
+      const missing = await binlogMissing(conn, binlog);
+      if (missing)
+        refuse(
+          `cannot resurrect: the binlog from the checkpoint (${describePosition(binlog)}) is no longer on the server (${missing}); start the migration anew`,
+        );
+      checkCheckpoints(copy, binlog, db, changelog);
+      // Where to write and whose lag to watch, decided anew: after a failover the server given
+      // (--host) is the promoted replica, and the plan's old master is gone.
+      const servers = await resolveServers(conn, input);
+      const plan: TablePlan = await withConnection(servers.applier, credentials, async (applier) => ({
+        ...(await checkedStoredPlan(applier, input, record.plan)),
+        estimatedRows,
+        ...placement(servers, input),
+      }));
+      return { plan, estimatedRows, copy, binlog };
+    },
+    { firstContact: true },
+  );
 }
 
 /**
@@ -65,14 +86,20 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
  * deferred index must be a plain index definition (its DDL runs on the ghost). Hosts are
  * never taken from it (the caller places the migration anew).
  */
-export async function checkedStoredPlan(conn: Conn, input: MigrationInput, stored: unknown): Promise<Omit<TablePlan, 'applier' | 'lagReplicas' | 'topology'>> {
+export async function checkedStoredPlan(
+  conn: Conn,
+  input: MigrationInput,
+  stored: unknown,
+): Promise<Omit<TablePlan, 'applier' | 'lagReplicas' | 'topology'>> {
   const where = `${input.database}.${changelogTableName(tableNameBase(input))}`;
-  const bad = (what: string): never => refuse(`cannot continue from ${where}: its recorded plan ${what}; drop the ghost and changelog and start anew`);
+  const bad = (what: string): never =>
+    refuse(`cannot continue from ${where}: its recorded plan ${what}; drop the ghost and changelog and start anew`);
   if (!stored || typeof stored !== 'object') bad('is not a plan');
   const p = stored as Partial<TablePlan>;
   const base = tableNameBase(input);
   if (p.database !== input.database || p.table !== input.table) bad(`is of ${String(p.database)}.${String(p.table)}`);
-  if (p.ghostTable !== ghostTableName(base) || p.changelogTable !== changelogTableName(base)) bad(`names other tables (${String(p.ghostTable)}, ${String(p.changelogTable)})`);
+  if (p.ghostTable !== ghostTableName(base) || p.changelogTable !== changelogTableName(base))
+    bad(`names other tables (${String(p.ghostTable)}, ${String(p.changelogTable)})`);
   const oldTable = String(p.oldTable);
   const timestamped = oldTable.startsWith(`_${base}_`) && /^\d{14}_del$/.test(oldTable.slice(base.length + 2));
   if (oldTable !== oldTableName(base) && !timestamped) bad(`names the old table ${oldTable}`);
@@ -86,14 +113,23 @@ export async function checkedStoredPlan(conn: Conn, input: MigrationInput, store
   const deferred = p.deferredIndexes ?? [];
   if (!Array.isArray(deferred)) bad('has a malformed list of deferred indexes');
   for (const i of deferred) {
-    if (typeof i?.definition !== 'string' || plainIndexName(i.definition) !== i.name) bad(`holds an index definition that is not a plain index: ${JSON.stringify(i?.definition ?? i).slice(0, 200)}`);
+    if (typeof i?.definition !== 'string' || plainIndexName(i.definition) !== i.name)
+      bad(`holds an index definition that is not a plain index: ${JSON.stringify(i?.definition ?? i).slice(0, 200)}`);
   }
   return {
-    database: input.database, table: input.table, ghostTable: ghostTableName(base), changelogTable: changelogTableName(base), oldTable,
-    columns: planned.columns, key: planned.key, ...(planned.copyKey ? { copyKey: planned.copyKey } : {}),
+    database: input.database,
+    table: input.table,
+    ghostTable: ghostTableName(base),
+    changelogTable: changelogTableName(base),
+    oldTable,
+    columns: planned.columns,
+    key: planned.key,
+    ...(planned.copyKey ? { copyKey: planned.copyKey } : {}),
     ...(deferred.length ? { deferredIndexes: deferred.map((i) => ({ name: i.name, definition: i.definition })) } : {}),
     ...(typeof p.window === 'number' && Number.isInteger(p.window) && p.window >= 0 ? { window: p.window } : {}),
-    estimatedRows: Number(p.estimatedRows) || 0, serverVersion: String(p.serverVersion ?? ''), serverUuid: String(p.serverUuid ?? ''),
+    estimatedRows: Number(p.estimatedRows) || 0,
+    serverVersion: String(p.serverVersion ?? ''),
+    serverUuid: String(p.serverUuid ?? ''),
   };
 }
 
@@ -101,8 +137,11 @@ export async function checkedStoredPlan(conn: Conn, input: MigrationInput, store
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -111,9 +150,16 @@ function canonical(v: unknown): string {
 function checkCheckpoints(copy: CopyCheckpoint, binlog: BinlogCheckpoint, db: string, changelog: string): void {
   const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
   const okCopy = count(copy.rowsCopied) && count(copy.chunksCopied) && typeof copy.done === 'boolean';
-  const okBinlog = typeof binlog.file === 'string' && /^[\w.-]+$/.test(binlog.file) && count(binlog.position) && count(binlog.eventsApplied) &&
+  const okBinlog =
+    typeof binlog.file === 'string' &&
+    /^[\w.-]+$/.test(binlog.file) &&
+    count(binlog.position) &&
+    count(binlog.eventsApplied) &&
     (binlog.gtid === undefined || (typeof binlog.gtid === 'string' && /^[\w:,\s-]*$/.test(binlog.gtid)));
-  if (!okCopy || !okBinlog) refuse(`cannot resurrect: the checkpoints in ${db}.${changelog} are malformed; drop it and the ghost table and start anew`);
+  if (!okCopy || !okBinlog)
+    refuse(
+      `cannot resurrect: the checkpoints in ${db}.${changelog} are malformed; drop it and the ghost table and start anew`,
+    );
 }
 
 export function describePosition(p: BinlogPosition): string {

@@ -17,14 +17,21 @@ import { applierOf } from './topology';
  * default (one the ALTER dropped) can then hold no value, and the window's applier would stop
  * at the first insert. Said when the window opens, not at the revert.
  */
-export async function keptTableProblems(credentials: CredentialResolver, input: MigrationInput, window: TablePlan): Promise<string | undefined> {
+export async function keptTableProblems(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  window: TablePlan,
+): Promise<string | undefined> {
   return withConnection(applierOf(input, window), credentials, async (conn) => {
     const written = new Set(window.columns.map((c) => c.ghost.toLowerCase()));
     const stuck = (await rows(conn, sql.columnsWithoutDefault(window.database, window.ghostTable)))
-      .map((r) => String(r.COLUMN_NAME)).filter((c) => !written.has(c.toLowerCase()));
+      .map((r) => String(r.COLUMN_NAME))
+      .filter((c) => !written.has(c.toLowerCase()));
     if (stuck.length === 0) return undefined;
-    return `${window.ghostTable} has NOT NULL column(s) without a default that ${window.table} lacks (${stuck.join(', ')}): ` +
-      `a row inserted into ${window.table} during the window cannot be written there, and the window will close at the first insert`;
+    return (
+      `${window.ghostTable} has NOT NULL column(s) without a default that ${window.table} lacks (${stuck.join(', ')}): ` +
+      `a row inserted into ${window.table} during the window cannot be written there, and the window will close at the first insert`
+    );
   });
 }
 
@@ -46,45 +53,74 @@ export interface RevertStart {
 export async function prepareRevert(credentials: CredentialResolver, input: MigrationInput): Promise<RevertStart> {
   const { database: db, table } = input;
   const oldTable = input.revert!.oldTable;
-  return withConnection(input.server, credentials, async (conn) => {
-    await checkServer(conn, input);
-    const base = tableNameBase(input);
-    const [kept, changelog, ghost] = [checkpointTableName(base), changelogTableName(base), ghostTableName(base)];
-    const present = new Set((await rows(conn, sql.tablesNamed(db, [table, oldTable, kept, changelog, ghost]))).map((r) => String(r.TABLE_NAME)));
-    if (!present.has(table)) await refuseMissingTable(conn, db, table);
-    if (!present.has(oldTable)) refuse(`cannot revert: --old-table ${db}.${oldTable} does not exist (dropped by --ok-to-drop-table?)`);
-    if (present.has(kept) && present.has(changelog)) {
-      refuse(`cannot revert: ${db}.${changelog} exists beside ${kept}: another migration of ${table} is under way or was left behind`);
-    }
-    const from = present.has(kept) ? kept : present.has(changelog) ? changelog : undefined;
-    if (!from) {
-      refuse(`cannot revert: there is no ${db}.${kept}: the migration ran without --checkpoint (or its checkpoint was dropped), ` +
-        `so where its cut-over is in the binlog is not known`);
-    }
-    const names = { database: db, changelogTable: from };
-    const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
-    const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
-    if (!record || !binlog) refuse(`cannot revert: ${db}.${from} holds no checkpoint of a finished migration`);
-    if (record.database !== db || record.table !== table) refuse(`cannot revert: the checkpoint in ${db}.${from} is of ${record.database}.${record.table}`);
-    if (from === changelog && binlog.window === undefined) {
-      refuse(`cannot revert: ${db}.${changelog} is the changelog of a migration of ${table} that has not cut over; finish it, or abort it first`);
-    }
-    if (input.alter.trim() && normalizeAlter(input.alter) !== normalizeAlter(record.alter)) {
-      refuse(`cannot revert: the checkpoint is of the migration "${record.alter}", this command has "${normalizeAlter(input.alter)}" (or leave --alter out)`);
-    }
-    const window = binlog.window ?? 1;
-    if (window % 2 === 0) refuse(`cannot revert: the migration was reverted in its revert window already: ${table} has its original structure`);
-    const putAside = windowPlan(record.plan, window).ghostTable;
-    if (putAside !== oldTable) refuse(`cannot revert: the migration put the original table aside as ${putAside}, not ${oldTable} (--old-table)`);
-    if (present.has(ghost)) {
-      refuse(`cannot revert: ${db}.${ghost} exists, and the revert's cut-over puts the migrated table aside under that name: drop or rename it first`);
-    }
-    const missing = await binlogMissing(conn, binlog);
-    if (missing) {
-      refuse(`cannot revert: the binlog from the migration's cut-over (${describePosition(binlog)}) is no longer on the server (${missing}); ` +
-        `${oldTable} can no longer be brought up to date`);
-    }
-    if (input.execute && from === kept) await exec(conn, sql.renameTable(db, kept, changelog));
-    return { plan: record.plan, window };
-  }, { firstContact: true });
+  return withConnection(
+    input.server,
+    credentials,
+    async (conn) => {
+      await checkServer(conn, input);
+      const base = tableNameBase(input);
+      const [kept, changelog, ghost] = [checkpointTableName(base), changelogTableName(base), ghostTableName(base)];
+      const present = new Set(
+        (await rows(conn, sql.tablesNamed(db, [table, oldTable, kept, changelog, ghost]))).map((r) =>
+          String(r.TABLE_NAME),
+        ),
+      );
+      if (!present.has(table)) await refuseMissingTable(conn, db, table);
+      if (!present.has(oldTable))
+        refuse(`cannot revert: --old-table ${db}.${oldTable} does not exist (dropped by --ok-to-drop-table?)`);
+      if (present.has(kept) && present.has(changelog)) {
+        refuse(
+          `cannot revert: ${db}.${changelog} exists beside ${kept}: another migration of ${table} is under way or was left behind`,
+        );
+      }
+      const from = present.has(kept) ? kept : present.has(changelog) ? changelog : undefined;
+      if (!from) {
+        refuse(
+          `cannot revert: there is no ${db}.${kept}: the migration ran without --checkpoint (or its checkpoint was dropped), ` +
+            `so where its cut-over is in the binlog is not known`,
+        );
+      }
+      const names = { database: db, changelogTable: from };
+      const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
+      const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
+      if (!record || !binlog) refuse(`cannot revert: ${db}.${from} holds no checkpoint of a finished migration`);
+      if (record.database !== db || record.table !== table)
+        refuse(`cannot revert: the checkpoint in ${db}.${from} is of ${record.database}.${record.table}`);
+      if (from === changelog && binlog.window === undefined) {
+        refuse(
+          `cannot revert: ${db}.${changelog} is the changelog of a migration of ${table} that has not cut over; finish it, or abort it first`,
+        );
+      }
+      if (input.alter.trim() && normalizeAlter(input.alter) !== normalizeAlter(record.alter)) {
+        refuse(
+          `cannot revert: the checkpoint is of the migration "${record.alter}", this command has "${normalizeAlter(input.alter)}" (or leave --alter out)`,
+        );
+      }
+      const window = binlog.window ?? 1;
+      if (window % 2 === 0)
+        refuse(
+          `cannot revert: the migration was reverted in its revert window already: ${table} has its original structure`,
+        );
+      const putAside = windowPlan(record.plan, window).ghostTable;
+      if (putAside !== oldTable)
+        refuse(
+          `cannot revert: the migration put the original table aside as ${putAside}, not ${oldTable} (--old-table)`,
+        );
+      if (present.has(ghost)) {
+        refuse(
+          `cannot revert: ${db}.${ghost} exists, and the revert's cut-over puts the migrated table aside under that name: drop or rename it first`,
+        );
+      }
+      const missing = await binlogMissing(conn, binlog);
+      if (missing) {
+        refuse(
+          `cannot revert: the binlog from the migration's cut-over (${describePosition(binlog)}) is no longer on the server (${missing}); ` +
+            `${oldTable} can no longer be brought up to date`,
+        );
+      }
+      if (input.execute && from === kept) await exec(conn, sql.renameTable(db, kept, changelog));
+      return { plan: record.plan, window };
+    },
+    { firstContact: true },
+  );
 }

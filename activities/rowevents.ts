@@ -48,7 +48,10 @@ function pick(row: Row, names: string[]): unknown[] {
 }
 
 /** A change to the ghost, before it becomes SQL: consecutive ones of a kind merge into one statement. */
-export type GhostDml = { kind: 'replace'; rows: unknown[][] } | { kind: 'delete'; keys: unknown[][] } | { kind: 'update'; key: unknown[]; row: unknown[] };
+export type GhostDml =
+  | { kind: 'replace'; rows: unknown[][] }
+  | { kind: 'delete'; keys: unknown[][] }
+  | { kind: 'update'; key: unknown[]; row: unknown[] };
 
 /** Rows per merged statement, to keep statements a sane size. */
 const MAX_ROWS_PER_STATEMENT = 500;
@@ -86,12 +89,28 @@ export function changeToDml(change: RowChange, t: ApplyTarget): GhostDml[] {
 export function appendDml(list: GhostDml[], items: GhostDml[]): void {
   for (const item of items) {
     const last = list[list.length - 1];
-    if (last && last.kind === 'replace' && item.kind === 'replace' && last.rows.length + item.rows.length <= MAX_ROWS_PER_STATEMENT) {
+    if (
+      last &&
+      last.kind === 'replace' &&
+      item.kind === 'replace' &&
+      last.rows.length + item.rows.length <= MAX_ROWS_PER_STATEMENT
+    ) {
       last.rows.push(...item.rows);
-    } else if (last && last.kind === 'delete' && item.kind === 'delete' && last.keys.length + item.keys.length <= MAX_ROWS_PER_STATEMENT) {
+    } else if (
+      last &&
+      last.kind === 'delete' &&
+      item.kind === 'delete' &&
+      last.keys.length + item.keys.length <= MAX_ROWS_PER_STATEMENT
+    ) {
       last.keys.push(...item.keys);
     } else {
-      list.push(item.kind === 'replace' ? { kind: 'replace', rows: [...item.rows] } : item.kind === 'delete' ? { kind: 'delete', keys: [...item.keys] } : item);
+      list.push(
+        item.kind === 'replace'
+          ? { kind: 'replace', rows: [...item.rows] }
+          : item.kind === 'delete'
+            ? { kind: 'delete', keys: [...item.keys] }
+            : item,
+      );
     }
   }
 }
@@ -111,35 +130,59 @@ export function lastChangePerKey(list: GhostDml[], t: ApplyTarget): GhostDml[] {
   const last = new Map<string, GhostDml>();
   for (const d of list) {
     if (d.kind === 'delete') for (const k of d.keys) last.set(id(k), { kind: 'delete', keys: [k] });
-    else if (d.kind === 'replace') for (const r of d.rows) last.set(id(keyIndex.map((i) => r[i])), { kind: 'replace', rows: [r] });
+    else if (d.kind === 'replace')
+      for (const r of d.rows) last.set(id(keyIndex.map((i) => r[i])), { kind: 'replace', rows: [r] });
     else return list;
   }
   const out: GhostDml[] = [];
   const changes = [...last.values()];
-  appendDml(out, changes.filter((d) => d.kind === 'delete'));
-  appendDml(out, changes.filter((d) => d.kind === 'replace'));
+  appendDml(
+    out,
+    changes.filter((d) => d.kind === 'delete'),
+  );
+  appendDml(
+    out,
+    changes.filter((d) => d.kind === 'replace'),
+  );
   return out;
 }
 
 /** REPLACE of row images (values in t.columns' order) into the ghost, generated columns left to the server. */
-export function replaceStatement(t: ApplyTarget, rows: unknown[][], verb: 'REPLACE' | 'INSERT IGNORE' = 'REPLACE'): sql.Statement {
+export function replaceStatement(
+  t: ApplyTarget,
+  rows: unknown[][],
+  verb: 'REPLACE' | 'INSERT IGNORE' = 'REPLACE',
+): sql.Statement {
   const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
   const cols = written.map((i) => t.columns[i].ghost);
   const values = written.length === t.columns.length ? rows : rows.map((r) => written.map((i) => r[i]));
-  return verb === 'REPLACE' ? sql.replaceRows(t.database, t.ghostTable, cols, values) : sql.insertIgnoreRows(t.database, t.ghostTable, cols, values);
+  return verb === 'REPLACE'
+    ? sql.replaceRows(t.database, t.ghostTable, cols, values)
+    : sql.insertIgnoreRows(t.database, t.ghostTable, cols, values);
 }
 
 /** UPDATE of one row, found by its key before the change, to its after image (generated columns left to the server). */
 function updateStatement(t: ApplyTarget, keyGhost: string[], key: unknown[], row: unknown[]): sql.Statement {
   const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
-  return sql.updateRow(t.database, t.ghostTable, written.map((i) => t.columns[i].ghost), written.map((i) => row[i]), keyGhost, key);
+  return sql.updateRow(
+    t.database,
+    t.ghostTable,
+    written.map((i) => t.columns[i].ghost),
+    written.map((i) => row[i]),
+    keyGhost,
+    key,
+  );
 }
 
 export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement[] {
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
-  return list.map((d) => (d.kind === 'replace'
-    ? replaceStatement(t, d.rows)
-    : d.kind === 'delete' ? sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys) : updateStatement(t, keyGhost, d.key, d.row)));
+  return list.map((d) =>
+    d.kind === 'replace'
+      ? replaceStatement(t, d.rows)
+      : d.kind === 'delete'
+        ? sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys)
+        : updateStatement(t, keyGhost, d.key, d.row),
+  );
 }
 
 /**
@@ -149,21 +192,28 @@ export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement
  * later event would have resolved, see above, stops the migration too: that is the price
  * of the flag, as in gh-ost.)
  */
-export function dmlToCheckedUnits(list: GhostDml[], t: ApplyTarget): { statements: sql.Statement[]; upsert: boolean }[] {
+export function dmlToCheckedUnits(
+  list: GhostDml[],
+  t: ApplyTarget,
+): { statements: sql.Statement[]; upsert: boolean }[] {
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
   const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
   const units: { statements: sql.Statement[]; upsert: boolean }[] = [];
   for (const d of list) {
     if (d.kind === 'delete') {
-      for (const k of d.keys) units.push({ statements: [sql.deleteRows(t.database, t.ghostTable, keyGhost, [k])], upsert: false });
+      for (const k of d.keys)
+        units.push({ statements: [sql.deleteRows(t.database, t.ghostTable, keyGhost, [k])], upsert: false });
     } else if (d.kind === 'update') {
       units.push({ statements: [updateStatement(t, keyGhost, d.key, d.row)], upsert: false });
     } else {
       for (const r of d.rows) {
-        units.push({ upsert: true, statements: [
-          sql.deleteRows(t.database, t.ghostTable, keyGhost, [keyIndex.map((i) => r[i])]),
-          replaceStatement(t, [r], 'INSERT IGNORE'),
-        ] });
+        units.push({
+          upsert: true,
+          statements: [
+            sql.deleteRows(t.database, t.ghostTable, keyGhost, [keyIndex.map((i) => r[i])]),
+            replaceStatement(t, [r], 'INSERT IGNORE'),
+          ],
+        });
       }
     }
   }

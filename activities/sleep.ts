@@ -16,10 +16,13 @@ export function sleep(ms: number, signal: AbortSignal = Context.current().cancel
       clearTimeout(timer);
       reject(signal.reason ?? new CancelledFailure('cancelled'));
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

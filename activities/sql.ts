@@ -14,9 +14,17 @@ export interface Statement {
  * its expression where a value would be a placeholder. `text` is how it reads in messages.
  */
 export class SqlExpression {
-  constructor(readonly sql: string, readonly params: unknown[], readonly text: string) {}
-  toString(): string { return this.text; }
-  toJSON(): string { return this.text; }
+  constructor(
+    readonly sql: string,
+    readonly params: unknown[],
+    readonly text: string,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+  toJSON(): string {
+    return this.text;
+  }
 }
 
 /** A value's place in a statement: a placeholder, or an SqlExpression's own SQL. */
@@ -53,7 +61,7 @@ type Cmp = '>' | '>=' | '<' | '<=';
 
 export function keyComparison(cols: string[], op: Cmp, values: unknown[]): Statement {
   if (cols.length !== values.length) throw new Error('key arity mismatch');
-  const strict = op === '>' || op === '<' ? op : (op === '>=' ? '>' : '<');
+  const strict = op === '>' || op === '<' ? op : op === '>=' ? '>' : '<';
   const terms: string[] = [];
   const params: unknown[] = [];
   for (let i = 0; i < cols.length; i++) {
@@ -289,8 +297,14 @@ export function deleteKeyRange(database: string, table: string, keyColumns: stri
 }
 
 /** Copies a key range of the original into the ghost, as a chunk of the copy does. */
-export function copyKeyRange(database: string, table: string, ghost: string, key: { name: string; columns: string[] },
-  columns: { source: string; ghost: string }[], r: KeyRange): Statement {
+export function copyKeyRange(
+  database: string,
+  table: string,
+  ghost: string,
+  key: { name: string; columns: string[] },
+  columns: { source: string; ghost: string }[],
+  r: KeyRange,
+): Statement {
   const range = keyRange(key.columns, r);
   return {
     sql: `INSERT IGNORE INTO ${qualified(database, ghost)} (${ids(columns.map((c) => c.ghost))})
@@ -301,7 +315,8 @@ export function copyKeyRange(database: string, table: string, ghost: string, key
 }
 
 /** Key columns as copy bounds: ENUM/SET by ordinal (their order in the index). */
-const keySelect = (key: CopyKey) => key.columns.map((c, i) => (key.ordinal?.[i] ? `${escapeId(c)} + 0 AS ${escapeId(c)}` : escapeId(c))).join(', ');
+const keySelect = (key: CopyKey) =>
+  key.columns.map((c, i) => (key.ordinal?.[i] ? `${escapeId(c)} + 0 AS ${escapeId(c)}` : escapeId(c))).join(', ');
 
 export const keyExtreme = (database: string, table: string, key: CopyKey, dir: 'ASC' | 'DESC'): Statement => ({
   sql: `SELECT ${keySelect(key)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
@@ -313,8 +328,15 @@ export const keyExtreme = (database: string, table: string, key: CopyKey, dir: '
  * The last key of the next chunk: the chunkSize-th row after `from` (exclusive, or inclusive
  * for the first chunk), not past `max`. No row means the chunk runs to `max`.
  */
-export function chunkEnd(database: string, table: string, key: CopyKey,
-  from: unknown[], fromInclusive: boolean, max: unknown[], chunkSize: number): Statement {
+export function chunkEnd(
+  database: string,
+  table: string,
+  key: CopyKey,
+  from: unknown[],
+  fromInclusive: boolean,
+  max: unknown[],
+  chunkSize: number,
+): Statement {
   const range = keyRange(key.columns, { from, fromInclusive, to: max });
   return {
     sql: `SELECT ${keySelect(key)} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
@@ -325,8 +347,16 @@ export function chunkEnd(database: string, table: string, key: CopyKey,
 }
 
 /** Copies one key range; the shared lock makes it read the latest committed rows. */
-export function copyChunk(database: string, table: string, ghost: string, key: { name: string; columns: string[] },
-  columns: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
+export function copyChunk(
+  database: string,
+  table: string,
+  ghost: string,
+  key: { name: string; columns: string[] },
+  columns: { source: string; ghost: string }[],
+  from: unknown[],
+  fromInclusive: boolean,
+  to: unknown[],
+): Statement {
   return copyKeyRange(database, table, ghost, key, columns, { from, fromInclusive, to });
 }
 
@@ -336,10 +366,22 @@ export function copyChunk(database: string, table: string, ghost: string, key: {
  * the duplicate reported on whichever unique index was checked first); any means a row was
  * lost to another row on a unique key.
  */
-export function chunkRowsMissingInGhost(database: string, table: string, ghost: string, key: CopyKey,
-  applyKey: { source: string; ghost: string }[], from: unknown[], fromInclusive: boolean, to: unknown[]): Statement {
+export function chunkRowsMissingInGhost(
+  database: string,
+  table: string,
+  ghost: string,
+  key: CopyKey,
+  applyKey: { source: string; ghost: string }[],
+  from: unknown[],
+  fromInclusive: boolean,
+  to: unknown[],
+): Statement {
   const range = keyRange(key.columns, { from, fromInclusive, to });
-  const same = applyKey.map((k) => `${qualified(database, ghost)}.${escapeId(k.ghost)} = ${qualified(database, table)}.${escapeId(k.source)}`).join(' AND ');
+  const same = applyKey
+    .map(
+      (k) => `${qualified(database, ghost)}.${escapeId(k.ghost)} = ${qualified(database, table)}.${escapeId(k.source)}`,
+    )
+    .join(' AND ');
   return {
     sql: `SELECT COUNT(*) AS n FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
           WHERE ${range.sql} AND NOT EXISTS (SELECT 1 FROM ${qualified(database, ghost)} WHERE ${same})`,
@@ -357,8 +399,16 @@ export type GhostUniqueKey = { ghost: string; source?: string }[];
  * ALTER loses. A row displaced by a stale ghost row (one the applier has yet to move) is not
  * counted: it arrives through the binlog.
  */
-export function rowsDisplacedByCurrentRows(database: string, table: string, ghost: string, key: CopyKey,
-  applyKey: { source: string; ghost: string }[], uniqueKeys: GhostUniqueKey[], r: KeyRange, sample?: number): Statement {
+export function rowsDisplacedByCurrentRows(
+  database: string,
+  table: string,
+  ghost: string,
+  key: CopyKey,
+  applyKey: { source: string; ghost: string }[],
+  uniqueKeys: GhostUniqueKey[],
+  r: KeyRange,
+  sample?: number,
+): Statement {
   const range = keyRange(key.columns, r);
   const o = 'o';
   const col = (alias: string, c: string) => `${alias}.${escapeId(c)}`;
@@ -366,9 +416,14 @@ export function rowsDisplacedByCurrentRows(database: string, table: string, ghos
   const sameRow = applyKey.map((k) => `${col('o2', k.source)} = ${col('g', k.ghost)}`).join(' AND ');
   const taken = uniqueKeys.map((u) => {
     const shared = u.filter((c) => c.source !== undefined);
-    const same = shared.flatMap((c) => [`${col('g', c.ghost)} = ${col(o, c.source!)}`, `${col('o2', c.source!)} = ${col('g', c.ghost)}`]);
-    return `EXISTS (SELECT 1 FROM ${qualified(database, ghost)} AS g JOIN ${qualified(database, table)} AS o2 ON ${sameRow}` +
-      `${same.length ? ` WHERE ${same.join(' AND ')}` : ''})`;
+    const same = shared.flatMap((c) => [
+      `${col('g', c.ghost)} = ${col(o, c.source!)}`,
+      `${col('o2', c.source!)} = ${col('g', c.ghost)}`,
+    ]);
+    return (
+      `EXISTS (SELECT 1 FROM ${qualified(database, ghost)} AS g JOIN ${qualified(database, table)} AS o2 ON ${sameRow}` +
+      `${same.length ? ` WHERE ${same.join(' AND ')}` : ''})`
+    );
   });
   return {
     sql: `SELECT ${sample ? ids(key.columns) : 'COUNT(*) AS n'} FROM ${qualified(database, table)} AS ${o} FORCE INDEX (${escapeId(key.name)})
@@ -379,7 +434,16 @@ export function rowsDisplacedByCurrentRows(database: string, table: string, ghos
 }
 
 /** The n-th row (1-based, in key order) of a chunk of the original: its key and one column, as the copy read it. */
-export function chunkRowAt(database: string, table: string, key: CopyKey, column: string | null, from: unknown[], fromInclusive: boolean, to: unknown[], n: number): Statement {
+export function chunkRowAt(
+  database: string,
+  table: string,
+  key: CopyKey,
+  column: string | null,
+  from: unknown[],
+  fromInclusive: boolean,
+  to: unknown[],
+  n: number,
+): Statement {
   const range = keyRange(key.columns, { from, fromInclusive, to });
   return {
     sql: `SELECT ${keySelect(key)}${column ? `, ${escapeId(column)} AS value` : ''} FROM ${qualified(database, table)} FORCE INDEX (${escapeId(key.name)})
@@ -389,7 +453,13 @@ export function chunkRowAt(database: string, table: string, key: CopyKey, column
 }
 
 /** One column of the ghost's row with the given apply key. */
-export function ghostValue(database: string, ghost: string, keyColumns: string[], key: unknown[], column: string): Statement {
+export function ghostValue(
+  database: string,
+  ghost: string,
+  keyColumns: string[],
+  key: unknown[],
+  column: string,
+): Statement {
   return {
     sql: `SELECT ${escapeId(column)} AS value FROM ${qualified(database, ghost)} WHERE ${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')}`,
     params: key,
@@ -421,7 +491,14 @@ export function replaceRows(database: string, ghost: string, columns: string[], 
 }
 
 /** UPDATE of the row whose key columns hold `key`; values may be SqlExpressions. */
-export function updateRow(database: string, table: string, columns: string[], values: unknown[], keyColumns: string[], key: unknown[]): Statement {
+export function updateRow(
+  database: string,
+  table: string,
+  columns: string[],
+  values: unknown[],
+  keyColumns: string[],
+  key: unknown[],
+): Statement {
   const set = values.map((v, i) => `${escapeId(columns[i])} = ${placeholder(v)}`);
   return {
     sql: `UPDATE ${qualified(database, table)} SET ${set.join(', ')} WHERE ${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')}`,
@@ -431,10 +508,16 @@ export function updateRow(database: string, table: string, columns: string[], va
 
 export function deleteRows(database: string, ghost: string, keyColumns: string[], keys: unknown[][]): Statement {
   if (keyColumns.length === 1) {
-    return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${escapeId(keyColumns[0])} IN (${keys.map(() => '?').join(', ')})`, params: keys.map((k) => k[0]) };
+    return {
+      sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${escapeId(keyColumns[0])} IN (${keys.map(() => '?').join(', ')})`,
+      params: keys.map((k) => k[0]),
+    };
   }
   const one = `(${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')})`;
-  return { sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${keys.map(() => one).join(' OR ')}`, params: keys.flat() };
+  return {
+    sql: `DELETE FROM ${qualified(database, ghost)} WHERE ${keys.map(() => one).join(' OR ')}`,
+    params: keys.flat(),
+  };
 }
 
 /** gh-ost's --allow-zero-in-date, for the session that creates and alters the ghost. */
@@ -488,10 +571,16 @@ export const triggerSession = (sqlMode: string, charset: string, collation: stri
   params: [sqlMode, charset, collation],
 });
 
-export function createTrigger(database: string, table: string, name: string,
-  t: { ACTION_TIMING: string; EVENT_MANIPULATION: string; ACTION_STATEMENT: string; DEFINER: string }): Statement {
+export function createTrigger(
+  database: string,
+  table: string,
+  name: string,
+  t: { ACTION_TIMING: string; EVENT_MANIPULATION: string; ACTION_STATEMENT: string; DEFINER: string },
+): Statement {
   const timing = t.ACTION_TIMING.toUpperCase() === 'AFTER' ? 'AFTER' : 'BEFORE';
-  const event = ({ INSERT: 'INSERT', UPDATE: 'UPDATE', DELETE: 'DELETE' } as Record<string, string>)[t.EVENT_MANIPULATION.toUpperCase()];
+  const event = ({ INSERT: 'INSERT', UPDATE: 'UPDATE', DELETE: 'DELETE' } as Record<string, string>)[
+    t.EVENT_MANIPULATION.toUpperCase()
+  ];
   if (!event) throw new Error(`unknown trigger event ${t.EVENT_MANIPULATION}`);
   return {
     sql: `CREATE DEFINER=${definerSql(t.DEFINER)} TRIGGER ${qualified(database, name)} ${timing} ${event} ON ${qualified(database, table)} FOR EACH ROW ${t.ACTION_STATEMENT}`,
@@ -535,7 +624,10 @@ export const lockTableRead = (database: string, table: string): Statement => ({
   params: [],
 });
 
-export const repeatableRead = (): Statement => ({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', params: [] });
+export const repeatableRead = (): Statement => ({
+  sql: 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ',
+  params: [],
+});
 export const consistentSnapshot = (): Statement => ({ sql: 'START TRANSACTION WITH CONSISTENT SNAPSHOT', params: [] });
 
 // ---- Checksum ---------------------------------------------------------------------------
@@ -546,7 +638,14 @@ export const consistentSnapshot = (): Statement => ({ sql: 'START TRANSACTION WI
  * so NULL and '' differ. Run on the original and on the ghost with the same range and their
  * shared columns: equal figures mean equal rows (to a CRC's chance).
  */
-export function rangeChecksum(database: string, table: string, index: string | null, keyColumns: string[], columns: string[], r: KeyRange): Statement {
+export function rangeChecksum(
+  database: string,
+  table: string,
+  index: string | null,
+  keyColumns: string[],
+  columns: string[],
+  r: KeyRange,
+): Statement {
   const where = keyRange(keyColumns, r);
   const row = columns.map((c) => `CAST(${escapeId(c)} AS BINARY), ISNULL(${escapeId(c)})`).join(', ');
   return {
@@ -606,7 +705,13 @@ export const pendingRenames = (): Statement => ({
  * Moves a checkpoint forward only from the value this attempt read or last wrote. 0 rows
  * changed means another attempt moved it: this one is stale and must roll back.
  */
-export const compareAndSetChangelog = (database: string, table: string, hint: string, expected: string, value: string): Statement => ({
+export const compareAndSetChangelog = (
+  database: string,
+  table: string,
+  hint: string,
+  expected: string,
+  value: string,
+): Statement => ({
   sql: `UPDATE ${qualified(database, table)} SET value = ? WHERE hint = ? AND value = ?`,
   params: [value, hint, expected],
 });

@@ -38,7 +38,10 @@ export function checkPanicFlag(input: MigrationInput): void {
 /** Lag of each watched replica, by the master's heartbeat in the changelog. */
 export class LagReader {
   private readonly conns = new Map<string, Conn>();
-  constructor(private readonly plan: TablePlan, private readonly credentials: CredentialResolver) {}
+  constructor(
+    private readonly plan: TablePlan,
+    private readonly credentials: CredentialResolver,
+  ) {}
 
   private async connection(r: ServerRef): Promise<Conn> {
     const key = `${r.host}:${r.port}`;
@@ -56,7 +59,10 @@ export class LagReader {
       const name = `${r.host}:${r.port}`;
       let lag: number | null;
       try {
-        const [row] = await rows(await this.connection(r), sql.heartbeatLagMillis(this.plan.database, this.plan.changelogTable));
+        const [row] = await rows(
+          await this.connection(r),
+          sql.heartbeatLagMillis(this.plan.database, this.plan.changelogTable),
+        );
         lag = row?.lag_ms == null ? null : Number(row.lag_ms);
       } catch (e) {
         this.conns.get(name)?.destroy();
@@ -64,7 +70,8 @@ export class LagReader {
         return `lag: replica ${name} unreachable (${(e as Error).message})`;
       }
       if (lag === null) return `lag: replica ${name} has no heartbeat yet`;
-      if (lag > maxLagMillis) return `lag: replica ${name} is ${(lag / 1000).toFixed(1)}s behind (max-lag-millis ${maxLagMillis})`;
+      if (lag > maxLagMillis)
+        return `lag: replica ${name} is ${(lag / 1000).toFixed(1)}s behind (max-lag-millis ${maxLagMillis})`;
     }
     return null;
   }
@@ -76,8 +83,20 @@ export class LagReader {
 }
 
 /** gh-ost's words for the answers of a --throttle-http URL (freno's when the URL names freno). */
-const HTTP_MESSAGES: Record<number, string> = { 404: 'Not found', 417: 'Expectation failed', 429: 'Too many requests', 500: 'Internal server error', [-1]: 'Connection error' };
-const FRENO_MESSAGES: Record<number, string> = { 404: 'freno: unknown metric', 417: 'freno: access forbidden', 429: 'freno: threshold exceeded', 500: 'freno: internal error', [-1]: 'freno: connection error' };
+const HTTP_MESSAGES: Record<number, string> = {
+  404: 'Not found',
+  417: 'Expectation failed',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  [-1]: 'Connection error',
+};
+const FRENO_MESSAGES: Record<number, string> = {
+  404: 'freno: unknown metric',
+  417: 'freno: access forbidden',
+  429: 'freno: threshold exceeded',
+  500: 'freno: internal error',
+  [-1]: 'freno: connection error',
+};
 
 /**
  * gh-ost's --throttle-http: the URL is asked with HEAD every interval, in the background, and
@@ -88,7 +107,10 @@ export class HttpThrottle {
   private url = '';
   private status: number | undefined;
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly input: MigrationInput, private readonly policy?: WorkerPolicy) {}
+  constructor(
+    private readonly input: MigrationInput,
+    private readonly policy?: WorkerPolicy,
+  ) {}
 
   reason(url: string | undefined): string | null {
     // A URL the worker does not allow is never asked: it holds the work until the operator sets another.
@@ -112,12 +134,18 @@ export class HttpThrottle {
     if (!url) return;
     const ask = async () => {
       try {
-        const r = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(this.input.throttleHttpTimeoutMillis ?? 1000) });
+        const r = await fetch(url, {
+          method: 'HEAD',
+          signal: AbortSignal.timeout(this.input.throttleHttpTimeoutMillis ?? 1000),
+        });
         if (this.url === url) this.status = r.status;
       } catch {
         if (this.url === url) this.status = -1;
       }
-      if (this.url === url) this.timer = setTimeout(() => { void ask(); }, this.input.throttleHttpIntervalMillis ?? 100);
+      if (this.url === url)
+        this.timer = setTimeout(() => {
+          void ask();
+        }, this.input.throttleHttpIntervalMillis ?? 100);
     };
     void ask();
   }
@@ -130,7 +158,13 @@ export class HttpThrottle {
 }
 
 /** Why to hold off now, or null. */
-export async function throttleReason(conn: Conn, control: Control, input?: MigrationInput, lag?: LagReader, http?: HttpThrottle): Promise<string | null> {
+export async function throttleReason(
+  conn: Conn,
+  control: Control,
+  input?: MigrationInput,
+  lag?: LagReader,
+  http?: HttpThrottle,
+): Promise<string | null> {
   if (control.paused) return 'paused by operator';
   for (const f of [input?.throttleFlagFile, input?.throttleAdditionalFlagFile]) {
     if (f && existsSync(f)) return `flag-file ${f} exists`;

@@ -39,8 +39,13 @@ export function parseHostPort(spec: string, like: ServerRef, user = like.user): 
 
 /** A server of the topology, reached as `like` is: user, TLS and --mysql-timeout (not a named connection: that names one server). */
 function sameLogin(at: { host: string; port: number }, like: ServerRef, user = like.user): ServerRef {
-  return { host: at.host, port: at.port, ...(user ? { user } : {}), ...(like.tls ? { tls: like.tls } : {}),
-    ...(like.timeoutSeconds ? { timeoutSeconds: like.timeoutSeconds } : {}) };
+  return {
+    host: at.host,
+    port: at.port,
+    ...(user ? { user } : {}),
+    ...(like.tls ? { tls: like.tls } : {}),
+    ...(like.timeoutSeconds ? { timeoutSeconds: like.timeoutSeconds } : {}),
+  };
 }
 
 /** Decides, on the connected (inspected) server, which server is written and which replicas are watched. */
@@ -55,13 +60,18 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
   }
   const [v] = await rows(conn, replicaLogsUpdates(f));
   if (topology === 'replica' && !isReplica && !input.assumeMasterHost) {
-    refuse(`${input.server.host}:${input.server.port} is not a replica (${replicaStatusQuery(f).sql} is empty): connect to a replica of it, ` +
-      'or pass --allow-on-master to read and write the master itself');
+    refuse(
+      `${input.server.host}:${input.server.port} is not a replica (${replicaStatusQuery(f).sql} is empty): connect to a replica of it, ` +
+        'or pass --allow-on-master to read and write the master itself',
+    );
   }
-  if (!isReplica && topology !== 'replica') refuse(`--${topology} needs a replica, but ${input.server.host}:${input.server.port} replicates from nothing`);
+  if (!isReplica && topology !== 'replica')
+    refuse(`--${topology} needs a replica, but ${input.server.host}:${input.server.port} replicates from nothing`);
   if (Number(v.on_) !== 1) {
     const flag = replicaLogsUpdatesFlag(f);
-    refuse(`${flag.slice(2).replace(/-/g, '_')} is OFF on ${input.server.host}:${input.server.port}: the replica's binlog lacks the changes it replicates, which revenant reads; start it with ${flag}`);
+    refuse(
+      `${flag.slice(2).replace(/-/g, '_')} is OFF on ${input.server.host}:${input.server.port}: the replica's binlog lacks the changes it replicates, which revenant reads; start it with ${flag}`,
+    );
   }
   if (topology === 'replica') {
     const master = input.assumeMasterHost
@@ -74,7 +84,10 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
 }
 
 /** The plan's part the topology decides: the applier only when it is not the server given, the watched replicas when any. */
-export function placement(servers: Servers, input: MigrationInput): Pick<TablePlan, 'topology' | 'applier' | 'lagReplicas'> {
+export function placement(
+  servers: Servers,
+  input: MigrationInput,
+): Pick<TablePlan, 'topology' | 'applier' | 'lagReplicas'> {
   return {
     topology: servers.topology,
     ...(servers.applier !== input.server ? { applier: servers.applier } : {}),
@@ -82,7 +95,9 @@ export function placement(servers: Servers, input: MigrationInput): Pick<TablePl
   };
 }
 
-const dedupe = (list: ServerRef[]) => list.filter((s, i) => list.findIndex((x) => x.host === s.host && x.port === s.port) === i);
+const dedupe = (list: ServerRef[]) =>
+  list.filter((s, i) => list.findIndex((x) => x.host === s.host && x.port === s.port) === i);
 
 /** The server the ghost, the changelog and the cut-over live on. */
-export const applierOf = (input: MigrationInput, plan?: Pick<TablePlan, 'applier'>): ServerRef => plan?.applier ?? input.server;
+export const applierOf = (input: MigrationInput, plan?: Pick<TablePlan, 'applier'>): ServerRef =>
+  plan?.applier ?? input.server;

@@ -29,8 +29,15 @@ const real = (path: string): string | null => {
  */
 export function policyFromEnvironment(env: NodeJS.ProcessEnv = process.env, trusted = false): WorkerPolicy {
   if (trusted) return { refusesHooksPath: () => null, refusesThrottleUrl: () => null };
-  const hookDirs = (env.REVENANT_HOOKS_DIRS ?? '').split(':').filter((d) => isAbsolute(d)).map(real).filter((d): d is string => d !== null);
-  const urlPrefixes = (env.REVENANT_THROTTLE_HTTP_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  const hookDirs = (env.REVENANT_HOOKS_DIRS ?? '')
+    .split(':')
+    .filter((d) => isAbsolute(d))
+    .map(real)
+    .filter((d): d is string => d !== null);
+  const urlPrefixes = (env.REVENANT_THROTTLE_HTTP_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   return {
     refusesHooksPath: (dir) => {
       const path = isAbsolute(dir) ? real(dir) : null;

@@ -18,16 +18,33 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { writeResults, type ServerResult } from './report';
 import { BenchServer, exited, peakRss, ROOT, sleep, type ServerKind } from './server';
-import { CEILING_LAG_SECONDS, keptUp, measureApplyCost, measureFloor, runTool, soloRate, stopEmbedded, TOOLS, type Context, type Measure, type Tool } from './tools';
+import {
+  CEILING_LAG_SECONDS,
+  keptUp,
+  measureApplyCost,
+  measureFloor,
+  runTool,
+  soloRate,
+  stopEmbedded,
+  TOOLS,
+  type Context,
+  type Measure,
+  type Tool,
+} from './tools';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 /** The servers benchmarked, in order (--server is the one-server spelling). */
 const SERVERS = list(arg('servers', arg('server', 'mariadb,mysql'))) as ServerKind[];
-for (const s of SERVERS) if (s !== 'mariadb' && s !== 'mysql') throw new Error(`--servers takes mariadb and mysql, not ${s}`);
+for (const s of SERVERS)
+  if (s !== 'mariadb' && s !== 'mysql') throw new Error(`--servers takes mariadb and mysql, not ${s}`);
 const ROWS = Number(arg('rows', '1000000'));
 /** The large table (0: not measured): ten times the rows, past the buffer pool's 512 MB. */
 const LARGE_ROWS = Number(arg('large-rows', String(ROWS * 10)));
@@ -58,16 +75,27 @@ const GHOST_RELEASED = join(ROOT, 'bench', '.bin', 'gh-ost');
  */
 async function startWorker(client: Client): Promise<ChildProcess> {
   const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
-    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: 'bench',
-      REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1', REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN' },
-    stdio: WORKER_LOG ? ((fd) => ['ignore', fd, fd])(openSync(WORKER_LOG, 'a')) as any : 'ignore',
+    env: {
+      ...process.env,
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      TEMPORAL_ADDRESS: TEMPORAL,
+      REVENANT_TASK_QUEUE: 'bench',
+      REVENANT_MYSQL_PASSWORD: 'revenant',
+      REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1',
+      REVENANT_LOG_LEVEL: WORKER_LOG ? 'INFO' : 'WARN',
+    },
+    stdio: WORKER_LOG ? (((fd) => ['ignore', fd, fd])(openSync(WORKER_LOG, 'a')) as any) : 'ignore',
   });
   for (let i = 0; i < 150; i++) {
-    const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: 'bench' }, taskQueueType: 2 });
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: 'bench' },
+      taskQueueType: 2,
+    });
     if (r.pollers?.some((p) => p.identity?.startsWith(`${worker.pid}@`))) return worker;
     await sleep(200);
   }
-  throw new Error('the benchmark\'s worker did not start polling within 30 s');
+  throw new Error("the benchmark's worker did not start polling within 30 s");
 }
 
 async function stopWorker(worker: ChildProcess | undefined): Promise<void> {
@@ -77,7 +105,8 @@ async function stopWorker(worker: ChildProcess | undefined): Promise<void> {
   await done;
 }
 
-const show = (m: Measure) => `${Number.isFinite(m.seconds) ? m.seconds.toFixed(1) : '–'}s` +
+const show = (m: Measure) =>
+  `${Number.isFinite(m.seconds) ? m.seconds.toFixed(1) : '–'}s` +
   `${m.peakLagSeconds !== undefined ? `, peak lag ${m.peakLagSeconds.toFixed(2)}s` : ''}` +
   `${m.achievedTps !== undefined ? `, load ${m.achievedTps.toFixed(0)} tx/s` : ''}` +
   `${m.workerCpu !== undefined ? `, worker ${m.workerCpu.toFixed(1)} CPU-s` : ''}, server ${m.serverCpu.toFixed(1)} CPU-s` +
@@ -88,13 +117,41 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
   await server.start();
   console.log(`bench: ==== ${server.version}, buffer pool ${server.bufferPoolMb} MB`);
   let worker: ChildProcess | undefined;
-  const ctx: Context = { server, temporal: TEMPORAL, client, worker: () => worker, ghost: process.env.GH_OST ?? GHOST_RELEASED, work: join(WORK, `${kind}-work`),
-    runTimeoutSeconds: RUN_TIMEOUT_S, revenantFlags: REVENANT_FLAGS, embeddedPort: 24600 };
+  const ctx: Context = {
+    server,
+    temporal: TEMPORAL,
+    client,
+    worker: () => worker,
+    ghost: process.env.GH_OST ?? GHOST_RELEASED,
+    work: join(WORK, `${kind}-work`),
+    runTimeoutSeconds: RUN_TIMEOUT_S,
+    revenantFlags: REVENANT_FLAGS,
+    embeddedPort: 24600,
+  };
   const result: ServerResult = {
-    kind, name: server.name, version: server.version, bufferPoolMb: server.bufferPoolMb, rows: ROWS, largeRows: LARGE_ROWS, runs: RUNS, rate: RATE,
-    ghostNote: 'gh-ost v1.1.10 as released', autoincLockMode: await server.innodbAutoincLockMode(), tableMb: NaN, largeTableMb: NaN,
-    solo: [], soloMax: NaN, soloThreads: LOAD_THREADS, main: [], parallelFloor: [], embeddedCold: undefined, applyCost: undefined,
-    ceiling: [], large: [], rss: { main: NaN, ceiling: NaN, large: NaN }, tools: TOOLS_RUN,
+    kind,
+    name: server.name,
+    version: server.version,
+    bufferPoolMb: server.bufferPoolMb,
+    rows: ROWS,
+    largeRows: LARGE_ROWS,
+    runs: RUNS,
+    rate: RATE,
+    ghostNote: 'gh-ost v1.1.10 as released',
+    autoincLockMode: await server.innodbAutoincLockMode(),
+    tableMb: NaN,
+    largeTableMb: NaN,
+    solo: [],
+    soloMax: NaN,
+    soloThreads: LOAD_THREADS,
+    main: [],
+    parallelFloor: [],
+    embeddedCold: undefined,
+    applyCost: undefined,
+    ceiling: [],
+    large: [],
+    rss: { main: NaN, ceiling: NaN, large: NaN },
+    tools: TOOLS_RUN,
   };
   try {
     await server.sql('DROP DATABASE IF EXISTS bench; CREATE DATABASE bench');
@@ -117,7 +174,8 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
       const probe = await runTool(ctx, 'gh-ost', { rows: ROWS, rate: 0, threads: LOAD_THREADS });
       if (!probe.ok && /Unknown system variable 'transaction_isolation'/.test(probe.note ?? '')) {
         ctx.ghost = join(ROOT, 'bench', '.bin', 'gh-ost-mariadb');
-        result.ghostNote = 'gh-ost v1.1.10 as released fails on this server (`Error 1193: Unknown system variable \'transaction_isolation\'`: MariaDB 10.11 has only ' +
+        result.ghostNote =
+          "gh-ost v1.1.10 as released fails on this server (`Error 1193: Unknown system variable 'transaction_isolation'`: MariaDB 10.11 has only " +
           '`tx_isolation`; past that, it takes "10.11" for newer than MySQL 8.4 and sends `SHOW BINARY LOG STATUS`: Error 1064). The figures are of the same ' +
           'source built with those two constants changed (bench/run.sh), nothing else';
       } else if (!probe.ok) {
@@ -130,11 +188,19 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     const mainTools = TOOLS_RUN.filter((t) => t !== 'revenant-embedded');
     for (let i = 0; i < RUNS; i++) {
       for (const rate of [0, RATE]) {
-        const floor = await measureFloor(ctx, { rows: ROWS, rate, threads: LOAD_THREADS, parallel: rate === 0, restore: 'base' });
+        const floor = await measureFloor(ctx, {
+          rows: ROWS,
+          rate,
+          threads: LOAD_THREADS,
+          parallel: rate === 0,
+          restore: 'base',
+        });
         result.main.push(floor);
         if (floor.parallelCopySeconds !== undefined) result.parallelFloor.push(floor.parallelCopySeconds);
-        console.log(`bench: run ${i + 1}/${RUNS} floor${rate ? ` under ${RATE} tx/s` : ' idle'}: copy ${floor.copySeconds!.toFixed(2)}s + index ${floor.indexSeconds!.toFixed(2)}s` +
-          `${floor.parallelCopySeconds !== undefined ? ` (two halves at once: ${floor.parallelCopySeconds.toFixed(2)}s)` : ''}, server ${floor.serverCpu.toFixed(1)} CPU-s`);
+        console.log(
+          `bench: run ${i + 1}/${RUNS} floor${rate ? ` under ${RATE} tx/s` : ' idle'}: copy ${floor.copySeconds!.toFixed(2)}s + index ${floor.indexSeconds!.toFixed(2)}s` +
+            `${floor.parallelCopySeconds !== undefined ? ` (two halves at once: ${floor.parallelCopySeconds.toFixed(2)}s)` : ''}, server ${floor.serverCpu.toFixed(1)} CPU-s`,
+        );
         for (const tool of mainTools) {
           const m = await runTool(ctx, tool, { rows: ROWS, rate, threads: LOAD_THREADS });
           result.main.push(m);
@@ -160,7 +226,10 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     // 4. Applying row events alone: the copy done, the cut-over postponed, half the ceiling's load.
     if (TOOLS_RUN.includes('revenant')) {
       const rate = Math.round(result.soloMax / 2);
-      result.applyCost = { rate, ...(await measureApplyCost(ctx, { rows: ROWS, rate, threads: result.soloThreads, seconds: 20 })) };
+      result.applyCost = {
+        rate,
+        ...(await measureApplyCost(ctx, { rows: ROWS, rate, threads: result.soloThreads, seconds: 20 })),
+      };
       console.log(`bench: applying at ${rate} tx/s: ${JSON.stringify(result.applyCost)}`);
     }
     await stopWorker(worker);
@@ -170,7 +239,13 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     for (const tool of (['gh-ost', 'revenant'] as Tool[]).filter((t) => TOOLS_RUN.includes(t))) {
       for (const fraction of FRACTIONS) {
         const rate = Math.round((result.soloMax * fraction) / 100);
-        const m = await runTool(ctx, tool, { rows: ROWS, rate, threads: result.soloThreads, stopAboveLag: CEILING_LAG_SECONDS, timeoutSeconds: Math.min(RUN_TIMEOUT_S, 180) });
+        const m = await runTool(ctx, tool, {
+          rows: ROWS,
+          rate,
+          threads: result.soloThreads,
+          stopAboveLag: CEILING_LAG_SECONDS,
+          timeoutSeconds: Math.min(RUN_TIMEOUT_S, 180),
+        });
         result.ceiling.push({ tool, fraction, rate, measure: m });
         console.log(`bench: ceiling ${tool} at ${fraction}% (${rate} tx/s): ${show(m)}`);
         if (!keptUp(m)) break;
@@ -186,12 +261,28 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
       await server.prepareTable(LARGE_ROWS, false);
       result.largeTableMb = await server.tableMb();
       worker = await startWorker(client);
-      const floor = await measureFloor(ctx, { rows: LARGE_ROWS, rate: 0, threads: LOAD_THREADS, parallel: false, restore: 'none' });
+      const floor = await measureFloor(ctx, {
+        rows: LARGE_ROWS,
+        rate: 0,
+        threads: LOAD_THREADS,
+        parallel: false,
+        restore: 'none',
+      });
       result.large.push(floor);
-      console.log(`bench: ${LARGE_ROWS} rows, floor: copy ${floor.copySeconds!.toFixed(1)}s + index ${floor.indexSeconds!.toFixed(1)}s, server ${floor.serverCpu.toFixed(1)} CPU-s`);
-      const order = (['revenant', 'gh-ost', 'alter-copy'] as Tool[]).filter((t) => LARGE_TOOLS.includes(t) && TOOLS_RUN.includes(t));
+      console.log(
+        `bench: ${LARGE_ROWS} rows, floor: copy ${floor.copySeconds!.toFixed(1)}s + index ${floor.indexSeconds!.toFixed(1)}s, server ${floor.serverCpu.toFixed(1)} CPU-s`,
+      );
+      const order = (['revenant', 'gh-ost', 'alter-copy'] as Tool[]).filter(
+        (t) => LARGE_TOOLS.includes(t) && TOOLS_RUN.includes(t),
+      );
       for (const tool of order) {
-        const m = await runTool(ctx, tool, { rows: LARGE_ROWS, rate: 0, threads: LOAD_THREADS, restore: 'old', timeoutSeconds: RUN_TIMEOUT_S * (LARGE_ROWS / ROWS) });
+        const m = await runTool(ctx, tool, {
+          rows: LARGE_ROWS,
+          rate: 0,
+          threads: LOAD_THREADS,
+          restore: 'old',
+          timeoutSeconds: RUN_TIMEOUT_S * (LARGE_ROWS / ROWS),
+        });
         result.large.push(m);
         if (tool === 'revenant') result.rss.large = peakRss(worker.pid!);
         console.log(`bench: ${LARGE_ROWS} rows, ${tool}: ${show(m)}`);
@@ -209,7 +300,13 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
 async function main(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
   const run = promisify(execFile);
-  await run('bash', [join(ROOT, 'scripts', 'temporal.sh'), 'start', join(WORK, 'temporal'), TEMPORAL.split(':')[1], '25233']);
+  await run('bash', [
+    join(ROOT, 'scripts', 'temporal.sh'),
+    'start',
+    join(WORK, 'temporal'),
+    TEMPORAL.split(':')[1],
+    '25233',
+  ]);
   const connection = await Connection.connect({ address: TEMPORAL });
   const client = new Client({ connection });
   if (WORKER_LOG) writeFileSync(WORKER_LOG, '');
@@ -217,7 +314,8 @@ async function main(): Promise<void> {
   const results: ServerResult[] = [];
   try {
     for (const kind of SERVERS) results.push(await benchServer(kind, client));
-    const command = `npm run bench --${SERVERS.length === 1 ? ` --servers ${SERVERS[0]}` : ''} --rows ${ROWS} --large-rows ${LARGE_ROWS} --runs ${RUNS} --rate ${RATE}` +
+    const command =
+      `npm run bench --${SERVERS.length === 1 ? ` --servers ${SERVERS[0]}` : ''} --rows ${ROWS} --large-rows ${LARGE_ROWS} --runs ${RUNS} --rate ${RATE}` +
       ` --fractions ${FRACTIONS.join(',')}${REVENANT_FLAGS.length ? ` --revenant-flags "${REVENANT_FLAGS.join(' ')}"` : ''}`;
     writeResults(OUT, command, results, (Date.now() - started) / 1000, GHOST_RELEASED);
   } finally {

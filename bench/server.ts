@@ -16,7 +16,8 @@ export const ALTER = 'ADD COLUMN bench_col INT NOT NULL DEFAULT 0';
 
 export type ServerKind = 'mariadb' | 'mysql';
 
-export const exited = (p: ChildProcess) => new Promise<number>((r) => (p.exitCode !== null ? r(p.exitCode) : p.on('exit', (code) => r(code ?? 1))));
+export const exited = (p: ChildProcess) =>
+  new Promise<number>((r) => (p.exitCode !== null ? r(p.exitCode) : p.on('exit', (code) => r(code ?? 1))));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A process's user + system CPU seconds so far (/proc/PID/stat, 100 ticks a second). */
@@ -46,7 +47,11 @@ export class BenchServer {
   bufferPoolMb = 0;
   private pid = 0;
 
-  constructor(readonly kind: ServerKind, readonly port: number, readonly dir: string) {}
+  constructor(
+    readonly kind: ServerKind,
+    readonly port: number,
+    readonly dir: string,
+  ) {}
 
   get name(): string {
     return this.kind === 'mysql' ? 'MySQL 9.7' : 'MariaDB 10.11';
@@ -59,13 +64,20 @@ export class BenchServer {
     this.bufferPoolMb = Number(v.bp) / 2 ** 20;
     // The server process, for its CPU time: the one listening on this port (MySQL runs through
     // chroot, which execs mysqld, so its pid is the server's too).
-    const pids = execFileSync('pgrep', ['-f', '--', `--port=${this.port}( |$)`], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    const pids = execFileSync('pgrep', ['-f', '--', `--port=${this.port}( |$)`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
     this.pid = pids.find((p) => /^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${p}/comm`, 'utf8').trim())) ?? 0;
     if (!this.pid) throw new Error(`no ${this.kind} server process found on port ${this.port}`);
   }
 
   async stop(): Promise<void> {
-    await run('bash', [join(ROOT, 'scripts', `${this.kind}.sh`), this.kind === 'mysql' ? 'remove' : 'stop', this.dir]).catch(() => {});
+    await run('bash', [
+      join(ROOT, 'scripts', `${this.kind}.sh`),
+      this.kind === 'mysql' ? 'remove' : 'stop',
+      this.dir,
+    ]).catch(() => {});
   }
 
   /** The server process's CPU seconds so far. */
@@ -74,7 +86,14 @@ export class BenchServer {
   }
 
   async sql(query: string, database?: string): Promise<any[]> {
-    const c = await mysql.createConnection({ host: '127.0.0.1', port: this.port, user: 'revenant', password: 'revenant', database, multipleStatements: true });
+    const c = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: this.port,
+      user: 'revenant',
+      password: 'revenant',
+      database,
+      multipleStatements: true,
+    });
     try {
       const [r] = await c.query(query);
       return r as any[];
@@ -93,11 +112,29 @@ export class BenchServer {
    * as it goes) with `threads` connections, for `seconds` (0: until killed). With
    * --report-interval=1 it prints "tps: N" each second, which the caller may read.
    */
-  sysbench(command: 'prepare' | 'run', opts: { rows: number; rate?: number; threads?: number; seconds?: number }): ChildProcess {
-    const args = ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${this.port}`,
-      '--mysql-user=revenant', '--mysql-password=revenant', `--mysql-db=${DB}`, '--tables=1', `--table-size=${opts.rows}`];
+  sysbench(
+    command: 'prepare' | 'run',
+    opts: { rows: number; rate?: number; threads?: number; seconds?: number },
+  ): ChildProcess {
+    const args = [
+      'oltp_write_only',
+      '--db-driver=mysql',
+      '--mysql-host=127.0.0.1',
+      `--mysql-port=${this.port}`,
+      '--mysql-user=revenant',
+      '--mysql-password=revenant',
+      `--mysql-db=${DB}`,
+      '--tables=1',
+      `--table-size=${opts.rows}`,
+    ];
     if (command === 'run') {
-      args.push(`--threads=${opts.threads ?? 4}`, `--rate=${opts.rate ?? 0}`, `--time=${opts.seconds ?? 0}`, '--report-interval=1', '--mysql-ignore-errors=all');
+      args.push(
+        `--threads=${opts.threads ?? 4}`,
+        `--rate=${opts.rate ?? 0}`,
+        `--time=${opts.seconds ?? 0}`,
+        '--report-interval=1',
+        '--mysql-ignore-errors=all',
+      );
     } else {
       args.push('--threads=1');
     }
@@ -117,7 +154,8 @@ export class BenchServer {
     p.stderr!.on('data', (d) => (err += d));
     p.stdout!.resume();
     if ((await exited(p)) !== 0) throw new Error(`sysbench prepare failed: ${err.slice(-400)}`);
-    if (base) await this.sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
+    if (base)
+      await this.sql(`CREATE TABLE ${TABLE}_base LIKE ${TABLE}; INSERT INTO ${TABLE}_base SELECT * FROM ${TABLE}`, DB);
     await this.purgeBinlogs();
   }
 
@@ -131,7 +169,9 @@ export class BenchServer {
   /** Every tool's leftovers dropped (tables, pt-osc's triggers). */
   async dropLeftovers(): Promise<void> {
     await this.sql(`DROP TABLE IF EXISTS _${TABLE}_gho, _${TABLE}_ghc, _${TABLE}_new, _${TABLE}_old, bench_floor`, DB);
-    for (const t of await this.sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) {
+    for (const t of await this.sql(
+      `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`,
+    )) {
       await this.sql(`DROP TRIGGER IF EXISTS \`${t.TRIGGER_NAME}\``, DB);
     }
   }
@@ -140,7 +180,10 @@ export class BenchServer {
   async restore(): Promise<void> {
     await this.purgeBinlogs();
     await this.dropLeftovers();
-    await this.sql(`DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_del; CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`, DB);
+    await this.sql(
+      `DROP TABLE IF EXISTS ${TABLE}, _${TABLE}_del; CREATE TABLE ${TABLE} LIKE ${TABLE}_base; INSERT INTO ${TABLE} SELECT * FROM ${TABLE}_base`,
+      DB,
+    );
   }
 
   /**
@@ -151,12 +194,16 @@ export class BenchServer {
   async restoreFromOld(): Promise<void> {
     await this.purgeBinlogs();
     await this.dropLeftovers();
-    const [{ n }] = await this.sql(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME = '_${TABLE}_del'`);
+    const [{ n }] = await this.sql(
+      `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME = '_${TABLE}_del'`,
+    );
     if (Number(n) > 0) {
       await this.sql(`DROP TABLE ${TABLE}; RENAME TABLE _${TABLE}_del TO ${TABLE}`, DB);
       return;
     }
-    const [{ c }] = await this.sql(`SELECT COUNT(*) AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME = '${TABLE}' AND COLUMN_NAME = 'bench_col'`);
+    const [{ c }] = await this.sql(
+      `SELECT COUNT(*) AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME = '${TABLE}' AND COLUMN_NAME = 'bench_col'`,
+    );
     if (Number(c) > 0) await this.sql(`ALTER TABLE ${TABLE} DROP COLUMN bench_col`, DB);
   }
 
@@ -166,7 +213,9 @@ export class BenchServer {
   }
 
   async tableMb(): Promise<number> {
-    const [{ mb }] = await this.sql(`SELECT (DATA_LENGTH + INDEX_LENGTH) / 1048576 AS mb FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME = '${TABLE}'`);
+    const [{ mb }] = await this.sql(
+      `SELECT (DATA_LENGTH + INDEX_LENGTH) / 1048576 AS mb FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME = '${TABLE}'`,
+    );
     return Number(mb);
   }
 }

@@ -20,7 +20,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  admin, checksum, createTestTable, freshDatabase, input, MYSQL_PORT, SERVER, SERVER_KIND, TEMPORAL_ADDRESS, waitForPhase, WorkerProcess, WriteLoad,
+  admin,
+  checksum,
+  createTestTable,
+  freshDatabase,
+  input,
+  MYSQL_PORT,
+  SERVER,
+  SERVER_KIND,
+  TEMPORAL_ADDRESS,
+  waitForPhase,
+  WorkerProcess,
+  WriteLoad,
 } from '../test/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
@@ -56,7 +67,9 @@ function connections(pid: number): { database: number; all: number } {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (m) inodes.add(m[1]);
-    } catch { /* closed meanwhile */ }
+    } catch {
+      /* closed meanwhile */
+    }
   }
   let database = 0;
   let all = 0;
@@ -72,20 +85,45 @@ function connections(pid: number): { database: number; all: number } {
   return { database, all };
 }
 
-interface Sample { at: number; rss: number; heapUsed: number; external: number; database: number; all: number; history: number; rowsCopied: number; chunksCopied: number }
-interface Release { cycle: number; by: 'flag file' | 'operator resume'; resumedMs: number | null; workWhileHeld: number }
+interface Sample {
+  at: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+  database: number;
+  all: number;
+  history: number;
+  rowsCopied: number;
+  chunksCopied: number;
+}
+interface Release {
+  cycle: number;
+  by: 'flag file' | 'operator resume';
+  resumedMs: number | null;
+  workWhileHeld: number;
+}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const within = (a: number, b: number, fraction: number) => Math.abs(a - b) <= fraction * Math.max(a, b);
 
-test('soak: an hour of throttles, pauses and tuning on one slow copy under writes', { timeout: (MINUTES + 30) * 60_000 }, async () => {
+test('soak: an hour of throttles, pauses and tuning on one slow copy under writes', {
+  timeout: (MINUTES + 30) * 60_000,
+}, async () => {
   const lines: string[] = [];
-  const say = (l: string) => { lines.push(l); console.log(l); };
-  const report = () => writeFileSync(join(__dirname, '..', '..', 'bench', `SOAK-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+  const say = (l: string) => {
+    lines.push(l);
+    console.log(l);
+  };
+  const report = () =>
+    writeFileSync(join(__dirname, '..', '..', 'bench', `SOAK-${SERVER_KIND}.md`), lines.join('\n') + '\n');
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   // As the README says to run a worker (glibc's arenas capped), its memory logged every 10 s.
-  const worker = new WorkerProcess('soak', TEMPORAL_ADDRESS, { MALLOC_ARENA_MAX: '2', REVENANT_MEMORY_LOG_SECONDS: '10', REVENANT_LOG_FORMAT: 'json' });
+  const worker = new WorkerProcess('soak', TEMPORAL_ADDRESS, {
+    MALLOC_ARENA_MAX: '2',
+    REVENANT_MEMORY_LOG_SECONDS: '10',
+    REVENANT_LOG_FORMAT: 'json',
+  });
   /** The worker's last memory line: its JavaScript heap and what V8 holds outside it, MB. */
   const heap = (): { heapUsed: number; external: number } => {
     const lines = worker.log.split('\n').filter((l) => l.includes('"msg":"memory"'));
@@ -102,17 +140,25 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
   try {
     await freshDatabase(DB);
     await createTestTable(DB, 't', ROWS);
-    const conn = db = await admin(DB);
+    const conn = (db = await admin(DB));
     load = new WriteLoad(DB, 't', ROWS).start(2, 20);
     const started = Date.now();
     const workflowId = migrationWorkflowId(SERVER, DB, 't');
     let chunkSize = 20;
     let niceRatio = 3;
     await client.workflow.start('migrateTable', {
-      taskQueue: 'soak', workflowId,
-      args: [input(DB, 't', 'ADD COLUMN soaked INT NOT NULL DEFAULT 7, MODIFY note VARCHAR(300) NULL', {
-        server: SERVER, chunkSize, copyThreads: 1, niceRatio, throttleFlagFile: FLAG, postponeCutOver: true,
-      })],
+      taskQueue: 'soak',
+      workflowId,
+      args: [
+        input(DB, 't', 'ADD COLUMN soaked INT NOT NULL DEFAULT 7, MODIFY note VARCHAR(300) NULL', {
+          server: SERVER,
+          chunkSize,
+          copyThreads: 1,
+          niceRatio,
+          throttleFlagFile: FLAG,
+          postponeCutOver: true,
+        }),
+      ],
     });
     // The handle follows the chain of runs: a renewal (continue-as-new) is part of the soak.
     const handle = client.workflow.getHandle(workflowId);
@@ -120,11 +166,21 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
 
     let copyDone = false;
     /** The copy checkpoint the copier commits with each chunk. */
-    const checkpoint = async (): Promise<{ rowsCopied: number; chunksCopied: number; lastKey: number; max: number }> => {
+    const checkpoint = async (): Promise<{
+      rowsCopied: number;
+      chunksCopied: number;
+      lastKey: number;
+      max: number;
+    }> => {
       const [r] = await conn.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'copy-checkpoint'");
       const c = r.length ? JSON.parse(r[0].value) : { rowsCopied: 0, chunksCopied: 0, done: false };
       copyDone ||= c.done;
-      return { rowsCopied: Number(c.rowsCopied), chunksCopied: Number(c.chunksCopied ?? 0), lastKey: Number(c.lastKey?.[0] ?? 0), max: Number(c.max?.[0] ?? 0) };
+      return {
+        rowsCopied: Number(c.rowsCopied),
+        chunksCopied: Number(c.chunksCopied ?? 0),
+        lastKey: Number(c.lastKey?.[0] ?? 0),
+        max: Number(c.max?.[0] ?? 0),
+      };
     };
     // Work is counted in chunks, not rows: the writers move rows to id + 50,000,000, so the key
     // range the copy read at its start ends near 54M, and the rows moved there since are in the
@@ -136,14 +192,26 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     const sample = async () => {
       const c = connections(worker.pid());
       const { rowsCopied, chunksCopied } = await checkpoint();
-      samples.push({ at: Date.now() - started, rss: rssMb(worker.pid()), ...heap(), ...c, history: await history().catch(() => NaN), rowsCopied, chunksCopied });
+      samples.push({
+        at: Date.now() - started,
+        rss: rssMb(worker.pid()),
+        ...heap(),
+        ...c,
+        history: await history().catch(() => NaN),
+        rowsCopied,
+        chunksCopied,
+      });
     };
     await sample();
-    sampler = setInterval(() => { sample().catch(() => {}); }, SAMPLE_EVERY_MS);
+    sampler = setInterval(() => {
+      sample().catch(() => {});
+    }, SAMPLE_EVERY_MS);
 
     say(`# Soak on ${SERVER_KIND} (${new Date().toISOString()})\n`);
-    say(`${ROWS.toLocaleString('en')} rows, ${MINUTES} minutes; 2 writers (a write every 20 ms each); a cycle is ${THROTTLED_MS / 1000} s held, ${RELEASED_MS / 1000} s released;`
-      + ` every ${PAUSE_EVERY}th hold is the operator's pause instead of the flag file; chunk size and nice ratio tuned every ${TUNE_EVERY_MS / 60_000} minutes to last the hour.\n`);
+    say(
+      `${ROWS.toLocaleString('en')} rows, ${MINUTES} minutes; 2 writers (a write every 20 ms each); a cycle is ${THROTTLED_MS / 1000} s held, ${RELEASED_MS / 1000} s released;` +
+        ` every ${PAUSE_EVERY}th hold is the operator's pause instead of the flag file; chunk size and nice ratio tuned every ${TUNE_EVERY_MS / 60_000} minutes to last the hour.\n`,
+    );
     const end = started + MINUTES * 60_000;
     let cycle = 0;
     let tunedAt = Date.now();
@@ -171,13 +239,23 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
       const releasedAt = Date.now();
       let resumedMs: number | null = null;
       while (Date.now() - releasedAt < RELEASED_MS - 200) {
-        if ((await chunksCopied()) > heldTo) { resumedMs = Date.now() - releasedAt; break; }
+        if ((await chunksCopied()) > heldTo) {
+          resumedMs = Date.now() - releasedAt;
+          break;
+        }
         await sleep(50);
       }
       if (resumedMs === null && copyDone) break; // the copy's last chunk went just before the hold
-      releases.push({ cycle, by: byOperator ? 'operator resume' : 'flag file', resumedMs, workWhileHeld: heldTo - heldFrom });
+      releases.push({
+        cycle,
+        by: byOperator ? 'operator resume' : 'flag file',
+        resumedMs,
+        workWhileHeld: heldTo - heldFrom,
+      });
       if (resumedMs === null || resumedMs > RESUME_WITHIN_MS || heldTo !== heldFrom) {
-        say(`- cycle ${cycle} (${byOperator ? 'pause' : 'flag file'}), minute ${((Date.now() - started) / 60_000).toFixed(1)}: resumed after ${resumedMs ?? 'no work in'} ms, ${heldTo - heldFrom} chunks committed while held`);
+        say(
+          `- cycle ${cycle} (${byOperator ? 'pause' : 'flag file'}), minute ${((Date.now() - started) / 60_000).toFixed(1)}: resumed after ${resumedMs ?? 'no work in'} ms, ${heldTo - heldFrom} chunks committed while held`,
+        );
       }
       await sleep(Math.max(0, releasedAt + RELEASED_MS - Date.now()));
 
@@ -187,22 +265,28 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
         // Rows still ahead of the copy: the table's ids past its watermark, and the moved rows
         // in the range's far end (counted: a small range).
         const at = await checkpoint();
-        const [[far]] = await conn.query<any[]>('SELECT COUNT(*) AS n FROM t WHERE id > ? AND id <= ?', [Math.max(at.lastKey, ROWS), at.max]);
+        const [[far]] = await conn.query<any[]>('SELECT COUNT(*) AS n FROM t WHERE id > ? AND id <= ?', [
+          Math.max(at.lastKey, ROWS),
+          at.max,
+        ]);
         const remaining = Math.max(0, ROWS - at.lastKey) + Number(far.n);
-        const seen = (at.chunksCopied - chunksAtTune) * chunkSize / (Date.now() - tunedAt); // rows walked a ms
+        const seen = ((at.chunksCopied - chunksAtTune) * chunkSize) / (Date.now() - tunedAt); // rows walked a ms
         const needed = remaining / Math.max(60_000, end - 60_000 - Date.now());
         const factor = seen > 0 ? Math.max(0.25, Math.min(4, needed / seen)) : 2;
-        const pace = chunkSize / (1 + niceRatio) * factor; // rows per unit of time, in chunk-size terms
+        const pace = (chunkSize / (1 + niceRatio)) * factor; // rows per unit of time, in chunk-size terms
         // The nice ratio stays at most MAX_NICE: gh-ost's nice sleep follows each chunk, and a
         // release that comes during one waits it out (the first hour's run, whose tuning reached
         // 14, saw releases wait up to 5 s). Below chunk size 10 and MAX_NICE the copy cannot slow
         // further: it ends early, and says so.
-        const [nextChunk, nextNice] = pace * (1 + niceRatio) >= 10
-          ? [Math.min(2_000, Math.round(pace * (1 + niceRatio))), niceRatio]
-          : [10, Math.min(MAX_NICE, Math.max(0, Math.round(10 / pace - 1)))];
+        const [nextChunk, nextNice] =
+          pace * (1 + niceRatio) >= 10
+            ? [Math.min(2_000, Math.round(pace * (1 + niceRatio))), niceRatio]
+            : [10, Math.min(MAX_NICE, Math.max(0, Math.round(10 / pace - 1)))];
         if (nextChunk !== chunkSize || nextNice !== niceRatio) {
           await handle.executeUpdate('set', { args: [{ 'chunk-size': nextChunk, 'nice-ratio': nextNice }] });
-          tunings.push(`${((Date.now() - started) / 60_000).toFixed(0)}′: ${chunkSize}/${niceRatio}→${nextChunk}/${nextNice}`);
+          tunings.push(
+            `${((Date.now() - started) / 60_000).toFixed(0)}′: ${chunkSize}/${niceRatio}→${nextChunk}/${nextNice}`,
+          );
           [chunkSize, niceRatio] = [nextChunk, nextNice];
         }
         tunedAt = Date.now();
@@ -226,51 +310,89 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     // The judgement.
     const first = samples.filter((s) => s.at <= 10 * 60_000);
     const last = samples.filter((s) => s.at >= samples[samples.length - 1].at - 10 * 60_000);
-    const flat = (k: 'rss' | 'heapUsed' | 'external' | 'database' | 'all') => ({ first: mean(first.map((s) => s[k])), last: mean(last.map((s) => s[k])) });
+    const flat = (k: 'rss' | 'heapUsed' | 'external' | 'database' | 'all') => ({
+      first: mean(first.map((s) => s[k])),
+      last: mean(last.map((s) => s[k])),
+    });
     const rss = flat('rss');
     const dbConns = flat('database');
     const allConns = flat('all');
-    const resumed = releases.filter((r) => r.resumedMs !== null).map((r) => r.resumedMs!).sort((a, b) => a - b);
+    const resumed = releases
+      .filter((r) => r.resumedMs !== null)
+      .map((r) => r.resumedMs!)
+      .sort((a, b) => a - b);
     const late = releases.filter((r) => r.resumedMs === null || r.resumedMs > RESUME_WITHIN_MS);
     const leaky = releases.filter((r) => r.workWhileHeld !== 0);
     const pct = (p: number) => resumed[Math.min(resumed.length - 1, Math.floor(p * resumed.length))];
     const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
     say(`\n## Results\n`);
     say('| what | first 10 minutes | last 10 minutes | judged |\n|---|---|---|---|');
-    say(`| worker RSS, MB (mean) | ${rss.first.toFixed(1)} | ${rss.last.toFixed(1)} | ${verdict(within(rss.first, rss.last, 0.1))} (within 10 %) |`);
+    say(
+      `| worker RSS, MB (mean) | ${rss.first.toFixed(1)} | ${rss.last.toFixed(1)} | ${verdict(within(rss.first, rss.last, 0.1))} (within 10 %) |`,
+    );
     const js = flat('heapUsed');
     const ext = flat('external');
-    say(`| worker's JavaScript heap used, MB (mean; told apart, not judged) | ${js.first.toFixed(1)} | ${js.last.toFixed(1)} | |`);
-    say(`| worker's external (buffers held by JavaScript), MB (mean) | ${ext.first.toFixed(1)} | ${ext.last.toFixed(1)} | |`);
-    say(`| worker's connections to the database (mean) | ${dbConns.first.toFixed(2)} | ${dbConns.last.toFixed(2)} | ${verdict(within(dbConns.first, dbConns.last, 0.1))} (within 10 %) |`);
-    say(`| worker's TCP connections, all (mean) | ${allConns.first.toFixed(2)} | ${allConns.last.toFixed(2)} | ${verdict(within(allConns.first, allConns.last, 0.1))} (within 10 %) |`);
+    say(
+      `| worker's JavaScript heap used, MB (mean; told apart, not judged) | ${js.first.toFixed(1)} | ${js.last.toFixed(1)} | |`,
+    );
+    say(
+      `| worker's external (buffers held by JavaScript), MB (mean) | ${ext.first.toFixed(1)} | ${ext.last.toFixed(1)} | |`,
+    );
+    say(
+      `| worker's connections to the database (mean) | ${dbConns.first.toFixed(2)} | ${dbConns.last.toFixed(2)} | ${verdict(within(dbConns.first, dbConns.last, 0.1))} (within 10 %) |`,
+    );
+    say(
+      `| worker's TCP connections, all (mean) | ${allConns.first.toFixed(2)} | ${allConns.last.toFixed(2)} | ${verdict(within(allConns.first, allConns.last, 0.1))} (within 10 %) |`,
+    );
     say('');
-    say(`- Releases: ${releases.length} (${releases.filter((r) => r.by === 'flag file').length} flag file, ${releases.filter((r) => r.by === 'operator resume').length} operator resume);`
-      + ` copy work resumed after median ${pct(0.5)} ms, 90th percentile ${pct(0.9)} ms, 99th ${pct(0.99)} ms, slowest ${resumed[resumed.length - 1]} ms;`
-      + ` ${late.length} later than ${RESUME_WITHIN_MS} ms: ${verdict(late.length === 0)}.`);
-    say(`- Holds during which a chunk was still committed after the first second: ${leaky.length}: ${verdict(leaky.length === 0)}.`);
+    say(
+      `- Releases: ${releases.length} (${releases.filter((r) => r.by === 'flag file').length} flag file, ${releases.filter((r) => r.by === 'operator resume').length} operator resume);` +
+        ` copy work resumed after median ${pct(0.5)} ms, 90th percentile ${pct(0.9)} ms, 99th ${pct(0.99)} ms, slowest ${resumed[resumed.length - 1]} ms;` +
+        ` ${late.length} later than ${RESUME_WITHIN_MS} ms: ${verdict(late.length === 0)}.`,
+    );
+    say(
+      `- Holds during which a chunk was still committed after the first second: ${leaky.length}: ${verdict(leaky.length === 0)}.`,
+    );
     const soaked = !copyEndedAt || copyEndedAt >= (MINUTES - 3) * 60_000;
-    say(`- The copy lasted ${copyEndedAt ? `${(copyEndedAt / 60_000).toFixed(1)} minutes` : 'the whole soak'}: ${verdict(soaked)}.`);
+    say(
+      `- The copy lasted ${copyEndedAt ? `${(copyEndedAt / 60_000).toFixed(1)} minutes` : 'the whole soak'}: ${verdict(soaked)}.`,
+    );
     say(`- Tunings (chunk size/nice ratio): ${tunings.length} (${tunings.join(', ') || 'none'}).`);
-    say(`- Migration: ${final.rowsCopied} rows copied, ${final.eventsApplied} events applied, ${final.renewals ?? 0} renewals (continue-as-new), history ${samples[samples.length - 1].history} events in the last run;`
-      + ` redone chunks ${final.redoneChunks}, redone events ${final.redoneEvents}: ${verdict(final.redoneChunks === 0 && final.redoneEvents === 0)}.`);
-    say(`- Checksum: migrated ${migrated.rows} rows ${migrated.xor}, original ${original.rows} rows ${original.xor}: ${verdict(migrated.xor === original.xor && migrated.rows === original.rows)};`
-      + ` acknowledged inserts ${load.insertedNames.length}, missing ${missing.length}: ${verdict(missing.length === 0)}; writer errors: ${load.errors.length}.`);
+    say(
+      `- Migration: ${final.rowsCopied} rows copied, ${final.eventsApplied} events applied, ${final.renewals ?? 0} renewals (continue-as-new), history ${samples[samples.length - 1].history} events in the last run;` +
+        ` redone chunks ${final.redoneChunks}, redone events ${final.redoneEvents}: ${verdict(final.redoneChunks === 0 && final.redoneEvents === 0)}.`,
+    );
+    say(
+      `- Checksum: migrated ${migrated.rows} rows ${migrated.xor}, original ${original.rows} rows ${original.xor}: ${verdict(migrated.xor === original.xor && migrated.rows === original.rows)};` +
+        ` acknowledged inserts ${load.insertedNames.length}, missing ${missing.length}: ${verdict(missing.length === 0)}; writer errors: ${load.errors.length}.`,
+    );
     const logged = (msg: string) => worker.log.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
-    say(`- The worker's log (${LOG}): chunks retried after a lock conflict ${logged('chunk retried')}, chunks (with their claims) that took over half a second ${logged('slow chunk')}.`);
+    say(
+      `- The worker's log (${LOG}): chunks retried after a lock conflict ${logged('chunk retried')}, chunks (with their claims) that took over half a second ${logged('slow chunk')}.`,
+    );
     say(`\n## Samples (every ${SAMPLE_EVERY_MS / 1000} s; one a minute shown)\n`);
-    say('| minute | worker RSS MB | JS heap used MB | external MB | connections to the database | TCP connections | history events (this run) | rows copied | chunks committed |\n|---|---|---|---|---|---|---|---|---|');
+    say(
+      '| minute | worker RSS MB | JS heap used MB | external MB | connections to the database | TCP connections | history events (this run) | rows copied | chunks committed |\n|---|---|---|---|---|---|---|---|---|',
+    );
     let shown = -1;
     for (const s of samples) {
       const minute = Math.floor(s.at / 60_000);
       if (minute === shown && s !== samples[samples.length - 1]) continue;
       shown = minute;
-      say(`| ${(s.at / 60_000).toFixed(1)} | ${s.rss.toFixed(1)} | ${s.heapUsed.toFixed(1)} | ${s.external.toFixed(1)} | ${s.database} | ${s.all} | ${s.history} | ${s.rowsCopied} | ${s.chunksCopied} |`);
+      say(
+        `| ${(s.at / 60_000).toFixed(1)} | ${s.rss.toFixed(1)} | ${s.heapUsed.toFixed(1)} | ${s.external.toFixed(1)} | ${s.database} | ${s.all} | ${s.history} | ${s.rowsCopied} | ${s.chunksCopied} |`,
+      );
     }
     report();
     const failures = [
-      !soaked && 'the copy ended early', !within(rss.first, rss.last, 0.1) && 'RSS', !within(dbConns.first, dbConns.last, 0.1) && 'connections', late.length && 'late resumes', leaky.length && 'work while held',
-      (final.redoneChunks || final.redoneEvents) && 'redo', migrated.xor !== original.xor && 'checksum', missing.length && 'missing inserts',
+      !soaked && 'the copy ended early',
+      !within(rss.first, rss.last, 0.1) && 'RSS',
+      !within(dbConns.first, dbConns.last, 0.1) && 'connections',
+      late.length && 'late resumes',
+      leaky.length && 'work while held',
+      (final.redoneChunks || final.redoneEvents) && 'redo',
+      migrated.xor !== original.xor && 'checksum',
+      missing.length && 'missing inserts',
     ].filter(Boolean);
     if (failures.length) throw new Error(`soak: not met: ${failures.join(', ')} (see bench/SOAK-${SERVER_KIND}.md)`);
   } finally {

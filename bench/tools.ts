@@ -10,9 +10,24 @@ import type { Client } from '@temporalio/client';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 import { ALTER, BenchServer, cpuSeconds, DB, exited, ROOT, sleep, TABLE } from './server';
 
-export type Tool = 'alter-copy' | 'alter-inplace' | 'pt-osc' | 'gh-ost' | 'revenant' | 'revenant-default' | 'revenant-embedded';
+export type Tool =
+  | 'alter-copy'
+  | 'alter-inplace'
+  | 'pt-osc'
+  | 'gh-ost'
+  | 'revenant'
+  | 'revenant-default'
+  | 'revenant-embedded';
 /** The tools a run compares, in the order the results list them. */
-export const TOOLS: Tool[] = ['alter-copy', 'alter-inplace', 'pt-osc', 'gh-ost', 'revenant', 'revenant-default', 'revenant-embedded'];
+export const TOOLS: Tool[] = [
+  'alter-copy',
+  'alter-inplace',
+  'pt-osc',
+  'gh-ost',
+  'revenant',
+  'revenant-default',
+  'revenant-embedded',
+];
 export const TOOL_LABEL: Record<Tool, string> = {
   'alter-copy': 'ALTER TABLE, ALGORITHM=COPY',
   'alter-inplace': 'ALTER TABLE, FORCE, ALGORITHM=INPLACE (a rebuild in place)',
@@ -99,10 +114,22 @@ export async function soloRate(server: BenchServer, rows: number, threads: numbe
   return Number(m[1]);
 }
 
-interface Timed { seconds: number; peakLag?: number; ok: boolean; out: string }
+interface Timed {
+  seconds: number;
+  peakLag?: number;
+  ok: boolean;
+  out: string;
+}
 
 /** Runs a command, following its output for "Lag: x" figures; wall time and the peak. */
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutSeconds: number, lagRe?: RegExp, stopAboveLag = Infinity): Promise<Timed> {
+async function timed(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutSeconds: number,
+  lagRe?: RegExp,
+  stopAboveLag = Infinity,
+): Promise<Timed> {
   const started = Date.now();
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -113,12 +140,18 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeou
     if (!lagRe) return;
     for (const m of String(d).matchAll(lagRe)) peakLag = Math.max(peakLag ?? 0, Number(m[1]));
     // The ceiling search: a run whose lag passed the bar has failed already.
-    if ((peakLag ?? 0) > stopAboveLag && !stopped) { stopped = true; child.kill('SIGKILL'); }
+    if ((peakLag ?? 0) > stopAboveLag && !stopped) {
+      stopped = true;
+      child.kill('SIGKILL');
+    }
   };
   child.stdout!.on('data', watch);
   child.stderr!.on('data', watch);
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutSeconds * 1000);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutSeconds * 1000);
   const code = await exited(child);
   clearTimeout(timer);
   if (timedOut) out += `\ndid not finish within ${timeoutSeconds}s (stopped)`;
@@ -147,7 +180,10 @@ export function activityTimes(history: History): { phases: Record<string, number
     if (e.activityTaskScheduledEventAttributes) {
       scheduled.set(String(e.eventId), { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
     }
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes;
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
     const s = closed ? scheduled.get(String(closed.scheduledEventId)) : undefined;
     if (s) {
       phases[s.name] = (phases[s.name] ?? 0) + (at - s.at);
@@ -181,7 +217,8 @@ async function putBack(server: BenchServer, how: Restore): Promise<void> {
 }
 
 /** The benchmark's migration: one table, one server. */
-const workflowHandle = (ctx: Context) => ctx.client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: ctx.server.port }, DB, TABLE));
+const workflowHandle = (ctx: Context) =>
+  ctx.client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: ctx.server.port }, DB, TABLE));
 
 /** One run of `tool`: the table restored first, the load started, the tool run, the load stopped. */
 export async function runTool(ctx: Context, tool: Tool, o: RunOptions): Promise<Measure> {
@@ -201,11 +238,17 @@ export async function runTool(ctx: Context, tool: Tool, o: RunOptions): Promise<
     if (load) achievedTps = await load.stop();
   }
   const measure: Measure = { ...m, serverCpu: server.cpu() - serverCpu0, achievedTps };
-  if (tool === 'revenant' || tool === 'revenant-default') measure.workerCpu = worker ? cpuSeconds(worker.pid!) - workerCpu0 : undefined;
+  if (tool === 'revenant' || tool === 'revenant-default')
+    measure.workerCpu = worker ? cpuSeconds(worker.pid!) - workerCpu0 : undefined;
   return measure;
 }
 
-async function runToolBody(ctx: Context, tool: Tool, o: RunOptions, timeout: number): Promise<Omit<Measure, 'serverCpu'>> {
+async function runToolBody(
+  ctx: Context,
+  tool: Tool,
+  o: RunOptions,
+  timeout: number,
+): Promise<Omit<Measure, 'serverCpu'>> {
   const { server } = ctx;
   const base = { tool, rows: o.rows, rate: o.rate };
   const lagRe = /Lag: (\d+(?:\.\d+)?)s/g;
@@ -216,37 +259,115 @@ async function runToolBody(ctx: Context, tool: Tool, o: RunOptions, timeout: num
       // and MariaDB reads ALGORITHM=INPLACE as "INPLACE or better", so without FORCE it measures nothing.
       const algorithm = tool === 'alter-copy' ? 'ALGORITHM=COPY' : 'FORCE, ALGORITHM=INPLACE';
       try {
-        return { ...base, seconds: await secondsOf(() => server.sql(`ALTER TABLE ${TABLE} ${ALTER}, ${algorithm}`, DB)), ok: true };
+        return {
+          ...base,
+          seconds: await secondsOf(() => server.sql(`ALTER TABLE ${TABLE} ${ALTER}, ${algorithm}`, DB)),
+          ok: true,
+        };
       } catch (e) {
         return { ...base, seconds: NaN, ok: false, note: String((e as Error).message) };
       }
     }
     case 'pt-osc': {
-      const r = await timed('pt-online-schema-change', ['--alter', ALTER, `D=${DB},t=${TABLE},h=127.0.0.1,P=${server.port},u=revenant,p=revenant`,
-        '--execute', '--recursion-method=none', '--no-check-replication-filters', '--no-drop-old-table', '--set-vars', 'lock_wait_timeout=5'], process.env, timeout);
+      const r = await timed(
+        'pt-online-schema-change',
+        [
+          '--alter',
+          ALTER,
+          `D=${DB},t=${TABLE},h=127.0.0.1,P=${server.port},u=revenant,p=revenant`,
+          '--execute',
+          '--recursion-method=none',
+          '--no-check-replication-filters',
+          '--no-drop-old-table',
+          '--set-vars',
+          'lock_wait_timeout=5',
+        ],
+        process.env,
+        timeout,
+      );
       return { ...base, seconds: r.seconds, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
     }
     case 'gh-ost': {
-      const r = await timed(ctx.ghost, ['--host=127.0.0.1', `--port=${server.port}`, '--user=revenant', '--password=revenant', `--database=${DB}`, `--table=${TABLE}`,
-        `--alter=${ALTER}`, '--allow-on-master', '--assume-rbr', '--initially-drop-ghost-table', '--initially-drop-old-table', '--chunk-size=1000',
-        '--default-retries=120', '--skip-metadata-lock-check', '--initially-drop-socket-file', '--execute'], process.env, timeout, lagRe, o.stopAboveLag);
-      return { ...base, seconds: r.seconds, peakLagSeconds: r.peakLag, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
+      const r = await timed(
+        ctx.ghost,
+        [
+          '--host=127.0.0.1',
+          `--port=${server.port}`,
+          '--user=revenant',
+          '--password=revenant',
+          `--database=${DB}`,
+          `--table=${TABLE}`,
+          `--alter=${ALTER}`,
+          '--allow-on-master',
+          '--assume-rbr',
+          '--initially-drop-ghost-table',
+          '--initially-drop-old-table',
+          '--chunk-size=1000',
+          '--default-retries=120',
+          '--skip-metadata-lock-check',
+          '--initially-drop-socket-file',
+          '--execute',
+        ],
+        process.env,
+        timeout,
+        lagRe,
+        o.stopAboveLag,
+      );
+      return {
+        ...base,
+        seconds: r.seconds,
+        peakLagSeconds: r.peakLag,
+        ok: r.ok,
+        note: r.ok ? undefined : r.out.slice(-400),
+      };
     }
     case 'revenant':
     case 'revenant-default':
     case 'revenant-embedded': {
       const embedded = tool === 'revenant-embedded';
-      const args = [join(ROOT, 'bin', 'revenant.js'), 'migrate', '--host', '127.0.0.1', '--port', String(server.port), '--user', 'revenant',
-        '--database', DB, '--table', TABLE, '--alter', ALTER, '--allow-on-master', '--initially-drop-old-table', '--execute',
-        ...(tool === 'revenant-default' ? [] : ['--checksum=false']), ...(embedded ? [] : ['--no-search-attributes']), ...ctx.revenantFlags, ...(o.flags ?? [])];
+      const args = [
+        join(ROOT, 'bin', 'revenant.js'),
+        'migrate',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(server.port),
+        '--user',
+        'revenant',
+        '--database',
+        DB,
+        '--table',
+        TABLE,
+        '--alter',
+        ALTER,
+        '--allow-on-master',
+        '--initially-drop-old-table',
+        '--execute',
+        ...(tool === 'revenant-default' ? [] : ['--checksum=false']),
+        ...(embedded ? [] : ['--no-search-attributes']),
+        ...ctx.revenantFlags,
+        ...(o.flags ?? []),
+      ];
       // The standing worker has the password; the embedded path is the user's laptop: nothing
       // configured but the password, its Temporal and worker its own.
       const env: NodeJS.ProcessEnv = embedded
-        ? { PATH: process.env.PATH, HOME: process.env.HOME, REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_HOME: join(ctx.work, 'embedded'),
-          REVENANT_EMBEDDED_TEMPORAL_PORT: String(ctx.embeddedPort), MALLOC_ARENA_MAX: '2' }
+        ? {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            REVENANT_MYSQL_PASSWORD: 'revenant',
+            REVENANT_HOME: join(ctx.work, 'embedded'),
+            REVENANT_EMBEDDED_TEMPORAL_PORT: String(ctx.embeddedPort),
+            MALLOC_ARENA_MAX: '2',
+          }
         : { ...process.env, TEMPORAL_ADDRESS: ctx.temporal, REVENANT_TASK_QUEUE: 'bench' };
       const r = await timed('node', args, env, timeout, lagRe, o.stopAboveLag);
-      const m: Omit<Measure, 'serverCpu'> = { ...base, seconds: r.seconds, peakLagSeconds: r.peakLag ?? 0, ok: r.ok, note: r.ok ? undefined : r.out.slice(-400) };
+      const m: Omit<Measure, 'serverCpu'> = {
+        ...base,
+        seconds: r.seconds,
+        peakLagSeconds: r.peakLag ?? 0,
+        ok: r.ok,
+        note: r.ok ? undefined : r.out.slice(-400),
+      };
       if (embedded) return m;
       const h = workflowHandle(ctx);
       // A stopped CLI leaves its migration running: end it before the table is restored.
@@ -264,7 +385,13 @@ export async function stopEmbedded(ctx: Context): Promise<void> {
   const home = join(ctx.work, 'embedded');
   if (!existsSync(home)) return;
   const p = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'server', 'stop'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, REVENANT_HOME: home, REVENANT_EMBEDDED_TEMPORAL_PORT: String(ctx.embeddedPort) }, stdio: 'ignore',
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REVENANT_HOME: home,
+      REVENANT_EMBEDDED_TEMPORAL_PORT: String(ctx.embeddedPort),
+    },
+    stdio: 'ignore',
   });
   await exited(p);
   rmSync(home, { recursive: true, force: true });
@@ -277,14 +404,24 @@ export async function stopEmbedded(ctx: Context): Promise<void> {
  * replicas, then the index added. With `parallel`, also the same copy as two statements at once
  * over the two halves of the key: whether a second copier can help on this server.
  */
-export async function measureFloor(ctx: Context, o: { rows: number; rate: number; threads: number; parallel: boolean; restore: Restore }):
-  Promise<Measure & { parallelCopySeconds?: number }> {
+export async function measureFloor(
+  ctx: Context,
+  o: { rows: number; rate: number; threads: number; parallel: boolean; restore: Restore },
+): Promise<Measure & { parallelCopySeconds?: number }> {
   const { server } = ctx;
   await putBack(server, o.restore);
-  const shape = () => server.sql(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
-    ALTER TABLE bench_floor DROP INDEX k_1, ${ALTER}`, DB);
-  const fill = (where: string) => server.sql(`START TRANSACTION; INSERT INTO bench_floor (id, k, c, pad) SELECT id, k, c, pad FROM ${TABLE}
-    ${where} ${server.shareLock}; COMMIT`, DB);
+  const shape = () =>
+    server.sql(
+      `DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor LIKE ${TABLE};
+    ALTER TABLE bench_floor DROP INDEX k_1, ${ALTER}`,
+      DB,
+    );
+  const fill = (where: string) =>
+    server.sql(
+      `START TRANSACTION; INSERT INTO bench_floor (id, k, c, pad) SELECT id, k, c, pad FROM ${TABLE}
+    ${where} ${server.shareLock}; COMMIT`,
+      DB,
+    );
   await shape();
   const load = o.rate > 0 ? startLoad(server, o.rows, o.rate, o.threads) : undefined;
   if (load) await sleep(2000);
@@ -303,11 +440,24 @@ export async function measureFloor(ctx: Context, o: { rows: number; rate: number
   if (o.parallel) {
     await shape();
     const [{ half }] = await server.sql(`SELECT (MIN(id) + MAX(id)) DIV 2 AS half FROM ${TABLE}`, DB);
-    parallelCopySeconds = await secondsOf(() => Promise.all([fill(`WHERE id <= ${Number(half)}`), fill(`WHERE id > ${Number(half)}`)]));
+    parallelCopySeconds = await secondsOf(() =>
+      Promise.all([fill(`WHERE id <= ${Number(half)}`), fill(`WHERE id > ${Number(half)}`)]),
+    );
   }
   await server.sql('DROP TABLE bench_floor', DB);
   await server.purgeBinlogs();
-  return { tool: 'floor', rows: o.rows, rate: o.rate, seconds: copy + index, copySeconds: copy, indexSeconds: index, ok: true, serverCpu, achievedTps: achieved, parallelCopySeconds };
+  return {
+    tool: 'floor',
+    rows: o.rows,
+    rate: o.rate,
+    seconds: copy + index,
+    copySeconds: copy,
+    indexSeconds: index,
+    ok: true,
+    serverCpu,
+    achievedTps: achieved,
+    parallelCopySeconds,
+  };
 }
 
 /**
@@ -315,15 +465,29 @@ export async function measureFloor(ctx: Context, o: { rows: number; rate: number
  * copy has finished and whose cut-over is postponed, then `seconds` of sysbench writes at `rate`;
  * the worker's CPU and the events it applied over that time, until it has caught up.
  */
-export async function measureApplyCost(ctx: Context, o: { rows: number; rate: number; threads: number; seconds: number }):
-  Promise<{ events: number; workerCpu: number; achievedTps: number; peakLagSeconds: number; ok: boolean; note?: string }> {
+export async function measureApplyCost(
+  ctx: Context,
+  o: { rows: number; rate: number; threads: number; seconds: number },
+): Promise<{
+  events: number;
+  workerCpu: number;
+  achievedTps: number;
+  peakLagSeconds: number;
+  ok: boolean;
+  note?: string;
+}> {
   const { server } = ctx;
   await server.restore();
   mkdirSync(ctx.work, { recursive: true });
   const flag = join(ctx.work, 'postpone-flag');
   writeFileSync(flag, '');
   const h = workflowHandle(ctx);
-  const cli = runToolBody(ctx, 'revenant', { rows: o.rows, rate: 0, threads: o.threads, flags: ['--postpone-cut-over-flag-file', flag] }, ctx.runTimeoutSeconds);
+  const cli = runToolBody(
+    ctx,
+    'revenant',
+    { rows: o.rows, rate: 0, threads: o.threads, flags: ['--postpone-cut-over-flag-file', flag] },
+    ctx.runTimeoutSeconds,
+  );
   const status = async () => h.query<MigrationStatus>('status');
   try {
     for (let i = 0; ; i++) {
@@ -349,9 +513,22 @@ export async function measureApplyCost(ctx: Context, o: { rows: number; rate: nu
       peakLag = Math.max(peakLag, s.lagSeconds);
     }
     const workerCpu = cpuSeconds(worker.pid!) - cpu0;
-    return { events: s.eventsApplied - before.eventsApplied, workerCpu, achievedTps, peakLagSeconds: peakLag, ok: true };
+    return {
+      events: s.eventsApplied - before.eventsApplied,
+      workerCpu,
+      achievedTps,
+      peakLagSeconds: peakLag,
+      ok: true,
+    };
   } catch (e) {
-    return { events: 0, workerCpu: NaN, achievedTps: NaN, peakLagSeconds: NaN, ok: false, note: String((e as Error).message) };
+    return {
+      events: 0,
+      workerCpu: NaN,
+      achievedTps: NaN,
+      peakLagSeconds: NaN,
+      ok: false,
+      note: String((e as Error).message),
+    };
   } finally {
     rmSync(flag, { force: true });
     const r = await cli;

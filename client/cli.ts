@@ -1,13 +1,35 @@
 // `revenant`: the command line. `migrate` (the default) starts or attaches to a migration
 // and prints its status line until it ends; `worker` runs a worker; `status` and `cut-over`
 // talk to a running migration.
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { defaultPayloadConverter, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
 import { policyFromEnvironment } from '../activities/worker-policy';
 import { migrateHelp } from './help';
-import { checksumSummary, embeddedTaskQueue, fleetWorkflowId, ghostTableName, hostAndPort, migrationWorkflowId, tableNameBase, TASK_QUEUE, type FleetInput, type FleetResult, type FleetStatus, type MigrationInput, type MigrationResult, type MigrationStatus, type RevertWindowStatus } from '../workflows/types';
+import {
+  checksumSummary,
+  embeddedTaskQueue,
+  fleetWorkflowId,
+  ghostTableName,
+  hostAndPort,
+  migrationWorkflowId,
+  tableNameBase,
+  TASK_QUEUE,
+  type FleetInput,
+  type FleetResult,
+  type FleetStatus,
+  type MigrationInput,
+  type MigrationResult,
+  type MigrationStatus,
+  type RevertWindowStatus,
+} from '../workflows/types';
 import { fleetInput, fleetLine, fleetTable } from './fleet';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { configuredTemporal } from '../worker/temporal-connection';
@@ -63,7 +85,9 @@ interface Temporal {
 async function connectTemporal(namespace?: string): Promise<Temporal> {
   const configured = configuredTemporal();
   if (configured) {
-    const connection = await Connection.connect(configured.connectionOptions as Parameters<typeof Connection.connect>[0]);
+    const connection = await Connection.connect(
+      configured.connectionOptions as Parameters<typeof Connection.connect>[0],
+    );
     const client = new Client({ connection, namespace: namespace ?? configured.namespace ?? 'default' });
     return { client, address: configured.connectionOptions.address!, embedded: false, close: () => connection.close() };
   }
@@ -90,9 +114,14 @@ function version(): string {
 /** The command line's passwords, for the embedded worker: --master-password for the --assume-master-host server only. */
 function embeddedLogins(req: MigrateRequest): LoginOverrides {
   const { input } = req;
-  const master = req.masterPassword !== undefined && input.assumeMasterHost ? hostAndPort(input.assumeMasterHost) : undefined;
+  const master =
+    req.masterPassword !== undefined && input.assumeMasterHost ? hostAndPort(input.assumeMasterHost) : undefined;
   if (!master) return { user: input.server.user, password: req.password };
-  return { user: input.server.user, password: req.password, byServer: { [`${master.host}:${master.port}`]: { password: req.masterPassword } } };
+  return {
+    user: input.server.user,
+    password: req.password,
+    byServer: { [`${master.host}:${master.port}`]: { password: req.masterPassword } },
+  };
 }
 
 function print(line: string) {
@@ -103,13 +132,26 @@ function print(line: string) {
  * Calls `tick` every 2 s until `result` settles (or `stop()` says so): the command following its
  * workflow. A tick that fails (the workflow between tasks, a query unanswered) is skipped.
  */
-async function whileRunning(result: Promise<unknown>, tick: () => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+async function whileRunning(
+  result: Promise<unknown>,
+  tick: () => Promise<void>,
+  stop: () => boolean = () => false,
+): Promise<void> {
   let finished = false;
-  result.then(() => { finished = true; }, () => { finished = true; });
+  result.then(
+    () => {
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
+  );
   while (!finished && !stop()) {
     try {
       await tick();
-    } catch { /* asked again at the next tick */ }
+    } catch {
+      /* asked again at the next tick */
+    }
     await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
   }
 }
@@ -120,25 +162,38 @@ function settingsChange(assignments: string[]): Record<string, string> {
 }
 
 /** On the embedded server, the worker runs in this process (it gets the password in memory; the workflow never sees it). */
-async function embeddedWorker(temporal: Temporal, taskQueue: string, req: MigrateRequest): Promise<(() => Promise<void>) | undefined> {
+async function embeddedWorker(
+  temporal: Temporal,
+  taskQueue: string,
+  req: MigrateRequest,
+): Promise<(() => Promise<void>) | undefined> {
   if (!temporal.embedded) {
     if (req.password !== undefined || req.masterPassword !== undefined) {
-      print('revenant: note: the password stays on this machine; workers resolve MySQL credentials from their own environment or config');
+      print(
+        'revenant: note: the password stays on this machine; workers resolve MySQL credentials from their own environment or config',
+      );
     }
     return undefined;
   }
   // The status line is the output; the SDK speaks only of warnings and errors.
   const { DefaultLogger, Runtime } = await workerSdk();
-  Runtime.install({ logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel ?? 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel ?? 'WARN'),
+  });
   const { worker, close } = await (await workerModule()).createWorker({
-    address: temporal.address, taskQueue,
+    address: temporal.address,
+    taskQueue,
     credentials: credentialsFromEnvironment(process.env, embeddedLogins(req)),
     // The embedded worker serves this command line alone: its hooks path and throttle URL are the operator's.
     policy: policyFromEnvironment(process.env, true),
   });
   const running = worker.run();
   print(`revenant: embedded Temporal at ${temporal.address}; Web UI ${temporal.uiUrl}`);
-  return async () => { worker.shutdown(); await running.catch(() => {}); await close(); };
+  return async () => {
+    worker.shutdown();
+    await running.catch(() => {});
+    await close();
+  };
 }
 
 /** `migrate --fleet FILE`: one workflow for every target, followed until it ends. */
@@ -146,18 +201,30 @@ async function migrateFleet(req: MigrateRequest, fleet: FleetInput): Promise<num
   if (req.askPass) req.password = await askPassword();
   const temporal = await connectTemporal(req.namespace);
   const workflowId = fleetWorkflowId(fleet.name);
-  const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
+  const taskQueue =
+    req.taskQueue ??
+    process.env.REVENANT_TASK_QUEUE ??
+    (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
   let stopWorker: (() => Promise<void>) | undefined;
   try {
     stopWorker = await embeddedWorker(temporal, taskQueue, req);
     let handle: WorkflowHandle;
     try {
-      handle = await temporal.client.workflow.start('migrateFleet', { taskQueue, workflowId, args: [fleet], staticSummary: `fleet ${fleet.name}: ${fleet.table}: ${fleet.template.alter}` });
-      print(`revenant: fleet ${fleet.name} ${fleet.resurrect ? 'resurrected' : 'started'}: workflow ${workflowId}; ${fleet.servers.length} server line(s) in the file`);
+      handle = await temporal.client.workflow.start('migrateFleet', {
+        taskQueue,
+        workflowId,
+        args: [fleet],
+        staticSummary: `fleet ${fleet.name}: ${fleet.table}: ${fleet.template.alter}`,
+      });
+      print(
+        `revenant: fleet ${fleet.name} ${fleet.resurrect ? 'resurrected' : 'started'}: workflow ${workflowId}; ${fleet.servers.length} server line(s) in the file`,
+      );
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       if (fleet.resurrect) {
-        print(`revenant: refused: the fleet ${fleet.name} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`);
+        print(
+          `revenant: refused: the fleet ${fleet.name} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`,
+        );
         return 3;
       }
       handle = temporal.client.workflow.getHandle(workflowId);
@@ -186,7 +253,8 @@ async function migrateFleet(req: MigrateRequest, fleet: FleetInput): Promise<num
       print(fleetLine(r.status));
       return 0;
     } catch (e) {
-      const cause = e instanceof WorkflowFailedError ? (e.cause as (ApplicationFailure & Error) | undefined) : undefined;
+      const cause =
+        e instanceof WorkflowFailedError ? (e.cause as (ApplicationFailure & Error) | undefined) : undefined;
       const s = cause?.details?.[0] as FleetStatus | undefined;
       if (s?.targets) for (const line of fleetTable(s)) print(line);
       print('revenant: fleet failed');
@@ -200,8 +268,15 @@ async function migrateFleet(req: MigrateRequest, fleet: FleetInput): Promise<num
 }
 
 /** status, pause, resume, cut-over, set, abort --fleet NAME: to the fleet, which passes them on to every running target. */
-async function fleetControl(cmd: string, name: string, assignments: string[], flags: ReturnType<typeof parseFlags>): Promise<number> {
-  const temporal = await connectTemporal(flags.values.namespace === undefined ? undefined : String(flags.values.namespace));
+async function fleetControl(
+  cmd: string,
+  name: string,
+  assignments: string[],
+  flags: ReturnType<typeof parseFlags>,
+): Promise<number> {
+  const temporal = await connectTemporal(
+    flags.values.namespace === undefined ? undefined : String(flags.values.namespace),
+  );
   try {
     const handle = temporal.client.workflow.getHandle(fleetWorkflowId(name));
     switch (cmd) {
@@ -216,10 +291,17 @@ async function fleetControl(cmd: string, name: string, assignments: string[], fl
         }
         // Where each running target stands, from its own workflow.
         const live = new Map<string, string>();
-        await Promise.all(s.targets.filter((t) => ['copying', 'holding', 'cutting-over'].includes(t.state)).map(async (t) => {
-          const m = await temporal.client.workflow.getHandle(t.workflowId).query<MigrationStatus>('status').catch(() => undefined);
-          if (m) live.set(t.workflowId, statusLine(m));
-        }));
+        await Promise.all(
+          s.targets
+            .filter((t) => ['copying', 'holding', 'cutting-over'].includes(t.state))
+            .map(async (t) => {
+              const m = await temporal.client.workflow
+                .getHandle(t.workflowId)
+                .query<MigrationStatus>('status')
+                .catch(() => undefined);
+              if (m) live.set(t.workflowId, statusLine(m));
+            }),
+        );
         print(fleetLine(s));
         for (const line of fleetTable(s, live)) print(line);
         break;
@@ -231,10 +313,13 @@ async function fleetControl(cmd: string, name: string, assignments: string[], fl
         print(`revenant: ${cmd} signalled to the fleet ${name}: it passes it on to every running target`);
         break;
       case 'set': {
-        if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 --fleet NAME');
+        if (assignments.length === 0)
+          throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 --fleet NAME');
         const change = settingsChange(assignments);
         try {
-          const settings = await handle.executeUpdate<Record<string, unknown>, [Record<string, unknown>]>('set', { args: [change] });
+          const settings = await handle.executeUpdate<Record<string, unknown>, [Record<string, unknown>]>('set', {
+            args: [change],
+          });
           print(`revenant: the fleet ${name} and its running targets take: ${JSON.stringify(settings)}`);
         } catch (e) {
           print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
@@ -243,7 +328,9 @@ async function fleetControl(cmd: string, name: string, assignments: string[], fl
         break;
       }
       case 'abort':
-        print(`revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`);
+        print(
+          `revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`,
+        );
         break;
       default:
         throw new UsageError(`${cmd} is not for a fleet: revert and finalize address one table (--database, --table)`);
@@ -261,7 +348,10 @@ async function migrate(req: MigrateRequest): Promise<number> {
   if (!req.detach) await refuseTakenServeTargets(req.serve);
   const temporal = await connectTemporal(req.namespace);
   const workflowId = migrationWorkflowId(input.server, input.database, input.table);
-  const taskQueue = req.taskQueue ?? process.env.REVENANT_TASK_QUEUE ?? (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
+  const taskQueue =
+    req.taskQueue ??
+    process.env.REVENANT_TASK_QUEUE ??
+    (temporal.embedded ? embeddedTaskQueue(workflowId) : TASK_QUEUE);
   let stopWorker: (() => Promise<void>) | undefined;
   let interactive: InteractiveServer | undefined;
   try {
@@ -271,21 +361,30 @@ async function migrate(req: MigrateRequest): Promise<number> {
     try {
       // Temporal Web's summary of the run: the table and its ALTER.
       const summary = `${input.database}.${input.table}: ${input.revert ? `--revert --old-table ${input.revert.oldTable}` : input.alter}`;
-      handle = await temporal.client.workflow.start('migrateTable', { taskQueue, workflowId, args: [input], staticSummary: summary });
+      handle = await temporal.client.workflow.start('migrateTable', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        staticSummary: summary,
+      });
       print(`revenant: migration ${input.resurrect ? 'resurrected' : 'started'}: workflow ${workflowId}`);
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       handle = temporal.client.workflow.getHandle(workflowId);
       const running = await handle.query<MigrationStatus>('status');
       if (input.resurrect) {
-        print(`revenant: refused: the migration of ${input.database}.${input.table} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`);
+        print(
+          `revenant: refused: the migration of ${input.database}.${input.table} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`,
+        );
         return 3;
       }
       // Attaching is for the same command run again: every setting must be the running one's.
       const differing = inputDifferences(await startedInput(handle), input);
       if (running.alter.trim() !== input.alter.trim() || differing.length) {
-        print(`revenant: refused: a migration of ${input.database}.${input.table} on ${input.server.host}:${input.server.port} is already running ` +
-          `(workflow ${workflowId}, ALTER: ${running.alter}${differing.length ? `; this command differs in ${differing.join(', ')}` : ''}); one migration per table at a time`);
+        print(
+          `revenant: refused: a migration of ${input.database}.${input.table} on ${input.server.host}:${input.server.port} is already running ` +
+            `(workflow ${workflowId}, ALTER: ${running.alter}${differing.length ? `; this command differs in ${differing.join(', ')}` : ''}); one migration per table at a time`,
+        );
         return 3;
       }
       print(`revenant: attached to the running migration ${workflowId}`);
@@ -294,18 +393,26 @@ async function migrate(req: MigrateRequest): Promise<number> {
     interactive = await serveInteractive(handle, req);
 
     let interrupted = false;
-    const onSigint = () => { interrupted = true; };
+    const onSigint = () => {
+      interrupted = true;
+    };
     process.once('SIGINT', onSigint);
     const result = handle.result() as Promise<MigrationResult>;
     let last = '';
-    await whileRunning(result, async () => {
-      const line = statusLine(await handle.query<MigrationStatus>('status'));
-      if (line !== last && !req.quiet) print(line);
-      last = line;
-    }, () => interrupted);
+    await whileRunning(
+      result,
+      async () => {
+        const line = statusLine(await handle.query<MigrationStatus>('status'));
+        if (line !== last && !req.quiet) print(line);
+        last = line;
+      },
+      () => interrupted,
+    );
     process.removeListener('SIGINT', onSigint);
     if (interrupted) {
-      print(`revenant: detached; the migration goes on (workflow ${workflowId}). Run the same command again to attach.`);
+      print(
+        `revenant: detached; the migration goes on (workflow ${workflowId}). Run the same command again to attach.`,
+      );
       return 130;
     }
     try {
@@ -334,8 +441,16 @@ async function serveInteractive(handle: WorkflowHandle, req: MigrateRequest): Pr
   if (!req.serve.socketFile && !req.serve.tcpPort) return undefined;
   const { server, database, table } = req.input;
   const inspector = `${server.host}:${server.port}`;
-  const interactive = new InteractiveServer(handle, table,
-    { inspector, applier: req.input.assumeMasterHost ?? inspector, ghostTable: ghostTableName(tableNameBase(req.input)) }, req.serve);
+  const interactive = new InteractiveServer(
+    handle,
+    table,
+    {
+      inspector,
+      applier: req.input.assumeMasterHost ?? inspector,
+      ghostTable: ghostTableName(tableNameBase(req.input)),
+    },
+    req.serve,
+  );
   const on = await interactive.listen();
   print(`revenant: interactive commands for ${database}.${table} on ${on.join(' and ')} (echo help | nc -U …)`);
   return interactive;
@@ -357,22 +472,41 @@ export function inputDifferences(running: MigrationInput | undefined, mine: Migr
   if (!running) return [];
   const own = new Set<string>(['renewal', 'resurrect', 'historyLimit', ...Object.values(SETTING_NAMES)]);
   const keys = new Set([...Object.keys(running), ...Object.keys(mine)].filter((k) => !own.has(k)));
-  const value = (x: unknown) => JSON.stringify(x ?? null, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
-  return [...keys].sort().filter((k) => value((running as unknown as Record<string, unknown>)[k]) !== value((mine as unknown as Record<string, unknown>)[k]));
+  const value = (x: unknown) =>
+    JSON.stringify(x ?? null, (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, v[k]]),
+          )
+        : v,
+    );
+  return [...keys]
+    .sort()
+    .filter(
+      (k) =>
+        value((running as unknown as Record<string, unknown>)[k]) !==
+        value((mine as unknown as Record<string, unknown>)[k]),
+    );
 }
 
 async function serveCommand(argv: string[]): Promise<number> {
   const req = migrateRequest({ values: { alter: '-', ...parseFlags(argv).values }, positional: [] });
-  if (!req.serve.socketFile && !req.serve.tcpPort) throw new UsageError('serve needs --serve-socket-file FILE and/or --serve-tcp-port N');
+  if (!req.serve.socketFile && !req.serve.tcpPort)
+    throw new UsageError('serve needs --serve-socket-file FILE and/or --serve-tcp-port N');
   const temporal = await connectTemporal(req.namespace);
   let interactive: InteractiveServer | undefined;
   try {
-    const handle = temporal.client.workflow.getHandle(migrationWorkflowId(req.input.server, req.input.database, req.input.table));
+    const handle = temporal.client.workflow.getHandle(
+      migrationWorkflowId(req.input.server, req.input.database, req.input.table),
+    );
     await handle.describe();
     interactive = await serveInteractive(handle, req);
     let interrupted: () => void = () => {};
-    const stop = new Promise<void>((resolve) => { interrupted = resolve; });
+    const stop = new Promise<void>((resolve) => {
+      interrupted = resolve;
+    });
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
     await Promise.race([handle.result().catch(() => {}), stop]);
@@ -407,7 +541,9 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
   const req = migrateRequest({ values: { alter: '-', ...flags.values }, positional: [] });
   const temporal = await connectTemporal(req.namespace);
   try {
-    const handle = temporal.client.workflow.getHandle(migrationWorkflowId(req.input.server, req.input.database, req.input.table));
+    const handle = temporal.client.workflow.getHandle(
+      migrationWorkflowId(req.input.server, req.input.database, req.input.table),
+    );
     switch (cmd) {
       case 'status': {
         let s: MigrationStatus;
@@ -418,9 +554,11 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
           const d = await handle.describe().catch(() => undefined);
           if (!d || d.status.name !== 'RUNNING') throw e;
           const phase = d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.phase) ?? 'unknown';
-          print(`State: ${phase} (last reported); no worker serves this migration now (task queue ${d.taskQueue}): ` +
-            'it waits, and nothing runs against the server, until a worker with its credentials polls that queue; ' +
-            'run the same migrate command again to attach (or abort it)');
+          print(
+            `State: ${phase} (last reported); no worker serves this migration now (task queue ${d.taskQueue}): ` +
+              'it waits, and nothing runs against the server, until a worker with its credentials polls that queue; ' +
+              'run the same migrate command again to attach (or abort it)',
+          );
           return 4;
         }
         print(statusLine(s));
@@ -428,9 +566,11 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         if (s.checksum) print(`Checksum: ${checksumSummary(s.checksum)}`);
         if (s.revert) {
           if (!s.revert.closed) Object.assign(s.revert, await windowProgress(handle, s.revert.endsAt));
-          print(`Revert window: ${s.table} has the ${s.revert.tableHas} structure; ${s.revert.keptTable} kept up to date ` +
-            `(${s.revert.eventsApplied} changes applied, lag ${s.revert.lagSeconds.toFixed(1)}s); ${s.revert.reverts} revert(s); ` +
-            (s.revert.closed ? `closed: ${s.revert.closed}` : `${s.revert.secondsLeft}s left`));
+          print(
+            `Revert window: ${s.table} has the ${s.revert.tableHas} structure; ${s.revert.keptTable} kept up to date ` +
+              `(${s.revert.eventsApplied} changes applied, lag ${s.revert.lagSeconds.toFixed(1)}s); ${s.revert.reverts} revert(s); ` +
+              (s.revert.closed ? `closed: ${s.revert.closed}` : `${s.revert.secondsLeft}s left`),
+          );
         }
         if (s.message) print(`Message: ${s.message}`);
         break;
@@ -442,7 +582,9 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         print(`revenant: ${cmd} signalled to ${handle.workflowId}`);
         break;
       case 'abort':
-        print(`revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`);
+        print(
+          `revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`,
+        );
         break;
       case 'revert':
       case 'finalize':
@@ -479,7 +621,9 @@ async function listCommand(): Promise<number> {
       const sa = w.typedSearchAttributes;
       const phase = sa.get(SEARCH_ATTRIBUTES.phase) ?? '';
       const progress = sa.get(SEARCH_ATTRIBUTES.progress);
-      print(`${w.workflowId}\t${w.status.name}\t${phase}\t${progress === undefined ? '' : `${progress}%`}\t${w.startTime.toISOString()}`);
+      print(
+        `${w.workflowId}\t${w.status.name}\t${phase}\t${progress === undefined ? '' : `${progress}%`}\t${w.startTime.toISOString()}`,
+      );
     }
     return 0;
   } finally {
@@ -490,14 +634,23 @@ async function listCommand(): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   try {
-    if (!first || first === '--help' || first === '-h' || first === 'help') { print(HELP); return first ? 0 : 2; }
+    if (!first || first === '--help' || first === '-h' || first === 'help') {
+      print(HELP);
+      return first ? 0 : 2;
+    }
     if (first === 'worker') {
       const configured = configuredTemporal();
       const address = configured?.connectionOptions.address ?? (await ensureEmbeddedTemporal()).address;
-      await (await workerModule()).runWorker({ address, connectionOptions: configured?.connectionOptions, namespace: configured?.namespace, taskQueue: process.env.REVENANT_TASK_QUEUE });
+      await (await workerModule()).runWorker({
+        address,
+        connectionOptions: configured?.connectionOptions,
+        namespace: configured?.namespace,
+        taskQueue: process.env.REVENANT_TASK_QUEUE,
+      });
       return 0;
     }
-    if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set', 'revert', 'finalize'].includes(first)) return await controlCommand(first, rest);
+    if (['status', 'pause', 'resume', 'cut-over', 'abort', 'set', 'revert', 'finalize'].includes(first))
+      return await controlCommand(first, rest);
     if (first === 'list') return await listCommand();
     if (first === 'serve') return await serveCommand(rest);
     if (first === 'server') {
@@ -514,8 +667,14 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError('server takes status or stop [--force]');
     }
     const args = first === 'migrate' ? rest : argv;
-    if (args.includes('--version') || args.includes('-version')) { print(`revenant ${version()}`); return 0; }
-    if (args.includes('--help') || args.includes('-help')) { print(migrateHelp()); return 0; }
+    if (args.includes('--version') || args.includes('-version')) {
+      print(`revenant ${version()}`);
+      return 0;
+    }
+    if (args.includes('--help') || args.includes('-help')) {
+      print(migrateHelp());
+      return 0;
+    }
     if (args.includes('--check-flag') || args.includes('-check-flag')) {
       // gh-ost's cross-version scripting: 0 when every other flag given is supported.
       const refused = checkFlags(args.filter((a) => a !== '--check-flag' && a !== '-check-flag'));
@@ -525,13 +684,17 @@ export async function main(argv: string[]): Promise<number> {
     const flags = parseFlags(args);
     if (flags.values.fleet !== undefined) {
       // A fleet's databases come from its file: --database has no meaning there.
-      if (flags.values.database !== undefined) throw new UsageError('--database and --fleet exclude each other: the fleet file names the databases');
+      if (flags.values.database !== undefined)
+        throw new UsageError('--database and --fleet exclude each other: the fleet file names the databases');
       const req = migrateRequest({ ...flags, values: { ...flags.values, database: '*' } });
       return await migrateFleet(req, fleetInput(req, flags.values));
     }
     return await migrate(migrateRequest(flags));
   } catch (e) {
-    if (e instanceof UsageError) { process.stderr.write(`revenant: ${e.message}\n`); return 2; }
+    if (e instanceof UsageError) {
+      process.stderr.write(`revenant: ${e.message}\n`);
+      return 2;
+    }
     process.stderr.write(`revenant: ${(e as Error).message}\n`);
     return 1;
   }

@@ -10,38 +10,125 @@ export class UsageError extends Error {}
 
 type Kind = 'string' | 'int' | 'float' | 'bool';
 export const FLAG_KINDS: Record<string, Kind> = {
-  host: 'string', port: 'int', user: 'string', password: 'string', 'ask-pass': 'bool',
-  database: 'string', table: 'string', alter: 'string', execute: 'bool',
-  'chunk-size': 'int', 'dml-batch-size': 'int', 'approve-renamed-columns': 'bool', 'ok-to-drop-table': 'bool',
-  'initially-drop-ghost-table': 'bool', 'initially-drop-old-table': 'bool', 'exact-rowcount': 'bool',
-  'postpone-cut-over-flag-file': 'string', 'cut-over-lock-timeout-seconds': 'int',
-  resurrect: 'bool', resume: 'bool', 'nice-ratio': 'float', 'max-lag-millis': 'int', 'max-load': 'string', 'throttle-query': 'string',
-  cleanup: 'bool', 'no-search-attributes': 'bool',
-  'critical-load': 'string', 'critical-load-interval-millis': 'int', 'critical-load-hibernate-seconds': 'int',
-  'panic-on-warnings': 'bool', 'allow-data-loss': 'bool', 'include-triggers': 'bool', 'trigger-suffix': 'string', 'remove-trigger-suffix-if-exists': 'bool',
-  'discard-foreign-keys': 'bool', 'attempt-instant-ddl': 'bool', 'allow-nullable-unique-key': 'bool',
-  'analyze-ghost-table-before-cutover': 'bool', 'allow-zero-in-date': 'bool',
-  'migrate-on-replica': 'bool', 'test-on-replica': 'bool', 'assume-master-host': 'string', 'throttle-control-replicas': 'string',
-  'heartbeat-interval-millis': 'int', 'switch-to-rbr': 'bool', 'throttle-flag-file': 'string', 'throttle-additional-flag-file': 'string',
-  'panic-flag-file': 'string', 'hooks-path': 'string', 'hooks-hint': 'string', 'hooks-hint-owner': 'string', 'hooks-hint-token': 'string',
-  checkpoint: 'bool', revert: 'bool', 'old-table': 'string', 'serve-socket-file': 'string', 'serve-tcp-port': 'int', 'serve-tcp-host': 'string',
-  'initially-drop-socket-file': 'bool', 'force-named-cut-over': 'bool', 'force-named-panic': 'bool', conf: 'string',
-  'skip-port-validation': 'bool', 'aliyun-rds': 'bool', gcp: 'bool', azure: 'bool', 'allow-setup-metadata-lock-instruments': 'bool',
-  'cut-over-exponential-backoff': 'bool', 'check-flag': 'bool', version: 'bool', help: 'bool',
-  'timestamp-old-table': 'bool', 'force-table-names': 'string', quiet: 'bool',
-  'throttle-http': 'string', 'throttle-http-interval-millis': 'int', 'throttle-http-timeout-millis': 'int', 'ignore-http-errors': 'bool',
+  host: 'string',
+  port: 'int',
+  user: 'string',
+  password: 'string',
+  'ask-pass': 'bool',
+  database: 'string',
+  table: 'string',
+  alter: 'string',
+  execute: 'bool',
+  'chunk-size': 'int',
+  'dml-batch-size': 'int',
+  'approve-renamed-columns': 'bool',
+  'ok-to-drop-table': 'bool',
+  'initially-drop-ghost-table': 'bool',
+  'initially-drop-old-table': 'bool',
+  'exact-rowcount': 'bool',
+  'postpone-cut-over-flag-file': 'string',
+  'cut-over-lock-timeout-seconds': 'int',
+  resurrect: 'bool',
+  resume: 'bool',
+  'nice-ratio': 'float',
+  'max-lag-millis': 'int',
+  'max-load': 'string',
+  'throttle-query': 'string',
+  cleanup: 'bool',
+  'no-search-attributes': 'bool',
+  'critical-load': 'string',
+  'critical-load-interval-millis': 'int',
+  'critical-load-hibernate-seconds': 'int',
+  'panic-on-warnings': 'bool',
+  'allow-data-loss': 'bool',
+  'include-triggers': 'bool',
+  'trigger-suffix': 'string',
+  'remove-trigger-suffix-if-exists': 'bool',
+  'discard-foreign-keys': 'bool',
+  'attempt-instant-ddl': 'bool',
+  'allow-nullable-unique-key': 'bool',
+  'analyze-ghost-table-before-cutover': 'bool',
+  'allow-zero-in-date': 'bool',
+  'migrate-on-replica': 'bool',
+  'test-on-replica': 'bool',
+  'assume-master-host': 'string',
+  'throttle-control-replicas': 'string',
+  'heartbeat-interval-millis': 'int',
+  'switch-to-rbr': 'bool',
+  'throttle-flag-file': 'string',
+  'throttle-additional-flag-file': 'string',
+  'panic-flag-file': 'string',
+  'hooks-path': 'string',
+  'hooks-hint': 'string',
+  'hooks-hint-owner': 'string',
+  'hooks-hint-token': 'string',
+  checkpoint: 'bool',
+  revert: 'bool',
+  'old-table': 'string',
+  'serve-socket-file': 'string',
+  'serve-tcp-port': 'int',
+  'serve-tcp-host': 'string',
+  'initially-drop-socket-file': 'bool',
+  'force-named-cut-over': 'bool',
+  'force-named-panic': 'bool',
+  conf: 'string',
+  'skip-port-validation': 'bool',
+  'aliyun-rds': 'bool',
+  gcp: 'bool',
+  azure: 'bool',
+  'allow-setup-metadata-lock-instruments': 'bool',
+  'cut-over-exponential-backoff': 'bool',
+  'check-flag': 'bool',
+  version: 'bool',
+  help: 'bool',
+  'timestamp-old-table': 'bool',
+  'force-table-names': 'string',
+  quiet: 'bool',
+  'throttle-http': 'string',
+  'throttle-http-interval-millis': 'int',
+  'throttle-http-timeout-millis': 'int',
+  'ignore-http-errors': 'bool',
   // revenant's own
-  'mysql-connection': 'string', 'chunk-target-millis': 'int', 'copy-threads': 'int', 'defer-secondary-indexes': 'bool', 'postpone-cut-over': 'bool', 'copy-start-delay-millis': 'int', detach: 'bool', 'task-queue': 'string', namespace: 'string',
-  'allow-on-master': 'bool', 'assume-rbr': 'bool', checksum: 'bool', 'revert-window': 'string',
+  'mysql-connection': 'string',
+  'chunk-target-millis': 'int',
+  'copy-threads': 'int',
+  'defer-secondary-indexes': 'bool',
+  'postpone-cut-over': 'bool',
+  'copy-start-delay-millis': 'int',
+  detach: 'bool',
+  'task-queue': 'string',
+  namespace: 'string',
+  'allow-on-master': 'bool',
+  'assume-rbr': 'bool',
+  checksum: 'bool',
+  'revert-window': 'string',
   // verbose, debug: the embedded worker's log level; cut-over: atomic (or default) only; storage-engine: innodb only
-  verbose: 'bool', debug: 'bool', 'cut-over': 'string', 'storage-engine': 'string',
-  'concurrent-rowcount': 'bool', 'skip-foreign-key-checks': 'bool', 'test-on-replica-skip-replica-stop': 'bool',
-  ssl: 'bool', 'ssl-ca': 'string', 'ssl-cert': 'string', 'ssl-key': 'string', 'ssl-allow-insecure': 'bool',
-  'master-user': 'string', 'master-password': 'string', 'mysql-timeout': 'float',
+  verbose: 'bool',
+  debug: 'bool',
+  'cut-over': 'string',
+  'storage-engine': 'string',
+  'concurrent-rowcount': 'bool',
+  'skip-foreign-key-checks': 'bool',
+  'test-on-replica-skip-replica-stop': 'bool',
+  ssl: 'bool',
+  'ssl-ca': 'string',
+  'ssl-cert': 'string',
+  'ssl-key': 'string',
+  'ssl-allow-insecure': 'bool',
+  'master-user': 'string',
+  'master-password': 'string',
+  'mysql-timeout': 'float',
   // revenant always resumes by GTID on MariaDB, and checkpoints with every chunk and batch
-  gtid: 'bool', 'checkpoint-seconds': 'int', 'default-retries': 'int',
+  gtid: 'bool',
+  'checkpoint-seconds': 'int',
+  'default-retries': 'int',
   // fleets (client/fleet.ts)
-  fleet: 'string', 'fleet-name': 'string', 'max-concurrent': 'int', 'max-per-server': 'int', canary: 'int', 'on-failure': 'string',
+  fleet: 'string',
+  'fleet-name': 'string',
+  'max-concurrent': 'int',
+  'max-per-server': 'int',
+  canary: 'int',
+  'on-failure': 'string',
 };
 
 /**
@@ -49,28 +136,75 @@ export const FLAG_KINDS: Record<string, Kind> = {
  * (a user's script that relies on one learns so at once, before anything is changed).
  */
 export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
-  'allow-master-master': { kind: 'bool', why: `revenant finds the master by following replication upwards and does not migrate on master-master topologies` },
-  tungsten: { kind: 'bool', why: `revenant reads MySQL's own replication status to find master and replicas; Tungsten replication is not supported` },
-  'replica-server-id': { kind: 'int', why: `each of revenant's binlog readers takes a random server id of its own (a migration runs several, and two readers of one id cut each other off)` },
-  'binlogsyncer-max-reconnect-attempts': { kind: 'int', why: `revenant's binlog reader reconnects through its activity's retries, from the committed checkpoint (about an hour and a half of attempts); --default-retries bounds statements that keep failing` },
-  charset: { kind: 'string', why: `revenant's connections always use utf8mb4, which holds every character, and rows are copied server-side (INSERT … SELECT)` },
-  'exponential-backoff-max-interval': { kind: 'int', why: `revenant's retries back off exponentially to at most 30 s (60 s for the cut-over), Temporal retry policies that cannot be changed from the command line` },
-  'hooks-status-interval': { kind: 'int', why: `revenant runs the on-status hook at every tenth of the copy (each run is a history event), not on a timer` },
-  'runtime-metrics-interval': { kind: 'string', why: `revenant's worker exports Prometheus metrics continuously (REVENANT_METRICS_ADDRESS)` },
-  'statsd-addr': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
-  'statsd-tags': { kind: 'string', why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd` },
-  stack: { kind: 'bool', why: `revenant is not a Go program; its worker logs a failing activity's stack (REVENANT_LOG_LEVEL=DEBUG)` },
-  'skip-renamed-columns': { kind: 'bool', why: `revenant will not drop renamed columns' values silently: confirm the renames with --approve-renamed-columns, or write the ALTER as DROP and ADD` },
-  'skip-strict-mode': { kind: 'bool', why: `revenant applies in a strict session on purpose: a value the ghost cannot hold stops the migration instead of being truncated (accept such losses with --allow-data-loss)` },
-  'replication-lag-query': { kind: 'string', why: `deprecated by gh-ost itself; revenant measures replica lag with its own heartbeat (--max-lag-millis, --throttle-control-replicas)` },
-  'skip-metadata-lock-check': { kind: 'bool', why: `revenant never unlocks the table at the cut-over before its RENAME is queued on it (gh-ost's data-loss fix, its PR 1536); without that check writes can be lost` },
+  'allow-master-master': {
+    kind: 'bool',
+    why: `revenant finds the master by following replication upwards and does not migrate on master-master topologies`,
+  },
+  tungsten: {
+    kind: 'bool',
+    why: `revenant reads MySQL's own replication status to find master and replicas; Tungsten replication is not supported`,
+  },
+  'replica-server-id': {
+    kind: 'int',
+    why: `each of revenant's binlog readers takes a random server id of its own (a migration runs several, and two readers of one id cut each other off)`,
+  },
+  'binlogsyncer-max-reconnect-attempts': {
+    kind: 'int',
+    why: `revenant's binlog reader reconnects through its activity's retries, from the committed checkpoint (about an hour and a half of attempts); --default-retries bounds statements that keep failing`,
+  },
+  charset: {
+    kind: 'string',
+    why: `revenant's connections always use utf8mb4, which holds every character, and rows are copied server-side (INSERT … SELECT)`,
+  },
+  'exponential-backoff-max-interval': {
+    kind: 'int',
+    why: `revenant's retries back off exponentially to at most 30 s (60 s for the cut-over), Temporal retry policies that cannot be changed from the command line`,
+  },
+  'hooks-status-interval': {
+    kind: 'int',
+    why: `revenant runs the on-status hook at every tenth of the copy (each run is a history event), not on a timer`,
+  },
+  'runtime-metrics-interval': {
+    kind: 'string',
+    why: `revenant's worker exports Prometheus metrics continuously (REVENANT_METRICS_ADDRESS)`,
+  },
+  'statsd-addr': {
+    kind: 'string',
+    why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd`,
+  },
+  'statsd-tags': {
+    kind: 'string',
+    why: `revenant's worker exports Prometheus metrics (REVENANT_METRICS_ADDRESS), not statsd`,
+  },
+  stack: {
+    kind: 'bool',
+    why: `revenant is not a Go program; its worker logs a failing activity's stack (REVENANT_LOG_LEVEL=DEBUG)`,
+  },
+  'skip-renamed-columns': {
+    kind: 'bool',
+    why: `revenant will not drop renamed columns' values silently: confirm the renames with --approve-renamed-columns, or write the ALTER as DROP and ADD`,
+  },
+  'skip-strict-mode': {
+    kind: 'bool',
+    why: `revenant applies in a strict session on purpose: a value the ghost cannot hold stops the migration instead of being truncated (accept such losses with --allow-data-loss)`,
+  },
+  'replication-lag-query': {
+    kind: 'string',
+    why: `deprecated by gh-ost itself; revenant measures replica lag with its own heartbeat (--max-lag-millis, --throttle-control-replicas)`,
+  },
+  'skip-metadata-lock-check': {
+    kind: 'bool',
+    why: `revenant never unlocks the table at the cut-over before its RENAME is queued on it (gh-ost's data-loss fix, its PR 1536); without that check writes can be lost`,
+  },
 };
 
 /** A duration: seconds, or a number with s, m, h or d (90, 90s, 30m, 24h, 7d); at most 30 days. */
 function durationSeconds(flag: string, raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(raw.trim());
   if (!m) throw new UsageError(`--${flag} takes a duration such as 90s, 30m, 24h or 7d, not "${raw}"`);
-  const seconds = Math.round(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']);
+  const seconds = Math.round(
+    Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'],
+  );
   if (seconds > 30 * 86_400) throw new UsageError(`--${flag} is at most 30d, not "${raw}"`);
   return seconds;
 }
@@ -89,14 +223,20 @@ export function parseFlags(argv: string[], opts: { allowRefused?: boolean } = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const m = /^--?([a-z0-9-]+)(?:=(.*))?$/is.exec(arg);
-    if (!m || arg === '-' || arg === '--') { positional.push(arg); continue; }
+    if (!m || arg === '-' || arg === '--') {
+      positional.push(arg);
+      continue;
+    }
     const name = m[1];
     const kind = FLAG_KINDS[name] ?? REFUSED_FLAGS[name]?.kind;
     if (!kind) throw new UsageError(`unknown flag --${name} (see revenant --help)`);
     if (REFUSED_FLAGS[name]) refused.push(name);
     let raw = m[2];
     if (kind === 'bool') {
-      if (raw === undefined) { values[name] = true; continue; }
+      if (raw === undefined) {
+        values[name] = true;
+        continue;
+      }
       if (!/^(true|false|1|0)$/i.test(raw)) throw new UsageError(`--${name} takes true or false, not "${raw}"`);
       values[name] = /^(true|1)$/i.test(raw);
       continue;
@@ -152,26 +292,36 @@ export function ghostConf(path: string, env: NodeJS.ProcessEnv): Record<string, 
   }
   const out: Record<string, string | number | boolean> = {};
   const keys: Record<string, [string, 'string' | 'int']> = {
-    'client.user': ['user', 'string'], 'client.password': ['password', 'string'],
-    'osc.chunk_size': ['chunk-size', 'int'], 'osc.max_load': ['max-load', 'string'], 'osc.max_lag_millis': ['max-lag-millis', 'int'],
+    'client.user': ['user', 'string'],
+    'client.password': ['password', 'string'],
+    'osc.chunk_size': ['chunk-size', 'int'],
+    'osc.max_load': ['max-load', 'string'],
+    'osc.max_lag_millis': ['max-lag-millis', 'int'],
   };
   let section = '';
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     const head = /^\[([^\]]+)\]$/.exec(line);
-    if (head) { section = head[1].trim().toLowerCase(); continue; }
+    if (head) {
+      section = head[1].trim().toLowerCase();
+      continue;
+    }
     const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
     if (!kv) throw new UsageError(`--conf ${path}, line ${i + 1}: not "key = value": ${line}`);
     let value = kv[2].replace(/^(["'])(.*)\1$/, '$2');
     const key = `${section}.${kv[1].trim().toLowerCase()}`;
-    if (key === 'osc.replication_lag_query') throw new UsageError(`--conf ${path}: replication_lag_query is not supported by revenant: ${REFUSED_FLAGS['replication-lag-query'].why}`);
+    if (key === 'osc.replication_lag_query')
+      throw new UsageError(
+        `--conf ${path}: replication_lag_query is not supported by revenant: ${REFUSED_FLAGS['replication-lag-query'].why}`,
+      );
     const flag = keys[key];
     if (!flag) continue;
     const fromEnv = /^\$\{(\w+)\}$/.exec(value);
     if (fromEnv) value = env[fromEnv[1]] ?? '';
     if (flag[1] === 'int') {
-      if (!/^\d+$/.test(value)) throw new UsageError(`--conf ${path}: ${kv[1].trim()} takes a whole number, not "${value}"`);
+      if (!/^\d+$/.test(value))
+        throw new UsageError(`--conf ${path}: ${kv[1].trim()} takes a whole number, not "${value}"`);
       out[flag[0]] = Number(value);
     } else out[flag[0]] = value;
   }
@@ -198,15 +348,22 @@ export interface MigrateRequest {
 export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
   // gh-ost's --conf: its [client] login and [osc] settings, under the command line's.
   const v = { ...(flags.values.conf !== undefined ? ghostConf(String(flags.values.conf), env) : {}), ...flags.values };
-  if (v['cut-over'] === 'together' && v.fleet === undefined) throw new UsageError('--cut-over together is for a fleet (--fleet FILE): one table has one cut-over');
+  if (v['cut-over'] === 'together' && v.fleet === undefined)
+    throw new UsageError('--cut-over together is for a fleet (--fleet FILE): one table has one cut-over');
   if (v['cut-over'] !== undefined && !['atomic', 'default', 'together'].includes(String(v['cut-over']))) {
-    throw new UsageError(`--cut-over=${v['cut-over']} is not supported by revenant: its cut-over is gh-ost's atomic one (--cut-over=atomic, the default)`);
+    throw new UsageError(
+      `--cut-over=${v['cut-over']} is not supported by revenant: its cut-over is gh-ost's atomic one (--cut-over=atomic, the default)`,
+    );
   }
   if (v['storage-engine'] !== undefined && String(v['storage-engine']).toLowerCase() !== 'innodb') {
-    throw new UsageError(`--storage-engine=${v['storage-engine']} is not supported by revenant: it migrates InnoDB tables only`);
+    throw new UsageError(
+      `--storage-engine=${v['storage-engine']} is not supported by revenant: it migrates InnoDB tables only`,
+    );
   }
   if (v['cut-over-exponential-backoff'] === false) {
-    throw new UsageError('--cut-over-exponential-backoff=false is not supported by revenant: its cut-over attempts always back off exponentially (2 s, ×1.5, at most 60 s)');
+    throw new UsageError(
+      '--cut-over-exponential-backoff=false is not supported by revenant: its cut-over attempts always back off exponentially (2 s, ×1.5, at most 60 s)',
+    );
   }
   const need = (name: string) => {
     const x = v[name];
@@ -220,7 +377,10 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   };
   const bool = (name: string) => v[name] === true;
   const input: MigrationInput = {
-    server: { host: String(v.host ?? env.REVENANT_MYSQL_HOST ?? '127.0.0.1'), port: int('port', Number(env.REVENANT_MYSQL_PORT ?? 3306), 1, 65535) },
+    server: {
+      host: String(v.host ?? env.REVENANT_MYSQL_HOST ?? '127.0.0.1'),
+      port: int('port', Number(env.REVENANT_MYSQL_PORT ?? 3306), 1, 65535),
+    },
     database: need('database'),
     table: need('table'),
     // --revert finds the ALTER in the checkpoint (and checks it against --alter when given).
@@ -250,11 +410,13 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (v['mysql-connection'] !== undefined) input.server.name = String(v['mysql-connection']);
   if (v.user !== undefined) input.server.user = String(v.user);
   else if (env.REVENANT_MYSQL_USER) input.server.user = env.REVENANT_MYSQL_USER;
-  if (v['postpone-cut-over-flag-file'] !== undefined) input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);
+  if (v['postpone-cut-over-flag-file'] !== undefined)
+    input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);
   if (bool('resurrect') || bool('resume')) input.resurrect = true;
   if (v['nice-ratio'] !== undefined) {
     const n = Number(v['nice-ratio']);
-    if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--nice-ratio must be a number from 0 to 100, got ${v['nice-ratio']}`);
+    if (!Number.isFinite(n) || n < 0 || n > 100)
+      throw new UsageError(`--nice-ratio must be a number from 0 to 100, got ${v['nice-ratio']}`);
     input.niceRatio = n;
   }
   if (v['critical-load'] !== undefined) {
@@ -266,7 +428,13 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     }
   }
   try {
-    const tuned = validateChange(Object.fromEntries(['max-load', 'throttle-query', 'max-lag-millis', 'throttle-http'].filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
+    const tuned = validateChange(
+      Object.fromEntries(
+        ['max-load', 'throttle-query', 'max-lag-millis', 'throttle-http']
+          .filter((k) => v[k] !== undefined)
+          .map((k) => [k, v[k]]),
+      ),
+    );
     Object.assign(input, tuned);
   } catch (e) {
     if ((e as Error).message !== 'no setting to change') throw new UsageError(`--${(e as Error).message}`);
@@ -275,22 +443,28 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   // On by default (a migration that lost a row must not cut over); --checksum=false skips it.
   // Rows an accepted lossy ALTER drops (--allow-data-loss) would fail it: then only on request.
   input.checksum = v.checksum === undefined ? !bool('allow-data-loss') : v.checksum === true;
-  if (v['critical-load-interval-millis'] !== undefined) input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
-  if (v['critical-load-hibernate-seconds'] !== undefined) input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
+  if (v['critical-load-interval-millis'] !== undefined)
+    input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
+  if (v['critical-load-hibernate-seconds'] !== undefined)
+    input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
   // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without
   // it, chunks start at 1000 rows and adapt to take about --chunk-target-millis each: short
   // enough that the rows a chunk locks are soon free, long enough that a chunk's fixed cost
   // (claim, checkpoint, commit) does not dominate (bench/RESULTS.md).
-  if (v['chunk-target-millis'] !== undefined) input.chunkTargetMillis = int('chunk-target-millis', DEFAULTS.chunkTargetMillis, 0, 60_000);
+  if (v['chunk-target-millis'] !== undefined)
+    input.chunkTargetMillis = int('chunk-target-millis', DEFAULTS.chunkTargetMillis, 0, 60_000);
   else if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
-  if (v['copy-threads'] !== undefined) input.copyThreads = int('copy-threads', DEFAULTS.copyThreads, 1, MAX_COPY_THREADS);
+  if (v['copy-threads'] !== undefined)
+    input.copyThreads = int('copy-threads', DEFAULTS.copyThreads, 1, MAX_COPY_THREADS);
   if (v['defer-secondary-indexes'] !== undefined) input.deferSecondaryIndexes = v['defer-secondary-indexes'] === true;
-  if (v['default-retries'] !== undefined) input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
+  if (v['default-retries'] !== undefined)
+    input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
   if (bool('allow-data-loss')) input.allowDataLoss = true;
   if (bool('include-triggers')) {
     const suffix = v['trigger-suffix'] === undefined ? DEFAULTS.triggerSuffix : String(v['trigger-suffix']);
-    if (!/^[A-Za-z0-9_$]{1,32}$/.test(suffix)) throw new UsageError(`--trigger-suffix must be 1 to 32 letters, digits, _ or $, got "${suffix}"`);
+    if (!/^[A-Za-z0-9_$]{1,32}$/.test(suffix))
+      throw new UsageError(`--trigger-suffix must be 1 to 32 letters, digits, _ or $, got "${suffix}"`);
     input.triggers = { suffix, removeSuffixIfExists: bool('remove-trigger-suffix-if-exists') };
   } else if (v['trigger-suffix'] !== undefined || bool('remove-trigger-suffix-if-exists')) {
     throw new UsageError('--trigger-suffix and --remove-trigger-suffix-if-exists need --include-triggers');
@@ -301,24 +475,28 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('analyze-ghost-table-before-cutover')) input.analyzeGhostTable = true;
   if (bool('allow-zero-in-date')) input.allowZeroInDate = true;
   const topologies = ['allow-on-master', 'migrate-on-replica', 'test-on-replica'].filter(bool);
-  if (topologies.length > 1) throw new UsageError(`--${topologies.join(' and --')} exclude each other: pick one topology`);
+  if (topologies.length > 1)
+    throw new UsageError(`--${topologies.join(' and --')} exclude each other: pick one topology`);
   if (bool('allow-on-master')) input.allowOnMaster = true;
   if (bool('migrate-on-replica')) input.migrateOnReplica = true;
   if (bool('test-on-replica')) input.testOnReplica = true;
   if (v['assume-master-host'] !== undefined) {
-    if (!/^[^:\s]+(:\d+)?$/.test(String(v['assume-master-host']))) throw new UsageError(`--assume-master-host takes host[:port], not "${v['assume-master-host']}"`);
+    if (!/^[^:\s]+(:\d+)?$/.test(String(v['assume-master-host'])))
+      throw new UsageError(`--assume-master-host takes host[:port], not "${v['assume-master-host']}"`);
     input.assumeMasterHost = String(v['assume-master-host']);
   }
   // gh-ost's --master-user and --master-password: the master's own login, for the master it was told of.
   for (const f of ['master-user', 'master-password']) {
-    if (v[f] !== undefined && input.assumeMasterHost === undefined) throw new UsageError(`--${f} requires --assume-master-host`);
+    if (v[f] !== undefined && input.assumeMasterHost === undefined)
+      throw new UsageError(`--${f} requires --assume-master-host`);
   }
   if (v['master-user'] !== undefined) input.masterUser = String(v['master-user']);
   // gh-ost's TLS flags: every connection (inspected server, master, replicas, binlog) uses them.
   for (const f of ['ssl-ca', 'ssl-cert', 'ssl-key', 'ssl-allow-insecure']) {
     if (v[f] !== undefined && v[f] !== false && !bool('ssl')) throw new UsageError(`--${f} requires --ssl`);
   }
-  if ((v['ssl-cert'] === undefined) !== (v['ssl-key'] === undefined)) throw new UsageError('--ssl-cert and --ssl-key go together: a client certificate and its key');
+  if ((v['ssl-cert'] === undefined) !== (v['ssl-key'] === undefined))
+    throw new UsageError('--ssl-cert and --ssl-key go together: a client certificate and its key');
   if (bool('ssl')) {
     input.server.tls = {
       ...(v['ssl-ca'] !== undefined ? { ca: String(v['ssl-ca']) } : {}),
@@ -328,7 +506,8 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   }
   if (v['mysql-timeout'] !== undefined) {
     const t = Number(v['mysql-timeout']);
-    if (!Number.isFinite(t) || t < 0 || t > 86_400) throw new UsageError(`--mysql-timeout takes seconds between 0 and 86400, got ${v['mysql-timeout']}`);
+    if (!Number.isFinite(t) || t < 0 || t > 86_400)
+      throw new UsageError(`--mysql-timeout takes seconds between 0 and 86400, got ${v['mysql-timeout']}`);
     if (t > 0) input.server.timeoutSeconds = t;
   }
   if (bool('test-on-replica-skip-replica-stop')) {
@@ -338,17 +517,27 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('skip-foreign-key-checks')) input.skipForeignKeyChecks = true;
   if (v['concurrent-rowcount'] === false) input.concurrentRowcount = false;
   if (v['throttle-control-replicas'] !== undefined) {
-    const list = String(v['throttle-control-replicas']).split(',').map((x) => x.trim()).filter(Boolean);
+    const list = String(v['throttle-control-replicas'])
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const bad = list.find((x) => !/^[^:\s]+(:\d+)?$/.test(x));
     if (bad) throw new UsageError(`--throttle-control-replicas takes host[:port],…; "${bad}" is not one`);
     input.throttleControlReplicas = list;
   }
-  if (v['heartbeat-interval-millis'] !== undefined) input.heartbeatIntervalMillis = int('heartbeat-interval-millis', 100, 10, 60_000);
+  if (v['heartbeat-interval-millis'] !== undefined)
+    input.heartbeatIntervalMillis = int('heartbeat-interval-millis', 100, 10, 60_000);
   if (bool('assume-rbr')) input.assumeRbr = true;
   if (bool('switch-to-rbr')) input.switchToRbr = true;
-  for (const [flag, key] of [['throttle-flag-file', 'throttleFlagFile'], ['throttle-additional-flag-file', 'throttleAdditionalFlagFile'],
-    ['panic-flag-file', 'panicFlagFile'], ['hooks-path', 'hooksPath'], ['hooks-hint', 'hooksHint'], ['hooks-hint-owner', 'hooksHintOwner'],
-    ['hooks-hint-token', 'hooksHintToken']] as const) {
+  for (const [flag, key] of [
+    ['throttle-flag-file', 'throttleFlagFile'],
+    ['throttle-additional-flag-file', 'throttleAdditionalFlagFile'],
+    ['panic-flag-file', 'panicFlagFile'],
+    ['hooks-path', 'hooksPath'],
+    ['hooks-hint', 'hooksHint'],
+    ['hooks-hint-owner', 'hooksHintOwner'],
+    ['hooks-hint-token', 'hooksHintToken'],
+  ] as const) {
     if (v[flag] !== undefined) input[key] = String(v[flag]);
   }
   if (v['revert-window'] !== undefined) {
@@ -357,36 +546,54 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (bool('checkpoint')) input.checkpoint = true;
   if (bool('timestamp-old-table')) input.timestampOldTable = true;
   if (v['force-table-names'] !== undefined) {
-    if (!/^[A-Za-z0-9_$]{1,58}$/.test(String(v['force-table-names']))) throw new UsageError(`--force-table-names takes 1 to 58 letters, digits, _ or $, not "${v['force-table-names']}"`);
+    if (!/^[A-Za-z0-9_$]{1,58}$/.test(String(v['force-table-names'])))
+      throw new UsageError(
+        `--force-table-names takes 1 to 58 letters, digits, _ or $, not "${v['force-table-names']}"`,
+      );
     input.forceTableNames = String(v['force-table-names']);
   }
-  if (v['throttle-http-interval-millis'] !== undefined) input.throttleHttpIntervalMillis = int('throttle-http-interval-millis', 100, 10, 3_600_000);
-  if (v['throttle-http-timeout-millis'] !== undefined) input.throttleHttpTimeoutMillis = int('throttle-http-timeout-millis', 1000, 10, 60_000);
+  if (v['throttle-http-interval-millis'] !== undefined)
+    input.throttleHttpIntervalMillis = int('throttle-http-interval-millis', 100, 10, 3_600_000);
+  if (v['throttle-http-timeout-millis'] !== undefined)
+    input.throttleHttpTimeoutMillis = int('throttle-http-timeout-millis', 1000, 10, 60_000);
   if (bool('ignore-http-errors')) input.ignoreHttpErrors = true;
   // gh-ost's cloud flags all skip its port check (those services report another port, or none).
   if (['skip-port-validation', 'aliyun-rds', 'gcp', 'azure'].some(bool)) input.skipPortValidation = true;
   if (bool('allow-setup-metadata-lock-instruments')) input.allowSetupMetadataLockInstruments = true;
   if (bool('revert')) {
-    if (v['old-table'] === undefined) throw new UsageError('--revert needs --old-table: the table the migration put aside, e.g. --old-table _<table>_del');
+    if (v['old-table'] === undefined)
+      throw new UsageError(
+        '--revert needs --old-table: the table the migration put aside, e.g. --old-table _<table>_del',
+      );
     if (input.resurrect) throw new UsageError('--revert and --resurrect exclude each other');
     input.revert = { oldTable: String(v['old-table']) };
   } else if (v['old-table'] !== undefined) {
     throw new UsageError('--old-table names the table to revert to: it needs --revert');
   }
   // A revert's applier and cut-over (a window's, or --revert's) work on the master's table alone.
-  if ((input.revert || input.revertWindowSeconds) && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
-    throw new UsageError(`${input.revert ? '--revert' : '--revert-window'} works on the master only, without --include-triggers`);
+  if (
+    (input.revert || input.revertWindowSeconds) &&
+    (input.testOnReplica || input.migrateOnReplica || input.triggers)
+  ) {
+    throw new UsageError(
+      `${input.revert ? '--revert' : '--revert-window'} works on the master only, without --include-triggers`,
+    );
   }
-  if (v['copy-start-delay-millis'] !== undefined) input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
+  if (v['copy-start-delay-millis'] !== undefined)
+    input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
   const serve = {
     ...(v['serve-socket-file'] !== undefined ? { socketFile: String(v['serve-socket-file']) } : {}),
     ...(v['serve-tcp-port'] !== undefined ? { tcpPort: int('serve-tcp-port', 0, 1, 65535) } : {}),
     ...(v['serve-tcp-host'] !== undefined ? { tcpHost: String(v['serve-tcp-host']) } : {}),
-    dropSocketFile: bool('initially-drop-socket-file'), namedCutOver: bool('force-named-cut-over'), namedPanic: bool('force-named-panic'),
+    dropSocketFile: bool('initially-drop-socket-file'),
+    namedCutOver: bool('force-named-cut-over'),
+    namedPanic: bool('force-named-panic'),
   };
   if ((serve.socketFile || serve.tcpPort) && bool('detach')) {
-    throw new UsageError('--serve-socket-file and --serve-tcp-port are served by the command while it follows the migration: ' +
-      'without --detach, or run revenant serve --serve-socket-file … for a detached one');
+    throw new UsageError(
+      '--serve-socket-file and --serve-tcp-port are served by the command while it follows the migration: ' +
+        'without --detach, or run revenant serve --serve-socket-file … for a detached one',
+    );
   }
   return {
     input,

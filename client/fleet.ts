@@ -18,26 +18,41 @@ export function readFleetFile(path: string): FleetServerSpec[] {
   try {
     doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--fleet: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
+    throw new UsageError(
+      `--fleet: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`,
+    );
   }
   const targets = (doc as { targets?: unknown })?.targets;
-  if (!Array.isArray(targets) || targets.length === 0) throw new UsageError(`--fleet: ${path} needs "targets": a list of {"host", "port", "databases"}`);
+  if (!Array.isArray(targets) || targets.length === 0)
+    throw new UsageError(`--fleet: ${path} needs "targets": a list of {"host", "port", "databases"}`);
   return targets.map((t: any, i: number): FleetServerSpec => {
     const where = `--fleet: ${path}: targets[${i}]`;
     if (!t || typeof t !== 'object') throw new UsageError(`${where} is not an object`);
     const known = ['host', 'port', 'databases', 'table', 'user', 'connection'];
     const unknown = Object.keys(t).filter((k) => !known.includes(k));
-    if (unknown.length) throw new UsageError(`${where}: unknown key ${unknown.join(', ')} (known: ${known.join(', ')})`);
+    if (unknown.length)
+      throw new UsageError(`${where}: unknown key ${unknown.join(', ')} (known: ${known.join(', ')})`);
     if (typeof t.host !== 'string' || !t.host) throw new UsageError(`${where}: "host" is required`);
     const port = t.port === undefined ? 3306 : Number(t.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`${where}: "port" must be 1 to 65535, got ${JSON.stringify(t.port)}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new UsageError(`${where}: "port" must be 1 to 65535, got ${JSON.stringify(t.port)}`);
     const dbs = t.databases;
-    const valid = (typeof dbs === 'string' && dbs.length > 0) || (Array.isArray(dbs) && dbs.length > 0 && dbs.every((d: unknown) => typeof d === 'string' && d));
+    const valid =
+      (typeof dbs === 'string' && dbs.length > 0) ||
+      (Array.isArray(dbs) && dbs.length > 0 && dbs.every((d: unknown) => typeof d === 'string' && d));
     if (!valid) throw new UsageError(`${where}: "databases" must be a LIKE pattern ("shard_%") or a list of names`);
     for (const k of ['table', 'user', 'connection']) {
-      if (t[k] !== undefined && (typeof t[k] !== 'string' || !t[k])) throw new UsageError(`${where}: "${k}" must be a name`);
+      if (t[k] !== undefined && (typeof t[k] !== 'string' || !t[k]))
+        throw new UsageError(`${where}: "${k}" must be a name`);
     }
-    return { host: t.host, port, databases: dbs, ...(t.table ? { table: t.table } : {}), ...(t.user ? { user: t.user } : {}), ...(t.connection ? { connection: t.connection } : {}) };
+    return {
+      host: t.host,
+      port,
+      databases: dbs,
+      ...(t.table ? { table: t.table } : {}),
+      ...(t.user ? { user: t.user } : {}),
+      ...(t.connection ? { connection: t.connection } : {}),
+    };
   });
 }
 
@@ -47,17 +62,27 @@ export function fleetInput(req: MigrateRequest, values: Record<string, unknown>)
   const servers = readFleetFile(file);
   const int = (name: string, dflt: number, min: number, max = 1000) => {
     const x = values[name] === undefined ? dflt : Number(values[name]);
-    if (!Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${values[name]}`);
+    if (!Number.isInteger(x) || x < min || x > max)
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${values[name]}`);
     return x;
   };
   const onFailure = String(values['on-failure'] ?? 'stop');
-  if (!['stop', 'continue'].includes(onFailure)) throw new UsageError(`--on-failure takes stop or continue, not "${onFailure}"`);
+  if (!['stop', 'continue'].includes(onFailure))
+    throw new UsageError(`--on-failure takes stop or continue, not "${onFailure}"`);
   const name = String(values['fleet-name'] ?? basename(file, extname(file)));
-  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new UsageError(`--fleet-name must be letters, digits, _ . or -, not "${name}"`);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name))
+    throw new UsageError(`--fleet-name must be letters, digits, _ . or -, not "${name}"`);
   const { server, database: _database, table, ...template } = req.input;
   return {
-    name, servers, table, template,
-    login: { ...(server.user ? { user: server.user } : {}), ...(server.tls ? { tls: server.tls } : {}), ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}) },
+    name,
+    servers,
+    table,
+    template,
+    login: {
+      ...(server.user ? { user: server.user } : {}),
+      ...(server.tls ? { tls: server.tls } : {}),
+      ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}),
+    },
     maxConcurrent: int('max-concurrent', 4, 1, 100),
     ...(values['max-per-server'] !== undefined ? { maxPerServer: int('max-per-server', 1, 1, 100) } : {}),
     canary: int('canary', 0, 0),
@@ -72,13 +97,18 @@ export function fleetLine(s: FleetStatus): string {
   const c = s.counts;
   const rows = s.targets.reduce((n, t) => n + (t.rowsCopied ?? 0), 0);
   const total = s.targets.length;
-  return `Fleet ${s.name}: ${s.phase}${s.paused ? ' (paused)' : ''}; ${total} targets: ${c.done + c.skipped} done, ${c.copying} copying, ${c.holding} holding, ` +
+  return (
+    `Fleet ${s.name}: ${s.phase}${s.paused ? ' (paused)' : ''}; ${total} targets: ${c.done + c.skipped} done, ${c.copying} copying, ${c.holding} holding, ` +
     `${c['cutting-over']} cutting over, ${c.failed} failed, ${c.pending} waiting; ${rows.toLocaleString('en')} rows copied by the targets done; ` +
-    `elapsed ${Math.round(s.elapsedSeconds)}s${s.message ? `; ${s.message}` : ''}`;
+    `elapsed ${Math.round(s.elapsedSeconds)}s${s.message ? `; ${s.message}` : ''}`
+  );
 }
 
 /** A table of the targets, one a line. */
 export function fleetTable(s: FleetStatus, live: Map<string, string> = new Map()): string[] {
-  return s.targets.map((t) => `  ${`${t.server.host}:${t.server.port}`.padEnd(22)} ${`${t.database}.${t.table}`.padEnd(32)} ${t.state.padEnd(12)} ` +
-    `${live.get(t.workflowId) ?? t.message ?? ''}${t.canary ? ' (canary)' : ''}`);
+  return s.targets.map(
+    (t) =>
+      `  ${`${t.server.host}:${t.server.port}`.padEnd(22)} ${`${t.database}.${t.table}`.padEnd(32)} ${t.state.padEnd(12)} ` +
+      `${live.get(t.workflowId) ?? t.message ?? ''}${t.canary ? ' (canary)' : ''}`,
+  );
 }

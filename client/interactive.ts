@@ -53,10 +53,13 @@ const SETTABLE: Record<string, (c: Control) => string> = {
 
 /** gh-ost commands that cannot change a running revenant migration, with the reason. */
 const NOT_WHILE_RUNNING: Record<string, string> = {
-  'throttle-control-replicas': 'revenant reads the replicas to throttle on when the migration starts; restart it with --throttle-control-replicas',
+  'throttle-control-replicas':
+    'revenant reads the replicas to throttle on when the migration starts; restart it with --throttle-control-replicas',
   'replication-lag-query': 'replication-lag-query is deprecated. revenant measures lag with its own heartbeat',
-  'postpone-cut-over-flag-file': 'revenant watches the flag file given at the start (--postpone-cut-over-flag-file); to postpone a running migration, start it with --postpone-cut-over',
-  'cpu-profile': 'revenant\'s worker is not a Go process: its metrics endpoint (REVENANT_METRICS_ADDRESS) and Node\'s --cpu-prof serve instead',
+  'postpone-cut-over-flag-file':
+    'revenant watches the flag file given at the start (--postpone-cut-over-flag-file); to postpone a running migration, start it with --postpone-cut-over',
+  'cpu-profile':
+    "revenant's worker is not a Go process: its metrics endpoint (REVENANT_METRICS_ADDRESS) and Node's --cpu-prof serve instead",
 };
 
 class CommandError extends Error {}
@@ -67,8 +70,12 @@ export class InteractiveServer {
   /** Answers being written: close() waits for them. */
   private readonly answering = new Set<Promise<void>>();
 
-  constructor(private readonly handle: WorkflowHandle, private readonly table: string,
-    private readonly where: { applier: string; inspector: string; ghostTable: string }, private readonly opts: ServeOptions = {}) {}
+  constructor(
+    private readonly handle: WorkflowHandle,
+    private readonly table: string,
+    private readonly where: { applier: string; inspector: string; ghostTable: string },
+    private readonly opts: ServeOptions = {},
+  ) {}
 
   /**
    * Listens on the socket file and/or TCP port. A stale socket file (nobody answering) is
@@ -102,7 +109,10 @@ export class InteractiveServer {
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.once('listening', () => { server.off('error', reject); resolve(); });
+      server.once('listening', () => {
+        server.off('error', reject);
+        resolve();
+      });
       listen(server);
     });
   }
@@ -111,7 +121,8 @@ export class InteractiveServer {
   async close(): Promise<void> {
     for (const s of this.servers) s.close();
     await Promise.allSettled([...this.answering]);
-    if (this.socketFile && existsSync(this.socketFile) && lstatSync(this.socketFile).isSocket()) unlinkSync(this.socketFile);
+    if (this.socketFile && existsSync(this.socketFile) && lstatSync(this.socketFile).isSocket())
+      unlinkSync(this.socketFile);
   }
 
   /** One line in, the answer out, then the connection closes (gh-ost's way). */
@@ -122,8 +133,17 @@ export class InteractiveServer {
       if (done) return;
       done = true;
       const written = this.execute(line)
-        .catch((e) => `${e instanceof CommandError ? e.message : `error: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`}\n`)
-        .then((out) => new Promise<void>((resolve) => { socket.once('close', () => resolve()); socket.end(out); }));
+        .catch(
+          (e) =>
+            `${e instanceof CommandError ? e.message : `error: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`}\n`,
+        )
+        .then(
+          (out) =>
+            new Promise<void>((resolve) => {
+              socket.once('close', () => resolve());
+              socket.end(out);
+            }),
+        );
       this.answering.add(written);
       void written.finally(() => this.answering.delete(written));
     };
@@ -146,8 +166,14 @@ export class InteractiveServer {
     const question = arg === '?';
     const named = (what: string, mustName = false) => {
       // A courtesy protection, as gh-ost's: a command naming another table is not for us.
-      if (!arg && mustName) throw new CommandError(`user commanded '${what}' without specifying table name, but --force-named-${what === 'panic' ? 'panic' : 'cut-over'} is set`);
-      if (arg && arg !== this.table) throw new CommandError(`user commanded '${what}' on ${arg}, but migrated table is ${this.table}; ignoring request`);
+      if (!arg && mustName)
+        throw new CommandError(
+          `user commanded '${what}' without specifying table name, but --force-named-${what === 'panic' ? 'panic' : 'cut-over'} is set`,
+        );
+      if (arg && arg !== this.table)
+        throw new CommandError(
+          `user commanded '${what}' on ${arg}, but migrated table is ${this.table}; ignoring request`,
+        );
     };
     if (SETTABLE[command]) {
       if (question) return `${SETTABLE[command]((await this.status()).settings)}\n`;
@@ -156,7 +182,10 @@ export class InteractiveServer {
       } catch (e) {
         throw new CommandError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
       }
-      return (command === 'throttle-query' || command === 'throttle-http' ? `${THROTTLE_HINT}\n` : '') + this.detailed(await this.status());
+      return (
+        (command === 'throttle-query' || command === 'throttle-http' ? `${THROTTLE_HINT}\n` : '') +
+        this.detailed(await this.status())
+      );
     }
     if (NOT_WHILE_RUNNING[command]) throw new CommandError(NOT_WHILE_RUNNING[command]);
     switch (command) {
@@ -193,14 +222,17 @@ export class InteractiveServer {
       case 'no-postpone':
       case 'cut-over': {
         named('unpostpone', this.opts.namedCutOver);
-        if ((await this.status()).phase !== 'postponed') return 'You may only invoke this when revenant is actively postponing migration. At this time it is not\n';
+        if ((await this.status()).phase !== 'postponed')
+          return 'You may only invoke this when revenant is actively postponing migration. At this time it is not\n';
         await this.handle.signal('cut-over');
         return `Unpostponed\n${this.detailed(await this.status())}`;
       }
       case 'panic':
         named('panic', this.opts.namedPanic);
         await this.handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: false }] });
-        throw new CommandError("user commanded 'panic'. The migration will be aborted without cleanup: the ghost table, changelog and checkpoint are kept (--resurrect continues it; or drop them before trying again)");
+        throw new CommandError(
+          "user commanded 'panic'. The migration will be aborted without cleanup: the ghost table, changelog and checkpoint are kept (--resurrect continues it; or drop them before trying again)",
+        );
       default:
         throw new CommandError(`unknown command: ${command}`);
     }
@@ -218,7 +250,9 @@ export class InteractiveServer {
       `# ALTER: ${s.alter}`,
       `# ${settingsLine(s)}`,
       ...(s.throttled ? [`# Throttled: ${s.throttled}`] : []),
-      ...(s.phase === 'postponed' ? ['# Cut-over postponed: unpostpone (or revenant cut-over) proceeds to cut-over'] : []),
+      ...(s.phase === 'postponed'
+        ? ['# Cut-over postponed: unpostpone (or revenant cut-over) proceeds to cut-over']
+        : []),
       ...(this.socketFile ? [`# Serving on unix socket: ${this.socketFile}`] : []),
       statusLine(s),
       '',
@@ -233,21 +267,30 @@ export class InteractiveServer {
 export async function refuseTakenServeTargets(opts: ServeOptions): Promise<void> {
   const taken = await socketFileTaken(opts);
   if (taken) throw new UsageError(taken);
-  if (opts.socketFile && existsSync(opts.socketFile) && !lstatSync(opts.socketFile).isSocket()) throw new UsageError(notASocket(opts.socketFile));
+  if (opts.socketFile && existsSync(opts.socketFile) && !lstatSync(opts.socketFile).isSocket())
+    throw new UsageError(notASocket(opts.socketFile));
   if (opts.tcpPort) {
     const probe = createServer();
     await new Promise<void>((resolve, reject) => {
-      probe.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`--serve-tcp-port ${opts.tcpPort}: ${e.code === 'EADDRINUSE' ? 'another process listens on it' : e.message}`)));
+      probe.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new UsageError(
+            `--serve-tcp-port ${opts.tcpPort}: ${e.code === 'EADDRINUSE' ? 'another process listens on it' : e.message}`,
+          ),
+        ),
+      );
       probe.listen(opts.tcpPort, opts.tcpHost ?? '127.0.0.1', () => probe.close(() => resolve()));
     });
   }
 }
 
-const notASocket = (path: string) => `--serve-socket-file ${path}: a file that is not a socket is there; revenant does not delete it`;
+const notASocket = (path: string) =>
+  `--serve-socket-file ${path}: a file that is not a socket is there; revenant does not delete it`;
 
 /** Why the socket file cannot be served: another process answers on it (unless --initially-drop-socket-file). */
 async function socketFileTaken(opts: ServeOptions): Promise<string | undefined> {
-  if (!opts.socketFile || !existsSync(opts.socketFile) || opts.dropSocketFile || !(await answers(opts.socketFile))) return undefined;
+  if (!opts.socketFile || !existsSync(opts.socketFile) || opts.dropSocketFile || !(await answers(opts.socketFile)))
+    return undefined;
   return `--serve-socket-file ${opts.socketFile}: another process serves it (--initially-drop-socket-file takes it over)`;
 }
 
@@ -255,7 +298,10 @@ async function socketFileTaken(opts: ServeOptions): Promise<string | undefined> 
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = createConnection(path);
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 }

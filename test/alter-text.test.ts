@@ -8,17 +8,30 @@ import { normalizeAlter } from '../activities/alter';
 import { loadCases } from './localtests';
 
 const target = { database: 'shop', table: 't' };
-const refused = (alter: string, why: RegExp) => assert.throws(() => parseAlter(alter, target), (e: unknown) => e instanceof AlterRefused && why.test(e.message));
+const refused = (alter: string, why: RegExp) =>
+  assert.throws(
+    () => parseAlter(alter, target),
+    (e: unknown) => e instanceof AlterRefused && why.test(e.message),
+  );
 
 test('ALTER text: a specification list is kept as the server reads it', () => {
   assert.equal(parseAlter('ADD COLUMN x INT', target).text, 'ADD COLUMN x INT');
   assert.equal(parseAlter('ALTER TABLE `shop`.`t` ADD COLUMN x INT;', target).text, 'ADD COLUMN x INT');
   assert.equal(parseAlter('alter online table T add column x int ;; ', target).text, 'add column x int');
-  assert.deepEqual(parseAlter("ADD COLUMN a ENUM('x,y','z'), ADD INDEX (a, b), COMMENT 'a,b'", target).clauses,
-    ["ADD COLUMN a ENUM('x,y','z')", 'ADD INDEX (a, b)', "COMMENT 'a,b'"]);
+  assert.deepEqual(parseAlter("ADD COLUMN a ENUM('x,y','z'), ADD INDEX (a, b), COMMENT 'a,b'", target).clauses, [
+    "ADD COLUMN a ENUM('x,y','z')",
+    'ADD INDEX (a, b)',
+    "COMMENT 'a,b'",
+  ]);
   // Literals keep their bytes, spaces and would-be comment marks.
-  assert.equal(parseAlter("MODIFY c VARCHAR(10) DEFAULT 'a -- b; /* c */ # d'", target).text, "MODIFY c VARCHAR(10) DEFAULT 'a -- b; /* c */ # d'");
-  assert.equal(parseAlter("ADD COLUMN `we;ird``--` INT COMMENT \"it's; \\\" fine\"", target).text, "ADD COLUMN `we;ird``--` INT COMMENT \"it's; \\\" fine\"");
+  assert.equal(
+    parseAlter("MODIFY c VARCHAR(10) DEFAULT 'a -- b; /* c */ # d'", target).text,
+    "MODIFY c VARCHAR(10) DEFAULT 'a -- b; /* c */ # d'",
+  );
+  assert.equal(
+    parseAlter('ADD COLUMN `we;ird``--` INT COMMENT "it\'s; \\" fine"', target).text,
+    'ADD COLUMN `we;ird``--` INT COMMENT "it\'s; \\" fine"',
+  );
   // Comments go (as spaces), so nothing appended after the text can be commented out.
   assert.equal(parseAlter('MODIFY c BIGINT -- widen', target).text, 'MODIFY c BIGINT');
   assert.equal(parseAlter('MODIFY c BIGINT # widen', target).text, 'MODIFY c BIGINT');
@@ -54,7 +67,9 @@ test('ALTER text: what rides along is refused, naming it', () => {
 });
 
 test("ALTER text: every ALTER of gh-ost's localtests is accepted", (t) => {
-  const dir = ['../../shared/peer/gh-ost-localtests', '../../../shared/peer/gh-ost-localtests'].map((d) => `${__dirname}/${d}`).find(existsSync);
+  const dir = ['../../shared/peer/gh-ost-localtests', '../../../shared/peer/gh-ost-localtests']
+    .map((d) => `${__dirname}/${d}`)
+    .find(existsSync);
   if (!dir) {
     t.skip('gh-ost localtests not beside the checkout');
     return;
@@ -62,7 +77,12 @@ test("ALTER text: every ALTER of gh-ost's localtests is accepted", (t) => {
   let read = 0;
   for (const c of loadCases(dir)) {
     const at = c.extraArgs.findIndex((a) => a === '--alter' || a.startsWith('--alter='));
-    const alter = at < 0 ? undefined : c.extraArgs[at] === '--alter' ? c.extraArgs[at + 1] : c.extraArgs[at].slice('--alter='.length);
+    const alter =
+      at < 0
+        ? undefined
+        : c.extraArgs[at] === '--alter'
+          ? c.extraArgs[at + 1]
+          : c.extraArgs[at].slice('--alter='.length);
     if (!alter) continue;
     read++;
     // A case that expects a failure may be refused here, with gh-ost's words.
@@ -70,7 +90,10 @@ test("ALTER text: every ALTER of gh-ost's localtests is accepted", (t) => {
       try {
         parseAlter(alter, { database: 'test', table: 'gh_ost_test' });
       } catch (e) {
-        assert.ok(e instanceof AlterRefused && e.message.includes(c.expectFailure), `${c.name}: ${(e as Error).message}`);
+        assert.ok(
+          e instanceof AlterRefused && e.message.includes(c.expectFailure),
+          `${c.name}: ${(e as Error).message}`,
+        );
       }
       continue;
     }

@@ -20,32 +20,55 @@ async function main(): Promise<void> {
   const profile = mkdtempSync(join(tmpdir(), 'revenant-chromium-'));
   const port = 29_000 + Math.floor(Math.random() * 900);
   // One process, no sandbox: a machine without user namespaces or a system bus runs it too.
-  const chrome = spawn('chromium-headless-shell', ['--no-sandbox', '--disable-gpu', '--no-zygote', '--single-process', '--disable-dev-shm-usage',
-    // A tall window: frames below the fold are loaded too.
-    '--window-size=1280,6000', `--remote-debugging-port=${port}`, '--remote-allow-origins=*', `--user-data-dir=${profile}`, 'about:blank'], { stdio: 'ignore' });
+  const chrome = spawn(
+    'chromium-headless-shell',
+    [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-zygote',
+      '--single-process',
+      '--disable-dev-shm-usage',
+      // A tall window: frames below the fold are loaded too.
+      '--window-size=1280,6000',
+      `--remote-debugging-port=${port}`,
+      '--remote-allow-origins=*',
+      `--user-data-dir=${profile}`,
+      'about:blank',
+    ],
+    { stdio: 'ignore' },
+  );
   try {
     const deadline = Date.now() + timeoutMs;
     let target: { webSocketDebuggerUrl: string } | undefined;
     while (!target) {
       if (Date.now() > deadline) throw new Error('Chromium did not open its DevTools endpoint');
       try {
-        const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { type: string; webSocketDebuggerUrl: string }[];
+        const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+          type: string;
+          webSocketDebuggerUrl: string;
+        }[];
         target = list.find((t) => t.type === 'page');
-      } catch { /* not up yet */ }
+      } catch {
+        /* not up yet */
+      }
       if (!target) await sleep(200);
     }
     const ws = new WebSocket(target.webSocketDebuggerUrl);
-    await new Promise((res, rej) => { ws.onopen = res; ws.onerror = rej; });
+    await new Promise((res, rej) => {
+      ws.onopen = res;
+      ws.onerror = rej;
+    });
     let id = 0;
     const pending = new Map<number, (v: any) => void>();
     ws.onmessage = (m) => {
       const msg = JSON.parse(String(m.data));
       if (msg.id !== undefined) pending.get(msg.id)?.(msg);
     };
-    const send = (method: string, params: object) => new Promise<any>((res) => {
-      pending.set(++id, res);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+    const send = (method: string, params: object) =>
+      new Promise<any>((res) => {
+        pending.set(++id, res);
+        ws.send(JSON.stringify({ id, method, params }));
+      });
     await send('Page.navigate', { url });
     let text = '';
     while (Date.now() < deadline) {
@@ -59,14 +82,24 @@ async function main(): Promise<void> {
     ws.close();
   } finally {
     // Gone before its profile is: a dying Chromium still writes to it.
-    const exited = chrome.exitCode !== null || chrome.signalCode !== null ? Promise.resolve() : new Promise((r) => chrome.once('exit', r));
+    const exited =
+      chrome.exitCode !== null || chrome.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((r) => chrome.once('exit', r));
     chrome.kill('SIGKILL');
     await exited;
-    try { rmSync(profile, { recursive: true, force: true, maxRetries: 3 }); } catch { /* a temporary folder */ }
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      /* a temporary folder */
+    }
   }
 }
 
-main().then(() => process.exit(0), (e) => {
-  process.stderr.write(`browser: ${(e as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`browser: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -2,15 +2,40 @@
 // status line, refusal of a second migration of a table, attach on rerun, `cut-over`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createTestTable, freshDatabase, MYSQL_PORT, runRevenant, showCreate, startTemporal, tablesIn, type TestTemporal } from './helpers';
+import {
+  createTestTable,
+  freshDatabase,
+  MYSQL_PORT,
+  runRevenant,
+  showCreate,
+  startTemporal,
+  tablesIn,
+  type TestTemporal,
+} from './helpers';
 
 let temporal: TestTemporal;
-before(async () => { temporal = await startTemporal('test-cli'); });
-after(async () => { await temporal.close(); });
+before(async () => {
+  temporal = await startTemporal('test-cli');
+});
+after(async () => {
+  await temporal.close();
+});
 
 const revenant = (args: string[]) => runRevenant(args, 'test-cli');
 
-const base = (db: string) => ['--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't', '--allow-on-master'];
+const base = (db: string) => [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(MYSQL_PORT),
+  '--user',
+  'revenant',
+  '--database',
+  db,
+  '--table',
+  't',
+  '--allow-on-master',
+];
 
 test('usage errors are specific and touch nothing', async () => {
   let r = await revenant(['migrate', '--database', 'x', '--table', 't']);
@@ -36,19 +61,34 @@ test('without --execute it is a dry run: the ghost is made, altered and dropped'
   assert.equal(await showCreate(db, 't'), before);
 });
 
-test('migrate with gh-ost flags; a second ALTER is refused; rerun attaches; cut-over', { timeout: 300_000 }, async () => {
+test('migrate with gh-ost flags; a second ALTER is refused; rerun attaches; cut-over', {
+  timeout: 300_000,
+}, async () => {
   const db = 'rv_cli_run';
   await freshDatabase(db);
   await createTestTable(db, 't', 30_000);
-  const first = [...base(db), '--alter', 'ADD COLUMN c INT NOT NULL DEFAULT 5', '--execute', '--chunk-size=500', '-dml-batch-size', '20',
-    '--postpone-cut-over', '--ok-to-drop-table', '--checksum'];
+  const first = [
+    ...base(db),
+    '--alter',
+    'ADD COLUMN c INT NOT NULL DEFAULT 5',
+    '--execute',
+    '--chunk-size=500',
+    '-dml-batch-size',
+    '20',
+    '--postpone-cut-over',
+    '--ok-to-drop-table',
+    '--checksum',
+  ];
   let r = await revenant(['migrate', ...first, '--detach']);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /migration started: workflow revenant:127\.0\.0\.1:\d+:rv_cli_run\.t/);
 
   r = await revenant(['migrate', ...base(db), '--alter', 'ADD COLUMN other INT', '--execute']);
   assert.equal(r.code, 3, r.out);
-  assert.match(r.out, /refused: a migration of rv_cli_run\.t on 127\.0\.0\.1:\d+ is already running .*one migration per table at a time/);
+  assert.match(
+    r.out,
+    /refused: a migration of rv_cli_run\.t on 127\.0\.0\.1:\d+ is already running .*one migration per table at a time/,
+  );
 
   // The same command again attaches; it ends when the operator cuts over.
   const attached = revenant(['migrate', ...first]);
@@ -61,7 +101,10 @@ test('migrate with gh-ost flags; a second ALTER is refused; rerun attaches; cut-
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /attached to the running migration/);
   assert.match(r.out, /Copy: \d+\/\d+ [\d.]+%; Applied: \d+; .*State: /);
-  assert.match(r.out, /revenant: checksum: 30000 rows equal in 3 ranges on 6 columns; original read-locked \d+ ms for the snapshot/);
+  assert.match(
+    r.out,
+    /revenant: checksum: 30000 rows equal in 3 ranges on 6 columns; original read-locked \d+ ms for the snapshot/,
+  );
   assert.match(r.out, /rv_cli_run\.t migrated; old table dropped/);
   assert.deepEqual(await tablesIn(db), ['t']);
   assert.match(await showCreate(db, 't'), /`c` int(\(11\))? NOT NULL DEFAULT '?5'?/);

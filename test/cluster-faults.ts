@@ -16,7 +16,17 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { auditCheckpoints } from './audit';
-import { binlogPosition, checksum, createTestTable, freshDatabase, MYSQL_PORT, runCommand, tablesIn, waitForStatus, WriteLoad } from './helpers';
+import {
+  binlogPosition,
+  checksum,
+  createTestTable,
+  freshDatabase,
+  MYSQL_PORT,
+  runCommand,
+  tablesIn,
+  waitForStatus,
+  WriteLoad,
+} from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
 const CLUSTER = process.env.REVENANT_CLUSTER_DIR ?? '/tmp/revenant-cluster';
@@ -26,18 +36,30 @@ const DB = 'rv_cluster';
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const POSTPONE = join(CLUSTER, 'postpone-cut-over');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const cluster = (...args: string[]) => runCommand('bash', [join(__dirname, '..', '..', 'scripts', 'cluster.sh'), ...args]).then((r) => {
-  if (r.code !== 0) throw new Error(`cluster.sh ${args.join(' ')}: ${r.out}`);
-  return r.out;
-});
+const cluster = (...args: string[]) =>
+  runCommand('bash', [join(__dirname, '..', '..', 'scripts', 'cluster.sh'), ...args]).then((r) => {
+    if (r.code !== 0) throw new Error(`cluster.sh ${args.join(' ')}: ${r.out}`);
+    return r.out;
+  });
 // The client's environment is the workers' own profile (scripts/cluster.sh env).
-const clientEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_CONFIG_FILE: join(CLUSTER, 'temporal.toml'), TEMPORAL_PROFILE: 'cluster', REVENANT_MYSQL_PASSWORD: 'revenant' };
+const clientEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  TEMPORAL_CONFIG_FILE: join(CLUSTER, 'temporal.toml'),
+  TEMPORAL_PROFILE: 'cluster',
+  REVENANT_MYSQL_PASSWORD: 'revenant',
+};
 delete clientEnv.TEMPORAL_ADDRESS;
 
-test('the production cluster: Temporal node killed, worker cut off then killed, MySQL master restarted, all during one migration under writes', { timeout: 3_600_000 }, async () => {
+test('the production cluster: Temporal node killed, worker cut off then killed, MySQL master restarted, all during one migration under writes', {
+  timeout: 3_600_000,
+}, async () => {
   const log: string[] = [];
   const started = Date.now();
-  const say = (l: string) => { const line = `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${l}`; log.push(line); console.log(line); };
+  const say = (l: string) => {
+    const line = `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${l}`;
+    log.push(line);
+    console.log(line);
+  };
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? `${HOST}:29233` });
   const client = new Client({ connection });
   await freshDatabase(DB);
@@ -47,23 +69,62 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
   const from = await binlogPosition();
   writeFileSync(POSTPONE, '');
   try {
-    const cli = await runCommand('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), 'migrate', '--host', HOST, '--port', String(MYSQL_PORT), '--user', 'revenant',
-      '--database', DB, '--table', 't', '--alter', 'ADD COLUMN region CHAR(2) NOT NULL DEFAULT \'eu\', MODIFY note VARCHAR(300) NULL',
-      '--allow-on-master', '--chunk-size', '500', '--nice-ratio', '2', '--postpone-cut-over-flag-file', POSTPONE, '--execute', '--detach'], clientEnv);
+    const cli = await runCommand(
+      'node',
+      [
+        join(__dirname, '..', '..', 'bin', 'revenant.js'),
+        'migrate',
+        '--host',
+        HOST,
+        '--port',
+        String(MYSQL_PORT),
+        '--user',
+        'revenant',
+        '--database',
+        DB,
+        '--table',
+        't',
+        '--alter',
+        "ADD COLUMN region CHAR(2) NOT NULL DEFAULT 'eu', MODIFY note VARCHAR(300) NULL",
+        '--allow-on-master',
+        '--chunk-size',
+        '500',
+        '--nice-ratio',
+        '2',
+        '--postpone-cut-over-flag-file',
+        POSTPONE,
+        '--execute',
+        '--detach',
+      ],
+      clientEnv,
+    );
     assert.equal(cli.code, 0, cli.out);
     say(`revenant migrate --detach: ${cli.out.trim().split('\n').pop()}`);
     const id = migrationWorkflowId({ host: HOST, port: MYSQL_PORT }, DB, 't');
     const handle = client.workflow.getHandle(id);
     const at = async () => {
       const s = (await handle.query('status').catch(() => undefined)) as MigrationStatus | undefined;
-      return s ? `${s.phase}, ${s.rowsCopied.toLocaleString('en')} rows copied, ${s.eventsApplied.toLocaleString('en')} events applied` : 'status not answered';
+      return s
+        ? `${s.phase}, ${s.rowsCopied.toLocaleString('en')} rows copied, ${s.eventsApplied.toLocaleString('en')} events applied`
+        : 'status not answered';
     };
     await waitForStatus(handle, (s) => s.rowsCopied > 0, 'the copy', 600_000);
 
     // Visibility: the cluster's SQL store finds it by revenant's search attribute.
-    const listed = await runCommand('temporal', ['workflow', 'list', '--query', 'RevenantTable="t" AND ExecutionStatus="Running"', '--address', `${HOST}:29233`]);
+    const listed = await runCommand('temporal', [
+      'workflow',
+      'list',
+      '--query',
+      'RevenantTable="t" AND ExecutionStatus="Running"',
+      '--address',
+      `${HOST}:29233`,
+    ]);
     say(`temporal workflow list --query 'RevenantTable="t" AND ExecutionStatus="Running"':\n${listed.out.trim()}`);
-    assert.match(listed.out, new RegExp(id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the running migration is listed by its search attribute');
+    assert.match(
+      listed.out,
+      new RegExp(id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      'the running migration is listed by its search attribute',
+    );
 
     // 1. A Temporal node dies; the load balancer sends everyone to the other; it comes back.
     say(`kill -9 Temporal node 1 (${await at()})`);
@@ -77,9 +138,13 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
     const d = await handle.describe();
     const copier = (d.raw.pendingActivities ?? []).find((a: any) => a.activityType?.name === 'copyRows');
     const identity = String(copier?.lastWorkerIdentity ?? '');
-    const pids = await Promise.all([1, 2].map(async (n) => (await runCommand('cat', [join(CLUSTER, `worker-${n}.pid`)])).out.trim()));
+    const pids = await Promise.all(
+      [1, 2].map(async (n) => (await runCommand('cat', [join(CLUSTER, `worker-${n}.pid`)])).out.trim()),
+    );
     const victim = pids.findIndex((p) => identity.startsWith(`${p}@`)) + 1 || 1;
-    say(`copyRows runs on ${identity || 'an unknown worker'}: cutting worker ${victim}'s network for 30 s (${await at()})`);
+    say(
+      `copyRows runs on ${identity || 'an unknown worker'}: cutting worker ${victim}'s network for 30 s (${await at()})`,
+    );
     await cluster('worker', String(victim), 'cut');
     await sleep(30_000);
     say(`30 s later: ${await at()}; link up again, kill -9 worker ${victim}`);
@@ -99,10 +164,12 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
     await load.stop();
     assert.deepEqual(load.errors, []);
     rmSync(POSTPONE);
-    const result = await handle.result() as { status: MigrationStatus };
+    const result = (await handle.result()) as { status: MigrationStatus };
     const s = result.status;
-    say(`completed: ${s.rowsCopied.toLocaleString('en')} rows copied, ${s.eventsApplied.toLocaleString('en')} events applied, ${s.resumes} activity resumes,`
-      + ` redone chunks ${s.redoneChunks}, redone events ${s.redoneEvents}; ${Math.round((Date.now() - started) / 1000)} s in all`);
+    say(
+      `completed: ${s.rowsCopied.toLocaleString('en')} rows copied, ${s.eventsApplied.toLocaleString('en')} events applied, ${s.resumes} activity resumes,` +
+        ` redone chunks ${s.redoneChunks}, redone events ${s.redoneEvents}; ${Math.round((Date.now() - started) / 1000)} s in all`,
+    );
     assert.equal(s.phase, 'completed');
     assert.deepEqual(await tablesIn(DB), ['_t_del', 't']);
     const [migrated, original] = [await checksum(DB, 't', COLS), await checksum(DB, '_t_del', COLS)];
@@ -116,7 +183,9 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
     assert.equal(s.redoneChunks, 0, 'chunks re-copied');
     assert.equal(s.redoneEvents, 0, 'events re-applied');
     const audit = await auditCheckpoints(MYSQL_PORT, DB, 't', from, await binlogPosition());
-    say(`binlog audit: ${audit.chunks} chunk commits, ${audit.batches} apply batches; breaks: ${audit.chunkBreaks.length} in the chunks, ${audit.batchBreaks.length} in the batches`);
+    say(
+      `binlog audit: ${audit.chunks} chunk commits, ${audit.batches} apply batches; breaks: ${audit.chunkBreaks.length} in the chunks, ${audit.batchBreaks.length} in the batches`,
+    );
     assert.deepEqual(audit.chunkBreaks, [], 'chunks tile the key range');
     assert.deepEqual(audit.batchBreaks, [], 'applied batches chain');
   } finally {

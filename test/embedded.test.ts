@@ -10,7 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { admin, checksum, createTestTable, freshDatabase, IS_MYSQL, MYSQL_PORT, runCommand, ServerInstance, showCreate, TEMPORAL_ADDRESS, ONE_SERVER } from './helpers';
+import {
+  admin,
+  checksum,
+  createTestTable,
+  freshDatabase,
+  IS_MYSQL,
+  MYSQL_PORT,
+  runCommand,
+  ServerInstance,
+  showCreate,
+  TEMPORAL_ADDRESS,
+  ONE_SERVER,
+} from './helpers';
 import { migrationWorkflowId } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
@@ -32,12 +44,30 @@ after(async () => {
 
 /** `revenant migrate` with nothing configured: the embedded path, on the test's Temporal server. */
 function embeddedCli(args: string[]) {
-  const env: NodeJS.ProcessEnv = { ...process.env, REVENANT_EMBEDDED_TEMPORAL_PORT: TEMPORAL_ADDRESS.split(':')[1], REVENANT_LOG_LEVEL: 'ERROR' };
-  for (const k of Object.keys(env)) if (k.startsWith('TEMPORAL_') || k === 'REVENANT_TASK_QUEUE' || k === 'REVENANT_MYSQL_PASSWORD' || k === 'MYSQL_PWD') delete env[k];
-  const child = spawn('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), 'migrate', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REVENANT_EMBEDDED_TEMPORAL_PORT: TEMPORAL_ADDRESS.split(':')[1],
+    REVENANT_LOG_LEVEL: 'ERROR',
+  };
+  for (const k of Object.keys(env))
+    if (
+      k.startsWith('TEMPORAL_') ||
+      k === 'REVENANT_TASK_QUEUE' ||
+      k === 'REVENANT_MYSQL_PASSWORD' ||
+      k === 'MYSQL_PWD'
+    )
+      delete env[k];
+  const child = spawn('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), 'migrate', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number>((r) => child.on('exit', (code, signal) => r(code ?? (signal ? 128 : 1))));
   return { child, exited, output: () => out };
 }
@@ -47,7 +77,9 @@ async function refusedLogins(port: number): Promise<number> {
   const c = await admin(undefined, port);
   try {
     if (IS_MYSQL) {
-      const [[r]] = await c.query<any[]>("SELECT SUM_ERROR_RAISED AS n FROM performance_schema.events_errors_summary_global_by_error WHERE ERROR_NAME = 'ER_ACCESS_DENIED_ERROR'");
+      const [[r]] = await c.query<any[]>(
+        "SELECT SUM_ERROR_RAISED AS n FROM performance_schema.events_errors_summary_global_by_error WHERE ERROR_NAME = 'ER_ACCESS_DENIED_ERROR'",
+      );
       return Number(r?.n ?? 0);
     }
     const [[r]] = await c.query<any[]>("SHOW GLOBAL STATUS LIKE 'Access_denied_errors'");
@@ -59,14 +91,39 @@ async function refusedLogins(port: number): Promise<number> {
 
 async function userWithPassword(port: number, user: string, password: string): Promise<void> {
   const c = await admin(undefined, port);
-  await c.query(`DROP USER IF EXISTS '${user}'@'%'; CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO '${user}'@'%'`);
+  await c.query(
+    `DROP USER IF EXISTS '${user}'@'%'; CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO '${user}'@'%'`,
+  );
   await c.end();
 }
 
-const flags = (port: number, user: string, password: string, db: string) => ['--host', '127.0.0.1', '--port', String(port), '--user', user, '--password', password,
-  '--database', db, '--table', 't', '--alter', 'ADD COLUMN e INT NOT NULL DEFAULT 1', '--allow-on-master', '--execute', '--chunk-size', '500', '--nice-ratio', '1'];
+const flags = (port: number, user: string, password: string, db: string) => [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(port),
+  '--user',
+  user,
+  '--password',
+  password,
+  '--database',
+  db,
+  '--table',
+  't',
+  '--alter',
+  'ADD COLUMN e INT NOT NULL DEFAULT 1',
+  '--allow-on-master',
+  '--execute',
+  '--chunk-size',
+  '500',
+  '--nice-ratio',
+  '1',
+];
 
-test('two embedded CLIs on two servers with different passwords: neither server refuses a login', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
+test('two embedded CLIs on two servers with different passwords: neither server refuses a login', {
+  skip: ONE_SERVER,
+  timeout: 300_000,
+}, async () => {
   await userWithPassword(MYSQL_PORT, 'rv_one', 'password-one');
   await userWithPassword(SECOND_PORT, 'rv_two', 'password-two');
   await freshDatabase('rv_emb_one', MYSQL_PORT);
@@ -81,12 +138,25 @@ test('two embedded CLIs on two servers with different passwords: neither server 
   assert.equal(cb, 0, b.output());
   assert.match(a.output(), /rv_emb_one\.t migrated/);
   assert.match(b.output(), /rv_emb_two\.t migrated/);
-  assert.deepEqual([await refusedLogins(MYSQL_PORT), await refusedLogins(SECOND_PORT)], before, 'no login was refused on either server');
-  assert.deepEqual(await checksum('rv_emb_one', 't', COLS, MYSQL_PORT), await checksum('rv_emb_one', '_t_del', COLS, MYSQL_PORT));
-  assert.deepEqual(await checksum('rv_emb_two', 't', COLS, SECOND_PORT), await checksum('rv_emb_two', '_t_del', COLS, SECOND_PORT));
+  assert.deepEqual(
+    [await refusedLogins(MYSQL_PORT), await refusedLogins(SECOND_PORT)],
+    before,
+    'no login was refused on either server',
+  );
+  assert.deepEqual(
+    await checksum('rv_emb_one', 't', COLS, MYSQL_PORT),
+    await checksum('rv_emb_one', '_t_del', COLS, MYSQL_PORT),
+  );
+  assert.deepEqual(
+    await checksum('rv_emb_two', 't', COLS, SECOND_PORT),
+    await checksum('rv_emb_two', '_t_del', COLS, SECOND_PORT),
+  );
 });
 
-test('a CLI with a wrong password fails at once; killed before that, its migration never runs under another CLI\'s credentials', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
+test("a CLI with a wrong password fails at once; killed before that, its migration never runs under another CLI's credentials", {
+  skip: ONE_SERVER,
+  timeout: 300_000,
+}, async () => {
   await userWithPassword(MYSQL_PORT, 'rv_one', 'password-one');
   await freshDatabase('rv_emb_wrong', MYSQL_PORT);
   await createTestTable('rv_emb_wrong', 't', 5_000, MYSQL_PORT);
@@ -97,7 +167,10 @@ test('a CLI with a wrong password fails at once; killed before that, its migrati
   const failing = embeddedCli(flags(MYSQL_PORT, 'rv_one', 'not-the-password', 'rv_emb_wrong'));
   assert.equal(await failing.exited, 1, failing.output());
   assert.ok(Date.now() - started < 20_000, `failed after ${Date.now() - started} ms`);
-  assert.match(failing.output(), /ERROR cannot log in to 127\.0\.0\.1:\d+ as rv_one: Error 1045 \(28000\): Access denied/);
+  assert.match(
+    failing.output(),
+    /ERROR cannot log in to 127\.0\.0\.1:\d+ as rv_one: Error 1045 \(28000\): Access denied/,
+  );
 
   // Killed before its worker ran anything: the migration is left waiting for a worker of its own.
   const id = migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, 'rv_emb_wrong', 't');
@@ -116,7 +189,7 @@ test('a CLI with a wrong password fails at once; killed before that, its migrati
   assert.equal(await other.exited, 0, other.output());
   await new Promise((r) => setTimeout(r, 2000));
   const d = await client.workflow.getHandle(id).describe();
-  assert.notEqual(d.status.name, 'COMPLETED', 'the killed CLI\'s migration never completed');
+  assert.notEqual(d.status.name, 'COMPLETED', "the killed CLI's migration never completed");
   assert.equal(await showCreate('rv_emb_wrong', 't', MYSQL_PORT), created, 'its table was never altered');
   const c = await admin('rv_emb_wrong', MYSQL_PORT);
   const [tables] = await c.query<any[]>("SHOW TABLES LIKE '\\_t\\_%'");
@@ -125,7 +198,10 @@ test('a CLI with a wrong password fails at once; killed before that, its migrati
   if (d.status.name === 'RUNNING') await client.workflow.getHandle(id).terminate('test over');
 });
 
-test('revenant server status|stop: the embedded Temporal server, started by a command, seen and stopped', { skip: ONE_SERVER, timeout: 120_000 }, async () => {
+test('revenant server status|stop: the embedded Temporal server, started by a command, seen and stopped', {
+  skip: ONE_SERVER,
+  timeout: 120_000,
+}, async () => {
   const port = Number(TEMPORAL_ADDRESS.split(':')[1]) + 17;
   const home = mkdtempSync(join(tmpdir(), 'rv-home-'));
   const env: NodeJS.ProcessEnv = { ...process.env, REVENANT_EMBEDDED_TEMPORAL_PORT: String(port), REVENANT_HOME: home };
@@ -140,7 +216,12 @@ test('revenant server status|stop: the embedded Temporal server, started by a co
     assert.equal(r.code, 0, r.out);
     r = await cli(['server', 'status']);
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, new RegExp(`embedded Temporal server on 127\\.0\\.0\\.1:${port} \\(pid \\d+\\), Web UI http://127\\.0\\.0\\.1:${port + 1000}, state in .*temporal\\.db; 0 migration\\(s\\) running`));
+    assert.match(
+      r.out,
+      new RegExp(
+        `embedded Temporal server on 127\\.0\\.0\\.1:${port} \\(pid \\d+\\), Web UI http://127\\.0\\.0\\.1:${port + 1000}, state in .*temporal\\.db; 0 migration\\(s\\) running`,
+      ),
+    );
     r = await cli(['server', 'stop']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /embedded Temporal server on .* stopped \(pid \d+\)/);

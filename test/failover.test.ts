@@ -7,7 +7,23 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { admin, checksum, createTestTable, freshDatabase, input, IS_MYSQL, replicaCaughtUp, REPLICATION, ServerInstance, startReplicaPair, startTemporal, waitForPhase, waitForStatus, WriteLoad, type TestTemporal } from './helpers';
+import {
+  admin,
+  checksum,
+  createTestTable,
+  freshDatabase,
+  input,
+  IS_MYSQL,
+  replicaCaughtUp,
+  REPLICATION,
+  ServerInstance,
+  startReplicaPair,
+  startTemporal,
+  waitForPhase,
+  waitForStatus,
+  WriteLoad,
+  type TestTemporal,
+} from './helpers';
 import type { MigrationResult } from '../workflows/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
@@ -15,7 +31,9 @@ const MASTER = Number(process.env.REVENANT_TEST_FAILOVER_PORT ?? 23413);
 const REPLICA = MASTER + 1;
 const ROWS = 100_000;
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
-const skip = IS_MYSQL ? false : 'the failover asked for is MySQL\'s, by GTID auto-positioning (MariaDB resumes by its own GTIDs in the fault suite)';
+const skip = IS_MYSQL
+  ? false
+  : "the failover asked for is MySQL's, by GTID auto-positioning (MariaDB resumes by its own GTIDs in the fault suite)";
 
 const master = new ServerInstance(join(WORK, 'failover-master'), MASTER, 31);
 const replica = new ServerInstance(join(WORK, 'failover-replica'), REPLICA, 32, [REPLICATION.logUpdatesFlag]);
@@ -33,7 +51,10 @@ after(async () => {
 
 const caughtUp = () => replicaCaughtUp(MASTER, REPLICA);
 
-test('failover: the master killed mid-copy, its GTID replica promoted; --resurrect there completes, every acknowledged write present, zero redo', { skip, timeout: 600_000 }, async () => {
+test('failover: the master killed mid-copy, its GTID replica promoted; --resurrect there completes, every acknowledged write present, zero redo', {
+  skip,
+  timeout: 600_000,
+}, async () => {
   const db = 'rv_failover';
   await freshDatabase(db, MASTER);
   await createTestTable(db, 't', ROWS, MASTER);
@@ -42,7 +63,12 @@ test('failover: the master killed mid-copy, its GTID replica promoted; --resurre
   const newWrites = new WriteLoad(db, 't', ROWS, REPLICA, 'promoted-');
   try {
     const i = input(db, 't', 'ADD COLUMN f INT NOT NULL DEFAULT 2', {
-      server: { host: '127.0.0.1', port: MASTER, user: 'revenant' }, allowOnMaster: true, chunkSize: 300, copyThreads: 1, niceRatio: 2, postponeCutOver: true,
+      server: { host: '127.0.0.1', port: MASTER, user: 'revenant' },
+      allowOnMaster: true,
+      chunkSize: 300,
+      copyThreads: 1,
+      niceRatio: 2,
+      postponeCutOver: true,
     });
     const first = await temporal!.start(i);
     await waitForStatus(first, (s) => s.rowsCopied >= 20_000 && s.eventsApplied > 0, 'copy and apply under way');
@@ -60,10 +86,17 @@ test('failover: the master killed mid-copy, its GTID replica promoted; --resurre
     await r.end();
     newWrites.start(2);
     await first.terminate('the master failed over');
-    const second = await temporal!.start({ ...i, server: { host: '127.0.0.1', port: REPLICA, user: 'revenant' }, resurrect: true });
+    const second = await temporal!.start({
+      ...i,
+      server: { host: '127.0.0.1', port: REPLICA, user: 'revenant' },
+      resurrect: true,
+    });
     const held = await waitForPhase(second, ['postponed', 'failed']);
     assert.equal(held.phase, 'postponed', held.message);
-    assert.ok(held.resurrected && held.rowsCopied > 20_000, `the copy went on from its checkpoint (${held.rowsCopied} rows)`);
+    assert.ok(
+      held.resurrected && held.rowsCopied > 20_000,
+      `the copy went on from its checkpoint (${held.rowsCopied} rows)`,
+    );
     await newWrites.stop();
     assert.deepEqual(newWrites.errors, []);
     assert.ok(newWrites.insertedNames.length > 0, 'writes reached the new master during the migration');
@@ -72,9 +105,21 @@ test('failover: the master killed mid-copy, its GTID replica promoted; --resurre
     assert.equal(status.phase, 'completed', status.message);
     assert.equal(status.redoneChunks, 0, 'chunks re-copied');
     assert.equal(status.redoneEvents, 0, 'events re-applied');
-    assert.deepEqual(await checksum(db, 't', COLS, REPLICA), await checksum(db, '_t_del', COLS, REPLICA), 'migrated equals original on the new master');
-    assert.deepEqual(await oldWrites.missingFrom('t', REPLICA), [], 'every insert the old master acknowledged is in the migrated table');
-    assert.deepEqual(await newWrites.missingFrom('t'), [], 'every insert the new master acknowledged is in the migrated table');
+    assert.deepEqual(
+      await checksum(db, 't', COLS, REPLICA),
+      await checksum(db, '_t_del', COLS, REPLICA),
+      'migrated equals original on the new master',
+    );
+    assert.deepEqual(
+      await oldWrites.missingFrom('t', REPLICA),
+      [],
+      'every insert the old master acknowledged is in the migrated table',
+    );
+    assert.deepEqual(
+      await newWrites.missingFrom('t'),
+      [],
+      'every insert the new master acknowledged is in the migrated table',
+    );
   } finally {
     await oldWrites.stop();
     await newWrites.stop();

@@ -11,8 +11,32 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditCheckpoints } from './audit';
-import { admin, binlogPosition, checksum, IS_MYSQL, seq, ServerInstance, SERVER_NAME, createTestTable, freshDatabase, input, ONE_SERVER, runRevenant, scrapeMetric, startTemporal, TEMPORAL_ADDRESS, tablesIn, WorkerProcess, WriteLoad } from './helpers';
-import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../workflows/types';
+import {
+  admin,
+  binlogPosition,
+  checksum,
+  IS_MYSQL,
+  seq,
+  ServerInstance,
+  SERVER_NAME,
+  createTestTable,
+  freshDatabase,
+  input,
+  ONE_SERVER,
+  runRevenant,
+  scrapeMetric,
+  startTemporal,
+  TEMPORAL_ADDRESS,
+  tablesIn,
+  WorkerProcess,
+  WriteLoad,
+} from './helpers';
+import {
+  migrationWorkflowId,
+  type BinlogPosition,
+  type MigrationInput,
+  type MigrationStatus,
+} from '../workflows/types';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -25,7 +49,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
 
 const db = new ServerInstance(join(WORK, 'faults-db'), FAULT_DB_PORT, 7);
-const temporalServer = (cmd: 'start' | 'stop') => run('bash', [join(ROOT, 'scripts/temporal.sh'), cmd, join(WORK, 'faults-temporal'), String(FAULT_TEMPORAL_PORT), String(FAULT_TEMPORAL_PORT + 1000)]);
+const temporalServer = (cmd: 'start' | 'stop') =>
+  run('bash', [
+    join(ROOT, 'scripts/temporal.sh'),
+    cmd,
+    join(WORK, 'faults-temporal'),
+    String(FAULT_TEMPORAL_PORT),
+    String(FAULT_TEMPORAL_PORT + 1000),
+  ]);
 const pidOf = (file: string) => Number(readFileSync(file, 'utf8').trim());
 
 before(async () => {
@@ -54,8 +85,20 @@ async function setUp(db: string, port: number, extra: Partial<MigrationInput>): 
   await createTestTable(db, 't', ROWS, port);
   const load = new WriteLoad(db, 't', ROWS, port).start(4);
   const startPos = await masterPosition(port);
-  return { db, port, load, startPos,
-    input: input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { server: { host: '127.0.0.1', port, user: 'revenant' }, chunkSize: 300, niceRatio: 3, postponeCutOver: true, copyStartDelayMillis: 500, ...extra }) };
+  return {
+    db,
+    port,
+    load,
+    startPos,
+    input: input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', {
+      server: { host: '127.0.0.1', port, user: 'revenant' },
+      chunkSize: 300,
+      niceRatio: 3,
+      postponeCutOver: true,
+      copyStartDelayMillis: 500,
+      ...extra,
+    }),
+  };
 }
 
 /** Query status, waiting out a moment without a live worker or server. */
@@ -70,7 +113,12 @@ async function status(handle: { query: (n: string) => Promise<any> }): Promise<M
   }
 }
 
-async function waitFor(handle: { query: (n: string) => Promise<any> }, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 300_000): Promise<MigrationStatus> {
+async function waitFor(
+  handle: { query: (n: string) => Promise<any> },
+  pred: (s: MigrationStatus) => boolean,
+  what: string,
+  timeoutMs = 300_000,
+): Promise<MigrationStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await status(handle);
@@ -94,14 +142,24 @@ async function finish(sc: Scenario, handle: any, expectResumes: number): Promise
 async function verify(sc: Scenario, s: MigrationStatus, expectResumes: number): Promise<MigrationStatus> {
   assert.equal(s.phase, 'completed');
   assert.deepEqual(await tablesIn(sc.db, sc.port), ['_t_del', 't']);
-  assert.deepEqual(await checksum(sc.db, 't', COLS, sc.port), await checksum(sc.db, '_t_del', COLS, sc.port), 'migrated equals original');
+  assert.deepEqual(
+    await checksum(sc.db, 't', COLS, sc.port),
+    await checksum(sc.db, '_t_del', COLS, sc.port),
+    'migrated equals original',
+  );
   assert.ok(sc.load.insertedNames.length > 20, `the load inserted too little (${sc.load.insertedNames.length})`);
   assert.deepEqual(await sc.load.missingFrom('t'), [], 'every acknowledged insert is in the migrated table');
-  assert.ok(s.resumes >= expectResumes, `resumed activities reported: ${s.resumes} (expected at least ${expectResumes})`);
+  assert.ok(
+    s.resumes >= expectResumes,
+    `resumed activities reported: ${s.resumes} (expected at least ${expectResumes})`,
+  );
   assert.equal(s.redoneChunks, 0, 'chunks re-copied after resume');
   assert.equal(s.redoneEvents, 0, 'events re-applied after resume');
   const audit = await auditCheckpoints(sc.port, sc.db, 't', sc.startPos, await masterPosition(sc.port));
-  assert.ok(audit.chunks > 100 && audit.batches > 10, `audit saw the copy and apply commits (${audit.chunks} chunks, ${audit.batches} batches)`);
+  assert.ok(
+    audit.chunks > 100 && audit.batches > 10,
+    `audit saw the copy and apply commits (${audit.chunks} chunks, ${audit.batches} batches)`,
+  );
   assert.deepEqual(audit.chunkBreaks, [], 'chunks tile the key range: none skipped, none copied twice');
   assert.deepEqual(audit.batchBreaks, [], 'applied batches chain: no event applied twice, none skipped');
   return s;
@@ -115,7 +173,11 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
   const client = new Client({ connection });
   // Slower still: seven kills, each waited out (heartbeat timeout, retry), during the copy.
   const sc = await setUp('rv_fault_worker', FAULT_DB_PORT, { niceRatio: 5 });
-  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
+  const handle = await client.workflow.start('migrateTable', {
+    taskQueue: queue,
+    workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'),
+    args: [sc.input],
+  });
   const kills: string[] = [];
   try {
     // During the copy (the applier runs beside it).
@@ -145,7 +207,10 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
       if (d.status.name !== 'RUNNING') break;
       // PENDING_ACTIVITY_STATE_STARTED
       const running = d.raw.pendingActivities?.some((a) => a.activityType?.name === 'cutOver' && Number(a.state) === 2);
-      if (!running) { await sleep(50); continue; }
+      if (!running) {
+        await sleep(50);
+        continue;
+      }
       await sleep(between(0, 400));
       cutOverKills++;
       kills.push('cutting-over');
@@ -183,7 +248,10 @@ test(`(b) kill -9 of ${SERVER_NAME} and restart, twice in one migration`, { time
 
 // (c) and (f) kill Temporal and the worker, whatever the database: on the MariaDB pass only.
 // MySQL's binlog resume after a kill is (a)'s, its revert window revert.test's.
-test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage', { skip: ONE_SERVER, timeout: 600_000 }, async () => {
+test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage', {
+  skip: ONE_SERVER,
+  timeout: 600_000,
+}, async () => {
   const address = `127.0.0.1:${FAULT_TEMPORAL_PORT}`;
   const queue = 'faults-kill-temporal';
   const worker = new WorkerProcess(queue, address);
@@ -191,7 +259,11 @@ test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage'
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const sc = await setUp('rv_fault_temporal', FAULT_DB_PORT, {});
-  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
+  const handle = await client.workflow.start('migrateTable', {
+    taskQueue: queue,
+    workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'),
+    args: [sc.input],
+  });
   try {
     await waitFor(handle, (s) => s.rowsCopied >= 30_000, 'copy progress');
     process.kill(pidOf(join(WORK, 'faults-temporal', 'temporal.pid')), 'SIGKILL');
@@ -205,12 +277,33 @@ test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage'
   }
 });
 
-test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged binlog is refused', { timeout: 600_000 }, async () => {
+test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged binlog is refused', {
+  timeout: 600_000,
+}, async () => {
   const temporal = await startTemporal('faults-resurrect');
   const sc = await setUp('rv_fault_resurrect', FAULT_DB_PORT, {});
   const cli = (args: string[]) => runRevenant(['migrate', ...args], temporal.taskQueue);
-  const flags = ['--host', '127.0.0.1', '--port', String(FAULT_DB_PORT), '--user', 'revenant', '--database', sc.db, '--table', 't',
-    '--alter', sc.input.alter, '--allow-on-master', '--execute', '--chunk-size', '300', '--nice-ratio', '1', '--postpone-cut-over'];
+  const flags = [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(FAULT_DB_PORT),
+    '--user',
+    'revenant',
+    '--database',
+    sc.db,
+    '--table',
+    't',
+    '--alter',
+    sc.input.alter,
+    '--allow-on-master',
+    '--execute',
+    '--chunk-size',
+    '300',
+    '--nice-ratio',
+    '1',
+    '--postpone-cut-over',
+  ];
   try {
     let r = await cli([...flags, '--detach']);
     assert.equal(r.code, 0, r.out);
@@ -223,11 +316,18 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
     const cl = await admin(sc.db, FAULT_DB_PORT);
     const [[{ value: cpValue }]] = await cl.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
     await cl.end();
-    assert.match(String(JSON.parse(cpValue).gtid ?? ''), IS_MYSQL ? /^[0-9a-f-]{36}:\d+(-\d+)?/ : /^\d+-\d+-\d+/, `checkpoint ${cpValue}`);
+    assert.match(
+      String(JSON.parse(cpValue).gtid ?? ''),
+      IS_MYSQL ? /^[0-9a-f-]{36}:\d+(-\d+)?/ : /^\d+-\d+-\d+/,
+      `checkpoint ${cpValue}`,
+    );
 
     r = await cli([...flags.map((f) => (f === sc.input.alter ? 'ADD COLUMN other INT' : f)), '--resurrect']);
     assert.notEqual(r.code, 0);
-    assert.match(r.out, /cannot resurrect: --resurrect needs the exact same ALTER; the checkpoint was taken for "ADD COLUMN extra INT NOT NULL DEFAULT 7", this command has "ADD COLUMN other INT"/);
+    assert.match(
+      r.out,
+      /cannot resurrect: --resurrect needs the exact same ALTER; the checkpoint was taken for "ADD COLUMN extra INT NOT NULL DEFAULT 7", this command has "ADD COLUMN other INT"/,
+    );
     assert.deepEqual(await tablesIn(sc.db, FAULT_DB_PORT), tables, 'the refusal changed nothing');
 
     r = await cli([...flags, '--resume', '--detach']);
@@ -245,7 +345,12 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   await createTestTable(db2, 't', 50_000, FAULT_DB_PORT);
   // Postponed: the parallel copy can finish 50,000 rows before its first progress report, and a
   // run that had cut over by the time it was terminated would leave no ghost to resurrect.
-  const i2 = input(db2, 't', 'ADD COLUMN extra INT', { server: { host: '127.0.0.1', port: FAULT_DB_PORT, user: 'revenant' }, chunkSize: 100, niceRatio: 2, postponeCutOver: true });
+  const i2 = input(db2, 't', 'ADD COLUMN extra INT', {
+    server: { host: '127.0.0.1', port: FAULT_DB_PORT, user: 'revenant' },
+    chunkSize: 100,
+    niceRatio: 2,
+    postponeCutOver: true,
+  });
   const h2 = await temporal.start(i2);
   await waitFor(h2, (s) => s.rowsCopied > 1000, 'copy progress');
   await h2.terminate('test');
@@ -254,12 +359,16 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   // until no binlog reader is left on this server.
   const c = await admin(db2, FAULT_DB_PORT);
   for (let i = 0; ; i++) {
-    const [[{ n }]] = await c.query<any[]>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
+    const [[{ n }]] = await c.query<any[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'",
+    );
     if (Number(n) === 0) break;
-    assert.ok(i < 60, 'the terminated run\'s applier stopped within 30 s');
+    assert.ok(i < 60, "the terminated run's applier stopped within 30 s");
     await sleep(500);
   }
-  await c.query(`INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, 'after', 1, NOW() FROM ${seq(100)} AS s`);
+  await c.query(
+    `INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, 'after', 1, NOW() FROM ${seq(100)} AS s`,
+  );
   const [[{ value }]] = await c.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
   const checkpointFile = JSON.parse(value).file;
   // MariaDB keeps a binlog it still needs for crash recovery: flush and purge until it is gone.
@@ -273,8 +382,16 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
     await sleep(500);
   }
   await c.end();
-  const h3 = await temporal.client.workflow.start('migrateTable', { taskQueue: temporal.taskQueue, workflowId: migrationWorkflowId(i2.server, db2, 't'), args: [{ ...i2, resurrect: true }] });
-  await assert.rejects(h3.result(), (e: any) => /cannot resurrect: the binlog from the checkpoint \(.*\) is no longer on the server/.test(e.cause?.message ?? e.message));
+  const h3 = await temporal.client.workflow.start('migrateTable', {
+    taskQueue: temporal.taskQueue,
+    workflowId: migrationWorkflowId(i2.server, db2, 't'),
+    args: [{ ...i2, resurrect: true }],
+  });
+  await assert.rejects(h3.result(), (e: any) =>
+    /cannot resurrect: the binlog from the checkpoint \(.*\) is no longer on the server/.test(
+      e.cause?.message ?? e.message,
+    ),
+  );
   assert.deepEqual(await tablesIn(db2, FAULT_DB_PORT), ['_t_ghc', '_t_gho', 't']);
   await temporal.close();
 });
@@ -285,7 +402,11 @@ test('(e) critical load: hibernate, then recover and complete', { timeout: 600_0
   const [[{ Value: base }]] = await c.query<any[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
   await c.end();
   const limit = Number(base) + 30;
-  const sc = await setUp('rv_fault_critical', FAULT_DB_PORT, { criticalLoad: `Threads_connected=${limit}`, criticalLoadIntervalMillis: 100, criticalLoadHibernateSeconds: 2 });
+  const sc = await setUp('rv_fault_critical', FAULT_DB_PORT, {
+    criticalLoad: `Threads_connected=${limit}`,
+    criticalLoadIntervalMillis: 100,
+    criticalLoadHibernateSeconds: 2,
+  });
   const handle = await temporal.start(sc.input);
   const crowd: Awaited<ReturnType<typeof admin>>[] = [];
   try {
@@ -306,15 +427,27 @@ test('(e) critical load: hibernate, then recover and complete', { timeout: 600_0
 
 // The revert window's applier has the migration's checkpoints: a worker killed while it keeps
 // _t_del up to date, or during the revert's cut-over, resumes from the last commit.
-test('(f) kill -9 of the worker in the revert window and during the revert\'s cut-over', { skip: ONE_SERVER, timeout: 600_000 }, async () => {
+test("(f) kill -9 of the worker in the revert window and during the revert's cut-over", {
+  skip: ONE_SERVER,
+  timeout: 600_000,
+}, async () => {
   const queue = 'faults-kill-window';
   const metrics = '127.0.0.1:29466';
   const worker = new WorkerProcess(queue, TEMPORAL_ADDRESS, { REVENANT_METRICS_ADDRESS: metrics });
   await worker.start();
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
-  const sc = await setUp('rv_fault_window', FAULT_DB_PORT, { postponeCutOver: false, niceRatio: 0, copyStartDelayMillis: 0, revertWindowSeconds: 3600 });
-  const handle = await client.workflow.start('migrateTable', { taskQueue: queue, workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'), args: [sc.input] });
+  const sc = await setUp('rv_fault_window', FAULT_DB_PORT, {
+    postponeCutOver: false,
+    niceRatio: 0,
+    copyStartDelayMillis: 0,
+    revertWindowSeconds: 3600,
+  });
+  const handle = await client.workflow.start('migrateTable', {
+    taskQueue: queue,
+    workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'),
+    args: [sc.input],
+  });
   const kills: string[] = [];
   try {
     await waitFor(handle, (s) => s.phase === 'revertible', 'the revert window');
@@ -352,8 +485,13 @@ test('(f) kill -9 of the worker in the revert window and during the revert\'s cu
     await sleep(2000);
     // The window on the worker's metrics endpoint.
     const tags = { database: sc.db, table: 't' };
-    const [left, applied, lag] = await Promise.all(['revenant_revert_window_seconds_left', 'revenant_revert_window_events_applied', 'revenant_revert_window_lag_seconds']
-      .map((name) => scrapeMetric(metrics, name, tags)));
+    const [left, applied, lag] = await Promise.all(
+      [
+        'revenant_revert_window_seconds_left',
+        'revenant_revert_window_events_applied',
+        'revenant_revert_window_lag_seconds',
+      ].map((name) => scrapeMetric(metrics, name, tags)),
+    );
     assert.ok(left !== undefined && left > 3000 && left <= 3600, `revenant_revert_window_seconds_left ${left}`);
     assert.ok(applied !== undefined && applied > 0, `revenant_revert_window_events_applied ${applied}`);
     assert.ok(lag !== undefined && lag < 30, `revenant_revert_window_lag_seconds ${lag}`);
@@ -362,7 +500,10 @@ test('(f) kill -9 of the worker in the revert window and during the revert\'s cu
     await handle.executeUpdate('finalize');
     const result: any = await handle.result();
     assert.ok(kills.includes('reverting'), `killed during the revert's cut-over: ${kills.join('; ')}`);
-    assert.match(result.status.message, /and reverted \(1 revert in the window\): it has its original structure; the migrated table kept as _t_del/);
+    assert.match(
+      result.status.message,
+      /and reverted \(1 revert in the window\): it has its original structure; the migrated table kept as _t_del/,
+    );
     // t (original structure) and _t_del (the migrated table, kept up to date to the end) are equal; nothing redone.
     await verify(sc, result.status, kills.filter((k) => k.startsWith('revertible')).length);
   } finally {

@@ -11,7 +11,8 @@ import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, Usag
 import { FLAG_GROUPS, migrateHelp } from '../client/help';
 
 /** gh-ost 1.1.10's flags: go/cmd/gh-ost/main.go at commit 145799ee (108 flags). */
-const GHOST_FLAGS = `aliyun-rds allow-master-master allow-nullable-unique-key allow-on-master allow-setup-metadata-lock-instruments
+const GHOST_FLAGS =
+  `aliyun-rds allow-master-master allow-nullable-unique-key allow-on-master allow-setup-metadata-lock-instruments
 allow-zero-in-date alter analyze-ghost-table-before-cutover approve-renamed-columns ask-pass assume-master-host assume-rbr
 attempt-instant-ddl azure binlogsyncer-max-reconnect-attempts charset check-flag checkpoint checkpoint-seconds chunk-size
 concurrent-rowcount conf critical-load critical-load-hibernate-seconds critical-load-interval-millis cut-over
@@ -33,7 +34,8 @@ const COMMAND_FLAGS = ['help', 'version', 'check-flag'];
 
 /** Still accepted without an effect of their own, and why (to be given one, or refused). */
 const NO_EFFECT: Record<string, string> = {
-  'concurrent-rowcount': 'true, the value tried, is the default: --exact-rowcount counts while the copy runs (=false counts first)',
+  'concurrent-rowcount':
+    'true, the value tried, is the default: --exact-rowcount counts while the copy runs (=false counts first)',
   gtid: 'revenant resumes by GTID wherever the server has them',
   'checkpoint-seconds': 'revenant checkpoints with every chunk and batch',
   'cut-over': 'atomic, the value tried, is the default and only cut-over',
@@ -45,29 +47,49 @@ const BASE = ['--database', 'd', '--table', 't', '--alter', 'ADD COLUMN x INT'];
 
 /** Flags that need another flag given with them, and that other flag's own arguments. */
 const NEEDS: Record<string, string[]> = {
-  'ssl-ca': ['--ssl'], 'ssl-allow-insecure': ['--ssl'], 'ssl-cert': ['--ssl'], 'ssl-key': ['--ssl'],
-  'master-user': ['--assume-master-host', 'db1'], 'master-password': ['--assume-master-host', 'db1'],
+  'ssl-ca': ['--ssl'],
+  'ssl-allow-insecure': ['--ssl'],
+  'ssl-cert': ['--ssl'],
+  'ssl-key': ['--ssl'],
+  'master-user': ['--assume-master-host', 'db1'],
+  'master-password': ['--assume-master-host', 'db1'],
   'test-on-replica-skip-replica-stop': ['--test-on-replica'],
 };
 
 function argsFor(flag: string, dir: string): string[] {
   const special: Record<string, string[]> = {
-    alter: [], database: [], table: [],
-    'cut-over': ['--cut-over', 'atomic'], 'storage-engine': ['--storage-engine', 'innodb'],
-    'critical-load': ['--critical-load', 'Threads_running=500'], 'max-load': ['--max-load', 'Threads_running=50'],
-    'throttle-query': ['--throttle-query', 'SELECT 0'], 'assume-master-host': ['--assume-master-host', 'db1:3306'],
+    alter: [],
+    database: [],
+    table: [],
+    'cut-over': ['--cut-over', 'atomic'],
+    'storage-engine': ['--storage-engine', 'innodb'],
+    'critical-load': ['--critical-load', 'Threads_running=500'],
+    'max-load': ['--max-load', 'Threads_running=50'],
+    'throttle-query': ['--throttle-query', 'SELECT 0'],
+    'assume-master-host': ['--assume-master-host', 'db1:3306'],
     'throttle-control-replicas': ['--throttle-control-replicas', 'db2:3306'],
-    'trigger-suffix': ['--include-triggers', '--trigger-suffix', '_x'], 'remove-trigger-suffix-if-exists': ['--include-triggers', '--remove-trigger-suffix-if-exists'],
-    revert: ['--revert', '--old-table', '_t_del'], 'old-table': ['--revert', '--old-table', '_t_del'],
-    conf: ['--conf', join(dir, 'gh-ost.conf')], port: ['--port', '3307'], 'chunk-size': ['--chunk-size', '500'],
-    'cut-over-lock-timeout-seconds': ['--cut-over-lock-timeout-seconds', '5'], 'dml-batch-size': ['--dml-batch-size', '20'],
-    'default-retries': ['--default-retries', '5'], 'heartbeat-interval-millis': ['--heartbeat-interval-millis', '200'],
-    'max-lag-millis': ['--max-lag-millis', '2000'], 'serve-tcp-port': ['--serve-tcp-port', '9000'],
-    'throttle-http': ['--throttle-http', 'http://127.0.0.1:9/throttle'], 'throttle-http-interval-millis': ['--throttle-http-interval-millis', '200'],
+    'trigger-suffix': ['--include-triggers', '--trigger-suffix', '_x'],
+    'remove-trigger-suffix-if-exists': ['--include-triggers', '--remove-trigger-suffix-if-exists'],
+    revert: ['--revert', '--old-table', '_t_del'],
+    'old-table': ['--revert', '--old-table', '_t_del'],
+    conf: ['--conf', join(dir, 'gh-ost.conf')],
+    port: ['--port', '3307'],
+    'chunk-size': ['--chunk-size', '500'],
+    'cut-over-lock-timeout-seconds': ['--cut-over-lock-timeout-seconds', '5'],
+    'dml-batch-size': ['--dml-batch-size', '20'],
+    'default-retries': ['--default-retries', '5'],
+    'heartbeat-interval-millis': ['--heartbeat-interval-millis', '200'],
+    'max-lag-millis': ['--max-lag-millis', '2000'],
+    'serve-tcp-port': ['--serve-tcp-port', '9000'],
+    'throttle-http': ['--throttle-http', 'http://127.0.0.1:9/throttle'],
+    'throttle-http-interval-millis': ['--throttle-http-interval-millis', '200'],
     'throttle-http-timeout-millis': ['--throttle-http-timeout-millis', '500'],
-    'ssl-ca': ['--ssl', '--ssl-ca', '/etc/ca.pem'], 'ssl-cert': ['--ssl', '--ssl-cert', '/etc/c.pem', '--ssl-key', '/etc/k.pem'],
-    'ssl-key': ['--ssl', '--ssl-cert', '/etc/c.pem', '--ssl-key', '/etc/k.pem'], 'ssl-allow-insecure': ['--ssl', '--ssl-allow-insecure'],
-    'master-user': ['--assume-master-host', 'db1', '--master-user', 'm'], 'master-password': ['--assume-master-host', 'db1', '--master-password', 'p'],
+    'ssl-ca': ['--ssl', '--ssl-ca', '/etc/ca.pem'],
+    'ssl-cert': ['--ssl', '--ssl-cert', '/etc/c.pem', '--ssl-key', '/etc/k.pem'],
+    'ssl-key': ['--ssl', '--ssl-cert', '/etc/c.pem', '--ssl-key', '/etc/k.pem'],
+    'ssl-allow-insecure': ['--ssl', '--ssl-allow-insecure'],
+    'master-user': ['--assume-master-host', 'db1', '--master-user', 'm'],
+    'master-password': ['--assume-master-host', 'db1', '--master-password', 'p'],
     'test-on-replica-skip-replica-stop': ['--test-on-replica', '--test-on-replica-skip-replica-stop'],
   };
   if (special[flag]) return special[flag];
@@ -80,7 +102,10 @@ const decided = (argv: string[]) => JSON.stringify(migrateRequest(parseFlags(arg
 
 test('every gh-ost flag is accepted with an effect, or refused with its reason', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rv-flags-'));
-  writeFileSync(join(dir, 'gh-ost.conf'), '[client]\nuser = ${RV_CONF_USER}\npassword = "s3cret"\n[osc]\nchunk_size = 250\nmax_lag_millis=3000\n');
+  writeFileSync(
+    join(dir, 'gh-ost.conf'),
+    '[client]\nuser = ${RV_CONF_USER}\npassword = "s3cret"\n[osc]\nchunk_size = 250\nmax_lag_millis=3000\n',
+  );
   assert.equal(GHOST_FLAGS.length, 108);
   const baseline = decided(BASE);
   const outcome: Record<string, string> = {};
@@ -97,11 +122,18 @@ test('every gh-ost flag is accepted with an effect, or refused with its reason',
     } catch (e) {
       assert.ok(e instanceof UsageError, `--${flag}: ${(e as Error).message}`);
       assert.doesNotMatch(e.message, /unknown flag/, `--${flag} is not unknown`);
-      assert.match(e.message, new RegExp(`--${flag}\\S* is not supported by revenant: .{20,}`), `--${flag} is refused with a reason: ${e.message}`);
+      assert.match(
+        e.message,
+        new RegExp(`--${flag}\\S* is not supported by revenant: .{20,}`),
+        `--${flag} is refused with a reason: ${e.message}`,
+      );
       outcome[flag] = 'refused';
       continue;
     }
-    if (['alter', 'database', 'table'].includes(flag)) { outcome[flag] = 'effect'; continue; }
+    if (['alter', 'database', 'table'].includes(flag)) {
+      outcome[flag] = 'effect';
+      continue;
+    }
     // A flag that needs another (--ssl-ca needs --ssl) is compared with that other one alone.
     const needs = NEEDS[flag];
     if (needs && result === decided([...BASE, ...needs])) {
@@ -123,7 +155,10 @@ test('every gh-ost flag is accepted with an effect, or refused with its reason',
 test('--conf: [client] user and password (from the environment too) and [osc] settings, under the command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rv-conf-'));
   const conf = join(dir, 'gh-ost.conf');
-  writeFileSync(conf, '# gh-ost\n[client]\nuser = ${RV_CONF_USER}\npassword = "s3cret"\n\n[osc]\nchunk_size = 250\nmax_load = Threads_running=30\nmax_lag_millis=3000\n');
+  writeFileSync(
+    conf,
+    '# gh-ost\n[client]\nuser = ${RV_CONF_USER}\npassword = "s3cret"\n\n[osc]\nchunk_size = 250\nmax_load = Threads_running=30\nmax_lag_millis=3000\n',
+  );
   const r = migrateRequest(parseFlags([...BASE, '--conf', conf]), { RV_CONF_USER: 'ghost' });
   assert.equal(r.input.server.user, 'ghost');
   assert.equal(r.password, 's3cret');
@@ -134,8 +169,14 @@ test('--conf: [client] user and password (from the environment too) and [osc] se
   const over = migrateRequest(parseFlags([...BASE, '--conf', conf, '--user', 'u2', '--chunk-size', '900']), {});
   assert.deepEqual([over.input.server.user, over.input.chunkSize], ['u2', 900]);
   writeFileSync(conf, '[osc]\nreplication_lag_query = SELECT 1\n');
-  assert.throws(() => migrateRequest(parseFlags([...BASE, '--conf', conf]), {}), /replication_lag_query is not supported by revenant/);
-  assert.throws(() => migrateRequest(parseFlags([...BASE, '--conf', join(dir, 'none.conf')]), {}), /--conf .*none\.conf: ENOENT/);
+  assert.throws(
+    () => migrateRequest(parseFlags([...BASE, '--conf', conf]), {}),
+    /replication_lag_query is not supported by revenant/,
+  );
+  assert.throws(
+    () => migrateRequest(parseFlags([...BASE, '--conf', join(dir, 'none.conf')]), {}),
+    /--conf .*none\.conf: ENOENT/,
+  );
 });
 
 test('--check-flag names the flags revenant refuses; the cloud flags skip the port check', () => {
@@ -144,51 +185,92 @@ test('--check-flag names the flags revenant refuses; the cloud flags skip the po
   assert.equal(refused.length, 2);
   assert.match(refused[0], /^--stack: /);
   assert.throws(() => checkFlags(['--no-such-flag']), /unknown flag --no-such-flag/);
-  for (const f of ['skip-port-validation', 'aliyun-rds', 'gcp', 'azure']) assert.equal(migrateRequest(parseFlags([...BASE, `--${f}`]), {}).input.skipPortValidation, true);
+  for (const f of ['skip-port-validation', 'aliyun-rds', 'gcp', 'azure'])
+    assert.equal(migrateRequest(parseFlags([...BASE, `--${f}`]), {}).input.skipPortValidation, true);
   assert.equal(migrateRequest(parseFlags(BASE), {}).input.skipPortValidation, undefined);
-  assert.throws(() => migrateRequest(parseFlags([...BASE, '--cut-over', 'two-step']), {}), /--cut-over=two-step is not supported by revenant: its cut-over is gh-ost's atomic one/);
+  assert.throws(
+    () => migrateRequest(parseFlags([...BASE, '--cut-over', 'two-step']), {}),
+    /--cut-over=two-step is not supported by revenant: its cut-over is gh-ost's atomic one/,
+  );
 });
 
 test('--ssl…, --master-user/--master-password, --mysql-timeout: what they need, and where each goes', () => {
   const req = (...a: string[]) => migrateRequest(parseFlags([...BASE, ...a]), {});
-  for (const f of ['--ssl-ca=/ca.pem', '--ssl-allow-insecure']) assert.throws(() => req(f), new RegExp(`${f.replace(/=.*/, '')} requires --ssl`));
+  for (const f of ['--ssl-ca=/ca.pem', '--ssl-allow-insecure'])
+    assert.throws(() => req(f), new RegExp(`${f.replace(/=.*/, '')} requires --ssl`));
   assert.throws(() => req('--ssl', '--ssl-cert', '/c.pem'), /--ssl-cert and --ssl-key go together/);
   assert.throws(() => req('--master-user', 'm'), /--master-user requires --assume-master-host/);
   assert.throws(() => req('--master-password', 'p'), /--master-password requires --assume-master-host/);
   assert.throws(() => req('--test-on-replica-skip-replica-stop'), /requires --test-on-replica/);
   assert.throws(() => req('--mysql-timeout', '100000'), /--mysql-timeout takes seconds between 0 and 86400/);
-  const r = req('--ssl', '--ssl-ca', '/ca.pem', '--ssl-cert', '/c.pem', '--ssl-key', '/k.pem', '--mysql-timeout', '2.5',
-    '--assume-master-host', 'db1:3307', '--master-user', 'boss', '--master-password', 'm4ster', '--password', 'r3plica');
+  const r = req(
+    '--ssl',
+    '--ssl-ca',
+    '/ca.pem',
+    '--ssl-cert',
+    '/c.pem',
+    '--ssl-key',
+    '/k.pem',
+    '--mysql-timeout',
+    '2.5',
+    '--assume-master-host',
+    'db1:3307',
+    '--master-user',
+    'boss',
+    '--master-password',
+    'm4ster',
+    '--password',
+    'r3plica',
+  );
   assert.deepEqual(r.input.server.tls, { ca: '/ca.pem', cert: '/c.pem', key: '/k.pem' });
   assert.equal(r.input.server.timeoutSeconds, 2.5);
   assert.equal(r.input.masterUser, 'boss');
   assert.equal(r.masterPassword, 'm4ster');
   assert.ok(!/m4ster|r3plica/.test(JSON.stringify(r.input)), 'no password enters the workflow input');
   assert.equal(req('--mysql-timeout', '0').input.server.timeoutSeconds, undefined, '0: no limit, as gh-ost');
-  assert.deepEqual(req('--ssl').input.server.tls, {}, '--ssl alone: TLS, verified against the system\'s CAs');
+  assert.deepEqual(req('--ssl').input.server.tls, {}, "--ssl alone: TLS, verified against the system's CAs");
 });
 
-test('the master\'s password goes to the master only; --ssl paths are read on the worker, a missing one refused', () => {
+test("the master's password goes to the master only; --ssl paths are read on the worker, a missing one refused", () => {
   const dir = mkdtempSync(join(tmpdir(), 'rv-tls-'));
   writeFileSync(join(dir, 'ca.pem'), 'PEM');
-  const resolve = credentialsFromEnvironment({}, { password: 'r3plica', byServer: { 'db1:3307': { password: 'm4ster' } } });
+  const resolve = credentialsFromEnvironment(
+    {},
+    { password: 'r3plica', byServer: { 'db1:3307': { password: 'm4ster' } } },
+  );
   assert.equal(resolve({ host: 'db1', port: 3307, user: 'boss' }).password, 'm4ster');
   assert.equal(resolve({ host: 'db2', port: 3306 }).password, 'r3plica');
   assert.equal(resolve({ host: 'db1', port: 3306 }).password, 'r3plica');
   const tls = resolve({ host: 'db2', port: 3306, tls: { ca: join(dir, 'ca.pem') } }).ssl;
   assert.deepEqual(tls, { ca: 'PEM', cert: undefined, key: undefined, rejectUnauthorized: true, verifyIdentity: true });
   assert.equal(resolve({ host: 'db2', port: 3306, tls: { allowInsecure: true } }).ssl?.rejectUnauthorized, false);
-  assert.throws(() => resolve({ host: 'db2', port: 3306, tls: { ca: join(dir, 'none.pem') } }), (e: any) =>
-    e.nonRetryable === true && /--ssl: cannot read TLS file .*none\.pem on this worker/.test(e.message));
+  assert.throws(
+    () => resolve({ host: 'db2', port: 3306, tls: { ca: join(dir, 'none.pem') } }),
+    (e: any) => e.nonRetryable === true && /--ssl: cannot read TLS file .*none\.pem on this worker/.test(e.message),
+  );
 });
 
-test('--help: every flag, gh-ost\'s and revenant\'s, once, with its meaning; the refused ones with their reasons', () => {
+test("--help: every flag, gh-ost's and revenant's, once, with its meaning; the refused ones with their reasons", () => {
   const listed = FLAG_GROUPS.flatMap(([, flags]) => flags.map(([f]) => f));
-  assert.deepEqual(listed.filter((f, i) => listed.indexOf(f) !== i), [], 'no flag listed twice');
-  assert.deepEqual(Object.keys(FLAG_KINDS).filter((f) => !listed.includes(f)), [], 'every accepted flag has its meaning');
-  assert.deepEqual(listed.filter((f) => !FLAG_KINDS[f]), [], 'no meaning for a flag that does not exist');
-  for (const [, flags] of FLAG_GROUPS) for (const [f, meaning] of flags) assert.ok(meaning.length >= 10, `--${f}: "${meaning}"`);
+  assert.deepEqual(
+    listed.filter((f, i) => listed.indexOf(f) !== i),
+    [],
+    'no flag listed twice',
+  );
+  assert.deepEqual(
+    Object.keys(FLAG_KINDS).filter((f) => !listed.includes(f)),
+    [],
+    'every accepted flag has its meaning',
+  );
+  assert.deepEqual(
+    listed.filter((f) => !FLAG_KINDS[f]),
+    [],
+    'no meaning for a flag that does not exist',
+  );
+  for (const [, flags] of FLAG_GROUPS)
+    for (const [f, meaning] of flags) assert.ok(meaning.length >= 10, `--${f}: "${meaning}"`);
   const text = migrateHelp();
-  for (const f of [...Object.keys(FLAG_KINDS), ...Object.keys(REFUSED_FLAGS)]) assert.match(text, new RegExp(`^  --${f}\\b`, 'm'));
+  for (const f of [...Object.keys(FLAG_KINDS), ...Object.keys(REFUSED_FLAGS)])
+    assert.match(text, new RegExp(`^  --${f}\\b`, 'm'));
   assert.match(text, /^  --ssl-ca string\n      CA certificate/m);
 });

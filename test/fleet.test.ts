@@ -9,9 +9,24 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  admin, checksum, createTestTable, IS_MYSQL, MYSQL_PORT, runRevenant, ServerInstance, TEMPORAL_ADDRESS, WorkerProcess, WriteLoad,
+  admin,
+  checksum,
+  createTestTable,
+  IS_MYSQL,
+  MYSQL_PORT,
+  runRevenant,
+  ServerInstance,
+  TEMPORAL_ADDRESS,
+  WorkerProcess,
+  WriteLoad,
 } from './helpers';
-import { fleetWorkflowId, migrationWorkflowId, type FleetStatus, type MigrationResult, type MigrationStatus } from '../workflows/types';
+import {
+  fleetWorkflowId,
+  migrationWorkflowId,
+  type FleetStatus,
+  type MigrationResult,
+  type MigrationStatus,
+} from '../workflows/types';
 
 const skip = IS_MYSQL ? 'needs a MariaDB and a MySQL at once: run on the MariaDB pass' : false;
 const WORK = join(process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-fleet', 'fleet');
@@ -72,7 +87,12 @@ class FleetWriters {
       writeFileSync(join(this.hooks, h), script);
       chmodSync(join(this.hooks, h), 0o755);
     }
-    for (const t of targets) this.loads.set(t.database, { load: new WriteLoad(t.database, 't', rows, t.port).start(1, 150), port: t.port, stopped: false });
+    for (const t of targets)
+      this.loads.set(t.database, {
+        load: new WriteLoad(t.database, 't', rows, t.port).start(1, 150),
+        port: t.port,
+        stopped: false,
+      });
     this.watch = (async () => {
       while (this.watching) {
         for (const [db, l] of this.loads) {
@@ -96,7 +116,11 @@ class FleetWriters {
     let inserts = 0;
     for (const [db, l] of this.loads) {
       assert.deepEqual(l.load.errors, [], `${db}: writer errors`);
-      assert.deepEqual(await checksum(db, 't', COLS, l.port), await checksum(db, '_t_del', COLS, l.port), `${db}: migrated equals original`);
+      assert.deepEqual(
+        await checksum(db, 't', COLS, l.port),
+        await checksum(db, '_t_del', COLS, l.port),
+        `${db}: migrated equals original`,
+      );
       assert.deepEqual(await l.load.missingFrom('t'), [], `${db}: every acknowledged insert is in the migrated table`);
       inserts += l.load.insertedNames.length;
     }
@@ -119,9 +143,10 @@ async function fromHistory(workflowId: string): Promise<{ maxCopying: number; ca
   const ended: string[] = [];
   let canaryFirst = true;
   for (const e of history.events ?? []) {
-    const id = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId
-      ?? e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId
-      ?? e.childWorkflowExecutionFailedEventAttributes?.workflowExecution?.workflowId;
+    const id =
+      e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId ??
+      e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId ??
+      e.childWorkflowExecutionFailedEventAttributes?.workflowExecution?.workflowId;
     if (e.childWorkflowExecutionStartedEventAttributes) {
       copying++;
       if (started.length === 1 && !ended.includes(started[0])) canaryFirst = false;
@@ -135,7 +160,10 @@ async function fromHistory(workflowId: string): Promise<{ maxCopying: number; ca
   return { maxCopying, canaryFirst, events: history.events?.length ?? 0 };
 }
 
-test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --max-concurrent 4 --canary 1; a worker killed mid-fleet', { skip, timeout: 900_000 }, async () => {
+test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --max-concurrent 4 --canary 1; a worker killed mid-fleet', {
+  skip,
+  timeout: 900_000,
+}, async () => {
   const rows = 3_000;
   const a = await makeDatabases(MYSQL_PORT, 'fa', 20, rows);
   const b = await makeDatabases(MARIADB_B, 'fb', 20, rows);
@@ -145,11 +173,38 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     { host: '127.0.0.1', port: MARIADB_B, databases: 'fb\\_%' },
     { host: '127.0.0.1', port: MYSQL_C, databases: 'fc\\_%' },
   ]);
-  const writers = new FleetWriters([...a.map((d) => ({ port: MYSQL_PORT, database: d })), ...b.map((d) => ({ port: MARIADB_B, database: d })),
-    ...c.map((d) => ({ port: MYSQL_C, database: d }))], rows);
+  const writers = new FleetWriters(
+    [
+      ...a.map((d) => ({ port: MYSQL_PORT, database: d })),
+      ...b.map((d) => ({ port: MARIADB_B, database: d })),
+      ...c.map((d) => ({ port: MYSQL_C, database: d })),
+    ],
+    rows,
+  );
   try {
-    const r = await runRevenant(['migrate', '--fleet', file, '--table', 't', '--user', 'revenant', '--alter', 'ADD COLUMN shard_note VARCHAR(20) NULL',
-      '--max-concurrent', '4', '--canary', '1', '--hooks-path', writers.hooks, '--allow-on-master', '--execute', '--detach'], QUEUE);
+    const r = await runRevenant(
+      [
+        'migrate',
+        '--fleet',
+        file,
+        '--table',
+        't',
+        '--user',
+        'revenant',
+        '--alter',
+        'ADD COLUMN shard_note VARCHAR(20) NULL',
+        '--max-concurrent',
+        '4',
+        '--canary',
+        '1',
+        '--hooks-path',
+        writers.hooks,
+        '--allow-on-master',
+        '--execute',
+        '--detach',
+      ],
+      QUEUE,
+    );
     assert.equal(r.code, 0, r.out);
     const handle = client.workflow.getHandle(fleetWorkflowId('shards'));
     // Mid-fleet, paused: the running targets' copies hold, their activities (copy, applier) stay
@@ -170,7 +225,10 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
       assert.ok(Date.now() < deadline, 'no running target held an activity on either worker');
       const s = await handle.query<FleetStatus>('fleet-status');
       for (const t of s.targets.filter((x) => x.state === 'copying')) {
-        const d = await client.workflow.getHandle(t.workflowId).describe().catch(() => undefined);
+        const d = await client.workflow
+          .getHandle(t.workflowId)
+          .describe()
+          .catch(() => undefined);
         const busy = (d?.raw.pendingActivities ?? []).map((a) => String(a.lastWorkerIdentity ?? ''));
         victim ??= workers.find((w) => busy.some((id) => id.startsWith(`${w.pid()}@`)));
       }
@@ -194,7 +252,11 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     const status = await runRevenant(['status', '--fleet', 'shards'], QUEUE);
     assert.match(status.out, /^Fleet shards: rolling \(paused\); 48 targets: \d+ done, \d+ copying/m);
     assert.match(status.out, /127\.0\.0\.1:\d+ +fa_01\.t +done/);
-    assert.equal((await handle.query<FleetStatus>('fleet-status')).counts.copying, running.length, 'nothing new starts while paused');
+    assert.equal(
+      (await handle.query<FleetStatus>('fleet-status')).counts.copying,
+      running.length,
+      'nothing new starts while paused',
+    );
     const resumed = await runRevenant(['resume', '--fleet', 'shards'], QUEUE);
     assert.equal(resumed.code, 0, resumed.out);
     const result = (await handle.result()) as { status: FleetStatus };
@@ -203,8 +265,10 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     assert.equal(s.targets.length, 48);
     assert.equal(s.counts.done, 48);
     const h = await fromHistory(fleetWorkflowId('shards'));
-    console.log(`fleet of 48: most copying at once ${h.maxCopying} (by the history; ${s.maxCopying} by the fleet), canary first: ${h.canaryFirst}, ` +
-      `${h.events} events in the parent's history, ${Math.round(s.elapsedSeconds)} s`);
+    console.log(
+      `fleet of 48: most copying at once ${h.maxCopying} (by the history; ${s.maxCopying} by the fleet), canary first: ${h.canaryFirst}, ` +
+        `${h.events} events in the parent's history, ${Math.round(s.elapsedSeconds)} s`,
+    );
     assert.ok(h.maxCopying <= 4 && h.maxCopying >= 2, `copying at once: ${h.maxCopying}`);
     assert.ok(h.canaryFirst, 'the canary completed before any other target started');
     await writers.stop();
@@ -220,10 +284,14 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
       assert.equal(m.status.redoneEvents, 0, `${t.database}: events re-applied`);
       resumes += m.status.resumes;
       // An activity the dead worker held ends in a later attempt, on the survivor.
-      retried += ((await h.fetchHistory()).events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
+      retried += ((await h.fetchHistory()).events ?? []).filter(
+        (e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+      ).length;
     }
-    console.log(`${inserts} acknowledged inserts, all present; ${retried} activities finished by a later attempt after the kill (${resumes} from a checkpoint), zero redo`);
-    assert.ok(retried >= 1, 'the killed worker\'s activities were taken over by the other');
+    console.log(
+      `${inserts} acknowledged inserts, all present; ${retried} activities finished by a later attempt after the kill (${resumes} from a checkpoint), zero redo`,
+    );
+    assert.ok(retried >= 1, "the killed worker's activities were taken over by the other");
     assert.ok(survivor.pid() > 0, 'the survivor lives');
     // Temporal Web lists the fleet's workflows by its search attribute.
     const listed = [];
@@ -233,25 +301,53 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     await writers.stop();
     // Two workers again for the tests after this one.
     for (const w of workers) {
-      try { w.pid(); } catch { await w.start(); }
+      try {
+        w.pid();
+      } catch {
+        await w.start();
+      }
     }
   }
 });
 
-test('fleet: a target that fails stops new starts (--on-failure stop); fixed, --resurrect completes the rest and skips what is done', { skip, timeout: 600_000 }, async () => {
+test('fleet: a target that fails stops new starts (--on-failure stop); fixed, --resurrect completes the rest and skips what is done', {
+  skip,
+  timeout: 600_000,
+}, async () => {
   const dbs = await makeDatabases(MYSQL_PORT, 'fs', 6, 500);
   const c = await admin(dbs[1]);
   await c.query('CREATE TRIGGER t_ins BEFORE INSERT ON t FOR EACH ROW SET NEW.note = NEW.note');
   await c.end();
   const file = fleetFile('stopper', [{ host: '127.0.0.1', port: MYSQL_PORT, databases: dbs }]);
-  const args = ['migrate', '--fleet', file, '--table', 't', '--user', 'revenant', '--alter', 'ADD COLUMN flag TINYINT NOT NULL DEFAULT 1', '--max-concurrent', '2', '--allow-on-master', '--execute'];
+  const args = [
+    'migrate',
+    '--fleet',
+    file,
+    '--table',
+    't',
+    '--user',
+    'revenant',
+    '--alter',
+    'ADD COLUMN flag TINYINT NOT NULL DEFAULT 1',
+    '--max-concurrent',
+    '2',
+    '--allow-on-master',
+    '--execute',
+  ];
   const first = await runRevenant(args, QUEUE);
   assert.equal(first.code, 1, first.out);
   assert.match(first.out, /ERROR 1 target\(s\) failed: fs_02 on 127\.0\.0\.1:\d+ \(.*trigger/);
-  const s = (await client.workflow.getHandle(fleetWorkflowId('stopper')).query<FleetStatus>('fleet-status'));
-  assert.deepEqual(s.targets.map((t) => t.state), ['done', 'failed', 'pending', 'pending', 'pending', 'pending'], 'nothing new started after the failure');
+  const s = await client.workflow.getHandle(fleetWorkflowId('stopper')).query<FleetStatus>('fleet-status');
+  assert.deepEqual(
+    s.targets.map((t) => t.state),
+    ['done', 'failed', 'pending', 'pending', 'pending', 'pending'],
+    'nothing new started after the failure',
+  );
   for (const d of dbs.slice(2)) {
-    await assert.rejects(client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, d, 't')).describe(), `${d} never started`);
+    await assert.rejects(
+      client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, d, 't')).describe(),
+      `${d} never started`,
+    );
   }
   const fix = await admin(dbs[1]);
   await fix.query('DROP TRIGGER t_ins');
@@ -259,30 +355,71 @@ test('fleet: a target that fails stops new starts (--on-failure stop); fixed, --
   const again = await runRevenant([...args, '--resurrect'], QUEUE);
   assert.equal(again.code, 0, again.out);
   const done = (await client.workflow.getHandle(fleetWorkflowId('stopper')).result()) as { status: FleetStatus };
-  assert.deepEqual(done.status.targets.map((t) => t.state), ['skipped', 'done', 'done', 'done', 'done', 'done']);
+  assert.deepEqual(
+    done.status.targets.map((t) => t.state),
+    ['skipped', 'done', 'done', 'done', 'done', 'done'],
+  );
   for (const d of dbs) {
     const x = await admin(d);
-    const [cols] = await x.query<any[]>("SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' AND COLUMN_NAME = 'flag'", [d]);
+    const [cols] = await x.query<any[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' AND COLUMN_NAME = 'flag'",
+      [d],
+    );
     await x.end();
     assert.equal(Number(cols[0].n), 1, `${d} migrated once`);
   }
 });
 
-test('fleet: --cut-over together on 8 targets on two servers: all hold, then all cut over within seconds of each other', { skip, timeout: 600_000 }, async () => {
+test('fleet: --cut-over together on 8 targets on two servers: all hold, then all cut over within seconds of each other', {
+  skip,
+  timeout: 600_000,
+}, async () => {
   const rows = 5_000;
   const a = await makeDatabases(MYSQL_PORT, 'ft', 4, rows);
   const c = await makeDatabases(MYSQL_C, 'fu', 4, rows);
-  const file = fleetFile('together', [{ host: '127.0.0.1', port: MYSQL_PORT, databases: 'ft\\_%' }, { host: '127.0.0.1', port: MYSQL_C, databases: 'fu\\_%' }]);
-  const writers = new FleetWriters([...a.map((d) => ({ port: MYSQL_PORT, database: d })), ...c.map((d) => ({ port: MYSQL_C, database: d }))], rows);
+  const file = fleetFile('together', [
+    { host: '127.0.0.1', port: MYSQL_PORT, databases: 'ft\\_%' },
+    { host: '127.0.0.1', port: MYSQL_C, databases: 'fu\\_%' },
+  ]);
+  const writers = new FleetWriters(
+    [...a.map((d) => ({ port: MYSQL_PORT, database: d })), ...c.map((d) => ({ port: MYSQL_C, database: d }))],
+    rows,
+  );
   try {
-    const r = await runRevenant(['migrate', '--fleet', file, '--table', 't', '--user', 'revenant', '--alter', 'ADD COLUMN together_at INT NULL',
-      '--max-concurrent', '4', '--cut-over', 'together', '--hooks-path', writers.hooks, '--allow-on-master', '--execute'], QUEUE);
+    const r = await runRevenant(
+      [
+        'migrate',
+        '--fleet',
+        file,
+        '--table',
+        't',
+        '--user',
+        'revenant',
+        '--alter',
+        'ADD COLUMN together_at INT NULL',
+        '--max-concurrent',
+        '4',
+        '--cut-over',
+        'together',
+        '--hooks-path',
+        writers.hooks,
+        '--allow-on-master',
+        '--execute',
+      ],
+      QUEUE,
+    );
     assert.equal(r.code, 0, r.out);
-    const s = ((await client.workflow.getHandle(fleetWorkflowId('together')).result()) as { status: FleetStatus }).status;
+    const s = ((await client.workflow.getHandle(fleetWorkflowId('together')).result()) as { status: FleetStatus })
+      .status;
     const at = s.targets.map((t) => t.renamedAt!);
-    assert.ok(at.every((x) => typeof x === 'number'), 'every target reports when it renamed');
+    assert.ok(
+      at.every((x) => typeof x === 'number'),
+      'every target reports when it renamed',
+    );
     const spread = Math.max(...at) - Math.min(...at);
-    console.log(`cut-over together: 8 RENAMEs within ${spread} ms of each other (first ${new Date(Math.min(...at)).toISOString()})`);
+    console.log(
+      `cut-over together: 8 RENAMEs within ${spread} ms of each other (first ${new Date(Math.min(...at)).toISOString()})`,
+    );
     assert.ok(spread < 2_000, `spread ${spread} ms`);
     // Holding targets do not copy: four copy at once, then the other four, and all eight hold together.
     assert.ok(s.maxCopying <= 4, `copying at once: ${s.maxCopying}`);

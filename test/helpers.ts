@@ -26,13 +26,25 @@ const ROOT = join(__dirname, '..', '..');
  */
 export class ServerInstance {
   /** `kind`: the other server than the suite's, for a test that needs both (a fleet). */
-  constructor(readonly dir: string, readonly port: number, readonly serverId: number, readonly extra: string[] = [],
-    readonly kind: 'mariadb' | 'mysql' = SERVER_KIND) {}
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly serverId: number,
+    readonly extra: string[] = [],
+    readonly kind: 'mariadb' | 'mysql' = SERVER_KIND,
+  ) {}
   private script(): string {
     return join(ROOT, 'scripts', `${this.kind}.sh`);
   }
   async start(): Promise<void> {
-    const r = await runCommand('bash', [this.script(), 'start', this.dir, String(this.port), String(this.serverId), ...this.extra]);
+    const r = await runCommand('bash', [
+      this.script(),
+      'start',
+      this.dir,
+      String(this.port),
+      String(this.serverId),
+      ...this.extra,
+    ]);
     if (r.code !== 0) throw new Error(`could not start ${this.kind} in ${this.dir}: ${r.out}`);
   }
   async stop(): Promise<void> {
@@ -49,7 +61,8 @@ export class ServerInstance {
  * seq_1_to_N tables are its own): a cross join of digits.
  */
 export function seq(n: number): string {
-  const digits = '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+  const digits =
+    '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
   const k = Math.max(1, String(Math.max(0, n - 1)).length);
   const terms = Array.from({ length: k }, (_, i) => `d${i}.d * ${10 ** i}`).join(' + ');
   const from = Array.from({ length: k }, (_, i) => `${digits} AS d${i}`).join(' CROSS JOIN ');
@@ -61,25 +74,37 @@ export function seq(n: number): string {
  * the worker, the workflow's control): they run on the MariaDB pass only, which keeps the
  * two-server suite well inside CI's time. Everything that reads or writes MySQL runs on both.
  */
-export const ONE_SERVER = IS_MYSQL ? 'the same whatever the database server (Temporal, the CLI, the worker): checked on the MariaDB pass' : false;
+export const ONE_SERVER = IS_MYSQL
+  ? 'the same whatever the database server (Temporal, the CLI, the worker): checked on the MariaDB pass'
+  : false;
 
 /** Replication statements in the suite's server's own words (MySQL 8.4+ knows only REPLICA / SOURCE). */
-export const REPLICATION = IS_MYSQL ? {
-  status: 'SHOW REPLICA STATUS', start: 'START REPLICA', stop: 'STOP REPLICA', sqlRunning: 'Replica_SQL_Running',
-  logUpdatesFlag: '--log-replica-updates',
-  // caching_sha2_password over plain TCP: the replica asks for the source's RSA key.
-  changeSource: (port: number) => `CHANGE REPLICATION SOURCE TO SOURCE_HOST = '127.0.0.1', SOURCE_PORT = ${port}, SOURCE_USER = 'revenant', ` +
-    "SOURCE_PASSWORD = 'revenant', SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1",
-  executedGtids: 'SELECT @@global.gtid_executed AS pos',
-  waitForGtids: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 120) AS r',
-} : {
-  status: 'SHOW SLAVE STATUS', start: 'START SLAVE', stop: 'STOP SLAVE', sqlRunning: 'Slave_SQL_Running',
-  logUpdatesFlag: '--log-slave-updates',
-  changeSource: (port: number) => `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${port}, MASTER_USER = 'revenant', ` +
-    "MASTER_PASSWORD = 'revenant', MASTER_USE_GTID = slave_pos",
-  executedGtids: 'SELECT @@global.gtid_binlog_pos AS pos',
-  waitForGtids: 'SELECT MASTER_GTID_WAIT(?, 120) AS r',
-};
+export const REPLICATION = IS_MYSQL
+  ? {
+      status: 'SHOW REPLICA STATUS',
+      start: 'START REPLICA',
+      stop: 'STOP REPLICA',
+      sqlRunning: 'Replica_SQL_Running',
+      logUpdatesFlag: '--log-replica-updates',
+      // caching_sha2_password over plain TCP: the replica asks for the source's RSA key.
+      changeSource: (port: number) =>
+        `CHANGE REPLICATION SOURCE TO SOURCE_HOST = '127.0.0.1', SOURCE_PORT = ${port}, SOURCE_USER = 'revenant', ` +
+        "SOURCE_PASSWORD = 'revenant', SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1",
+      executedGtids: 'SELECT @@global.gtid_executed AS pos',
+      waitForGtids: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 120) AS r',
+    }
+  : {
+      status: 'SHOW SLAVE STATUS',
+      start: 'START SLAVE',
+      stop: 'STOP SLAVE',
+      sqlRunning: 'Slave_SQL_Running',
+      logUpdatesFlag: '--log-slave-updates',
+      changeSource: (port: number) =>
+        `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${port}, MASTER_USER = 'revenant', ` +
+        "MASTER_PASSWORD = 'revenant', MASTER_USE_GTID = slave_pos",
+      executedGtids: 'SELECT @@global.gtid_binlog_pos AS pos',
+      waitForGtids: 'SELECT MASTER_GTID_WAIT(?, 120) AS r',
+    };
 
 /** A master and its replica, both started, the replica replicating from the master. */
 export async function startReplicaPair(master: ServerInstance, replica: ServerInstance): Promise<void> {
@@ -122,7 +147,11 @@ export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233
 export const SERVER = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' };
 
 /** Runs a command; its exit code and everything it printed. */
-export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { env, encoding: 'utf8' }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
@@ -132,13 +161,27 @@ export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv =
 
 /** `revenant …` as a user runs it, against the test Temporal server and a test task queue. */
 export const runRevenant = (args: string[], taskQueue: string) =>
-  runCommand('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), ...args], { ...process.env, TEMPORAL_ADDRESS, REVENANT_TASK_QUEUE: taskQueue });
+  runCommand('node', [join(__dirname, '..', '..', 'bin', 'revenant.js'), ...args], {
+    ...process.env,
+    TEMPORAL_ADDRESS,
+    REVENANT_TASK_QUEUE: taskQueue,
+  });
 
 /** The real `temporal` binary against the test server. */
 export const runTemporal = (args: string[]) => runCommand('temporal', [...args, '--address', TEMPORAL_ADDRESS]);
 
 export async function admin(database?: string, port = MYSQL_PORT) {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'revenant', password: 'revenant', database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  const c = await mysql.createConnection({
+    host: '127.0.0.1',
+    port,
+    user: 'revenant',
+    password: 'revenant',
+    database,
+    multipleStatements: true,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   c.on('error', () => {});
   return c;
 }
@@ -151,17 +194,36 @@ export async function freshDatabase(name: string, port = MYSQL_PORT): Promise<vo
 
 export async function tablesIn(database: string, port = MYSQL_PORT): Promise<string[]> {
   const c = await admin(undefined, port);
-  const [r] = await c.query<any[]>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database]);
+  const [r] = await c.query<any[]>(
+    'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME',
+    [database],
+  );
   await c.end();
   return r.map((x) => String(x.TABLE_NAME)).sort();
 }
 
-export function input(database: string, table: string, alter: string, extra: Partial<MigrationInput> = {}): MigrationInput {
+export function input(
+  database: string,
+  table: string,
+  alter: string,
+  extra: Partial<MigrationInput> = {},
+): MigrationInput {
   return {
-    server: SERVER, database, table, alter, execute: true, allowOnMaster: true,
-    chunkSize: DEFAULTS.chunkSize, dmlBatchSize: DEFAULTS.dmlBatchSize,
-    approveRenamedColumns: false, okToDropTable: false, initiallyDropGhostTable: false, initiallyDropOldTable: false,
-    exactRowcount: false, postponeCutOver: false, cutOverLockTimeoutSeconds: DEFAULTS.cutOverLockTimeoutSeconds,
+    server: SERVER,
+    database,
+    table,
+    alter,
+    execute: true,
+    allowOnMaster: true,
+    chunkSize: DEFAULTS.chunkSize,
+    dmlBatchSize: DEFAULTS.dmlBatchSize,
+    approveRenamedColumns: false,
+    okToDropTable: false,
+    initiallyDropGhostTable: false,
+    initiallyDropOldTable: false,
+    exactRowcount: false,
+    postponeCutOver: false,
+    cutOverLockTimeoutSeconds: DEFAULTS.cutOverLockTimeoutSeconds,
     ...extra,
   };
 }
@@ -174,19 +236,31 @@ export interface TestTemporal {
 }
 
 /** A client and an in-process worker on a task queue of this test file's own. */
-export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = { REVENANT_MYSQL_PASSWORD: 'revenant' }): Promise<TestTemporal> {
+export async function startTemporal(
+  taskQueue: string,
+  env: NodeJS.ProcessEnv = { REVENANT_MYSQL_PASSWORD: 'revenant' },
+): Promise<TestTemporal> {
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   // The test servers are on this machine: their RSA keys may be taken as offered (a test that
   // checks the refusal says REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=0).
   const credentials = credentialsFromEnvironment({ REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1', ...env });
-  const { worker, close } = await createWorker({ address: TEMPORAL_ADDRESS, taskQueue, credentials, shutdownGraceSeconds: 1 });
+  const { worker, close } = await createWorker({
+    address: TEMPORAL_ADDRESS,
+    taskQueue,
+    credentials,
+    shutdownGraceSeconds: 1,
+  });
   const running = worker.run();
   return {
     client,
     taskQueue,
     async start(i) {
-      return client.workflow.start('migrateTable', { taskQueue, workflowId: migrationWorkflowId(i.server, i.database, i.table), args: [i] });
+      return client.workflow.start('migrateTable', {
+        taskQueue,
+        workflowId: migrationWorkflowId(i.server, i.database, i.table),
+        args: [i],
+      });
     },
     async close() {
       worker.shutdown();
@@ -201,8 +275,11 @@ export async function startTemporal(taskQueue: string, env: NodeJS.ProcessEnv = 
 export async function terminateLeftover(client: Client, workflowId: string): Promise<void> {
   try {
     const d = await client.workflow.getHandle(workflowId).describe();
-    if (d.status.name === 'RUNNING') await client.workflow.getHandle(workflowId).terminate('left over from an earlier test run');
-  } catch { /* none */ }
+    if (d.status.name === 'RUNNING')
+      await client.workflow.getHandle(workflowId).terminate('left over from an earlier test run');
+  } catch {
+    /* none */
+  }
 }
 
 /**
@@ -210,8 +287,12 @@ export async function terminateLeftover(client: Client, workflowId: string): Pro
  * (unless `pred` accepts it); a query nobody answers (a renewing migration between two runs, a
  * worker restarting) is asked again until the deadline.
  */
-export async function waitForStatus(handle: { query: (name: string) => Promise<any> }, pred: (s: MigrationStatus) => boolean, what: string,
-  timeoutMs = 300_000): Promise<MigrationStatus> {
+export async function waitForStatus(
+  handle: { query: (name: string) => Promise<any> },
+  pred: (s: MigrationStatus) => boolean,
+  what: string,
+  timeoutMs = 300_000,
+): Promise<MigrationStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let s: MigrationStatus | undefined;
@@ -222,12 +303,19 @@ export async function waitForStatus(handle: { query: (name: string) => Promise<a
     }
     if (s && pred(s)) return s;
     if (s?.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${s ? `now ${s.phase}${s.renewals ? `, ${s.renewals} renewals` : ''}` : 'no status'}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; ${s ? `now ${s.phase}${s.renewals ? `, ${s.renewals} renewals` : ''}` : 'no status'}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-export const waitForPhase = (handle: { query: (name: string) => Promise<any> }, phases: string[], timeoutMs = 300_000): Promise<MigrationStatus> =>
+export const waitForPhase = (
+  handle: { query: (name: string) => Promise<any> },
+  phases: string[],
+  timeoutMs = 300_000,
+): Promise<MigrationStatus> =>
   waitForStatus(handle, (s) => phases.includes(s.phase), `phase ${phases.join('|')}`, timeoutMs);
 
 /** Test table: BIGINT PK, a second unique key, strings, decimals, dates, a nullable column. */
@@ -261,8 +349,13 @@ export class WriteLoad {
   errors: string[] = [];
 
   /** `tag`: a second load on the same table (after a failover, say) writes names and unique keys of its own. */
-  constructor(private readonly database: string, private readonly table: string, private readonly maxId: number, private readonly port = MYSQL_PORT,
-    private readonly tag = '') {}
+  constructor(
+    private readonly database: string,
+    private readonly table: string,
+    private readonly maxId: number,
+    private readonly port = MYSQL_PORT,
+    private readonly tag = '',
+  ) {}
 
   private pauseMillis = 0;
 
@@ -296,19 +389,36 @@ export class WriteLoad {
       try {
         if (op === 0) {
           const name = `live-${this.tag}${index}-${n}`;
-          await c.query(`INSERT INTO ${t} (uk, name, amount, note, created) VALUES (?, ?, ?, ?, NOW(6))`, [uk, name, n / 3, n % 2 ? null : 'ins']);
+          await c.query(`INSERT INTO ${t} (uk, name, amount, note, created) VALUES (?, ?, ?, ?, NOW(6))`, [
+            uk,
+            name,
+            n / 3,
+            n % 2 ? null : 'ins',
+          ]);
           this.insertedNames.push(name);
-        } else if (op === 1) await c.query(`UPDATE ${t} SET amount = amount + 1, name = CONCAT('u', name), note = ? WHERE id = ?`, [`upd ${n}`, rnd(this.maxId)]);
+        } else if (op === 1)
+          await c.query(`UPDATE ${t} SET amount = amount + 1, name = CONCAT('u', name), note = ? WHERE id = ?`, [
+            `upd ${n}`,
+            rnd(this.maxId),
+          ]);
         else if (op === 2) await c.query(`DELETE FROM ${t} WHERE id = ?`, [rnd(this.maxId)]);
         else if (op === 3) await c.query(`UPDATE ${t} SET id = id + 50000000 WHERE id = ?`, [rnd(this.maxId)]);
-        else await c.query(`BEGIN; UPDATE ${t} SET uk = ? WHERE id = ?; INSERT INTO ${t} (uk, name, amount, created) VALUES (?, 'txn', 1, NOW(6)); COMMIT`, [uk + 500_000_000, rnd(this.maxId), uk + 900_000_000]);
+        else
+          await c.query(
+            `BEGIN; UPDATE ${t} SET uk = ? WHERE id = ?; INSERT INTO ${t} (uk, name, amount, created) VALUES (?, 'txn', 1, NOW(6)); COMMIT`,
+            [uk + 500_000_000, rnd(this.maxId), uk + 900_000_000],
+          );
         this.acknowledged++;
         if (this.pauseMillis) await new Promise((r) => setTimeout(r, this.pauseMillis));
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
         if (['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) {
           await c.query('ROLLBACK').catch(() => {});
-        } else if (/PROTOCOL_CONNECTION_LOST|ECONNREFUSED|ECONNRESET|ER_SERVER_SHUTDOWN|EPIPE|closed state|ER_CONNECTION_KILLED/.test(`${code} ${(e as Error).message}`)) {
+        } else if (
+          /PROTOCOL_CONNECTION_LOST|ECONNREFUSED|ECONNRESET|ER_SERVER_SHUTDOWN|EPIPE|closed state|ER_CONNECTION_KILLED/.test(
+            `${code} ${(e as Error).message}`,
+          )
+        ) {
           c.destroy();
           c = await this.connect();
         } else {
@@ -342,10 +452,17 @@ export interface Checksum {
 }
 
 /** Row-for-row checksum over the given columns (in order): CRC32 of each row's hex values. */
-export async function checksum(database: string, table: string, columns: string[], port = MYSQL_PORT): Promise<Checksum> {
+export async function checksum(
+  database: string,
+  table: string,
+  columns: string[],
+  port = MYSQL_PORT,
+): Promise<Checksum> {
   const c = await admin(undefined, port);
   const row = `CRC32(CONCAT_WS('|', ${columns.map((x) => `IFNULL(HEX(${escapeId(x)}), 'NULL')`).join(', ')}))`;
-  const [r] = await c.query<any[]>(`SELECT COUNT(*) AS n, BIT_XOR(${row}) AS x, SUM(${row}) AS s FROM ${qualified(database, table)}`);
+  const [r] = await c.query<any[]>(
+    `SELECT COUNT(*) AS n, BIT_XOR(${row}) AS x, SUM(${row}) AS s FROM ${qualified(database, table)}`,
+  );
   await c.end();
   return { rows: Number(r[0].n), xor: String(r[0].x), sum: String(r[0].s) };
 }
@@ -374,12 +491,22 @@ export class WorkerProcess {
   private child?: ChildProcess;
   log = '';
   /** `root`: the build to run (another release's, for the upgrade test); this one by default. */
-  constructor(private readonly taskQueue: string, private readonly address = TEMPORAL_ADDRESS, private readonly env: NodeJS.ProcessEnv = {},
-    private readonly root = join(__dirname, '..', '..')) {}
+  constructor(
+    private readonly taskQueue: string,
+    private readonly address = TEMPORAL_ADDRESS,
+    private readonly env: NodeJS.ProcessEnv = {},
+    private readonly root = join(__dirname, '..', '..'),
+  ) {}
 
   async start(): Promise<void> {
     const child = spawn('node', [join(this.root, 'bin', 'revenant.js'), 'worker'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: this.address, REVENANT_TASK_QUEUE: this.taskQueue, REVENANT_MYSQL_PASSWORD: 'revenant', ...this.env },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: this.address,
+        REVENANT_TASK_QUEUE: this.taskQueue,
+        REVENANT_MYSQL_PASSWORD: 'revenant',
+        ...this.env,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
@@ -388,7 +515,10 @@ export class WorkerProcess {
     process.once('exit', reap);
     child.once('exit', () => process.off('exit', reap));
     await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d) => { this.log += d; if (this.log.includes('revenant worker started')) resolve(); });
+      child.stderr!.on('data', (d) => {
+        this.log += d;
+        if (this.log.includes('revenant worker started')) resolve();
+      });
       child.on('exit', (code) => reject(new Error(`worker exited (${code}): ${this.log}`)));
     });
   }
@@ -410,7 +540,11 @@ export class WorkerProcess {
 }
 
 /** A Prometheus endpoint's samples named `name` whose labels include `labels`, summed. */
-export async function scrapeMetric(address: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+export async function scrapeMetric(
+  address: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   const text = await fetch(`http://${address}/metrics`).then((r) => r.text());
   let total: number | undefined;
   for (const line of text.split('\n')) {

@@ -7,17 +7,31 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createTestTable, freshDatabase, input, MYSQL_PORT, SERVER_KIND, startTemporal, waitForPhase, WriteLoad } from './helpers';
+import {
+  createTestTable,
+  freshDatabase,
+  input,
+  MYSQL_PORT,
+  SERVER_KIND,
+  startTemporal,
+  waitForPhase,
+  WriteLoad,
+} from './helpers';
 import type { MigrationStatus } from '../workflows/types';
 
 const IDLE_MINUTES = Number(process.env.REVENANT_RATE_IDLE_MINUTES ?? 10);
 const COPY_MINUTES = Number(process.env.REVENANT_RATE_COPY_MINUTES ?? 5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('history growth: postponed idle, and copying under writes', { timeout: (IDLE_MINUTES + COPY_MINUTES + 10) * 60_000 }, async () => {
+test('history growth: postponed idle, and copying under writes', {
+  timeout: (IDLE_MINUTES + COPY_MINUTES + 10) * 60_000,
+}, async () => {
   const temporal = await startTemporal('history-rate');
   const lines: string[] = [];
-  const say = (l: string) => { lines.push(l); console.log(l); };
+  const say = (l: string) => {
+    lines.push(l);
+    console.log(l);
+  };
   const sample = async (handle: any, minutes: number, what: string, still: (s: MigrationStatus) => boolean) => {
     const first = (await handle.describe()).historyLength as number;
     say(`\n### ${what}\n\n| minute | history events | status |\n|---|---|---|\n| 0 | ${first} | |`);
@@ -31,14 +45,21 @@ test('history growth: postponed idle, and copying under writes', { timeout: (IDL
       say(`| ${m} | ${last} | ${s.phase}, ${s.rowsCopied} rows copied, ${s.eventsApplied} events applied |`);
       if (!still(s)) break;
     }
-    say(`\n${what}: ${last - first} events in ${done} minutes = **${((last - first) / Math.max(1, done)).toFixed(1)} events a minute**`);
+    say(
+      `\n${what}: ${last - first} events in ${done} minutes = **${((last - first) / Math.max(1, done)).toFixed(1)} events a minute**`,
+    );
   };
   try {
     say(`# History growth on ${SERVER_KIND} (${new Date().toISOString()})`);
     const idle = 'rv_rate_idle';
     await freshDatabase(idle);
     await createTestTable(idle, 't', 20_000);
-    const h1 = await temporal.start(input(idle, 't', 'ADD COLUMN x INT NOT NULL DEFAULT 0', { server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' }, postponeCutOver: true }));
+    const h1 = await temporal.start(
+      input(idle, 't', 'ADD COLUMN x INT NOT NULL DEFAULT 0', {
+        server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' },
+        postponeCutOver: true,
+      }),
+    );
     await waitForPhase(h1, ['postponed']);
     await sample(h1, IDLE_MINUTES, `postponed, idle table, ${IDLE_MINUTES} minutes`, (s) => s.phase === 'postponed');
     await h1.signal('cut-over');
@@ -49,11 +70,22 @@ test('history growth: postponed idle, and copying under writes', { timeout: (IDL
     await createTestTable(busy, 't', 400_000);
     const load = new WriteLoad(busy, 't', 400_000).start(2);
     try {
-      const h2 = await temporal.start(input(busy, 't', 'ADD COLUMN x INT NOT NULL DEFAULT 0', {
-        server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' }, chunkSize: 200, copyThreads: 1, niceRatio: 5, postponeCutOver: true,
-      }));
+      const h2 = await temporal.start(
+        input(busy, 't', 'ADD COLUMN x INT NOT NULL DEFAULT 0', {
+          server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' },
+          chunkSize: 200,
+          copyThreads: 1,
+          niceRatio: 5,
+          postponeCutOver: true,
+        }),
+      );
       await waitForPhase(h2, ['migrating']);
-      await sample(h2, COPY_MINUTES, `copying under writes (2 writers, nice-ratio 5), ${COPY_MINUTES} minutes`, (s) => s.phase === 'migrating');
+      await sample(
+        h2,
+        COPY_MINUTES,
+        `copying under writes (2 writers, nice-ratio 5), ${COPY_MINUTES} minutes`,
+        (s) => s.phase === 'migrating',
+      );
       await h2.executeUpdate('abort', { args: [{ cleanup: true }] });
       await h2.result().catch(() => {});
     } finally {

@@ -68,12 +68,16 @@ export function splitSqlScript(text: string): string[] {
     const ch = text[i];
     if (quote) {
       cur += ch;
-      if (ch === '\\' && quote !== '`') { cur += text[i + 1] ?? ''; i += 2; continue; }
+      if (ch === '\\' && quote !== '`') {
+        cur += text[i + 1] ?? '';
+        i += 2;
+        continue;
+      }
       if (ch === quote) quote = null;
       i++;
       continue;
     }
-    if (ch === '-' && text.startsWith('-- ', i) || ch === '-' && text.startsWith('--\n', i) || ch === '#') {
+    if ((ch === '-' && text.startsWith('-- ', i)) || (ch === '-' && text.startsWith('--\n', i)) || ch === '#') {
       const end = text.indexOf('\n', i);
       i = end < 0 ? text.length : end;
       continue;
@@ -103,7 +107,11 @@ export function shellWords(text: string): string[] {
   let cur: string | null = null;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
-    if (/\s/.test(ch)) { if (cur !== null) words.push(cur); cur = null; continue; }
+    if (/\s/.test(ch)) {
+      if (cur !== null) words.push(cur);
+      cur = null;
+      continue;
+    }
     cur ??= '';
     if (ch === "'") {
       const end = text.indexOf("'", i + 1);
@@ -125,27 +133,32 @@ export function shellWords(text: string): string[] {
 }
 
 export function loadCases(dir: string): LocalCase[] {
-  return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort().map((name) => {
-    const file = (f: string) => (existsSync(join(dir, name, f)) ? readFileSync(join(dir, name, f), 'utf8') : undefined);
-    const trimmed = (f: string) => file(f)?.trim();
-    return {
-      name,
-      create: file('create.sql') ?? '',
-      before: file('before.sql'),
-      after: file('after.sql'),
-      destroy: file('destroy.sql'),
-      extraArgs: shellWords(file('extra_args') ?? ''),
-      expectFailure: trimmed('expect_failure'),
-      expectTableStructure: trimmed('expect_table_structure'),
-      origColumns: trimmed('orig_columns') || '*',
-      ghostColumns: trimmed('ghost_columns') || '*',
-      orderBy: trimmed('order_by') ? `ORDER BY ${trimmed('order_by')}` : '',
-      sqlMode: file('sql_mode') === undefined ? undefined : file('sql_mode')!.trim(),
-      ignoreVersions: trimmed('ignore_versions'),
-      gtidMode: trimmed('gtid_mode'),
-      customProcedure: existsSync(join(dir, name, 'CUSTOM_PROCEDURE')),
-    };
-  });
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .map((name) => {
+      const file = (f: string) =>
+        existsSync(join(dir, name, f)) ? readFileSync(join(dir, name, f), 'utf8') : undefined;
+      const trimmed = (f: string) => file(f)?.trim();
+      return {
+        name,
+        create: file('create.sql') ?? '',
+        before: file('before.sql'),
+        after: file('after.sql'),
+        destroy: file('destroy.sql'),
+        extraArgs: shellWords(file('extra_args') ?? ''),
+        expectFailure: trimmed('expect_failure'),
+        expectTableStructure: trimmed('expect_table_structure'),
+        origColumns: trimmed('orig_columns') || '*',
+        ghostColumns: trimmed('ghost_columns') || '*',
+        orderBy: trimmed('order_by') ? `ORDER BY ${trimmed('order_by')}` : '',
+        sqlMode: file('sql_mode') === undefined ? undefined : file('sql_mode')!.trim(),
+        ignoreVersions: trimmed('ignore_versions'),
+        gtidMode: trimmed('gtid_mode'),
+        customProcedure: existsSync(join(dir, name, 'CUSTOM_PROCEDURE')),
+      };
+    });
 }
 
 /** Cases that change global server settings run alone. */
@@ -172,9 +185,23 @@ export function notApplicable(c: LocalCase, server: ServerVersion): string | und
 const tableFor = (c: LocalCase) => (c.name === 'sysbench' ? 'sbtest1' : 'gh_ost_test');
 
 function sysbench(db: string, command: 'prepare' | 'run'): ChildProcess {
-  return spawn('sysbench', ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${MYSQL_PORT}`,
-    '--mysql-user=revenant', '--mysql-password=revenant', `--mysql-db=${db}`, '--tables=1', '--table-size=20000',
-    ...(command === 'run' ? ['--threads=2', '--rate=50', '--time=900', '--mysql-ignore-errors=all'] : []), command], { stdio: 'ignore' });
+  return spawn(
+    'sysbench',
+    [
+      'oltp_write_only',
+      '--db-driver=mysql',
+      '--mysql-host=127.0.0.1',
+      `--mysql-port=${MYSQL_PORT}`,
+      '--mysql-user=revenant',
+      '--mysql-password=revenant',
+      `--mysql-db=${db}`,
+      '--tables=1',
+      '--table-size=20000',
+      ...(command === 'run' ? ['--threads=2', '--rate=50', '--time=900', '--mysql-ignore-errors=all'] : []),
+      command,
+    ],
+    { stdio: 'ignore' },
+  );
 }
 const CASE_TIMEOUT_MS = 240_000;
 
@@ -190,8 +217,12 @@ function startRevenant(args: string[], taskQueue: string): Run {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const run: Run = { child, output: '', exited: Promise.resolve(0) };
-  child.stdout!.on('data', (d) => { run.output += d; });
-  child.stderr!.on('data', (d) => { run.output += d; });
+  child.stdout!.on('data', (d) => {
+    run.output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    run.output += d;
+  });
   run.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   return run;
 }
@@ -213,7 +244,8 @@ async function textRows(db: string, query: string): Promise<string[]> {
   const c = await admin(db);
   try {
     const [r] = await c.query<any[]>({
-      sql: query, rowsAsArray: true,
+      sql: query,
+      rowsAsArray: true,
       typeCast: (field: any) => {
         const b: Buffer | null = field.buffer();
         return b === null ? 'NULL' : JSON.stringify(b.toString('latin1'));
@@ -243,11 +275,15 @@ const withoutAutoIncrement = (s?: string) => s?.replace(/ AUTO_INCREMENT=\d+/, '
 async function stopWrites(db: string): Promise<void> {
   const c = await admin(db);
   try {
-    const [events] = await c.query<any[]>('SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [db]);
+    const [events] = await c.query<any[]>('SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [
+      db,
+    ]);
     for (const e of events) await c.query(`ALTER EVENT ${escapeId(e.EVENT_NAME)} DISABLE`).catch(() => {});
     for (let i = 0; i < 50; i++) {
       const [busy] = await c.query<any[]>(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() AND COMMAND NOT IN ('Sleep', 'Daemon') AND INFO IS NOT NULL", [db]);
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() AND COMMAND NOT IN ('Sleep', 'Daemon') AND INFO IS NOT NULL",
+        [db],
+      );
       if (Number(busy[0].n) === 0) break;
       await sleep(100);
     }
@@ -256,15 +292,24 @@ async function stopWrites(db: string): Promise<void> {
   }
 }
 
-async function waitForPostponeOrExit(client: Client, workflowId: string, run: Run, deadline: number): Promise<MigrationStatus | undefined> {
+async function waitForPostponeOrExit(
+  client: Client,
+  workflowId: string,
+  run: Run,
+  deadline: number,
+): Promise<MigrationStatus | undefined> {
   let exited = false;
-  run.exited.then(() => { exited = true; });
+  run.exited.then(() => {
+    exited = true;
+  });
   while (!exited) {
     if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${run.output}`);
     try {
       const s = await client.workflow.getHandle(workflowId).query<MigrationStatus>('status');
       if (s.phase === 'postponed') return s;
-    } catch { /* not started yet, or between tasks */ }
+    } catch {
+      /* not started yet, or between tasks */
+    }
     await sleep(300);
   }
   return undefined;
@@ -288,7 +333,12 @@ export interface RunnerContext {
 
 export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict> {
   const started = Date.now();
-  const verdict = (result: Verdict['result'], reason: string): Verdict => ({ name: c.name, result, reason, seconds: Math.round((Date.now() - started) / 100) / 10 });
+  const verdict = (result: Verdict['result'], reason: string): Verdict => ({
+    name: c.name,
+    result,
+    reason,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  });
   const na = notApplicable(c, ctx.server);
   if (na) return verdict('n/a', na);
 
@@ -305,8 +355,15 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     // gh-ost's cases call MD5(), which MySQL 9.6 removed (an unknown function then resolves to
     // a stored one of the current database): a stand-in of that name, SHA2 cut to MD5's 32 hex
     // digits. revenant itself uses neither.
-    if (!(await root.query('SELECT MD5(1)').then(() => true, () => false))) {
-      await root.query(`CREATE FUNCTION ${escapeId(db)}.md5(s LONGBLOB) RETURNS CHAR(32) DETERMINISTIC NO SQL RETURN LEFT(SHA2(s, 256), 32)`);
+    if (
+      !(await root.query('SELECT MD5(1)').then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      await root.query(
+        `CREATE FUNCTION ${escapeId(db)}.md5(s LONGBLOB) RETURNS CHAR(32) DETERMINISTIC NO SQL RETURN LEFT(SHA2(s, 256), 32)`,
+      );
     }
     if (c.sqlMode !== undefined) {
       savedSqlMode = String((await root.query<any[]>('SELECT @@GLOBAL.sql_mode AS m'))[0][0].m);
@@ -317,7 +374,10 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     // scheduler can take seconds to run a new event for the first time, longer than a small
     // case's migration lasts: wait (at most 15 s) until each enabled event has run once.
     for (let i = 0; i < 150; i++) {
-      const [[{ n }]] = await root.query<any[]>("SELECT COUNT(*) AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND STATUS = 'ENABLED' AND LAST_EXECUTED IS NULL", [db]);
+      const [[{ n }]] = await root.query<any[]>(
+        "SELECT COUNT(*) AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND STATUS = 'ENABLED' AND LAST_EXECUTED IS NULL",
+        [db],
+      );
       if (Number(n) === 0) break;
       await sleep(100);
     }
@@ -333,11 +393,30 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
 
     const extra = c.extraArgs.map((a) => a.replace('/tmp/gh-ost-test.postpone-cutover', flagFile));
     const args = [
-      'migrate', '--host', SERVER.host, '--port', String(MYSQL_PORT), '--user', 'revenant',
-      '--database', db, '--table', TABLE, '--alter', 'engine=innodb',
-      '--allow-on-master', '--exact-rowcount', '--initially-drop-old-table', '--initially-drop-ghost-table',
-      '--default-retries=3', '--chunk-size=10', '--copy-start-delay-millis=2000',
-      `--postpone-cut-over-flag-file=${flagFile}`, '--execute', '--checksum', ...extra,
+      'migrate',
+      '--host',
+      SERVER.host,
+      '--port',
+      String(MYSQL_PORT),
+      '--user',
+      'revenant',
+      '--database',
+      db,
+      '--table',
+      TABLE,
+      '--alter',
+      'engine=innodb',
+      '--allow-on-master',
+      '--exact-rowcount',
+      '--initially-drop-old-table',
+      '--initially-drop-ghost-table',
+      '--default-retries=3',
+      '--chunk-size=10',
+      '--copy-start-delay-millis=2000',
+      `--postpone-cut-over-flag-file=${flagFile}`,
+      '--execute',
+      '--checksum',
+      ...extra,
     ];
     const deadline = Date.now() + CASE_TIMEOUT_MS;
     run = startRevenant(args, ctx.taskQueue);
@@ -350,19 +429,32 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     const postponed = await waitForPostponeOrExit(ctx.client, workflowId, run, deadline);
     if (postponed) {
       if (c.customProcedure) await customProcedure(c, db);
-      if (load) { load.kill('SIGKILL'); await sleep(200); }
+      if (load) {
+        load.kill('SIGKILL');
+        await sleep(200);
+      }
       if (c.expectFailure === undefined) await stopWrites(db);
       rmSync(flagFile, { force: true });
     }
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([run.exited, new Promise<number>((r) => { timer = setTimeout(() => r(-1), Math.max(0, deadline - Date.now())); })]);
+    const code = await Promise.race([
+      run.exited,
+      new Promise<number>((r) => {
+        timer = setTimeout(() => r(-1), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
     clearTimeout(timer);
     if (code === -1) return verdict('fail', `timed out after ${CASE_TIMEOUT_MS / 1000}s; output:\n${run.output}`);
 
     if (c.expectFailure !== undefined) {
-      if (code === 0) return verdict('fail', `expected a failure (${c.expectFailure || 'any'}), but the migration succeeded`);
-      const missing = c.expectFailure.split('\n').map((l) => l.trim()).filter((l) => l && !run!.output.includes(l));
-      if (missing.length) return verdict('fail', `exit ${code} without the expected text "${missing[0]}"; output:\n${run.output}`);
+      if (code === 0)
+        return verdict('fail', `expected a failure (${c.expectFailure || 'any'}), but the migration succeeded`);
+      const missing = c.expectFailure
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !run!.output.includes(l));
+      if (missing.length)
+        return verdict('fail', `exit ${code} without the expected text "${missing[0]}"; output:\n${run.output}`);
       const now = await showCreate(db, TABLE);
       if (withoutAutoIncrement(now) !== withoutAutoIncrement(originalCreate)) {
         return verdict('fail', `the original table changed:\nbefore: ${originalCreate}\nafter: ${now}`);
@@ -373,17 +465,23 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     // A case whose EVENT inserts must have rows: an EVENT that failed on this server (see its
     // error log) would leave nothing to compare, and the case would prove nothing.
     // (An EVENT created `DISABLE ON SLAVE` never runs where it is created: datetime-submillis.)
-    const eventInserts = /create\s+event[\s\S]*insert\s+into/i.test(c.create) && !/disable\s+on\s+(slave|replica)/i.test(c.create);
+    const eventInserts =
+      /create\s+event[\s\S]*insert\s+into/i.test(c.create) && !/disable\s+on\s+(slave|replica)/i.test(c.create);
 
     const original = await textRows(db, `SELECT ${c.origColumns} FROM ${escapeId(oldTableName(TABLE))} ${c.orderBy}`);
     const migrated = await textRows(db, `SELECT ${c.ghostColumns} FROM ${escapeId(TABLE)} ${c.orderBy}`);
-    if (eventInserts && original.length === 0) return verdict('fail', 'the case\'s EVENT wrote no row (see the server\'s error log): nothing was compared');
+    if (eventInserts && original.length === 0)
+      return verdict('fail', "the case's EVENT wrote no row (see the server's error log): nothing was compared");
     if (original.length !== migrated.length || original.some((r, i) => r !== migrated[i])) {
-      return verdict('fail', `rows differ (original ${original.length}, migrated ${migrated.length}):\n${firstDifferences(original, migrated)}`);
+      return verdict(
+        'fail',
+        `rows differ (original ${original.length}, migrated ${migrated.length}):\n${firstDifferences(original, migrated)}`,
+      );
     }
     if (c.expectTableStructure) {
       const created = (await showCreate(db, TABLE)) ?? '';
-      if (!created.includes(c.expectTableStructure)) return verdict('fail', `SHOW CREATE TABLE lacks "${c.expectTableStructure}":\n${created}`);
+      if (!created.includes(c.expectTableStructure))
+        return verdict('fail', `SHOW CREATE TABLE lacks "${c.expectTableStructure}":\n${created}`);
     }
     // --checksum ran before the postponed cut-over, while the case's EVENTs were still writing.
     const sum = /revenant: checksum: (.*)/.exec(run.output)?.[1];
@@ -397,7 +495,9 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     try {
       const h = ctx.client.workflow.getHandle(workflowId);
       if ((await h.describe()).status.name === 'RUNNING') await h.terminate('localtests: case over');
-    } catch { /* never started */ }
+    } catch {
+      /* never started */
+    }
     rmSync(flagFile, { force: true });
     await runScript(db, c.after).catch(() => {});
     await runScript(db, c.destroy).catch(() => {});
@@ -413,7 +513,13 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
  * revenant's equivalent of gh-ost dying is its workflow ending (terminated); `--resume`
  * starts a new one that resurrects from the changelog.
  */
-async function interruptAndResume(ctx: RunnerContext, workflowId: string, run: Run, args: string[], deadline: number): Promise<Run | string> {
+async function interruptAndResume(
+  ctx: RunnerContext,
+  workflowId: string,
+  run: Run,
+  args: string[],
+  deadline: number,
+): Promise<Run | string> {
   const handle = ctx.client.workflow.getHandle(workflowId);
   let copied = 0;
   while (copied < 500) {
@@ -422,7 +528,9 @@ async function interruptAndResume(ctx: RunnerContext, workflowId: string, run: R
       // An earlier, completed run of the same id answers until this one starts: only a copying run counts.
       const st = await handle.query<MigrationStatus>('status');
       if (st.phase === 'migrating') copied = st.rowsCopied;
-    } catch { /* starting */ }
+    } catch {
+      /* starting */
+    }
     await sleep(200);
   }
   await handle.terminate('localtests gtid-resume: the migration dies mid-copy');
@@ -431,12 +539,17 @@ async function interruptAndResume(ctx: RunnerContext, workflowId: string, run: R
   let s: MigrationStatus | undefined;
   while (!s) {
     if (Date.now() > deadline) return `the resumed run did not start; output:\n${resumed.output}`;
-    try { s = await ctx.client.workflow.getHandle(workflowId).query<MigrationStatus>('status'); } catch { /* starting */ }
+    try {
+      s = await ctx.client.workflow.getHandle(workflowId).query<MigrationStatus>('status');
+    } catch {
+      /* starting */
+    }
     if (s && (!s.resurrected || s.phase === 'inspecting')) s = undefined;
     await sleep(200);
   }
   // It carries on from the checkpoint (committed with every chunk), not from the first row.
-  if (s.rowsCopied < copied) return `the resumed run starts at ${s.rowsCopied} rows copied, before the ${copied} the first run had reported`;
+  if (s.rowsCopied < copied)
+    return `the resumed run starts at ${s.rowsCopied} rows copied, before the ${copied} the first run had reported`;
   return resumed;
 }
 
@@ -446,7 +559,9 @@ async function customProcedure(c: LocalCase, db: string): Promise<void> {
   try {
     if (c.name === 'panic-on-warnings-batch-middle') {
       // One transaction whose first row duplicates an email on the new unique index.
-      await conn.query("BEGIN; INSERT INTO gh_ost_test (email) VALUES ('alice@example.com'); INSERT INTO gh_ost_test (email) VALUES ('dave@example.com'); COMMIT");
+      await conn.query(
+        "BEGIN; INSERT INTO gh_ost_test (email) VALUES ('alice@example.com'); INSERT INTO gh_ost_test (email) VALUES ('dave@example.com'); COMMIT",
+      );
     } else if (c.name === 'panic-on-warnings-update-pk-with-duplicate-on-new-unique-index') {
       // A primary-key change whose new row takes an email another row has.
       await conn.query("UPDATE gh_ost_test SET id = 100, email = 'bob@example.com' WHERE id = 1");

@@ -7,7 +7,17 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { admin, createTestTable, freshDatabase, input, SERVER_KIND, startTemporal, waitForPhase, WriteLoad, type TestTemporal } from './helpers';
+import {
+  admin,
+  createTestTable,
+  freshDatabase,
+  input,
+  SERVER_KIND,
+  startTemporal,
+  waitForPhase,
+  WriteLoad,
+  type TestTemporal,
+} from './helpers';
 import { fleetWorkflowId, migrationWorkflowId, type FleetInput, type MigrationInput } from '../workflows/types';
 
 const OUT = join(__dirname, '..', '..', 'test', 'histories');
@@ -29,8 +39,19 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: 'plain' },
   { name: 'checksummed', extra: { checksum: true } },
-  { name: 'postponed', extra: { postponeCutOver: true }, drive: async (h) => { await waitForPhase(h, ['postponed']); await sleep(1000); await h.signal('cut-over'); } },
-  { name: 'paused-and-tuned', rows: 30_000, extra: { chunkSize: 100, niceRatio: 2, postponeCutOver: true },
+  {
+    name: 'postponed',
+    extra: { postponeCutOver: true },
+    drive: async (h) => {
+      await waitForPhase(h, ['postponed']);
+      await sleep(1000);
+      await h.signal('cut-over');
+    },
+  },
+  {
+    name: 'paused-and-tuned',
+    rows: 30_000,
+    extra: { chunkSize: 100, niceRatio: 2, postponeCutOver: true },
     drive: async (h) => {
       await waitForPhase(h, ['migrating']);
       await h.signal('pause');
@@ -39,12 +60,24 @@ const SCENARIOS: Scenario[] = [
       await h.signal('resume');
       await waitForPhase(h, ['postponed']);
       await h.signal('cut-over');
-    } },
-  { name: 'aborted', rows: 30_000, extra: { chunkSize: 100, niceRatio: 2 },
-    drive: async (h) => { await waitForPhase(h, ['migrating']); await sleep(1000); await h.executeUpdate('abort', { args: [{ cleanup: true }] }); } },
+    },
+  },
+  {
+    name: 'aborted',
+    rows: 30_000,
+    extra: { chunkSize: 100, niceRatio: 2 },
+    drive: async (h) => {
+      await waitForPhase(h, ['migrating']);
+      await sleep(1000);
+      await h.executeUpdate('abort', { args: [{ cleanup: true }] });
+    },
+  },
   // A copy of several seconds under writes: its reports reach the workflow gathered, several to a
   // `progress-reports` signal (worker/progress-batcher.ts); the histories above hold `progress` ones.
-  { name: 'batched-reports', rows: 60_000, extra: { chunkSize: 200, niceRatio: 1, postponeCutOver: true },
+  {
+    name: 'batched-reports',
+    rows: 60_000,
+    extra: { chunkSize: 200, niceRatio: 1, postponeCutOver: true },
     drive: async (h, db) => {
       const load = new WriteLoad(db, 't', 60_000).start(2);
       try {
@@ -54,26 +87,43 @@ const SCENARIOS: Scenario[] = [
         await load.stop();
       }
       await h.signal('cut-over');
-    } },
+    },
+  },
   { name: 'refused', alter: 'ADD COLUMN x INT, RENAME TO elsewhere' },
   { name: 'lossy', alter: 'MODIFY name VARCHAR(4) NOT NULL' },
   { name: 'dry-run', extra: { execute: false } },
-  { name: 'hibernated', rows: 30_000, extra: { chunkSize: 200, niceRatio: 1, criticalLoad: 'Threads_connected=1', criticalLoadHibernateSeconds: 1, postponeCutOver: true },
+  {
+    name: 'hibernated',
+    rows: 30_000,
+    extra: {
+      chunkSize: 200,
+      niceRatio: 1,
+      criticalLoad: 'Threads_connected=1',
+      criticalLoadHibernateSeconds: 1,
+      postponeCutOver: true,
+    },
     drive: async (h) => {
       await waitForPhase(h, ['hibernating']);
       await h.executeUpdate('abort', { args: [{ cleanup: true }] }).catch(() => {});
-    } },
-  { name: 'revert-window', extra: { revertWindowSeconds: 3600 },
+    },
+  },
+  {
+    name: 'revert-window',
+    extra: { revertWindowSeconds: 3600 },
     drive: async (h) => {
       await waitForPhase(h, ['revertible']);
       await sleep(1000);
       await h.executeUpdate('revert');
       await sleep(1000);
       await h.executeUpdate('finalize');
-    } },
+    },
+  },
   // Continued as new twice (the limit lowered): the first run's history ends in the renewal; the
   // newest run's, recorded as renewed-last, begins with one.
-  { name: 'renewed', rows: 30_000, extra: { chunkSize: 200, copyThreads: 1, niceRatio: 2, postponeCutOver: true, historyLimit: 100 },
+  {
+    name: 'renewed',
+    rows: 30_000,
+    extra: { chunkSize: 200, copyThreads: 1, niceRatio: 2, postponeCutOver: true, historyLimit: 100 },
     drive: async (h) => {
       for (;;) {
         const st = await h.query('status').catch(() => undefined);
@@ -82,9 +132,13 @@ const SCENARIOS: Scenario[] = [
       }
       await h.signal('cut-over');
     },
-    lastRunToo: true },
-  { name: 'revert-later', extra: { checkpoint: true },
-    then: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })) },
+    lastRunToo: true,
+  },
+  {
+    name: 'revert-later',
+    extra: { checkpoint: true },
+    then: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })),
+  },
 ];
 /** Fleets (workflows/fleet.ts): the parent's history, and one of its targets' (which holds for the fleet when together). */
 const FLEETS: { name: string; cutOver: FleetInput['cutOver']; canary: number }[] = [
@@ -93,7 +147,9 @@ const FLEETS: { name: string; cutOver: FleetInput['cutOver']; canary: number }[]
 ];
 
 /** REVENANT_HISTORIES=a,b records only those scenarios (new ones, leaving the older recordings as they were). */
-const only = process.env.REVENANT_HISTORIES?.split(',').map((x) => x.trim()).filter(Boolean);
+const only = process.env.REVENANT_HISTORIES?.split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
 
 test('record the histories replay.test.ts replays', { timeout: 600_000 }, async () => {
   mkdirSync(OUT, { recursive: true });
@@ -116,15 +172,27 @@ test('record the histories replay.test.ts replays', { timeout: 600_000 }, async 
         await load.stop();
       }
       // A run that continued as new: its first run is the one recorded under its name.
-      const first = s.lastRunToo ? temporal.client.workflow.getHandle(handle.workflowId, (handle as { firstExecutionRunId?: string }).firstExecutionRunId) : handle;
+      const first = s.lastRunToo
+        ? temporal.client.workflow.getHandle(
+            handle.workflowId,
+            (handle as { firstExecutionRunId?: string }).firstExecutionRunId,
+          )
+        : handle;
       const histories = [{ name: s.name, history: await first.fetchHistory() }];
-      if (s.lastRunToo) histories.push({ name: `${s.name}-last`, history: await temporal.client.workflow.getHandle(handle.workflowId).fetchHistory() });
+      if (s.lastRunToo)
+        histories.push({
+          name: `${s.name}-last`,
+          history: await temporal.client.workflow.getHandle(handle.workflowId).fetchHistory(),
+        });
       for (const { name, history } of histories) {
         const file = join(OUT, `${SERVER_KIND}-${name}.json`);
         writeFileSync(file, historyToJSON(history));
         console.log(`recorded ${file}: ${history.events?.length} events`);
       }
-      await admin(db).then(async (c) => { await c.query(`DROP DATABASE ${db}`); await c.end(); });
+      await admin(db).then(async (c) => {
+        await c.query(`DROP DATABASE ${db}`);
+        await c.end();
+      });
     }
     for (const f of FLEETS.filter((x) => !only?.length || only.includes(x.name))) {
       const dbs = [1, 2, 3].map((i) => `rv_hist_${f.name.replace(/-/g, '_')}_${i}`);
@@ -132,18 +200,43 @@ test('record the histories replay.test.ts replays', { timeout: 600_000 }, async 
         await freshDatabase(db);
         await createTestTable(db, 't', 3_000);
       }
-      const { server, database: _d, table, ...template } = input(dbs[0], 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 1');
-      const fleet: FleetInput = { name: `hist-${f.name}`, servers: [{ host: server.host, port: server.port, databases: dbs }], table, template,
-        login: { user: server.user }, maxConcurrent: 2, canary: f.canary, onFailure: 'stop', cutOver: f.cutOver };
-      const handle = await temporal.client.workflow.start('migrateFleet', { taskQueue: temporal.taskQueue, workflowId: fleetWorkflowId(fleet.name), args: [fleet] });
+      const {
+        server,
+        database: _d,
+        table,
+        ...template
+      } = input(dbs[0], 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 1');
+      const fleet: FleetInput = {
+        name: `hist-${f.name}`,
+        servers: [{ host: server.host, port: server.port, databases: dbs }],
+        table,
+        template,
+        login: { user: server.user },
+        maxConcurrent: 2,
+        canary: f.canary,
+        onFailure: 'stop',
+        cutOver: f.cutOver,
+      };
+      const handle = await temporal.client.workflow.start('migrateFleet', {
+        taskQueue: temporal.taskQueue,
+        workflowId: fleetWorkflowId(fleet.name),
+        args: [fleet],
+      });
       await handle.result();
       const child = temporal.client.workflow.getHandle(migrationWorkflowId(server, dbs[1], 't'));
-      for (const [name, history] of [[f.name, await handle.fetchHistory()], [`${f.name}-target`, await child.fetchHistory()]] as const) {
+      for (const [name, history] of [
+        [f.name, await handle.fetchHistory()],
+        [`${f.name}-target`, await child.fetchHistory()],
+      ] as const) {
         const file = join(OUT, `${SERVER_KIND}-${name}.json`);
         writeFileSync(file, historyToJSON(history));
         console.log(`recorded ${file}: ${history.events?.length} events`);
       }
-      for (const db of dbs) await admin(db).then(async (c) => { await c.query(`DROP DATABASE ${db}`); await c.end(); });
+      for (const db of dbs)
+        await admin(db).then(async (c) => {
+          await c.query(`DROP DATABASE ${db}`);
+          await c.end();
+        });
     }
   } finally {
     await temporal.close();

@@ -13,9 +13,14 @@ import { workflowSource } from '../worker/worker';
 const DIR = join(__dirname, '..', '..', 'test', 'histories');
 
 test('every recorded migration history replays against the current workflow code', { timeout: 300_000 }, async () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   assert.ok(files.length >= 8, `recorded histories: ${files.join(', ')}`);
-  const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(readFileSync(join(DIR, f), 'utf8'))) }));
+  const histories = files.map((f) => ({
+    workflowId: f,
+    history: historyFromJSON(JSON.parse(readFileSync(join(DIR, f), 'utf8'))),
+  }));
   const failures: string[] = [];
   for await (const r of Worker.runReplayHistories(workflowSource(), histories)) {
     if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);

@@ -2,7 +2,17 @@
 // secrets), query its status, wait for its result.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checksum, createTestTable, freshDatabase, input, showCreate, runTemporal, startTemporal, type TestTemporal, ONE_SERVER } from './helpers';
+import {
+  checksum,
+  createTestTable,
+  freshDatabase,
+  input,
+  showCreate,
+  runTemporal,
+  startTemporal,
+  type TestTemporal,
+  ONE_SERVER,
+} from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
 const temporalCli = async (...args: string[]) => {
@@ -11,8 +21,12 @@ const temporalCli = async (...args: string[]) => {
   return { stdout: r.out };
 };
 let temporal: TestTemporal;
-before(async () => { temporal = await startTemporal('test-temporal-cli'); });
-after(async () => { await temporal.close(); });
+before(async () => {
+  temporal = await startTemporal('test-temporal-cli');
+});
+after(async () => {
+  await temporal.close();
+});
 
 test('temporal workflow start / query / result run a migration', { skip: ONE_SERVER, timeout: 300_000 }, async () => {
   const db = 'rv_tcli';
@@ -20,11 +34,31 @@ test('temporal workflow start / query / result run a migration', { skip: ONE_SER
   await createTestTable(db, 't', 20_000);
   const i = input(db, 't', 'ADD COLUMN via_cli TINYINT NOT NULL DEFAULT 1', { postponeCutOver: true });
   const id = migrationWorkflowId(i.server, db, 't');
-  await temporalCli('workflow', 'start', '--type', 'migrateTable', '--task-queue', temporal.taskQueue, '--workflow-id', id, '--input', JSON.stringify(i));
+  await temporalCli(
+    'workflow',
+    'start',
+    '--type',
+    'migrateTable',
+    '--task-queue',
+    temporal.taskQueue,
+    '--workflow-id',
+    id,
+    '--input',
+    JSON.stringify(i),
+  );
 
   let status: MigrationStatus | undefined;
   for (let n = 0; n < 600; n++) {
-    const { stdout } = await temporalCli('workflow', 'query', '--workflow-id', id, '--name', 'status', '--output', 'json');
+    const { stdout } = await temporalCli(
+      'workflow',
+      'query',
+      '--workflow-id',
+      id,
+      '--name',
+      'status',
+      '--output',
+      'json',
+    );
     const parsed = JSON.parse(stdout);
     status = (parsed.queryResult ?? parsed.result ?? parsed)[0] as MigrationStatus;
     if (status.phase === 'postponed' || status.phase === 'failed') break;

@@ -10,7 +10,19 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import {
-  checksum, createTestTable, freshDatabase, MYSQL_PORT, ONE_SERVER, runCommand, startTemporal, TEMPORAL_ADDRESS, waitForPhase, waitForStatus, WorkerProcess, WriteLoad, type TestTemporal,
+  checksum,
+  createTestTable,
+  freshDatabase,
+  MYSQL_PORT,
+  ONE_SERVER,
+  runCommand,
+  startTemporal,
+  TEMPORAL_ADDRESS,
+  waitForPhase,
+  waitForStatus,
+  WorkerProcess,
+  WriteLoad,
+  type TestTemporal,
 } from './helpers';
 import { migrationWorkflowId, type MigrationResult } from '../workflows/types';
 
@@ -30,7 +42,10 @@ before(async () => {
   rmSync(PREVIOUS, { recursive: true, force: true });
   mkdirSync(PREVIOUS, { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(PREVIOUS, 'node_modules'));
-  const built = await runCommand('bash', ['-c', `tar -xzf ${join(ROOT, 'test', 'previous-release.tar.gz')} -C ${PREVIOUS} && cd ${PREVIOUS} && npm run --silent build`]);
+  const built = await runCommand('bash', [
+    '-c',
+    `tar -xzf ${join(ROOT, 'test', 'previous-release.tar.gz')} -C ${PREVIOUS} && cd ${PREVIOUS} && npm run --silent build`,
+  ]);
   assert.equal(built.code, 0, `building ${COMMIT}: ${built.out}`);
 });
 after(async () => {
@@ -38,7 +53,10 @@ after(async () => {
   await connection?.close();
 });
 
-test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, finished by the current code; equal, zero redo`, { skip, timeout: 600_000 }, async () => {
+test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, finished by the current code; equal, zero redo`, {
+  skip,
+  timeout: 600_000,
+}, async () => {
   const db = 'rv_upgrade';
   await freshDatabase(db);
   await createTestTable(db, 't', 60_000);
@@ -47,14 +65,42 @@ test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, fi
   try {
     await old.start();
     // Started by the previous release's own CLI: its input, as it wrote it.
-    const started = await runCommand('node', [join(PREVIOUS, 'bin', 'revenant.js'), 'migrate', '--host', '127.0.0.1', '--port', String(MYSQL_PORT),
-      '--user', 'revenant', '--database', db, '--table', 't', '--alter', 'ADD COLUMN u INT NOT NULL DEFAULT 9', '--allow-on-master', '--execute',
-      '--chunk-size', '300', '--copy-threads', '1', '--nice-ratio', '2', '--postpone-cut-over', '--detach'],
-    { ...process.env, TEMPORAL_ADDRESS, REVENANT_TASK_QUEUE: QUEUE });
+    const started = await runCommand(
+      'node',
+      [
+        join(PREVIOUS, 'bin', 'revenant.js'),
+        'migrate',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(MYSQL_PORT),
+        '--user',
+        'revenant',
+        '--database',
+        db,
+        '--table',
+        't',
+        '--alter',
+        'ADD COLUMN u INT NOT NULL DEFAULT 9',
+        '--allow-on-master',
+        '--execute',
+        '--chunk-size',
+        '300',
+        '--copy-threads',
+        '1',
+        '--nice-ratio',
+        '2',
+        '--postpone-cut-over',
+        '--detach',
+      ],
+      { ...process.env, TEMPORAL_ADDRESS, REVENANT_TASK_QUEUE: QUEUE },
+    );
     assert.equal(started.code, 0, started.out);
     // Only the old workers poll the queue until they die.
     connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
-    const handle = new Client({ connection }).workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'));
+    const handle = new Client({ connection }).workflow.getHandle(
+      migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'),
+    );
     await waitForStatus(handle, (s) => s.rowsCopied >= 10_000, 'the copy under the old workers');
     // The deploy: the old workers die; the current code's take over.
     old.kill9();
@@ -73,7 +119,7 @@ test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, fi
     assert.deepEqual(await load.missingFrom('t'), [], 'every acknowledged insert is in the migrated table');
     // The run was begun by the old code (no marker of this release's) and finished by the new.
     const history = JSON.stringify(await handle.fetchHistory());
-    assert.ok(!history.includes('renew-history'), 'begun without this release\'s markers');
+    assert.ok(!history.includes('renew-history'), "begun without this release's markers");
   } finally {
     old.kill9();
     await load.stop();

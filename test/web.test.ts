@@ -6,15 +6,30 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createTestTable, freshDatabase, MYSQL_PORT, ONE_SERVER, runCommand, runRevenant, startTemporal, TEMPORAL_ADDRESS, waitForPhase, type TestTemporal } from './helpers';
+import {
+  createTestTable,
+  freshDatabase,
+  MYSQL_PORT,
+  ONE_SERVER,
+  runCommand,
+  runRevenant,
+  startTemporal,
+  TEMPORAL_ADDRESS,
+  waitForPhase,
+  type TestTemporal,
+} from './helpers';
 import { migrationWorkflowId } from '../workflows/types';
 
 const skip = ONE_SERVER;
 const UI = `http://127.0.0.1:${Number(TEMPORAL_ADDRESS.split(':')[1]) + 1000}`;
 
 let temporal: TestTemporal;
-before(async () => { if (!skip) temporal = await startTemporal('test-web'); });
-after(async () => { await temporal?.close(); });
+before(async () => {
+  if (!skip) temporal = await startTemporal('test-web');
+});
+after(async () => {
+  await temporal?.close();
+});
 
 /** The page's visible text (its frames' too) once it contains `needle`, or after the timeout. */
 async function pageText(url: string, needle: string): Promise<{ found: boolean; text: string }> {
@@ -25,13 +40,37 @@ async function pageText(url: string, needle: string): Promise<{ found: boolean; 
   return { ...page, text: page.text.replace(/\u2044/g, '/').replace(/[\u201c\u201d]/g, '"') };
 }
 
-test('Temporal Web shows the table and ALTER, the live status line, and what each activity does', { skip, timeout: 300_000 }, async () => {
+test('Temporal Web shows the table and ALTER, the live status line, and what each activity does', {
+  skip,
+  timeout: 300_000,
+}, async () => {
   const db = 'rv_web';
   await freshDatabase(db);
   await createTestTable(db, 't', 20_000);
   const alter = 'ADD COLUMN w INT NOT NULL DEFAULT 1';
-  const r = await runRevenant(['migrate', '--host', '127.0.0.1', '--port', String(MYSQL_PORT), '--user', 'revenant', '--database', db, '--table', 't',
-    '--alter', alter, '--allow-on-master', '--execute', '--postpone-cut-over', '--exact-rowcount', '--detach'], 'test-web');
+  const r = await runRevenant(
+    [
+      'migrate',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(MYSQL_PORT),
+      '--user',
+      'revenant',
+      '--database',
+      db,
+      '--table',
+      't',
+      '--alter',
+      alter,
+      '--allow-on-master',
+      '--execute',
+      '--postpone-cut-over',
+      '--exact-rowcount',
+      '--detach',
+    ],
+    'test-web',
+  );
   assert.equal(r.code, 0, r.out);
   const id = migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't');
   const handle = temporal.client.workflow.getHandle(id);

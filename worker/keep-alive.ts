@@ -7,11 +7,21 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 
-const HEARTBEAT_THEMSELVES = new Set(['copyRows', 'drainBinlog', 'checksumTables', 'cutOver', 'addDeferredIndexes', 'waitWhileFileExists']);
+const HEARTBEAT_THEMSELVES = new Set([
+  'copyRows',
+  'drainBinlog',
+  'checksumTables',
+  'cutOver',
+  'addDeferredIndexes',
+  'waitWhileFileExists',
+]);
 const EVERY_MS = 1_000;
 
 class KeepAlive implements ActivityInboundCallsInterceptor {
-  async execute(input: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[0], next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1]): Promise<unknown> {
+  async execute(
+    input: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[0],
+    next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1],
+  ): Promise<unknown> {
     const ctx = Context.current();
     if (HEARTBEAT_THEMSELVES.has(ctx.info.activityType)) return next(input);
     const beat = setInterval(() => ctx.heartbeat(), EVERY_MS);

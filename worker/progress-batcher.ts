@@ -20,14 +20,23 @@ const MAX_WINDOW_MS = 60_000;
 /** A workflow not heard from for this long is forgotten (a worker may serve thousands). */
 const FORGET_AFTER_MS = 3_600_000;
 
-interface Outbox { firstAt: number; sentAt: number; waiting: Map<string, ProgressReport>; sentKinds: Set<string>; timer?: NodeJS.Timeout }
+interface Outbox {
+  firstAt: number;
+  sentAt: number;
+  waiting: Map<string, ProgressReport>;
+  sentKinds: Set<string>;
+  timer?: NodeJS.Timeout;
+}
 
 export class ProgressBatcher {
   private readonly outboxes = new Map<string, Outbox>();
   private resumes = 0;
   private sweptAt: number;
 
-  constructor(private readonly send: SendReports, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly send: SendReports,
+    private readonly now: () => number = Date.now,
+  ) {
     this.sweptAt = now();
   }
 
@@ -35,8 +44,14 @@ export class ProgressBatcher {
     const now = this.now();
     this.sweep(now);
     let box = this.outboxes.get(workflowId);
-    if (!box) this.outboxes.set(workflowId, box = { firstAt: now, sentAt: 0, waiting: new Map(), sentKinds: new Set() });
-    const kind = report.kind === 'throttle' ? `throttle:${report.phase}` : report.kind === 'resume' ? `resume:${++this.resumes}` : report.kind;
+    if (!box)
+      this.outboxes.set(workflowId, (box = { firstAt: now, sentAt: 0, waiting: new Map(), sentKinds: new Set() }));
+    const kind =
+      report.kind === 'throttle'
+        ? `throttle:${report.phase}`
+        : report.kind === 'resume'
+          ? `resume:${++this.resumes}`
+          : report.kind;
     // Deleted first: the waiting reports go in the order of their latest version.
     box.waiting.delete(kind);
     box.waiting.set(kind, report);

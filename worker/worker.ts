@@ -32,7 +32,9 @@ export interface WorkerConfig {
 /** The prebuilt workflow bundle (npm run build), else the sources are bundled at start-up. */
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = join(__dirname, '..', 'workflow-bundle.js');
-  return existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
+  return existsSync(bundle)
+    ? { workflowBundle: { codePath: bundle } }
+    : { workflowsPath: require.resolve('../workflows') };
 }
 
 export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker; close: () => Promise<void> }> {
@@ -45,13 +47,20 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
     await client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports);
   });
   const progress: ProgressSink = async (workflowId, report, urgent) => batcher.add(workflowId, report, urgent);
-  const control = new ControlSourceCache((workflowId) => client.workflow.getHandle(workflowId).query<MigrationStatus>('status')).read;
+  const control = new ControlSourceCache((workflowId) =>
+    client.workflow.getHandle(workflowId).query<MigrationStatus>('status'),
+  ).read;
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue: cfg.taskQueue ?? TASK_QUEUE,
     ...workflowSource(),
-    activities: createActivities({ credentials: cfg.credentials ?? credentialsFromEnvironment(), progress, control, policy: cfg.policy ?? policyFromEnvironment() }),
+    activities: createActivities({
+      credentials: cfg.credentials ?? credentialsFromEnvironment(),
+      progress,
+      control,
+      policy: cfg.policy ?? policyFromEnvironment(),
+    }),
     shutdownGraceTime: `${cfg.shutdownGraceSeconds ?? 10}s`,
     maxConcurrentActivityTaskExecutions: 50,
     interceptors: { activity: [keepAlive] },
@@ -71,14 +80,20 @@ export async function runWorker(cfg: WorkerConfig): Promise<void> {
   installTelemetry(telemetry);
   const { worker, close } = await createWorker(cfg);
   Runtime.instance().logger.info('revenant worker started', {
-    taskQueue: cfg.taskQueue ?? TASK_QUEUE, address: cfg.address, namespace: cfg.namespace ?? 'default', metrics: telemetry.metricsAddress ?? 'off',
+    taskQueue: cfg.taskQueue ?? TASK_QUEUE,
+    address: cfg.address,
+    namespace: cfg.namespace ?? 'default',
+    metrics: telemetry.metricsAddress ?? 'off',
     // Where this worker's MySQL logins may go: the operator reads it here, once.
     mysqlServers: cfg.credentials ? 'as its embedding process says' : describeServersAllowed(),
   });
   // REVENANT_MEMORY_LOG_SECONDS: the process's memory, logged at that interval (the soak reads
   // it to tell a growing JavaScript heap from native memory).
   const every = Number(process.env.REVENANT_MEMORY_LOG_SECONDS ?? 0);
-  const memory = every > 0 ? setInterval(() => Runtime.instance().logger.info('memory', { ...process.memoryUsage() }), every * 1000) : undefined;
+  const memory =
+    every > 0
+      ? setInterval(() => Runtime.instance().logger.info('memory', { ...process.memoryUsage() }), every * 1000)
+      : undefined;
   try {
     await worker.run();
   } finally {

@@ -11,16 +11,16 @@ export const ACTIVITY_SUMMARIES: Record<keyof Activities, string> = {
   resurrect: 'resurrect: check the checkpoint against the table and the binlog, and take it up',
   copyRows: 'copy: rows from the original into the ghost table, chunk by chunk, each with its checkpoint',
   addDeferredIndexes: 'add the secondary indexes deferred until after the copy',
-  drainBinlog: 'apply: the binlog\'s changes to the original, applied to the ghost table',
+  drainBinlog: "apply: the binlog's changes to the original, applied to the ghost table",
   checksumTables: 'checksum: compare the ghost with the original, row for row',
   cutOver: 'cut-over: lock the original, apply the last changes, swap the tables (atomic RENAME)',
   cleanup: 'clean up: drop or keep the old table, drop the changelog',
-  keptTableProblems: 'revert window: check that the kept table can take the table\'s place again',
-  prepareRevert: 'revert: read the migration\'s checkpoint and where its cut-over is in the binlog',
+  keptTableProblems: "revert window: check that the kept table can take the table's place again",
+  prepareRevert: "revert: read the migration's checkpoint and where its cut-over is in the binlog",
   keepCheckpoint: 'keep the checkpoint for a retry of --revert',
   waitWhileFileExists: 'wait while the --postpone-cut-over-flag-file exists',
   runHook: 'run a gh-ost hook (--hooks-path)',
-  writeControl: 'pass the operator\'s settings to the copy and the applier',
+  writeControl: "pass the operator's settings to the copy and the applier",
   dropMigrationTables: 'drop the ghost table and the changelog',
   listFleetTargets: 'fleet: find the databases on each server that match the fleet file and hold the table',
   fleetCheckpoints: 'fleet: find the targets that left a checkpoint to continue from (--resurrect)',
@@ -37,7 +37,11 @@ export function summarizedActivities(options: ActivityOptions): Activities {
     get(_, name: string) {
       const activity = plain[name as keyof Activities];
       const summary = ACTIVITY_SUMMARIES[name as keyof Activities];
-      return (...args: unknown[]) => (activity.executeWithOptions as (o: ActivityOptions, a: unknown[]) => Promise<unknown>)({ ...options, summary }, args);
+      return (...args: unknown[]) =>
+        (activity.executeWithOptions as (o: ActivityOptions, a: unknown[]) => Promise<unknown>)(
+          { ...options, summary },
+          args,
+        );
     },
   });
 }

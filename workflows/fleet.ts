@@ -13,23 +13,56 @@
 // stays bounded: past its limit the parent lets its running children finish, then continues as
 // new with where every target stands.
 import {
-  ApplicationFailure, condition, continueAsNew, defineQuery, defineUpdate, ParentClosePolicy, setHandler, sleep, startChild,
-  upsertSearchAttributes, WorkflowIdReusePolicy, workflowInfo, type ChildWorkflowHandle,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  ParentClosePolicy,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  WorkflowIdReusePolicy,
+  workflowInfo,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { summarizedActivities } from './activity-summaries';
-import { abortSignal, cutOverSignal, failureMessage, fleetReadySignal, migrateTable, pauseSignal, resumeSignal, setSignal } from './migrate-table';
+import {
+  abortSignal,
+  cutOverSignal,
+  failureMessage,
+  fleetReadySignal,
+  migrateTable,
+  pauseSignal,
+  resumeSignal,
+  setSignal,
+} from './migrate-table';
 import { DEFAULT_HISTORY_LIMIT, historyFull } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { validateChange } from './settings';
-import { migrationWorkflowId, type FleetInput, type FleetResult, type FleetStatus, type FleetTargetState, type FleetTargetStatus, type MigrationInput, type MigrationResult } from './types';
+import {
+  migrationWorkflowId,
+  type FleetInput,
+  type FleetResult,
+  type FleetStatus,
+  type FleetTargetState,
+  type FleetTargetStatus,
+  type MigrationInput,
+  type MigrationResult,
+} from './types';
 
 export const fleetStatusQuery = defineQuery<FleetStatus>('fleet-status');
 export const fleetSetUpdate = defineUpdate<Record<string, unknown>, [Record<string, unknown>]>('set');
 export const fleetAbortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');
 export { cutOverSignal, pauseSignal, resumeSignal };
 
-const fleetActivities = summarizedActivities({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 } });
+const fleetActivities = summarizedActivities({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+});
 
 const STATES: FleetTargetState[] = ['pending', 'copying', 'holding', 'cutting-over', 'done', 'failed', 'skipped'];
 const serverOf = (t: { server: { host: string; port: number } }) => `${t.server.host}:${t.server.port}`;
@@ -48,14 +81,23 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
   /** The operator's go: a cut-over together goes ahead without the targets that cannot. */
   let released = false;
   const status: FleetStatus = {
-    name: input.name, phase: 'resolving', targets: carried?.targets ?? [], counts: {} as FleetStatus['counts'], maxCopying: 0,
-    paused, elapsedSeconds: 0, renewals: carried?.runs ?? 0,
+    name: input.name,
+    phase: 'resolving',
+    targets: carried?.targets ?? [],
+    counts: {} as FleetStatus['counts'],
+    maxCopying: 0,
+    paused,
+    elapsedSeconds: 0,
+    renewals: carried?.runs ?? 0,
   };
   const handles = new Map<string, ChildWorkflowHandle<typeof migrateTable>>();
   const running = new Map<string, Promise<void>>();
-  const copying = (server?: string) => status.targets.filter((t) => t.state === 'copying' && (!server || serverOf(t) === server)).length;
+  const copying = (server?: string) =>
+    status.targets.filter((t) => t.state === 'copying' && (!server || serverOf(t) === server)).length;
   const statusNow = (): FleetStatus => {
-    status.counts = Object.fromEntries(STATES.map((s) => [s, status.targets.filter((t) => t.state === s).length])) as FleetStatus['counts'];
+    status.counts = Object.fromEntries(
+      STATES.map((s) => [s, status.targets.filter((t) => t.state === s).length]),
+    ) as FleetStatus['counts'];
     status.paused = paused;
     status.elapsedSeconds = (Date.now() - started) / 1000;
     return status;
@@ -65,17 +107,41 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
   /** A signal to every target running now. */
   const toRunning = async (send: (h: ChildWorkflowHandle<typeof migrateTable>) => Promise<void>) => {
     // A target's handle is kept from its start to its end: every one here runs.
-    await Promise.all([...handles.entries()].map(([id, h]) => tell(() => send(h), () => running.has(id))));
+    await Promise.all(
+      [...handles.entries()].map(([id, h]) =>
+        tell(
+          () => send(h),
+          () => running.has(id),
+        ),
+      ),
+    );
   };
   setHandler(fleetStatusQuery, () => statusNow());
-  setHandler(pauseSignal, () => { paused = true; void toRunning((h) => h.signal(pauseSignal)); });
-  setHandler(resumeSignal, () => { paused = false; void toRunning((h) => h.signal(resumeSignal)); });
-  setHandler(cutOverSignal, () => { released = true; void toRunning((h) => h.signal(cutOverSignal)); });
-  setHandler(fleetSetUpdate, async (change) => {
-    settings = { ...settings, ...validateChange(change) };
-    await toRunning((h) => h.signal(setSignal, change));
-    return settings;
-  }, { validator: (change) => { validateChange(change); } });
+  setHandler(pauseSignal, () => {
+    paused = true;
+    void toRunning((h) => h.signal(pauseSignal));
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+    void toRunning((h) => h.signal(resumeSignal));
+  });
+  setHandler(cutOverSignal, () => {
+    released = true;
+    void toRunning((h) => h.signal(cutOverSignal));
+  });
+  setHandler(
+    fleetSetUpdate,
+    async (change) => {
+      settings = { ...settings, ...validateChange(change) };
+      await toRunning((h) => h.signal(setSignal, change));
+      return settings;
+    },
+    {
+      validator: (change) => {
+        validateChange(change);
+      },
+    },
+  );
   setHandler(fleetAbortUpdate, async (arg) => {
     aborted = true;
     stopping = 'aborted by the operator';
@@ -90,62 +156,82 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
   // 1. The targets.
   if (!carried) {
     const targets = await fleetActivities.listFleetTargets(input.servers, input.table, input.login);
-    if (targets.length === 0) throw ApplicationFailure.nonRetryable(`fleet ${input.name}: no database of the fleet file holds the table`, 'BadInput');
+    if (targets.length === 0)
+      throw ApplicationFailure.nonRetryable(
+        `fleet ${input.name}: no database of the fleet file holds the table`,
+        'BadInput',
+      );
     const resume = new Set(input.resurrect ? await fleetActivities.fleetCheckpoints(targets, input.template) : []);
     status.targets = targets.map((t, i) => ({
-      ...t, workflowId: migrationWorkflowId(t.server, t.database, t.table), state: 'pending' as const,
-      ...(i < input.canary ? { canary: true } : {}), ...(resume.has(i) ? { resume: true } : {}),
+      ...t,
+      workflowId: migrationWorkflowId(t.server, t.database, t.table),
+      state: 'pending' as const,
+      ...(i < input.canary ? { canary: true } : {}),
+      ...(resume.has(i) ? { resume: true } : {}),
     }));
   }
 
   const childInput = (t: FleetTargetStatus, holdForFleet: boolean): MigrationInput => ({
-    ...input.template, ...settings, server: t.server, database: t.database, table: t.table,
+    ...input.template,
+    ...settings,
+    server: t.server,
+    database: t.database,
+    table: t.table,
     resurrect: !!t.resume,
-    ...(holdForFleet ? { postponeCutOver: true, fleet: { workflowId: workflowInfo().workflowId, together: true } } : {}),
+    ...(holdForFleet
+      ? { postponeCutOver: true, fleet: { workflowId: workflowInfo().workflowId, together: true } }
+      : {}),
   });
   const launch = (t: FleetTargetStatus, holdForFleet: boolean) => {
     t.state = 'copying';
     status.maxCopying = Math.max(status.maxCopying, copying());
-    running.set(t.workflowId, (async () => {
-      try {
-        const child = await startChild(migrateTable, {
-          workflowId: t.workflowId, args: [childInput(t, holdForFleet)],
-          // Resurrected, a target whose migration completed is not begun again.
-          workflowIdReusePolicy: input.resurrect ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          parentClosePolicy: ParentClosePolicy.TERMINATE,
-          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.fleet, value: input.name }],
-          staticSummary: `${t.database}.${t.table} on ${serverOf(t)}: ${input.template.alter} (fleet ${input.name})`,
-        });
-        handles.set(t.workflowId, child);
-        // Paused while it was being started: it is told too.
-        if (paused) await tell(() => child.signal(pauseSignal));
-        const r = (await child.result()) as MigrationResult;
-        t.state = 'done';
-        t.message = r.status.message;
-        t.rowsCopied = r.status.rowsCopied;
-        if (r.status.renamedAt) t.renamedAt = r.status.renamedAt;
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) {
-          if (input.resurrect) {
-            t.state = 'skipped';
-            t.message = `not begun again: workflow ${t.workflowId} completed (or runs on its own)`;
-            return;
+    running.set(
+      t.workflowId,
+      (async () => {
+        try {
+          const child = await startChild(migrateTable, {
+            workflowId: t.workflowId,
+            args: [childInput(t, holdForFleet)],
+            // Resurrected, a target whose migration completed is not begun again.
+            workflowIdReusePolicy: input.resurrect
+              ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+              : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+            parentClosePolicy: ParentClosePolicy.TERMINATE,
+            typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.fleet, value: input.name }],
+            staticSummary: `${t.database}.${t.table} on ${serverOf(t)}: ${input.template.alter} (fleet ${input.name})`,
+          });
+          handles.set(t.workflowId, child);
+          // Paused while it was being started: it is told too.
+          if (paused) await tell(() => child.signal(pauseSignal));
+          const r = (await child.result()) as MigrationResult;
+          t.state = 'done';
+          t.message = r.status.message;
+          t.rowsCopied = r.status.rowsCopied;
+          if (r.status.renamedAt) t.renamedAt = r.status.renamedAt;
+        } catch (e) {
+          if (e instanceof WorkflowExecutionAlreadyStartedError) {
+            if (input.resurrect) {
+              t.state = 'skipped';
+              t.message = `not begun again: workflow ${t.workflowId} completed (or runs on its own)`;
+              return;
+            }
+            t.state = 'failed';
+            t.message = `refused: ${t.database}.${t.table} on ${serverOf(t)} is already migrating (workflow ${t.workflowId})`;
+          } else {
+            t.state = 'failed';
+            t.message = failureMessage(e);
           }
-          t.state = 'failed';
-          t.message = `refused: ${t.database}.${t.table} on ${serverOf(t)} is already migrating (workflow ${t.workflowId})`;
-        } else {
-          t.state = 'failed';
-          t.message = failureMessage(e);
+          if (t.canary) stopping ??= `canary ${t.database} on ${serverOf(t)} failed: ${t.message}`;
+          else if (input.onFailure === 'stop') stopping ??= `${t.database} on ${serverOf(t)} failed: ${t.message}`;
+        } finally {
+          running.delete(t.workflowId);
+          handles.delete(t.workflowId);
         }
-        if (t.canary) stopping ??= `canary ${t.database} on ${serverOf(t)} failed: ${t.message}`;
-        else if (input.onFailure === 'stop') stopping ??= `${t.database} on ${serverOf(t)} failed: ${t.message}`;
-      } finally {
-        running.delete(t.workflowId);
-        handles.delete(t.workflowId);
-      }
-    })());
+      })(),
+    );
   };
-  const startable = (t: FleetTargetStatus) => !paused && copying() < input.maxConcurrent && copying(serverOf(t)) < (input.maxPerServer ?? input.maxConcurrent);
+  const startable = (t: FleetTargetStatus) =>
+    !paused && copying() < input.maxConcurrent && copying(serverOf(t)) < (input.maxPerServer ?? input.maxConcurrent);
   /** Past its history limit, the parent starts nothing more, lets what runs finish, and continues as new. */
   const renewDue = () => !together && historyFull(historyLimit);
 
@@ -165,13 +251,19 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
   if (!stopping) status.phase = 'rolling';
   for (;;) {
     let next: FleetTargetStatus | undefined;
-    await condition(() => !!stopping || renewDue() || !status.targets.some((t) => t.state === 'pending') ||
-      (next = status.targets.find((t) => t.state === 'pending' && startable(t))) !== undefined);
+    await condition(
+      () =>
+        !!stopping ||
+        renewDue() ||
+        !status.targets.some((t) => t.state === 'pending') ||
+        (next = status.targets.find((t) => t.state === 'pending' && startable(t))) !== undefined,
+    );
     if (stopping || !status.targets.some((t) => t.state === 'pending')) break;
     if (renewDue()) {
       await condition(() => running.size === 0);
       return continueAsNew<typeof migrateFleet>({
-        ...input, carried: { targets: status.targets, runs: status.renewals + 1, startedAt: started, settings, paused },
+        ...input,
+        carried: { targets: status.targets, runs: status.renewals + 1, startedAt: started, settings, paused },
       });
     }
     launch(next!, together);
@@ -186,7 +278,8 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
       const failed = status.targets.filter((t) => t.state === 'failed' && !t.canary);
       if (failed.length && !aborted) {
         status.phase = 'holding';
-        status.message = `cannot cut over together: ${failed.map((t) => `${t.database} on ${serverOf(t)}`).join(', ')} failed; ` +
+        status.message =
+          `cannot cut over together: ${failed.map((t) => `${t.database} on ${serverOf(t)}`).join(', ')} failed; ` +
           `the other ${holding().length} hold with their originals in place: cut-over (revenant cut-over --fleet ${input.name}) releases them, abort ends them`;
         await condition(() => released || aborted);
       }
@@ -196,7 +289,14 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
         const go = holding();
         for (const t of go) t.state = 'cutting-over';
         // Every signal in one workflow task: the targets are told within milliseconds of each other.
-        await Promise.all(go.map((t) => handles.get(t.workflowId)!.signal(cutOverSignal).catch(() => {})));
+        await Promise.all(
+          go.map((t) =>
+            handles
+              .get(t.workflowId)!
+              .signal(cutOverSignal)
+              .catch(() => {}),
+          ),
+        );
       }
     }
   }
@@ -207,7 +307,8 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
   if (aborted || failed.length) {
     s.phase = aborted ? 'aborted' : 'failed';
     const notStarted = s.counts.pending;
-    s.message = `${aborted ? 'aborted by the operator' : `${failed.length} target(s) failed: ${failed.map((t) => `${t.database} on ${serverOf(t)} (${t.message})`).join('; ')}`}; ` +
+    s.message =
+      `${aborted ? 'aborted by the operator' : `${failed.length} target(s) failed: ${failed.map((t) => `${t.database} on ${serverOf(t)} (${t.message})`).join('; ')}`}; ` +
       `${s.counts.done} done, ${notStarted} not started${notStarted || failed.length ? `: fix, then run the same command with --resurrect to continue what is not done` : ''}`;
     throw ApplicationFailure.nonRetryable(s.message, aborted ? 'Aborted' : 'FleetFailed', s);
   }

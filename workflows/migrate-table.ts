@@ -1,8 +1,25 @@
 // migrateTable: one online schema migration, as the list of its phases. Deterministic code
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
-  ActivityCancellationType, ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, ContinueAsNew, continueAsNew, defineQuery, defineSignal,
-  defineUpdate, getExternalWorkflowHandle, isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes, workflowInfo,
+  ActivityCancellationType,
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  ContinueAsNew,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../activities/hooks';
 import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
@@ -11,7 +28,20 @@ import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } f
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
-import { checkpointTableName, checksumSummary, tableNameBase, type ApplyProgress, type CopyProgress, type FleetReady, type MigrationInput, type MigrationResult, type MigrationStatus, type Phase, type ProgressReport, type TablePlan } from './types';
+import {
+  checkpointTableName,
+  checksumSummary,
+  tableNameBase,
+  type ApplyProgress,
+  type CopyProgress,
+  type FleetReady,
+  type MigrationInput,
+  type MigrationResult,
+  type MigrationStatus,
+  type Phase,
+  type ProgressReport,
+  type TablePlan,
+} from './types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');
@@ -32,7 +62,15 @@ export const abortSignal = defineSignal<[{ cleanup?: boolean }]>('abort-migratio
 /** Sent to the fleet (input.fleet) by a target that holds for the fleet's cut-over together. */
 export const fleetReadySignal = defineSignal<[FleetReady]>('target-ready');
 
-const TERMINAL_PHASES: Phase[] = ['cutting-over', 'revertible', 'cleaning-up', 'completed', 'dry-run-completed', 'failed', 'aborted'];
+const TERMINAL_PHASES: Phase[] = [
+  'cutting-over',
+  'revertible',
+  'cleaning-up',
+  'completed',
+  'dry-run-completed',
+  'failed',
+  'aborted',
+];
 
 // Short phases: a few minutes, retried a few times; refusals are non-retryable. The worker
 // heartbeats for them (worker/keep-alive.ts): a worker that dies under one is noticed in 10 s.
@@ -53,7 +91,13 @@ const long = summarizedActivities({
   startToCloseTimeout: NO_TIME_LIMIT,
   heartbeatTimeout: '5s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 200, nonRetryableErrorTypes: ['CriticalLoad'] },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 200,
+    nonRetryableErrorTypes: ['CriticalLoad'],
+  },
 });
 
 // Cut-over: bounded lock waits inside; retried with backoff (gh-ost's --default-retries 60).
@@ -67,7 +111,11 @@ const flagFileActivity = summarizedActivities({ startToCloseTimeout: NO_TIME_LIM
 
 // gh-ost's hooks: an executable that fails stops the migration where it runs (its failure is
 // non-retryable: the hook said no); a worker lost mid-hook runs it again.
-const hookActivity = summarizedActivities({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '10s', retry: { initialInterval: '1s', maximumAttempts: 3 } });
+const hookActivity = summarizedActivities({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
 
 export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
   // A run that continued an earlier one (workflows/renewal.ts) counts from the migration's start.
@@ -79,10 +127,26 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   let copyEnded = renewal?.copyEndedAt ?? 0;
   const hooksRun = new Set(renewal?.hooksRun ?? []);
   const status: MigrationStatus = {
-    workflowId: workflowInfo().workflowId, phase: 'inspecting', database: input.database, table: input.table, alter: input.alter,
-    rowsCopied: 0, rowsEstimate: 0, percent: 0, eventsApplied: 0, lagSeconds: 0, backlogBytes: 0,
-    elapsedSeconds: 0, copyElapsedSeconds: 0, cutOverPostponed: input.postponeCutOver || !!input.postponeCutOverFlagFile, cutOverAttempts: 0,
-    resumes: 0, redoneChunks: 0, redoneEvents: 0, hibernations: 0, resurrected: !!input.resurrect,
+    workflowId: workflowInfo().workflowId,
+    phase: 'inspecting',
+    database: input.database,
+    table: input.table,
+    alter: input.alter,
+    rowsCopied: 0,
+    rowsEstimate: 0,
+    percent: 0,
+    eventsApplied: 0,
+    lagSeconds: 0,
+    backlogBytes: 0,
+    elapsedSeconds: 0,
+    copyElapsedSeconds: 0,
+    cutOverPostponed: input.postponeCutOver || !!input.postponeCutOverFlagFile,
+    cutOverAttempts: 0,
+    resumes: 0,
+    redoneChunks: 0,
+    redoneEvents: 0,
+    hibernations: 0,
+    resurrected: !!input.resurrect,
     settings: { ...settingsFrom(input), paused: false, version: 0 },
   };
   if (renewal) Object.assign(status, renewal.status, { workflowId: workflowInfo().workflowId, renewals: renewal.runs });
@@ -93,9 +157,13 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     const now = Date.now();
     status.elapsedSeconds = (now - started) / 1000;
     status.copyElapsedSeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
-    status.percent = status.rowsEstimate > 0 ? copyPercent() : (copyEnded ? 100 : 0);
+    status.percent = status.rowsEstimate > 0 ? copyPercent() : copyEnded ? 100 : 0;
     const rate = status.copyElapsedSeconds > 0 ? status.rowsCopied / status.copyElapsedSeconds : 0;
-    status.etaSeconds = copyEnded ? 0 : rate > 0 ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate) : undefined;
+    status.etaSeconds = copyEnded
+      ? 0
+      : rate > 0
+        ? Math.max(0, (status.rowsEstimate - status.rowsCopied) / rate)
+        : undefined;
     if (status.revert) status.revert.secondsLeft = Math.max(0, Math.round((status.revert.endsAt - now) / 1000));
     return status;
   };
@@ -105,13 +173,17 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
    */
   const showDetails = () => {
     try {
-      setCurrentDetails([
-        `**${status.database}.${status.table}**: \`${status.alter}\``,
-        statusLine(statusNow()),
-        `Settings: ${settingsLine(status)}`,
-        ...(status.message ? [`Message: ${status.message}`] : []),
-      ].join('\n\n'));
-    } catch { /* a display only: never worth a stuck workflow task */ }
+      setCurrentDetails(
+        [
+          `**${status.database}.${status.table}**: \`${status.alter}\``,
+          statusLine(statusNow()),
+          `Settings: ${settingsLine(status)}`,
+          ...(status.message ? [`Message: ${status.message}`] : []),
+        ].join('\n\n'),
+      );
+    } catch {
+      /* a display only: never worth a stuck workflow task */
+    }
   };
   const phase = (p: Phase, message?: string) => {
     status.phase = p;
@@ -121,12 +193,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   };
   if (searchAttributes) {
     upsertSearchAttributes([
-      { key: SEARCH_ATTRIBUTES.database, value: input.database }, { key: SEARCH_ATTRIBUTES.table, value: input.table },
-      { key: SEARCH_ATTRIBUTES.phase, value: status.phase }, { key: SEARCH_ATTRIBUTES.progress, value: 0 },
+      { key: SEARCH_ATTRIBUTES.database, value: input.database },
+      { key: SEARCH_ATTRIBUTES.table, value: input.table },
+      { key: SEARCH_ATTRIBUTES.phase, value: status.phase },
+      { key: SEARCH_ATTRIBUTES.progress, value: 0 },
     ]);
   }
   /** Rows copied as a percentage of the estimate (0 while there is none). */
-  const copyPercent = () => (status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0);
+  const copyPercent = () =>
+    status.rowsEstimate > 0 ? Math.min(100, (100 * status.rowsCopied) / status.rowsEstimate) : 0;
   showDetails();
   /** gh-ost's hooks, with what the workflow knows now. */
   const hook = async (name: HookName, extra: Partial<HookContext> = {}): Promise<void> => {
@@ -139,9 +214,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     const copySeconds = copyStarted ? ((copyEnded || now) - copyStarted) / 1000 : 0;
     const host = plan?.applier?.host ?? input.server.host;
     await hookActivity.runHook(input, name, {
-      elapsedSeconds: (now - started) / 1000, copyElapsedSeconds: copySeconds, estimatedRows: status.rowsEstimate,
-      copiedRows: status.rowsCopied, progress: copyPercent(),
-      executingHost: host, migratedHost: host, ...(plan ? { oldTable: plan.oldTable } : {}), ...extra,
+      elapsedSeconds: (now - started) / 1000,
+      copyElapsedSeconds: copySeconds,
+      estimatedRows: status.rowsEstimate,
+      copiedRows: status.rowsCopied,
+      progress: copyPercent(),
+      executingHost: host,
+      migratedHost: host,
+      ...(plan ? { oldTable: plan.oldTable } : {}),
+      ...extra,
     });
   };
   /** Progress in Temporal Web, in steps of 10% (each upsert is a history event); on-status hooks at the same steps. */
@@ -151,7 +232,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     if (decile > progressDecile) {
       progressDecile = decile;
       if (searchAttributes) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.progress, value: decile * 10 }]);
-      if (input.hooksPath) void hook('on-status', { status: `Copy: ${status.rowsCopied}/${status.rowsEstimate} ${pct.toFixed(1)}%; State: ${status.phase}` }).catch(() => {});
+      if (input.hooksPath)
+        void hook('on-status', {
+          status: `Copy: ${status.rowsCopied}/${status.rowsEstimate} ${pct.toFixed(1)}%; State: ${status.phase}`,
+        }).catch(() => {});
     }
   };
 
@@ -170,10 +254,16 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     await pushControl();
     return status.settings;
   };
-  setHandler(pauseSignal, () => { void changeControl({ paused: true }); });
-  setHandler(resumeSignal, () => { void changeControl({ paused: false }); });
+  setHandler(pauseSignal, () => {
+    void changeControl({ paused: true });
+  });
+  setHandler(resumeSignal, () => {
+    void changeControl({ paused: false });
+  });
   setHandler(setUpdate, (change) => changeControl(validateChange(change)), {
-    validator: (change) => { validateChange(change); },
+    validator: (change) => {
+      validateChange(change);
+    },
   });
   let abortRequest: { cleanup: boolean } | undefined;
   const work = new CancellationScope();
@@ -190,32 +280,53 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   // The fleet's (validated there; a value this target cannot take is ignored, as is an abort too late).
   setHandler(setSignal, (change) => {
     let valid: Partial<Control>;
-    try { valid = validateChange(change); } catch { return; }
+    try {
+      valid = validateChange(change);
+    } catch {
+      return;
+    }
     void changeControl(valid);
   });
-  setHandler(abortSignal, (arg) => { if (!TERMINAL_PHASES.includes(status.phase)) abort(arg); });
+  setHandler(abortSignal, (arg) => {
+    if (!TERMINAL_PHASES.includes(status.phase)) abort(arg);
+  });
 
   // The revert window's requests (workflows/revert.ts), refused outside the window.
   let windowRequest: 'revert' | 'finalize' | undefined;
   let cutOvers = 1;
   let revertFailure: string | undefined;
-  setHandler(revertUpdate, async () => {
-    const before = cutOvers;
-    windowRequest = 'revert';
-    await condition(() => cutOvers > before || revertFailure !== undefined);
-    if (cutOvers > before) return `${input.database}.${input.table} reverted: it has the ${tableHas(cutOvers)} structure; ${status.revert?.keptTable} is kept up to date`;
-    throw ApplicationFailure.nonRetryable(`revert failed: ${revertFailure}`);
-  }, {
-    validator: () => {
-      if (status.phase !== 'revertible' || windowRequest) throw new Error(`nothing to revert in phase ${status.phase}${windowRequest ? ` (${windowRequest} under way)` : ''}`);
+  setHandler(
+    revertUpdate,
+    async () => {
+      const before = cutOvers;
+      windowRequest = 'revert';
+      await condition(() => cutOvers > before || revertFailure !== undefined);
+      if (cutOvers > before)
+        return `${input.database}.${input.table} reverted: it has the ${tableHas(cutOvers)} structure; ${status.revert?.keptTable} is kept up to date`;
+      throw ApplicationFailure.nonRetryable(`revert failed: ${revertFailure}`);
     },
-  });
-  setHandler(finalizeUpdate, () => {
-    windowRequest = 'finalize';
-    return `finalizing ${input.database}.${input.table}: the revert window ends now`;
-  }, {
-    validator: () => { if (status.phase !== 'revertible' || windowRequest) throw new Error(`no revert window open in phase ${status.phase}`); },
-  });
+    {
+      validator: () => {
+        if (status.phase !== 'revertible' || windowRequest)
+          throw new Error(
+            `nothing to revert in phase ${status.phase}${windowRequest ? ` (${windowRequest} under way)` : ''}`,
+          );
+      },
+    },
+  );
+  setHandler(
+    finalizeUpdate,
+    () => {
+      windowRequest = 'finalize';
+      return `finalizing ${input.database}.${input.table}: the revert window ends now`;
+    },
+    {
+      validator: () => {
+        if (status.phase !== 'revertible' || windowRequest)
+          throw new Error(`no revert window open in phase ${status.phase}`);
+      },
+    },
+  );
 
   setHandler(statusQuery, () => statusNow());
   const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
@@ -265,7 +376,9 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       else status.redoneEvents += r.redone;
     }
   };
-  setHandler(cutOverSignal, () => { status.cutOverPostponed = false; });
+  setHandler(cutOverSignal, () => {
+    status.cutOverPostponed = false;
+  });
 
   /**
    * Awaits a long activity beside the applier. Should the history fill first (and this run may
@@ -295,8 +408,16 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   const renew = async (): Promise<never> => {
     await condition(allHandlersFinished);
     return continueAsNew<typeof migrateTable>({
-      ...input, resurrect: true,
-      renewal: { runs: (renewal?.runs ?? 0) + 1, startedAt: started, copyStartedAt: copyStarted, copyEndedAt: copyEnded, status: statusNow(), hooksRun: [...hooksRun] },
+      ...input,
+      resurrect: true,
+      renewal: {
+        runs: (renewal?.runs ?? 0) + 1,
+        startedAt: started,
+        copyStartedAt: copyStarted,
+        copyEndedAt: copyEnded,
+        status: statusNow(),
+        hooksRun: [...hooksRun],
+      },
     });
   };
 
@@ -308,8 +429,13 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     if (abortRequest && isCancellation(e)) {
       const cleanup = abortRequest.cleanup && plan !== undefined && tablesExist;
       if (cleanup) await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
-      const message = `aborted by the operator; ${cleanup ? 'ghost and changelog dropped, original table untouched' :
-        tablesExist ? 'the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue' : 'nothing was created'}`;
+      const message = `aborted by the operator; ${
+        cleanup
+          ? 'ghost and changelog dropped, original table untouched'
+          : tablesExist
+            ? 'the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue'
+            : 'nothing was created'
+      }`;
       phase('aborted', message);
       throw ApplicationFailure.nonRetryable(message, 'Aborted');
     }
@@ -325,7 +451,9 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       tablesExist = false;
       message += '; the ghost table and changelog were dropped';
     }
-    if (tablesExist) message += '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
+    if (tablesExist)
+      message +=
+        '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
     phase('failed', message);
     await CancellationScope.nonCancellable(() => hook('on-failure', { failure: message })).catch(() => {});
     throw ApplicationFailure.nonRetryable(message, failureType(e));
@@ -335,9 +463,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
     // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
     await hook('on-startup');
-    if ((input.revertWindowSeconds || input.revert) && (input.testOnReplica || input.migrateOnReplica || input.triggers)) {
-      throw ApplicationFailure.nonRetryable(`${input.revert ? '--revert' : '--revert-window'} works on the master only, without --include-triggers: ` +
-        `not with ${input.testOnReplica ? '--test-on-replica' : input.migrateOnReplica ? '--migrate-on-replica' : '--include-triggers'}`, 'BadInput');
+    if (
+      (input.revertWindowSeconds || input.revert) &&
+      (input.testOnReplica || input.migrateOnReplica || input.triggers)
+    ) {
+      throw ApplicationFailure.nonRetryable(
+        `${input.revert ? '--revert' : '--revert-window'} works on the master only, without --include-triggers: ` +
+          `not with ${input.testOnReplica ? '--test-on-replica' : input.migrateOnReplica ? '--migrate-on-replica' : '--include-triggers'}`,
+        'BadInput',
+      );
     }
     if (input.revert) return revertFinished(input.revert.oldTable);
     if (input.resurrect) {
@@ -356,7 +490,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       if (input.attemptInstantDdl && input.execute) {
         const instant = await short.attemptInstantDdl(input);
         if (instant.applied) {
-          phase('completed', `${input.database}.${input.table} altered in place with ALGORITHM=INSTANT (--attempt-instant-ddl): no copy was needed`);
+          phase(
+            'completed',
+            `${input.database}.${input.table} altered in place with ALGORITHM=INSTANT (--attempt-instant-ddl): no copy was needed`,
+          );
           return { status, dryRun: false };
         }
         status.message = `ALGORITHM=INSTANT was refused (${instant.reason}); migrating with a ghost table`;
@@ -364,7 +501,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       phase('preparing', status.message);
       plan = (await short.prepare(input)).plan;
       if (!input.execute) {
-        phase('dry-run-completed', 'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate');
+        phase(
+          'dry-run-completed',
+          'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate',
+        );
         return { status, dryRun: true };
       }
       tablesExist = true;
@@ -376,7 +516,12 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
     // stop, hibernate, and carry on from their checkpoints.
     await hook('on-before-row-copy');
-    phase(renewal?.status.phase === 'postponed' ? 'postponed' : 'migrating', renewal ? `continued as new (run ${renewal.runs + 1}): the history stays under ${historyLimit} events a run` : undefined);
+    phase(
+      renewal?.status.phase === 'postponed' ? 'postponed' : 'migrating',
+      renewal
+        ? `continued as new (run ${renewal.runs + 1}): the history stays under ${historyLimit} events a run`
+        : undefined,
+    );
     let applier = startApplier(input, p, status);
     copyStarted ||= Date.now();
     for (;;) {
@@ -387,9 +532,13 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
         const reason = criticalLoad(e);
         if (reason === undefined) throw e;
         await applier.stop();
-        if (!input.criticalLoadHibernateSeconds) throw ApplicationFailure.nonRetryable(`critical load reached (${reason})`, 'CriticalLoad');
+        if (!input.criticalLoadHibernateSeconds)
+          throw ApplicationFailure.nonRetryable(`critical load reached (${reason})`, 'CriticalLoad');
         status.hibernations++;
-        phase('hibernating', `critical load reached (${reason}): all work stopped for ${input.criticalLoadHibernateSeconds}s`);
+        phase(
+          'hibernating',
+          `critical load reached (${reason}): all work stopped for ${input.criticalLoadHibernateSeconds}s`,
+        );
         await sleep(input.criticalLoadHibernateSeconds * 1000);
         phase('migrating', `resumed after hibernation (${reason})`);
         applier = startApplier(input, p, status);
@@ -401,7 +550,10 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     publishProgress();
     if (p.deferredIndexes?.length && !copyWasDone) {
       // Built now, in one sorted pass each, rather than row by row through the copy.
-      phase('indexing', `adding the secondary indexes left out of the copy: ${p.deferredIndexes.map((i) => i.name).join(', ')}`);
+      phase(
+        'indexing',
+        `adding the secondary indexes left out of the copy: ${p.deferredIndexes.map((i) => i.name).join(', ')}`,
+      );
       await applier.whileRunning(long.addDeferredIndexes(input, p));
       phase('migrating');
     }
@@ -415,15 +567,24 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
 
     // 4. Wait for the operator, if the cut-over is postponed.
     if (status.cutOverPostponed) await applier.whileRunning(hook('on-begin-postponed'));
-    const full = await waitUntilCutOverAllowed(input, status, applier, () => {
-      showDetails();
-      // RevenantPhase=postponed: migrations begun before this marker never set it, and replay without it.
-      if (searchAttributes && patched('postponed-search-attribute')) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: 'postponed' }]);
-      // A fleet's target holds for the cut-over together: the fleet releases it with the others.
-      if (input.fleet?.together) {
-        void getExternalWorkflowHandle(input.fleet.workflowId).signal(fleetReadySignal, { workflowId: workflowInfo().workflowId, lagSeconds: status.lagSeconds }).catch(() => {});
-      }
-    }, () => canRenew && historyFull(historyLimit));
+    const full = await waitUntilCutOverAllowed(
+      input,
+      status,
+      applier,
+      () => {
+        showDetails();
+        // RevenantPhase=postponed: migrations begun before this marker never set it, and replay without it.
+        if (searchAttributes && patched('postponed-search-attribute'))
+          upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.phase, value: 'postponed' }]);
+        // A fleet's target holds for the cut-over together: the fleet releases it with the others.
+        if (input.fleet?.together) {
+          void getExternalWorkflowHandle(input.fleet.workflowId)
+            .signal(fleetReadySignal, { workflowId: workflowInfo().workflowId, lagSeconds: status.lagSeconds })
+            .catch(() => {});
+        }
+      },
+      () => canRenew && historyFull(historyLimit),
+    );
     if (full) {
       await applier.stop();
       return renew();
@@ -450,21 +611,39 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
   async function finish(p: TablePlan, kept: string | undefined): Promise<MigrationResult> {
     phase('cleaning-up');
     // --checkpoint: the changelog stays (_<t>_ghk) while a --revert can use it: the migrated structure in place, the original kept.
-    const keepCheckpoint = !!input.checkpoint && !input.okToDropTable && tableHas(cutOvers) === 'migrated' && p.topology !== 'test-on-replica';
+    const keepCheckpoint =
+      !!input.checkpoint &&
+      !input.okToDropTable &&
+      tableHas(cutOvers) === 'migrated' &&
+      p.topology !== 'test-on-replica';
     await CancellationScope.nonCancellable(() => short.cleanup(input, p, kept, keepCheckpoint));
     if (p.topology === 'test-on-replica') {
-      phase('completed', input.testOnReplicaSkipReplicaStop
-        ? `test-on-replica: ${p.table} (original) and ${p.ghostTable} (migrated) are kept on ${input.server.host}:${input.server.port}; ` +
-          'replication was not stopped (--test-on-replica-skip-replica-stop): they match only if something else stopped it before the cut-over'
-        : `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
-          'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)');
+      phase(
+        'completed',
+        input.testOnReplicaSkipReplicaStop
+          ? `test-on-replica: ${p.table} (original) and ${p.ghostTable} (migrated) are kept on ${input.server.host}:${input.server.port}; ` +
+              'replication was not stopped (--test-on-replica-skip-replica-stop): they match only if something else stopped it before the cut-over'
+          : `test-on-replica: replication on ${input.server.host}:${input.server.port} is stopped; ${p.table} (original) and ${p.ghostTable} (migrated) ` +
+              'are kept there at the same point for comparison; start replication again when done (START REPLICA; START SLAVE on MariaDB)',
+      );
     } else {
       const reverts = status.revert?.reverts ?? 0;
-      const reverted = status.revert?.tableHas === 'original' ? ` and reverted (${reverts} revert${reverts === 1 ? '' : 's'} in the window): it has its original structure` : '';
-      const window = status.revert && input.revertWindowSeconds ? `; the revert window closed (${status.revert.closed})` : '';
-      const checkpoint = keepCheckpoint ? `; its checkpoint kept as ${checkpointTableName(tableNameBase(input))} for --revert --old-table ${p.oldTable}` : '';
-      const what = input.revert ? `${p.database}.${p.table} reverted (--revert): it has its ${tableHas(cutOvers)} structure` : `${p.database}.${p.table} migrated${reverted}`;
-      phase('completed', `${what}; ${tableHas(cutOvers) === 'original' ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}${checkpoint}`);
+      const reverted =
+        status.revert?.tableHas === 'original'
+          ? ` and reverted (${reverts} revert${reverts === 1 ? '' : 's'} in the window): it has its original structure`
+          : '';
+      const window =
+        status.revert && input.revertWindowSeconds ? `; the revert window closed (${status.revert.closed})` : '';
+      const checkpoint = keepCheckpoint
+        ? `; its checkpoint kept as ${checkpointTableName(tableNameBase(input))} for --revert --old-table ${p.oldTable}`
+        : '';
+      const what = input.revert
+        ? `${p.database}.${p.table} reverted (--revert): it has its ${tableHas(cutOvers)} structure`
+        : `${p.database}.${p.table} migrated${reverted}`;
+      phase(
+        'completed',
+        `${what}; ${tableHas(cutOvers) === 'original' ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}${checkpoint}`,
+      );
     }
     await hook('on-success');
     status.percent = 100;
@@ -481,10 +660,16 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
    * With --revert-window the window then goes on the other way, as after any revert.
    */
   async function revertFinished(oldTable: string): Promise<MigrationResult> {
-    phase('preparing', `reverting ${input.database}.${input.table}: ${oldTable} is brought up to date from the binlog since the migration's cut-over, then swapped back in`);
+    phase(
+      'preparing',
+      `reverting ${input.database}.${input.table}: ${oldTable} is brought up to date from the binlog since the migration's cut-over, then swapped back in`,
+    );
     const start = await short.prepareRevert(input);
     if (!input.execute) {
-      phase('dry-run-completed', `dry run: ${oldTable} can be brought up to date from the binlog and swapped back in; nothing was changed: add --execute to revert`);
+      phase(
+        'dry-run-completed',
+        `dry run: ${oldTable} can be brought up to date from the binlog and swapped back in; nothing was changed: add --execute to revert`,
+      );
       return { status, dryRun: true };
     }
     plan = start.plan;
@@ -507,15 +692,27 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     for (;;) {
       const endsAt = Date.now() + windowMs;
       const w = { ...windowPlan(p, cutOvers), windowEndsAt: endsAt };
-      status.revert = { tableHas: tableHas(cutOvers), keptTable: w.ghostTable, endsAt, secondsLeft: windowMs / 1000, reverts: cutOvers - 1, eventsApplied: 0, lagSeconds: 0 };
+      status.revert = {
+        tableHas: tableHas(cutOvers),
+        keptTable: w.ghostTable,
+        endsAt,
+        secondsLeft: windowMs / 1000,
+        reverts: cutOvers - 1,
+        eventsApplied: 0,
+        lagSeconds: 0,
+      };
       const problem = await short.keptTableProblems(input, w);
       if (problem) status.revert.warning = problem;
-      phase('revertible', `${p.table} has the ${tableHas(cutOvers)} structure; ${w.ghostTable} is kept up to date until the window ends ` +
-        `(${windowMs / 1000}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`);
+      phase(
+        'revertible',
+        `${p.table} has the ${tableHas(cutOvers)} structure; ${w.ghostTable} is kept up to date until the window ends ` +
+          `(${windowMs / 1000}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`,
+      );
       const applier = startApplier(input, w, status);
       try {
         // (--revert asks for its revert before the window opens.)
-        if (windowRequest === undefined) await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
+        if (windowRequest === undefined)
+          await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
         if (windowRequest !== 'revert') {
           await applier.stop();
           status.revert.closed = windowRequest === 'finalize' ? 'finalized' : 'its time was up';
@@ -530,7 +727,13 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
         if (!input.revertWindowSeconds) {
           // --revert without a window: done; the table put aside is the migrated one now.
           const keptNow = windowPlan(p, cutOvers).ghostTable;
-          status.revert = { ...status.revert, tableHas: tableHas(cutOvers), keptTable: keptNow, reverts: cutOvers - 1, closed: 'reverted' };
+          status.revert = {
+            ...status.revert,
+            tableHas: tableHas(cutOvers),
+            keptTable: keptNow,
+            reverts: cutOvers - 1,
+            closed: 'reverted',
+          };
           return keptNow;
         }
       } catch (e) {
@@ -548,13 +751,23 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
 function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationStatus) {
   const scope = new CancellationScope();
   let failure: unknown;
-  const done = scope.run(() => long.drainBinlog(input, plan)).then(
-    (r) => { if (status.revert) status.revert.eventsApplied = r.eventsApplied; else status.eventsApplied = r.eventsApplied; },
-    (e) => { if (!isCancellation(e)) failure = e; });
+  const done = scope
+    .run(() => long.drainBinlog(input, plan))
+    .then(
+      (r) => {
+        if (status.revert) status.revert.eventsApplied = r.eventsApplied;
+        else status.eventsApplied = r.eventsApplied;
+      },
+      (e) => {
+        if (!isCancellation(e)) failure = e;
+      },
+    );
   return {
     /** Awaits `work`, but fails as soon as the applier does. */
     whileRunning<T>(work: Promise<T>): Promise<T> {
-      const down = condition(() => failure !== undefined).then((): never => { throw failure; });
+      const down = condition(() => failure !== undefined).then((): never => {
+        throw failure;
+      });
       return Promise.race([work, down]);
     },
     async stop(): Promise<void> {
@@ -565,17 +778,30 @@ function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationS
 }
 
 /** Holds while the cut-over is postponed; true when the history filled first (the run renews, still postponed). */
-async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationStatus, applier: ReturnType<typeof startApplier>,
-  shown: () => void, historyFull: () => boolean): Promise<boolean> {
+async function waitUntilCutOverAllowed(
+  input: MigrationInput,
+  status: MigrationStatus,
+  applier: ReturnType<typeof startApplier>,
+  shown: () => void,
+  historyFull: () => boolean,
+): Promise<boolean> {
   const flagFile = input.postponeCutOverFlagFile;
   if (!status.cutOverPostponed) return false;
   status.phase = 'postponed';
-  status.message = 'copy complete; cut-over postponed: signal cut-over (revenant cut-over)' + (flagFile ? `, or delete ${flagFile}` : '');
+  status.message =
+    'copy complete; cut-over postponed: signal cut-over (revenant cut-over)' +
+    (flagFile ? `, or delete ${flagFile}` : '');
   shown();
   const flagWatch = new CancellationScope();
   if (flagFile) {
-    flagWatch.run(() => flagFileActivity.waitWhileFileExists(flagFile))
-      .then(() => { status.cutOverPostponed = false; }, () => {});
+    flagWatch
+      .run(() => flagFileActivity.waitWhileFileExists(flagFile))
+      .then(
+        () => {
+          status.cutOverPostponed = false;
+        },
+        () => {},
+      );
   }
   await applier.whileRunning(condition(() => !status.cutOverPostponed || historyFull()));
   flagWatch.cancel();
@@ -585,7 +811,8 @@ async function waitUntilCutOverAllowed(input: MigrationInput, status: MigrationS
 /** The reason, when `e` is the copy stopping on critical load. */
 function criticalLoad(e: unknown): string | undefined {
   const cause = e instanceof ActivityFailure ? e.cause : e;
-  if (cause instanceof ApplicationFailure && cause.type === 'CriticalLoad') return String(cause.details?.[0] ?? cause.message);
+  if (cause instanceof ApplicationFailure && cause.type === 'CriticalLoad')
+    return String(cause.details?.[0] ?? cause.message);
   return undefined;
 }
 

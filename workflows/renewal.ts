@@ -32,4 +32,11 @@ export function historyFull(limit: number): boolean {
 }
 
 /** gh-ost's hooks that run once per migration: a later run does not run them again. */
-export const ONE_TIME_HOOKS = ['on-startup', 'on-validated', 'on-rowcount-complete', 'on-before-row-copy', 'on-row-copy-complete', 'on-begin-postponed'];
+export const ONE_TIME_HOOKS = [
+  'on-startup',
+  'on-validated',
+  'on-rowcount-complete',
+  'on-before-row-copy',
+  'on-row-copy-complete',
+  'on-begin-postponed',
+];

@@ -29,23 +29,40 @@ export interface Control extends Settings {
 }
 
 export const SETTING_NAMES: Record<string, keyof Settings> = {
-  'chunk-size': 'chunkSize', chunkSize: 'chunkSize',
-  'chunk-target-millis': 'chunkTargetMillis', chunkTargetMillis: 'chunkTargetMillis',
-  'copy-threads': 'copyThreads', copyThreads: 'copyThreads',
-  'dml-batch-size': 'dmlBatchSize', dmlBatchSize: 'dmlBatchSize',
-  'nice-ratio': 'niceRatio', niceRatio: 'niceRatio',
-  'max-lag-millis': 'maxLagMillis', maxLagMillis: 'maxLagMillis',
-  'max-load': 'maxLoad', maxLoad: 'maxLoad',
-  'critical-load': 'criticalLoad', criticalLoad: 'criticalLoad',
-  'throttle-query': 'throttleQuery', throttleQuery: 'throttleQuery',
-  'throttle-http': 'throttleHttp', throttleHttp: 'throttleHttp',
+  'chunk-size': 'chunkSize',
+  chunkSize: 'chunkSize',
+  'chunk-target-millis': 'chunkTargetMillis',
+  chunkTargetMillis: 'chunkTargetMillis',
+  'copy-threads': 'copyThreads',
+  copyThreads: 'copyThreads',
+  'dml-batch-size': 'dmlBatchSize',
+  dmlBatchSize: 'dmlBatchSize',
+  'nice-ratio': 'niceRatio',
+  niceRatio: 'niceRatio',
+  'max-lag-millis': 'maxLagMillis',
+  maxLagMillis: 'maxLagMillis',
+  'max-load': 'maxLoad',
+  maxLoad: 'maxLoad',
+  'critical-load': 'criticalLoad',
+  criticalLoad: 'criticalLoad',
+  'throttle-query': 'throttleQuery',
+  throttleQuery: 'throttleQuery',
+  'throttle-http': 'throttleHttp',
+  throttleHttp: 'throttleHttp',
 };
 
 export function settingsFrom(input: MigrationInput): Settings {
   return {
-    chunkSize: input.chunkSize, chunkTargetMillis: input.chunkTargetMillis ?? 0, copyThreads: input.copyThreads ?? DEFAULTS.copyThreads, dmlBatchSize: input.dmlBatchSize, niceRatio: input.niceRatio ?? 0,
-    maxLagMillis: input.maxLagMillis ?? 1500, maxLoad: input.maxLoad ?? '', criticalLoad: input.criticalLoad ?? '',
-    throttleQuery: input.throttleQuery ?? '', ...(input.throttleHttp ? { throttleHttp: input.throttleHttp } : {}),
+    chunkSize: input.chunkSize,
+    chunkTargetMillis: input.chunkTargetMillis ?? 0,
+    copyThreads: input.copyThreads ?? DEFAULTS.copyThreads,
+    dmlBatchSize: input.dmlBatchSize,
+    niceRatio: input.niceRatio ?? 0,
+    maxLagMillis: input.maxLagMillis ?? 1500,
+    maxLoad: input.maxLoad ?? '',
+    criticalLoad: input.criticalLoad ?? '',
+    throttleQuery: input.throttleQuery ?? '',
+    ...(input.throttleHttp ? { throttleHttp: input.throttleHttp } : {}),
   };
 }
 
@@ -66,7 +83,8 @@ export const MAX_COPY_THREADS = 16;
 
 function wholeNumber(name: string, v: unknown, min: number, max: number): number {
   const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Error(`${name} must be a whole number, got ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new Error(`${name} must be a whole number, got ${JSON.stringify(v)}`);
   if (n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
@@ -76,31 +94,45 @@ function wholeNumber(name: string, v: unknown, min: number, max: number): number
  * normalised; throws with the reason for the first bad value. Nothing is applied here.
  */
 export function validateChange(change: Record<string, unknown>): Partial<Settings> {
-  if (!change || typeof change !== 'object' || Object.keys(change).length === 0) throw new Error('no setting to change');
+  if (!change || typeof change !== 'object' || Object.keys(change).length === 0)
+    throw new Error('no setting to change');
   const out: Partial<Settings> = {};
   for (const [rawName, v] of Object.entries(change)) {
     const name = SETTING_NAMES[rawName];
-    if (!name) throw new Error(`unknown setting ${rawName} (settable: chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`);
+    if (!name)
+      throw new Error(
+        `unknown setting ${rawName} (settable: chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`,
+      );
     switch (name) {
       case 'chunkSize':
         out.chunkSize = wholeNumber('chunk-size', v, 10, 100_000);
         // An operator who sets the chunk size means that size: it pins it, unless the same change adapts.
         if (!('chunk-target-millis' in change) && !('chunkTargetMillis' in change)) out.chunkTargetMillis = 0;
         break;
-      case 'chunkTargetMillis': out.chunkTargetMillis = wholeNumber('chunk-target-millis', v, 0, 60_000); break;
-      case 'copyThreads': out.copyThreads = wholeNumber('copy-threads', v, 1, MAX_COPY_THREADS); break;
-      case 'dmlBatchSize': out.dmlBatchSize = wholeNumber('dml-batch-size', v, 1, 100); break;
-      case 'maxLagMillis': out.maxLagMillis = wholeNumber('max-lag-millis', v, 100, 3_600_000); break;
+      case 'chunkTargetMillis':
+        out.chunkTargetMillis = wholeNumber('chunk-target-millis', v, 0, 60_000);
+        break;
+      case 'copyThreads':
+        out.copyThreads = wholeNumber('copy-threads', v, 1, MAX_COPY_THREADS);
+        break;
+      case 'dmlBatchSize':
+        out.dmlBatchSize = wholeNumber('dml-batch-size', v, 1, 100);
+        break;
+      case 'maxLagMillis':
+        out.maxLagMillis = wholeNumber('max-lag-millis', v, 100, 3_600_000);
+        break;
       case 'niceRatio': {
         const n = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
-        if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 100) throw new Error(`nice-ratio must be a number from 0 to 100, got ${JSON.stringify(v)}`);
+        if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 100)
+          throw new Error(`nice-ratio must be a number from 0 to 100, got ${JSON.stringify(v)}`);
         out.niceRatio = n;
         break;
       }
       case 'maxLoad':
       case 'criticalLoad': {
         const flag = name === 'maxLoad' ? 'max-load' : 'critical-load';
-        if (typeof v !== 'string') throw new Error(`${flag} must be a string like Threads_running=25, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string')
+          throw new Error(`${flag} must be a string like Threads_running=25, got ${JSON.stringify(v)}`);
         parseThresholds(v, flag);
         out[name] = v.trim();
         break;
@@ -108,14 +140,16 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
       case 'throttleQuery': {
         if (typeof v !== 'string') throw new Error(`throttle-query must be a string, got ${JSON.stringify(v)}`);
         const q = v.trim();
-        if (q && (!/^SELECT\b/i.test(q) || q.includes(';'))) throw new Error('throttle-query must be a single SELECT statement');
+        if (q && (!/^SELECT\b/i.test(q) || q.includes(';')))
+          throw new Error('throttle-query must be a single SELECT statement');
         out.throttleQuery = q;
         break;
       }
       case 'throttleHttp': {
         if (typeof v !== 'string') throw new Error(`throttle-http must be a URL, got ${JSON.stringify(v)}`);
         const url = v.trim();
-        if (url && !/^https?:\/\/[^\s]+$/i.test(url)) throw new Error(`throttle-http must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+        if (url && !/^https?:\/\/[^\s]+$/i.test(url))
+          throw new Error(`throttle-http must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
         out.throttleHttp = url;
         break;
       }

@@ -12,18 +12,22 @@ export function duration(seconds: number | undefined): string {
 
 export function statusLine(s: MigrationStatus): string {
   const pos = s.binlogPosition ? `${s.binlogPosition.file}:${s.binlogPosition.position}` : 'N/A';
-  return `Copy: ${s.rowsCopied}/${s.rowsEstimate} ${s.percent.toFixed(1)}%; Applied: ${s.eventsApplied}; Backlog: ${s.backlogBytes}B; ` +
+  return (
+    `Copy: ${s.rowsCopied}/${s.rowsEstimate} ${s.percent.toFixed(1)}%; Applied: ${s.eventsApplied}; Backlog: ${s.backlogBytes}B; ` +
     `Time: ${duration(s.elapsedSeconds)}(total), ${duration(s.copyElapsedSeconds)}(copy); streamer: ${pos}; Lag: ${s.lagSeconds.toFixed(2)}s; ` +
     `State: ${s.phase}${s.cutOverPostponed && s.phase === 'postponed' ? ' (cut-over postponed)' : ''}${s.throttled ? `, throttled (${s.throttled})` : ''}; ETA: ${s.phase === 'migrating' ? duration(s.etaSeconds) : s.etaSeconds === 0 ? 'due' : 'N/A'}` +
     (s.resumes ? `; Resumed: ${s.resumes}x (redone: ${s.redoneChunks} chunks, ${s.redoneEvents} events)` : '') +
     (s.hibernations ? `; Hibernated: ${s.hibernations}x` : '') +
-    (s.renewals ? `; Continued as new: ${s.renewals}x` : '');
+    (s.renewals ? `; Continued as new: ${s.renewals}x` : '')
+  );
 }
 
 /** The settings in force, one line. */
 export function settingsLine(s: MigrationStatus): string {
   const c = s.settings;
-  return `paused=${c.paused} chunk-size=${c.chunkSize}${c.chunkTargetMillis ? ` (adaptive, target ${c.chunkTargetMillis}ms)` : ''} dml-batch-size=${c.dmlBatchSize} nice-ratio=${c.niceRatio} max-lag-millis=${c.maxLagMillis} ` +
+  return (
+    `paused=${c.paused} chunk-size=${c.chunkSize}${c.chunkTargetMillis ? ` (adaptive, target ${c.chunkTargetMillis}ms)` : ''} dml-batch-size=${c.dmlBatchSize} nice-ratio=${c.niceRatio} max-lag-millis=${c.maxLagMillis} ` +
     `max-load=${JSON.stringify(c.maxLoad)} critical-load=${JSON.stringify(c.criticalLoad)} throttle-query=${JSON.stringify(c.throttleQuery)}` +
-    (c.throttleHttp ? ` throttle-http=${JSON.stringify(c.throttleHttp)}` : '');
+    (c.throttleHttp ? ` throttle-http=${JSON.stringify(c.throttleHttp)}` : '')
+  );
 }

@@ -316,7 +316,11 @@ export interface ThrottleReport {
 }
 
 /** Progress an activity reports to its workflow (signal `progress`). */
-export type ProgressReport = { kind: 'copy'; copy: CopyProgress } | { kind: 'apply'; apply: ApplyProgress } | ResumeReport | ThrottleReport;
+export type ProgressReport =
+  | { kind: 'copy'; copy: CopyProgress }
+  | { kind: 'apply'; apply: ApplyProgress }
+  | ResumeReport
+  | ThrottleReport;
 
 export interface MigrationStatus {
   workflowId: string;
@@ -418,7 +422,9 @@ export interface ChecksumResult {
 export const checksumSummary = (c: ChecksumResult): string =>
   `${c.rowsCompared} rows equal in ${c.ranges} range${c.ranges === 1 ? '' : 's'} on ${c.columns.length} columns` +
   (c.skippedColumns.length ? ` (not compared, type changed by the ALTER: ${c.skippedColumns.join(', ')})` : '') +
-  (c.repairedRanges ? `; ${c.repairedRanges} differing range${c.repairedRanges === 1 ? '' : 's'} copied again and found equal` : '') +
+  (c.repairedRanges
+    ? `; ${c.repairedRanges} differing range${c.repairedRanges === 1 ? '' : 's'} copied again and found equal`
+    : '') +
   `; original read-locked ${c.lockMillis} ms for the snapshot`;
 
 export interface MigrationResult {
@@ -451,7 +457,8 @@ export const TASK_QUEUE = 'revenant';
 export const embeddedTaskQueue = (workflowId: string) => `${TASK_QUEUE}:${workflowId}`;
 
 /** What the migration's own tables are named after: the table, or gh-ost's --force-table-names. */
-export const tableNameBase = (input: Pick<MigrationInput, 'table' | 'forceTableNames'>) => input.forceTableNames || input.table;
+export const tableNameBase = (input: Pick<MigrationInput, 'table' | 'forceTableNames'>) =>
+  input.forceTableNames || input.table;
 export const ghostTableName = (t: string) => `_${t}_gho`;
 export const changelogTableName = (t: string) => `_${t}_ghc`;
 /** The old table's name; with gh-ost's --timestamp-old-table, with the time of the migration's start (YYYYMMDDhhmmss, UTC). */
@@ -516,7 +523,13 @@ export interface FleetInput {
   /** Events a run of the parent may reach before it continues as new (default 10,000). */
   historyLimit?: number;
   /** Set by a run that continued as new: the targets and where each stands. */
-  carried?: { targets: FleetTargetStatus[]; runs: number; startedAt: number; settings: Record<string, unknown>; paused: boolean };
+  carried?: {
+    targets: FleetTargetStatus[];
+    runs: number;
+    startedAt: number;
+    settings: Record<string, unknown>;
+    paused: boolean;
+  };
 }
 
 export interface FleetStatus {
