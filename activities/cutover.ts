@@ -372,7 +372,7 @@ async function waitForRenameBlocked(
   renameResult: Promise<unknown>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let settled: unknown = undefined;
+  let settled: unknown;
   let done = false;
   renameResult.then((r) => {
     done = true;

@@ -90,6 +90,10 @@ export async function checkedStoredPlan(
   conn: Conn,
   input: MigrationInput,
   stored: unknown,
+  tables: { original: string; migrated: string } = {
+    original: input.table,
+    migrated: ghostTableName(tableNameBase(input)),
+  },
 ): Promise<Omit<TablePlan, 'applier' | 'lagReplicas' | 'topology'>> {
   const where = `${input.database}.${changelogTableName(tableNameBase(input))}`;
   const bad = (what: string): never =>
@@ -103,7 +107,9 @@ export async function checkedStoredPlan(
   const oldTable = String(p.oldTable);
   const timestamped = oldTable.startsWith(`_${base}_`) && /^\d{14}_del$/.test(oldTable.slice(base.length + 2));
   if (oldTable !== oldTableName(base) && !timestamped) bad(`names the old table ${oldTable}`);
-  const planned = await planColumnsAndKey(conn, input, ghostTableName(base));
+  // Planned again from the two tables as they are: before the cut-over the original and its
+  // ghost; after it (a revert) the table put aside and the migrated table.
+  const planned = await planColumnsAndKey(conn, { ...input, table: tables.original }, tables.migrated);
   // Compared as data, not as text: the key order of a stored document is the server's (MySQL
   // sorts a JSON document's keys when a JSON function rewrites it).
   const same = (a: unknown, b: unknown) => canonical(a ?? null) === canonical(b ?? null);

@@ -5,11 +5,11 @@ import { windowPlan } from '../workflows/revert';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';
-import { checkServer, refuse, refuseMissingTable } from './inspect';
+import { alterOf, checkServer, refuse, refuseMissingTable } from './inspect';
 import { exec, rows, withConnection } from './mysql';
-import { binlogMissing, describePosition } from './resurrect';
+import { binlogMissing, checkedStoredPlan, describePosition } from './resurrect';
 import * as sql from './sql';
-import { applierOf } from './topology';
+import { applierOf, placement, resolveServers } from './topology';
 
 /**
  * At a window's opening: a row inserted into the table during the window is written into the
@@ -96,6 +96,13 @@ export async function prepareRevert(credentials: CredentialResolver, input: Migr
           `cannot revert: the checkpoint is of the migration "${record.alter}", this command has "${normalizeAlter(input.alter)}" (or leave --alter out)`,
         );
       }
+      // The checkpoint table is a table anyone with rights on the schema can write: its plan is
+      // checked against the two tables (the original put aside, the migrated one in place).
+      const alter = alterOf({ ...input, alter: record.alter });
+      const checked = await checkedStoredPlan(conn, { ...input, alter }, record.plan, {
+        original: oldTable,
+        migrated: table,
+      });
       const window = binlog.window ?? 1;
       if (window % 2 === 0)
         refuse(
@@ -119,7 +126,7 @@ export async function prepareRevert(credentials: CredentialResolver, input: Migr
         );
       }
       if (input.execute && from === kept) await exec(conn, sql.renameTable(db, kept, changelog));
-      return { plan: record.plan, window };
+      return { plan: { ...checked, ...placement(await resolveServers(conn, input), input) }, window };
     },
     { firstContact: true },
   );

@@ -14,6 +14,7 @@
 //  - at the end: migrated equals original by checksum, every acknowledged insert present, zero redo.
 // REVENANT_SOAK_MINUTES (60) sets the length; the copy's chunk size and nice ratio are tuned every
 // two minutes so that it ends about then, whatever the machine's speed.
+import type { RowDataPacket } from 'mysql2';
 import { Client, Connection } from '@temporalio/client';
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -172,7 +173,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
       lastKey: number;
       max: number;
     }> => {
-      const [r] = await conn.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'copy-checkpoint'");
+      const [r] = await conn.query<RowDataPacket[]>("SELECT value FROM _t_ghc WHERE hint = 'copy-checkpoint'");
       const c = r.length ? JSON.parse(r[0].value) : { rowsCopied: 0, chunksCopied: 0, done: false };
       copyDone ||= c.done;
       return {
@@ -265,7 +266,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
         // Rows still ahead of the copy: the table's ids past its watermark, and the moved rows
         // in the range's far end (counted: a small range).
         const at = await checkpoint();
-        const [[far]] = await conn.query<any[]>('SELECT COUNT(*) AS n FROM t WHERE id > ? AND id <= ?', [
+        const [[far]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM t WHERE id > ? AND id <= ?', [
           Math.max(at.lastKey, ROWS),
           at.max,
         ]);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
-import { ALTER, BenchServer, cpuSeconds, DB, exited, ROOT, sleep, TABLE } from './server';
+import { ALTER, type BenchServer, cpuSeconds, DB, exited, ROOT, sleep, TABLE } from './server';
 
 export type Tool =
   | 'alter-copy'

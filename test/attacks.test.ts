@@ -3,6 +3,7 @@
 // requests elsewhere. Each is refused with a message naming what was refused, and each
 // asserts that nothing else changed: the canary tables' checksums, the tables of the
 // attack's schemas, the server's accounts, and no migration table left behind.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -25,6 +26,7 @@ import {
   waitForPhase,
   type Checksum,
   type TestTemporal,
+  failureText,
 } from './helpers';
 import type { MigrationStatus } from '../workflows/types';
 
@@ -45,7 +47,7 @@ interface World {
 async function world(): Promise<World> {
   const a = await admin();
   try {
-    const [accounts] = await a.query<any[]>("SELECT CONCAT(user, '@', host) AS u FROM mysql.user ORDER BY 1");
+    const [accounts] = await a.query<RowDataPacket[]>("SELECT CONCAT(user, '@', host) AS u FROM mysql.user ORDER BY 1");
     return {
       canaries: [await checksum(DB, 'victim', COLS), await checksum(OTHER, 'victim', COLS)],
       tables: [
@@ -213,7 +215,7 @@ test('attack defused: rows holding quotes, backslashes and SQL, written under NO
 }, async () => {
   await freshT(1_000);
   const a = await admin(DB);
-  const [[{ mode }]] = await a.query<any[]>('SELECT @@global.sql_mode AS mode');
+  const [[{ mode }]] = await a.query<RowDataPacket[]>('SELECT @@global.sql_mode AS mode');
   const hostile = [
     "x\\'; DROP TABLE rv_attack.victim; -- ",
     "'); DROP TABLE rv_attack_other.victim; --",
@@ -257,7 +259,7 @@ test('attack defused: rows holding quotes, backslashes and SQL, written under NO
       'the migrated table equals the original',
     );
     const b = await admin(DB);
-    const [back] = await b.query<any[]>('SELECT note FROM t WHERE id >= 60000 ORDER BY id');
+    const [back] = await b.query<RowDataPacket[]>('SELECT note FROM t WHERE id >= 60000 ORDER BY id');
     await b.end();
     assert.deepEqual(
       back.map((r) => r.note),
@@ -336,7 +338,7 @@ test("attack defused: a second account rewrites the changelog's settings during 
     assert.equal(status.settings.paused, false);
     assert.equal(status.settings.throttleQuery, '');
     assert.doesNotMatch(status.throttled ?? '', /throttle-query|paused/);
-    const [[held]] = await a.query<any[]>("SELECT IS_USED_LOCK('rv_attack_owned') AS id");
+    const [[held]] = await a.query<RowDataPacket[]>("SELECT IS_USED_LOCK('rv_attack_owned') AS id");
     assert.equal(held.id, null, 'the forged throttle query never ran');
     await handle.signal('cut-over');
     const result = (await handle.result()) as { status: MigrationStatus };
@@ -360,12 +362,12 @@ async function tamperedResurrect(tamper: string, message: RegExp): Promise<void>
   await handle.terminate('attack test: stopped to resurrect');
   const a = await admin(DB);
   await a.query(tamper);
-  const [[count]] = await a.query<any[]>('SELECT COUNT(*) AS n FROM _t_gho');
+  const [[count]] = await a.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM _t_gho');
   await a.end();
   const again = await temporal.start(input(DB, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 1', { resurrect: true }));
   assert.match(await failureOf(again), message);
   const b = await admin(DB);
-  const [[after1]] = await b.query<any[]>('SELECT COUNT(*) AS n FROM _t_gho');
+  const [[after1]] = await b.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM _t_gho');
   await b.query('DROP TABLE _t_gho, _t_ghc');
   await b.end();
   assert.equal(after1.n, count.n, 'the ghost was not written');
@@ -550,7 +552,7 @@ test("attack refused: set refuses a throttle query with a second statement; a qu
     await waitForPhase(handle, ['postponed', 'failed']);
     await assert.rejects(
       handle.executeUpdate('set', { args: [{ 'throttle-query': 'SELECT 1; DROP TABLE rv_attack.victim' }] }),
-      (e: any) => /single SELECT/.test(e.cause?.message ?? e.message),
+      (e: unknown) => /single SELECT/.test(failureText(e)),
     );
     // A query that reads a secret: the status says it throttles, not what it read.
     await handle.executeUpdate('set', { args: [{ 'throttle-query': 'SELECT 424242' }] });

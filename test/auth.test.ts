@@ -4,6 +4,7 @@
 // its cache flushed first so the full exchange runs) and once over TLS with the CA MySQL made
 // at initialization, for a user the server refuses without TLS. MariaDB 10.11 has neither the
 // method nor certificates of its own: there these tests are skipped.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -76,7 +77,7 @@ test('a caching_sha2_password user migrates over plain TCP (full authentication 
   );
   // An empty cache: the first login of each connection kind must take the full exchange.
   await a.query('FLUSH PRIVILEGES');
-  const [[plugin]] = await a.query<any[]>("SELECT plugin FROM mysql.user WHERE user = 'rv_sha2'");
+  const [[plugin]] = await a.query<RowDataPacket[]>("SELECT plugin FROM mysql.user WHERE user = 'rv_sha2'");
   assert.equal(plugin.plugin, 'caching_sha2_password');
   await a.end();
   // The password goes encrypted with the key the worker was given (MySQL's own, from its data
@@ -176,9 +177,9 @@ test("gh-ost's --ssl flags: --ssl-ca verifies the server and its name, --ssl-cer
   mkdirSync(dir, { recursive: true });
   makeCertificates(dir);
   const a = await admin();
-  const [[{ datadir }]] = await a.query<any[]>('SELECT @@datadir AS datadir');
+  const [[{ datadir }]] = await a.query<RowDataPacket[]>('SELECT @@datadir AS datadir');
   const inner = join(dirname(String(datadir).replace(/\/$/, '')), 'tls-test');
-  const [[was]] = await a.query<any[]>(
+  const [[was]] = await a.query<RowDataPacket[]>(
     'SELECT @@global.ssl_ca AS ca, @@global.ssl_cert AS cert, @@global.ssl_key AS k',
   );
   const useTls = async (ca: string, cert: string, key: string) => {

@@ -5,6 +5,7 @@
 // migration completes.
 // (That it passes on equal tables, under write load and for each kind of ALTER, is in
 // migrations.test.ts.)
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
@@ -51,7 +52,7 @@ test('--checksum: a ghost row damaged behind the applier is found, its range cop
   await c.query(
     "INSERT INTO _t_gho (id, uk, name, amount, note, created) SELECT id, uk, 'written behind the applier', amount, note, created FROM t WHERE id = 25000",
   );
-  const [[{ n }]] = await c.query<any[]>('SELECT COUNT(*) AS n FROM _t_gho');
+  const [[{ n }]] = await c.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM _t_gho');
   await c.end();
   assert.equal(Number(n), 1, 'the copy had not started');
   const result = (await handle.result()) as MigrationResult;
@@ -69,7 +70,7 @@ test('--checksum: a ghost row damaged behind the applier is found, its range cop
     'the migrated table equals the original, the damaged row repaired',
   );
   const a = await admin(db);
-  const [[row]] = await a.query<any[]>('SELECT name FROM t WHERE id = 25000');
+  const [[row]] = await a.query<RowDataPacket[]>('SELECT name FROM t WHERE id = 25000');
   await a.end();
   assert.equal(row.name, 'name-25000');
 });

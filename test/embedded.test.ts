@@ -3,6 +3,7 @@
 // once: neither server sees a refused login (the password goes only to the server it was
 // typed for). A CLI started with a wrong password and killed: its migration never alters the
 // table, whatever other CLIs run afterwards.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -77,12 +78,12 @@ async function refusedLogins(port: number): Promise<number> {
   const c = await admin(undefined, port);
   try {
     if (IS_MYSQL) {
-      const [[r]] = await c.query<any[]>(
+      const [[r]] = await c.query<RowDataPacket[]>(
         "SELECT SUM_ERROR_RAISED AS n FROM performance_schema.events_errors_summary_global_by_error WHERE ERROR_NAME = 'ER_ACCESS_DENIED_ERROR'",
       );
       return Number(r?.n ?? 0);
     }
-    const [[r]] = await c.query<any[]>("SHOW GLOBAL STATUS LIKE 'Access_denied_errors'");
+    const [[r]] = await c.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Access_denied_errors'");
     return Number(r.Value);
   } finally {
     await c.end();
@@ -192,7 +193,7 @@ test("a CLI with a wrong password fails at once; killed before that, its migrati
   assert.notEqual(d.status.name, 'COMPLETED', "the killed CLI's migration never completed");
   assert.equal(await showCreate('rv_emb_wrong', 't', MYSQL_PORT), created, 'its table was never altered');
   const c = await admin('rv_emb_wrong', MYSQL_PORT);
-  const [tables] = await c.query<any[]>("SHOW TABLES LIKE '\\_t\\_%'");
+  const [tables] = await c.query<RowDataPacket[]>("SHOW TABLES LIKE '\\_t\\_%'");
   await c.end();
   assert.deepEqual(tables, [], 'no ghost or changelog of it');
   if (d.status.name === 'RUNNING') await client.workflow.getHandle(id).terminate('test over');

@@ -3,6 +3,7 @@
 // the load generator saw acknowledged present, (3) zero chunks re-copied and zero events
 // re-applied: both as the resumed activities report it, and as an independent audit of the
 // checkpoint history in the binlog proves it.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import {
   tablesIn,
   WorkerProcess,
   WriteLoad,
+  failureText,
 } from './helpers';
 import {
   migrationWorkflowId,
@@ -314,7 +316,9 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
     assert.deepEqual(tables, ['_t_ghc', '_t_gho', 't'], 'a terminated migration keeps its tables');
     // The checkpoint it resumes from carries the server's GTIDs: a MySQL GTID set, a MariaDB GTID position.
     const cl = await admin(sc.db, FAULT_DB_PORT);
-    const [[{ value: cpValue }]] = await cl.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
+    const [[{ value: cpValue }]] = await cl.query<RowDataPacket[]>(
+      "SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'",
+    );
     await cl.end();
     assert.match(
       String(JSON.parse(cpValue).gtid ?? ''),
@@ -359,7 +363,7 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   // until no binlog reader is left on this server.
   const c = await admin(db2, FAULT_DB_PORT);
   for (let i = 0; ; i++) {
-    const [[{ n }]] = await c.query<any[]>(
+    const [[{ n }]] = await c.query<RowDataPacket[]>(
       "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'",
     );
     if (Number(n) === 0) break;
@@ -369,14 +373,14 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   await c.query(
     `INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, 'after', 1, NOW() FROM ${seq(100)} AS s`,
   );
-  const [[{ value }]] = await c.query<any[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
+  const [[{ value }]] = await c.query<RowDataPacket[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
   const checkpointFile = JSON.parse(value).file;
   // MariaDB keeps a binlog it still needs for crash recovery: flush and purge until it is gone.
   for (let i = 0; ; i++) {
     await c.query('FLUSH BINARY LOGS');
     const { file: current } = await binlogPosition(FAULT_DB_PORT);
     await c.query(`PURGE BINARY LOGS TO '${current}'`);
-    const [logs] = await c.query<any[]>('SHOW BINARY LOGS');
+    const [logs] = await c.query<RowDataPacket[]>('SHOW BINARY LOGS');
     if (!logs.some((l) => l.Log_name === checkpointFile)) break;
     assert.ok(i < 40, `${checkpointFile} could not be purged`);
     await sleep(500);
@@ -387,10 +391,8 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
     workflowId: migrationWorkflowId(i2.server, db2, 't'),
     args: [{ ...i2, resurrect: true }],
   });
-  await assert.rejects(h3.result(), (e: any) =>
-    /cannot resurrect: the binlog from the checkpoint \(.*\) is no longer on the server/.test(
-      e.cause?.message ?? e.message,
-    ),
+  await assert.rejects(h3.result(), (e: unknown) =>
+    /cannot resurrect: the binlog from the checkpoint \(.*\) is no longer on the server/.test(failureText(e)),
   );
   assert.deepEqual(await tablesIn(db2, FAULT_DB_PORT), ['_t_ghc', '_t_gho', 't']);
   await temporal.close();
@@ -399,7 +401,7 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
 test('(e) critical load: hibernate, then recover and complete', { timeout: 600_000 }, async () => {
   const temporal = await startTemporal('faults-critical-load');
   const c = await admin(undefined, FAULT_DB_PORT);
-  const [[{ Value: base }]] = await c.query<any[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
+  const [[{ Value: base }]] = await c.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
   await c.end();
   const limit = Number(base) + 30;
   const sc = await setUp('rv_fault_critical', FAULT_DB_PORT, {

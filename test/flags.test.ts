@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { credentialsFromEnvironment } from '../activities/credentials';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError } from '../client/flags';
 import { FLAG_GROUPS, migrateHelp } from '../client/help';
+import { failureText, type Thrown } from './helpers';
 
 /** gh-ost 1.1.10's flags: go/cmd/gh-ost/main.go at commit 145799ee (108 flags). */
 const GHOST_FLAGS =
@@ -246,7 +247,9 @@ test("the master's password goes to the master only; --ssl paths are read on the
   assert.equal(resolve({ host: 'db2', port: 3306, tls: { allowInsecure: true } }).ssl?.rejectUnauthorized, false);
   assert.throws(
     () => resolve({ host: 'db2', port: 3306, tls: { ca: join(dir, 'none.pem') } }),
-    (e: any) => e.nonRetryable === true && /--ssl: cannot read TLS file .*none\.pem on this worker/.test(e.message),
+    (e: unknown) =>
+      (e as Thrown).nonRetryable === true &&
+      /--ssl: cannot read TLS file .*none\.pem on this worker/.test(failureText(e)),
   );
 });
 
@@ -272,5 +275,5 @@ test("--help: every flag, gh-ost's and revenant's, once, with its meaning; the r
   const text = migrateHelp();
   for (const f of [...Object.keys(FLAG_KINDS), ...Object.keys(REFUSED_FLAGS)])
     assert.match(text, new RegExp(`^  --${f}\\b`, 'm'));
-  assert.match(text, /^  --ssl-ca string\n      CA certificate/m);
+  assert.match(text, /^ {2}--ssl-ca string\n {6}CA certificate/m);
 });

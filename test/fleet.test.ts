@@ -3,6 +3,7 @@
 // itself). Writers run on every target while it copies; a gh-ost hook on each target
 // (on-begin-postponed / on-before-cut-over) stops that target's writer just before its cut-over,
 // so that the migrated table must equal the one put aside, row for row.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -361,7 +362,7 @@ test('fleet: a target that fails stops new starts (--on-failure stop); fixed, --
   );
   for (const d of dbs) {
     const x = await admin(d);
-    const [cols] = await x.query<any[]>(
+    const [cols] = await x.query<RowDataPacket[]>(
       "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' AND COLUMN_NAME = 'flag'",
       [d],
     );

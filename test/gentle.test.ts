@@ -18,6 +18,7 @@ import {
   tablesIn,
   terminateLeftover,
   type TestTemporal,
+  failureText,
 } from './helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
@@ -184,8 +185,8 @@ test('--panic-flag-file stops the migration at once, the original untouched', { 
   );
   await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
   writeFileSync(join(dir, 'panic'), '');
-  await assert.rejects(handle.result(), (e: any) =>
-    /panic flag file .*panic exists: stopped at once/.test(e.cause?.message ?? ''),
+  await assert.rejects(handle.result(), (e: unknown) =>
+    /panic flag file .*panic exists: stopped at once/.test(failureText(e)),
   );
   assert.deepEqual(
     await tablesIn(db),
@@ -270,10 +271,8 @@ test('a failing on-before-cut-over hook stops the cut-over; the original stays',
   await createTestTable(db, 't', 5_000);
   const hooks = hooksDir('on-before-cut-over');
   const handle = await start(input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { hooksPath: hooks.dir }));
-  await assert.rejects(handle.result(), (e: any) =>
-    /hook .*gh-ost-on-before-cut-over failed \(exit 1\); its output is in the worker's log/.test(
-      e.cause?.message ?? '',
-    ),
+  await assert.rejects(handle.result(), (e: unknown) =>
+    /hook .*gh-ost-on-before-cut-over failed \(exit 1\); its output is in the worker's log/.test(failureText(e)),
   );
   assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't'], 'no cut-over happened');
   const order = hooks

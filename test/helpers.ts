@@ -2,6 +2,7 @@
 // Temporal server that scripts/test.sh started (their addresses in the environment), more
 // instances of the same server for the tests that need their own, an in-process worker per
 // test file, a concurrent write load, and checksums that compare tables row for row.
+import type { RowDataPacket } from 'mysql2';
 import { Client, Connection } from '@temporalio/client';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -117,7 +118,7 @@ export async function startReplicaPair(master: ServerInstance, replica: ServerIn
 async function replicate(replicaPort: number, masterPort: number): Promise<void> {
   const r = await admin(undefined, replicaPort);
   try {
-    const [status] = await r.query<any[]>(REPLICATION.status);
+    const [status] = await r.query<RowDataPacket[]>(REPLICATION.status);
     if (status.length === 0) await r.query(REPLICATION.changeSource(masterPort));
     await r.query(REPLICATION.start);
   } finally {
@@ -128,10 +129,10 @@ async function replicate(replicaPort: number, masterPort: number): Promise<void>
 /** Waits until the replica has applied everything the master has written. */
 export async function replicaCaughtUp(masterPort: number, replicaPort: number): Promise<void> {
   const m = await admin(undefined, masterPort);
-  const [[{ pos }]] = await m.query<any[]>(REPLICATION.executedGtids);
+  const [[{ pos }]] = await m.query<RowDataPacket[]>(REPLICATION.executedGtids);
   await m.end();
   const r = await admin(undefined, replicaPort);
-  const [[w]] = await r.query<any[]>(REPLICATION.waitForGtids, [pos]);
+  const [[w]] = await r.query<RowDataPacket[]>(REPLICATION.waitForGtids, [pos]);
   await r.end();
   if (Number(w.r) !== 0) throw new Error(`replica on port ${replicaPort} did not catch up with ${pos}`);
 }
@@ -139,7 +140,7 @@ export async function replicaCaughtUp(masterPort: number, replicaPort: number): 
 /** The server's binlog file and offset now. */
 export async function binlogPosition(port = MYSQL_PORT): Promise<{ file: string; position: number }> {
   const c = await admin(undefined, port);
-  const [[r]] = await c.query<any[]>(IS_MYSQL ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
+  const [[r]] = await c.query<RowDataPacket[]>(IS_MYSQL ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
   await c.end();
   return { file: r.File, position: Number(r.Position) };
 }
@@ -194,7 +195,7 @@ export async function freshDatabase(name: string, port = MYSQL_PORT): Promise<vo
 
 export async function tablesIn(database: string, port = MYSQL_PORT): Promise<string[]> {
   const c = await admin(undefined, port);
-  const [r] = await c.query<any[]>(
+  const [r] = await c.query<RowDataPacket[]>(
     'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME',
     [database],
   );
@@ -438,7 +439,7 @@ export class WriteLoad {
   /** Acknowledged inserts missing from `table` (by their unique names), on the load's server or another (a promoted replica). */
   async missingFrom(table: string, port = this.port): Promise<string[]> {
     const c = await admin(this.database, port);
-    const [r] = await c.query<any[]>(`SELECT name FROM ${escapeId(table)} WHERE name LIKE 'live-%'`);
+    const [r] = await c.query<RowDataPacket[]>(`SELECT name FROM ${escapeId(table)} WHERE name LIKE 'live-%'`);
     await c.end();
     const present = new Set(r.map((x) => String(x.name)));
     return this.insertedNames.filter((n) => !present.has(n));
@@ -460,7 +461,7 @@ export async function checksum(
 ): Promise<Checksum> {
   const c = await admin(undefined, port);
   const row = `CRC32(CONCAT_WS('|', ${columns.map((x) => `IFNULL(HEX(${escapeId(x)}), 'NULL')`).join(', ')}))`;
-  const [r] = await c.query<any[]>(
+  const [r] = await c.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS n, BIT_XOR(${row}) AS x, SUM(${row}) AS s FROM ${qualified(database, table)}`,
   );
   await c.end();
@@ -469,9 +470,23 @@ export async function checksum(
 
 export async function showCreate(database: string, table: string, port = MYSQL_PORT): Promise<string> {
   const c = await admin(undefined, port);
-  const [r] = await c.query<any[]>(`SHOW CREATE TABLE ${qualified(database, table)}`);
+  const [r] = await c.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(database, table)}`);
   await c.end();
   return r[0]['Create Table'];
+}
+
+/** What a thrown failure carries: its message, its cause, and Temporal's flags. */
+export interface Thrown {
+  message?: string;
+  cause?: Thrown;
+  nonRetryable?: boolean;
+}
+
+/** A thrown failure's message and its causes', for matching. */
+export function failureText(e: unknown): string {
+  const parts: string[] = [];
+  for (let x = e as Thrown | undefined; x; x = x.cause) parts.push(x.message ?? '');
+  return parts.join(' | ');
 }
 
 /** Failure text of a failed workflow, cause included. */
@@ -479,9 +494,7 @@ export async function failureOf(handle: { result(): Promise<unknown> }): Promise
   try {
     await handle.result();
   } catch (e) {
-    const parts: string[] = [];
-    for (let x: any = e; x; x = x.cause) parts.push(x.message);
-    return parts.join(' | ');
+    return failureText(e);
   }
   throw new Error('expected the migration to fail, but it completed');
 }

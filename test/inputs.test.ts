@@ -2,6 +2,7 @@
 // 15 s with a message that names the problem, leaves no _gho/_ghc/_del behind, and the
 // original byte-for-byte as it was (its definition and a checksum of every row). Each odd but
 // valid one migrates with every row kept.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -9,6 +10,7 @@ import {
   checksum,
   createTestTable,
   failureOf,
+  failureText,
   freshDatabase,
   input,
   MYSQL_PORT,
@@ -266,7 +268,7 @@ for (const [i, c] of BAD.entries()) {
 
 async function columnsOf(db: string, t: string): Promise<string[]> {
   const c = await admin(db);
-  const [r] = await c.query<any[]>(
+  const [r] = await c.query<RowDataPacket[]>(
     'SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [db, t],
   );
@@ -414,7 +416,7 @@ for (const [i, c] of ODD.entries()) {
     if (c.name !== 'an empty table') {
       const values = Array.from({ length: 3 }, (_, k) => k + 1);
       const [colDefs] = await admin(db).then(async (a) => {
-        const r = await a.query<any[]>(
+        const r = await a.query<RowDataPacket[]>(
           'SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
           [db, c.table],
         );
@@ -445,7 +447,7 @@ for (const [i, c] of ODD.entries()) {
     else assert.deepEqual(await checksum(db, c.table, c.columns), before, `every row kept (${cols})`);
     if (c.table === 'readd') {
       const a = await admin(db);
-      const [[r]] = await a.query<any[]>('SELECT COUNT(*) AS n, MIN(c1) AS lo, MAX(c1) AS hi FROM readd');
+      const [[r]] = await a.query<RowDataPacket[]>('SELECT COUNT(*) AS n, MIN(c1) AS lo, MAX(c1) AS hi FROM readd');
       await a.end();
       assert.deepEqual(
         [Number(r.n), Number(r.lo), Number(r.hi)],
@@ -538,8 +540,8 @@ test('--mysql-timeout: a statement unanswered that long has its connection close
   const started = Date.now();
   await assert.rejects(
     rows(conn, { sql: 'SELECT SLEEP(3)', params: [] }),
-    (e: any) =>
-      /127\.0\.0\.1:\d+ did not answer within 0\.5 s \(--mysql-timeout\)/.test(e.message) && !isStatementError(e),
+    (e: unknown) =>
+      /127\.0\.0\.1:\d+ did not answer within 0\.5 s \(--mysql-timeout\)/.test(failureText(e)) && !isStatementError(e),
   );
   assert.ok(Date.now() - started < 2000, `gave up after ${Date.now() - started} ms`);
   await assert.rejects(

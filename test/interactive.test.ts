@@ -20,6 +20,7 @@ import {
   WriteLoad,
   type TestTemporal,
   ONE_SERVER,
+  failureText,
 } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
@@ -234,8 +235,8 @@ test('revenant serve answers for a detached migration; panic stops it with its t
     const handle = temporal.client.workflow.getHandle(
       migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'),
     );
-    await assert.rejects(handle.result(), (e: any) =>
-      /aborted by the operator; the ghost table, changelog and checkpoint are kept/.test(e.cause?.message ?? e.message),
+    await assert.rejects(handle.result(), (e: unknown) =>
+      /aborted by the operator; the ghost table, changelog and checkpoint are kept/.test(failureText(e)),
     );
     assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't']);
   } finally {

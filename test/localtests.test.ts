@@ -1,5 +1,6 @@
 // Runs every case of gh-ost's localtests (see localtests.ts) and prints one line per case and
 // a total. REVENANT_LOCALTESTS_CASES (a regex) picks cases when debugging one.
+import type { RowDataPacket } from 'mysql2';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admin, startTemporal } from './helpers';
@@ -19,7 +20,7 @@ test("gh-ost's localtests", {
   assert.ok(cases.length > 0, 'no localtests cases found');
   const temporal = await startTemporal('revenant-localtests');
   const c = await admin();
-  const [[v]] = await c.query<any[]>('SELECT @@version AS version, @@version_comment AS comment');
+  const [[v]] = await c.query<RowDataPacket[]>('SELECT @@version AS version, @@version_comment AS comment');
   await c.query('SET GLOBAL event_scheduler = ON');
   await c.end();
   const ctx = {

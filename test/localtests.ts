@@ -5,6 +5,7 @@
 // its CLI as a user would, and judges the case as gh-ost does: with the writes stopped and the
 // applier caught up, the original and the migrated table hold the same rows, or the migration
 // fails with the expected text and the original is untouched.
+import type { RowDataPacket } from 'mysql2';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -243,15 +244,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function textRows(db: string, query: string): Promise<string[]> {
   const c = await admin(db);
   try {
-    const [r] = await c.query<any[]>({
+    const [r] = await c.query<string[][] & RowDataPacket[]>({
       sql: query,
       rowsAsArray: true,
-      typeCast: (field: any) => {
-        const b: Buffer | null = field.buffer();
+      typeCast: (field: { buffer: () => Buffer | null }) => {
+        const b = field.buffer();
         return b === null ? 'NULL' : JSON.stringify(b.toString('latin1'));
       },
     });
-    return r.map((row: string[]) => row.join('\t'));
+    return r.map((row) => row.join('\t'));
   } finally {
     await c.end();
   }
@@ -260,7 +261,7 @@ async function textRows(db: string, query: string): Promise<string[]> {
 async function showCreate(db: string, table: string): Promise<string | undefined> {
   const c = await admin(db);
   try {
-    const [r] = await c.query<any[]>(`SHOW CREATE TABLE ${escapeId(table)}`);
+    const [r] = await c.query<RowDataPacket[]>(`SHOW CREATE TABLE ${escapeId(table)}`);
     return String(r[0]['Create Table']);
   } catch {
     return undefined;
@@ -275,12 +276,13 @@ const withoutAutoIncrement = (s?: string) => s?.replace(/ AUTO_INCREMENT=\d+/, '
 async function stopWrites(db: string): Promise<void> {
   const c = await admin(db);
   try {
-    const [events] = await c.query<any[]>('SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [
-      db,
-    ]);
+    const [events] = await c.query<RowDataPacket[]>(
+      'SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?',
+      [db],
+    );
     for (const e of events) await c.query(`ALTER EVENT ${escapeId(e.EVENT_NAME)} DISABLE`).catch(() => {});
     for (let i = 0; i < 50; i++) {
-      const [busy] = await c.query<any[]>(
+      const [busy] = await c.query<RowDataPacket[]>(
         "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() AND COMMAND NOT IN ('Sleep', 'Daemon') AND INFO IS NOT NULL",
         [db],
       );
@@ -366,7 +368,7 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
       );
     }
     if (c.sqlMode !== undefined) {
-      savedSqlMode = String((await root.query<any[]>('SELECT @@GLOBAL.sql_mode AS m'))[0][0].m);
+      savedSqlMode = String((await root.query<RowDataPacket[]>('SELECT @@GLOBAL.sql_mode AS m'))[0][0].m);
       await root.query('SET GLOBAL sql_mode = ?', [c.sqlMode]);
     }
     await runScript(db, c.create);
@@ -374,7 +376,7 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     // scheduler can take seconds to run a new event for the first time, longer than a small
     // case's migration lasts: wait (at most 15 s) until each enabled event has run once.
     for (let i = 0; i < 150; i++) {
-      const [[{ n }]] = await root.query<any[]>(
+      const [[{ n }]] = await root.query<RowDataPacket[]>(
         "SELECT COUNT(*) AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND STATUS = 'ENABLED' AND LAST_EXECUTED IS NULL",
         [db],
       );

@@ -1,5 +1,6 @@
 // Operating a running migration: pause, resume, tune, postponed cut-over, abort, search
 // attributes. First with the real `temporal` binary only, then with revenant's subcommands.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -17,6 +18,7 @@ import {
   WriteLoad,
   type TestTemporal,
   ONE_SERVER,
+  failureText,
 } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
 
@@ -36,7 +38,7 @@ const revenant = (...args: string[]) => runRevenant(args, 'test-operate');
 /** The committed checkpoints, straight from the changelog: the truth about progress. */
 async function checkpoints(db: string): Promise<{ chunks: number; rows: number; events: number; position: number }> {
   const c = await admin(db);
-  const [r] = await c.query<any[]>(
+  const [r] = await c.query<RowDataPacket[]>(
     "SELECT hint, value FROM _t_ghc WHERE hint IN ('copy-checkpoint', 'binlog-checkpoint')",
   );
   await c.end();
@@ -323,8 +325,8 @@ test('revenant status | pause | resume | set | cut-over | list | abort', {
   r = await revenant('abort', '--cleanup', ...where2);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /aborting rv_op_abort\.t: ghost and changelog will be dropped/);
-  await assert.rejects(handle.result(), (e: any) =>
-    /aborted by the operator; ghost and changelog dropped, original table untouched/.test(e.cause?.message ?? ''),
+  await assert.rejects(handle.result(), (e: unknown) =>
+    /aborted by the operator; ghost and changelog dropped, original table untouched/.test(failureText(e)),
   );
   assert.deepEqual(await tablesIn(db2), ['t']);
   assert.deepEqual(await checksum(db2, 't', COLS), before2);

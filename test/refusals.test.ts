@@ -1,6 +1,7 @@
 // Refusals of the server's settings (and of a second migration of a table): a clear, specific
 // error before anything is changed, the migration fails with the reason, and no _gho, _ghc or
 // _del table is left behind.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ async function expectRefusal(
 async function withGlobal(variable: string, value: string, fn: () => Promise<void>) {
   const c = await admin();
   // SHOW gives the setting as text ('OFF'); @@global gives a boolean as 0, which SET refuses as '0'.
-  const [[{ Value: v }]] = await c.query<any[]>('SHOW GLOBAL VARIABLES LIKE ?', [variable]);
+  const [[{ Value: v }]] = await c.query<RowDataPacket[]>('SHOW GLOBAL VARIABLES LIKE ?', [variable]);
   await c.query(`SET GLOBAL ${variable} = ?`, [value]);
   try {
     await fn();

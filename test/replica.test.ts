@@ -3,6 +3,7 @@
 // auto-positioning, REPLICA / SOURCE syntax). Each topology completes under write load on the master;
 // a replica whose SQL thread stops throttles the copy within two seconds, named in the status,
 // and the copy carries on once replication does.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import {
   terminateLeftover,
   WriteLoad,
   type TestTemporal,
+  failureText,
 } from './helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../workflows/types';
 
@@ -118,7 +120,7 @@ async function finish(handle: any, load: WriteLoad): Promise<MigrationStatus> {
 
 async function columnsOf(db: string, port: number): Promise<string[]> {
   const c = await admin(undefined, port);
-  const [r] = await c.query<any[]>(
+  const [r] = await c.query<RowDataPacket[]>(
     "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
     [db],
   );
@@ -237,7 +239,7 @@ test("--migrate-on-replica: the replica's table is migrated, the master's untouc
     assert.deepEqual(await tablesIn(db, MASTER), ['t'], 'nothing of the migration on the master');
     assert.ok(!(await columnsOf(db, MASTER)).includes('extra'), "the master's table is as it was");
     assert.ok((await columnsOf(db, REPLICA)).includes('extra'), "the replica's table is migrated");
-    const running = await onReplica(async (c) => (await c.query<any[]>(REPLICATION.status))[0][0]);
+    const running = await onReplica(async (c) => (await c.query<RowDataPacket[]>(REPLICATION.status))[0][0]);
     assert.equal(running[REPLICATION.sqlRunning], 'Yes', 'replication was started again after the cut-over');
     await replicaCaughtUp();
     assert.deepEqual(
@@ -275,7 +277,7 @@ test('--test-on-replica: replication stops, the tables swap and swap back; both 
       await checksum(db, 't', COLS, REPLICA),
       'replica: migrated equals original',
     );
-    const slave = await onReplica(async (c) => (await c.query<any[]>(REPLICATION.status))[0][0]);
+    const slave = await onReplica(async (c) => (await c.query<RowDataPacket[]>(REPLICATION.status))[0][0]);
     assert.equal(slave[REPLICATION.sqlRunning], 'No', 'replication stays stopped');
     assert.deepEqual(await tablesIn(db, MASTER), ['t'], 'master untouched');
     assert.ok(!(await columnsOf(db, MASTER)).includes('extra'));
@@ -292,7 +294,7 @@ test('connected to a master without --allow-on-master, revenant refuses before a
   await freshDatabase(db, MASTER);
   await createTestTable(db, 't', 100, MASTER);
   const handle = await start(migration(db, MASTER, {}));
-  await assert.rejects(handle.result(), (e: any) => /is not a replica.*--allow-on-master/.test(e.cause?.message ?? ''));
+  await assert.rejects(handle.result(), (e: unknown) => /is not a replica.*--allow-on-master/.test(failureText(e)));
   assert.deepEqual(await tablesIn(db, MASTER), ['t']);
 });
 
@@ -329,8 +331,8 @@ test('--assume-master-host with --master-user: the master is written as its own 
         }),
       );
     // The replica's user on the master, with the master's password: refused, nothing made.
-    await assert.rejects((await dryRun({})).result(), (e: any) =>
-      /cannot log in to 127\.0\.0\.1:\d+ as revenant/.test(e.cause?.message ?? ''),
+    await assert.rejects((await dryRun({})).result(), (e: unknown) =>
+      /cannot log in to 127\.0\.0\.1:\d+ as revenant/.test(failureText(e)),
     );
     assert.deepEqual(await tablesIn(db, MASTER), ['t']);
     // As rv_master: the ghost is made, altered and dropped on the master.

@@ -4,6 +4,7 @@
 // the one kept beside it are equal on the columns both have, row for row by checksum; every
 // acknowledged insert is in the table; the column the ALTER dropped kept its values in the
 // rows that had them, updated or moved to another key during the window.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -106,7 +107,7 @@ async function assertKeptEqual(db: string, kept: string, what: string): Promise<
   ]);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const [r] = await c.query<any[]>(`SELECT 1 FROM \`${kept}\` WHERE name = ?`, [marker]);
+    const [r] = await c.query<RowDataPacket[]>(`SELECT 1 FROM \`${kept}\` WHERE name = ?`, [marker]);
     if (r.length) break;
     assert.ok(Date.now() < deadline, `${kept} did not catch up with t within 60 s (${what})`);
     await sleep(100);
@@ -130,7 +131,7 @@ async function assertKeptEqual(db: string, kept: string, what: string): Promise<
 
 async function missing(db: string, names: string[]): Promise<string[]> {
   const c = await admin(db);
-  const [r] = await c.query<any[]>("SELECT name FROM t WHERE name LIKE 'live-%'");
+  const [r] = await c.query<RowDataPacket[]>("SELECT name FROM t WHERE name LIKE 'live-%'");
   await c.end();
   const present = new Set(r.map((x) => String(x.name).replace(/\+*$/, '')));
   return names.filter((n) => !present.has(n));
@@ -175,7 +176,7 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
     await assertKeptEqual(db, '_t_gho', 'after the revert');
     assert.deepEqual(await missing(db, writers.inserted), [], 'every acknowledged insert is in the reverted table');
     const a = await admin(db);
-    const [cols] = await a.query<any[]>(
+    const [cols] = await a.query<RowDataPacket[]>(
       "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
       [db],
     );
@@ -209,7 +210,7 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
     );
     await assertKeptEqual(db, '_t_del', 'after the revert of the revert');
     assert.deepEqual(await missing(db, writers.inserted), [], 'every acknowledged insert is in the table');
-    const [[extra]] = await a.query<any[]>('SELECT COUNT(*) AS n FROM t WHERE extra <> 7');
+    const [[extra]] = await a.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM t WHERE extra <> 7');
     assert.equal(Number(extra.n), 0, 'the added column has its default');
     await a.end();
 
@@ -245,7 +246,7 @@ test('revert window: a revert leaves the migrated table as _t_del at the end; th
   );
   assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
   const a = await admin(db);
-  const [[withExtra]] = await a.query<any[]>(
+  const [[withExtra]] = await a.query<RowDataPacket[]>(
     "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '_t_del' AND COLUMN_NAME = 'extra'",
     [db],
   );
@@ -390,11 +391,11 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
     );
     assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
     const a = await admin(db);
-    const [cols] = await a.query<any[]>(
+    const [cols] = await a.query<RowDataPacket[]>(
       "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
       [db],
     );
-    const [[notes]] = await a.query<any[]>(
+    const [[notes]] = await a.query<RowDataPacket[]>(
       `SELECT SUM(NOT (note <=> IF(uk DIV 3 % 5 = 0, NULL, CONCAT('note ', uk DIV 3)))) AS wrong FROM t WHERE uk <= ${3 * ROWS}`,
     );
     await a.end();

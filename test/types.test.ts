@@ -9,6 +9,7 @@
 // (24.0), DECIMALs, DATEs, DATETIMEs, TIMEs, unsigned integers and binary strings inside a
 // document, and documents past 64 KiB (the large format); each must come out of the binlog
 // with its type, which JSON_TYPE and the text (24.0 is not 24) both check.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -205,25 +206,27 @@ test(`expression defaults, ON UPDATE, JSON, generated columns and ${COLLATION} t
   assert.deepEqual(migrated, original, 'migrated table equals the original on every stored column');
   // Generated columns are the server's to compute; they must agree with their expressions.
   const a = await admin(db);
-  const [[bad]] = await a.query<any[]>('SELECT COUNT(*) AS n FROM t WHERE qty2 <> qty * 2 OR qty3 <> qty * 3');
+  const [[bad]] = await a.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n FROM t WHERE qty2 <> qty * 2 OR qty3 <> qty * 3',
+  );
   assert.equal(Number(bad.n), 0);
   // Every acknowledged insert, and no timestamp defaulted by the copy (the originals' values kept).
-  const [present] = await a.query<any[]>("SELECT name FROM t WHERE name LIKE 'live-%'");
+  const [present] = await a.query<RowDataPacket[]>("SELECT name FROM t WHERE name LIKE 'live-%'");
   const names = new Set(present.map((r) => r.name));
   assert.deepEqual(
     ledger.filter((n) => !names.has(n)),
     [],
   );
-  const [[same]] = await a.query<any[]>(
+  const [[same]] = await a.query<RowDataPacket[]>(
     'SELECT COUNT(*) AS n FROM t JOIN _t_del o USING (id) WHERE t.created <> o.created OR t.updated <> o.updated OR NOT (t.doc <=> o.doc)',
   );
   assert.equal(Number(same.n), 0, 'timestamps and JSON documents as the original has them');
   const paths = ['$.dec', '$.neg', '$.dbl', '$.u', '$.day', '$.when', '$.t', '$.bin', '$.list[0]', '$.list[2]'];
   const typeOf = (alias: string, path: string) => `JSON_TYPE(JSON_EXTRACT(${alias}.doc, '${path}'))`;
-  const [[typed]] = await a.query<any[]>(`SELECT COUNT(*) AS n FROM t JOIN _t_del o USING (id)
+  const [[typed]] = await a.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM t JOIN _t_del o USING (id)
       WHERE ${paths.map((p) => `NOT (${typeOf('t', p)} <=> ${typeOf('o', p)})`).join(' OR ')} OR CAST(t.doc AS CHAR) <> CAST(o.doc AS CHAR)`);
   assert.equal(Number(typed.n), 0, 'every JSON value keeps its type and its text');
-  const [[seen]] = await a.query<any[]>(`SELECT SUM(${typeOf('t', '$.dec')} IS NOT NULL) AS touched,
+  const [[seen]] = await a.query<RowDataPacket[]>(`SELECT SUM(${typeOf('t', '$.dec')} IS NOT NULL) AS touched,
       SUM(LENGTH(JSON_UNQUOTE(JSON_EXTRACT(t.doc, '$.pad'))) > 65536) AS large FROM t`);
   assert.ok(
     Number(seen.touched) > 50 && Number(seen.large) > 5,
@@ -261,7 +264,7 @@ test("MySQL: a JSON document holding a BLOB column's bytes, which no SQL rebuild
   await accepted.signal('cut-over');
   assert.equal(((await accepted.result()) as MigrationResult).status.phase, 'completed');
   const a = await admin(db);
-  const [[row]] = await a.query<any[]>(
+  const [[row]] = await a.query<RowDataPacket[]>(
     "SELECT JSON_TYPE(JSON_EXTRACT(doc, '$[0]')) AS type, CAST(doc AS CHAR) AS text FROM t WHERE id = 7",
   );
   await a.end();
