@@ -8,8 +8,9 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { admin, MYSQL_PORT, runRevenant, SERVER_KIND, TEMPORAL_ADDRESS, WorkerProcess } from '../test/helpers';
+import { admin, MYSQL_PORT, runRevenant, SERVER_KIND, TEMPORAL_ADDRESS, WorkerProcess } from '../test/support/helpers';
 import { fleetWorkflowId, type FleetStatus } from '../workflows/types';
+import { ROOT } from './server';
 
 const TARGETS = Number(process.env.REVENANT_FLEET_TARGETS ?? 1000);
 const CONCURRENCY = Number(process.env.REVENANT_FLEET_CONCURRENCY ?? 16);
@@ -90,7 +91,7 @@ test(`fleet of ${TARGETS} tiny targets: the parent's history and the wall time`,
       'every run of the parent under its limit',
     );
   } finally {
-    writeFileSync(join(__dirname, '..', '..', 'bench', `FLEET-SCALE-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+    writeFileSync(join(ROOT, 'bench', `FLEET-SCALE-${SERVER_KIND}.md`), lines.join('\n') + '\n');
     worker.kill9();
     await connection.close();
   }

@@ -33,8 +33,9 @@ import {
   waitForPhase,
   WorkerProcess,
   WriteLoad,
-} from '../test/helpers';
+} from '../test/support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
+import { ROOT } from './server';
 
 const MINUTES = Number(process.env.REVENANT_SOAK_MINUTES ?? 60);
 // 4.5M: at its slowest (chunk size 10, nice ratio 3) the copy moved about 50,000 rows a minute
@@ -115,8 +116,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     lines.push(l);
     console.log(l);
   };
-  const report = () =>
-    writeFileSync(join(__dirname, '..', '..', 'bench', `SOAK-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+  const report = () => writeFileSync(join(ROOT, 'bench', `SOAK-${SERVER_KIND}.md`), lines.join('\n') + '\n');
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   // As the README says to run a worker (glibc's arenas capped), its memory logged every 10 s.

@@ -356,6 +356,6 @@ mysql)
 test)
   REVENANT_CLUSTER_DIR=$DIR REVENANT_TEST_SERVER=mysql REVENANT_TEST_MYSQL_PORT=$MASTER_PORT REVENANT_CLUSTER_REPLICA_PORT=$REPLICA_PORT \
     TEMPORAL_ADDRESS=127.0.0.1:$LB_PORT REVENANT_CLUSTER_HOST=$HOST_IP \
-    node --test --test-reporter=spec dist/test/cluster-faults.js ;;
+    node --test --test-reporter=spec dist/test/support/cluster-faults.js ;;
 *) echo "usage: $0 up|down|status|env|temporal-node N kill|start|worker N kill|start|cut|uncut|mysql restart|kill|start|test" >&2; exit 2 ;;
 esac

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build
-exec bash scripts/test.sh dist/test/record-histories.js
+exec bash scripts/test.sh dist/test/support/record-histories.js

@@ -1,65 +1,132 @@
 #!/usr/bin/env bash
-# The whole test suite, once against MariaDB 10.11 and once against MySQL 9.7: installs what is
-# missing, starts a Temporal dev server and, for each server in turn, a private instance of it;
-# runs every test file against it with node's test runner; stops everything. A summary per
-# server at the end, and a failure in either fails the whole.
-#   REVENANT_TEST_SERVERS="mariadb mysql" (default both)   npm test [-- dist/test/x.test.js …]
+# The whole test suite, one pass per database server, the passes side by side: installs what
+# is missing, then each pass starts its own Temporal dev server and its own private instance
+# of its server (ports and work folder of its own: nothing of one pass meets another), and
+# runs every test file against them, one file at a time. A line per file as it ends; at the
+# end each pass's totals and wall time, the ten slowest files, and the output of every file
+# that failed. A failure in any pass fails the whole.
+#   REVENANT_TEST_SERVERS="mariadb mysql" (default: both)   npm test [-- dist/test/integration/x.test.js …]
 #   REVENANT_TEST_PATTERN='regex'   only the tests whose names match (node's --test-name-pattern)
+#   REVENANT_TEST_KEEP=1            leave the servers and their data for a look after a failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
 servers=${REVENANT_TEST_SERVERS:-mariadb mysql}
 bash scripts/setup.sh
 case " $servers " in *" mysql "*) bash scripts/mysql.sh install >/dev/null ;; esac
 work=$(mktemp -d /tmp/revenant-test.XXXXXX)
-export TEMPORAL_ADDRESS=127.0.0.1:${REVENANT_TEST_TEMPORAL_PORT:-27233}
+logs=${REVENANT_TEST_LOGS:-/tmp/revenant-test-logs}
+rm -rf "$logs" && mkdir -p "$logs"
 # The test workers' allowances, as an operator would write them: hooks from the tests' own
 # temporary folders, throttle URLs on this machine. (MySQL logins go to loopback servers only,
 # a worker's default without REVENANT_CONFIG or REVENANT_MYSQL_HOSTS; the loopback servers'
 # RSA keys may be taken as they offer them.)
 export REVENANT_HOOKS_DIRS=${TMPDIR:-/tmp} REVENANT_THROTTLE_HTTP_URLS=http://127.0.0.1: REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1
-cleanup() {
-  # REVENANT_TEST_KEEP=1 leaves the servers and their data (in $work) for a look after a failure.
-  if [ -n "${REVENANT_TEST_KEEP:-}" ]; then echo "kept: $work"; return; fi
-  bash scripts/temporal.sh stop "$work/temporal" >/dev/null 2>&1 || true
-  bash scripts/mariadb.sh stop "$work/mariadb/server" >/dev/null 2>&1 || true
-  bash scripts/mysql.sh prune "$work" >/dev/null 2>&1 || true
-  # The instances' data and binlogs run to gigabytes: nothing of them is kept.
-  rm -rf "$work"
-}
-trap cleanup EXIT
-bash scripts/temporal.sh start "$work/temporal" "${TEMPORAL_ADDRESS##*:}" $(( ${TEMPORAL_ADDRESS##*:} + 1000 ))
-files=("$@"); [ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js)
+files=("$@"); [ ${#files[@]} -gt 0 ] || files=(dist/test/integration/*.test.js)
+pattern=(); [ -z "${REVENANT_TEST_PATTERN:-}" ] || pattern=(--test-name-pattern="$REVENANT_TEST_PATTERN")
 
-summary=(); failed=0; total_pass=0; total_fail=0
-for server in $servers; do
-  # Each server's run has ports and a work folder of its own: nothing of one run meets the next.
-  offset=0; [ "$server" = mysql ] && offset=100
-  export REVENANT_TEST_SERVER=$server
-  export REVENANT_TEST_WORK=$work/$server
+# The tests that need no server first (seconds): a failure there stops the run before any
+# server starts. Only when the whole suite runs (no files named).
+unit_pass=0; unit_fail=0; unit_skip=0
+if [ $# -eq 0 ]; then
+  echo "==== unit: the tests that need no server"
+  set +e
+  node --test --test-force-exit --test-reporter=spec "${pattern[@]}" dist/test/unit/ >"$logs/unit.log" 2>&1
+  rc=$?
+  set -e
+  unit_pass=$(grep -aE '^ℹ pass [0-9]+' "$logs/unit.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  unit_fail=$(grep -aE '^ℹ fail [0-9]+' "$logs/unit.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  unit_skip=$(grep -aE '^ℹ skipped [0-9]+' "$logs/unit.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  echo "  unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped"
+  if [ "$rc" != 0 ]; then
+    cat "$logs/unit.log"
+    echo "suite: $unit_pass passed, $unit_fail failed"
+    exit 1
+  fi
+fi
+
+stop_pass() { # server folder
+  bash scripts/temporal.sh stop "$2/temporal" >/dev/null 2>&1 || true
+  if [ "$1" = mysql ]; then bash scripts/mysql.sh prune "$2" >/dev/null 2>&1 || true
+  else bash scripts/mariadb.sh stop "$2/server" >/dev/null 2>&1 || true; fi
+}
+
+# One pass: its own ports (offset 100 apart), Temporal, server and work folder; the files in
+# turn. Writes <pass>/results.tsv (file, seconds, passed, failed, skipped, exit code).
+run_pass() { # server offset
+  local server=$1 offset=$2 dir=$work/$1
+  mkdir -p "$dir" "$logs/$server"
+  export REVENANT_TEST_SERVER=$server REVENANT_TEST_WORK=$dir REVENANT_TEST_PORT_OFFSET=$offset
+  export TEMPORAL_ADDRESS=127.0.0.1:$(( ${REVENANT_TEST_TEMPORAL_PORT:-27233} + offset ))
   export REVENANT_TEST_MYSQL_PORT=$(( ${REVENANT_TEST_MYSQL_PORT_BASE:-23306} + offset ))
   export REVENANT_TEST_FAULT_MYSQL_PORT=$(( 23307 + offset )) REVENANT_TEST_NOBINLOG_PORT=$(( 23308 + offset ))
   export REVENANT_TEST_TOPO_MASTER_PORT=$(( 23310 + offset )) REVENANT_TEST_TOPO_REPLICA_PORT=$(( 23311 + offset ))
   export REVENANT_TEST_FAILOVER_PORT=$(( 23313 + offset ))
   export REVENANT_TEST_FAULT_TEMPORAL_PORT=$(( 27300 + offset ))
-  mkdir -p "$REVENANT_TEST_WORK"
-  echo "==== $server: every test file against a private $server on 127.0.0.1:$REVENANT_TEST_MYSQL_PORT"
-  bash "scripts/$server.sh" start "$REVENANT_TEST_WORK/server" "$REVENANT_TEST_MYSQL_PORT" 1
-  start=$(date +%s)
-  log="$REVENANT_TEST_WORK/node-test.log"
-  set +e
-  pattern=(); [ -z "${REVENANT_TEST_PATTERN:-}" ] || pattern=(--test-name-pattern="$REVENANT_TEST_PATTERN")
-  node --test --test-concurrency=1 --test-force-exit --test-reporter=spec "${pattern[@]}" "${files[@]}" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  set -e
-  pass=$(grep -aE '^ℹ pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  fail=$(grep -aE '^ℹ fail [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
-  summary+=("$server: $pass passed, $fail failed, exit $rc, $(( $(date +%s) - start )) s")
-  [ "$rc" = 0 ] || failed=1
-  if [ "$server" = mysql ]; then bash scripts/mysql.sh remove "$REVENANT_TEST_WORK/server" >/dev/null 2>&1 || true
-  else bash scripts/mariadb.sh stop "$REVENANT_TEST_WORK/server" >/dev/null 2>&1 || true; fi
+  local port=${TEMPORAL_ADDRESS##*:}
+  bash scripts/temporal.sh start "$dir/temporal" "$port" $(( port + 1000 )) >"$logs/$server/setup.log" 2>&1
+  bash "scripts/$server.sh" start "$dir/server" "$REVENANT_TEST_MYSQL_PORT" 1 >>"$logs/$server/setup.log" 2>&1
+  echo "[$server] Temporal on $TEMPORAL_ADDRESS, $server on 127.0.0.1:$REVENANT_TEST_MYSQL_PORT"
+  : >"$dir/results.tsv"
+  local f name start rc log
+  for f in "${files[@]}"; do
+    name=$(basename "$f" .js)
+    log="$logs/$server/$name.log"
+    start=$(date +%s%N)
+    set +e
+    node --test --test-concurrency=1 --test-force-exit --test-reporter=spec "${pattern[@]}" "$f" >"$log" 2>&1
+    rc=$?
+    set -e
+    local secs pass fail skip
+    secs=$(( ($(date +%s%N) - start) / 1000000000 ))
+    pass=$(grep -aE '^ℹ pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    fail=$(grep -aE '^ℹ fail [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    skip=$(grep -aE '^ℹ skipped [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$pass" "$fail" "$skip" "$rc" >>"$dir/results.tsv"
+    printf '[%s] %s %-28s %4s s: %s passed, %s failed, %s skipped\n' "$server" "$([ "$rc" = 0 ] && echo ok || echo FAILED)" \
+      "$name" "$secs" "$pass" "$fail" "$skip"
+  done
+  [ -n "${REVENANT_TEST_KEEP:-}" ] || stop_pass "$server" "$dir"
+}
+
+cleanup() {
+  if [ -n "${REVENANT_TEST_KEEP:-}" ]; then echo "kept: $work"; return; fi
+  for server in $servers; do stop_pass "$server" "$work/$server"; done
+  # The instances' data and binlogs run to gigabytes: nothing of them is kept (the logs are).
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+started=$(date +%s)
+declare -A offsets=([mariadb]=0 [mysql]=100 [mariadb11]=200)
+pids=()
+for server in $servers; do
+  echo "==== $server: every test file against a private $server"
+  ( run_pass "$server" "${offsets[$server]:-300}"; echo $(( $(date +%s) - started )) >"$work/$server/wall" ) &
+  pids+=($!)
 done
-echo "==== summary"
-for line in "${summary[@]}"; do echo "  $line"; done
-echo "suite: $total_pass passed, $total_fail failed"
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+
+echo "==== summary (logs of every file in $logs)"
+total_pass=$unit_pass; total_fail=$unit_fail; total_skip=$unit_skip
+for server in $servers; do
+  r=$work/$server/results.tsv
+  [ -f "$r" ] || { echo "  $server: did not run"; failed=1; continue; }
+  read -r p f s < <(awk -F'\t' '{p+=$3; f+=$4; s+=$5} END {print p+0, f+0, s+0}' "$r")
+  bad=$(awk -F'\t' '$6 != 0' "$r" | wc -l)
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
+  [ "$bad" = 0 ] || failed=1
+  echo "  $server: $p passed, $f failed, $s skipped, $bad file(s) failed, $(cat "$work/$server/wall" 2>/dev/null || echo '?') s wall"
+done
+echo "  the ten slowest files:"
+for server in $servers; do sed "s/^/$server\t/" "$work/$server/results.tsv" 2>/dev/null; done | sort -t$'\t' -k3,3nr | head -10 |
+  awk -F'\t' '{printf "    %5d s  %s %s\n", $3, $1, $2}'
+for server in $servers; do
+  awk -F'\t' '$6 != 0 {print $1}' "$work/$server/results.tsv" 2>/dev/null | while read -r name; do
+    echo "==== $server: $name failed; its output:"
+    cat "$logs/$server/$name.log"
+  done
+done
+echo "  whole suite: $(( $(date +%s) - started )) s"
+echo "suite: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $failed

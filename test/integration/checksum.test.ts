@@ -1,0 +1,128 @@
+// --checksum (on by default in the CLI) finds a ghost that differs from the original (a row
+// written behind the applier's back), copies the differing range again and compares it again
+// in a new snapshot: the migration completes equal, and says what it repaired. A
+// worker killed mid-checksum: another attempt compares again from the start, and the
+// migration completes.
+// (That it passes on equal tables, under write load and for each kind of ALTER, is in
+// migrations.test.ts.)
+import type { RowDataPacket } from 'mysql2';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import {
+  admin,
+  checksum,
+  createTestTable,
+  freshDatabase,
+  input,
+  startTemporal,
+  tablesIn,
+  TEMPORAL_ADDRESS,
+  waitForPhase,
+  WorkerProcess,
+  type TestTemporal,
+} from '../support/helpers';
+import { checksumSummary, migrationWorkflowId, type MigrationResult } from '../../workflows/types';
+
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+let temporal: TestTemporal;
+before(async () => {
+  temporal = await startTemporal('test-checksum');
+});
+after(async () => {
+  await temporal.close();
+});
+
+test('--checksum: a ghost row damaged behind the applier is found, its range copied again, and the migration completes equal', {
+  timeout: 300_000,
+}, async () => {
+  const db = 'rv_checksum_differs';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 50_000);
+  // The copy is held back 3 s: a row written into the empty ghost now makes the copy skip the
+  // original's row of that key (INSERT IGNORE), and writes to the ghost are not in the
+  // applier's stream: the ghost ends up differing in one row, however fast the copy is.
+  const handle = await temporal.start(
+    input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { checksum: true, copyStartDelayMillis: 3000 }),
+  );
+  const s = await waitForPhase(handle, ['migrating', 'failed']);
+  assert.equal(s.phase, 'migrating', s.message);
+  const c = await admin(db);
+  // Row 25,000 falls in the 3rd of the checksum's 10,000-row ranges.
+  await c.query(
+    "INSERT INTO _t_gho (id, uk, name, amount, note, created) SELECT id, uk, 'written behind the applier', amount, note, created FROM t WHERE id = 25000",
+  );
+  const [[{ n }]] = await c.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM _t_gho');
+  await c.end();
+  assert.equal(Number(n), 1, 'the copy had not started');
+  const result = (await handle.result()) as MigrationResult;
+  assert.equal(result.status.phase, 'completed');
+  assert.equal(
+    result.status.checksum?.repairedRanges,
+    1,
+    `one range repaired: ${JSON.stringify(result.status.checksum)}`,
+  );
+  assert.match(checksumSummary(result.status.checksum!), /1 differing range copied again and found equal/);
+  assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+  assert.deepEqual(
+    await checksum(db, 't', COLS),
+    await checksum(db, '_t_del', COLS),
+    'the migrated table equals the original, the damaged row repaired',
+  );
+  const a = await admin(db);
+  const [[row]] = await a.query<RowDataPacket[]>('SELECT name FROM t WHERE id = 25000');
+  await a.end();
+  assert.equal(row.name, 'name-25000');
+});
+
+test('--checksum: a worker killed mid-checksum; the next attempt compares again and the migration completes', {
+  timeout: 300_000,
+}, async () => {
+  const db = 'rv_checksum_killed';
+  await freshDatabase(db);
+  // A million rows: about a second of checksum (100 ranges), a wide window for the kill.
+  await createTestTable(db, 't', 1_000_000);
+  const queue = 'test-checksum-kill';
+  const worker = new WorkerProcess(queue);
+  await worker.start();
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const i = input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', { checksum: true });
+  const handle = await client.workflow.start('migrateTable', {
+    taskQueue: queue,
+    workflowId: migrationWorkflowId(i.server, db, 't'),
+    args: [i],
+  });
+  try {
+    for (;;) {
+      const d = await handle.describe();
+      assert.equal(d.status.name, 'RUNNING', 'the migration ended before its checksum was seen running');
+      // PENDING_ACTIVITY_STATE_STARTED
+      if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'checksumTables' && Number(a.state) === 2))
+        break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await worker.restart();
+    const r = (await handle.result()) as MigrationResult;
+    assert.equal(r.status.phase, 'completed');
+    assert.equal(r.status.checksum?.rowsCompared, 1_000_000);
+    // The attempt that completed the checksum is not the first (the first died with its worker).
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checksumTables',
+    );
+    const started = events.find(
+      (e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled?.eventId),
+    );
+    assert.ok(
+      Number(started?.activityTaskStartedEventAttributes?.attempt) >= 2,
+      `checksum attempt ${started?.activityTaskStartedEventAttributes?.attempt}`,
+    );
+    assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
+    assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));
+  } finally {
+    worker.kill9();
+    await connection.close();
+  }
+});

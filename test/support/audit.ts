@@ -1,0 +1,118 @@
+// An audit independent of the activities' own bookkeeping: reads, from the binlog, every
+// committed version of the changelog's checkpoints, in commit order, and checks that they
+// chain: the copied chunks tile the key range (none skipped, none copied twice), and each
+// applied batch starts at the position the previous one reached (no event applied twice,
+// none skipped).
+import type { BinlogPosition } from '../../workflows/types';
+
+export interface AuditResult {
+  chunks: number;
+  batches: number;
+  /** Chunk commits whose range does not start where the previous chunk ended. */
+  chunkBreaks: string[];
+  /** Batch commits that do not start at the position the previous batch reached. */
+  batchBreaks: string[];
+}
+
+export async function auditCheckpoints(
+  port: number,
+  database: string,
+  table: string,
+  from: BinlogPosition,
+  to: BinlogPosition,
+): Promise<AuditResult> {
+  const { default: ZongJi } = await import('@vlasky/zongji');
+  const changelog = `_${table}_ghc`;
+  const values: { hint: string; value: string }[] = [];
+  const zongji: any = new ZongJi({ host: '127.0.0.1', port, user: 'revenant', password: 'revenant' } as any);
+  await new Promise<void>((resolve, reject) => {
+    const done = () => {
+      zongji.stop();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      zongji.stop();
+      reject(new Error('audit: binlog end not reached in 60 s'));
+    }, 60_000);
+    zongji.on('error', (e: Error) => {
+      clearTimeout(timer);
+      zongji.stop();
+      reject(e);
+    });
+    zongji.on('binlog', (e: any) => {
+      const name = e.getEventName();
+      if (name === 'writerows' || name === 'updaterows') {
+        for (const r of e.rows) {
+          const row = name === 'updaterows' ? r.after : r;
+          if (row.hint === 'copy-checkpoint' || row.hint === 'binlog-checkpoint')
+            values.push({ hint: row.hint, value: String(row.value) });
+        }
+      }
+      const f = zongji.options.filename;
+      const p = zongji.options.position;
+      if (f > to.file || (f === to.file && p >= to.position)) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    zongji.start({
+      serverId: 4_000_000 + Math.floor(Math.random() * 1000),
+      filename: from.file,
+      position: from.position,
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'xid', 'query'],
+      includeSchema: { [database]: [changelog] },
+    });
+  });
+
+  const result: AuditResult = { chunks: 0, batches: 0, chunkBreaks: [], batchBreaks: [] };
+  // Copy: every committed version names the range it committed. Commits come one at a time
+  // (chunksCopied counts up by one); the ranges, chained by their bounds from the first key,
+  // must reach the table's max using each range exactly once: none skipped, none twice.
+  let chunksCopied: number | undefined;
+  let max: unknown = null;
+  const byStart = new Map<string, { to: string; uses: number }>();
+  let lastBatch: { file: string; position: number } | undefined;
+  for (const { hint, value } of values) {
+    const v = JSON.parse(value);
+    if (hint === 'copy-checkpoint') {
+      if (v.max !== null && v.max !== undefined) max = v.max;
+      if (!v.chunk) {
+        chunksCopied = v.chunksCopied;
+        continue;
+      }
+      result.chunks++;
+      if (chunksCopied !== undefined && v.chunksCopied !== chunksCopied + 1)
+        result.chunkBreaks.push(`chunk ${v.chunksCopied} committed after chunk ${chunksCopied}`);
+      chunksCopied = v.chunksCopied;
+      const start = JSON.stringify(v.chunk.after);
+      if (byStart.has(start)) result.chunkBreaks.push(`range after ${start} committed twice`);
+      else byStart.set(start, { to: JSON.stringify(v.chunk.to), uses: 0 });
+    } else {
+      if (!v.from) {
+        lastBatch = { file: v.file, position: v.position };
+        continue;
+      }
+      result.batches++;
+      if (lastBatch && (v.from.file !== lastBatch.file || v.from.position !== lastBatch.position)) {
+        result.batchBreaks.push(
+          `batch from ${v.from.file}:${v.from.position} after one ending at ${lastBatch.file}:${lastBatch.position}`,
+        );
+      }
+      lastBatch = { file: v.file, position: v.position };
+    }
+  }
+  if (byStart.size > 0) {
+    let at = JSON.stringify(null);
+    for (let r = byStart.get(at); r && r.uses === 0; r = byStart.get(at)) {
+      r.uses++;
+      at = r.to;
+    }
+    if (at !== JSON.stringify(max))
+      result.chunkBreaks.push(
+        `the committed ranges chain from the first key to ${at}, not to the max ${JSON.stringify(max)}`,
+      );
+    for (const [start, r] of byStart)
+      if (r.uses !== 1) result.chunkBreaks.push(`range after ${start} is not on the chain from the first key`);
+  }
+  return result;
+}
