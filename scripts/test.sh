@@ -12,7 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 servers=${REVENANT_TEST_SERVERS:-mariadb mysql}
 bash scripts/setup.sh
+# MariaDB 11.8 (Debian 13's) runs from a trixie root, as MySQL 9.7 from a sid root: both kept.
+MARIADB11_ROOT=${REVENANT_MARIADB11_ROOT:-/var/lib/revenant/mariadb-trixie}
 case " $servers " in *" mysql "*) bash scripts/mysql.sh install >/dev/null ;; esac
+case " $servers " in *" mariadb11 "*) REVENANT_MARIADB_ROOT=$MARIADB11_ROOT bash scripts/mariadb.sh install >/dev/null ;; esac
 work=$(mktemp -d /tmp/revenant-test.XXXXXX)
 logs=${REVENANT_TEST_LOGS:-/tmp/revenant-test-logs}
 rm -rf "$logs" && mkdir -p "$logs"
@@ -44,18 +47,26 @@ if [ $# -eq 0 ]; then
   fi
 fi
 
+# The script of a pass's server, and the root it runs from (the host's MariaDB: none).
+script_of() { case $1 in mysql) echo mysql ;; *) echo mariadb ;; esac; }
+root_of() { [ "$1" = mariadb11 ] && echo "$MARIADB11_ROOT" || true; }
+
 stop_pass() { # server folder
   bash scripts/temporal.sh stop "$2/temporal" >/dev/null 2>&1 || true
-  if [ "$1" = mysql ]; then bash scripts/mysql.sh prune "$2" >/dev/null 2>&1 || true
-  else bash scripts/mariadb.sh stop "$2/server" >/dev/null 2>&1 || true; fi
+  REVENANT_MARIADB_ROOT=$(root_of "$1") bash "scripts/$(script_of "$1").sh" prune "$2" >/dev/null 2>&1 || true
 }
 
 # One pass: its own ports (offset 100 apart), Temporal, server and work folder; the files in
 # turn. Writes <pass>/results.tsv (file, seconds, passed, failed, skipped, exit code).
 run_pass() { # server offset
-  local server=$1 offset=$2 dir=$work/$1
+  local server=$1 offset=$2 dir=$work/$1 script
+  script=$(script_of "$server")
   mkdir -p "$dir" "$logs/$server"
-  export REVENANT_TEST_SERVER=$server REVENANT_TEST_WORK=$dir REVENANT_TEST_PORT_OFFSET=$offset
+  # The tests know two kinds of server (REVENANT_TEST_SERVER); the pass's name says which one
+  # (REVENANT_TEST_PASS: the server-independent tests run on the mariadb pass only), and every
+  # MariaDB instance a test starts comes from the pass's root.
+  export REVENANT_TEST_SERVER=$script REVENANT_TEST_PASS=$server REVENANT_TEST_WORK=$dir REVENANT_TEST_PORT_OFFSET=$offset
+  export REVENANT_MARIADB_ROOT; REVENANT_MARIADB_ROOT=$(root_of "$server")
   export TEMPORAL_ADDRESS=127.0.0.1:$(( ${REVENANT_TEST_TEMPORAL_PORT:-27233} + offset ))
   export REVENANT_TEST_MYSQL_PORT=$(( ${REVENANT_TEST_MYSQL_PORT_BASE:-23306} + offset ))
   export REVENANT_TEST_FAULT_MYSQL_PORT=$(( 23307 + offset )) REVENANT_TEST_NOBINLOG_PORT=$(( 23308 + offset ))
@@ -64,8 +75,8 @@ run_pass() { # server offset
   export REVENANT_TEST_FAULT_TEMPORAL_PORT=$(( 27300 + offset ))
   local port=${TEMPORAL_ADDRESS##*:}
   bash scripts/temporal.sh start "$dir/temporal" "$port" $(( port + 1000 )) >"$logs/$server/setup.log" 2>&1
-  bash "scripts/$server.sh" start "$dir/server" "$REVENANT_TEST_MYSQL_PORT" 1 >>"$logs/$server/setup.log" 2>&1
-  echo "[$server] Temporal on $TEMPORAL_ADDRESS, $server on 127.0.0.1:$REVENANT_TEST_MYSQL_PORT"
+  bash "scripts/$script.sh" start "$dir/server" "$REVENANT_TEST_MYSQL_PORT" 1 >>"$logs/$server/setup.log" 2>&1
+  echo "[$server] Temporal on $TEMPORAL_ADDRESS; $(tail -1 "$logs/$server/setup.log")"
   : >"$dir/results.tsv"
   local f name start rc log
   for f in "${files[@]}"; do
