@@ -31,6 +31,7 @@ import {
   retryDelay,
   rows,
   type Conn,
+  mysqlErrorCode,
   type Warning,
 } from './mysql';
 import { DEFAULTS } from '../workflows/types';
@@ -478,14 +479,24 @@ class Applier {
           // then the batch's merged changes, then the cut-over's marker.
           await this.conn.query('START TRANSACTION');
           if ((await exec(this.conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
-          for (const s of dmlToStatements(lastChangePerKey(this.batch, this.target), this.target))
+          const statements = dmlToStatements(lastChangePerKey(this.batch, this.target), this.target, !this.ungrouped);
+          for (const [i, s] of statements.entries()) {
+            // Alive through a long batch (a revert window's, row by row).
+            if (i % 100 === 99) Context.current().heartbeat(this.checkpoint);
             await exec(this.conn, s);
+          }
           for (const m of marker) await exec(this.conn, m);
         }
         await this.conn.query('COMMIT');
+        this.ungrouped = false;
         break;
       } catch (e) {
         await this.conn.query('ROLLBACK').catch(() => {});
+        if (mysqlErrorCode(e) === 'ER_DUP_ENTRY' && !this.ungrouped) {
+          // Two rows of a grouped UPDATE traded a unique value: the batch again, row by row, in order.
+          this.ungrouped = true;
+          continue;
+        }
         if (isDataLossError(e) && !this.input.allowDataLoss) throw await this.dataLoss(e, next);
         // A deadlock with the application's writes rolls the whole batch back: run it again.
         const wait = retryDelay(e, attempt, {
@@ -567,6 +578,8 @@ class Applier {
   }
 
   private behind: boolean | undefined;
+  /** The batch under way is applied update by update (a grouped UPDATE met a duplicate key). */
+  private ungrouped = false;
 
   /**
    * Tells the copy, through the changelog and only when it changes, whether the applier is

@@ -174,14 +174,62 @@ function updateStatement(t: ApplyTarget, keyGhost: string[], key: unknown[], row
   );
 }
 
-export function dmlToStatements(list: GhostDml[], t: ApplyTarget): sql.Statement[] {
+/** Updates per grouped UPDATE statement (see groupedUpdates). */
+const MAX_UPDATES_PER_STATEMENT = 200;
+
+/**
+ * `grouped`: a run of consecutive updates that keep their row's key, on distinct integer keys,
+ * becomes one UPDATE (a revert window's applier sends one statement a round trip, and a row a
+ * statement was too slow for a busy table). Their order within the run does not matter but
+ * for a secondary unique key that two rows trade: the statement then fails with a duplicate
+ * key, and the caller applies the batch again ungrouped.
+ */
+export function dmlToStatements(list: GhostDml[], t: ApplyTarget, grouped = false): sql.Statement[] {
   const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
-  return list.map((d) =>
-    d.kind === 'replace'
-      ? replaceStatement(t, d.rows)
-      : d.kind === 'delete'
-        ? sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys)
-        : updateStatement(t, keyGhost, d.key, d.row),
+  const out: sql.Statement[] = [];
+  const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
+  const canGroup = grouped && t.key.integer.every(Boolean);
+  let run: { key: unknown[]; row: unknown[] }[] = [];
+  const seen = new Set<string>();
+  const flushRun = () => {
+    if (run.length === 1) out.push(updateStatement(t, keyGhost, run[0].key, run[0].row));
+    else if (run.length > 1) out.push(groupedUpdate(t, keyGhost, run));
+    run = [];
+    seen.clear();
+  };
+  for (const d of list) {
+    if (d.kind === 'update' && canGroup) {
+      const id = d.key.map(String).join('\u0000');
+      const keeps = keyIndex.every((k, i) => String(d.row[k]) === String(d.key[i]));
+      if (keeps && !seen.has(id) && run.length < MAX_UPDATES_PER_STATEMENT) {
+        run.push(d);
+        seen.add(id);
+        continue;
+      }
+      flushRun();
+      if (keeps) {
+        run.push(d);
+        seen.add(id);
+        continue;
+      }
+    }
+    flushRun();
+    if (d.kind === 'replace') out.push(replaceStatement(t, d.rows));
+    else if (d.kind === 'delete') out.push(sql.deleteRows(t.database, t.ghostTable, keyGhost, d.keys));
+    else out.push(updateStatement(t, keyGhost, d.key, d.row));
+  }
+  flushRun();
+  return out;
+}
+
+function groupedUpdate(t: ApplyTarget, keyGhost: string[], run: { key: unknown[]; row: unknown[] }[]): sql.Statement {
+  const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+  return sql.updateRowsByKey(
+    t.database,
+    t.ghostTable,
+    written.map((i) => t.columns[i].ghost),
+    keyGhost,
+    run.map((u) => ({ key: u.key, values: written.map((i) => u.row[i]) })),
   );
 }
 

@@ -506,6 +506,34 @@ export function updateRow(
   };
 }
 
+/**
+ * UPDATEs of several rows, each found by its key, in one statement: every column set by a
+ * CASE over the keys. Only for rows whose update keeps their key, with integer keys (which
+ * compare on the server as in JavaScript), each key once.
+ */
+export function updateRowsByKey(
+  database: string,
+  table: string,
+  columns: string[],
+  keyColumns: string[],
+  updates: { key: unknown[]; values: unknown[] }[],
+): Statement {
+  const match = `(${keyColumns.map((c) => `${escapeId(c)} = ?`).join(' AND ')})`;
+  const params: unknown[] = [];
+  const set = columns.map((c, i) => {
+    const branches = updates.map((u) => {
+      params.push(...u.key, ...paramsOf([u.values[i]]));
+      return `WHEN ${match} THEN ${placeholder(u.values[i])}`;
+    });
+    return `${escapeId(c)} = CASE ${branches.join(' ')} ELSE ${escapeId(c)} END`;
+  });
+  for (const u of updates) params.push(...u.key);
+  return {
+    sql: `UPDATE ${qualified(database, table)} SET ${set.join(', ')} WHERE ${updates.map(() => match).join(' OR ')}`,
+    params,
+  };
+}
+
 export function deleteRows(database: string, ghost: string, keyColumns: string[], keys: unknown[][]): Statement {
   if (keyColumns.length === 1) {
     return {

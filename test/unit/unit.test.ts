@@ -1022,3 +1022,34 @@ test('a session keeps its sql_mode but for NO_BACKSLASH_ESCAPES; stored index de
   assert.equal(reasonLabel('flag-file /secret/path exists'), 'flag-file');
   assert.equal(reasonLabel('something new'), 'other');
 });
+
+test("a revert window's updates that keep their keys go as one UPDATE; a key change or a repeated key ends the run", () => {
+  const target: ApplyTarget = {
+    database: 'd',
+    ghostTable: '_t_del',
+    columns: [
+      { source: 'id', ghost: 'id' },
+      { source: 'v', ghost: 'w' },
+    ],
+    key: { name: 'PRIMARY', columns: ['id'], integer: [true] },
+    inOrder: true,
+  };
+  const list: GhostDml[] = [];
+  const update = (before: number, after: number, v: string) =>
+    appendDml(list, changeToDml({ kind: 'update', rows: [{ before: { id: before, v: 'old' }, after: { id: after, v } }] }, target));
+  update(1, 1, 'a');
+  update(2, 2, "b'");
+  update(1, 1, 'c');
+  update(3, 4, 'd');
+  update(5, 5, 'e');
+  assert.deepEqual(text(dmlToStatements(list, target, true)), [
+    "UPDATE `d`.`_t_del` SET `id` = CASE WHEN (`id` = 1) THEN 1 WHEN (`id` = 2) THEN 2 ELSE `id` END, `w` = CASE WHEN (`id` = 1) THEN 'a' WHEN (`id` = 2) THEN 'b\\'' ELSE `w` END WHERE (`id` = 1) OR (`id` = 2)",
+    "UPDATE `d`.`_t_del` SET `id` = 1, `w` = 'c' WHERE `id` = 1",
+    "UPDATE `d`.`_t_del` SET `id` = 4, `w` = 'd' WHERE `id` = 3",
+    "UPDATE `d`.`_t_del` SET `id` = 5, `w` = 'e' WHERE `id` = 5",
+  ]);
+  // Ungrouped (after a duplicate key), or on keys that do not compare as in JavaScript: one by one.
+  assert.equal(dmlToStatements(list, target).length, 5);
+  const byString = { ...target, key: { name: 'PRIMARY', columns: ['id'], integer: [false] } };
+  assert.equal(dmlToStatements(list, byString, true).length, 5);
+});
