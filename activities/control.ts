@@ -45,6 +45,8 @@ const SETTING_FIELDS: (keyof Settings)[] = [
   'throttleHttp',
 ];
 
+const OPTIONAL_SETTINGS: (keyof Settings)[] = ['chunkTargetMillis', 'copyThreads', 'throttleHttp'];
+
 /**
  * Settings as received, checked again here as the CLI and the workflow's validator check
  * them: a value that would not pass there is refused here too (the activity keeps what it had).
@@ -54,15 +56,8 @@ export function checkedControl(received: unknown): Control {
   const r = received as Record<string, unknown>;
   const change = Object.fromEntries(SETTING_FIELDS.filter((f) => r[f] !== undefined).map((f) => [f, r[f]]));
   const settings = validateChange(change);
-  for (const f of [
-    'chunkSize',
-    'dmlBatchSize',
-    'niceRatio',
-    'maxLagMillis',
-    'maxLoad',
-    'criticalLoad',
-    'throttleQuery',
-  ] as const) {
+  // Every setting but the optional ones must be there.
+  for (const f of SETTING_FIELDS.filter((n) => !OPTIONAL_SETTINGS.includes(n))) {
     if (settings[f] === undefined) throw new Error(`the settings lack ${f}`);
   }
   if (typeof r.paused !== 'boolean') throw new Error('the settings lack paused');

@@ -123,7 +123,7 @@ echo "==== summary (logs of every file in $logs)"
 total_pass=$unit_pass; total_fail=$unit_fail; total_skip=$unit_skip
 for server in $servers; do
   r=$work/$server/results.tsv
-  [ -f "$r" ] || { echo "  $server: did not run"; failed=1; continue; }
+  [ -f "$r" ] || { echo "  $server: did not run:"; tail -5 "$logs/$server/setup.log" 2>/dev/null | sed 's/^/    /'; failed=1; continue; }
   read -r p f s < <(awk -F'\t' '{p+=$3; f+=$4; s+=$5} END {print p+0, f+0, s+0}' "$r")
   bad=$(awk -F'\t' '$6 != 0' "$r" | wc -l)
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))

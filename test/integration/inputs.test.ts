@@ -27,14 +27,18 @@ import { connect, isStatementError, rows } from '../../activities/mysql';
 const LIMIT_MS = 15_000;
 let temporal: TestTemporal;
 let wrongPassword: TestTemporal;
+/** A worker whose operator admits any server (REVENANT_MYSQL_HOSTS=*): what a name that does not resolve meets. */
+let anyHost: TestTemporal;
 before(async () => {
   temporal = await startTemporal('test-inputs');
   // A worker whose credentials the server refuses.
   wrongPassword = await startTemporal('test-inputs-wrong-password', { REVENANT_MYSQL_PASSWORD: 'not-the-password' });
+  anyHost = await startTemporal('test-inputs-any-host', { REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_MYSQL_HOSTS: '*' });
 });
 after(async () => {
   await temporal.close();
   await wrongPassword.close();
+  await anyHost.close();
 });
 
 /** The original as it is: definition and every row, on all its columns. */
@@ -55,7 +59,7 @@ interface Bad {
   alter?: string;
   extra?: Partial<MigrationInput>;
   table?: string;
-  via?: 'wrong-password';
+  via?: 'wrong-password' | 'any-host';
   message: RegExp;
 }
 
@@ -73,9 +77,16 @@ const CASES: Bad[] = [
   },
   {
     name: 'a host that does not resolve',
+    via: 'any-host',
     extra: { server: { host: 'no-such-host.invalid', port: 3306, user: 'revenant' } },
     message:
       /cannot connect to no-such-host\.invalid:3306: the host name no-such-host\.invalid does not resolve; check --host and --port/,
+  },
+  {
+    name: 'a host the worker was not given',
+    extra: { server: { host: 'no-such-host.invalid', port: 3306, user: 'revenant' } },
+    message:
+      /this worker does not connect to no-such-host\.invalid:3306: its configuration names no such server \(servers on this machine only/,
   },
   {
     name: 'a closed port',
@@ -250,7 +261,7 @@ for (const [i, c] of BAD.entries()) {
     await c.setUp?.(db);
     const name = c.table ?? 't';
     const before = await snapshot(db, name);
-    const t = c.via === 'wrong-password' ? wrongPassword : temporal;
+    const t = c.via === 'wrong-password' ? wrongPassword : c.via === 'any-host' ? anyHost : temporal;
     const started = Date.now();
     const handle = await t.start(
       input(c.extra?.database ?? db, name, c.alter ?? 'ADD COLUMN x INT NOT NULL DEFAULT 1', c.extra),

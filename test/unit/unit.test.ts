@@ -1036,7 +1036,10 @@ test("a revert window's updates that keep their keys go as one UPDATE; a key cha
   };
   const list: GhostDml[] = [];
   const update = (before: number, after: number, v: string) =>
-    appendDml(list, changeToDml({ kind: 'update', rows: [{ before: { id: before, v: 'old' }, after: { id: after, v } }] }, target));
+    appendDml(
+      list,
+      changeToDml({ kind: 'update', rows: [{ before: { id: before, v: 'old' }, after: { id: after, v } }] }, target),
+    );
   update(1, 1, 'a');
   update(2, 2, "b'");
   update(1, 1, 'c');
