@@ -4,8 +4,9 @@
 // reaches them within a second and survives any restart. The workflow also mirrors them in
 // the changelog for humans, but nothing there is read back as settings: anyone who can
 // write that table (an application account with rights on the schema) could otherwise
-// hand the migration's user a --throttle-query to run. Throttling decisions are made here
-// too, and reported when they change.
+// hand the migration's user a --throttle-query to run. (Only its pause flag counts, and only
+// until the workflow first answers, which takes seconds right after a worker died.)
+// Throttling decisions are made here too, and reported when they change.
 import { Context } from '@temporalio/activity';
 import type { MigrationInput, TablePlan, ThrottleReport } from '../workflows/types';
 import { settingsFrom, validateChange, type Control, type Settings } from '../workflows/settings';
@@ -19,6 +20,17 @@ import { applierOf } from './topology';
 import type { WorkerPolicy } from './worker-policy';
 
 export const CONTROL_REFRESH_MS = 250;
+/** How long the first read waits for the workflow's answer. */
+const FIRST_ANSWER_WAIT_MS = 1_000;
+
+/** The changelog mirror's pause flag, when it is one. */
+function mirroredPause(mirror: string | undefined): boolean {
+  try {
+    return (JSON.parse(mirror ?? '{}') as { paused?: unknown }).paused === true;
+  } catch {
+    return false;
+  }
+}
 /** A reason is told to the workflow once it has held this long: a copy's short yields to its applier are not. */
 const SETTLE_MS = 500;
 const reasonKind = (reason: string | null) => reason?.split(':')[0] ?? null;
@@ -106,6 +118,8 @@ export class ControlReader {
   private sourceReadAt = 0;
   private sourceRead: Promise<void> | undefined;
   private readonly workflowId: string;
+  /** Whether the workflow has answered once. */
+  private answered = false;
   private readonly source: ControlSource | undefined;
 
   constructor(
@@ -174,7 +188,8 @@ export class ControlReader {
     this.sourceRead ??= (async () => {
       try {
         const control = checkedControl(await this.source!(this.workflowId));
-        if (control.version >= this.control.version) this.control = control;
+        if (control.version >= this.control.version || !this.answered) this.control = control;
+        this.answered = true;
       } catch (e) {
         // Temporal out of reach for a moment, or a value refused: the settings in force stay.
         this.log.warn(
@@ -189,15 +204,22 @@ export class ControlReader {
 
   async current(): Promise<Control> {
     if (this.source && Date.now() - this.sourceReadAt >= CONTROL_REFRESH_MS) {
-      // The first answer is waited for (the migration may be paused); later ones are not: the
-      // copy goes on under the settings in force while the next answer is on its way.
+      // The first answer is waited for a moment (the migration may be paused); later ones are
+      // not: the work goes on under the settings in force while the next answer is on its way.
+      // (Right after a worker died, a query waits for the dead worker's sticky queue to time
+      // out, seconds: the first answer is not waited for that long.)
       const read = this.readSource();
-      if (this.readAt === 0) await read;
+      if (this.readAt === 0) await Promise.race([read, new Promise((r) => setTimeout(r, FIRST_ANSWER_WAIT_MS))]);
     }
     if (Date.now() - this.readAt >= CONTROL_REFRESH_MS) {
+      const hints = await readHints(this.conn, this.plan, [HINT.applyBehind, HINT.control]);
       // The applier's lag, which the copy yields to: a number, whoever wrote it.
-      const behind = Number((await readHints(this.conn, this.plan, [HINT.applyBehind])).get(HINT.applyBehind) ?? 0);
+      const behind = Number(hints.get(HINT.applyBehind) ?? 0);
       this.applyBehindMs = Number.isFinite(behind) && behind > 0 ? Math.min(behind, 86_400_000) : 0;
+      // Until the workflow answers, its mirror may pause the work, and nothing more: a pause
+      // is the one setting whose wrong value costs no data and runs nothing.
+      if (this.source && !this.answered)
+        this.control = { ...this.control, paused: mirroredPause(hints.get(HINT.control)) };
       this.readAt = Date.now();
     }
     return this.control;

@@ -33,7 +33,10 @@ before(async () => {
   temporal = await startTemporal('test-inputs');
   // A worker whose credentials the server refuses.
   wrongPassword = await startTemporal('test-inputs-wrong-password', { REVENANT_MYSQL_PASSWORD: 'not-the-password' });
-  anyHost = await startTemporal('test-inputs-any-host', { REVENANT_MYSQL_PASSWORD: 'revenant', REVENANT_MYSQL_HOSTS: '*' });
+  anyHost = await startTemporal('test-inputs-any-host', {
+    REVENANT_MYSQL_PASSWORD: 'revenant',
+    REVENANT_MYSQL_HOSTS: '*',
+  });
 });
 after(async () => {
   await temporal.close();
