@@ -7,20 +7,30 @@ import type { MigrationStatus } from '../workflows/types';
 /** How long one answer serves every activity of the workflow. */
 const SHARED_MS = 200;
 
+/** A question to the workflow, given up when the signal aborts. */
+export type StatusQuery = (workflowId: string, signal: AbortSignal) => Promise<MigrationStatus>;
+
 export class ControlSourceCache {
   private readonly answers = new Map<string, { at: number; answer: Promise<unknown> }>();
+  /** Aborted when the worker closes: a question still retrying then ends, its connection gone. */
+  private readonly closing = new AbortController();
 
-  constructor(private readonly ask: (workflowId: string) => Promise<MigrationStatus>) {}
+  constructor(private readonly ask: StatusQuery) {}
 
   read = (workflowId: string): Promise<unknown> => {
+    if (this.closing.signal.aborted) return Promise.reject(new Error('the worker is shutting down'));
     const now = Date.now();
     const cached = this.answers.get(workflowId);
     if (cached && now - cached.at < SHARED_MS) return cached.answer;
-    const answer = this.ask(workflowId).then((status) => status.settings);
+    const answer = this.ask(workflowId, this.closing.signal).then((status) => status.settings);
     this.answers.set(workflowId, { at: now, answer });
     // A failed answer is not kept; old entries go as new ones come.
     answer.catch(() => this.answers.delete(workflowId));
     for (const [id, a] of this.answers) if (now - a.at > 60_000) this.answers.delete(id);
     return answer;
   };
+
+  close(): void {
+    this.closing.abort();
+  }
 }

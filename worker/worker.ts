@@ -47,9 +47,16 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
     await client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports);
   });
   const progress: ProgressSink = async (workflowId, report, urgent) => batcher.add(workflowId, report, urgent);
-  const control = new ControlSourceCache((workflowId) =>
-    client.workflow.getHandle(workflowId).query<MigrationStatus>('status'),
-  ).read;
+  // Each question has a deadline (a workflow that does not answer is asked again later) and
+  // ends when the worker closes, rather than retrying on a closed connection.
+  const controlSource = new ControlSourceCache((workflowId, signal) =>
+    client.withAbortSignal(signal, () =>
+      client.withDeadline(Date.now() + 5_000, () =>
+        client.workflow.getHandle(workflowId).query<MigrationStatus>('status'),
+      ),
+    ),
+  );
+  const control = controlSource.read;
   const worker = await Worker.create({
     connection,
     namespace,
@@ -68,6 +75,7 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   return {
     worker,
     close: async () => {
+      controlSource.close();
       await connection.close().catch(() => {});
       await clientConnection.close().catch(() => {});
     },

@@ -49,6 +49,14 @@ test('compose: the services, with images, ports and healthchecks', () => {
     /-h mysql-replica .*SOURCE_HOST = 'mysql'.*SOURCE_AUTO_POSITION = 1/s,
     'the replica follows the master by GTID',
   );
+  // revenant's user has gh-ost's grants, never ALL.
+  const grants = services['mysql-grants'].entrypoint.join(' ');
+  assert.doesNotMatch(grants, /GRANT ALL/i);
+  assert.match(
+    grants,
+    /GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, LOCK TABLES,\s+SELECT, TRIGGER, UPDATE ON shop\.\*/,
+  );
+  assert.match(grants, /GRANT REPLICATION CLIENT, REPLICATION SLAVE, PROCESS ON \*\.\*/);
   for (const name of [
     'mysql',
     'mysql-replica',
