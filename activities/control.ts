@@ -20,8 +20,9 @@ import { applierOf } from './topology';
 import type { WorkerPolicy } from './worker-policy';
 
 export const CONTROL_REFRESH_MS = 250;
-/** How long the first read waits for the workflow's answer. */
+/** How long the first read waits for the workflow's answer, and how long later ones do. */
 const FIRST_ANSWER_WAIT_MS = 1_000;
+const ANSWER_WAIT_MS = 150;
 
 /** The changelog mirror's pause flag, when it is one. */
 function mirroredPause(mirror: string | undefined): boolean {
@@ -204,12 +205,14 @@ export class ControlReader {
 
   async current(): Promise<Control> {
     if (this.source && Date.now() - this.sourceReadAt >= CONTROL_REFRESH_MS) {
-      // The first answer is waited for a moment (the migration may be paused); later ones are
-      // not: the work goes on under the settings in force while the next answer is on its way.
-      // (Right after a worker died, a query waits for the dead worker's sticky queue to time
-      // out, seconds: the first answer is not waited for that long.)
+      // Each answer is waited for a moment: a pause then stops the work within about
+      // CONTROL_REFRESH_MS, as Temporal answers in milliseconds. The first a second at most
+      // (right after a worker died, a query waits seconds for the dead worker's sticky queue
+      // to time out), later ones less: without an answer the work goes on under the settings
+      // in force, and the next read takes the answer when it comes.
       const read = this.readSource();
-      if (this.readAt === 0) await Promise.race([read, new Promise((r) => setTimeout(r, FIRST_ANSWER_WAIT_MS))]);
+      const wait = this.readAt === 0 ? FIRST_ANSWER_WAIT_MS : ANSWER_WAIT_MS;
+      await Promise.race([read, new Promise((r) => setTimeout(r, wait))]);
     }
     if (Date.now() - this.readAt >= CONTROL_REFRESH_MS) {
       const hints = await readHints(this.conn, this.plan, [HINT.applyBehind, HINT.control]);
