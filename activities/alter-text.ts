@@ -175,6 +175,11 @@ export function tokenize(s: string): Token[] {
 const upper = (t: Token | undefined) => (t?.kind === 'word' ? t.text.toUpperCase() : '');
 const identName = (t: Token) => (t.kind === 'ident' ? t.text.slice(1, -1).replace(/``/g, '`') : t.text);
 
+/** True when a clause renames the table itself (RENAME TO / AS / bare RENAME name). */
+export function renamesTable(clauses: string[]): boolean {
+  return clauses.some((c) => /^RENAME\s+(TO|AS)\b/i.test(c) || /^RENAME\s+(?!(COLUMN|INDEX|KEY|TO|AS)\b)\S/i.test(c));
+}
+
 export interface ParsedAlter {
   /** The specification list alone, comments and prefix removed: what revenant applies. */
   text: string;
@@ -302,8 +307,7 @@ export function parseAlter(alter: string, target?: { database: string; table: st
         `the ALTER's clause ${quote(texts[n])} is not an ALTER TABLE clause (it starts with ${quote(first.text)})`,
       );
     }
-    const second = upper(significant(clauses[n])[1]);
-    if (word === 'RENAME' && second !== 'COLUMN' && second !== 'INDEX' && second !== 'KEY') {
+    if (renamesTable([texts[n]])) {
       refuse(
         `alter statement seems to RENAME the table (${quote(texts[n])}): that is not an online migration; run the RENAME TABLE yourself, outside revenant`,
       );

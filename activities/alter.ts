@@ -49,10 +49,8 @@ export function unquoteIdent(id: string): string {
   return id.startsWith('`') ? id.slice(1, -1).replace(/``/g, '`') : id;
 }
 
-/** True when a clause renames the table itself (RENAME TO / AS / bare RENAME name). */
-export function renamesTable(clauses: string[]): boolean {
-  return clauses.some((c) => /^RENAME\s+(TO|AS)\b/i.test(c) || /^RENAME\s+(?!(COLUMN|INDEX|KEY|TO|AS)\b)\S/i.test(c));
-}
+// The table-rename rule lives with the reader that refuses it.
+export { renamesTable } from './alter-text';
 
 /** Column renames, source name -> new name; a change of letter case only is not a rename. */
 export function columnRenames(clauses: string[]): Map<string, string> {

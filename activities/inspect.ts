@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
 import { changelogTableName, ghostTableName, oldTableName, tableNameBase, writtenColumns } from '../workflows/types';
 import { AlterRefused, parseAlter } from './alter-text';
-import { columnRenames, normalizeAlter, recreatedColumns, renamesTable, splitClauses } from './alter';
+import { columnRenames, normalizeAlter, recreatedColumns, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
 import {
@@ -147,12 +147,8 @@ export async function checkTableAndAlter(
   const alter = alterOf(input);
   if (!alter)
     refuse('the ALTER is empty: pass the change with --alter, e.g. --alter "ADD COLUMN c INT NOT NULL DEFAULT 0"');
+  // (A table rename was refused by alterOf, with gh-ost's words.)
   const clauses = splitClauses(alter);
-  if (renamesTable(clauses)) {
-    refuse(
-      'alter statement seems to RENAME the table (RENAME TO): that is not an online migration; run the RENAME TABLE yourself, outside revenant',
-    );
-  }
   const renames = columnRenames(clauses);
   if (renames.size > 0 && !input.approveRenamedColumns) {
     const list = [...renames].map(([a, b]) => `${a} -> ${b}`).join(', ');

@@ -9,6 +9,7 @@ import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type Migrat
 import type { CredentialResolver } from './credentials';
 import { checkServer, checkTableAndAlter, planColumnsAndKey, refuse } from './inspect';
 import { plainIndexName } from './indexes';
+import { canonicalJson } from './canonical-json';
 import { rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';
 import { flavorOf, gtidCheckpointProblem } from './flavor';
@@ -112,7 +113,7 @@ export async function checkedStoredPlan(
   const planned = await planColumnsAndKey(conn, { ...input, table: tables.original }, tables.migrated);
   // Compared as data, not as text: the key order of a stored document is the server's (MySQL
   // sorts a JSON document's keys when a JSON function rewrites it).
-  const same = (a: unknown, b: unknown) => canonical(a ?? null) === canonical(b ?? null);
+  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   if (!same(p.columns, planned.columns) || !same(p.key, planned.key) || !same(p.copyKey, planned.copyKey)) {
     bad('does not match the ghost table: its columns or keys differ from what they plan to now');
   }
@@ -137,19 +138,6 @@ export async function checkedStoredPlan(
     serverVersion: String(p.serverVersion ?? ''),
     serverUuid: String(p.serverUuid ?? ''),
   };
-}
-
-/** JSON with every object's keys in order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 /** Checkpoints read back from the changelog: of the shapes revenant writes, or refused. */

@@ -147,13 +147,16 @@ export function lastChangePerKey(list: GhostDml[], t: ApplyTarget): GhostDml[] {
   return out;
 }
 
+/** The positions of the columns a statement writes: every one but the ghost's generated ones. */
+const writtenIndexes = (t: ApplyTarget) => t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+
 /** REPLACE of row images (values in t.columns' order) into the ghost, generated columns left to the server. */
 export function replaceStatement(
   t: ApplyTarget,
   rows: unknown[][],
   verb: 'REPLACE' | 'INSERT IGNORE' = 'REPLACE',
 ): sql.Statement {
-  const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+  const written = writtenIndexes(t);
   const cols = written.map((i) => t.columns[i].ghost);
   const values = written.length === t.columns.length ? rows : rows.map((r) => written.map((i) => r[i]));
   return verb === 'REPLACE'
@@ -163,7 +166,7 @@ export function replaceStatement(
 
 /** UPDATE of one row, found by its key before the change, to its after image (generated columns left to the server). */
 function updateStatement(t: ApplyTarget, keyGhost: string[], key: unknown[], row: unknown[]): sql.Statement {
-  const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+  const written = writtenIndexes(t);
   return sql.updateRow(
     t.database,
     t.ghostTable,
@@ -223,7 +226,7 @@ export function dmlToStatements(list: GhostDml[], t: ApplyTarget, grouped = fals
 }
 
 function groupedUpdate(t: ApplyTarget, keyGhost: string[], run: { key: unknown[]; row: unknown[] }[]): sql.Statement {
-  const written = t.columns.map((c, i) => (c.generated ? -1 : i)).filter((i) => i >= 0);
+  const written = writtenIndexes(t);
   return sql.updateRowsByKey(
     t.database,
     t.ghostTable,

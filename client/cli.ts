@@ -12,6 +12,7 @@ import { defaultPayloadConverter, type ApplicationFailure, type Payload } from '
 import { createInterface } from 'node:readline';
 import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
 import { policyFromEnvironment } from '../activities/worker-policy';
+import { canonicalJson } from '../activities/canonical-json';
 import { migrateHelp } from './help';
 import {
   checksumSummary,
@@ -472,22 +473,12 @@ export function inputDifferences(running: MigrationInput | undefined, mine: Migr
   if (!running) return [];
   const own = new Set<string>(['renewal', 'resurrect', 'historyLimit', ...Object.values(SETTING_NAMES)]);
   const keys = new Set([...Object.keys(running), ...Object.keys(mine)].filter((k) => !own.has(k)));
-  const value = (x: unknown) =>
-    JSON.stringify(x ?? null, (_k, v) =>
-      v && typeof v === 'object' && !Array.isArray(v)
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, v[k]]),
-          )
-        : v,
-    );
   return [...keys]
     .sort()
     .filter(
       (k) =>
-        value((running as unknown as Record<string, unknown>)[k]) !==
-        value((mine as unknown as Record<string, unknown>)[k]),
+        canonicalJson((running as unknown as Record<string, unknown>)[k]) !==
+        canonicalJson((mine as unknown as Record<string, unknown>)[k]),
     );
 }
 

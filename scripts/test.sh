@@ -27,6 +27,9 @@ export REVENANT_HOOKS_DIRS=${TMPDIR:-/tmp} REVENANT_THROTTLE_HTTP_URLS=http://12
 files=("$@"); [ ${#files[@]} -gt 0 ] || files=(dist/test/integration/*.test.js)
 pattern=(); [ -z "${REVENANT_TEST_PATTERN:-}" ] || pattern=(--test-name-pattern="$REVENANT_TEST_PATTERN")
 
+# A count from the closing lines of node's spec reporter in LOG (pass, fail, skipped); 0 if none.
+count() { grep -aE "^ℹ $1 [0-9]+" "$2" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+
 # The tests that need no server first (seconds): a failure there stops the run before any
 # server starts. Only when the whole suite runs (no files named).
 unit_pass=0; unit_fail=0; unit_skip=0
@@ -36,9 +39,9 @@ if [ $# -eq 0 ]; then
   node --test --test-force-exit --test-reporter=spec "${pattern[@]}" dist/test/unit/ >"$logs/unit.log" 2>&1
   rc=$?
   set -e
-  unit_pass=$(grep -aE '^ℹ pass [0-9]+' "$logs/unit.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  unit_fail=$(grep -aE '^ℹ fail [0-9]+' "$logs/unit.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  unit_skip=$(grep -aE '^ℹ skipped [0-9]+' "$logs/unit.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  unit_pass=$(count pass "$logs/unit.log")
+  unit_fail=$(count fail "$logs/unit.log")
+  unit_skip=$(count skipped "$logs/unit.log")
   echo "  unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped"
   if [ "$rc" != 0 ]; then
     cat "$logs/unit.log"
@@ -89,9 +92,9 @@ run_pass() { # server offset
     set -e
     local secs pass fail skip
     secs=$(( ($(date +%s%N) - start) / 1000000000 ))
-    pass=$(grep -aE '^ℹ pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-    fail=$(grep -aE '^ℹ fail [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-    skip=$(grep -aE '^ℹ skipped [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    pass=$(count pass "$log")
+    fail=$(count fail "$log")
+    skip=$(count skipped "$log")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$pass" "$fail" "$skip" "$rc" >>"$dir/results.tsv"
     printf '[%s] %s %-28s %4s s: %s passed, %s failed, %s skipped\n' "$server" "$([ "$rc" = 0 ] && echo ok || echo FAILED)" \
       "$name" "$secs" "$pass" "$fail" "$skip"

@@ -24,6 +24,7 @@ import {
   startTemporal,
   tablesIn,
   waitForPhase,
+  waitForStatus,
   type Checksum,
   type TestTemporal,
   failureText,
@@ -248,7 +249,12 @@ test('attack defused: rows holding quotes, backslashes and SQL, written under NO
     for (let i = 0; i < hostile.length; i++) await put(60_000 + i, hostile[i]);
     for (let i = 0; i < hostile.length; i++) await put(10 + i, hostile[hostile.length - 1 - i]);
     await app.end();
-    const status = await waitForApplied(handle, hostile.length * 2);
+    const status = await waitForStatus(
+      handle,
+      (st) => st.eventsApplied >= hostile.length * 2,
+      'the applier to apply the hostile rows',
+      120_000,
+    );
     assert.ok(status.eventsApplied >= hostile.length * 2, `applied ${status.eventsApplied}`);
     await handle.signal('cut-over');
     const result = (await handle.result()) as { status: MigrationStatus };
@@ -273,18 +279,6 @@ test('attack defused: rows holding quotes, backslashes and SQL, written under NO
   await unchanged(['rv_attack._t_del']);
   await freshT();
 });
-
-async function waitForApplied(
-  handle: { query: (name: string) => Promise<any> },
-  events: number,
-): Promise<MigrationStatus> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const s = (await handle.query('status')) as MigrationStatus;
-    if (s.eventsApplied >= events || Date.now() > deadline) return s;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 // ---- The changelog is not code ---------------------------------------------------------
 
@@ -511,7 +505,12 @@ test('attack refused by the worker: a throttle URL it does not allow is never as
     input(DB, 't', 'ADD COLUMN x INT', { throttleHttp: `http://127.0.0.2:${fake.port}/`, chunkSize: 100 }),
   );
   try {
-    const s = await waitForStatus(handle, (st) => /is not under a URL this worker allows/.test(st.throttled ?? ''));
+    const s = await waitForStatus(
+      handle,
+      (st) => /is not under a URL this worker allows/.test(st.throttled ?? ''),
+      'the refused URL as the throttle reason',
+      60_000,
+    );
     assert.match(
       s.throttled ?? '',
       /throttle-http: --throttle-http http:\/\/127\.0\.0\.2:\d+\/ is not under a URL this worker allows/,
@@ -527,22 +526,6 @@ test('attack refused by the worker: a throttle URL it does not allow is never as
   await unchanged();
 });
 
-async function waitForStatus(
-  handle: { query: (name: string) => Promise<any> },
-  pred: (s: MigrationStatus) => boolean,
-): Promise<MigrationStatus> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const s = (await handle.query('status')) as MigrationStatus;
-    if (pred(s)) return s;
-    if (Date.now() > deadline)
-      throw new Error(
-        `status never matched: ${JSON.stringify({ phase: s.phase, throttled: s.throttled, message: s.message })}`,
-      );
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test("attack refused: set refuses a throttle query with a second statement; a query's value never shows in the status", {
   timeout: 120_000,
 }, async () => {
@@ -556,7 +539,12 @@ test("attack refused: set refuses a throttle query with a second statement; a qu
     );
     // A query that reads a secret: the status says it throttles, not what it read.
     await handle.executeUpdate('set', { args: [{ 'throttle-query': 'SELECT 424242' }] });
-    const s = await waitForStatus(handle, (st) => /throttle-query/.test(st.throttled ?? ''));
+    const s = await waitForStatus(
+      handle,
+      (st) => /throttle-query/.test(st.throttled ?? ''),
+      'the throttle query to hold',
+      60_000,
+    );
     assert.doesNotMatch(JSON.stringify(s.throttled), /424242/);
     await handle.executeUpdate('set', { args: [{ 'throttle-query': '' }] });
   } finally {
