@@ -248,11 +248,16 @@ export class ControlReader {
     return this.reason;
   }
 
-  /** Holds off while throttled, heartbeating; returns when work may go on (or on cancellation). */
-  async waitWhileThrottled(heartbeat: unknown): Promise<void> {
+  /**
+   * Holds off while throttled, heartbeating; returns when work may go on (or on cancellation).
+   * `whileHeld` runs on each turn: the copy reports there what its other threads committed
+   * after the pause, else a paused migration shows a count that is behind until it resumes.
+   */
+  async waitWhileThrottled(heartbeat: unknown, whileHeld?: () => void): Promise<void> {
     const ctx = Context.current();
     while ((await this.throttled()) && !ctx.cancellationSignal.aborted) {
       ctx.heartbeat(heartbeat);
+      whileHeld?.();
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -166,7 +166,9 @@ export async function copyRows(
           input.criticalLoadIntervalMillis ?? 0,
         );
       }
-      await control!.waitWhileThrottled(cp!.value);
+      await control!.waitWhileThrottled(cp!.value, () =>
+        reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), false, String(cp!.value.rowsCopied)),
+      );
       // A change of settings starts the adaptive size again from the operator's chunk size.
       if (settings.version !== settingsVersion) {
         adaptive = settings.chunkSize;

@@ -2,6 +2,7 @@
 // `settings`). Copy, apply and the cut-over ask through here; answers are shared for a
 // moment between the activities of one workflow on this worker, so a migration costs
 // Temporal a few queries a second however many copiers it runs.
+import { setMaxListeners } from 'node:events';
 import type { MigrationStatus } from '../workflows/types';
 
 /** How long one answer serves every activity of the workflow. */
@@ -15,7 +16,11 @@ export class ControlSourceCache {
   /** Aborted when the worker closes: a question still retrying then ends, its connection gone. */
   private readonly closing = new AbortController();
 
-  constructor(private readonly ask: StatusQuery) {}
+  constructor(private readonly ask: StatusQuery) {
+    // Every question in flight listens on it (a worker of a fleet asks for many workflows at
+    // once, each for up to its deadline); Node's default of 10 would warn of a leak that is not.
+    setMaxListeners(10_000, this.closing.signal);
+  }
 
   read = (workflowId: string): Promise<unknown> => {
     if (this.closing.signal.aborted) return Promise.reject(new Error('the worker is shutting down'));
