@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServerRef } from '../workflows/types';
+import { allowedDirs, isUnder } from './worker-policy';
 
 export interface Credentials {
   user: string;
@@ -130,6 +131,24 @@ export function credentialsFromEnvironment(
           'the migration may not set --ssl, --ssl-ca, --ssl-cert, --ssl-key or --ssl-allow-insecure for it',
         'TlsNotAllowed',
       );
+    }
+    if (!trusted && server.tls) {
+      // A worker without TLS settings for this server takes the migration's (gh-ost's --ssl
+      // flags), but reads its files only where its operator keeps such files: else whoever
+      // starts a workflow picks which file of the worker's host is shown to a server as a key.
+      const dirs = allowedDirs(env.REVENANT_MYSQL_SSL_DIRS);
+      for (const [flag, path] of [
+        ['--ssl-ca', server.tls.ca],
+        ['--ssl-cert', server.tls.cert],
+        ['--ssl-key', server.tls.key],
+      ] as const) {
+        if (path !== undefined && !isUnder(dirs, path))
+          throw ApplicationFailure.nonRetryable(
+            `${flag} ${path} is not in a directory this worker reads TLS files from ` +
+              `(REVENANT_MYSQL_SSL_DIRS: ${dirs.join(':') || 'none'}); or configure TLS for ${key} in its REVENANT_CONFIG`,
+            'TlsNotAllowed',
+          );
+      }
     }
     const user = server.user ?? overrides?.user ?? entry.user ?? env.REVENANT_MYSQL_USER ?? 'root';
     const password =

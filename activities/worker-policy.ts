@@ -22,6 +22,21 @@ const real = (path: string): string | null => {
   }
 };
 
+/** The absolute directories of a ':'-separated list, resolved (those that do not exist dropped). */
+export function allowedDirs(list: string | undefined): string[] {
+  return (list ?? '')
+    .split(':')
+    .filter((d) => isAbsolute(d))
+    .map(real)
+    .filter((d): d is string => d !== null);
+}
+
+/** Whether `path`, resolved (symbolic links followed), lies in one of `dirs`. */
+export function isUnder(dirs: string[], path: string): boolean {
+  const resolved = isAbsolute(path) ? real(path) : null;
+  return resolved !== null && dirs.some((d) => resolved === d || resolved.startsWith(d.endsWith(sep) ? d : d + sep));
+}
+
 /**
  * REVENANT_HOOKS_DIRS: directories (':'-separated, absolute) whose hooks, or whose
  * subdirectories' hooks, may run. REVENANT_THROTTLE_HTTP_URLS: URL prefixes
@@ -29,19 +44,14 @@ const real = (path: string): string | null => {
  */
 export function policyFromEnvironment(env: NodeJS.ProcessEnv = process.env, trusted = false): WorkerPolicy {
   if (trusted) return { refusesHooksPath: () => null, refusesThrottleUrl: () => null };
-  const hookDirs = (env.REVENANT_HOOKS_DIRS ?? '')
-    .split(':')
-    .filter((d) => isAbsolute(d))
-    .map(real)
-    .filter((d): d is string => d !== null);
+  const hookDirs = allowedDirs(env.REVENANT_HOOKS_DIRS);
   const urlPrefixes = (env.REVENANT_THROTTLE_HTTP_URLS ?? '')
     .split(',')
     .map((u) => u.trim())
     .filter(Boolean);
   return {
     refusesHooksPath: (dir) => {
-      const path = isAbsolute(dir) ? real(dir) : null;
-      if (path && hookDirs.some((d) => path === d || path.startsWith(d.endsWith(sep) ? d : d + sep))) return null;
+      if (isUnder(hookDirs, dir)) return null;
       return `--hooks-path ${dir} is not among the hook directories this worker allows (REVENANT_HOOKS_DIRS: ${hookDirs.join(':') || 'none'})`;
     },
     refusesThrottleUrl: (url) => {

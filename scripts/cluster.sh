@@ -4,10 +4,13 @@
 #   - PostgreSQL (Debian's) holding Temporal's persistence and its visibility (search attributes);
 #   - two Temporal server nodes (all four services each; one cluster, found through the
 #     database's membership table), built from go.temporal.io/server, behind a TCP load balancer
-#     (Debian's haproxy) on one address, as a production frontend is;
+#     (Debian's haproxy) on one address, as a production frontend is; mutual TLS everywhere
+#     (frontends and nodes, certificates from the cluster's own CA, scripts/cluster/make-certs.sh):
+#     a client without a certificate that CA signed is refused;
 #   - the default namespace and revenant's search attributes registered (the dev server does both
 #     itself; a cluster does neither);
-#   - a MySQL 9.7 master (GTIDs, ROW binlog, FULL images) and a GTID replica of it;
+#   - a MySQL 9.7 master (GTIDs, ROW binlog, FULL images) and a GTID replica of it; the workers log
+#     in as `migrator`, with gh-ost's grants only (not ALL);
 #   - two `revenant worker` processes, each in a network namespace of its own (its own address on
 #     a bridge: a "host" that can be cut off or killed as a whole), configured as production
 #     workers are: an envconfig profile (TEMPORAL_CONFIG_FILE/TEMPORAL_PROFILE), REVENANT_CONFIG
@@ -15,7 +18,8 @@
 # Needs root (network namespaces, chroot for MySQL).
 #
 #   scripts/cluster.sh up | down | status
-#   scripts/cluster.sh env                        (the variables a client on this host sets)
+#   scripts/cluster.sh env                        (the variables a client on this host sets: the
+#                                                  operator's profile, with its client certificate)
 #   scripts/cluster.sh temporal-node N kill|start (N: 1 or 2)
 #   scripts/cluster.sh worker N kill|start|cut|uncut
 #   scripts/cluster.sh mysql restart|kill|start
@@ -39,6 +43,12 @@ PG_PORT=$((BASE + 432))
 LB_PORT=$((BASE + 233))         # the frontend address everyone uses (haproxy)
 MASTER_PORT=$((BASE + 306))
 REPLICA_PORT=$((BASE + 307))
+TLS=$DIR/tls
+# The operator's certificate, for every `temporal` command this script runs.
+TLS_ARGS=(--tls-cert-path "$TLS/operator.pem" --tls-key-path "$TLS/operator.key" --tls-ca-path "$TLS/ca.pem" --tls-server-name temporal)
+# The workers' MySQL account: gh-ost's documented grants, nothing more (no ALL, no GRANT OPTION,
+# no SUPER). The tests' own account, revenant, stays the administrator's.
+MIGRATOR_GRANTS="ALTER, CREATE, DELETE, DROP, INDEX, INSERT, LOCK TABLES, SELECT, TRIGGER, UPDATE, REPLICATION CLIENT, REPLICATION SLAVE, PROCESS"
 node_port() { echo $((BASE + 240 + ($1 - 1) * 20 + $2)); } # node N's port number K (0..9)
 
 install() {
@@ -105,6 +115,11 @@ schema_up() {
   done
 }
 
+certs_up() {
+  # Kept across `up`s of one cluster folder; the workers reach the frontend at the bridge's address.
+  sh scripts/cluster/make-certs.sh "$TLS" "IP:$HOST_IP"
+}
+
 temporal_config() { # node
   local n=$1 p; p() { node_port "$n" "$1"; }
   mkdir -p "$DIR/temporal-$n"
@@ -144,6 +159,27 @@ global:
   membership:
     maxJoinDuration: 30s
     broadcastAddress: 127.0.0.1
+  # Mutual TLS: clients (workers, the CLI, the system workers) and the nodes among themselves
+  # show a certificate of the cluster's CA, or are refused.
+  tls:
+    internode:
+      server:
+        certFile: $TLS/server.pem
+        keyFile: $TLS/server.key
+        requireClientAuth: true
+        clientCaFiles: [$TLS/ca.pem]
+      client:
+        serverName: temporal
+        rootCaFiles: [$TLS/ca.pem]
+    frontend:
+      server:
+        certFile: $TLS/server.pem
+        keyFile: $TLS/server.key
+        requireClientAuth: true
+        clientCaFiles: [$TLS/ca.pem]
+      client:
+        serverName: temporal
+        rootCaFiles: [$TLS/ca.pem]
   metrics:
     prometheus:
       framework: tally
@@ -186,10 +222,12 @@ temporal_node() { # N start|kill
   start)
     alive "$pidf" && return 0
     temporal_config "$n"
+    # --allow-no-auth: no authorizer (every caller Temporal lets in may do everything); who is let
+    # in is decided by mTLS above: only holders of a certificate of the cluster's CA.
     nohup "$TEMPORAL_BIN/server" --config-file "$DIR/temporal-$n/config.yaml" --allow-no-auth start \
       >>"$DIR/temporal-$n/server.log" 2>&1 &
     echo $! >"$pidf"
-    wait_for "Temporal node $n" temporal operator cluster health --address "127.0.0.1:$(node_port "$n" 0)"
+    wait_for "Temporal node $n" temporal operator cluster health --address "127.0.0.1:$(node_port "$n" 0)" "${TLS_ARGS[@]}"
     ;;
   kill) alive "$pidf" && kill -9 "$(cat "$pidf")"; rm -f "$pidf" ;;
   esac
@@ -208,7 +246,8 @@ defaults
   option redispatch
   retries 3
 frontend temporal
-  bind 0.0.0.0:$LB_PORT
+  bind 127.0.0.1:$LB_PORT
+  bind $HOST_IP:$LB_PORT
   default_backend nodes
 backend nodes
   balance roundrobin
@@ -220,7 +259,7 @@ EOF
 }
 
 namespace_up() {
-  local t=(--address "127.0.0.1:$LB_PORT")
+  local t=(--address "127.0.0.1:$LB_PORT" "${TLS_ARGS[@]}")
   temporal operator namespace describe --namespace default "${t[@]}" >/dev/null 2>&1 ||
     temporal operator namespace create --namespace default --retention 72h "${t[@]}" >/dev/null
   # The namespace reaches every frontend's cache within its refresh interval.
@@ -265,18 +304,42 @@ mysql_up() {
       SOURCE_PORT = $MASTER_PORT, SOURCE_USER = 'revenant', SOURCE_PASSWORD = 'revenant', SOURCE_AUTO_POSITION = 1,
       GET_SOURCE_PUBLIC_KEY = 1; START REPLICA"
   fi
+  # Created on the master once replication runs: the replica gets the account through the binlog.
+  bash scripts/mysql.sh client "$DIR/mysql-master" -e "CREATE USER IF NOT EXISTS 'migrator'@'%'
+    IDENTIFIED WITH caching_sha2_password BY 'migrator'; GRANT $MIGRATOR_GRANTS ON *.* TO 'migrator'@'%'"
 }
 
 worker_files() {
   # How a production worker is configured: where Temporal is (an envconfig profile), the MySQL
   # login (REVENANT_CONFIG, readable by the worker's user only), nothing else.
+  # Two profiles: the workers' (their certificate) and the operators' (theirs), one CA.
   cat >"$DIR/temporal.toml" <<EOF
 [profile.cluster]
 address = "$HOST_IP:$LB_PORT"
 namespace = "default"
+[profile.cluster.tls]
+client_cert_path = "$TLS/worker.pem"
+client_key_path = "$TLS/worker.key"
+server_ca_cert_path = "$TLS/ca.pem"
+server_name = "temporal"
+
+[profile.operator]
+address = "127.0.0.1:$LB_PORT"
+namespace = "default"
+[profile.operator.tls]
+client_cert_path = "$TLS/operator.pem"
+client_key_path = "$TLS/operator.key"
+server_ca_cert_path = "$TLS/ca.pem"
+server_name = "temporal"
 EOF
+  # The MySQL logins: the two servers only (no "default": the worker refuses any other), as the
+  # least-privilege account, over plain TCP with each server's own RSA key, which the worker is
+  # given beforehand (it never takes the key a server offers).
+  local keys="$DIR/mysql-master/instance/data/public_key.pem" rkeys="$DIR/mysql-replica/instance/data/public_key.pem"
   (umask 077; cat >"$DIR/revenant-worker.json" <<EOF
-{"mysql": {"default": {"user": "revenant", "password": "revenant"}}}
+{"mysql": {
+  "$HOST_IP:$MASTER_PORT": {"user": "migrator", "password": "migrator", "serverPublicKey": "$keys"},
+  "$HOST_IP:$REPLICA_PORT": {"user": "migrator", "password": "migrator", "serverPublicKey": "$rkeys"}}}
 EOF
   )
 }
@@ -300,13 +363,14 @@ worker() { # N start|kill|cut|uncut
 }
 
 client_env() {
-  echo "export TEMPORAL_CONFIG_FILE=$DIR/temporal.toml TEMPORAL_PROFILE=cluster"
+  echo "export TEMPORAL_CONFIG_FILE=$DIR/temporal.toml TEMPORAL_PROFILE=operator"
   echo "# MySQL master $HOST_IP:$MASTER_PORT, replica $HOST_IP:$REPLICA_PORT (user revenant); workers' metrics http://10.77.0.11:9464/metrics, http://10.77.0.12:9464/metrics"
 }
 
 up() {
   install
   mkdir -p "$DIR"
+  certs_up
   network_up
   postgres_up
   schema_up
@@ -336,7 +400,7 @@ down() {
 status() {
   for n in 1 2; do echo "temporal node $n: $(alive "$DIR/temporal-$n/server.pid" && echo up || echo down)"; done
   for n in 1 2; do echo "worker $n: $(alive "$DIR/worker-$n.pid" && echo up || echo down), link $(ip -br link show "rv-w$n-h" 2>/dev/null | awk '{print $2}')"; done
-  temporal operator cluster health --address "127.0.0.1:$LB_PORT" 2>&1 | head -1
+  temporal operator cluster health --address "127.0.0.1:$LB_PORT" "${TLS_ARGS[@]}" 2>&1 | head -1
 }
 
 cmd=${1:?up|down|status|env|temporal-node|worker|mysql|test}
@@ -355,7 +419,7 @@ mysql)
   esac ;;
 test)
   REVENANT_CLUSTER_DIR=$DIR REVENANT_TEST_SERVER=mysql REVENANT_TEST_MYSQL_PORT=$MASTER_PORT REVENANT_CLUSTER_REPLICA_PORT=$REPLICA_PORT \
-    TEMPORAL_ADDRESS=127.0.0.1:$LB_PORT REVENANT_CLUSTER_HOST=$HOST_IP \
-    node --test --test-reporter=spec dist/test/support/cluster-faults.js ;;
+    TEMPORAL_CONFIG_FILE=$DIR/temporal.toml TEMPORAL_PROFILE=operator REVENANT_CLUSTER_HOST=$HOST_IP \
+    node --test --test-reporter=spec "${@:2}" dist/test/support/cluster-faults.js ;;
 *) echo "usage: $0 up|down|status|env|temporal-node N kill|start|worker N kill|start|cut|uncut|mysql restart|kill|start|test" >&2; exit 2 ;;
 esac

@@ -23,7 +23,7 @@ rm -rf "$logs" && mkdir -p "$logs"
 # temporary folders, throttle URLs on this machine. (MySQL logins go to loopback servers only,
 # a worker's default without REVENANT_CONFIG or REVENANT_MYSQL_HOSTS; the loopback servers'
 # RSA keys may be taken as they offer them.)
-export REVENANT_HOOKS_DIRS=${TMPDIR:-/tmp} REVENANT_THROTTLE_HTTP_URLS=http://127.0.0.1: REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1
+export REVENANT_HOOKS_DIRS=${TMPDIR:-/tmp} REVENANT_MYSQL_SSL_DIRS=${TMPDIR:-/tmp}:/var/lib/revenant REVENANT_THROTTLE_HTTP_URLS=http://127.0.0.1: REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=1
 files=("$@"); [ ${#files[@]} -gt 0 ] || files=(dist/test/integration/*.test.js)
 pattern=(); [ -z "${REVENANT_TEST_PATTERN:-}" ] || pattern=(--test-name-pattern="$REVENANT_TEST_PATTERN")
 

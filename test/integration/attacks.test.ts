@@ -455,6 +455,30 @@ test('attack refused by the worker: another user, and TLS weakened, against its 
   await unchanged();
 });
 
+test('attack refused by the worker: TLS files from outside the directories it reads them from', {
+  timeout: 60_000,
+}, async () => {
+  // A worker with no TLS of its own for the server takes gh-ost's --ssl flags from the
+  // migration, but never a file its operator did not put where TLS files live.
+  for (const [field, flag] of [
+    ['key', '--ssl-key'],
+    ['cert', '--ssl-cert'],
+    ['ca', '--ssl-ca'],
+  ] as const) {
+    const handle = await temporal.start({
+      ...input(DB, 't', 'ADD COLUMN x INT'),
+      server: { ...SERVER, tls: { [field]: '/etc/hostname' } },
+    });
+    assert.match(
+      await failureOf(handle),
+      new RegExp(
+        `${flag} /etc/hostname is not in a directory this worker reads TLS files from \\(REVENANT_MYSQL_SSL_DIRS: `,
+      ),
+    );
+  }
+  await unchanged();
+});
+
 test('attack refused by the worker: a hooks path it does not allow; the hook never runs', {
   timeout: 60_000,
 }, async () => {

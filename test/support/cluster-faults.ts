@@ -9,10 +9,13 @@
 // again, as its supervisor would); the MySQL master is restarted. It must complete, equal by
 // checksum, every acknowledged write present, zero redo by its own counters and by the binlog
 // audit (test/audit.ts); and `temporal workflow list --query 'RevenantTable="t"'` must find it
-// on the cluster's SQL visibility store while it runs.
+// on the cluster's SQL visibility store while it runs. Before it, the cluster's mTLS: a client
+// without a certificate of the cluster's CA is refused, the operator's profile lists; the
+// workers log in to MySQL as `migrator`, an account with gh-ost's grants only.
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { configuredTemporal } from '../../worker/temporal-connection';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { auditCheckpoints } from './audit';
@@ -42,14 +45,63 @@ const cluster = (...args: string[]) =>
     if (r.code !== 0) throw new Error(`cluster.sh ${args.join(' ')}: ${r.out}`);
     return r.out;
   });
-// The client's environment is the workers' own profile (scripts/cluster.sh env).
+// The client's environment is the operator's profile (scripts/cluster.sh env): the cluster's
+// address, its CA, the operator's client certificate.
 const clientEnv: NodeJS.ProcessEnv = {
   ...process.env,
   TEMPORAL_CONFIG_FILE: join(CLUSTER, 'temporal.toml'),
-  TEMPORAL_PROFILE: 'cluster',
-  REVENANT_MYSQL_PASSWORD: 'revenant',
+  TEMPORAL_PROFILE: 'operator',
 };
 delete clientEnv.TEMPORAL_ADDRESS;
+const LB = `127.0.0.1:${29233 + Number(process.env.REVENANT_CLUSTER_PORT_BASE ?? 29000) - 29000}`;
+
+test('the cluster speaks mTLS only: no certificate, or one of another CA, is refused; the operator profile lists', {
+  timeout: 120_000,
+}, async () => {
+  const noEnv = { ...process.env };
+  for (const k of Object.keys(noEnv)) if (k.startsWith('TEMPORAL_')) delete noEnv[k];
+  const list = (args: string[], env = noEnv) =>
+    runCommand('temporal', ['workflow', 'list', '--limit', '1', ...args], env);
+  const plain = await list(['--address', LB]);
+  assert.notEqual(plain.code, 0, `plain gRPC must be refused: ${plain.out}`);
+  const tls = join(CLUSTER, 'tls');
+  const noCert = await list(['--address', LB, '--tls-ca-path', join(tls, 'ca.pem'), '--tls-server-name', 'temporal']);
+  assert.notEqual(noCert.code, 0, `TLS without a client certificate must be refused: ${noCert.out}`);
+  assert.match(noCert.out, /certificate|handshake|tls|connection/i);
+  // A certificate of another CA (made here, as an attacker would).
+  const other = join(CLUSTER, 'tls-other');
+  rmSync(other, { recursive: true, force: true });
+  const made = await runCommand('sh', [join(ROOT, 'scripts', 'cluster', 'make-certs.sh'), other]);
+  assert.equal(made.code, 0, made.out);
+  const foreign = await list([
+    '--address',
+    LB,
+    '--tls-ca-path',
+    join(tls, 'ca.pem'),
+    '--tls-server-name',
+    'temporal',
+    '--tls-cert-path',
+    join(other, 'operator.pem'),
+    '--tls-key-path',
+    join(other, 'operator.key'),
+  ]);
+  assert.notEqual(foreign.code, 0, `a certificate of another CA must be refused: ${foreign.out}`);
+  const operator = await list([], clientEnv);
+  assert.equal(operator.code, 0, `the operator's profile must list: ${operator.out}`);
+  const grants = await runCommand('bash', [
+    join(ROOT, 'scripts', 'mysql.sh'),
+    'client',
+    join(CLUSTER, 'mysql-master'),
+    '-N',
+    '-e',
+    "SHOW GRANTS FOR 'migrator'@'%'",
+  ]);
+  assert.equal(grants.code, 0, grants.out);
+  assert.doesNotMatch(grants.out, /ALL PRIVILEGES|GRANT OPTION|SUPER/, grants.out);
+  const workerConfig = readFileSync(join(CLUSTER, 'revenant-worker.json'), 'utf8');
+  assert.match(workerConfig, /"user": "migrator"/);
+  assert.doesNotMatch(workerConfig, /"default"/, "the workers admit the cluster's two servers only");
+});
 
 test('the production cluster: Temporal node killed, worker cut off then killed, MySQL master restarted, all during one migration under writes', {
   timeout: 3_600_000,
@@ -61,7 +113,9 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
     log.push(line);
     console.log(line);
   };
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? `${HOST}:29233` });
+  const temporal = configuredTemporal();
+  assert.ok(temporal, 'scripts/cluster.sh test names the operator profile');
+  const connection = await Connection.connect(temporal.connectionOptions);
   const client = new Client({ connection });
   await freshDatabase(DB);
   await createTestTable(DB, 't', ROWS);
@@ -80,7 +134,7 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
         '--port',
         String(MYSQL_PORT),
         '--user',
-        'revenant',
+        'migrator',
         '--database',
         DB,
         '--table',
@@ -112,14 +166,11 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
     await waitForStatus(handle, (s) => s.rowsCopied > 0, 'the copy', 600_000);
 
     // Visibility: the cluster's SQL store finds it by revenant's search attribute.
-    const listed = await runCommand('temporal', [
-      'workflow',
-      'list',
-      '--query',
-      'RevenantTable="t" AND ExecutionStatus="Running"',
-      '--address',
-      `${HOST}:29233`,
-    ]);
+    const listed = await runCommand(
+      'temporal',
+      ['workflow', 'list', '--query', 'RevenantTable="t" AND ExecutionStatus="Running"'],
+      clientEnv,
+    );
     say(`temporal workflow list --query 'RevenantTable="t" AND ExecutionStatus="Running"':\n${listed.out.trim()}`);
     assert.match(
       listed.out,

@@ -247,8 +247,13 @@ export async function startTemporal(
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   // The test servers are on this machine: their RSA keys may be taken as offered (a test that
-  // checks the refusal says REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=0).
-  const credentials = credentialsFromEnvironment({ REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1', ...env });
+  // checks the refusal says REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY=0); TLS files are read from
+  // where scripts/test.sh says they live.
+  const credentials = credentialsFromEnvironment({
+    REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1',
+    REVENANT_MYSQL_SSL_DIRS: process.env.REVENANT_MYSQL_SSL_DIRS,
+    ...env,
+  });
   const { worker, close } = await createWorker({
     address: TEMPORAL_ADDRESS,
     taskQueue,

@@ -71,11 +71,45 @@ test('compose: the services, with images, ports and healthchecks', () => {
     assert.ok(services[name].image ?? services[name].build, `${name} image`);
     assert.ok(services[name].healthcheck?.test, `${name} healthcheck`);
   }
-  for (const name of ['mysql', 'postgresql', 'temporal-frontend', 'temporal-ui', 'worker-1', 'worker-2'])
+  for (const name of ['temporal-frontend', 'temporal-ui', 'worker-1', 'worker-2'])
     assert.ok(services[name].ports?.length, `${name} ports`);
   assert.equal(
     services['worker-1'].depends_on['temporal-search-attributes'].condition,
     'service_completed_successfully',
+  );
+});
+
+const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+
+test('compose: secure as shipped (mTLS, loopback ports, no database port, no password in the repository)', () => {
+  for (const [name, service] of Object.entries(services)) {
+    for (const port of (service.ports ?? []) as string[])
+      assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port} on the host's loopback only`);
+  }
+  for (const name of ['mysql', 'mysql-replica', 'postgresql'])
+    assert.equal(services[name].ports, undefined, `${name}: no database port published`);
+  // The MySQL image grants MYSQL_USER ALL on MYSQL_DATABASE: revenant's account is made by hand.
+  assert.equal(services.mysql.environment.MYSQL_USER, undefined);
+  assert.doesNotMatch(composeText, /PASSWORD:-/, 'no default password');
+  assert.doesNotMatch(composeText, /\.example\.json/, 'no credentials file in the repository');
+  for (const node of ['temporal-1', 'temporal-2']) {
+    const env = services[node].environment;
+    assert.equal(env.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH, 'true', `${node} requires client certificates`);
+    for (const k of ['TEMPORAL_TLS_SERVER_CERT', 'TEMPORAL_TLS_FRONTEND_CERT', 'TEMPORAL_TLS_CLIENT1_CA_CERT'])
+      assert.ok(env[k], `${node}: ${k}`);
+    assert.equal(services[node].depends_on['temporal-certs'].condition, 'service_completed_successfully');
+  }
+  assert.match(services['temporal-certs'].entrypoint.join(' '), /make-certs\.sh \/tls/);
+  assert.ok(services['temporal-ui'].environment.TEMPORAL_TLS_CERT, 'the UI reaches Temporal with a certificate');
+  assert.ok(services['temporal-search-attributes'].environment.TEMPORAL_TLS_CLIENT_CERT_PATH);
+  const profile = readFileSync(join(ROOT, 'scripts', 'cluster', 'temporal-compose.toml'), 'utf8');
+  assert.match(profile, /\[profile\.cluster\.tls\]\nclient_cert_path = "\/etc\/revenant\/tls\/worker\.pem"/);
+  // scripts/cluster.sh: the same mTLS, and its workers' MySQL account is not ALL.
+  assert.equal((cluster.match(/requireClientAuth: true/g) ?? []).length, 2, 'cluster.sh: frontend and internode mTLS');
+  assert.match(cluster, /make-certs\.sh "\$TLS"/);
+  assert.match(
+    cluster,
+    /MIGRATOR_GRANTS="ALTER, CREATE, DELETE, DROP, INDEX, INSERT, LOCK TABLES, SELECT, TRIGGER, UPDATE,/,
   );
 });
 
