@@ -275,6 +275,36 @@ export function mysqlErrorCode(e: unknown): string | undefined {
   return (e as { code?: string })?.code;
 }
 
+/**
+ * The server's refusals of a statement for want of a privilege: the account stays as it is
+ * however often the statement is tried. (A refused login is REFUSED_LOGIN's.)
+ */
+const PRIVILEGE_DENIED = new Set([
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_PROCACCESS_DENIED_ERROR',
+  'ER_KILL_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+]);
+
+/**
+ * A statement refused for a missing privilege, as a failure no retry repeats, naming the
+ * statement and where the grants revenant needs are listed; undefined for any other error.
+ */
+export function privilegeFailure(e: unknown): ApplicationFailure | undefined {
+  if (!PRIVILEGE_DENIED.has(mysqlErrorCode(e) ?? '')) return undefined;
+  const statement = String((e as { sql?: string }).sql ?? '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 80);
+  return ApplicationFailure.nonRetryable(
+    `the migration's account lacks a privilege: ${describeMysqlError(e)}` +
+      (statement ? ` (running: ${statement})` : '') +
+      '; grant what revenant needs (the README\'s "Privileges": gh-ost\'s grants, plus SLAVE MONITOR on MariaDB and SELECT on performance_schema on MySQL)',
+    'PrivilegeMissing',
+  );
+}
+
 /** Errors after which the same transaction may simply be run again. */
 export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 

@@ -4,7 +4,9 @@
 // timeout (workflows/migrate-table.ts: 10 s), instead of their start-to-close timeout (minutes):
 // found by the fleet test, whose worker killed mid-prepare held a target for ten minutes. The
 // long activities heartbeat themselves, with details their retries resume from: left alone.
+// Every activity's failure for want of a privilege is made final here (privilegeFailure).
 import { Context } from '@temporalio/activity';
+import { privilegeFailure } from '../activities/mysql';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 
 const HEARTBEAT_THEMSELVES = new Set([
@@ -23,10 +25,15 @@ class KeepAlive implements ActivityInboundCallsInterceptor {
     next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1],
   ): Promise<unknown> {
     const ctx = Context.current();
-    if (HEARTBEAT_THEMSELVES.has(ctx.info.activityType)) return next(input);
-    const beat = setInterval(() => ctx.heartbeat(), EVERY_MS);
+    const beat = HEARTBEAT_THEMSELVES.has(ctx.info.activityType)
+      ? undefined
+      : setInterval(() => ctx.heartbeat(), EVERY_MS);
     try {
       return await next(input);
+    } catch (e) {
+      // Whatever activity met it: a missing privilege fails the migration at once, with the
+      // statement named, instead of the same refusal retried for minutes.
+      throw privilegeFailure(e) ?? e;
     } finally {
       clearInterval(beat);
     }
