@@ -57,6 +57,7 @@ test('compose: the services, with images, ports and healthchecks', () => {
     /GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, LOCK TABLES,\s+SELECT, TRIGGER, UPDATE ON shop\.\*/,
   );
   assert.match(grants, /GRANT REPLICATION CLIENT, REPLICATION SLAVE, PROCESS ON \*\.\*/);
+  assert.match(grants, /GRANT SELECT ON performance_schema\.\*/);
   for (const name of [
     'mysql',
     'mysql-replica',
