@@ -148,6 +148,7 @@ export function tokenize(s: string): Token[] {
       out.push({ kind: 'comment', text: s.slice(start, i), at: start });
     } else if (
       ch === '#' ||
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the server ends a "-- " comment's dash pair at a control character too.
       (ch === '-' && s[i + 1] === '-' && (i + 2 >= s.length || /[\s\x00-\x1f]/.test(s[i + 2])))
     ) {
       while (i < s.length && s[i] !== '\n') i++;

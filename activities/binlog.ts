@@ -7,6 +7,9 @@ import type { CredentialResolver } from './credentials';
 import { connectionOptions } from './mysql';
 import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysqljson';
 import type { Row, RowChange } from './rowevents';
+import type { GtidSet as GtidSetModel, MariadbGtidPosition as MariadbGtidPositionModel } from '@vlasky/zongji' with {
+  'resolution-mode': 'import',
+};
 
 export type StreamItem =
   | { type: 'rows'; database: string; table: string; change: RowChange; timestamp: number }
@@ -88,13 +91,14 @@ function rebuildJson(rows: Row[] | { before: Row; after: Row }[], columns: Mappe
 }
 
 // zongji's GTID models, loaded with it (an ES module).
-let GtidSet: any;
-let MariadbGtidPosition: any;
+let GtidSet: typeof GtidSetModel;
+let MariadbGtidPosition: typeof MariadbGtidPositionModel;
 
 const COMMIT_QUERY = /^\s*(COMMIT|XA\s+COMMIT)\b/i;
 const DDL_QUERY = /^\s*(ALTER|RENAME|DROP|TRUNCATE|CREATE|OPTIMIZE|REPAIR)\b/i;
 
 export class BinlogStreamer {
+  // biome-ignore lint/suspicious/noExplicitAny: zongji's typings lack the mysql2 connection it reads from (paused for backpressure).
   private zongji: any;
   private readonly queue: StreamItem[] = [];
   private waiter: (() => void) | null = null;
@@ -105,7 +109,7 @@ export class BinlogStreamer {
 
   async start(serverId: number): Promise<void> {
     const { default: ZongJi } = await import('@vlasky/zongji');
-    ({ GtidSet, MariadbGtidPosition } = (await import('@vlasky/zongji')) as any);
+    ({ GtidSet, MariadbGtidPosition } = await import('@vlasky/zongji'));
     const o = connectionOptions(this.opts.server, this.opts.credentials);
     const zongji = new ZongJi({
       host: o.host,
@@ -121,8 +125,10 @@ export class BinlogStreamer {
       supportBigNumbers: true,
       bigNumberStrings: false,
       jsonStrings: true,
+      // biome-ignore lint/suspicious/noExplicitAny: mysql2's connection options, passed through by zongji, are not in its option type.
     } as any);
     this.zongji = zongji;
+    // biome-ignore lint/suspicious/noExplicitAny: onEvent reads each event kind's fields by its name (see there).
     zongji.on('binlog', (e: any) => this.onEvent(e));
     zongji.on('error', (err: Error) => this.fail(err));
     const ready = new Promise<void>((resolve, reject) => {
@@ -166,6 +172,7 @@ export class BinlogStreamer {
     return { ...at, gtid: position.toString() };
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: events are told apart by getEventName(), each read for the fields of its kind.
   private onEvent(e: any): void {
     const name = e.getEventName();
     const timestamp = Number(e.timestamp) || Date.now();

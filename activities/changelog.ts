@@ -65,7 +65,7 @@ export interface BinlogCheckpoint extends BinlogPosition {
  * A heartbeat value as epoch milliseconds. Heartbeats are written as the server's clock in
  * UTC ('YYYY-MM-DD HH:MM:SS.sss'); NaN for anything else.
  */
-export const heartbeatMillis = (value: string): number => Date.parse(value.replace(' ', 'T') + 'Z');
+export const heartbeatMillis = (value: string): number => Date.parse(`${value.replace(' ', 'T')}Z`);
 
 export async function readHints(
   conn: Conn,

@@ -20,6 +20,7 @@ import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
 import { connect, exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
 import { applierOf } from './topology';
+import { must } from './must';
 
 /** Rows per compared range: read-only consistent reads, no locks, so larger than copy chunks. */
 export const CHECKSUM_CHUNK_ROWS = 10_000;
@@ -168,8 +169,14 @@ export async function checksumTables(
     const compare = async (r: Range): Promise<{ n: number; diff: string | null }> => {
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
       const [[a], [b]] = await Promise.all([
-        rows(snap!.original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
-        rows(snap!.ghost, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded)),
+        rows(
+          must(snap, 'the checksum snapshot').original,
+          sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded),
+        ),
+        rows(
+          must(snap, 'the checksum snapshot').ghost,
+          sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded),
+        ),
       ]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
       return {

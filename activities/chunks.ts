@@ -6,6 +6,7 @@
 // goes on after the last claimed one: nothing committed is copied twice, nothing skipped.
 import type { CopyCheckpoint } from './changelog';
 import { sameKey, type EncodedKey } from './keys';
+import { must } from './must';
 
 /** A key range: keys above `after` (null: from the table's first key, inclusive) up to `to` inclusive. */
 export interface ChunkRange {
@@ -78,7 +79,8 @@ export class ChunkWindow {
     if (i < 0 || chunk.done) throw new Error('chunk window: commit of a range not claimed, or committed already');
     const claimed = this.claimed.map((c, j) => ({ after: c.after, to: c.to, done: c.done || j === i }));
     let lastKey = this.lastKey;
-    while (claimed.length && claimed[0].done && sameBound(claimed[0].after, lastKey)) lastKey = claimed.shift()!.to;
+    while (claimed.length && claimed[0].done && sameBound(claimed[0].after, lastKey))
+      lastKey = must(claimed.shift(), 'a claimed range').to;
     return { lastKey, claimed };
   }
 

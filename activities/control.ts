@@ -18,6 +18,7 @@ import type { ProgressReporter } from './progress';
 import { HttpThrottle, LagReader, throttleReason } from './throttler';
 import { applierOf } from './topology';
 import type { WorkerPolicy } from './worker-policy';
+import { must } from './must';
 
 export const CONTROL_REFRESH_MS = 250;
 /** How long the first read waits for the workflow's answer, and how long later ones do. */
@@ -188,7 +189,7 @@ export class ControlReader {
     this.sourceReadAt = Date.now();
     this.sourceRead ??= (async () => {
       try {
-        const control = checkedControl(await this.source!(this.workflowId));
+        const control = checkedControl(await must(this.source, 'the settings source')(this.workflowId));
         if (control.version >= this.control.version || !this.answered) this.control = control;
         this.answered = true;
       } catch (e) {

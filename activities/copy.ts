@@ -12,7 +12,7 @@ import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from './changelog';
 import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
-import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
+import { decodeKey, type EncodedKey, encodeKey, keyOf, sameKey } from './keys';
 import {
   connect,
   describeMysqlError,
@@ -33,6 +33,7 @@ import { checkPanicFlag } from './throttler';
 import { MAX_COPY_THREADS, parseThresholds, type Control } from '../workflows/settings';
 import { exceeded } from './throttler';
 import { sleep } from './sleep';
+import { ghostColumnOf } from './rowevents';
 
 /** A chunk that takes this long, its range's claim included, is logged (with its keys): where a copy slows, and why, is findable. */
 const SLOW_CHUNK_MS = 500;
@@ -62,7 +63,7 @@ export async function copyRows(
   const ctx = Context.current();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
-  const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: plan.columns.find((c) => c.source === k)!.ghost }));
+  const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: ghostColumnOf(plan.columns, k) }));
   plan = { ...plan, key: plan.copyKey ?? plan.key };
   const server = applierOf(input, plan);
   // `conn` reads the settings and checks the load; each copier has a connection of its own.
@@ -72,19 +73,21 @@ export async function copyRows(
   let counter: Conn | undefined;
   let ended = false;
   try {
-    let cp = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
-    if (!cp)
+    const found = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
+    if (!found)
       throw ApplicationFailure.nonRetryable(
         `no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`,
       );
+    let cp = found;
     const metrics = new MigrationMetrics(plan);
-    control = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials, services);
+    const reader = new ControlReader(conn, plan, input, reporter, 'copy', metrics, credentials, services);
+    control = reader;
     let chunkSize = input.chunkSize;
     let rowsCounted: number | undefined;
     const progress = (): CopyProgress => ({
-      rowsCopied: cp!.value.rowsCopied,
-      chunksCopied: cp!.value.chunksCopied,
-      done: cp!.value.done,
+      rowsCopied: cp.value.rowsCopied,
+      chunksCopied: cp.value.chunksCopied,
+      done: cp.value.done,
       chunkSize,
       ...(rowsCounted !== undefined ? { rowsCounted } : {}),
     });
@@ -143,6 +146,7 @@ export async function copyRows(
     // a row's place taken (see checkCopyWarnings).
     const uniqueKeys = await ghostUniqueKeys(conn, plan, applyKey);
 
+    const range = keyRange(cp.value);
     const window = new ChunkWindow(cp.value);
     const claims = new Turn();
     const commits = new Turn();
@@ -155,9 +159,9 @@ export async function copyRows(
 
     /** Settings in force, with the checks every chunk passes first (panic flag, critical load, throttling). */
     const beforeChunk = async (): Promise<Control> => {
-      ctx.heartbeat(cp!.value);
+      ctx.heartbeat(cp.value);
       checkPanicFlag(input);
-      const settings = await control!.current();
+      const settings = await reader.current();
       if (settings.criticalLoad && Date.now() - lastLoadCheck >= LOAD_CHECK_INTERVAL_MS) {
         lastLoadCheck = Date.now();
         await checkCriticalLoad(
@@ -166,8 +170,8 @@ export async function copyRows(
           input.criticalLoadIntervalMillis ?? 0,
         );
       }
-      await control!.waitWhileThrottled(cp!.value, () =>
-        reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), false, String(cp!.value.rowsCopied)),
+      await reader.waitWhileThrottled(cp.value, () =>
+        reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }), false, String(cp.value.rowsCopied)),
       );
       // A change of settings starts the adaptive size again from the operator's chunk size.
       if (settings.version !== settingsVersion) {
@@ -183,29 +187,21 @@ export async function copyRows(
         const unfinished = window.takeUnfinished();
         if (unfinished || window.exhausted) return unfinished;
         const after = window.cursor;
-        const from = decodeKey(plan.key, after ?? cp!.value.min!);
+        const from = decodeKey(plan.key, after ?? range.min);
         const [end] = await rows(
           copier,
-          sql.chunkEnd(
-            plan.database,
-            plan.table,
-            plan.key,
-            from,
-            after === null,
-            decodeKey(plan.key, cp!.value.max!),
-            size,
-          ),
+          sql.chunkEnd(plan.database, plan.table, plan.key, from, after === null, decodeKey(plan.key, range.max), size),
         );
-        return window.claim(end ? encodeKey(keyOf(end, plan.key.columns)) : cp!.value.max!);
+        return window.claim(end ? encodeKey(keyOf(end, plan.key.columns)) : range.max);
       });
 
     /** Commits the open transaction of `chunk` with the checkpoint that records it. */
     const commit = (copier: Conn, chunk: ClaimedChunk, copied: number) =>
       commits.run(async () => {
-        const c = cp!.value;
+        const c = cp.value;
         const moved = window.afterCommitting(chunk);
-        const done = moved.claimed.length === 0 && moved.lastKey !== null && sameKey(moved.lastKey, c.max!);
-        const { statement, next } = advance(plan, HINT.copy, cp!, {
+        const done = moved.claimed.length === 0 && moved.lastKey !== null && sameKey(moved.lastKey, range.max);
+        const { statement, next } = advance(plan, HINT.copy, cp, {
           ...c,
           ...moved,
           chunk: { after: chunk.after, to: chunk.to },
@@ -236,7 +232,7 @@ export async function copyRows(
         const chunk = await claim(copierConn, chunkSize);
         if (!chunk) return;
         const started = Date.now();
-        const copied = await copyChunk(copierConn, chunk, plan, cp!.value, input, applyKey, commit, uniqueKeys);
+        const copied = await copyChunk(copierConn, chunk, plan, cp.value, input, applyKey, commit, uniqueKeys);
         const [claimMs, tookMs] = [started - claiming, Date.now() - started];
         if (claimMs + tookMs >= SLOW_CHUNK_MS)
           ctx.log.info('slow chunk', { keys: chunkKeys(chunk), rows: copied, ms: tookMs, claimMs });
@@ -315,7 +311,7 @@ async function copyChunk(
   uniqueKeys: sql.GhostUniqueKey[],
 ): Promise<number> {
   const first = chunk.after === null;
-  const from = decodeKey(plan.key, chunk.after ?? c.min!);
+  const from = decodeKey(plan.key, chunk.after ?? keyRange(c).min);
   const to = decodeKey(plan.key, chunk.to);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -521,4 +517,11 @@ async function lossExamples(
     // Examples are a courtesy: the loss itself is reported whatever happens here.
   }
   return shown.length ? `; e.g. ${shown.slice(0, 3).join('; ')}` : '';
+}
+
+/** The key range a begun copy read once (its checkpoint holds it from then on). */
+function keyRange(c: CopyCheckpoint): { min: EncodedKey; max: EncodedKey } {
+  if (c.min === null || c.max === null)
+    throw new Error('the copy checkpoint holds no key range: the copy has not begun');
+  return { min: c.min, max: c.max };
 }

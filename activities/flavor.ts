@@ -133,7 +133,7 @@ export function usesGtids(f: Flavor, mode: string): boolean {
  * maps the offset to a GTID position with BINLOG_GTID_POS, which reads the binlog file up to
  * it: once per migration, not for polling.
  */
-export async function gtidAt(conn: Conn, f: Flavor, status: Record<string, any>): Promise<string> {
+export async function gtidAt(conn: Conn, f: Flavor, status: Record<string, unknown>): Promise<string> {
   if (isMysql(f)) return String(status.Executed_Gtid_Set ?? '').replace(/\s+/g, '');
   const r = await rows(conn, {
     sql: 'SELECT BINLOG_GTID_POS(?, ?) AS gtid',
@@ -250,7 +250,7 @@ export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<stri
   const [v] = await rows(conn, {
     sql: 'SELECT @@global.binlog_transaction_compression AS compression, @@global.binlog_row_value_options AS value_options',
     params: [],
-  }).catch(() => [{} as Record<string, any>]);
+  }).catch(() => [{} as Record<string, unknown>]);
   const out: string[] = [];
   const compression = String(v?.compression ?? '');
   if (compression === '1' || compression.toUpperCase() === 'ON') {
@@ -267,7 +267,7 @@ export async function binlogSettingProblems(conn: Conn, f: Flavor): Promise<stri
   const [ps] = await rows(conn, {
     sql: `SELECT @@global.performance_schema AS on_, (SELECT ENABLED FROM performance_schema.setup_instruments WHERE NAME = 'wait/lock/metadata/sql/mdl') AS mdl`,
     params: [],
-  }).catch(() => [{ on_: 0, mdl: null } as Record<string, any>]);
+  }).catch(() => [{ on_: 0, mdl: null } as Record<string, unknown>]);
   if (Number(ps.on_) !== 1 || ps.mdl !== 'YES') {
     out.push(
       'performance_schema or its metadata lock instrument is off (or this user cannot read performance_schema: GRANT SELECT ON performance_schema.* TO …): the cut-over reads performance_schema.metadata_locks to be sure no write ' +

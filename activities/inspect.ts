@@ -23,6 +23,7 @@ import {
   usesGtids,
   type Flavor,
 } from './flavor';
+import { must } from './must';
 
 export function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'MigrationRefused');
@@ -108,8 +109,7 @@ async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
     if (!m) continue;
     const privs = m[1].split(',').map((p) => p.trim().toUpperCase());
     const target = privs.includes('ALL PRIVILEGES') ? ['ALL'] : privs;
-    if (m[2] === '*.*') target.forEach((p) => global.add(p));
-    else target.forEach((p) => anyDb.add(p));
+    for (const p of target) (m[2] === '*.*' ? global : anyDb).add(p);
   }
   if (global.has('ALL')) return;
   const missing: string[] = [];
@@ -315,14 +315,19 @@ export async function planColumnsAndKey(
   const srcByName = new Map(srcCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
   const ghostByName = new Map(ghostCols.map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
   const toGhost = new Map(columns.map((c) => [c.source.toLowerCase(), c.ghost]));
+  /** The ghost's definition of the original's column `source` (a key column is always shared). */
+  const ghostColumn = (source: string) => {
+    const name = must(toGhost.get(source.toLowerCase()), `the ghost's name of column ${source}`);
+    return must(ghostByName.get(name.toLowerCase()), `the ghost's column ${name}`);
+  };
   const toSource = new Map(columns.map((c) => [c.ghost.toLowerCase(), c.source]));
 
   const reasons: string[] = [];
   /** Why a key (source column names) cannot identify rows, if it cannot. */
   const unsuitable = (name: string, cols: string[]): string | undefined => {
     for (const col of cols) {
-      const d = srcByName.get(col.toLowerCase())!;
-      const g = ghostByName.get(toGhost.get(col.toLowerCase())!.toLowerCase())!;
+      const d = must(srcByName.get(col.toLowerCase()), `column ${col} of the original`);
+      const g = ghostColumn(col);
       if (d.IS_NULLABLE === 'YES' && !input.allowNullableUniqueKey)
         return `${name}: nullable column ${d.COLUMN_NAME} (--allow-nullable-unique-key accepts it if it holds no NULLs)`;
       if (UNSUITABLE_KEY_TYPES.has(d.DATA_TYPE.toLowerCase())) return `${name}: ${d.DATA_TYPE} column ${d.COLUMN_NAME}`;
@@ -334,12 +339,10 @@ export async function planColumnsAndKey(
     return undefined;
   };
   const sharedKey = (name: string, cols: string[]): SharedKey => {
-    const defs = cols.map((c) => srcByName.get(c.toLowerCase())!);
+    const defs = cols.map((c) => must(srcByName.get(c.toLowerCase()), `column ${c} of the original`));
     const converted = defs.find(
       (d) =>
-        d.DATA_TYPE.toLowerCase() === 'datetime' &&
-        ghostByName.get(toGhost.get(d.COLUMN_NAME.toLowerCase())!.toLowerCase())!.DATA_TYPE.toLowerCase() ===
-          'timestamp',
+        d.DATA_TYPE.toLowerCase() === 'datetime' && ghostColumn(d.COLUMN_NAME).DATA_TYPE.toLowerCase() === 'timestamp',
     );
     if (converted) {
       refuse(
@@ -378,21 +381,22 @@ export async function planColumnsAndKey(
   // (id, i)): unique in both tables. The applier finds rows by it, the copy walks the original's.
   for (const g of ghostKeys) {
     if (g.prefix) continue;
-    const cols = g.columns.map((c) => toSource.get(c.toLowerCase()));
-    if (cols.some((c) => c === undefined)) continue;
+    const found = g.columns.map((c) => toSource.get(c.toLowerCase()));
+    const cols = found.filter((c): c is string => c !== undefined);
+    if (cols.length < found.length) continue;
     const base = srcKeys.find(
       (k) =>
         !k.prefix &&
         k.columns.length < cols.length &&
-        k.columns.every((c, i) => c.toLowerCase() === cols[i]!.toLowerCase()),
+        k.columns.every((c, i) => c.toLowerCase() === cols[i].toLowerCase()),
     );
     if (!base) continue;
-    const why = unsuitable(g.name, cols as string[]) ?? unsuitable(base.name, base.columns);
+    const why = unsuitable(g.name, cols) ?? unsuitable(base.name, base.columns);
     if (why) {
       reasons.push(why);
       continue;
     }
-    return { columns, key: sharedKey(g.name, cols as string[]), copyKey: sharedKey(base.name, base.columns) };
+    return { columns, key: sharedKey(g.name, cols), copyKey: sharedKey(base.name, base.columns) };
   }
   const why = reasons.length ? ` (unsuitable shared keys: ${reasons.join('; ')})` : '';
   refuse(
@@ -400,13 +404,14 @@ export async function planColumnsAndKey(
   );
 }
 
-function groupKeys(rs: Record<string, any>[]): { name: string; columns: string[]; prefix: boolean }[] {
+function groupKeys(rs: Record<string, unknown>[]): { name: string; columns: string[]; prefix: boolean }[] {
   const byName = new Map<string, { name: string; columns: string[]; prefix: boolean }>();
   for (const r of rs) {
-    const k = byName.get(r.INDEX_NAME) ?? { name: String(r.INDEX_NAME), columns: [] as string[], prefix: false };
-    k.columns.push(r.COLUMN_NAME);
+    const name = String(r.INDEX_NAME);
+    const k = byName.get(name) ?? { name, columns: [] as string[], prefix: false };
+    k.columns.push(String(r.COLUMN_NAME));
     if (r.SUB_PART != null) k.prefix = true;
-    byName.set(r.INDEX_NAME, k);
+    byName.set(name, k);
   }
   return [...byName.values()];
 }

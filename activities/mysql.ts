@@ -246,6 +246,7 @@ export async function connect(
   return conn;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a row is the server's answer; each caller reads the columns its statement names.
 export async function rows<T = Record<string, any>>(conn: Conn, s: Statement): Promise<T[]> {
   const [r] = await timed(conn, (timeout) => conn.query<RowDataPacket[]>({ sql: s.sql, timeout }, s.params));
   return r as unknown as T[];

@@ -10,6 +10,7 @@ import { exec, rows, withConnection } from './mysql';
 import { binlogMissing, checkedStoredPlan, describePosition } from './resurrect';
 import * as sql from './sql';
 import { applierOf, placement, resolveServers } from './topology';
+import { must } from './must';
 
 /**
  * At a window's opening: a row inserted into the table during the window is written into the
@@ -52,7 +53,7 @@ export interface RevertStart {
  */
 export async function prepareRevert(credentials: CredentialResolver, input: MigrationInput): Promise<RevertStart> {
   const { database: db, table } = input;
-  const oldTable = input.revert!.oldTable;
+  const oldTable = must(input.revert, 'the revert request').oldTable;
   return withConnection(
     input.server,
     credentials,

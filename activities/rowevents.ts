@@ -12,6 +12,15 @@
 // would fail there for good, and INSERT IGNORE would keep the stale row.
 import type { ColumnMapping, SharedKey } from '../workflows/types';
 import * as sql from './sql';
+import { must } from './must';
+
+/** The ghost's name of the original's column `source` (every key column is copied). */
+export function ghostColumnOf(columns: ColumnMapping[], source: string): string {
+  return must(
+    columns.find((c) => c.source === source),
+    `the plan's column for key column ${source}`,
+  ).ghost;
+}
 
 export interface ApplyTarget {
   database: string;
@@ -188,7 +197,7 @@ const MAX_UPDATES_PER_STATEMENT = 200;
  * key, and the caller applies the batch again ungrouped.
  */
 export function dmlToStatements(list: GhostDml[], t: ApplyTarget, grouped = false): sql.Statement[] {
-  const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
+  const keyGhost = t.key.columns.map((k) => ghostColumnOf(t.columns, k));
   const out: sql.Statement[] = [];
   const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
   const canGroup = grouped && t.key.integer.every(Boolean);
@@ -247,7 +256,7 @@ export function dmlToCheckedUnits(
   list: GhostDml[],
   t: ApplyTarget,
 ): { statements: sql.Statement[]; upsert: boolean }[] {
-  const keyGhost = t.key.columns.map((k) => t.columns.find((c) => c.source === k)!.ghost);
+  const keyGhost = t.key.columns.map((k) => ghostColumnOf(t.columns, k));
   const keyIndex = t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
   const units: { statements: sql.Statement[]; upsert: boolean }[] = [];
   for (const d of list) {

@@ -1,8 +1,9 @@
 // Every SQL statement revenant sends is built here, and every identifier in them goes
 // through escapeId. Builders return { sql, params } with `?` placeholders that mysql2
-// fills in client-side; formatStatement inlines them where several statements travel
-// in one round trip.
-import { format } from 'mysql2';
+// fills in client-side, one statement a round trip (no connection allows more);
+// formatStatement shows a statement as the server receives it.
+import { format, type SqlValue } from 'mysql2';
+import { must } from './must';
 
 export interface Statement {
   sql: string;
@@ -40,7 +41,7 @@ function valueTuple(values: unknown[]): Statement {
 /** The one identifier-escaping function: backquotes, with embedded backquotes doubled. */
 export function escapeId(name: string): string {
   if (name.length === 0) throw new Error('empty SQL identifier');
-  return '`' + name.replace(/`/g, '``') + '`';
+  return `\`${name.replace(/`/g, '``')}\``;
 }
 
 export function qualified(database: string, table: string): string {
@@ -48,7 +49,7 @@ export function qualified(database: string, table: string): string {
 }
 
 export function formatStatement(s: Statement): string {
-  return format(s.sql, s.params as any[]);
+  return format(s.sql, s.params as SqlValue[]);
 }
 
 const ids = (cols: string[]) => cols.map(escapeId).join(', ');
@@ -417,8 +418,8 @@ export function rowsDisplacedByCurrentRows(
   const taken = uniqueKeys.map((u) => {
     const shared = u.filter((c) => c.source !== undefined);
     const same = shared.flatMap((c) => [
-      `${col('g', c.ghost)} = ${col(o, c.source!)}`,
-      `${col('o2', c.source!)} = ${col('g', c.ghost)}`,
+      `${col('g', c.ghost)} = ${col(o, must(c.source, 'a shared column'))}`,
+      `${col('o2', must(c.source, 'a shared column'))} = ${col('g', c.ghost)}`,
     ]);
     return (
       `EXISTS (SELECT 1 FROM ${qualified(database, ghost)} AS g JOIN ${qualified(database, table)} AS o2 ON ${sameRow}` +

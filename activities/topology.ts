@@ -10,6 +10,7 @@ import { hostAndPort, type MigrationInput, type ServerRef, type TablePlan } from
 import { refuse } from './inspect';
 import { rows, type Conn } from './mysql';
 import { flavorOf, replicaLogsUpdates, replicaLogsUpdatesFlag, replicaStatus, replicaStatusQuery } from './flavor';
+import { must } from './must';
 
 export type Topology = 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
 
@@ -76,7 +77,13 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
   if (topology === 'replica') {
     const master = input.assumeMasterHost
       ? parseHostPort(input.assumeMasterHost, input.server, input.masterUser ?? input.server.user)
-      : sameLogin({ host: source!.sourceHost, port: source!.sourcePort }, input.server);
+      : sameLogin(
+          {
+            host: must(source, 'the replica status').sourceHost,
+            port: must(source, 'the replica status').sourcePort,
+          },
+          input.server,
+        );
     const self = sameLogin(input.server, input.server);
     return { topology, applier: master, lagReplicas: dedupe([self, ...controlReplicas]) };
   }

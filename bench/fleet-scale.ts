@@ -91,7 +91,7 @@ test(`fleet of ${TARGETS} tiny targets: the parent's history and the wall time`,
       'every run of the parent under its limit',
     );
   } finally {
-    writeFileSync(join(ROOT, 'bench', `FLEET-SCALE-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+    writeFileSync(join(ROOT, 'bench', `FLEET-SCALE-${SERVER_KIND}.md`), `${lines.join('\n')}\n`);
     worker.kill9();
     await connection.close();
   }

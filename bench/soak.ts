@@ -116,7 +116,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     lines.push(l);
     console.log(l);
   };
-  const report = () => writeFileSync(join(ROOT, 'bench', `SOAK-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+  const report = () => writeFileSync(join(ROOT, 'bench', `SOAK-${SERVER_KIND}.md`), `${lines.join('\n')}\n`);
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   // As the README says to run a worker (glibc's arenas capped), its memory logged every 10 s.
@@ -141,7 +141,8 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
   try {
     await freshDatabase(DB);
     await createTestTable(DB, 't', ROWS);
-    const conn = (db = await admin(DB));
+    db = await admin(DB);
+    const conn = db;
     load = new WriteLoad(DB, 't', ROWS).start(2, 20);
     const started = Date.now();
     const workflowId = migrationWorkflowId(SERVER, DB, 't');

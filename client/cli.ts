@@ -90,7 +90,8 @@ async function connectTemporal(namespace?: string): Promise<Temporal> {
       configured.connectionOptions as Parameters<typeof Connection.connect>[0],
     );
     const client = new Client({ connection, namespace: namespace ?? configured.namespace ?? 'default' });
-    return { client, address: configured.connectionOptions.address!, embedded: false, close: () => connection.close() };
+    const address = String(configured.connectionOptions.address);
+    return { client, address, embedded: false, close: () => connection.close() };
   }
   const { address, uiUrl } = await ensureEmbeddedTemporal();
   const connection = await Connection.connect({ address });
@@ -100,7 +101,8 @@ async function connectTemporal(namespace?: string): Promise<Temporal> {
 
 async function askPassword(): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  (rl as any)._writeToOutput = () => {};
+  // readline has no option to hide what is typed; silencing its private echo is the usual way.
+  (rl as unknown as { _writeToOutput: () => void })._writeToOutput = () => {};
   process.stderr.write('Password: ');
   const answer = await new Promise<string>((resolve) => rl.question('', resolve));
   rl.close();
@@ -126,7 +128,7 @@ function embeddedLogins(req: MigrateRequest): LoginOverrides {
 }
 
 function print(line: string) {
-  process.stdout.write(line + '\n');
+  process.stdout.write(`${line}\n`);
 }
 
 /**
@@ -358,7 +360,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
   try {
     stopWorker = await embeddedWorker(temporal, taskQueue, req);
 
-    let handle;
+    let handle: WorkflowHandle;
     try {
       // Temporal Web's summary of the run: the table and its ALTER.
       const summary = `${input.database}.${input.table}: ${input.revert ? `--revert --old-table ${input.revert.oldTable}` : input.alter}`;
@@ -543,7 +545,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         } catch (e) {
           // No worker answers: an embedded migration whose CLI has exited waits, visibly.
           const d = await handle.describe().catch(() => undefined);
-          if (!d || d.status.name !== 'RUNNING') throw e;
+          if (d?.status.name !== 'RUNNING') throw e;
           const phase = d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.phase) ?? 'unknown';
           print(
             `State: ${phase} (last reported); no worker serves this migration now (task queue ${d.taskQueue}): ` +

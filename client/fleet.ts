@@ -25,9 +25,10 @@ export function readFleetFile(path: string): FleetServerSpec[] {
   const targets = (doc as { targets?: unknown })?.targets;
   if (!Array.isArray(targets) || targets.length === 0)
     throw new UsageError(`--fleet: ${path} needs "targets": a list of {"host", "port", "databases"}`);
-  return targets.map((t: any, i: number): FleetServerSpec => {
+  return targets.map((target: unknown, i: number): FleetServerSpec => {
     const where = `--fleet: ${path}: targets[${i}]`;
-    if (!t || typeof t !== 'object') throw new UsageError(`${where} is not an object`);
+    if (!target || typeof target !== 'object') throw new UsageError(`${where} is not an object`);
+    const t = target as Record<string, unknown>;
     const known = ['host', 'port', 'databases', 'table', 'user', 'connection'];
     const unknown = Object.keys(t).filter((k) => !known.includes(k));
     if (unknown.length)
@@ -45,13 +46,14 @@ export function readFleetFile(path: string): FleetServerSpec[] {
       if (t[k] !== undefined && (typeof t[k] !== 'string' || !t[k]))
         throw new UsageError(`${where}: "${k}" must be a name`);
     }
+    const name = (k: string) => (typeof t[k] === 'string' && t[k] ? { [k]: t[k] as string } : {});
     return {
       host: t.host,
       port,
-      databases: dbs,
-      ...(t.table ? { table: t.table } : {}),
-      ...(t.user ? { user: t.user } : {}),
-      ...(t.connection ? { connection: t.connection } : {}),
+      databases: dbs as string | string[],
+      ...name('table'),
+      ...name('user'),
+      ...name('connection'),
     };
   });
 }

@@ -43,9 +43,7 @@ export class ProgressBatcher {
   add(workflowId: string, report: ProgressReport, urgent = false): void {
     const now = this.now();
     this.sweep(now);
-    let box = this.outboxes.get(workflowId);
-    if (!box)
-      this.outboxes.set(workflowId, (box = { firstAt: now, sentAt: 0, waiting: new Map(), sentKinds: new Set() }));
+    const box = this.outboxes.get(workflowId) ?? this.open(workflowId, now);
     const kind =
       report.kind === 'throttle'
         ? `throttle:${report.phase}`
@@ -59,9 +57,15 @@ export class ProgressBatcher {
     if (urgent || report.kind === 'resume' || !box.sentKinds.has(kind) || now - box.sentAt >= window) {
       this.flush(workflowId, box, now);
     } else if (!box.timer) {
-      box.timer = setTimeout(() => this.flush(workflowId, box!, this.now()), box.sentAt + window - now);
+      box.timer = setTimeout(() => this.flush(workflowId, box, this.now()), box.sentAt + window - now);
       box.timer.unref();
     }
+  }
+
+  private open(workflowId: string, now: number): Outbox {
+    const box: Outbox = { firstAt: now, sentAt: 0, waiting: new Map(), sentKinds: new Set() };
+    this.outboxes.set(workflowId, box);
+    return box;
   }
 
   private flush(workflowId: string, box: Outbox, now: number): void {

@@ -32,7 +32,7 @@ function jsonLine(entry: {
   const line = JSON.stringify({ time, level: entry.level, msg: entry.message, ...entry.meta }, (_k, v) =>
     typeof v === 'bigint' ? v.toString() : v,
   );
-  process.stderr.write(line + '\n');
+  process.stderr.write(`${line}\n`);
 }
 
 export function installTelemetry(opts: TelemetryOptions): void {

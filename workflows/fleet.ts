@@ -251,13 +251,11 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
   if (!stopping) status.phase = 'rolling';
   for (;;) {
     let next: FleetTargetStatus | undefined;
-    await condition(
-      () =>
-        !!stopping ||
-        renewDue() ||
-        !status.targets.some((t) => t.state === 'pending') ||
-        (next = status.targets.find((t) => t.state === 'pending' && startable(t))) !== undefined,
-    );
+    await condition(() => {
+      if (stopping || renewDue() || !status.targets.some((t) => t.state === 'pending')) return true;
+      next = status.targets.find((t) => t.state === 'pending' && startable(t));
+      return next !== undefined;
+    });
     if (stopping || !status.targets.some((t) => t.state === 'pending')) break;
     if (renewDue()) {
       await condition(() => running.size === 0);
@@ -266,7 +264,7 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
         carried: { targets: status.targets, runs: status.renewals + 1, startedAt: started, settings, paused },
       });
     }
-    launch(next!, together);
+    if (next) launch(next, together);
   }
   if (stopping) status.phase = 'stopping';
 
@@ -292,8 +290,8 @@ export async function migrateFleet(input: FleetInput): Promise<FleetResult> {
         await Promise.all(
           go.map((t) =>
             handles
-              .get(t.workflowId)!
-              .signal(cutOverSignal)
+              .get(t.workflowId)
+              ?.signal(cutOverSignal)
               .catch(() => {}),
           ),
         );

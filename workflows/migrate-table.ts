@@ -428,7 +428,8 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
     if (e instanceof ContinueAsNew) throw e;
     if (abortRequest && isCancellation(e)) {
       const cleanup = abortRequest.cleanup && plan !== undefined && tablesExist;
-      if (cleanup) await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
+      const kept = plan;
+      if (cleanup && kept) await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, kept));
       const message = `aborted by the operator; ${
         cleanup
           ? 'ghost and changelog dropped, original table untouched'
@@ -440,14 +441,15 @@ export async function migrateTable(input: MigrationInput): Promise<MigrationResu
       throw ApplicationFailure.nonRetryable(message, 'Aborted');
     }
     let message = failureMessage(e);
-    if (input.revert && plan) {
+    const tables = plan;
+    if (input.revert && tables) {
       // Nothing was swapped: the changelog is the checkpoint again, for the same command to retry.
-      await CancellationScope.nonCancellable(() => short.keepCheckpoint(input, plan!));
+      await CancellationScope.nonCancellable(() => short.keepCheckpoint(input, tables));
       message += `; ${input.table} is unchanged and the checkpoint is kept as ${checkpointTableName(tableNameBase(input))}: run the same command again`;
     }
-    if (tablesExist && failureType(e) === 'DataLoss') {
+    if (tablesExist && tables && failureType(e) === 'DataLoss') {
       // The user decides anew (--allow-data-loss, or another ALTER): a fresh start, nothing left behind.
-      await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, plan!));
+      await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, tables));
       tablesExist = false;
       message += '; the ghost table and changelog were dropped';
     }

@@ -69,7 +69,7 @@ export function settingsFrom(input: MigrationInput): Settings {
 /** Thresholds in gh-ost's format, "Threads_running=100,Threads_connected=500". */
 export function parseThresholds(spec: string | undefined, flag: string): Map<string, number> {
   const out = new Map<string, number>();
-  if (!spec || !spec.trim()) return out;
+  if (!spec?.trim()) return out;
   for (const part of spec.split(',')) {
     const m = /^\s*([A-Za-z_]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
     if (!m) throw new Error(`${flag}: "${part.trim()}" is not status_variable=number (e.g. Threads_running=100)`);

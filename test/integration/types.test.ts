@@ -72,6 +72,7 @@ async function writer(db: string, index: number, stop: () => boolean, ledger: st
         n,
         w: index,
         s: names[n % names.length],
+        // biome-ignore lint/correctness/noPrecisionLoss: a JSON number past 2^53, as an application may write one.
         nested: { a: [1, 2.5, null, true, 'x'], big: 9007199254740993 },
         empty: {},
       });

@@ -125,7 +125,7 @@ test('two workers: the copy moves to the survivor when its worker is killed; met
     );
   } finally {
     await load.stop();
-    workers.forEach((w) => w.kill9());
+    for (const w of workers) w.kill9();
     await connection.close();
   }
 });

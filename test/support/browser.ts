@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       text = String(r.result?.result?.value ?? '');
       if (text.includes(needle)) break;
     }
-    process.stdout.write(JSON.stringify({ found: text.includes(needle), text }) + '\n');
+    process.stdout.write(`${JSON.stringify({ found: text.includes(needle), text })}\n`);
     ws.close();
   } finally {
     // Gone before its profile is: a dying Chromium still writes to it.

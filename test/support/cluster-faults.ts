@@ -243,7 +243,7 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
   } finally {
     await load.stop();
     if (existsSync(POSTPONE)) rmSync(POSTPONE);
-    writeFileSync(join(CLUSTER, 'cluster-faults.log'), log.join('\n') + '\n');
+    writeFileSync(join(CLUSTER, 'cluster-faults.log'), `${log.join('\n')}\n`);
     await connection.close();
   }
 });

@@ -93,7 +93,7 @@ test('history growth: postponed idle, and copying under writes', {
       await load.stop();
     }
   } finally {
-    writeFileSync(join(ROOT, 'bench', `HISTORY-RATE-${SERVER_KIND}.md`), lines.join('\n') + '\n');
+    writeFileSync(join(ROOT, 'bench', `HISTORY-RATE-${SERVER_KIND}.md`), `${lines.join('\n')}\n`);
     await temporal.close();
   }
 });

@@ -32,7 +32,8 @@ interface Scenario {
   /** What happens to the migration while it runs; the run ends as it ends. */
   drive?: (h: any, db: string) => Promise<void>;
   /** A second workflow, run after the first ends: its history is the one recorded. */
-  then?: (temporal: TestTemporal, db: string) => Promise<any>;
+  /** A second run started once the first has ended (not `then`: that would make the scenario a thenable). */
+  followUp?: (temporal: TestTemporal, db: string) => Promise<any>;
   /** Continued as new: the newest run's history is recorded too, as <name>-last. */
   lastRunToo?: boolean;
 }
@@ -138,7 +139,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'revert-later',
     extra: { checkpoint: true },
-    then: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })),
+    followUp: (temporal, db) => temporal.start(input(db, 't', '', { revert: { oldTable: '_t_del' } })),
   },
 ];
 /** Fleets (workflows/fleet.ts): the parent's history, and one of its targets' (which holds for the fleet when together). */
@@ -165,8 +166,8 @@ test('record the histories replay.test.ts replays', { timeout: 600_000 }, async 
       try {
         await s.drive?.(handle, db);
         await handle.result().catch(() => {});
-        if (s.then) {
-          handle = await s.then(temporal, db);
+        if (s.followUp) {
+          handle = await s.followUp(temporal, db);
           await handle.result().catch(() => {});
         }
       } finally {

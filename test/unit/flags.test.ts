@@ -105,6 +105,7 @@ test('every gh-ost flag is accepted with an effect, or refused with its reason',
   const dir = mkdtempSync(join(tmpdir(), 'rv-flags-'));
   writeFileSync(
     join(dir, 'gh-ost.conf'),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: gh-ost's config expands ${VAR} itself.
     '[client]\nuser = ${RV_CONF_USER}\npassword = "s3cret"\n[osc]\nchunk_size = 250\nmax_lag_millis=3000\n',
   );
   assert.equal(GHOST_FLAGS.length, 108);
@@ -158,6 +159,7 @@ test('--conf: [client] user and password (from the environment too) and [osc] se
   const conf = join(dir, 'gh-ost.conf');
   writeFileSync(
     conf,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: gh-ost's config expands ${VAR} itself.
     '# gh-ost\n[client]\nuser = ${RV_CONF_USER}\npassword = "s3cret"\n\n[osc]\nchunk_size = 250\nmax_load = Threads_running=30\nmax_lag_millis=3000\n',
   );
   const r = migrateRequest(parseFlags([...BASE, '--conf', conf]), { RV_CONF_USER: 'ghost' });
