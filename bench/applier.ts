@@ -1,6 +1,8 @@
-// The applier's own rate, in row events a second, for two builds side by side in one run: the
-// current source and a baseline commit (default: the last one whose applier sent its batches as
-// multi-statement queries, before the security issue made every statement travel alone).
+// The applier's own rate, in row events a second, for two builds side by side in one run: a
+// commit (default: HEAD) and a baseline commit (default: the last one whose applier sent its
+// batches as multi-statement queries, before the security issue made every statement travel
+// alone). Each is built from git in a folder of its own, so a build in the work tree while the
+// benchmark runs disturbs neither.
 //
 // For each server, each build, several runs, alternating: a sysbench table; a migration of it
 // started by that build's CLI, served by that build's worker, its cut-over postponed; once the
@@ -9,13 +11,13 @@
 // the sentinel is the time the applier took to apply the backlog. Events: the status's count of
 // applied events, before and after. Only the ratio of the two builds is judged.
 //   node dist/bench/applier.js [--servers mariadb,mysql] [--rows 200000] [--seconds 10] [--runs 3]
-//                              [--threads 8] [--baseline 001bbdf] [--out bench/RESULTS-applier.md]
+//                              [--threads 8] [--baseline 001bbdf] [--current HEAD] [--out bench/RESULTS-applier.md]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
-import { BenchServer, DB, exited, ROOT, sleep, TABLE, type ServerKind } from './server';
+import { ALTER, BenchServer, DB, exited, migrateFlags, ROOT, sleep, TABLE, type ServerKind } from './server';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,10 +29,10 @@ const LOAD_SECONDS = Number(arg('seconds', '10'));
 const RUNS = Number(arg('runs', '3'));
 const THREADS = Number(arg('threads', '8'));
 const BASELINE = arg('baseline', '001bbdf');
+const CURRENT = arg('current', 'HEAD');
 const WORK = arg('work', '/tmp/revenant-bench-applier');
 const OUT = arg('out', join(ROOT, 'bench', 'RESULTS-applier.md'));
 const TEMPORAL = '127.0.0.1:24733';
-const ALTER = 'ADD COLUMN bench_col INT NOT NULL DEFAULT 0';
 /** The sentinel's key: past every key sysbench writes. */
 const SENTINEL_ID = 2_000_000_000;
 
@@ -54,19 +56,19 @@ function sh(cmd: string, cwd = ROOT): string {
   return execFileSync('bash', ['-c', cmd], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** The baseline's source from git, built in a folder of its own with the repository's modules. */
-function buildBaseline(): Build {
-  const commit = sh(`git rev-parse --short ${BASELINE}^{commit}`).trim();
-  const root = join(WORK, `baseline-${commit}`);
+/** A commit's source from git, built in a folder of its own with the repository's modules. */
+function buildAt(name: Build['name'], rev: string, what: string): Build {
+  const commit = sh(`git rev-parse --short ${rev}^{commit}`).trim();
+  const root = join(WORK, `build-${commit}`);
   if (!existsSync(join(root, 'dist', 'client', 'cli.js'))) {
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
     sh(`git archive ${commit} | tar -x -C ${root}`);
     symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
-    console.log(`applier bench: building the baseline ${commit}`);
+    console.log(`applier bench: building ${commit}`);
     sh('npm run --silent build', root);
   }
-  return { name: 'baseline', root, label: `${commit} (multi-statement batches)` };
+  return { name, root, label: `${commit} (${what})` };
 }
 
 function startWorker(build: Build, queue: string): ChildProcess {
@@ -108,21 +110,9 @@ async function oneRun(server: BenchServer, client: Client, build: Build, run: nu
     [
       join(build.root, 'bin', 'revenant.js'),
       'migrate',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(server.port),
-      '--user',
-      'revenant',
+      ...migrateFlags(server.port),
       '--password',
       'revenant',
-      '--database',
-      DB,
-      '--table',
-      TABLE,
-      '--alter',
-      ALTER,
-      '--allow-on-master',
       '--checksum=false',
       '--postpone-cut-over-flag-file',
       postpone,
@@ -196,12 +186,8 @@ const median = (xs: number[]) => {
 
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const baseline = buildBaseline();
-  const current: Build = {
-    name: 'current',
-    root: ROOT,
-    label: `${sh('git rev-parse --short HEAD').trim()} (single statements, updates grouped)`,
-  };
+  const baseline = buildAt('baseline', BASELINE, 'multi-statement batches');
+  const current = buildAt('current', CURRENT, 'single statements, updates grouped');
   sh(`bash scripts/temporal.sh start ${join(WORK, 'temporal')} 24733 24734`);
   const connection = await Connection.connect({ address: TEMPORAL });
   const client = new Client({ connection });
@@ -236,7 +222,7 @@ async function main(): Promise<void> {
   const lines = [
     '# The applier alone: row events a second, single statements against the multi-statement baseline',
     '',
-    `Command: \`node dist/bench/applier.js --servers ${SERVERS.join(',')} --rows ${ROWS} --seconds ${LOAD_SECONDS} --runs ${RUNS} --threads ${THREADS} --baseline ${BASELINE}\` (bench/applier.ts), ${new Date().toISOString().slice(0, 10)}.`,
+    `Command: \`npm run bench:applier -- --servers ${SERVERS.join(',')} --rows ${ROWS} --seconds ${LOAD_SECONDS} --runs ${RUNS} --threads ${THREADS} --baseline ${BASELINE}\` (bench/applier.ts), ${new Date().toISOString().slice(0, 10)}.`,
     `Servers: ${versions.join('; ')}. Node ${process.version}.`,
     '',
     `Each run: a ${ROWS.toLocaleString('en')}-row sysbench table, a migration (\`${ALTER}\`) with its cut-over postponed; once`,

@@ -16,6 +16,23 @@ export const ALTER = 'ADD COLUMN bench_col INT NOT NULL DEFAULT 0';
 
 export type ServerKind = 'mariadb' | 'mysql';
 
+/** `revenant migrate`'s flags for the benchmark's migration on the server at `port`. */
+export const migrateFlags = (port: number): string[] => [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(port),
+  '--user',
+  'revenant',
+  '--database',
+  DB,
+  '--table',
+  TABLE,
+  '--alter',
+  ALTER,
+  '--allow-on-master',
+];
+
 export const exited = (p: ChildProcess) =>
   new Promise<number>((r) => (p.exitCode !== null ? r(p.exitCode) : p.on('exit', (code) => r(code ?? 1))));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
-import { ALTER, type BenchServer, cpuSeconds, DB, exited, ROOT, sleep, TABLE } from './server';
+import { ALTER, type BenchServer, cpuSeconds, DB, exited, migrateFlags, ROOT, sleep, TABLE } from './server';
 
 export type Tool =
   | 'alter-copy'
@@ -328,19 +328,7 @@ async function runToolBody(
       const args = [
         join(ROOT, 'bin', 'revenant.js'),
         'migrate',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(server.port),
-        '--user',
-        'revenant',
-        '--database',
-        DB,
-        '--table',
-        TABLE,
-        '--alter',
-        ALTER,
-        '--allow-on-master',
+        ...migrateFlags(server.port),
         '--initially-drop-old-table',
         '--execute',
         ...(tool === 'revenant-default' ? [] : ['--checksum=false']),

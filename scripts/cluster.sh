@@ -161,8 +161,9 @@ global:
     broadcastAddress: 127.0.0.1
   # Mutual TLS: clients (workers, the CLI, the system workers) and the nodes among themselves
   # show a certificate of the cluster's CA, or are refused.
+  # One set of settings for both (a YAML anchor).
   tls:
-    internode:
+    internode: &mtls
       server:
         certFile: $TLS/server.pem
         keyFile: $TLS/server.key
@@ -171,15 +172,7 @@ global:
       client:
         serverName: temporal
         rootCaFiles: [$TLS/ca.pem]
-    frontend:
-      server:
-        certFile: $TLS/server.pem
-        keyFile: $TLS/server.key
-        requireClientAuth: true
-        clientCaFiles: [$TLS/ca.pem]
-      client:
-        serverName: temporal
-        rootCaFiles: [$TLS/ca.pem]
+    frontend: *mtls
   metrics:
     prometheus:
       framework: tally
@@ -313,25 +306,12 @@ worker_files() {
   # How a production worker is configured: where Temporal is (an envconfig profile), the MySQL
   # login (REVENANT_CONFIG, readable by the worker's user only), nothing else.
   # Two profiles: the workers' (their certificate) and the operators' (theirs), one CA.
-  cat >"$DIR/temporal.toml" <<EOF
-[profile.cluster]
-address = "$HOST_IP:$LB_PORT"
-namespace = "default"
-[profile.cluster.tls]
-client_cert_path = "$TLS/worker.pem"
-client_key_path = "$TLS/worker.key"
-server_ca_cert_path = "$TLS/ca.pem"
-server_name = "temporal"
-
-[profile.operator]
-address = "127.0.0.1:$LB_PORT"
-namespace = "default"
-[profile.operator.tls]
-client_cert_path = "$TLS/operator.pem"
-client_key_path = "$TLS/operator.key"
-server_ca_cert_path = "$TLS/ca.pem"
-server_name = "temporal"
-EOF
+  profile() { # name address certificate
+    printf '[profile.%s]\naddress = "%s"\nnamespace = "default"\n[profile.%s.tls]\n' "$1" "$2" "$1"
+    printf 'client_cert_path = "%s"\nclient_key_path = "%s"\n' "$TLS/$3.pem" "$TLS/$3.key"
+    printf 'server_ca_cert_path = "%s"\nserver_name = "temporal"\n\n' "$TLS/ca.pem"
+  }
+  { profile cluster "$HOST_IP:$LB_PORT" worker; profile operator "127.0.0.1:$LB_PORT" operator; } >"$DIR/temporal.toml"
   # The MySQL logins: the two servers only (no "default": the worker refuses any other), as the
   # least-privilege account, over plain TCP with each server's own RSA key, which the worker is
   # given beforehand (it never takes the key a server offers).

@@ -66,9 +66,10 @@ run_pass() { # server offset
   script=$(script_of "$server")
   mkdir -p "$dir" "$logs/$server"
   # The tests know two kinds of server (REVENANT_TEST_SERVER); the pass's name says which one
-  # (REVENANT_TEST_PASS: the server-independent tests run on the mariadb pass only), and every
-  # MariaDB instance a test starts comes from the pass's root.
-  export REVENANT_TEST_SERVER=$script REVENANT_TEST_PASS=$server REVENANT_TEST_WORK=$dir REVENANT_TEST_PORT_OFFSET=$offset
+  # (REVENANT_TEST_PASS, with the suite's passes in REVENANT_TEST_PASSES: each server-independent
+  # test runs on one pass only, see onePass in test/support/helpers.ts), and every MariaDB
+  # instance a test starts comes from the pass's root.
+  export REVENANT_TEST_SERVER=$script REVENANT_TEST_PASS=$server REVENANT_TEST_PASSES="$servers" REVENANT_TEST_WORK=$dir REVENANT_TEST_PORT_OFFSET=$offset
   export REVENANT_MARIADB_ROOT; REVENANT_MARIADB_ROOT=$(root_of "$server")
   export TEMPORAL_ADDRESS=127.0.0.1:$(( ${REVENANT_TEST_TEMPORAL_PORT:-27233} + offset ))
   export REVENANT_TEST_MYSQL_PORT=$(( ${REVENANT_TEST_MYSQL_PORT_BASE:-23306} + offset ))

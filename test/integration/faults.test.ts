@@ -24,6 +24,7 @@ import {
   freshDatabase,
   input,
   ONE_SERVER,
+  ONE_SERVER_MYSQL,
   runRevenant,
   scrapeMetric,
   startTemporal,
@@ -253,7 +254,7 @@ test(`(b) kill -9 of ${SERVER_NAME} and restart, twice in one migration`, { time
 // (c) and (f) kill Temporal and the worker, whatever the database: on the MariaDB pass only.
 // MySQL's binlog resume after a kill is (a)'s, its revert window revert.test's.
 test('(c) kill -9 of the Temporal server mid-copy, restarted on its own storage', {
-  skip: ONE_SERVER,
+  skip: ONE_SERVER_MYSQL,
   timeout: 600_000,
 }, async () => {
   const address = `127.0.0.1:${FAULT_TEMPORAL_PORT}`;

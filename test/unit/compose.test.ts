@@ -106,7 +106,12 @@ test('compose: secure as shipped (mTLS, loopback ports, no database port, no pas
   const profile = readFileSync(join(ROOT, 'scripts', 'cluster', 'temporal-compose.toml'), 'utf8');
   assert.match(profile, /\[profile\.cluster\.tls\]\nclient_cert_path = "\/etc\/revenant\/tls\/worker\.pem"/);
   // scripts/cluster.sh: the same mTLS, and its workers' MySQL account is not ALL.
-  assert.equal((cluster.match(/requireClientAuth: true/g) ?? []).length, 2, 'cluster.sh: frontend and internode mTLS');
+  assert.match(
+    cluster,
+    /internode: &mtls\n\s+server:\n(.*\n){2}\s+requireClientAuth: true\n/,
+    'cluster.sh: internode mTLS',
+  );
+  assert.match(cluster, /frontend: \*mtls\n/, 'cluster.sh: the frontend, the same');
   assert.match(cluster, /make-certs\.sh "\$TLS"/);
   assert.match(
     cluster,
