@@ -10,6 +10,7 @@ COPY workflows workflows
 COPY activities activities
 COPY worker worker
 COPY client client
+COPY model model
 COPY scripts/bundle-workflows.js scripts/bundle-workflows.js
 RUN npm run build && npm prune --omit=dev
 

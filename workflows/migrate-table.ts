@@ -28,6 +28,7 @@ import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } f
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
+import { completeInput, InputRefused } from '../model/migration-input';
 import {
   checkpointTableName,
   checksumSummary,
@@ -117,7 +118,12 @@ const hookActivity = summarizedActivities({
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 });
 
-export async function migrateTable(input: MigrationInput): Promise<MigrationResult> {
+export async function migrateTable(given: MigrationInput): Promise<MigrationResult> {
+  // A start from the Temporal CLI gives a few fields: the others take their defaults, and what
+  // does not fit (an unknown field, a wrong type, a value out of range) fails the run before
+  // anything runs, naming the field (model/migration-input.ts). Runs begun before this check
+  // keep the input they were given, so their histories replay unchanged.
+  const input = patched('input-completed') ? checkedInput(given) : given;
   // A run that continued an earlier one (workflows/renewal.ts) counts from the migration's start.
   const renewal = input.renewal;
   const canRenew = renewalsEnabled();
@@ -830,4 +836,14 @@ export function failureMessage(e: unknown): string {
     return cause instanceof Error && cause.message ? cause.message : e.message;
   }
   return String(e);
+}
+
+/** The input completed with its defaults, or the workflow's failure naming what does not fit. */
+function checkedInput(given: unknown): MigrationInput {
+  try {
+    return completeInput(given);
+  } catch (e) {
+    if (e instanceof InputRefused) throw ApplicationFailure.nonRetryable(e.message, 'InvalidInput');
+    throw e;
+  }
 }

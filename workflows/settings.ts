@@ -1,6 +1,7 @@
 // The settings an operator may change while a migration runs (gh-ost's interactive
 // commands), and their validation. Pure: used by the workflow's update validator, by the
 // activities and by the CLI, so a bad value is refused the same way everywhere.
+import { MAX_COPY_THREADS } from '../model/migration-input';
 import { DEFAULTS, type MigrationInput } from './types';
 
 export interface Settings {
@@ -79,7 +80,7 @@ export function parseThresholds(spec: string | undefined, flag: string): Map<str
 }
 
 /** Copiers a migration may run at once (each holds a connection). */
-export const MAX_COPY_THREADS = 16;
+export { MAX_COPY_THREADS };
 
 function wholeNumber(name: string, v: unknown, min: number, max: number): number {
   const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;

@@ -170,15 +170,7 @@ export interface MigrationInput {
   hooksHintToken?: string;
 }
 
-export const DEFAULTS = {
-  chunkSize: 1000,
-  chunkTargetMillis: 100,
-  copyThreads: 2,
-  defaultRetries: 60,
-  triggerSuffix: '_gho',
-  dmlBatchSize: 10,
-  cutOverLockTimeoutSeconds: 3,
-} as const;
+export { INPUT_DEFAULTS as DEFAULTS } from '../model/migration-input';
 
 export type Phase =
   | 'inspecting'

@@ -5,14 +5,20 @@ import { after, before, test } from 'node:test';
 import {
   checksum,
   createTestTable,
+  failureOf,
   freshDatabase,
   input,
   showCreate,
   runTemporal,
+  SERVER,
   startTemporal,
+  tablesIn,
   type TestTemporal,
   ONE_SERVER,
+  WriteLoad,
 } from '../support/helpers';
+
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
 
 const temporalCli = async (...args: string[]) => {
@@ -71,6 +77,119 @@ test('temporal workflow start / query / result run a migration', { skip: ONE_SER
   assert.match(stdout, /"phase":\s*"completed"/);
   // MariaDB prints tinyint(4) … DEFAULT 1, MySQL 8+ tinyint … DEFAULT '1'.
   assert.match(await showCreate(db, 't'), /`via_cli` tinyint(\(4\))? NOT NULL DEFAULT '?1'?,/);
-  const cols = ['id', 'uk', 'name', 'amount', 'note', 'created'];
-  assert.deepEqual(await checksum(db, 't', cols), await checksum(db, '_t_del', cols));
+  assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));
+});
+
+test('the Temporal CLI starts a migration with four fields (and execute): the rest take their defaults, under writes', {
+  timeout: 300_000,
+}, async () => {
+  const db = 'rv_tcli_min';
+  const rows = 100_000;
+  await freshDatabase(db);
+  await createTestTable(db, 't', rows);
+  const given = {
+    server: { host: SERVER.host, port: SERVER.port, user: SERVER.user },
+    database: db,
+    table: 't',
+    alter: 'ADD COLUMN z INT NULL',
+    execute: true,
+    allowOnMaster: true,
+  };
+  const id = migrationWorkflowId(given.server, db, 't');
+  // Writers run from before the start to after the end (no flag holds the cut-over, so the old
+  // and new tables rightly differ by what came after it): the data checks are the migration's
+  // own checksum, on by default, over every row before the cut-over, and every acknowledged
+  // insert present in the migrated table afterwards.
+  const load = new WriteLoad(db, 't', rows).start(2);
+  let stdout: string;
+  try {
+    await temporalCli(
+      'workflow',
+      'start',
+      '--type',
+      'migrateTable',
+      '--task-queue',
+      temporal.taskQueue,
+      '--workflow-id',
+      id,
+      '--input',
+      JSON.stringify(given),
+    );
+    ({ stdout } = await temporalCli('workflow', 'result', '--workflow-id', id, '--output', 'json'));
+  } finally {
+    await load.stop();
+  }
+  const result = JSON.parse(stdout);
+  const status = ((result.result ?? result) as { status: MigrationStatus }).status;
+  assert.equal(status.phase, 'completed', stdout);
+  assert.ok(status.eventsApplied > 0, `writes were applied during the migration: ${status.eventsApplied}`);
+  assert.ok((status.checksum?.rowsCompared ?? 0) >= rows * 0.9, `the checksum compared the rows: ${stdout}`);
+  assert.deepEqual(await load.missingFrom('t'), [], 'every acknowledged insert is in the migrated table');
+  assert.match(await showCreate(db, 't'), /`z` int(\(11\))? DEFAULT NULL/);
+  // The history holds the input as given: nothing was added to it.
+  const history = await temporal.client.workflow.getHandle(id).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0]?.data;
+  assert.ok(payload, 'the started event carries the input');
+  assert.deepEqual(Object.keys(JSON.parse(Buffer.from(payload).toString('utf8'))).sort(), Object.keys(given).sort());
+});
+
+test('malformed inputs fail the workflow within seconds, naming the field, with nothing created', {
+  timeout: 120_000,
+}, async () => {
+  const db = 'rv_tcli_bad';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 100);
+  const base = {
+    server: { host: SERVER.host, port: SERVER.port, user: SERVER.user },
+    database: db,
+    table: 't',
+    alter: 'ADD COLUMN z INT NULL',
+    execute: true,
+    allowOnMaster: true,
+  };
+  const { table: _omitted, ...noTable } = base;
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['missing table', noTable, /input field table is required/],
+    ['chunkSize "x"', { ...base, chunkSize: 'x' }, /input field chunkSize: "x" is not an integer from 10 to 100000/],
+    ['chunkSize 0', { ...base, chunkSize: 0 }, /input field chunkSize: 0 is not an integer from 10 to 100000/],
+    ['an unknown field', { ...base, chunk_size: 500 }, /input field chunk_size is unknown/],
+    [
+      'cutOverLockTimeoutSeconds -1',
+      { ...base, cutOverLockTimeoutSeconds: -1 },
+      /input field cutOverLockTimeoutSeconds: -1 is not an integer from 1 to 60/,
+    ],
+    ['execute "yes"', { ...base, execute: 'yes' }, /input field execute: "yes" is not true or false/],
+    ['port 70000', { ...base, server: { ...base.server, port: 70000 } }, /input field server\.port: 70000/],
+    ['no host', { ...base, server: { port: SERVER.port } }, /input field server\.host is required/],
+    [
+      'an unknown server field',
+      { ...base, server: { ...base.server, password: 'x' } },
+      /input field server\.password is unknown/,
+    ],
+    [
+      'dmlBatchSize 2.5',
+      { ...base, dmlBatchSize: 2.5 },
+      /input field dmlBatchSize: 2\.5 is not an integer from 1 to 100/,
+    ],
+    ['niceRatio 1000', { ...base, niceRatio: 1000 }, /input field niceRatio: 1000 is not a number from 0 to 100/],
+    [
+      'throttleControlReplicas as a string',
+      { ...base, throttleControlReplicas: 'db2:3306' },
+      /input field throttleControlReplicas: "db2:3306" is not a list of strings/,
+    ],
+  ];
+  for (const [name, given, expected] of cases) {
+    const id = `rv-bad-input-${name.replace(/\W+/g, '-')}`;
+    const started = Date.now();
+    const handle = await temporal.client.workflow.start('migrateTable', {
+      taskQueue: temporal.taskQueue,
+      workflowId: id,
+      args: [given],
+    });
+    const failure = await failureOf(handle);
+    assert.match(failure, expected, name);
+    assert.ok(Date.now() - started < 5_000, `${name}: refused in ${Date.now() - started} ms`);
+    assert.deepEqual(await tablesIn(db), ['t'], `${name}: nothing created`);
+  }
 });

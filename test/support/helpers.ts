@@ -227,6 +227,8 @@ export function input(
     alter,
     execute: true,
     allowOnMaster: true,
+    // Off unless a test asks (the workflow's own default, as the CLI's, is on).
+    checksum: false,
     chunkSize: DEFAULTS.chunkSize,
     dmlBatchSize: DEFAULTS.dmlBatchSize,
     approveRenamedColumns: false,

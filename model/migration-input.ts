@@ -1,0 +1,275 @@
+// A migration's input, defined once: each field's kind, bounds and default. The workflow fills
+// the defaults and refuses what does not fit before anything runs, so a start from the Temporal
+// CLI needs only the server, database, table and ALTER (and `execute` to act); the JSON Schema
+// shipped in schemas/ is generated from this table (npm run schema).
+//
+// Shared vocabulary: the workflow, the CLI and the tests read it; it imports nothing of theirs
+// but the input's TypeScript type.
+import type { MigrationInput } from '../workflows/types';
+
+export type FieldSpec =
+  | { kind: 'string'; doc: string; required?: true; nonEmpty?: true; default?: string }
+  | { kind: 'integer' | 'number'; doc: string; min: number; max: number; default?: number }
+  | { kind: 'boolean'; doc: string; default?: boolean }
+  | { kind: 'string-list'; doc: string }
+  | { kind: 'object'; doc: string; required?: true; fields: Record<string, FieldSpec> }
+  /** Written by revenant itself (a renewal, a fleet, a revert): checked to be an object only. */
+  | { kind: 'internal'; doc: string };
+
+const str = (doc: string): FieldSpec => ({ kind: 'string', doc });
+const bool = (doc: string, dflt?: boolean): FieldSpec => ({
+  kind: 'boolean',
+  doc,
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+const int = (doc: string, min: number, max: number, dflt?: number): FieldSpec => ({
+  kind: 'integer',
+  doc,
+  min,
+  max,
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+
+/** gh-ost's defaults, and revenant's for its own settings (the CLI applies the same). */
+export const INPUT_DEFAULTS = {
+  chunkSize: 1000,
+  chunkTargetMillis: 100,
+  copyThreads: 2,
+  defaultRetries: 60,
+  triggerSuffix: '_gho',
+  dmlBatchSize: 10,
+  cutOverLockTimeoutSeconds: 3,
+} as const;
+
+/** The most copiers a migration may run at once. */
+export const MAX_COPY_THREADS = 16;
+
+const SERVER_FIELDS: Record<string, FieldSpec> = {
+  host: { kind: 'string', doc: 'host name or address of the server to migrate on', required: true, nonEmpty: true },
+  port: int('its port', 1, 65535, 3306),
+  user: str("MySQL user (the password is the worker's to find)"),
+  name: str("a connection named in the worker's REVENANT_CONFIG"),
+  tls: {
+    kind: 'object',
+    doc: "gh-ost's --ssl flags: PEM file paths on the worker's host",
+    fields: {
+      ca: str('--ssl-ca'),
+      cert: str('--ssl-cert'),
+      key: str('--ssl-key'),
+      allowInsecure: bool('--ssl-allow-insecure'),
+    },
+  },
+  timeoutSeconds: { kind: 'number', doc: '--mysql-timeout', min: 0, max: 86_400 },
+};
+
+/** Every field of MigrationInput (the type makes a missing one a compile error). */
+export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
+  server: { kind: 'object', doc: 'where the table lives', required: true, fields: SERVER_FIELDS },
+  database: { kind: 'string', doc: 'the schema', required: true, nonEmpty: true },
+  table: { kind: 'string', doc: 'the table', required: true, nonEmpty: true },
+  alter: { kind: 'string', doc: 'the ALTER TABLE specification, e.g. "ADD COLUMN c INT NULL"', required: true },
+  execute: bool('act (without it: a dry run)', false),
+  chunkSize: int('--chunk-size', 10, 100_000, INPUT_DEFAULTS.chunkSize),
+  chunkTargetMillis: int('--chunk-target-millis (0: fixed chunks)', 0, 60_000),
+  copyThreads: int('--copy-threads', 1, MAX_COPY_THREADS),
+  deferSecondaryIndexes: bool('--defer-secondary-indexes'),
+  dmlBatchSize: int('--dml-batch-size', 1, 100, INPUT_DEFAULTS.dmlBatchSize),
+  approveRenamedColumns: bool('--approve-renamed-columns', false),
+  okToDropTable: bool('--ok-to-drop-table', false),
+  initiallyDropGhostTable: bool('--initially-drop-ghost-table', false),
+  initiallyDropOldTable: bool('--initially-drop-old-table', false),
+  exactRowcount: bool('--exact-rowcount', false),
+  postponeCutOver: bool('--postpone-cut-over', false),
+  postponeCutOverFlagFile: str('--postpone-cut-over-flag-file'),
+  cutOverLockTimeoutSeconds: int('--cut-over-lock-timeout-seconds', 1, 60, INPUT_DEFAULTS.cutOverLockTimeoutSeconds),
+  copyStartDelayMillis: int('milliseconds before the first chunk (tests)', 0, 3_600_000),
+  historyLimit: int('history events before a renewal', 100, 50_000),
+  renewal: { kind: 'internal', doc: 'set by a renewal (continue-as-new)' },
+  fleet: { kind: 'internal', doc: "set by a fleet's workflow" },
+  niceRatio: { kind: 'number', doc: '--nice-ratio', min: 0, max: 100 },
+  criticalLoad: str('--critical-load'),
+  criticalLoadIntervalMillis: int('--critical-load-interval-millis', 0, 3_600_000),
+  criticalLoadHibernateSeconds: int('--critical-load-hibernate-seconds', 0, 86_400),
+  resurrect: bool('--resurrect'),
+  maxLagMillis: int('--max-lag-millis', 100, 3_600_000),
+  maxLoad: str('--max-load'),
+  throttleQuery: str('--throttle-query'),
+  throttleHttp: str('--throttle-http'),
+  throttleHttpIntervalMillis: int('--throttle-http-interval-millis', 10, 3_600_000),
+  throttleHttpTimeoutMillis: int('--throttle-http-timeout-millis', 10, 60_000),
+  ignoreHttpErrors: bool('--ignore-http-errors'),
+  searchAttributes: bool('set search attributes (--no-search-attributes: false)'),
+  defaultRetries: int('--default-retries', 1, 10_000),
+  panicOnWarnings: bool('--panic-on-warnings'),
+  allowDataLoss: bool('--allow-data-loss'),
+  revertWindowSeconds: int('--revert-window-seconds', 0, 30 * 86_400),
+  checkpoint: bool('--checkpoint'),
+  revert: { kind: 'internal', doc: 'set by --revert' },
+  skipPortValidation: bool('--skip-port-validation'),
+  allowSetupMetadataLockInstruments: bool('--allow-setup-metadata-lock-instruments'),
+  forceTableNames: str('--force-table-names'),
+  timestampOldTable: bool('--timestamp-old-table'),
+  triggers: { kind: 'internal', doc: '--include-triggers and its suffix' },
+  discardForeignKeys: bool('--discard-foreign-keys'),
+  attemptInstantDdl: bool('--attempt-instant-ddl'),
+  allowNullableUniqueKey: bool('--allow-nullable-unique-key'),
+  analyzeGhostTable: bool('--gcp / --analyze-ghost-table'),
+  checksum: bool('verify the ghost against the original before the cut-over (default: on, off with allowDataLoss)'),
+  allowZeroInDate: bool('--allow-zero-in-date'),
+  allowOnMaster: bool('--allow-on-master'),
+  migrateOnReplica: bool('--migrate-on-replica'),
+  testOnReplica: bool('--test-on-replica'),
+  assumeMasterHost: str('--assume-master-host'),
+  masterUser: str('--master-user'),
+  testOnReplicaSkipReplicaStop: bool('--test-on-replica-skip-replica-stop'),
+  skipForeignKeyChecks: bool('--skip-foreign-key-checks'),
+  concurrentRowcount: bool('--concurrent-rowcount'),
+  throttleControlReplicas: { kind: 'string-list', doc: '--throttle-control-replicas (host:port each)' },
+  heartbeatIntervalMillis: int('--heartbeat-interval-millis', 10, 60_000),
+  assumeRbr: bool('--assume-rbr'),
+  switchToRbr: bool('--switch-to-rbr'),
+  throttleFlagFile: str('--throttle-flag-file'),
+  throttleAdditionalFlagFile: str('--throttle-additional-flag-file'),
+  panicFlagFile: str('--panic-flag-file'),
+  hooksPath: str('--hooks-path'),
+  hooksHint: str('--hooks-hint'),
+  hooksHintOwner: str('--hooks-hint-owner'),
+  hooksHintToken: str('--hooks-hint-token'),
+};
+
+/** The input refused: names the field and what it takes. */
+export class InputRefused extends Error {}
+
+const describe = (spec: FieldSpec): string => {
+  switch (spec.kind) {
+    case 'integer':
+      return `an integer from ${spec.min} to ${spec.max}`;
+    case 'number':
+      return `a number from ${spec.min} to ${spec.max}`;
+    case 'string':
+      return spec.nonEmpty ? 'a non-empty string' : 'a string';
+    case 'boolean':
+      return 'true or false';
+    case 'string-list':
+      return 'a list of strings';
+    default:
+      return 'an object';
+  }
+};
+
+function check(value: unknown, spec: FieldSpec, path: string): void {
+  const refuse = () => {
+    throw new InputRefused(`input field ${path}: ${JSON.stringify(value)} is not ${describe(spec)} (${spec.doc})`);
+  };
+  switch (spec.kind) {
+    case 'string':
+      if (typeof value !== 'string' || (spec.nonEmpty && value === '')) refuse();
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') refuse();
+      return;
+    case 'integer':
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > spec.max) refuse();
+      if (spec.kind === 'integer' && !Number.isInteger(value)) refuse();
+      return;
+    case 'string-list':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) refuse();
+      return;
+    case 'internal':
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse();
+      return;
+    case 'object':
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse();
+      checkFields(value as Record<string, unknown>, spec.fields, `${path}.`);
+  }
+}
+
+function checkFields(obj: Record<string, unknown>, fields: Record<string, FieldSpec>, prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!(key in fields))
+      throw new InputRefused(
+        `input field ${prefix}${key} is unknown (known: ${Object.keys(fields).join(', ')}); gh-ost's flag --a-b is field aB`,
+      );
+  }
+  for (const [key, spec] of Object.entries(fields)) {
+    const value = obj[key];
+    if (value === undefined || value === null) {
+      if ('required' in spec && spec.required)
+        throw new InputRefused(`input field ${prefix}${key} is required: ${describe(spec)} (${spec.doc})`);
+      continue;
+    }
+    check(value, spec, `${prefix}${key}`);
+  }
+}
+
+/**
+ * The input with every default filled in, after checking each field given: an unknown field,
+ * a wrong type or a value out of range is refused (InputRefused), naming the field.
+ */
+export function completeInput(raw: unknown): MigrationInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new InputRefused('the input must be one JSON object: {"server": {"host": …}, "database", "table", "alter"}');
+  const given = raw as Record<string, unknown>;
+  checkFields(given, INPUT_FIELDS, '');
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(INPUT_FIELDS)) {
+    if (given[key] !== undefined && given[key] !== null) out[key] = given[key];
+    else if ('default' in spec && spec.default !== undefined) out[key] = spec.default;
+  }
+  const server = { ...(given.server as Record<string, unknown>) };
+  if (server.port === undefined) server.port = 3306;
+  out.server = server;
+  const input = out as unknown as MigrationInput;
+  // As the CLI: without --chunk-size, chunks adapt to take about 100 ms; the checksum is on
+  // unless rows are dropped on purpose (allowDataLoss).
+  if (given.chunkSize === undefined && given.chunkTargetMillis === undefined)
+    input.chunkTargetMillis = INPUT_DEFAULTS.chunkTargetMillis;
+  if (given.checksum === undefined) input.checksum = !input.allowDataLoss;
+  return input;
+}
+
+/** The JSON Schema (draft 2020-12) of the input, from the same table. */
+export function inputJsonSchema(): Record<string, unknown> {
+  const schemaOf = (spec: FieldSpec): Record<string, unknown> => {
+    const base = { description: spec.doc };
+    switch (spec.kind) {
+      case 'string':
+        return { ...base, type: 'string', ...(spec.nonEmpty ? { minLength: 1 } : {}) };
+      case 'boolean':
+        return { ...base, type: 'boolean', ...(spec.default !== undefined ? { default: spec.default } : {}) };
+      case 'integer':
+      case 'number':
+        return {
+          ...base,
+          type: spec.kind,
+          minimum: spec.min,
+          maximum: spec.max,
+          ...(spec.default !== undefined ? { default: spec.default } : {}),
+        };
+      case 'string-list':
+        return { ...base, type: 'array', items: { type: 'string' } };
+      case 'internal':
+        return { ...base, type: 'object' };
+      case 'object':
+        return objectOf(spec.fields, base);
+    }
+  };
+  const objectOf = (fields: Record<string, FieldSpec>, base: Record<string, unknown>) => ({
+    ...base,
+    type: 'object',
+    additionalProperties: false,
+    required: Object.entries(fields)
+      .filter(([, s]) => 'required' in s && s.required)
+      .map(([k]) => k),
+    properties: Object.fromEntries(Object.entries(fields).map(([k, s]) => [k, schemaOf(s)])),
+  });
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: "revenant's migrateTable input",
+    ...objectOf(INPUT_FIELDS, {
+      description:
+        'The input of the migrateTable workflow: server, database, table and alter are required; every other field takes its default.',
+    }),
+  };
+}
