@@ -16,6 +16,7 @@ import {
   tablesIn,
   terminateLeftover,
   WriteLoad,
+  workflowStartArgs,
   type TestTemporal,
   ONE_SERVER,
   failureText,
@@ -100,18 +101,7 @@ test('the temporal binary alone: start, status, pause, tune, resume, postponed c
   };
   await terminateLeftover(temporal.client, id);
   try {
-    let r = await cli(
-      'workflow',
-      'start',
-      '--type',
-      'migrateTable',
-      '--task-queue',
-      temporal.taskQueue,
-      '--workflow-id',
-      id,
-      '--input',
-      JSON.stringify(i),
-    );
+    let r = await cli(...workflowStartArgs(temporal.taskQueue, id, i));
     assert.equal(r.code, 0, r.out);
     await until('copy progress', status, (s) => s.phase === 'migrating' && s.rowsCopied > 0);
 

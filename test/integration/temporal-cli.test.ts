@@ -16,6 +16,7 @@ import {
   type TestTemporal,
   ONE_SERVER,
   WriteLoad,
+  workflowStartArgs,
 } from '../support/helpers';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
@@ -26,6 +27,17 @@ const temporalCli = async (...args: string[]) => {
   assert.equal(r.code, 0, r.out);
   return { stdout: r.out };
 };
+/** `temporal workflow start` of a migration, its input as JSON on the command line. */
+const startWithCli = (id: string, given: unknown) => temporalCli(...workflowStartArgs(temporal.taskQueue, id, given));
+/** The fields a user must give (and allowOnMaster, which gh-ost asks for on a master). */
+const minimalInput = (db: string) => ({
+  server: { host: SERVER.host, port: SERVER.port, user: SERVER.user },
+  database: db,
+  table: 't',
+  alter: 'ADD COLUMN z INT NULL',
+  execute: true,
+  allowOnMaster: true,
+});
 let temporal: TestTemporal;
 before(async () => {
   temporal = await startTemporal('test-temporal-cli');
@@ -40,18 +52,7 @@ test('temporal workflow start / query / result run a migration', { skip: ONE_SER
   await createTestTable(db, 't', 20_000);
   const i = input(db, 't', 'ADD COLUMN via_cli TINYINT NOT NULL DEFAULT 1', { postponeCutOver: true });
   const id = migrationWorkflowId(i.server, db, 't');
-  await temporalCli(
-    'workflow',
-    'start',
-    '--type',
-    'migrateTable',
-    '--task-queue',
-    temporal.taskQueue,
-    '--workflow-id',
-    id,
-    '--input',
-    JSON.stringify(i),
-  );
+  await startWithCli(id, i);
 
   let status: MigrationStatus | undefined;
   for (let n = 0; n < 600; n++) {
@@ -87,14 +88,7 @@ test('the Temporal CLI starts a migration with four fields (and execute): the re
   const rows = 100_000;
   await freshDatabase(db);
   await createTestTable(db, 't', rows);
-  const given = {
-    server: { host: SERVER.host, port: SERVER.port, user: SERVER.user },
-    database: db,
-    table: 't',
-    alter: 'ADD COLUMN z INT NULL',
-    execute: true,
-    allowOnMaster: true,
-  };
+  const given = minimalInput(db);
   const id = migrationWorkflowId(given.server, db, 't');
   // Writers run from before the start to after the end (no flag holds the cut-over, so the old
   // and new tables rightly differ by what came after it): the data checks are the migration's
@@ -103,18 +97,7 @@ test('the Temporal CLI starts a migration with four fields (and execute): the re
   const load = new WriteLoad(db, 't', rows).start(2);
   let stdout: string;
   try {
-    await temporalCli(
-      'workflow',
-      'start',
-      '--type',
-      'migrateTable',
-      '--task-queue',
-      temporal.taskQueue,
-      '--workflow-id',
-      id,
-      '--input',
-      JSON.stringify(given),
-    );
+    await startWithCli(id, given);
     ({ stdout } = await temporalCli('workflow', 'result', '--workflow-id', id, '--output', 'json'));
   } finally {
     await load.stop();
@@ -140,14 +123,7 @@ test('malformed inputs fail the workflow within seconds, naming the field, with 
   const db = 'rv_tcli_bad';
   await freshDatabase(db);
   await createTestTable(db, 't', 100);
-  const base = {
-    server: { host: SERVER.host, port: SERVER.port, user: SERVER.user },
-    database: db,
-    table: 't',
-    alter: 'ADD COLUMN z INT NULL',
-    execute: true,
-    allowOnMaster: true,
-  };
+  const base = minimalInput(db);
   const { table: _omitted, ...noTable } = base;
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['missing table', noTable, /input field table is required/],

@@ -182,6 +182,20 @@ export const runRevenant = (args: string[], taskQueue: string) =>
 /** The real `temporal` binary against the test server. */
 export const runTemporal = (args: string[]) => runCommand('temporal', [...args, '--address', TEMPORAL_ADDRESS]);
 
+/** `temporal workflow start`'s arguments for a migration, its input as JSON on the command line. */
+export const workflowStartArgs = (taskQueue: string, workflowId: string, given: unknown): string[] => [
+  'workflow',
+  'start',
+  '--type',
+  'migrateTable',
+  '--task-queue',
+  taskQueue,
+  '--workflow-id',
+  workflowId,
+  '--input',
+  JSON.stringify(given),
+];
+
 export async function admin(database?: string, port = MYSQL_PORT) {
   const c = await mysql.createConnection({
     host: '127.0.0.1',
