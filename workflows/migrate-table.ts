@@ -507,7 +507,10 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         status.message = `ALGORITHM=INSTANT was refused (${instant.reason}); migrating with a ghost table`;
       }
       phase('preparing', status.message);
-      plan = (await short.prepare(input)).plan;
+      const prepared = await short.prepare(input);
+      plan = prepared.plan;
+      // Where the applier starts reading: the coordinates (gh-ost's `coordinates`) until it reports its own.
+      status.binlogPosition ??= prepared.startPosition;
       if (!input.execute) {
         phase(
           'dry-run-completed',

@@ -154,9 +154,18 @@ test('interactive commands on the socket file and TCP port of a followed migrati
     await until('the pause to be in force', async () =>
       (await handle.query<MigrationStatus>('status')).settings.paused ? true : undefined,
     );
-    // The ghost's rows are the truth (copy and applier both hold); the status may take a
-    // report window to show the last chunks committed as the pause began.
-    await sleep(1000);
+    // Once the copy and the applier say they hold (each reads the settings from the workflow
+    // and reports a reason that held half a second), the ghost's rows are the truth: the status
+    // may take a report window to show the last chunks committed as the pause began.
+    await until(
+      'the copy and the applier to hold',
+      async () => {
+        const held = (await handle.query<MigrationStatus>('status')).throttled ?? '';
+        return /copy: paused by operator/.test(held) && /apply: paused by operator/.test(held) ? true : undefined;
+      },
+      10_000,
+    );
+    await sleep(500);
     const ghostRows = async () => {
       const c = await admin(db);
       try {

@@ -94,10 +94,18 @@ test('the temporal binary alone: start, status, pause, tune, resume, postponed c
     postponeCutOver: true,
   });
   const id = migrationWorkflowId(i.server, db, 't');
+  // A query can fail just after the start, before the run's first workflow task is done: asked
+  // again for up to 10 s, then the CLI's words are the failure.
   const status = async (): Promise<MigrationStatus> => {
-    const r = await cli('workflow', 'query', '--workflow-id', id, '--name', 'status', '--output', 'json');
-    const parsed = JSON.parse(r.out);
-    return (parsed.queryResult ?? parsed.result ?? parsed)[0];
+    for (let tries = 1; ; tries++) {
+      const r = await cli('workflow', 'query', '--workflow-id', id, '--name', 'status', '--output', 'json');
+      if (r.code === 0) {
+        const parsed = JSON.parse(r.out);
+        return (parsed.queryResult ?? parsed.result ?? parsed)[0];
+      }
+      if (tries >= 50) throw new Error(`temporal workflow query failed: ${r.out}`);
+      await sleep(200);
+    }
   };
   await terminateLeftover(temporal.client, id);
   try {
