@@ -168,15 +168,10 @@ export async function checksumTables(
     /** Both tables' figures for one range, in the snapshot: null when equal, else the difference. */
     const compare = async (r: Range): Promise<{ n: number; diff: string | null }> => {
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
+      const { original, ghost: ghostConn } = must(snap, 'the checksum snapshot');
       const [[a], [b]] = await Promise.all([
-        rows(
-          must(snap, 'the checksum snapshot').original,
-          sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded),
-        ),
-        rows(
-          must(snap, 'the checksum snapshot').ghost,
-          sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded),
-        ),
+        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
+        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded)),
       ]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
       return {

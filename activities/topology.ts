@@ -9,7 +9,14 @@
 import { hostAndPort, type MigrationInput, type ServerRef, type TablePlan } from '../workflows/types';
 import { refuse } from './inspect';
 import { rows, type Conn } from './mysql';
-import { flavorOf, replicaLogsUpdates, replicaLogsUpdatesFlag, replicaStatus, replicaStatusQuery } from './flavor';
+import {
+  flavorOf,
+  replicaLogsUpdates,
+  replicaLogsUpdatesFlag,
+  replicaStatus,
+  replicaStatusQuery,
+  type ReplicaStatus,
+} from './flavor';
 import { must } from './must';
 
 export type Topology = 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
@@ -49,6 +56,9 @@ function sameLogin(at: { host: string; port: number }, like: ServerRef, user = l
   };
 }
 
+/** The address a replica's status names as its source. */
+const sourceOf = (s: ReplicaStatus) => ({ host: s.sourceHost, port: s.sourcePort });
+
 /** Decides, on the connected (inspected) server, which server is written and which replicas are watched. */
 export async function resolveServers(conn: Conn, input: MigrationInput): Promise<Servers> {
   const topology = topologyOf(input);
@@ -77,13 +87,7 @@ export async function resolveServers(conn: Conn, input: MigrationInput): Promise
   if (topology === 'replica') {
     const master = input.assumeMasterHost
       ? parseHostPort(input.assumeMasterHost, input.server, input.masterUser ?? input.server.user)
-      : sameLogin(
-          {
-            host: must(source, 'the replica status').sourceHost,
-            port: must(source, 'the replica status').sourcePort,
-          },
-          input.server,
-        );
+      : sameLogin(sourceOf(must(source, 'the replica status')), input.server);
     const self = sameLogin(input.server, input.server);
     return { topology, applier: master, lagReplicas: dedupe([self, ...controlReplicas]) };
   }

@@ -3,8 +3,9 @@
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
 import { readFileSync } from 'node:fs';
 import { AlterRefused, parseAlter } from '../activities/alter-text';
-import { MAX_COPY_THREADS, parseThresholds, validateChange } from '../workflows/settings';
+import { parseThresholds, validateChange } from '../workflows/settings';
 import { DEFAULTS, type MigrationInput } from '../workflows/types';
+import { INPUT_FIELDS } from '../model/migration-input';
 
 export class UsageError extends Error {}
 
@@ -375,6 +376,12 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     if (x < min || x > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${x}`);
     return x;
   };
+  /** An input field's flag: its bounds are the input model's (model/migration-input.ts). */
+  const field = (name: string, key: keyof MigrationInput, dflt: number) => {
+    const spec = INPUT_FIELDS[key];
+    if (spec.kind !== 'integer') throw new Error(`internal: input field ${key} is not an integer`);
+    return int(name, dflt, spec.min, spec.max);
+  };
   const bool = (name: string) => v[name] === true;
   const input: MigrationInput = {
     server: {
@@ -386,15 +393,19 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     // --revert finds the ALTER in the checkpoint (and checks it against --alter when given).
     alter: bool('revert') ? String(v.alter ?? '') : need('alter'),
     execute: bool('execute'),
-    chunkSize: int('chunk-size', DEFAULTS.chunkSize, 10, 100_000),
-    dmlBatchSize: int('dml-batch-size', DEFAULTS.dmlBatchSize, 1, 100),
+    chunkSize: field('chunk-size', 'chunkSize', DEFAULTS.chunkSize),
+    dmlBatchSize: field('dml-batch-size', 'dmlBatchSize', DEFAULTS.dmlBatchSize),
     approveRenamedColumns: bool('approve-renamed-columns'),
     okToDropTable: bool('ok-to-drop-table'),
     initiallyDropGhostTable: bool('initially-drop-ghost-table'),
     initiallyDropOldTable: bool('initially-drop-old-table'),
     exactRowcount: bool('exact-rowcount'),
     postponeCutOver: bool('postpone-cut-over'),
-    cutOverLockTimeoutSeconds: int('cut-over-lock-timeout-seconds', DEFAULTS.cutOverLockTimeoutSeconds, 1, 60),
+    cutOverLockTimeoutSeconds: field(
+      'cut-over-lock-timeout-seconds',
+      'cutOverLockTimeoutSeconds',
+      DEFAULTS.cutOverLockTimeoutSeconds,
+    ),
   };
   // The ALTER is read here as the worker will read it: anything riding along with it is
   // refused before a workflow starts (the worker refuses it again).
@@ -444,21 +455,20 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   // Rows an accepted lossy ALTER drops (--allow-data-loss) would fail it: then only on request.
   input.checksum = v.checksum === undefined ? !bool('allow-data-loss') : v.checksum === true;
   if (v['critical-load-interval-millis'] !== undefined)
-    input.criticalLoadIntervalMillis = int('critical-load-interval-millis', 0, 0, 3_600_000);
+    input.criticalLoadIntervalMillis = field('critical-load-interval-millis', 'criticalLoadIntervalMillis', 0);
   if (v['critical-load-hibernate-seconds'] !== undefined)
-    input.criticalLoadHibernateSeconds = int('critical-load-hibernate-seconds', 0, 0, 86_400);
+    input.criticalLoadHibernateSeconds = field('critical-load-hibernate-seconds', 'criticalLoadHibernateSeconds', 0);
   // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without
   // it, chunks start at 1000 rows and adapt to take about --chunk-target-millis each: short
   // enough that the rows a chunk locks are soon free, long enough that a chunk's fixed cost
   // (claim, checkpoint, commit) does not dominate (bench/RESULTS.md).
   if (v['chunk-target-millis'] !== undefined)
-    input.chunkTargetMillis = int('chunk-target-millis', DEFAULTS.chunkTargetMillis, 0, 60_000);
+    input.chunkTargetMillis = field('chunk-target-millis', 'chunkTargetMillis', DEFAULTS.chunkTargetMillis);
   else if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
-  if (v['copy-threads'] !== undefined)
-    input.copyThreads = int('copy-threads', DEFAULTS.copyThreads, 1, MAX_COPY_THREADS);
+  if (v['copy-threads'] !== undefined) input.copyThreads = field('copy-threads', 'copyThreads', DEFAULTS.copyThreads);
   if (v['defer-secondary-indexes'] !== undefined) input.deferSecondaryIndexes = v['defer-secondary-indexes'] === true;
   if (v['default-retries'] !== undefined)
-    input.defaultRetries = int('default-retries', DEFAULTS.defaultRetries, 1, 10_000);
+    input.defaultRetries = field('default-retries', 'defaultRetries', DEFAULTS.defaultRetries);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
   if (bool('allow-data-loss')) input.allowDataLoss = true;
   if (bool('include-triggers')) {
@@ -526,7 +536,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input.throttleControlReplicas = list;
   }
   if (v['heartbeat-interval-millis'] !== undefined)
-    input.heartbeatIntervalMillis = int('heartbeat-interval-millis', 100, 10, 60_000);
+    input.heartbeatIntervalMillis = field('heartbeat-interval-millis', 'heartbeatIntervalMillis', 100);
   if (bool('assume-rbr')) input.assumeRbr = true;
   if (bool('switch-to-rbr')) input.switchToRbr = true;
   for (const [flag, key] of [
@@ -553,9 +563,9 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input.forceTableNames = String(v['force-table-names']);
   }
   if (v['throttle-http-interval-millis'] !== undefined)
-    input.throttleHttpIntervalMillis = int('throttle-http-interval-millis', 100, 10, 3_600_000);
+    input.throttleHttpIntervalMillis = field('throttle-http-interval-millis', 'throttleHttpIntervalMillis', 100);
   if (v['throttle-http-timeout-millis'] !== undefined)
-    input.throttleHttpTimeoutMillis = int('throttle-http-timeout-millis', 1000, 10, 60_000);
+    input.throttleHttpTimeoutMillis = field('throttle-http-timeout-millis', 'throttleHttpTimeoutMillis', 1000);
   if (bool('ignore-http-errors')) input.ignoreHttpErrors = true;
   // gh-ost's cloud flags all skip its port check (those services report another port, or none).
   if (['skip-port-validation', 'aliyun-rds', 'gcp', 'azure'].some(bool)) input.skipPortValidation = true;
@@ -580,7 +590,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     );
   }
   if (v['copy-start-delay-millis'] !== undefined)
-    input.copyStartDelayMillis = int('copy-start-delay-millis', 0, 0, 3_600_000);
+    input.copyStartDelayMillis = field('copy-start-delay-millis', 'copyStartDelayMillis', 0);
   const serve = {
     ...(v['serve-socket-file'] !== undefined ? { socketFile: String(v['serve-socket-file']) } : {}),
     ...(v['serve-tcp-port'] !== undefined ? { tcpPort: int('serve-tcp-port', 0, 1, 65535) } : {}),

@@ -203,6 +203,18 @@ function checkFields(obj: Record<string, unknown>, fields: Record<string, FieldS
   }
 }
 
+/** The given fields, and the defaults of those not given, objects' own fields (the server's port) too. */
+function withDefaults(given: Record<string, unknown>, fields: Record<string, FieldSpec>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(fields)) {
+    const value = given[key];
+    if (value !== undefined && value !== null)
+      out[key] = spec.kind === 'object' ? withDefaults(value as Record<string, unknown>, spec.fields) : value;
+    else if ('default' in spec && spec.default !== undefined) out[key] = spec.default;
+  }
+  return out;
+}
+
 /**
  * The input with every default filled in, after checking each field given: an unknown field,
  * a wrong type or a value out of range is refused (InputRefused), naming the field.
@@ -212,15 +224,7 @@ export function completeInput(raw: unknown): MigrationInput {
     throw new InputRefused('the input must be one JSON object: {"server": {"host": …}, "database", "table", "alter"}');
   const given = raw as Record<string, unknown>;
   checkFields(given, INPUT_FIELDS, '');
-  const out: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(INPUT_FIELDS)) {
-    if (given[key] !== undefined && given[key] !== null) out[key] = given[key];
-    else if ('default' in spec && spec.default !== undefined) out[key] = spec.default;
-  }
-  const server = { ...(given.server as Record<string, unknown>) };
-  if (server.port === undefined) server.port = 3306;
-  out.server = server;
-  const input = out as unknown as MigrationInput;
+  const input = withDefaults(given, INPUT_FIELDS) as unknown as MigrationInput;
   // As the CLI: without --chunk-size, chunks adapt to take about 100 ms; the checksum is on
   // unless rows are dropped on purpose (allowDataLoss).
   if (given.chunkSize === undefined && given.chunkTargetMillis === undefined)
