@@ -15,6 +15,8 @@ export class ControlSourceCache {
   private readonly answers = new Map<string, { at: number; answer: Promise<unknown> }>();
   /** Aborted when the worker closes: a question still retrying then ends, its connection gone. */
   private readonly closing = new AbortController();
+  /** Questions not yet settled: closing waits for them, so none outlives its connection. */
+  private readonly asking = new Set<Promise<unknown>>();
 
   constructor(private readonly ask: StatusQuery) {
     // Every question in flight listens on it (a worker of a fleet asks for many workflows at
@@ -31,11 +33,15 @@ export class ControlSourceCache {
     this.answers.set(workflowId, { at: now, answer });
     // A failed answer is not kept; old entries go as new ones come.
     answer.catch(() => this.answers.delete(workflowId));
+    const settled = answer.catch(() => {});
+    this.asking.add(settled);
+    settled.finally(() => this.asking.delete(settled));
     for (const [id, a] of this.answers) if (now - a.at > 60_000) this.answers.delete(id);
     return answer;
   };
 
-  close(): void {
+  async close(): Promise<void> {
     this.closing.abort();
+    await Promise.allSettled([...this.asking]);
   }
 }

@@ -13,7 +13,8 @@
 // waits.
 import type { ProgressReport } from '../workflows/types';
 
-export type SendReports = (workflowId: string, reports: ProgressReport[]) => Promise<void>;
+/** Sends one signal; gives up when the signal aborts (the worker closing). */
+export type SendReports = (workflowId: string, reports: ProgressReport[], signal: AbortSignal) => Promise<void>;
 
 const MIN_WINDOW_MS = 2_000;
 const MAX_WINDOW_MS = 60_000;
@@ -32,6 +33,9 @@ export class ProgressBatcher {
   private readonly outboxes = new Map<string, Outbox>();
   private resumes = 0;
   private sweptAt: number;
+  /** Sends not yet settled: closing waits for them, so none outlives its connection. */
+  private readonly sending = new Set<Promise<void>>();
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly send: SendReports,
@@ -41,6 +45,7 @@ export class ProgressBatcher {
   }
 
   add(workflowId: string, report: ProgressReport, urgent = false): void {
+    if (this.closing.signal.aborted) return;
     const now = this.now();
     this.sweep(now);
     const box = this.outboxes.get(workflowId) ?? this.open(workflowId, now);
@@ -77,7 +82,23 @@ export class ProgressBatcher {
     box.waiting.clear();
     box.sentAt = now;
     // A lost report costs nothing: the next one, or the activity's result, carries the same.
-    this.send(workflowId, reports).catch(() => {});
+    const sent = this.send(workflowId, reports, this.closing.signal).catch(() => {});
+    this.sending.add(sent);
+    sent.finally(() => this.sending.delete(sent));
+  }
+
+  /**
+   * Before the worker's connection closes: no timer fires after this, and every send still in
+   * flight is given up and settled. (A send retried by the client after its channel closed
+   * would throw from a timer, outside any promise.)
+   */
+  async close(): Promise<void> {
+    this.closing.abort();
+    for (const box of this.outboxes.values()) {
+      if (box.timer) clearTimeout(box.timer);
+      box.timer = undefined;
+    }
+    await Promise.allSettled([...this.sending]);
   }
 
   private sweep(now: number): void {

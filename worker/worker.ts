@@ -43,8 +43,12 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   const connection = await NativeConnection.connect(options);
   const clientConnection = await Connection.connect(options as Parameters<typeof Connection.connect>[0]);
   const client = new Client({ connection: clientConnection, namespace });
-  const batcher = new ProgressBatcher(async (workflowId, reports) => {
-    await client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports);
+  const batcher = new ProgressBatcher(async (workflowId, reports, signal) => {
+    await client.withAbortSignal(signal, () =>
+      client.withDeadline(Date.now() + 10_000, () =>
+        client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports),
+      ),
+    );
   });
   const progress: ProgressSink = async (workflowId, report, urgent) => batcher.add(workflowId, report, urgent);
   // Each question has a deadline (a workflow that does not answer is asked again later) and
@@ -75,7 +79,7 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   return {
     worker,
     close: async () => {
-      controlSource.close();
+      await Promise.all([controlSource.close(), batcher.close()]);
       await connection.close().catch(() => {});
       await clientConnection.close().catch(() => {});
     },

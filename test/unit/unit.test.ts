@@ -914,6 +914,34 @@ test("a workflow's progress reports go as one signal a window: the first at once
   assert.equal(sent.length, 6, 'an urgent report goes at once');
 });
 
+test('a closing batcher fires no timer, sends nothing more, and waits for the sends in flight, which it aborts', async () => {
+  const sent: string[] = [];
+  let aborted = false;
+  const batcher = new ProgressBatcher(async (id, _reports, signal) => {
+    sent.push(id);
+    if (id !== 'slow') return;
+    // A send that ends only when given up, as the client's does when its signal aborts.
+    await new Promise<void>((resolve) =>
+      signal.addEventListener('abort', () => {
+        aborted = true;
+        resolve();
+      }),
+    );
+  });
+  const copy = (rows: number): ProgressReport => ({
+    kind: 'copy',
+    copy: { rowsCopied: rows, chunksCopied: 1, done: false, chunkSize: 10 },
+  });
+  batcher.add('slow', copy(1));
+  batcher.add('w', copy(1));
+  batcher.add('w', copy(2));
+  await batcher.close();
+  assert.ok(aborted, 'the send in flight was aborted and settled before close returned');
+  batcher.add('w', copy(3), true);
+  await new Promise((r) => setTimeout(r, 2_300));
+  assert.deepEqual(sent, ['slow', 'w'], 'the waiting report and the one after closing were never sent');
+});
+
 test('attaching compares what the migration does, not the settings an operator may change', () => {
   const base = migrateRequest(parseFlags(['--database', 'd', '--table', 't', '--alter', 'FORCE', '--execute'])).input;
   assert.deepEqual(inputDifferences(base, { ...base }), []);
