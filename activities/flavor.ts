@@ -341,6 +341,16 @@ export const binlogMonitorPrivileges = (f: Flavor): string[] =>
 export const binlogMonitorPrivilegeName = (f: Flavor) =>
   isMysql(f) ? 'REPLICATION CLIENT' : 'BINLOG MONITOR (REPLICATION CLIENT)';
 
+/**
+ * Global privileges that let a user read the replica status (every migration does, to learn
+ * its topology): MySQL's REPLICATION CLIENT; MariaDB 10.5.8+ moved SHOW SLAVE STATUS to SLAVE
+ * MONITOR (REPLICA MONITOR is its alias), outside REPLICATION CLIENT.
+ */
+export const replicaMonitorPrivileges = (f: Flavor): string[] =>
+  isMysql(f) || !atLeast(f, 10, 5, 8) ? ['REPLICATION CLIENT', 'SUPER'] : ['SLAVE MONITOR', 'REPLICA MONITOR', 'SUPER'];
+export const replicaMonitorPrivilegeName = (f: Flavor) =>
+  isMysql(f) || !atLeast(f, 10, 5, 8) ? 'REPLICATION CLIENT' : 'SLAVE MONITOR';
+
 // ---- Per-connection detection --------------------------------------------------------------
 
 const flavors = new WeakMap<object, Flavor>();

@@ -10,6 +10,8 @@ import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';
 import {
   binlogMonitorPrivilegeName,
+  replicaMonitorPrivilegeName,
+  replicaMonitorPrivileges,
   binlogMonitorPrivileges,
   binlogSettingProblems,
   enableMetadataLockInstrument,
@@ -115,8 +117,12 @@ async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
   const missing: string[] = [];
   if (!global.has('REPLICATION SLAVE') && !global.has('SUPER')) missing.push('REPLICATION SLAVE');
   if (!binlogMonitorPrivileges(f).some((p) => global.has(p))) missing.push(binlogMonitorPrivilegeName(f));
+  const monitor = replicaMonitorPrivilegeName(f);
+  if (!replicaMonitorPrivileges(f).some((p) => global.has(p)) && !missing.includes(monitor)) missing.push(monitor);
   for (const p of TABLE_PRIVILEGES) if (!global.has(p) && !anyDb.has(p) && !anyDb.has('ALL')) missing.push(p);
-  if (missing.length) refuse(`the MySQL user lacks privileges revenant needs: ${missing.join(', ')}`);
+  if (missing.length) {
+    refuse(`the MySQL user lacks privileges revenant needs: ${missing.join(', ')} (see the README's "Privileges")`);
+  }
 }
 
 /**
