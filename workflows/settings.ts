@@ -1,7 +1,7 @@
 // The settings an operator may change while a migration runs (gh-ost's interactive
 // commands), and their validation. Pure: used by the workflow's update validator, by the
 // activities and by the CLI, so a bad value is refused the same way everywhere.
-import { MAX_COPY_THREADS } from '../model/migration-input';
+import { INPUT_FIELDS, MAX_COPY_THREADS } from '../model/migration-input';
 import { DEFAULTS, type MigrationInput } from './types';
 
 export interface Settings {
@@ -82,11 +82,24 @@ export function parseThresholds(spec: string | undefined, flag: string): Map<str
 /** Copiers a migration may run at once (each holds a connection). */
 export { MAX_COPY_THREADS };
 
-function wholeNumber(name: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n))
-    throw new Error(`${name} must be a whole number, got ${JSON.stringify(v)}`);
-  if (n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}, got ${n}`);
+/**
+ * A numeric setting, within the bounds the input model gives its field (model/migration-input.ts):
+ * a start, a `set` and the CLI's flags take the same values.
+ */
+function bounded(
+  field: 'chunkSize' | 'chunkTargetMillis' | 'copyThreads' | 'dmlBatchSize' | 'maxLagMillis' | 'niceRatio',
+  flag: string,
+  v: unknown,
+): number {
+  const spec = INPUT_FIELDS[field];
+  if (spec.kind !== 'integer' && spec.kind !== 'number') throw new Error(`${field} is not a numeric field`);
+  const pattern = spec.kind === 'integer' ? /^\s*-?\d+\s*$/ : /^\s*-?\d+(\.\d+)?\s*$/;
+  const n = typeof v === 'string' && pattern.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || (spec.kind === 'integer' && !Number.isInteger(n)))
+    throw new Error(
+      `${flag} must be a ${spec.kind === 'integer' ? 'whole number' : 'number'}, got ${JSON.stringify(v)}`,
+    );
+  if (n < spec.min || n > spec.max) throw new Error(`${flag} must be between ${spec.min} and ${spec.max}, got ${n}`);
   return n;
 }
 
@@ -102,33 +115,31 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
     const name = SETTING_NAMES[rawName];
     if (!name)
       throw new Error(
-        `unknown setting ${rawName} (settable: chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query)`,
+        `unknown setting ${rawName} (settable: ${Object.keys(SETTING_NAMES)
+          .filter((n) => n.includes('-'))
+          .join(', ')})`,
       );
     switch (name) {
       case 'chunkSize':
-        out.chunkSize = wholeNumber('chunk-size', v, 10, 100_000);
+        out.chunkSize = bounded('chunkSize', 'chunk-size', v);
         // An operator who sets the chunk size means that size: it pins it, unless the same change adapts.
         if (!('chunk-target-millis' in change) && !('chunkTargetMillis' in change)) out.chunkTargetMillis = 0;
         break;
       case 'chunkTargetMillis':
-        out.chunkTargetMillis = wholeNumber('chunk-target-millis', v, 0, 60_000);
+        out.chunkTargetMillis = bounded('chunkTargetMillis', 'chunk-target-millis', v);
         break;
       case 'copyThreads':
-        out.copyThreads = wholeNumber('copy-threads', v, 1, MAX_COPY_THREADS);
+        out.copyThreads = bounded('copyThreads', 'copy-threads', v);
         break;
       case 'dmlBatchSize':
-        out.dmlBatchSize = wholeNumber('dml-batch-size', v, 1, 100);
+        out.dmlBatchSize = bounded('dmlBatchSize', 'dml-batch-size', v);
         break;
       case 'maxLagMillis':
-        out.maxLagMillis = wholeNumber('max-lag-millis', v, 100, 3_600_000);
+        out.maxLagMillis = bounded('maxLagMillis', 'max-lag-millis', v);
         break;
-      case 'niceRatio': {
-        const n = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
-        if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 100)
-          throw new Error(`nice-ratio must be a number from 0 to 100, got ${JSON.stringify(v)}`);
-        out.niceRatio = n;
+      case 'niceRatio':
+        out.niceRatio = bounded('niceRatio', 'nice-ratio', v);
         break;
-      }
       case 'maxLoad':
       case 'criticalLoad': {
         const flag = name === 'maxLoad' ? 'max-load' : 'critical-load';

@@ -41,6 +41,7 @@ import {
 import { connectFailure } from '../../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../activities/chunks';
 import { validateChange } from '../../workflows/settings';
+import { INPUT_FIELDS } from '../../model/migration-input';
 import { DEFAULTS, migrationWorkflowId } from '../../workflows/types';
 import { deferrableIndexes, plainIndexName } from '../../activities/indexes';
 import { policyFromEnvironment } from '../../activities/worker-policy';
@@ -54,6 +55,7 @@ import { shellWords, splitSqlScript } from '../support/localtests';
 import { windowPlan, tableHas } from '../../workflows/revert';
 import { renameProbeTable } from '../../activities/cutover';
 import { sleep } from '../../activities/sleep';
+import { logLine, noticeOf, workerLogFile } from '../../client/worker-log';
 import { ProgressBatcher } from '../../worker/progress-batcher';
 import type { ProgressReport } from '../../workflows/types';
 import { getEventListeners } from 'node:events';
@@ -1083,4 +1085,95 @@ test("a revert window's updates that keep their keys go as one UPDATE; a key cha
   assert.equal(dmlToStatements(list, target).length, 5);
   const byString = { ...target, key: { name: 'PRIMARY', columns: ['id'], integer: [false] } };
   assert.equal(dmlToStatements(list, byString, true).length, 5);
+});
+
+test("the embedded worker's entries: one line for a person where one is due, the whole entry in the file without its task token", () => {
+  const at = 1_796_313_153_000_000_000n;
+  const chunk = {
+    level: 'WARN',
+    message: 'chunk retried',
+    timestampNanos: at,
+    meta: {
+      taskToken: 'CiQw…',
+      keys: '["1"]..["500"]',
+      attempt: 1,
+      error: 'Error 1213 (40001): Deadlock found when trying to get lock; try restarting transaction',
+    },
+  };
+  assert.equal(
+    noticeOf(chunk),
+    'chunk ["1"]..["500"] retried after a deadlock (Error 1213 (40001): Deadlock found when trying to get lock; try restarting transaction)',
+  );
+  const line = logLine(chunk);
+  assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'), 'one line');
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.message, 'chunk retried');
+  assert.equal(parsed.keys, '["1"]..["500"]');
+  assert.equal(parsed.time, '2026-12-03T15:52:33.000Z');
+  assert.ok(!('taskToken' in parsed));
+  const retried = new Error('connect ECONNREFUSED 127.0.0.1:3306\n    at stack');
+  assert.equal(
+    noticeOf({
+      level: 'WARN',
+      message: 'Activity failed',
+      timestampNanos: at,
+      meta: { activityType: 'copyRows', attempt: 2, error: retried },
+    }),
+    'copyRows failed on attempt 2 and is retried: a lost connection (connect ECONNREFUSED 127.0.0.1:3306)',
+  );
+  assert.match(
+    JSON.parse(logLine({ level: 'WARN', message: 'x', timestampNanos: at, meta: { error: retried } })).error.message,
+    /ECONNREFUSED/,
+  );
+  const final = Object.assign(new Error('cannot log in'), { nonRetryable: true });
+  assert.equal(
+    noticeOf({ level: 'WARN', message: 'Activity failed', timestampNanos: at, meta: { error: final } }),
+    undefined,
+    'a failure that ends the migration is printed by the command itself',
+  );
+  assert.equal(noticeOf({ level: 'WARN', message: 'Workflow failed', timestampNanos: at }), undefined);
+  assert.equal(noticeOf({ level: 'INFO', message: 'copy throttled: max-load', timestampNanos: at }), undefined);
+  assert.equal(
+    noticeOf({
+      level: 'WARN',
+      message: "copy: the workflow's settings could not be read (x)\nmore",
+      timestampNanos: at,
+    }),
+    "copy: the workflow's settings could not be read (x)",
+  );
+  assert.match(
+    workerLogFile({ REVENANT_HOME: '/h' }, new Date('2026-12-03T15:52:33Z')),
+    /^\/h\/logs\/migrate-20261203-155233-\d+\.log$/,
+  );
+});
+
+test('`set` takes what a start takes: every numeric setting within its field’s bounds in the input model', () => {
+  const numeric = [
+    ['chunk-size', 'chunkSize'],
+    ['chunk-target-millis', 'chunkTargetMillis'],
+    ['copy-threads', 'copyThreads'],
+    ['dml-batch-size', 'dmlBatchSize'],
+    ['max-lag-millis', 'maxLagMillis'],
+    ['nice-ratio', 'niceRatio'],
+  ] as const;
+  for (const [flag, field] of numeric) {
+    const spec = INPUT_FIELDS[field];
+    assert.ok(spec.kind === 'integer' || spec.kind === 'number');
+    assert.equal(validateChange({ [flag]: spec.max })[field], spec.max);
+    assert.equal(validateChange({ [field]: String(spec.min) })[field], spec.min);
+    assert.throws(
+      () => validateChange({ [flag]: spec.min - 1 }),
+      new RegExp(`^Error: ${flag} must be between ${spec.min} and ${spec.max}, got ${spec.min - 1}$`),
+    );
+    assert.throws(
+      () => validateChange({ [flag]: 'x' }),
+      new RegExp(`^Error: ${flag} must be a (whole )?number, got "x"$`),
+    );
+  }
+  assert.throws(() => validateChange({ 'copy-threads': 2.5 }), /copy-threads must be a whole number, got 2\.5/);
+  assert.equal(validateChange({ 'nice-ratio': '0.5' }).niceRatio, 0.5);
+  assert.throws(
+    () => validateChange({ speed: 1 }),
+    /unknown setting speed \(settable: chunk-size, .*, throttle-http\)/,
+  );
 });
