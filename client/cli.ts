@@ -33,6 +33,7 @@ import {
 } from '../workflows/types';
 import { fleetInput, fleetLine, fleetTable } from './fleet';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
+import { fileAndNotices, workerLogFile } from './worker-log';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
@@ -178,11 +179,17 @@ async function embeddedWorker(
     }
     return undefined;
   }
-  // The status line is the output; the SDK speaks only of warnings and errors.
+  // The status line is the output: the SDK's entries go to a file, and what a person should
+  // know of them as one line each (client/worker-log.ts); asked for, its entries go to stderr.
   const { DefaultLogger, Runtime } = await workerSdk();
-  Runtime.install({
-    logger: new DefaultLogger((process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel ?? 'WARN'),
-  });
+  const level = (process.env.REVENANT_LOG_LEVEL as 'WARN' | undefined) ?? req.logLevel;
+  if (level) {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } else {
+    const file = workerLogFile();
+    Runtime.install({ logger: new DefaultLogger('INFO', fileAndNotices(file, print)) });
+    print(`revenant: the worker's log: ${file}`);
+  }
   const { worker, close } = await (await workerModule()).createWorker({
     address: temporal.address,
     taskQueue,

@@ -6,7 +6,7 @@
 import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -45,15 +45,16 @@ after(async () => {
 });
 
 /** `revenant migrate` with nothing configured: the embedded path, on the test's Temporal server. */
-function embeddedCli(args: string[]) {
+function embeddedCli(args: string[], extra: NodeJS.ProcessEnv = { REVENANT_LOG_LEVEL: 'ERROR' }) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REVENANT_EMBEDDED_TEMPORAL_PORT: TEMPORAL_ADDRESS.split(':')[1],
-    REVENANT_LOG_LEVEL: 'ERROR',
+    ...extra,
   };
   for (const k of Object.keys(env))
     if (
-      k.startsWith('TEMPORAL_') ||
+      (k.startsWith('TEMPORAL_') && !(k in extra)) ||
+      (k === 'REVENANT_LOG_LEVEL' && !(k in extra)) ||
       k === 'REVENANT_TASK_QUEUE' ||
       k === 'REVENANT_MYSQL_PASSWORD' ||
       k === 'MYSQL_PWD'
@@ -231,6 +232,63 @@ test('revenant server status|stop: the embedded Temporal server, started by a co
     assert.equal(r.code, 3, r.out);
   } finally {
     await cli(['server', 'stop', '--force']);
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test("the embedded CLI's terminal: gh-ost's lines and one-line notices (a chunk retried); the SDK's entries in a log file", {
+  skip: ONE_SERVER,
+  timeout: 300_000,
+}, async () => {
+  const db = 'rv_emb_quiet';
+  await userWithPassword(MYSQL_PORT, 'rv_one', 'password-one');
+  await freshDatabase(db, MYSQL_PORT);
+  await createTestTable(db, 't', 5_000, MYSQL_PORT);
+  const home = mkdtempSync(join(tmpdir(), 'rv-home-'));
+  // A writer holds the first rows locked: the copy's first chunk waits a second (its sessions
+  // begin after the global changes), gives up, and is retried until the lock goes.
+  const a = await admin(undefined, MYSQL_PORT);
+  const [[was]] = await a.query<RowDataPacket[]>('SELECT @@global.innodb_lock_wait_timeout AS t');
+  const holder = await admin(db, MYSQL_PORT);
+  try {
+    await a.query('SET GLOBAL innodb_lock_wait_timeout = 1');
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT id FROM t WHERE id <= 100 FOR UPDATE');
+    const cli = embeddedCli(flags(MYSQL_PORT, 'rv_one', 'password-one', db), { REVENANT_HOME: home });
+    for (let i = 0; !/chunk .* retried/.test(cli.output()); i++) {
+      assert.ok(i < 1200, `no chunk was retried: ${cli.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await holder.query('ROLLBACK');
+    assert.equal(await cli.exited, 0, cli.output());
+    const out = cli.output();
+    assert.match(out, new RegExp(`${db}\\.t migrated`));
+    const notices = out.split('\n').filter((l) => /retried/.test(l));
+    assert.ok(notices.length > 0);
+    for (const line of notices) {
+      assert.match(line, /^revenant: chunk \[.*\]\.\.\[.*\] retried after a lock wait timeout \(Error 1205/, line);
+    }
+    assert.doesNotMatch(out, /^\d{4}-\d\d-\d\dT\S+ \[(WARN|INFO|DEBUG)\]/m, 'no SDK entry on the terminal');
+    assert.doesNotMatch(out, /taskToken|sdkComponent|workflowRunId/, 'no structured entry on the terminal');
+    const file = /^revenant: the worker's log: (.+)$/m.exec(out)?.[1] ?? '';
+    assert.ok(file.startsWith(join(home, 'logs')), out);
+    const entries = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.ok(
+      entries.some((e) => e.message === 'chunk retried' && /1205/.test(e.error)),
+      'the retry is in the log file, whole',
+    );
+    assert.ok(
+      entries.every((e) => !('taskToken' in e)),
+      'no task token in the file',
+    );
+    assert.deepEqual(await checksum(db, 't', COLS, MYSQL_PORT), await checksum(db, '_t_del', COLS, MYSQL_PORT));
+  } finally {
+    await holder.end();
+    await a.query('SET GLOBAL innodb_lock_wait_timeout = ?', [Number(was.t)]);
+    await a.end();
     rmSync(home, { recursive: true, force: true });
   }
 });
