@@ -5,6 +5,7 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError, type MigrateRequest } from './flags';
 import type { FleetInput, FleetServerSpec, FleetStatus } from '../workflows/types';
+import { FLEET_DEFAULTS } from '../model/fleet-input';
 
 /** The fleet file: {"targets": [{"host", "port", "databases": "shard_%" | [names], "table"?, "user"?, "connection"?}]}, JSON or YAML. */
 export function readFleetFile(path: string): FleetServerSpec[] {
@@ -68,7 +69,7 @@ export function fleetInput(req: MigrateRequest, values: Record<string, unknown>)
       throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${values[name]}`);
     return x;
   };
-  const onFailure = String(values['on-failure'] ?? 'stop');
+  const onFailure = String(values['on-failure'] ?? FLEET_DEFAULTS.onFailure);
   if (!['stop', 'continue'].includes(onFailure))
     throw new UsageError(`--on-failure takes stop or continue, not "${onFailure}"`);
   const name = String(values['fleet-name'] ?? basename(file, extname(file)));
@@ -85,11 +86,11 @@ export function fleetInput(req: MigrateRequest, values: Record<string, unknown>)
       ...(server.tls ? { tls: server.tls } : {}),
       ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}),
     },
-    maxConcurrent: int('max-concurrent', 4, 1, 100),
+    maxConcurrent: int('max-concurrent', FLEET_DEFAULTS.maxConcurrent, 1, 100),
     ...(values['max-per-server'] !== undefined ? { maxPerServer: int('max-per-server', 1, 1, 100) } : {}),
-    canary: int('canary', 0, 0),
+    canary: int('canary', FLEET_DEFAULTS.canary, 0),
     onFailure: onFailure as FleetInput['onFailure'],
-    cutOver: values['cut-over'] === 'together' ? 'together' : 'each',
+    cutOver: values['cut-over'] === 'together' ? 'together' : FLEET_DEFAULTS.cutOver,
     ...(req.input.resurrect ? { resurrect: true } : {}),
   };
 }

@@ -13,6 +13,11 @@ export type FieldSpec =
   | { kind: 'boolean'; doc: string; default?: boolean }
   | { kind: 'string-list'; doc: string }
   | { kind: 'object'; doc: string; required?: true; fields: Record<string, FieldSpec> }
+  | { kind: 'enum'; doc: string; values: readonly string[]; default?: string }
+  /** A non-empty list of objects of these fields (a fleet's servers). */
+  | { kind: 'object-list'; doc: string; required?: true; fields: Record<string, FieldSpec> }
+  /** A non-empty string, or a non-empty list of non-empty strings (a fleet's databases). */
+  | { kind: 'name-or-names'; doc: string; required?: true }
   /** Written by revenant itself (a renewal, a fleet, a revert): checked to be an object only. */
   | { kind: 'internal'; doc: string };
 
@@ -44,7 +49,7 @@ export const INPUT_DEFAULTS = {
 /** The most copiers a migration may run at once. */
 export const MAX_COPY_THREADS = 16;
 
-const SERVER_FIELDS: Record<string, FieldSpec> = {
+export const SERVER_FIELDS: Record<string, FieldSpec> = {
   host: { kind: 'string', doc: 'host name or address of the server to migrate on', required: true, nonEmpty: true },
   port: int('its port', 1, 65535, 3306),
   user: str("MySQL user (the password is the worker's to find)"),
@@ -152,6 +157,12 @@ const describe = (spec: FieldSpec): string => {
       return 'true or false';
     case 'string-list':
       return 'a list of strings';
+    case 'enum':
+      return `one of ${spec.values.join(', ')}`;
+    case 'object-list':
+      return 'a non-empty list of objects';
+    case 'name-or-names':
+      return 'a non-empty string or a non-empty list of them';
     default:
       return 'an object';
   }
@@ -182,10 +193,26 @@ function check(value: unknown, spec: FieldSpec, path: string): void {
     case 'object':
       if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse();
       checkFields(value as Record<string, unknown>, spec.fields, `${path}.`);
+      return;
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values.includes(value)) refuse();
+      return;
+    case 'object-list':
+      if (!Array.isArray(value) || value.length === 0) refuse();
+      (value as unknown[]).forEach((item, i) => {
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) refuse();
+        checkFields(item as Record<string, unknown>, spec.fields, `${path}[${i}].`);
+      });
+      return;
+    case 'name-or-names': {
+      const names = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && n !== ''))
+        refuse();
+    }
   }
 }
 
-function checkFields(obj: Record<string, unknown>, fields: Record<string, FieldSpec>, prefix: string): void {
+export function checkFields(obj: Record<string, unknown>, fields: Record<string, FieldSpec>, prefix: string): void {
   for (const key of Object.keys(obj)) {
     if (!(key in fields))
       throw new InputRefused(
@@ -204,12 +231,20 @@ function checkFields(obj: Record<string, unknown>, fields: Record<string, FieldS
 }
 
 /** The given fields, and the defaults of those not given, objects' own fields (the server's port) too. */
-function withDefaults(given: Record<string, unknown>, fields: Record<string, FieldSpec>): Record<string, unknown> {
+export function withDefaults(
+  given: Record<string, unknown>,
+  fields: Record<string, FieldSpec>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(fields)) {
     const value = given[key];
     if (value !== undefined && value !== null)
-      out[key] = spec.kind === 'object' ? withDefaults(value as Record<string, unknown>, spec.fields) : value;
+      out[key] =
+        spec.kind === 'object'
+          ? withDefaults(value as Record<string, unknown>, spec.fields)
+          : spec.kind === 'object-list'
+            ? (value as Record<string, unknown>[]).map((item) => withDefaults(item, spec.fields))
+            : value;
     else if ('default' in spec && spec.default !== undefined) out[key] = spec.default;
   }
   return out;
@@ -233,33 +268,47 @@ export function completeInput(raw: unknown): MigrationInput {
   return input;
 }
 
-/** The JSON Schema (draft 2020-12) of the input, from the same table. */
-export function inputJsonSchema(): Record<string, unknown> {
-  const schemaOf = (spec: FieldSpec): Record<string, unknown> => {
-    const base = { description: spec.doc };
-    switch (spec.kind) {
-      case 'string':
-        return { ...base, type: 'string', ...(spec.nonEmpty ? { minLength: 1 } : {}) };
-      case 'boolean':
-        return { ...base, type: 'boolean', ...(spec.default !== undefined ? { default: spec.default } : {}) };
-      case 'integer':
-      case 'number':
-        return {
-          ...base,
-          type: spec.kind,
-          minimum: spec.min,
-          maximum: spec.max,
-          ...(spec.default !== undefined ? { default: spec.default } : {}),
-        };
-      case 'string-list':
-        return { ...base, type: 'array', items: { type: 'string' } };
-      case 'internal':
-        return { ...base, type: 'object' };
-      case 'object':
-        return objectOf(spec.fields, base);
-    }
-  };
-  const objectOf = (fields: Record<string, FieldSpec>, base: Record<string, unknown>) => ({
+/** A field's JSON Schema (draft 2020-12). */
+function schemaOf(spec: FieldSpec): Record<string, unknown> {
+  const base = { description: spec.doc };
+  switch (spec.kind) {
+    case 'string':
+      return { ...base, type: 'string', ...(spec.nonEmpty ? { minLength: 1 } : {}) };
+    case 'boolean':
+      return { ...base, type: 'boolean', ...(spec.default !== undefined ? { default: spec.default } : {}) };
+    case 'integer':
+    case 'number':
+      return {
+        ...base,
+        type: spec.kind,
+        minimum: spec.min,
+        maximum: spec.max,
+        ...(spec.default !== undefined ? { default: spec.default } : {}),
+      };
+    case 'string-list':
+      return { ...base, type: 'array', items: { type: 'string' } };
+    case 'internal':
+      return { ...base, type: 'object' };
+    case 'object':
+      return objectOf(spec.fields, base);
+    case 'enum':
+      return { ...base, enum: spec.values, ...(spec.default !== undefined ? { default: spec.default } : {}) };
+    case 'object-list':
+      return { ...base, type: 'array', minItems: 1, items: objectOf(spec.fields, {}) };
+    case 'name-or-names':
+      return {
+        ...base,
+        oneOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        ],
+      };
+  }
+}
+
+/** The JSON Schema of an object of these fields, and no others. */
+export function objectOf(fields: Record<string, FieldSpec>, base: Record<string, unknown>): Record<string, unknown> {
+  return {
     ...base,
     type: 'object',
     additionalProperties: false,
@@ -267,7 +316,11 @@ export function inputJsonSchema(): Record<string, unknown> {
       .filter(([, s]) => 'required' in s && s.required)
       .map(([k]) => k),
     properties: Object.fromEntries(Object.entries(fields).map(([k, s]) => [k, schemaOf(s)])),
-  });
+  };
+}
+
+/** The JSON Schema (draft 2020-12) of the input, from the same table. */
+export function inputJsonSchema(): Record<string, unknown> {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: "revenant's migrateTable input",

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { completeInput, INPUT_FIELDS, InputRefused, inputJsonSchema } from '../../model/migration-input';
+import { completeFleetInput, FLEET_FIELDS, fleetJsonSchema } from '../../model/fleet-input';
 import { ROOT } from '../support/paths';
 
 const minimal = { server: { host: 'db1' }, database: 'shop', table: 'orders', alter: 'ADD COLUMN z INT NULL' };
@@ -51,4 +52,69 @@ test('the shipped JSON Schema is the one the model generates, with every field',
   assert.deepEqual(shipped.required, ['server', 'database', 'table', 'alter']);
   assert.deepEqual(Object.keys(shipped.properties as object).sort(), Object.keys(INPUT_FIELDS).sort());
   assert.equal(shipped.additionalProperties, false);
+});
+
+const fleet = {
+  name: 'shards',
+  servers: [
+    { host: 'db1', databases: 'shard_%' },
+    { host: 'db2', port: 3307, databases: ['a', 'b'], table: 'o2' },
+  ],
+  table: 'orders',
+  template: { alter: 'ADD COLUMN z INT NULL', execute: true },
+};
+
+test("a fleet's four fields: the CLI's defaults for the rest; each target completes its own template", () => {
+  const input = completeFleetInput(fleet);
+  assert.equal(input.maxConcurrent, 4);
+  assert.equal(input.canary, 0);
+  assert.equal(input.onFailure, 'stop');
+  assert.equal(input.cutOver, 'each');
+  assert.deepEqual(input.servers[0], { host: 'db1', port: 3306, databases: 'shard_%' });
+  assert.deepEqual(input.servers[1], { host: 'db2', port: 3307, databases: ['a', 'b'], table: 'o2' });
+  assert.deepEqual(input.template, fleet.template, 'the template as given: each target fills its defaults');
+  assert.deepEqual(input.login, {});
+});
+
+test("a fleet's refusals name the field, the template's and the servers' included", () => {
+  const refused = (given: unknown, expected: RegExp) =>
+    assert.throws(
+      () => completeFleetInput(given),
+      (e: unknown) => {
+        assert.ok(e instanceof InputRefused);
+        assert.match((e as Error).message, expected);
+        return true;
+      },
+    );
+  refused('x', /one JSON object/);
+  refused({ ...fleet, servers: [] }, /input field servers: \[\] is not a non-empty list of objects/);
+  refused({ ...fleet, servers: [{ host: 'db1' }] }, /input field servers\[0\]\.databases is required/);
+  refused(
+    { ...fleet, servers: [{ host: 'db1', databases: [''] }] },
+    /servers\[0\]\.databases: \[""\] is not a non-empty string or a non-empty list/,
+  );
+  refused(
+    { ...fleet, servers: [{ host: 'db1', databases: 'x', port: 0 }] },
+    /servers\[0\]\.port: 0 is not an integer from 1 to 65535/,
+  );
+  refused({ ...fleet, servers: [{ host: 'db1', databases: 'x', pasword: 'x' }] }, /servers\[0\]\.pasword is unknown/);
+  refused({ ...fleet, onFailure: 'retry' }, /input field onFailure: "retry" is not one of stop, continue/);
+  refused({ ...fleet, maxConcurrent: 0 }, /maxConcurrent: 0 is not an integer from 1 to 100/);
+  refused({ ...fleet, template: { execute: true } }, /input field template\.alter is required/);
+  refused(
+    { ...fleet, template: { ...fleet.template, chunkSize: 'x' } },
+    /input field template\.chunkSize: "x" is not an integer from 10 to 100000/,
+  );
+  refused(
+    { ...fleet, template: { ...fleet.template, database: 'other' } },
+    /input field template\.database is unknown/,
+  );
+  refused({ ...fleet, login: { user: 'u', password: 'p' } }, /input field login\.password is unknown/);
+});
+
+test('the shipped fleet schema is the one the model generates', () => {
+  const shipped = JSON.parse(readFileSync(join(ROOT, 'schemas', 'fleet-input.schema.json'), 'utf8'));
+  assert.deepEqual(shipped, fleetJsonSchema(), 'schemas/ is stale: npm run build && npm run schema');
+  assert.deepEqual(shipped.required, ['name', 'servers', 'table', 'template']);
+  assert.deepEqual(Object.keys(shipped.properties as object).sort(), Object.keys(FLEET_FIELDS).sort());
 });
