@@ -42,6 +42,7 @@ import {
   type MigrationStatus,
 } from '../../workflows/types';
 import { ROOT } from '../support/paths';
+import { sleep } from '../support/wait';
 
 const run = promisify(execFile);
 
@@ -50,7 +51,6 @@ const FAULT_DB_PORT = Number(process.env.REVENANT_TEST_FAULT_MYSQL_PORT ?? 23307
 const FAULT_TEMPORAL_PORT = Number(process.env.REVENANT_TEST_FAULT_TEMPORAL_PORT ?? 27300);
 const ROWS = 200_000;
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
 
 const db = new ServerInstance(join(WORK, 'faults-db'), FAULT_DB_PORT, 7);

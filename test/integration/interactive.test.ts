@@ -25,8 +25,8 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
 import { REVENANT_BIN } from '../support/paths';
+import { sleep } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SOCKET = `/tmp/rv-interactive-${MYSQL_PORT}.sock`;
 const TCP_PORT = 29500 + PORT_OFFSET;
 let temporal: TestTemporal;

@@ -22,8 +22,8 @@ import {
   failureText,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { sleep } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
 before(async () => {

@@ -20,10 +20,10 @@ import {
   ONE_SERVER,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../../workflows/types';
+import { sleep } from '../support/wait';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const LIMIT = 110;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let temporal: TestTemporal;
 before(async () => {
   temporal = await startTemporal('test-renewal');

@@ -26,13 +26,13 @@ import {
   failureText,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../workflows/types';
+import { sleep } from '../support/wait';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';
 const MASTER = Number(process.env.REVENANT_TEST_TOPO_MASTER_PORT ?? 23310);
 const REPLICA = Number(process.env.REVENANT_TEST_TOPO_REPLICA_PORT ?? 23311);
 const ROWS = 60_000;
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const server = (port: number) => ({ host: '127.0.0.1', port, user: 'revenant' });
 
 const masterServer = new ServerInstance(join(WORK, 'topo-master'), MASTER, 11);

@@ -19,12 +19,13 @@ import {
   tablesIn,
   waitForPhase,
   type TestTemporal,
+  WRITE_PAUSE_MS,
 } from '../support/helpers';
 import type { MigrationResult, MigrationStatus } from '../../workflows/types';
+import { sleep } from '../support/wait';
 
 const ROWS = 20_000;
 const SHARED = ['id', 'uk', 'name', 'amount', 'created'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let temporal: TestTemporal;
 before(async () => {
   temporal = await startTemporal('test-revert');
@@ -83,6 +84,7 @@ class Writers {
           if (!['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code))
             this.errors.push((e as Error).message);
         }
+        await sleep(WRITE_PAUSE_MS);
       }
     } finally {
       await c.end();

@@ -24,7 +24,9 @@ import {
   tablesIn,
   waitForPhase,
   type TestTemporal,
+  WRITE_PAUSE_MS,
 } from '../support/helpers';
+import { sleep } from '../support/wait';
 import type { MigrationResult } from '../../workflows/types';
 
 const ROWS = 30_000;
@@ -135,6 +137,7 @@ async function writer(db: string, index: number, stop: () => boolean, ledger: st
         if (!['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes((e as { code?: string }).code ?? ''))
           throw e;
       }
+      await sleep(WRITE_PAUSE_MS);
     }
   } finally {
     await c.end();

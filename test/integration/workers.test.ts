@@ -19,13 +19,13 @@ import {
   PORT_OFFSET,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { sleep } from '../support/wait';
 
 const DB = 'rev_workers';
 const ROWS = 200_000;
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const QUEUE = 'revenant-two-workers';
 const METRICS = [`127.0.0.1:${29464 + PORT_OFFSET}`, `127.0.0.1:${29465 + PORT_OFFSET}`];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('two workers: the copy moves to the survivor when its worker is killed; metrics show it', {
   skip: ONE_SERVER,

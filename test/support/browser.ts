@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from './wait';
 
 const [url, needle, timeoutArg] = process.argv.slice(2);
 const timeoutMs = Number(timeoutArg ?? 60_000);
@@ -14,7 +15,6 @@ const timeoutMs = Number(timeoutArg ?? 60_000);
 const FRAME_SRC = process.env.BROWSER_DEBUG ? "' [' + f.src + ']'" : "''";
 const PAGE_TEXT = `[document.body ? document.body.innerText : '',
   ...Array.from(document.querySelectorAll('iframe')).map((f) => { try { return (f.contentDocument?.body?.innerText ?? '') + ${FRAME_SRC}; } catch { return ''; } })].join('\\n')`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const profile = mkdtempSync(join(tmpdir(), 'revenant-chromium-'));

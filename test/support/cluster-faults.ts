@@ -32,6 +32,7 @@ import {
 } from './helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
 import { REVENANT_BIN, ROOT } from './paths';
+import { sleep } from './wait';
 
 const CLUSTER = process.env.REVENANT_CLUSTER_DIR ?? '/tmp/revenant-cluster';
 const HOST = process.env.REVENANT_CLUSTER_HOST ?? '10.77.0.1';
@@ -39,7 +40,6 @@ const ROWS = Number(process.env.REVENANT_CLUSTER_ROWS ?? 1_000_000);
 const DB = 'rv_cluster';
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const POSTPONE = join(CLUSTER, 'postpone-cut-over');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cluster = (...args: string[]) =>
   runCommand('bash', [join(ROOT, 'scripts', 'cluster.sh'), ...args]).then((r) => {
     if (r.code !== 0) throw new Error(`cluster.sh ${args.join(' ')}: ${r.out}`);

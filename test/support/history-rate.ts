@@ -19,10 +19,10 @@ import {
 } from './helpers';
 import type { MigrationStatus } from '../../workflows/types';
 import { ROOT } from './paths';
+import { sleep } from './wait';
 
 const IDLE_MINUTES = Number(process.env.REVENANT_RATE_IDLE_MINUTES ?? 10);
 const COPY_MINUTES = Number(process.env.REVENANT_RATE_COPY_MINUTES ?? 5);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('history growth: postponed idle, and copying under writes', {
   timeout: (IDLE_MINUTES + COPY_MINUTES + 10) * 60_000,

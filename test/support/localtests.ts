@@ -15,6 +15,7 @@ import { escapeId } from '../../activities/sql';
 import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../../workflows/types';
 import { admin, MYSQL_PORT, SERVER, TEMPORAL_ADDRESS } from './helpers';
 import { REVENANT_BIN, ROOT } from './paths';
+import { sleep } from './wait';
 
 /** The peer suite's data: beside the project root (../shared), where the workplace keeps it, or REVENANT_LOCALTESTS. */
 export const LOCALTESTS_DIR = [
@@ -238,8 +239,6 @@ async function runScript(db: string, script: string | undefined): Promise<void> 
     await c.end();
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Rows of a query as printable strings, every value as the server prints it. */
 async function textRows(db: string, query: string): Promise<string[]> {

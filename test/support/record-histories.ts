@@ -20,9 +20,9 @@ import {
 } from './helpers';
 import { fleetWorkflowId, migrationWorkflowId, type FleetInput, type MigrationInput } from '../../workflows/types';
 import { FIXTURES } from './paths';
+import { sleep } from './wait';
 
 const OUT = join(FIXTURES, 'histories');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Scenario {
   name: string;
