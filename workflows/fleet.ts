@@ -155,6 +155,8 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
     return `aborting the fleet ${input.name}: ${running.size} running target(s) told to abort (${arg?.cleanup ? 'ghost and changelog dropped' : 'kept for --resurrect'}); nothing new starts`;
   });
   setHandler(fleetReadySignal, (r) => {
+    // Any Temporal client may signal: what is not a target's report changes nothing.
+    if (typeof r?.workflowId !== 'string') return;
     const t = status.targets.find((x) => x.workflowId === r.workflowId);
     if (t && t.state === 'copying') t.state = 'holding';
   });

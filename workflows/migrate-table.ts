@@ -29,6 +29,7 @@ import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from './settings';
 import { completeInput, InputRefused } from '../model/migration-input';
+import { checkedReport, checkedReports } from '../model/progress-report';
 import {
   checkpointTableName,
   checksumSummary,
@@ -354,12 +355,15 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     status.lagSeconds = a.lagSeconds;
     status.backlogBytes = a.backlogBytes;
   };
+  // Reports of another shape (any Temporal client may signal) are dropped, not taken in: one
+  // would throw here and fail every workflow task after it (model/progress-report.ts).
   setHandler(progressSignal, (r) => {
-    progressed(r);
+    const report = patched('checked-reports') ? checkedReport(r) : r;
+    if (report) progressed(report);
     showDetails();
   });
   setHandler(progressReportsSignal, (reports) => {
-    for (const r of reports) progressed(r);
+    for (const r of patched('checked-reports') ? checkedReports(reports) : reports) progressed(r);
     showDetails();
   });
   const progressed = (r: ProgressReport) => {

@@ -19,8 +19,10 @@ import {
   workflowStartArgs,
 } from '../support/helpers';
 
-const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+import { sleep } from '../support/wait';
 import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+
+const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 
 const temporalCli = async (...args: string[]) => {
   const r = await runTemporal(args);
@@ -168,4 +170,128 @@ test('malformed inputs fail the workflow within seconds, naming the field, with 
     assert.ok(Date.now() - started < 5_000, `${name}: refused in ${Date.now() - started} ms`);
     assert.deepEqual(await tablesIn(db), ['t'], `${name}: nothing created`);
   }
+});
+
+test('set, signals and the fleet: what does not fit is refused (or dropped) through the Temporal CLI, and the migration goes on', {
+  timeout: 180_000,
+}, async () => {
+  const db = 'rv_tcli_payloads';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 2_000);
+  const given = { ...minimalInput(db), postponeCutOver: true };
+  const id = migrationWorkflowId(given.server, db, 't');
+  await startWithCli(id, given);
+  const handle = temporal.client.workflow.getHandle(id);
+  const status = () => handle.query<MigrationStatus>('status');
+  for (let i = 0; (await status()).phase !== 'postponed'; i++) {
+    assert.ok(i < 600, `not postponed: ${(await status()).phase}`);
+    await sleep(100);
+  }
+  const before = await status();
+
+  // set, as a user types it: each bad value refused by the update's validator, in the words a
+  // start uses (model/migration-input.ts), nothing applied.
+  const badSets: [Record<string, unknown>, RegExp][] = [
+    [{ 'chunk-size': 'x' }, /chunk-size must be a whole number, got "x"/],
+    [{ 'chunk-size': 0 }, /chunk-size must be between 10 and 100000, got 0/],
+    [{ 'copy-threads': 17 }, /copy-threads must be between 1 and 16, got 17/],
+    [{ 'nice-ratio': -1 }, /nice-ratio must be between 0 and 100, got -1/],
+    [{ 'dml-batch-size': 2.5 }, /dml-batch-size must be a whole number, got 2\.5/],
+    [{ 'throttle-query': 'DELETE FROM t' }, /throttle-query must be a single SELECT statement/],
+    [{ 'max-load': 'Threads_running' }, /max-load: "Threads_running" is not status_variable=number/],
+    [{ speed: 9 }, /unknown setting speed/],
+    [{}, /no setting to change/],
+  ];
+  for (const [change, expected] of badSets) {
+    const r = await runTemporal([
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      id,
+      '--name',
+      'set',
+      '--input',
+      JSON.stringify(change),
+    ]);
+    assert.notEqual(r.code, 0, `${JSON.stringify(change)} was taken: ${r.out}`);
+    assert.match(r.out, expected, JSON.stringify(change));
+  }
+  assert.equal((await status()).settings.version, before.settings.version, 'no refused value was applied');
+
+  // Progress signals of other shapes, as any Temporal client may send them: dropped, and the
+  // workflow's tasks go on (a set and the cut-over below need them).
+  const badReports = [
+    ['progress', 'null'],
+    ['progress', '{"kind":"copy"}'],
+    ['progress', '{"kind":"copy","copy":{"rowsCopied":-5,"chunksCopied":1,"done":false}}'],
+    ['progress-reports', '"not a list"'],
+    ['progress-reports', '[{"kind":"apply","apply":{"eventsApplied":"many"}}, 7, null]'],
+    ['progress-reports', '[{"kind":"resume","phase":"cut-over","attempt":1,"checkpoint":"x","redone":0}]'],
+    ['progress-reports', '[{"kind":"throttle","phase":"copy","reason":{"sql":"DROP TABLE t"}}]'],
+  ];
+  for (const [name, payload] of badReports) {
+    await temporalCli('workflow', 'signal', '--workflow-id', id, '--name', name, '--input', payload);
+  }
+  const set = await temporalCli(
+    'workflow',
+    'update',
+    'execute',
+    '--workflow-id',
+    id,
+    '--name',
+    'set',
+    '--input',
+    '{"chunk-size": 300}',
+  );
+  assert.match(set.stdout, /"chunkSize":\s*300/);
+  const after = await status();
+  assert.equal(after.rowsCopied, before.rowsCopied, 'no report of the wrong shape reached the status');
+  assert.equal(after.resumes, before.resumes);
+  assert.equal(after.throttled, before.throttled);
+  await handle.signal('cut-over');
+  const result = (await handle.result()) as { status: MigrationStatus };
+  assert.equal(result.status.phase, 'completed', result.status.message);
+  assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));
+
+  // A fleet started with an input that does not fit: refused within seconds, naming the field,
+  // before a single target is resolved.
+  const fleet = {
+    name: 'rv-bad-fleet',
+    servers: [{ host: SERVER.host, port: SERVER.port, databases: [db] }],
+    table: 't',
+    template: { alter: 'ADD COLUMN y INT NULL', execute: true, allowOnMaster: true },
+  };
+  const badFleets: [string, Record<string, unknown>, RegExp][] = [
+    ['no servers', { ...fleet, servers: [] }, /input field servers: \[\] is not a non-empty list of objects/],
+    [
+      'a server without databases',
+      { ...fleet, servers: [{ host: SERVER.host }] },
+      /input field servers\[0\]\.databases is required/,
+    ],
+    [
+      'onFailure "retry"',
+      { ...fleet, onFailure: 'retry' },
+      /input field onFailure: "retry" is not one of stop, continue/,
+    ],
+    ['maxConcurrent 0', { ...fleet, maxConcurrent: 0 }, /input field maxConcurrent: 0 is not an integer from 1 to 100/],
+    [
+      'template chunkSize "x"',
+      { ...fleet, template: { ...fleet.template, chunkSize: 'x' } },
+      /input field template\.chunkSize: "x" is not an integer from 10 to 100000/,
+    ],
+    ['a template without alter', { ...fleet, template: { execute: true } }, /input field template\.alter is required/],
+    ['a password in login', { ...fleet, login: { password: 'x' } }, /input field login\.password is unknown/],
+  ];
+  for (const [name, input, expected] of badFleets) {
+    const started = Date.now();
+    const fleetHandle = await temporal.client.workflow.start('migrateFleet', {
+      taskQueue: temporal.taskQueue,
+      workflowId: `rv-bad-fleet-${name.replace(/\W+/g, '-')}`,
+      args: [input],
+    });
+    assert.match(await failureOf(fleetHandle), expected, name);
+    assert.ok(Date.now() - started < 5_000, `${name}: refused in ${Date.now() - started} ms`);
+  }
+  assert.deepEqual(await tablesIn(db), ['_t_del', 't'], 'no fleet created anything');
 });

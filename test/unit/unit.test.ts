@@ -42,6 +42,7 @@ import { connectFailure } from '../../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../activities/chunks';
 import { validateChange } from '../../workflows/settings';
 import { INPUT_FIELDS } from '../../model/migration-input';
+import { checkedReport, checkedReports } from '../../model/progress-report';
 import { DEFAULTS, migrationWorkflowId } from '../../workflows/types';
 import { deferrableIndexes, plainIndexName } from '../../activities/indexes';
 import { policyFromEnvironment } from '../../activities/worker-policy';
@@ -1176,4 +1177,41 @@ test('`set` takes what a start takes: every numeric setting within its field’s
     () => validateChange({ speed: 1 }),
     /unknown setting speed \(settable: chunk-size, .*, throttle-http\)/,
   );
+});
+
+test('progress reports: the shapes workers send are taken; any other is dropped', () => {
+  const copy = { rowsCopied: 10, chunksCopied: 1, done: false, chunkSize: 10 };
+  const apply = {
+    eventsApplied: 5,
+    position: { file: 'binlog.000001', position: 4, gtid: '0-1-5' },
+    lagSeconds: 0.2,
+    backlogBytes: 0,
+  };
+  const good: unknown[] = [
+    { kind: 'copy', copy },
+    { kind: 'copy', copy: { ...copy, rowsCounted: 99 } },
+    { kind: 'apply', apply },
+    { kind: 'resume', phase: 'copy', attempt: 2, redone: 0, checkpoint: 'chunk 4' },
+    { kind: 'throttle', phase: 'apply', reason: 'max-lag-millis', apply },
+    { kind: 'throttle', phase: 'copy', reason: null, copy },
+  ];
+  for (const r of good) assert.deepEqual(checkedReport(r), r, JSON.stringify(r));
+  const bad: unknown[] = [
+    null,
+    7,
+    [],
+    { kind: 'copy' },
+    { kind: 'copy', copy: { ...copy, rowsCopied: -1 } },
+    { kind: 'copy', copy: { ...copy, rowsCopied: '10' } },
+    { kind: 'copy', copy: { ...copy, done: 'no' } },
+    { kind: 'apply', apply: { ...apply, position: { file: 'x', position: -4 } } },
+    { kind: 'apply', apply: { ...apply, lagSeconds: Number.NaN } },
+    { kind: 'resume', phase: 'cut-over', attempt: 1, redone: 0, checkpoint: 'x' },
+    { kind: 'throttle', phase: 'copy', reason: { sql: 'DROP TABLE t' } },
+    { kind: 'throttle', phase: 'copy', reason: 'x', copy: { rowsCopied: 1 } },
+    { kind: 'drop-table' },
+  ];
+  for (const r of bad) assert.equal(checkedReport(r), undefined, JSON.stringify(r));
+  assert.deepEqual(checkedReports([good[0], null, bad[4], good[2]]), [good[0], good[2]]);
+  assert.deepEqual(checkedReports('not a list'), []);
 });
