@@ -10,8 +10,17 @@
 import { Context } from '@temporalio/activity';
 import type { ProgressReport } from '../workflows/types';
 
+/**
+ * The run a report is for: its run id too, so that an activity outliving its run (a workflow id
+ * reused by a new migration) cannot report into the new one.
+ */
+export interface ReportTarget {
+  workflowId: string;
+  runId?: string;
+}
+
 /** `urgent`: to go at once, not gathered with the workflow's other reports (worker/progress-batcher.ts; resumes always go at once). */
-export type ProgressSink = (workflowId: string, report: ProgressReport, urgent?: boolean) => Promise<void>;
+export type ProgressSink = (target: ReportTarget, report: ProgressReport, urgent?: boolean) => Promise<void>;
 
 /** Between two reports that say nothing new. */
 const IDLE_REPORT_MS = 600_000;
@@ -21,13 +30,14 @@ export class ProgressReporter {
   private last = 0;
   constructor(
     private readonly sink: ProgressSink | undefined,
-    private readonly workflowId: string,
+    private readonly target: ReportTarget,
     private readonly onlyResumes = false,
   ) {}
 
   /** `onlyResumes`: progress goes in the heartbeat details instead (see above). */
   static forCurrentActivity(sink: ProgressSink | undefined, onlyResumes = false): ProgressReporter {
-    return new ProgressReporter(sink, Context.current().info.workflowExecution?.workflowId ?? '', onlyResumes);
+    const run = Context.current().info.workflowExecution;
+    return new ProgressReporter(sink, { workflowId: run?.workflowId ?? '', runId: run?.runId }, onlyResumes);
   }
 
   /** The least time between two reports: 2 s at first, up to a minute for long runs. */
@@ -47,7 +57,7 @@ export class ProgressReporter {
     } else if (this.onlyResumes) {
       return;
     }
-    this.sink?.(this.workflowId, report).catch(() => {});
+    this.sink?.(this.target, report).catch(() => {});
   }
 
   private lastNews: string | undefined;
@@ -65,6 +75,6 @@ export class ProgressReporter {
     this.last = now;
     this.lastNews = news;
     // A lost report costs nothing: the next one or the activity's result carries the same.
-    this.sink(this.workflowId, report(), force).catch(() => {});
+    this.sink(this.target, report(), force).catch(() => {});
   }
 }

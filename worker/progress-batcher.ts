@@ -11,10 +11,11 @@
 // report of the same kind replaces one still waiting (each carries the whole state of its kind);
 // a resume, or a report its activity insists on (the copy's last), goes at once with whatever
 // waits.
+import type { ReportTarget } from '../activities/progress';
 import type { ProgressReport } from '../workflows/types';
 
 /** Sends one signal; gives up when the signal aborts (the worker closing). */
-export type SendReports = (workflowId: string, reports: ProgressReport[], signal: AbortSignal) => Promise<void>;
+export type SendReports = (target: ReportTarget, reports: ProgressReport[], signal: AbortSignal) => Promise<void>;
 
 const MIN_WINDOW_MS = 2_000;
 const MAX_WINDOW_MS = 60_000;
@@ -22,6 +23,7 @@ const MAX_WINDOW_MS = 60_000;
 const FORGET_AFTER_MS = 3_600_000;
 
 interface Outbox {
+  target: ReportTarget;
   firstAt: number;
   sentAt: number;
   waiting: Map<string, ProgressReport>;
@@ -44,11 +46,12 @@ export class ProgressBatcher {
     this.sweptAt = now();
   }
 
-  add(workflowId: string, report: ProgressReport, urgent = false): void {
+  add(target: ReportTarget, report: ProgressReport, urgent = false): void {
     if (this.closing.signal.aborted) return;
     const now = this.now();
     this.sweep(now);
-    const box = this.outboxes.get(workflowId) ?? this.open(workflowId, now);
+    const key = `${target.workflowId}\n${target.runId ?? ''}`;
+    const box = this.outboxes.get(key) ?? this.open(key, target, now);
     const kind =
       report.kind === 'throttle'
         ? `throttle:${report.phase}`
@@ -60,20 +63,20 @@ export class ProgressBatcher {
     box.waiting.set(kind, report);
     const window = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (now - box.firstAt) / 30));
     if (urgent || report.kind === 'resume' || !box.sentKinds.has(kind) || now - box.sentAt >= window) {
-      this.flush(workflowId, box, now);
+      this.flush(box, now);
     } else if (!box.timer) {
-      box.timer = setTimeout(() => this.flush(workflowId, box, this.now()), box.sentAt + window - now);
+      box.timer = setTimeout(() => this.flush(box, this.now()), box.sentAt + window - now);
       box.timer.unref();
     }
   }
 
-  private open(workflowId: string, now: number): Outbox {
-    const box: Outbox = { firstAt: now, sentAt: 0, waiting: new Map(), sentKinds: new Set() };
-    this.outboxes.set(workflowId, box);
+  private open(key: string, target: ReportTarget, now: number): Outbox {
+    const box: Outbox = { target, firstAt: now, sentAt: 0, waiting: new Map(), sentKinds: new Set() };
+    this.outboxes.set(key, box);
     return box;
   }
 
-  private flush(workflowId: string, box: Outbox, now: number): void {
+  private flush(box: Outbox, now: number): void {
     if (box.timer) clearTimeout(box.timer);
     box.timer = undefined;
     if (!box.waiting.size) return;
@@ -82,7 +85,7 @@ export class ProgressBatcher {
     box.waiting.clear();
     box.sentAt = now;
     // A lost report costs nothing: the next one, or the activity's result, carries the same.
-    const sent = this.send(workflowId, reports, this.closing.signal).catch(() => {});
+    const sent = this.send(box.target, reports, this.closing.signal).catch(() => {});
     this.sending.add(sent);
     sent.finally(() => this.sending.delete(sent));
   }

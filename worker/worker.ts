@@ -43,14 +43,18 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   const connection = await NativeConnection.connect(options);
   const clientConnection = await Connection.connect(options as Parameters<typeof Connection.connect>[0]);
   const client = new Client({ connection: clientConnection, namespace });
-  const batcher = new ProgressBatcher(async (workflowId, reports, signal) => {
+  // To the activity's own run: a report from an activity that outlived its run (the migration
+  // failed, and its workflow id was started again) reaches nobody, not the new run.
+  const batcher = new ProgressBatcher(async (target, reports, signal) => {
     await client.withAbortSignal(signal, () =>
       client.withDeadline(Date.now() + 10_000, () =>
-        client.workflow.getHandle(workflowId).signal<[ProgressReport[]]>('progress-reports', reports),
+        client.workflow
+          .getHandle(target.workflowId, target.runId)
+          .signal<[ProgressReport[]]>('progress-reports', reports),
       ),
     );
   });
-  const progress: ProgressSink = async (workflowId, report, urgent) => batcher.add(workflowId, report, urgent);
+  const progress: ProgressSink = async (target, report, urgent) => batcher.add(target, report, urgent);
   // Each question has a deadline (a workflow that does not answer is asked again later) and
   // ends when the worker closes, rather than retrying on a closed connection.
   const controlSource = new ControlSourceCache((workflowId, signal) =>

@@ -355,17 +355,6 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     status.lagSeconds = a.lagSeconds;
     status.backlogBytes = a.backlogBytes;
   };
-  // Reports of another shape (any Temporal client may signal) are dropped, not taken in: one
-  // would throw here and fail every workflow task after it (model/progress-report.ts).
-  setHandler(progressSignal, (r) => {
-    const report = patched('checked-reports') ? checkedReport(r) : r;
-    if (report) progressed(report);
-    showDetails();
-  });
-  setHandler(progressReportsSignal, (reports) => {
-    for (const r of patched('checked-reports') ? checkedReports(reports) : reports) progressed(r);
-    showDetails();
-  });
   const progressed = (r: ProgressReport) => {
     if (r.kind === 'copy') {
       copyProgressed(r.copy);
@@ -386,6 +375,18 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       else status.redoneEvents += r.redone;
     }
   };
+  // Registered once `progressed` exists: a report waiting when the run starts is handed over at
+  // registration. Reports of another shape (any Temporal client may signal) are dropped, not
+  // taken in: one would throw here and fail every workflow task after it (model/progress-report.ts).
+  setHandler(progressSignal, (r) => {
+    const report = patched('checked-reports') ? checkedReport(r) : r;
+    if (report) progressed(report);
+    showDetails();
+  });
+  setHandler(progressReportsSignal, (reports) => {
+    for (const r of patched('checked-reports') ? checkedReports(reports) : reports) progressed(r);
+    showDetails();
+  });
   setHandler(cutOverSignal, () => {
     status.cutOverPostponed = false;
   });

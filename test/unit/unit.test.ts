@@ -876,7 +876,7 @@ test("an activity's sleep lets go of the cancellation signal when it wakes, and 
 
 test("a workflow's progress reports go as one signal a window: the first at once, the latest of each kind, resumes at once", async () => {
   const sent: { id: string; reports: ProgressReport[] }[] = [];
-  const batcher = new ProgressBatcher(async (id, reports) => {
+  const batcher = new ProgressBatcher(async ({ workflowId: id }, reports) => {
     sent.push({ id, reports });
   });
   const copy = (rows: number): ProgressReport => ({
@@ -887,13 +887,13 @@ test("a workflow's progress reports go as one signal a window: the first at once
     kind: 'apply',
     apply: { eventsApplied: 5, position: 'p', lagSeconds: 0, backlogBytes: 0 } as any,
   };
-  batcher.add('w', copy(1));
-  batcher.add('w', apply);
+  batcher.add({ workflowId: 'w' }, copy(1));
+  batcher.add({ workflowId: 'w' }, apply);
   assert.equal(sent.length, 2, 'the first report of each kind goes at once');
-  batcher.add('w', copy(2));
-  batcher.add('w', apply);
-  batcher.add('w', copy(3));
-  batcher.add('other', copy(9));
+  batcher.add({ workflowId: 'w' }, copy(2));
+  batcher.add({ workflowId: 'w' }, apply);
+  batcher.add({ workflowId: 'w' }, copy(3));
+  batcher.add({ workflowId: 'other' }, copy(9));
   assert.deepEqual(
     sent.map((s) => s.id),
     ['w', 'w', 'other'],
@@ -906,21 +906,32 @@ test("a workflow's progress reports go as one signal a window: the first at once
     [apply, copy(3)],
     'one signal: the latest of each kind, in the order of their latest version',
   );
-  batcher.add('w', copy(4));
-  batcher.add('w', { kind: 'resume', phase: 'copy', attempt: 2, redone: 0, checkpoint: 'chunk 4' });
+  batcher.add({ workflowId: 'w' }, copy(4));
+  batcher.add({ workflowId: 'w' }, { kind: 'resume', phase: 'copy', attempt: 2, redone: 0, checkpoint: 'chunk 4' });
   assert.equal(sent.length, 5, 'a resume goes at once, with what waited');
   assert.deepEqual(
     sent[4].reports.map((r) => r.kind),
     ['copy', 'resume'],
   );
-  batcher.add('w', copy(5), true);
+  batcher.add({ workflowId: 'w' }, copy(5), true);
   assert.equal(sent.length, 6, 'an urgent report goes at once');
+  // Another run of the same workflow id has an outbox of its own: its first report goes at once,
+  // to it (an activity that outlived its run reports to that run, never to the next).
+  const runs: (string | undefined)[] = [];
+  const perRun = new ProgressBatcher(async ({ runId }) => {
+    runs.push(runId);
+  });
+  perRun.add({ workflowId: 'w', runId: 'r1' }, copy(1));
+  perRun.add({ workflowId: 'w', runId: 'r2' }, copy(1));
+  perRun.add({ workflowId: 'w', runId: 'r1' }, copy(2));
+  assert.deepEqual(runs, ['r1', 'r2']);
+  await perRun.close();
 });
 
 test('a closing batcher fires no timer, sends nothing more, and waits for the sends in flight, which it aborts', async () => {
   const sent: string[] = [];
   let aborted = false;
-  const batcher = new ProgressBatcher(async (id, _reports, signal) => {
+  const batcher = new ProgressBatcher(async ({ workflowId: id }, _reports, signal) => {
     sent.push(id);
     if (id !== 'slow') return;
     // A send that ends only when given up, as the client's does when its signal aborts.
@@ -935,12 +946,12 @@ test('a closing batcher fires no timer, sends nothing more, and waits for the se
     kind: 'copy',
     copy: { rowsCopied: rows, chunksCopied: 1, done: false, chunkSize: 10 },
   });
-  batcher.add('slow', copy(1));
-  batcher.add('w', copy(1));
-  batcher.add('w', copy(2));
+  batcher.add({ workflowId: 'slow' }, copy(1));
+  batcher.add({ workflowId: 'w' }, copy(1));
+  batcher.add({ workflowId: 'w' }, copy(2));
   await batcher.close();
   assert.ok(aborted, 'the send in flight was aborted and settled before close returned');
-  batcher.add('w', copy(3), true);
+  batcher.add({ workflowId: 'w' }, copy(3), true);
   await new Promise((r) => setTimeout(r, 2_300));
   assert.deepEqual(sent, ['slow', 'w'], 'the waiting report and the one after closing were never sent');
 });
