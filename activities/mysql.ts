@@ -306,6 +306,38 @@ export function privilegeFailure(e: unknown): ApplicationFailure | undefined {
   );
 }
 
+/**
+ * Errors a statement meets the same way however often it runs: its text or a value it sets
+ * is wrong for this server (gh-ost's users met "Incorrect argument type to variable" retried
+ * for minutes). No retry can help: the migration fails at once, in the server's words.
+ */
+const REFUSED_STATEMENT = new Set([
+  'ER_PARSE_ERROR',
+  'ER_SYNTAX_ERROR',
+  'ER_WRONG_TYPE_FOR_VAR',
+  'ER_WRONG_VALUE_FOR_VAR',
+  'ER_UNKNOWN_SYSTEM_VARIABLE',
+  'ER_INCORRECT_GLOBAL_LOCAL_VAR',
+  'ER_WRONG_ARGUMENTS',
+  'ER_NOT_SUPPORTED_YET',
+  'ER_WRONG_USAGE',
+]);
+
+/**
+ * A statement the server refuses as written, as a failure no retry repeats (naming the
+ * statement); undefined for any other error.
+ */
+export function refusedStatementFailure(e: unknown): ApplicationFailure | undefined {
+  if (!REFUSED_STATEMENT.has(mysqlErrorCode(e) ?? '')) return undefined;
+  const statement = String((e as { sql?: string }).sql ?? '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 120);
+  return ApplicationFailure.nonRetryable(
+    `the server refuses a statement as written, and would each time: ${describeMysqlError(e)}${statement ? ` (running: ${statement})` : ''}`,
+    'StatementRefused',
+  );
+}
+
 /** Errors after which the same transaction may simply be run again. */
 export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
@@ -353,6 +385,8 @@ export function retryDelay(
   opts: { defaultRetries: number; lockBackoffMs: number; what: string },
 ): number {
   const lock = RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '');
+  const refused = refusedStatementFailure(e);
+  if (refused) throw refused;
   if (isStatementError(e) && !lock) {
     if (attempt >= opts.defaultRetries) {
       throw ApplicationFailure.nonRetryable(

@@ -4,9 +4,10 @@
 // timeout (workflows/migrate-table.ts: 10 s), instead of their start-to-close timeout (minutes):
 // found by the fleet test, whose worker killed mid-prepare held a target for ten minutes. The
 // long activities heartbeat themselves, with details their retries resume from: left alone.
-// Every activity's failure for want of a privilege is made final here (privilegeFailure).
+// Every activity's failure for want of a privilege, or for a statement the server refuses as
+// written, is made final here (privilegeFailure, refusedStatementFailure).
 import { Context } from '@temporalio/activity';
-import { privilegeFailure } from '../activities/mysql';
+import { privilegeFailure, refusedStatementFailure } from '../activities/mysql';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 
 const HEARTBEAT_THEMSELVES = new Set([
@@ -31,9 +32,10 @@ class KeepAlive implements ActivityInboundCallsInterceptor {
     try {
       return await next(input);
     } catch (e) {
-      // Whatever activity met it: a missing privilege fails the migration at once, with the
-      // statement named, instead of the same refusal retried for minutes.
-      throw privilegeFailure(e) ?? e;
+      // Whatever activity met it: a missing privilege, or a statement the server refuses as
+      // written, fails the migration at once, with the statement named, instead of the same
+      // refusal retried for minutes.
+      throw privilegeFailure(e) ?? refusedStatementFailure(e) ?? e;
     } finally {
       clearInterval(beat);
     }

@@ -65,6 +65,13 @@ test('history bounded: the migration continues as new while copying and while po
       240_000,
     );
     assert.ok(renewed.rowsCopied < 60_000, `renewed while copying (${renewed.rowsCopied} rows)`);
+    // Temporal Web's "current details" of the new run name the table and its ALTER, as the first
+    // run's did (a continued run has no static summary of its own).
+    const { currentDetails } = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    assert.ok(
+      currentDetails?.includes(`**${db}.t**: \`ADD COLUMN r INT NOT NULL DEFAULT 4\``),
+      `the renewed run's details: ${currentDetails}`,
+    );
     // The same command again attaches, and follows the migration through the runs to come.
     const attached = runRevenant(
       [

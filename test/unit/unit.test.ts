@@ -38,7 +38,7 @@ import {
   stopReplica,
   usesGtids,
 } from '../../activities/flavor';
-import { connectFailure } from '../../activities/mysql';
+import { connectFailure, refusedStatementFailure, retryDelay } from '../../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../activities/chunks';
 import { validateChange } from '../../workflows/settings';
 import { INPUT_FIELDS } from '../../model/migration-input';
@@ -1225,4 +1225,33 @@ test('progress reports: the shapes workers send are taken; any other is dropped'
   for (const r of bad) assert.equal(checkedReport(r), undefined, JSON.stringify(r));
   assert.deepEqual(checkedReports([good[0], null, bad[4], good[2]]), [good[0], good[2]]);
   assert.deepEqual(checkedReports('not a list'), []);
+});
+
+test('a statement the server refuses as written fails at once, final, in its words; a lock wait is waited out', () => {
+  const refused = Object.assign(new Error("Incorrect argument type to variable 'lock_wait_timeout'"), {
+    errno: 1232,
+    code: 'ER_WRONG_TYPE_FOR_VAR',
+    sqlState: '42000',
+    sqlMessage: "Incorrect argument type to variable 'lock_wait_timeout'",
+    sql: 'SET SESSION lock_wait_timeout = NULL',
+  });
+  const failure = refusedStatementFailure(refused);
+  assert.ok(failure?.nonRetryable);
+  assert.equal(failure?.type, 'StatementRefused');
+  assert.equal(
+    failure?.message,
+    "the server refuses a statement as written, and would each time: Error 1232 (42000): Incorrect argument type to variable 'lock_wait_timeout' (running: SET SESSION lock_wait_timeout = NULL)",
+  );
+  const opts = { defaultRetries: 60, lockBackoffMs: 100, what: 'x' };
+  assert.throws(() => retryDelay(refused, 1, opts), /refuses a statement as written/, 'not retried even once');
+  const deadlock = Object.assign(new Error('Deadlock found'), {
+    errno: 1213,
+    code: 'ER_LOCK_DEADLOCK',
+    sqlState: '40001',
+  });
+  assert.equal(refusedStatementFailure(deadlock), undefined);
+  assert.equal(retryDelay(deadlock, 2, opts), 200);
+  const duplicate = Object.assign(new Error('Duplicate'), { errno: 1062, code: 'ER_DUP_ENTRY', sqlState: '23000' });
+  assert.equal(refusedStatementFailure(duplicate), undefined, 'another statement error keeps its bounded retries');
+  assert.ok(retryDelay(duplicate, 1, opts) > 0);
 });
