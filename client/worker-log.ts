@@ -47,7 +47,11 @@ function cause(error: unknown): string {
  */
 export function noticeOf(entry: WorkerLogEntry): string | undefined {
   const meta = entry.meta ?? {};
-  if (entry.message === 'chunk retried') return `chunk ${meta.keys} retried after ${cause(meta.error)}`;
+  if (entry.message === 'chunk retried') {
+    // The first chunk starts at the table's start ('null' in the checkpoint's terms).
+    const keys = String(meta.keys).replace(/^null\.\./, 'start..');
+    return `chunk ${keys} retried after ${cause(meta.error)}`;
+  }
   if (entry.message === 'Activity failed') {
     const error = meta.error as { nonRetryable?: boolean } | undefined;
     if (error?.nonRetryable) return undefined;

@@ -1144,6 +1144,10 @@ test("the embedded worker's entries: one line for a person where one is due, the
     'a failure that ends the migration is printed by the command itself',
   );
   assert.equal(noticeOf({ level: 'WARN', message: 'Workflow failed', timestampNanos: at }), undefined);
+  assert.match(
+    noticeOf({ ...chunk, meta: { ...chunk.meta, keys: 'null..["500"]' } }) ?? '',
+    /^chunk start\.\.\["500"\] retried after a deadlock/,
+  );
   assert.equal(noticeOf({ level: 'INFO', message: 'copy throttled: max-load', timestampNanos: at }), undefined);
   assert.equal(
     noticeOf({
