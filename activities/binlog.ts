@@ -2,7 +2,7 @@
 // turns it into a queue of row changes, transaction commits (with the resume position
 // right after them) and DDL statements. It knows nothing about ghosts or checkpoints.
 import { ApplicationFailure } from '@temporalio/common';
-import type { BinlogPosition, ServerRef } from '../workflows/types';
+import type { BinlogPosition, ServerRef } from '../model/types';
 import type { CredentialResolver } from './credentials';
 import { connectionOptions } from './mysql';
 import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysqljson';

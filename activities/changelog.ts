@@ -1,7 +1,7 @@
 // The changelog table (_<t>_ghc) holds revenant's state on the server itself, next to the
 // data it describes: the migration record, the copy checkpoint and the binlog checkpoint,
 // each written in the same transaction as the work it records.
-import type { BinlogPosition, TablePlan } from '../workflows/types';
+import type { BinlogPosition, TablePlan } from '../model/types';
 import type { ChunkRange, ClaimedChunk } from './chunks';
 import type { EncodedKey } from './keys';
 import { rows, type Conn } from './mysql';

@@ -12,7 +12,7 @@ import {
   type MigrationInput,
   type SharedKey,
   type TablePlan,
-} from '../workflows/types';
+} from '../model/types';
 import type { CredentialResolver } from './credentials';
 import type { ControlSource } from './control';
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from './cutover';

@@ -1,6 +1,6 @@
 // Cleanup after a successful cut-over: the changelog goes; the old table stays as
 // _<t>_del (a way back) unless the operator said --ok-to-drop-table.
-import { checkpointTableName, tableNameBase, type MigrationInput, type TablePlan } from '../workflows/types';
+import { checkpointTableName, tableNameBase, type MigrationInput, type TablePlan } from '../model/types';
 import type { CredentialResolver } from './credentials';
 import { exec, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';

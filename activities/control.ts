@@ -8,8 +8,8 @@
 // until the workflow first answers, which takes seconds right after a worker died.)
 // Throttling decisions are made here too, and reported when they change.
 import { Context } from '@temporalio/activity';
-import type { MigrationInput, TablePlan, ThrottleReport } from '../workflows/types';
-import { settingsFrom, validateChange, type Control, type Settings } from '../workflows/settings';
+import type { MigrationInput, TablePlan, ThrottleReport } from '../model/types';
+import { settingsFrom, validateChange, type Control, type Settings } from '../model/settings';
 import { HINT, readHints, readJson, writeJson } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { exec, withConnection, type Conn } from './mysql';

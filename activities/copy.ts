@@ -8,7 +8,7 @@
 // goes on after them. No chunk is copied twice, none is skipped.
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CopyProgress, MigrationInput, TablePlan } from '../workflows/types';
+import type { CopyProgress, MigrationInput, TablePlan } from '../model/types';
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from './changelog';
 import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
 import type { CredentialResolver } from './credentials';
@@ -23,14 +23,14 @@ import {
   type Conn,
   type Warning,
 } from './mysql';
-import { DEFAULTS, writtenColumns } from '../workflows/types';
+import { DEFAULTS, writtenColumns } from '../model/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import * as sql from './sql';
 import { ControlReader, type WorkerServices } from './control';
 import { MigrationMetrics } from './metrics';
 import { applierOf } from './topology';
 import { checkPanicFlag } from './throttler';
-import { MAX_COPY_THREADS, parseThresholds, type Control } from '../workflows/settings';
+import { MAX_COPY_THREADS, parseThresholds, type Control } from '../model/settings';
 import { exceeded } from './throttler';
 import { sleep } from './sleep';
 import { ghostColumnOf } from './rowevents';

@@ -3,7 +3,7 @@
 // embedded CLI), the environment, or a JSON config file. Nothing here is ever logged.
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ServerRef } from '../workflows/types';
+import type { ServerRef } from '../model/types';
 import { allowedDirs, isUnder } from './worker-policy';
 
 export interface Credentials {

@@ -6,7 +6,7 @@
 // when, the original table stays: while the sentry exists no RENAME of it can succeed.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MigrationInput, TablePlan } from '../workflows/types';
+import type { MigrationInput, TablePlan } from '../model/types';
 import { heartbeatMillis, HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
 import type { CredentialResolver } from './credentials';
 import { checkedControl, type ControlSource } from './control';

@@ -6,7 +6,7 @@
 // changes before it are applied, and it says so in the changelog, in the same transaction.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
+import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../model/types';
 import { BinlogStreamer } from './binlog';
 import { ControlReader, type WorkerServices } from './control';
 import { MigrationMetrics } from './metrics';
@@ -34,7 +34,7 @@ import {
   mysqlErrorCode,
   type Warning,
 } from './mysql';
-import { DEFAULTS } from '../workflows/types';
+import { DEFAULTS } from '../model/types';
 import { ProgressReporter, type ProgressSink } from './progress';
 import {
   appendDml,

@@ -9,7 +9,7 @@ import {
   type FleetTarget,
   type MigrationInput,
   type ServerRef,
-} from '../workflows/types';
+} from '../model/types';
 import type { CredentialResolver } from './credentials';
 import { rows, withConnection } from './mysql';
 

@@ -9,7 +9,7 @@ import type { WorkerPolicy } from './worker-policy';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ghostTableName, oldTableName, tableNameBase, type MigrationInput } from '../workflows/types';
+import { ghostTableName, oldTableName, tableNameBase, type MigrationInput } from '../model/types';
 
 export type HookName =
   | 'on-startup'

@@ -1,6 +1,6 @@
 // The MySQL engine as Temporal activities. The worker builds them with what only it holds:
 // credentials, and a way to report progress to the workflow.
-import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TablePlan } from '../workflows/types';
+import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TablePlan } from '../model/types';
 import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
 import { copyRows } from './copy';
@@ -17,7 +17,7 @@ import { resurrect } from './resurrect';
 import { keptTableProblems, prepareRevert } from './revert';
 import { writeControl, type ControlSource } from './control';
 import { fleetCheckpoints, listFleetTargets } from './fleet';
-import type { Control } from '../workflows/settings';
+import type { Control } from '../model/settings';
 
 export interface ActivityDeps {
   credentials: CredentialResolver;

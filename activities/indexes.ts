@@ -10,7 +10,7 @@
 // replica reads the binlog; --defer-secondary-indexes forces it, =false never defers.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DeferredIndex, MigrationInput, TablePlan } from '../workflows/types';
+import type { DeferredIndex, MigrationInput, TablePlan } from '../model/types';
 import type { CredentialResolver } from './credentials';
 import { exec, mysqlErrorCode, rows, withConnection, type Conn } from './mysql';
 import * as sql from './sql';

@@ -2,8 +2,8 @@
 // specific, non-retryable error. Also plans the copy once the ghost exists: which columns
 // both tables share and which unique key they share.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ColumnMapping, MigrationInput, SharedKey } from '../workflows/types';
-import { changelogTableName, ghostTableName, oldTableName, tableNameBase, writtenColumns } from '../workflows/types';
+import type { ColumnMapping, MigrationInput, SharedKey } from '../model/types';
+import { changelogTableName, ghostTableName, oldTableName, tableNameBase, writtenColumns } from '../model/types';
 import { AlterRefused, parseAlter } from './alter-text';
 import { columnRenames, normalizeAlter, recreatedColumns, splitClauses } from './alter';
 import { exec, rows, type Conn } from './mysql';

@@ -1,7 +1,7 @@
 // Key values travel through JSON (checkpoints, heartbeats) and back into SQL parameters.
 // Binary values keep their bytes, and integer keys go back as BigInt so that a BIGINT
 // bound is never compared as a double.
-import type { SharedKey } from '../workflows/types';
+import type { SharedKey } from '../model/types';
 
 export type EncodedValue = string | number | null | { b64: string };
 export type EncodedKey = EncodedValue[];

@@ -2,7 +2,7 @@
 // worker/telemetry.ts), tagged with the migrated table. Recorded through the activity's
 // metric meter: with no exporter installed they cost nothing.
 import { Context } from '@temporalio/activity';
-import type { TablePlan } from '../workflows/types';
+import type { TablePlan } from '../model/types';
 
 /** A throttle reason as one of a fixed set of labels: reasons carry paths, URLs and figures, labels must not. */
 const REASON_LABELS = [

@@ -5,7 +5,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import mysqlCore from 'mysql2';
 import type { Connection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
-import type { ServerRef } from '../workflows/types';
+import type { ServerRef } from '../model/types';
 import type { CredentialResolver } from './credentials';
 import type { Statement } from './sql';
 import { initConnection } from './flavor';

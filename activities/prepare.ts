@@ -2,8 +2,8 @@
 // is copied by which key, then create the changelog and record where in the binlog the
 // migration starts (before the first row is read). Any refusal drops what it created.
 import { Context } from '@temporalio/activity';
-import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../workflows/types';
+import type { BinlogPosition, MigrationInput, TablePlan } from '../model/types';
+import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../model/types';
 import {
   HINT,
   readJson,

@@ -8,7 +8,7 @@
 // is in its activity's heartbeat details (no history event), where the CLI and Temporal Web
 // read it.
 import { Context } from '@temporalio/activity';
-import type { ProgressReport } from '../workflows/types';
+import type { ProgressReport } from '../model/types';
 
 /**
  * The run a report is for: its run id too, so that an activity outliving its run (a workflow id

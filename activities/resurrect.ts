@@ -2,8 +2,8 @@
 // checkpoints in its changelog. Its terms, each checked with a clear error and nothing
 // changed: same database, table and ALTER as the checkpoint's; ghost and changelog present;
 // the binlog from the checkpoint still on the server (by GTID where there is one).
-import type { BinlogPosition, MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../workflows/types';
+import type { BinlogPosition, MigrationInput, TablePlan } from '../model/types';
+import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../model/types';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';

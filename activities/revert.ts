@@ -1,7 +1,7 @@
 // The revert window's activities (workflows/revert.ts) and gh-ost's --revert --old-table.
-import type { MigrationInput, TablePlan } from '../workflows/types';
-import { changelogTableName, checkpointTableName, ghostTableName, tableNameBase } from '../workflows/types';
-import { windowPlan } from '../workflows/revert';
+import type { MigrationInput, TablePlan } from '../model/types';
+import { changelogTableName, checkpointTableName, ghostTableName, tableNameBase } from '../model/types';
+import { windowPlan } from '../model/revert-window';
 import { normalizeAlter } from './alter';
 import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './changelog';
 import type { CredentialResolver } from './credentials';

@@ -10,7 +10,7 @@
 // REPLACE removes the newer row for a moment; the later event that gave it that value is
 // still to be replayed and puts it back, so the ghost converges to the original. UPDATE
 // would fail there for good, and INSERT IGNORE would keep the stale row.
-import type { ColumnMapping, SharedKey } from '../workflows/types';
+import type { ColumnMapping, SharedKey } from '../model/types';
 import * as sql from './sql';
 import { must } from './must';
 

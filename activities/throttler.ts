@@ -6,8 +6,8 @@
 // file is strongest: everything stops at once.
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync } from 'node:fs';
-import { parseThresholds, type Control } from '../workflows/settings';
-import type { MigrationInput, ServerRef, TablePlan } from '../workflows/types';
+import { parseThresholds, type Control } from '../model/settings';
+import type { MigrationInput, ServerRef, TablePlan } from '../model/types';
 import type { CredentialResolver } from './credentials';
 import { connect, rows, type Conn } from './mysql';
 import * as sql from './sql';

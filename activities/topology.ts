@@ -6,7 +6,7 @@
 //   --test-on-replica    everything on the replica; at the cut-over replication stops, the
 //                        tables swap and swap back, and both stay for comparison.
 // Lag is measured on the replica read from and on --throttle-control-replicas.
-import { hostAndPort, type MigrationInput, type ServerRef, type TablePlan } from '../workflows/types';
+import { hostAndPort, type MigrationInput, type ServerRef, type TablePlan } from '../model/types';
 import { refuse } from './inspect';
 import { rows, type Conn } from './mysql';
 import {

@@ -2,7 +2,7 @@
 // their ghost names, at the cut-over, once the original is locked and every change has been
 // applied. Not before: the applier writes the ghost, and a trigger there would fire a second
 // time for changes whose effects the binlog already carries.
-import type { MigrationInput, TablePlan } from '../workflows/types';
+import type { MigrationInput, TablePlan } from '../model/types';
 import { ghostTriggerName } from './inspect';
 import { exec, rows, type Conn } from './mysql';
 import * as sql from './sql';

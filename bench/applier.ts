@@ -16,7 +16,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../model/types';
 import { ALTER, BenchServer, DB, exited, migrateFlags, ROOT, sleep, TABLE, type ServerKind } from './server';
 
 const arg = (name: string, dflt: string) => {

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { admin, MYSQL_PORT, runRevenant, SERVER_KIND, TEMPORAL_ADDRESS, WorkerProcess } from '../test/support/helpers';
-import { fleetWorkflowId, type FleetStatus } from '../workflows/types';
+import { fleetWorkflowId, type FleetStatus } from '../model/types';
 import { ROOT } from './server';
 
 const TARGETS = Number(process.env.REVENANT_FLEET_TARGETS ?? 1000);

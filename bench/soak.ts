@@ -34,7 +34,7 @@ import {
   WorkerProcess,
   WriteLoad,
 } from '../test/support/helpers';
-import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../model/types';
 import { ROOT } from './server';
 
 const MINUTES = Number(process.env.REVENANT_SOAK_MINUTES ?? 60);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { migrationWorkflowId, type MigrationStatus } from '../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../model/types';
 import { ALTER, type BenchServer, cpuSeconds, DB, exited, migrateFlags, ROOT, sleep, TABLE } from './server';
 
 export type Tool =

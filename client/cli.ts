@@ -30,7 +30,7 @@ import {
   type MigrationResult,
   type MigrationStatus,
   type RevertWindowStatus,
-} from '../workflows/types';
+} from '../model/types';
 import { fleetInput, fleetLine, fleetTable } from './fleet';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { fileAndNotices, workerLogFile } from './worker-log';
@@ -39,7 +39,7 @@ import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { SETTING_NAMES, type Control } from '../workflows/settings';
+import { SETTING_NAMES, type Control } from '../model/settings';
 
 // The worker side (the SDK's worker, its native core, the activities) loads only where a worker
 // runs: in `revenant worker`, or in `migrate` on the embedded server. Talking to a configured

@@ -3,8 +3,8 @@
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
 import { readFileSync } from 'node:fs';
 import { AlterRefused, parseAlter } from '../activities/alter-text';
-import { parseThresholds, validateChange } from '../workflows/settings';
-import { DEFAULTS, type MigrationInput } from '../workflows/types';
+import { parseThresholds, validateChange } from '../model/settings';
+import { DEFAULTS, type MigrationInput } from '../model/types';
 import { INPUT_FIELDS } from '../model/migration-input';
 
 export class UsageError extends Error {}

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError, type MigrateRequest } from './flags';
-import type { FleetInput, FleetServerSpec, FleetStatus } from '../workflows/types';
+import type { FleetInput, FleetServerSpec, FleetStatus } from '../model/types';
 import { FLEET_DEFAULTS } from '../model/fleet-input';
 
 /** The fleet file: {"targets": [{"host", "port", "databases": "shard_%" | [names], "table"?, "user"?, "connection"?}]}, JSON or YAML. */

@@ -6,8 +6,8 @@
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Control } from '../workflows/settings';
-import type { MigrationStatus } from '../workflows/types';
+import type { Control } from '../model/settings';
+import type { MigrationStatus } from '../model/types';
 import { UsageError, type ServeOptions } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
 

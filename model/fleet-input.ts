@@ -2,7 +2,7 @@
 // and defaults. The fleet's workflow fills the defaults and refuses what does not fit before it
 // resolves a single target, so a start from the Temporal CLI needs only a name, the servers, the
 // table and the template's ALTER; schemas/fleet-input.schema.json comes from this table.
-import type { FleetInput } from '../workflows/types';
+import type { FleetInput } from './types';
 import {
   checkFields,
   type FieldSpec,

@@ -5,7 +5,7 @@
 //
 // Shared vocabulary: the workflow, the CLI and the tests read it; it imports nothing of theirs
 // but the input's TypeScript type.
-import type { MigrationInput } from '../workflows/types';
+import type { MigrationInput } from './types';
 
 export type FieldSpec =
   | { kind: 'string'; doc: string; required?: true; nonEmpty?: true; default?: string }

@@ -3,7 +3,7 @@
 // shape would throw in the handler and fail every workflow task from then on (the migration stuck
 // until someone terminates it), and a number that is not one would show in the status. A report
 // that does not fit is dropped: the next one, or the activity's result, carries the same facts.
-import type { ProgressReport } from '../workflows/types';
+import type { ProgressReport } from './types';
 
 type Shape = Record<string, 'count' | 'number' | 'string' | 'boolean' | 'position' | 'copy' | 'apply' | 'phase'>;
 

@@ -3,7 +3,7 @@
 // moment between the activities of one workflow on this worker, so a migration costs
 // Temporal a few queries a second however many copiers it runs.
 import { setMaxListeners } from 'node:events';
-import type { MigrationStatus } from '../workflows/types';
+import type { MigrationStatus } from '../model/types';
 
 /** How long one answer serves every activity of the workflow. */
 const SHARED_MS = 200;

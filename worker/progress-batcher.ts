@@ -12,7 +12,7 @@
 // a resume, or a report its activity insists on (the copy's last), goes at once with whatever
 // waits.
 import type { ReportTarget } from '../activities/progress';
-import type { ProgressReport } from '../workflows/types';
+import type { ProgressReport } from '../model/types';
 
 /** Sends one signal; gives up when the signal aborts (the worker closing). */
 export type SendReports = (target: ReportTarget, reports: ProgressReport[], signal: AbortSignal) => Promise<void>;

@@ -12,7 +12,7 @@ import type { ProgressSink } from '../activities/progress';
 import { ProgressBatcher } from './progress-batcher';
 import { ControlSourceCache } from './control-source';
 import { policyFromEnvironment, type WorkerPolicy } from '../activities/worker-policy';
-import { TASK_QUEUE, type MigrationStatus, type ProgressReport } from '../workflows/types';
+import { TASK_QUEUE, type MigrationStatus, type ProgressReport } from '../model/types';
 import { installTelemetry, telemetryFromEnvironment } from './telemetry';
 import type { TemporalConnectionOptions } from './temporal-connection';
 

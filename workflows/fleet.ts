@@ -44,7 +44,7 @@ import {
 } from './migrate-table';
 import { DEFAULT_HISTORY_LIMIT, historyFull } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
-import { validateChange } from './settings';
+import { validateChange } from '../model/settings';
 import {
   migrationWorkflowId,
   type FleetInput,
@@ -54,7 +54,7 @@ import {
   type FleetTargetStatus,
   type MigrationInput,
   type MigrationResult,
-} from './types';
+} from '../model/types';
 
 export const fleetStatusQuery = defineQuery<FleetStatus>('fleet-status');
 export const fleetSetUpdate = defineUpdate<Record<string, unknown>, [Record<string, unknown>]>('set');

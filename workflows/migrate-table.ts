@@ -22,12 +22,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../activities/hooks';
-import { finalizeUpdate, revertUpdate, tableHas, windowPlan } from './revert';
+import { tableHas, windowPlan } from '../model/revert-window';
+import { finalizeUpdate, revertUpdate } from './revert';
 import { summarizedActivities } from './activity-summaries';
 import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
-import { settingsFrom, validateChange, type Control } from './settings';
+import { settingsFrom, validateChange, type Control } from '../model/settings';
 import { completeInput, InputRefused } from '../model/migration-input';
 import { checkedReport, checkedReports } from '../model/progress-report';
 import {
@@ -43,7 +44,7 @@ import {
   type Phase,
   type ProgressReport,
   type TablePlan,
-} from './types';
+} from '../model/types';
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
 export const progressSignal = defineSignal<[ProgressReport]>('progress');

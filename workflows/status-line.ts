@@ -1,6 +1,6 @@
 // gh-ost's status line, from the workflow's status: printed by the CLI and the socket, and kept as
 // the workflow's current details for Temporal Web (pure code: the workflow imports it).
-import type { MigrationStatus } from './types';
+import type { MigrationStatus } from '../model/types';
 
 export function duration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return 'N/A';

@@ -29,7 +29,7 @@ import {
   type TestTemporal,
   failureText,
 } from '../support/helpers';
-import type { MigrationStatus } from '../../workflows/types';
+import type { MigrationStatus } from '../../model/types';
 
 const DB = 'rv_attack';
 const OTHER = 'rv_attack_other';

@@ -27,7 +27,7 @@ import {
   waitForStatus,
   WriteLoad,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationResult } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationResult } from '../../model/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const CA = join(WORK, 'server', 'instance', 'data', 'ca.pem');

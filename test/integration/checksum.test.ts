@@ -22,7 +22,7 @@ import {
   WorkerProcess,
   type TestTemporal,
 } from '../support/helpers';
-import { checksumSummary, migrationWorkflowId, type MigrationResult } from '../../workflows/types';
+import { checksumSummary, migrationWorkflowId, type MigrationResult } from '../../model/types';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;

@@ -24,7 +24,7 @@ import {
   TEMPORAL_ADDRESS,
   ONE_SERVER,
 } from '../support/helpers';
-import { migrationWorkflowId } from '../../workflows/types';
+import { migrationWorkflowId } from '../../model/types';
 import { REVENANT_BIN } from '../support/paths';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';

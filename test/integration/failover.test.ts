@@ -24,7 +24,7 @@ import {
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
-import type { MigrationResult } from '../../workflows/types';
+import type { MigrationResult } from '../../model/types';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const MASTER = Number(process.env.REVENANT_TEST_FAILOVER_PORT ?? 23413);

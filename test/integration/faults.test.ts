@@ -35,12 +35,7 @@ import {
   failureText,
   PORT_OFFSET,
 } from '../support/helpers';
-import {
-  migrationWorkflowId,
-  type BinlogPosition,
-  type MigrationInput,
-  type MigrationStatus,
-} from '../../workflows/types';
+import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { ROOT } from '../support/paths';
 import { sleep } from '../support/wait';
 

@@ -28,7 +28,7 @@ import {
   type FleetStatus,
   type MigrationResult,
   type MigrationStatus,
-} from '../../workflows/types';
+} from '../../model/types';
 import { sleep } from '../support/wait';
 
 // It starts servers of both kinds itself: one MariaDB pass runs it.

@@ -20,7 +20,7 @@ import {
   type TestTemporal,
   failureText,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];

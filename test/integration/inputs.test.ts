@@ -20,7 +20,7 @@ import {
   tablesIn,
   type TestTemporal,
 } from '../support/helpers';
-import type { MigrationInput, MigrationResult } from '../../workflows/types';
+import type { MigrationInput, MigrationResult } from '../../model/types';
 import { credentialsFromEnvironment } from '../../activities/credentials';
 import { connect, isStatementError, rows } from '../../activities/mysql';
 

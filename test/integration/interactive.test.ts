@@ -23,7 +23,7 @@ import {
   failureText,
   PORT_OFFSET,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { REVENANT_BIN } from '../support/paths';
 import { sleep } from '../support/wait';
 

@@ -16,7 +16,7 @@ import {
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
-import { checksumSummary, type MigrationInput, type MigrationResult } from '../../workflows/types';
+import { checksumSummary, type MigrationInput, type MigrationResult } from '../../model/types';
 
 const ROWS = Number(process.env.REVENANT_TEST_ROWS ?? 200_000);
 let temporal: TestTemporal;

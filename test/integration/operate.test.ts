@@ -21,7 +21,7 @@ import {
   ONE_SERVER,
   failureText,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];

@@ -20,7 +20,7 @@ import {
   waitForPhase,
   type TestTemporal,
 } from '../support/helpers';
-import type { MigrationInput } from '../../workflows/types';
+import type { MigrationInput } from '../../model/types';
 
 let temporal: TestTemporal;
 before(async () => {

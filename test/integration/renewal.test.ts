@@ -19,7 +19,7 @@ import {
   type TestTemporal,
   ONE_SERVER,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];

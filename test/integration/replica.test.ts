@@ -25,7 +25,7 @@ import {
   type TestTemporal,
   failureText,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';

@@ -21,7 +21,7 @@ import {
   type TestTemporal,
   WRITE_PAUSE_MS,
 } from '../support/helpers';
-import type { MigrationResult, MigrationStatus } from '../../workflows/types';
+import type { MigrationResult, MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 
 const ROWS = 20_000;

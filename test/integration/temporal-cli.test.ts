@@ -20,7 +20,7 @@ import {
 } from '../support/helpers';
 
 import { sleep } from '../support/wait';
-import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 

@@ -27,7 +27,7 @@ import {
   WRITE_PAUSE_MS,
 } from '../support/helpers';
 import { sleep } from '../support/wait';
-import type { MigrationResult } from '../../workflows/types';
+import type { MigrationResult } from '../../model/types';
 
 const ROWS = 30_000;
 let temporal: TestTemporal;

@@ -24,7 +24,7 @@ import {
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationResult } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationResult } from '../../model/types';
 import { FIXTURES, ROOT } from '../support/paths';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';

@@ -18,7 +18,7 @@ import {
   waitForPhase,
   type TestTemporal,
 } from '../support/helpers';
-import { migrationWorkflowId } from '../../workflows/types';
+import { migrationWorkflowId } from '../../model/types';
 
 const skip = ONE_SERVER;
 const UI = `http://127.0.0.1:${Number(TEMPORAL_ADDRESS.split(':')[1]) + 1000}`;

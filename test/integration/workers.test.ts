@@ -18,7 +18,7 @@ import {
   ONE_SERVER,
   PORT_OFFSET,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 
 const DB = 'rev_workers';

@@ -3,7 +3,7 @@
 // chain: the copied chunks tile the key range (none skipped, none copied twice), and each
 // applied batch starts at the position the previous one reached (no event applied twice,
 // none skipped).
-import type { BinlogPosition } from '../../workflows/types';
+import type { BinlogPosition } from '../../model/types';
 
 export interface AuditResult {
   chunks: number;

@@ -30,7 +30,7 @@ import {
   waitForStatus,
   WriteLoad,
 } from './helpers';
-import { migrationWorkflowId, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { REVENANT_BIN, ROOT } from './paths';
 import { sleep } from './wait';
 

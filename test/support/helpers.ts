@@ -11,7 +11,7 @@ import mysql from 'mysql2/promise';
 import { credentialsFromEnvironment } from '../../activities/credentials';
 import { escapeId, qualified } from '../../activities/sql';
 import { createWorker } from '../../worker/worker';
-import { DEFAULTS, migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../workflows/types';
+import { DEFAULTS, migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { REVENANT_BIN, ROOT } from './paths';
 
 export const MYSQL_PORT = Number(process.env.REVENANT_TEST_MYSQL_PORT ?? 23306);

@@ -17,7 +17,7 @@ import {
   waitForPhase,
   WriteLoad,
 } from './helpers';
-import type { MigrationStatus } from '../../workflows/types';
+import type { MigrationStatus } from '../../model/types';
 import { ROOT } from './paths';
 import { sleep } from './wait';
 

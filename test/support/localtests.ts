@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { escapeId } from '../../activities/sql';
-import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../../workflows/types';
+import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../../model/types';
 import { admin, MYSQL_PORT, SERVER, TEMPORAL_ADDRESS } from './helpers';
 import { REVENANT_BIN, ROOT } from './paths';
 import { sleep } from './wait';

@@ -18,7 +18,7 @@ import {
   WriteLoad,
   type TestTemporal,
 } from './helpers';
-import { fleetWorkflowId, migrationWorkflowId, type FleetInput, type MigrationInput } from '../../workflows/types';
+import { fleetWorkflowId, migrationWorkflowId, type FleetInput, type MigrationInput } from '../../model/types';
 import { FIXTURES } from './paths';
 import { sleep } from './wait';
 

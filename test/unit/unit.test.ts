@@ -40,10 +40,10 @@ import {
 } from '../../activities/flavor';
 import { connectFailure, refusedStatementFailure, retryDelay } from '../../activities/mysql';
 import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../activities/chunks';
-import { validateChange } from '../../workflows/settings';
+import { validateChange } from '../../model/settings';
 import { INPUT_FIELDS } from '../../model/migration-input';
 import { checkedReport, checkedReports } from '../../model/progress-report';
-import { DEFAULTS, migrationWorkflowId } from '../../workflows/types';
+import { DEFAULTS, migrationWorkflowId } from '../../model/types';
 import { deferrableIndexes, plainIndexName } from '../../activities/indexes';
 import { policyFromEnvironment } from '../../activities/worker-policy';
 import { reasonLabel } from '../../activities/metrics';
@@ -53,12 +53,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellWords, splitSqlScript } from '../support/localtests';
-import { windowPlan, tableHas } from '../../workflows/revert';
+import { windowPlan, tableHas } from '../../model/revert-window';
 import { renameProbeTable } from '../../activities/cutover';
 import { sleep } from '../../activities/sleep';
 import { logLine, noticeOf, workerLogFile } from '../../client/worker-log';
 import { ProgressBatcher } from '../../worker/progress-batcher';
-import type { ProgressReport } from '../../workflows/types';
+import type { ProgressReport } from '../../model/types';
 import { getEventListeners } from 'node:events';
 import {
   decimalText,

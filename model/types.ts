@@ -170,7 +170,7 @@ export interface MigrationInput {
   hooksHintToken?: string;
 }
 
-export { INPUT_DEFAULTS as DEFAULTS } from '../model/migration-input';
+export { INPUT_DEFAULTS as DEFAULTS } from './migration-input';
 
 export type Phase =
   | 'inspecting'

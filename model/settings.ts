@@ -1,7 +1,7 @@
 // The settings an operator may change while a migration runs (gh-ost's interactive
 // commands), and their validation. Pure: used by the workflow's update validator, by the
 // activities and by the CLI, so a bad value is refused the same way everywhere.
-import { INPUT_FIELDS, MAX_COPY_THREADS } from '../model/migration-input';
+import { INPUT_FIELDS, MAX_COPY_THREADS } from './migration-input';
 import { DEFAULTS, type MigrationInput } from './types';
 
 export interface Settings {
