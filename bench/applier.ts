@@ -16,8 +16,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { migrationWorkflowId, type MigrationStatus } from '../model/types';
+import { migrationWorkflowId } from '../model/types';
 import { ALTER, BenchServer, DB, exited, migrateFlags, ROOT, sleep, TABLE, type ServerKind } from './server';
+import { statusQuery } from '../model/messages';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -123,7 +124,7 @@ async function oneRun(server: BenchServer, client: Client, build: Build, run: nu
     { env: { ...process.env, TEMPORAL_ADDRESS: TEMPORAL, REVENANT_TASK_QUEUE: queue }, stdio: 'ignore' },
   );
   const handle = client.workflow.getHandle(migrationWorkflowId({ host: '127.0.0.1', port: server.port }, DB, TABLE));
-  const status = () => handle.query<MigrationStatus>('status');
+  const status = () => handle.query(statusQuery);
   try {
     await until(
       'the postponed cut-over',

@@ -9,8 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { admin, MYSQL_PORT, runRevenant, SERVER_KIND, TEMPORAL_ADDRESS, WorkerProcess } from '../test/support/helpers';
-import { fleetWorkflowId, type FleetStatus } from '../model/types';
+import { fleetWorkflowId } from '../model/types';
 import { ROOT } from './server';
+import { fleetStatusQuery } from '../model/messages';
 
 const TARGETS = Number(process.env.REVENANT_FLEET_TARGETS ?? 1000);
 const CONCURRENCY = Number(process.env.REVENANT_FLEET_CONCURRENCY ?? 16);
@@ -69,7 +70,7 @@ test(`fleet of ${TARGETS} tiny targets: the parent's history and the wall time`,
     const wall = (Date.now() - started) / 1000;
     assert.equal(r.code, 0, r.out.slice(-2000));
     const id = fleetWorkflowId('tiny');
-    const s = await client.workflow.getHandle(id).query<FleetStatus>('fleet-status');
+    const s = await client.workflow.getHandle(id).query(fleetStatusQuery);
     const runs: { runId: string; events: number }[] = [];
     for await (const w of client.workflow.list({ query: `WorkflowId = "${id}"` })) {
       const d = await client.workflow.getHandle(id, w.runId).describe();

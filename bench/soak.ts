@@ -36,6 +36,7 @@ import {
 } from '../test/support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../model/types';
 import { ROOT } from './server';
+import { cutOverSignal, pauseSignal, resumeSignal, setUpdate, statusQuery } from '../model/messages';
 
 const MINUTES = Number(process.env.REVENANT_SOAK_MINUTES ?? 60);
 // 4.5M: at its slowest (chunk size 10, nice ratio 3) the copy moved about 50,000 rows a minute
@@ -229,14 +230,14 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
       }
       cycle++;
       const byOperator = cycle % PAUSE_EVERY === 0;
-      if (byOperator) await handle.signal('pause');
+      if (byOperator) await handle.signal(pauseSignal);
       else writeFileSync(FLAG, '');
       // Held: after it takes hold (a chunk under way finishes), nothing more is copied.
       await sleep(1_000);
       const heldFrom = await chunksCopied();
       await sleep(THROTTLED_MS - 1_000);
       const heldTo = await chunksCopied();
-      if (byOperator) await handle.signal('resume');
+      if (byOperator) await handle.signal(resumeSignal);
       else rmSync(FLAG);
       const releasedAt = Date.now();
       let resumedMs: number | null = null;
@@ -285,7 +286,7 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
             ? [Math.min(2_000, Math.round(pace * (1 + niceRatio))), niceRatio]
             : [10, Math.min(MAX_NICE, Math.max(0, Math.round(10 / pace - 1)))];
         if (nextChunk !== chunkSize || nextNice !== niceRatio) {
-          await handle.executeUpdate('set', { args: [{ 'chunk-size': nextChunk, 'nice-ratio': nextNice }] });
+          await handle.executeUpdate(setUpdate, { args: [{ 'chunk-size': nextChunk, 'nice-ratio': nextNice }] });
           tunings.push(
             `${((Date.now() - started) / 60_000).toFixed(0)}′: ${chunkSize}/${niceRatio}→${nextChunk}/${nextNice}`,
           );
@@ -300,12 +301,12 @@ test('soak: an hour of throttles, pauses and tuning on one slow copy under write
     await sample();
 
     // The end: the copy finishes at full speed, writes stop, the cut-over.
-    await handle.executeUpdate('set', { args: [{ 'chunk-size': 1000, 'nice-ratio': 0 }] });
+    await handle.executeUpdate(setUpdate, { args: [{ 'chunk-size': 1000, 'nice-ratio': 0 }] });
     await waitForPhase(handle, ['postponed'], 20 * 60_000);
     await load.stop();
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     await handle.result();
-    const final = (await handle.query('status')) as MigrationStatus;
+    const final = (await handle.query(statusQuery)) as MigrationStatus;
     const [migrated, original] = [await checksum(DB, 't', COLS), await checksum(DB, '_t_del', COLS)];
     const missing = await load.missingFrom('t');
 

@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { migrationWorkflowId, type MigrationStatus } from '../model/types';
+import { migrationWorkflowId } from '../model/types';
 import { ALTER, type BenchServer, cpuSeconds, DB, exited, migrateFlags, ROOT, sleep, TABLE } from './server';
+import { statusQuery } from '../model/messages';
 
 export type Tool =
   | 'alter-copy'
@@ -476,7 +477,7 @@ export async function measureApplyCost(
     { rows: o.rows, rate: 0, threads: o.threads, flags: ['--postpone-cut-over-flag-file', flag] },
     ctx.runTimeoutSeconds,
   );
-  const status = async () => h.query<MigrationStatus>('status');
+  const status = async () => h.query(statusQuery);
   try {
     for (let i = 0; ; i++) {
       if (i > 600) throw new Error('the migration did not reach its postponed cut-over within 2 minutes');

@@ -39,7 +39,20 @@ import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { SETTING_NAMES, type Control } from '../model/settings';
+import { SETTING_NAMES } from '../model/settings';
+import {
+  abortUpdate,
+  cutOverSignal,
+  finalizeUpdate,
+  fleetAbortUpdate,
+  fleetSetUpdate,
+  fleetStatusQuery,
+  pauseSignal,
+  resumeSignal,
+  revertUpdate,
+  setUpdate,
+  statusQuery,
+} from '../model/messages';
 
 // The worker side (the SDK's worker, its native core, the activities) loads only where a worker
 // runs: in `revenant worker`, or in `migrate` on the embedded server. Talking to a configured
@@ -127,6 +140,9 @@ function embeddedLogins(req: MigrateRequest): LoginOverrides {
     byServer: { [`${master.host}:${master.port}`]: { password: req.masterPassword } },
   };
 }
+
+/** The operator's control commands, as the workflows' signals (the fleet takes the same). */
+const CONTROL_SIGNALS = { pause: pauseSignal, resume: resumeSignal, 'cut-over': cutOverSignal } as const;
 
 function print(line: string) {
   process.stdout.write(`${line}\n`);
@@ -245,7 +261,7 @@ async function migrateFleet(req: MigrateRequest, fleet: FleetInput): Promise<num
     let last = '';
     let listed = false;
     await whileRunning(result, async () => {
-      const s = await handle.query<FleetStatus>('fleet-status');
+      const s = await handle.query(fleetStatusQuery);
       if (!listed && s.targets.length && !req.quiet) {
         print(`revenant: ${s.targets.length} targets:`);
         for (const line of fleetTable(s)) print(line);
@@ -293,7 +309,7 @@ async function fleetControl(
       case 'status': {
         let s: FleetStatus;
         try {
-          s = await handle.query<FleetStatus>('fleet-status');
+          s = await handle.query(fleetStatusQuery);
         } catch (e) {
           const d = await handle.describe().catch(() => undefined);
           if (!d) throw new Error(`no fleet named ${name} (workflow ${fleetWorkflowId(name)})`);
@@ -307,7 +323,7 @@ async function fleetControl(
             .map(async (t) => {
               const m = await temporal.client.workflow
                 .getHandle(t.workflowId)
-                .query<MigrationStatus>('status')
+                .query(statusQuery)
                 .catch(() => undefined);
               if (m) live.set(t.workflowId, statusLine(m));
             }),
@@ -319,7 +335,7 @@ async function fleetControl(
       case 'pause':
       case 'resume':
       case 'cut-over':
-        await handle.signal(cmd);
+        await handle.signal(CONTROL_SIGNALS[cmd]);
         print(`revenant: ${cmd} signalled to the fleet ${name}: it passes it on to every running target`);
         break;
       case 'set': {
@@ -327,7 +343,7 @@ async function fleetControl(
           throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 --fleet NAME');
         const change = settingsChange(assignments);
         try {
-          const settings = await handle.executeUpdate<Record<string, unknown>, [Record<string, unknown>]>('set', {
+          const settings = await handle.executeUpdate(fleetSetUpdate, {
             args: [change],
           });
           print(`revenant: the fleet ${name} and its running targets take: ${JSON.stringify(settings)}`);
@@ -339,7 +355,7 @@ async function fleetControl(
       }
       case 'abort':
         print(
-          `revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`,
+          `revenant: ${await handle.executeUpdate(fleetAbortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] })}`,
         );
         break;
       default:
@@ -381,7 +397,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       handle = temporal.client.workflow.getHandle(workflowId);
-      const running = await handle.query<MigrationStatus>('status');
+      const running = await handle.query(statusQuery);
       if (input.resurrect) {
         print(
           `revenant: refused: the migration of ${input.database}.${input.table} is still running (workflow ${workflowId}); --resurrect is for one that failed or was terminated`,
@@ -412,7 +428,7 @@ async function migrate(req: MigrateRequest): Promise<number> {
     await whileRunning(
       result,
       async () => {
-        const line = statusLine(await handle.query<MigrationStatus>('status'));
+        const line = statusLine(await handle.query(statusQuery));
         if (line !== last && !req.quiet) print(line);
         last = line;
       },
@@ -548,7 +564,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
       case 'status': {
         let s: MigrationStatus;
         try {
-          s = await handle.query<MigrationStatus>('status');
+          s = await handle.query(statusQuery);
         } catch (e) {
           // No worker answers: an embedded migration whose CLI has exited waits, visibly.
           const d = await handle.describe().catch(() => undefined);
@@ -578,18 +594,18 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
       case 'pause':
       case 'resume':
       case 'cut-over':
-        await handle.signal(cmd);
+        await handle.signal(CONTROL_SIGNALS[cmd]);
         print(`revenant: ${cmd} signalled to ${handle.workflowId}`);
         break;
       case 'abort':
         print(
-          `revenant: ${await handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: flags.values.cleanup === true }] })}`,
+          `revenant: ${await handle.executeUpdate(abortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] })}`,
         );
         break;
       case 'revert':
       case 'finalize':
         try {
-          print(`revenant: ${await handle.executeUpdate<string, []>(cmd)}`);
+          print(`revenant: ${await handle.executeUpdate(cmd === 'revert' ? revertUpdate : finalizeUpdate)}`);
         } catch (e) {
           print(`revenant: ${cmd} refused: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
           return 2;
@@ -599,7 +615,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 …');
         const change = settingsChange(assignments);
         try {
-          const settings = await handle.executeUpdate<Control, [Record<string, unknown>]>('set', { args: [change] });
+          const settings = await handle.executeUpdate(setUpdate, { args: [change] });
           print(`revenant: settings in force: ${settingsLine({ settings } as MigrationStatus)}`);
         } catch (e) {
           print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);

@@ -10,6 +10,7 @@ import type { Control } from '../model/settings';
 import type { MigrationStatus } from '../model/types';
 import { UsageError, type ServeOptions } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
+import { abortUpdate, cutOverSignal, pauseSignal, resumeSignal, setUpdate, statusQuery } from '../model/messages';
 
 const THROTTLE_HINT = '# Note: you may only throttle for as long as your binary logs are not purged';
 
@@ -178,7 +179,7 @@ export class InteractiveServer {
     if (SETTABLE[command]) {
       if (question) return `${SETTABLE[command]((await this.status()).settings)}\n`;
       try {
-        await this.handle.executeUpdate<Control, [Record<string, unknown>]>('set', { args: [{ [command]: arg }] });
+        await this.handle.executeUpdate(setUpdate, { args: [{ [command]: arg }] });
       } catch (e) {
         throw new CommandError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
       }
@@ -209,14 +210,14 @@ export class InteractiveServer {
       case 'pause':
       case 'suspend':
         named('throttle');
-        await this.handle.signal('pause');
+        await this.handle.signal(pauseSignal);
         return `${THROTTLE_HINT}\n${this.detailed({ ...(await this.status()), throttled: 'commanded by user' })}`;
       case 'no-throttle':
       case 'unthrottle':
       case 'resume':
       case 'continue':
         named('no-throttle');
-        await this.handle.signal('resume');
+        await this.handle.signal(resumeSignal);
         return this.detailed(await this.status());
       case 'unpostpone':
       case 'no-postpone':
@@ -224,12 +225,12 @@ export class InteractiveServer {
         named('unpostpone', this.opts.namedCutOver);
         if ((await this.status()).phase !== 'postponed')
           return 'You may only invoke this when revenant is actively postponing migration. At this time it is not\n';
-        await this.handle.signal('cut-over');
+        await this.handle.signal(cutOverSignal);
         return `Unpostponed\n${this.detailed(await this.status())}`;
       }
       case 'panic':
         named('panic', this.opts.namedPanic);
-        await this.handle.executeUpdate<string, [{ cleanup: boolean }]>('abort', { args: [{ cleanup: false }] });
+        await this.handle.executeUpdate(abortUpdate, { args: [{ cleanup: false }] });
         throw new CommandError(
           "user commanded 'panic'. The migration will be aborted without cleanup: the ghost table, changelog and checkpoint are kept (--resurrect continues it; or drop them before trying again)",
         );
@@ -239,7 +240,7 @@ export class InteractiveServer {
   }
 
   private status(): Promise<MigrationStatus> {
-    return this.handle.query<MigrationStatus>('status');
+    return this.handle.query(statusQuery);
   }
 
   /** gh-ost's `status`: hint lines, then the status line. */

@@ -12,9 +12,10 @@ import type { ProgressSink } from '../activities/progress';
 import { ProgressBatcher } from './progress-batcher';
 import { ControlSourceCache } from './control-source';
 import { policyFromEnvironment, type WorkerPolicy } from '../activities/worker-policy';
-import { TASK_QUEUE, type MigrationStatus, type ProgressReport } from '../model/types';
+import { TASK_QUEUE } from '../model/types';
 import { installTelemetry, telemetryFromEnvironment } from './telemetry';
 import type { TemporalConnectionOptions } from './temporal-connection';
+import { progressReportsSignal, statusQuery } from '../model/messages';
 
 export interface WorkerConfig {
   address: string;
@@ -48,9 +49,7 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   const batcher = new ProgressBatcher(async (target, reports, signal) => {
     await client.withAbortSignal(signal, () =>
       client.withDeadline(Date.now() + 10_000, () =>
-        client.workflow
-          .getHandle(target.workflowId, target.runId)
-          .signal<[ProgressReport[]]>('progress-reports', reports),
+        client.workflow.getHandle(target.workflowId, target.runId).signal(progressReportsSignal, reports),
       ),
     );
   });
@@ -59,9 +58,7 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
   // ends when the worker closes, rather than retrying on a closed connection.
   const controlSource = new ControlSourceCache((workflowId, signal) =>
     client.withAbortSignal(signal, () =>
-      client.withDeadline(Date.now() + 5_000, () =>
-        client.workflow.getHandle(workflowId).query<MigrationStatus>('status'),
-      ),
+      client.withDeadline(Date.now() + 5_000, () => client.workflow.getHandle(workflowId).query(statusQuery)),
     ),
   );
   const control = controlSource.read;

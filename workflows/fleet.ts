@@ -16,8 +16,6 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
   ParentClosePolicy,
   patched,
   setHandler,
@@ -35,13 +33,15 @@ import { summarizedActivities } from './activity-summaries';
 import {
   abortSignal,
   cutOverSignal,
-  failureMessage,
+  fleetAbortUpdate,
   fleetReadySignal,
-  migrateTable,
+  fleetSetUpdate,
+  fleetStatusQuery,
   pauseSignal,
   resumeSignal,
   setSignal,
-} from './migrate-table';
+} from '../model/messages';
+import { failureMessage, migrateTable } from './migrate-table';
 import { DEFAULT_HISTORY_LIMIT, historyFull } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { validateChange } from '../model/settings';
@@ -55,11 +55,6 @@ import {
   type MigrationInput,
   type MigrationResult,
 } from '../model/types';
-
-export const fleetStatusQuery = defineQuery<FleetStatus>('fleet-status');
-export const fleetSetUpdate = defineUpdate<Record<string, unknown>, [Record<string, unknown>]>('set');
-export const fleetAbortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');
-export { cutOverSignal, pauseSignal, resumeSignal };
 
 const fleetActivities = summarizedActivities({
   startToCloseTimeout: '10 minutes',

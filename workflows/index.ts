@@ -1,2 +1,2 @@
-export { migrateTable, statusQuery, progressSignal, progressReportsSignal, cutOverSignal } from './migrate-table';
-export { migrateFleet, fleetStatusQuery } from './fleet';
+export { migrateTable } from './migrate-table';
+export { migrateFleet } from './fleet';

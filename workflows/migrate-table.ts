@@ -9,9 +9,6 @@ import {
   condition,
   ContinueAsNew,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -23,7 +20,21 @@ import {
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../activities/hooks';
 import { tableHas, windowPlan } from '../model/revert-window';
-import { finalizeUpdate, revertUpdate } from './revert';
+import {
+  abortSignal,
+  abortUpdate,
+  cutOverSignal,
+  finalizeUpdate,
+  fleetReadySignal,
+  pauseSignal,
+  progressReportsSignal,
+  progressSignal,
+  resumeSignal,
+  revertUpdate,
+  setSignal,
+  setUpdate,
+  statusQuery,
+} from '../model/messages';
 import { summarizedActivities } from './activity-summaries';
 import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -37,7 +48,6 @@ import {
   tableNameBase,
   type ApplyProgress,
   type CopyProgress,
-  type FleetReady,
   type MigrationInput,
   type MigrationResult,
   type MigrationStatus,
@@ -45,25 +55,6 @@ import {
   type ProgressReport,
   type TablePlan,
 } from '../model/types';
-
-export const statusQuery = defineQuery<MigrationStatus>('status');
-export const progressSignal = defineSignal<[ProgressReport]>('progress');
-/** Several reports at once, in the order they were made (worker/progress-batcher.ts); `progress` stays for workers of earlier builds. */
-export const progressReportsSignal = defineSignal<[ProgressReport[]]>('progress-reports');
-/** gh-ost's `unpostpone`: cut over as soon as the copy is complete. */
-export const cutOverSignal = defineSignal('cut-over');
-/** gh-ost's `throttle` / `no-throttle`: copy and apply both stop, and go on. */
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
-/** gh-ost's `chunk-size=`, `max-load=`, …: validated, applied, answered with the settings in force. */
-export const setUpdate = defineUpdate<Control, [Record<string, unknown>]>('set');
-/** gh-ost's `panic`, gentler: stop; drop ghost and changelog, or keep them for --resurrect. */
-export const abortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');
-/** A fleet's `set` and `abort`, passed on to each running target as signals: a workflow cannot send another an update. */
-export const setSignal = defineSignal<[Record<string, unknown>]>('set-settings');
-export const abortSignal = defineSignal<[{ cleanup?: boolean }]>('abort-migration');
-/** Sent to the fleet (input.fleet) by a target that holds for the fleet's cut-over together. */
-export const fleetReadySignal = defineSignal<[FleetReady]>('target-ready');
 
 const TERMINAL_PHASES: Phase[] = [
   'cutting-over',

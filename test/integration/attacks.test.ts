@@ -30,6 +30,7 @@ import {
   failureText,
 } from '../support/helpers';
 import type { MigrationStatus } from '../../model/types';
+import { cutOverSignal, setUpdate, statusQuery } from '../../model/messages';
 
 const DB = 'rv_attack';
 const OTHER = 'rv_attack_other';
@@ -256,7 +257,7 @@ test('attack defused: rows holding quotes, backslashes and SQL, written under NO
       120_000,
     );
     assert.ok(status.eventsApplied >= hostile.length * 2, `applied ${status.eventsApplied}`);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const result = (await handle.result()) as { status: MigrationStatus };
     assert.equal(result.status.phase, 'completed', result.status.message);
     assert.deepEqual(
@@ -328,13 +329,13 @@ test("attack defused: a second account rewrites the changelog's settings during 
     await app.end();
     // Copy and apply read their settings well within these 3 s.
     await new Promise((res) => setTimeout(res, 3_000));
-    const status = (await handle.query('status')) as MigrationStatus;
+    const status = (await handle.query(statusQuery)) as MigrationStatus;
     assert.equal(status.settings.paused, false);
     assert.equal(status.settings.throttleQuery, '');
     assert.doesNotMatch(status.throttled ?? '', /throttle-query|paused/);
     const [[held]] = await a.query<RowDataPacket[]>("SELECT IS_USED_LOCK('rv_attack_owned') AS id");
     assert.equal(held.id, null, 'the forged throttle query never ran');
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const result = (await handle.result()) as { status: MigrationStatus };
     assert.equal(result.status.phase, 'completed', result.status.message);
     assert.deepEqual(await checksum(DB, 't', COLS), await checksum(DB, '_t_del', COLS));
@@ -558,11 +559,11 @@ test("attack refused: set refuses a throttle query with a second statement; a qu
   try {
     await waitForPhase(handle, ['postponed', 'failed']);
     await assert.rejects(
-      handle.executeUpdate('set', { args: [{ 'throttle-query': 'SELECT 1; DROP TABLE rv_attack.victim' }] }),
+      handle.executeUpdate(setUpdate, { args: [{ 'throttle-query': 'SELECT 1; DROP TABLE rv_attack.victim' }] }),
       (e: unknown) => /single SELECT/.test(failureText(e)),
     );
     // A query that reads a secret: the status says it throttles, not what it read.
-    await handle.executeUpdate('set', { args: [{ 'throttle-query': 'SELECT 424242' }] });
+    await handle.executeUpdate(setUpdate, { args: [{ 'throttle-query': 'SELECT 424242' }] });
     const s = await waitForStatus(
       handle,
       (st) => /throttle-query/.test(st.throttled ?? ''),
@@ -570,7 +571,7 @@ test("attack refused: set refuses a throttle query with a second statement; a qu
       60_000,
     );
     assert.doesNotMatch(JSON.stringify(s.throttled), /424242/);
-    await handle.executeUpdate('set', { args: [{ 'throttle-query': '' }] });
+    await handle.executeUpdate(setUpdate, { args: [{ 'throttle-query': '' }] });
   } finally {
     await handle.terminate('attack test over').catch(() => {});
     const a = await admin(DB);

@@ -28,6 +28,7 @@ import {
   WriteLoad,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationResult } from '../../model/types';
+import { cutOverSignal } from '../../model/messages';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const CA = join(WORK, 'server', 'instance', 'data', 'ca.pem');
@@ -57,7 +58,7 @@ async function migrateAs(db: string, user: string, env: NodeJS.ProcessEnv): Prom
       'the binlog reader to apply events',
     );
     await load.stop();
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const result = (await handle.result()) as MigrationResult;
     assert.equal(result.status.phase, 'completed', result.status.message);
     assert.ok(result.status.eventsApplied > 0, 'the binlog reader authenticated and applied events');
@@ -306,7 +307,7 @@ test("gh-ost's --ssl flags: --ssl-ca verifies the server and its name, --ssl-cer
     const postponed = await waitForPhase(handle, ['postponed', 'failed']);
     await load.stop();
     assert.equal(postponed.phase, 'postponed', postponed.message);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     r = await running;
     assert.equal(r.code, 0, r.out);
     assert.ok(load.insertedNames.length > 0, 'writes ran during the migration');

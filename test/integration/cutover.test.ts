@@ -14,6 +14,7 @@ import {
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
+import { cutOverSignal } from '../../model/messages';
 
 let temporal: TestTemporal;
 before(async () => {
@@ -62,7 +63,7 @@ test('composite primary key under concurrent writes (key updates included)', { t
   await waitForPhase(handle, ['postponed']);
   stop = true;
   await Promise.all(writers);
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   await handle.result();
   await c.end();
   const cols = ['region', 'id', 'v', 's'];
@@ -83,7 +84,7 @@ test('a cut-over blocked by a long transaction is rolled back and retried; the o
   const blocker = await admin(db);
   await blocker.query('START TRANSACTION');
   await blocker.query('SELECT * FROM t WHERE id = 1 FOR UPDATE');
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   await new Promise((r) => setTimeout(r, 8000));
   const during = await tablesIn(db);
   assert.ok(during.includes('t') && during.includes('_t_gho'), `original and ghost in place while blocked: ${during}`);

@@ -25,6 +25,7 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import type { MigrationResult } from '../../model/types';
+import { cutOverSignal } from '../../model/messages';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const MASTER = Number(process.env.REVENANT_TEST_FAILOVER_PORT ?? 23413);
@@ -100,7 +101,7 @@ test('failover: the master killed mid-copy, its GTID replica promoted; --resurre
     await newWrites.stop();
     assert.deepEqual(newWrites.errors, []);
     assert.ok(newWrites.insertedNames.length > 0, 'writes reached the new master during the migration');
-    await second.signal('cut-over');
+    await second.signal(cutOverSignal);
     const { status } = (await second.result()) as MigrationResult;
     assert.equal(status.phase, 'completed', status.message);
     assert.equal(status.redoneChunks, 0, 'chunks re-copied');

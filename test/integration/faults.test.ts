@@ -38,6 +38,7 @@ import {
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { ROOT } from '../support/paths';
 import { sleep } from '../support/wait';
+import { cutOverSignal, finalizeUpdate, revertUpdate, statusQuery } from '../../model/messages';
 
 const run = promisify(execFile);
 
@@ -102,10 +103,12 @@ async function setUp(db: string, port: number, extra: Partial<MigrationInput>): 
 }
 
 /** Query status, waiting out a moment without a live worker or server. */
-async function status(handle: { query: (n: string) => Promise<any> }): Promise<MigrationStatus> {
+async function status(handle: {
+  query: (q: typeof statusQuery) => Promise<MigrationStatus>;
+}): Promise<MigrationStatus> {
   for (let i = 0; ; i++) {
     try {
-      return await handle.query('status');
+      return await handle.query(statusQuery);
     } catch (e) {
       if (i >= 60) throw e;
       await sleep(500);
@@ -114,7 +117,7 @@ async function status(handle: { query: (n: string) => Promise<any> }): Promise<M
 }
 
 async function waitFor(
-  handle: { query: (n: string) => Promise<any> },
+  handle: { query: (q: typeof statusQuery) => Promise<MigrationStatus> },
   pred: (s: MigrationStatus) => boolean,
   what: string,
   timeoutMs = 300_000,
@@ -134,7 +137,7 @@ async function finish(sc: Scenario, handle: any, expectResumes: number): Promise
   await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
   await sc.load.stop();
   assert.deepEqual(sc.load.errors, []);
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   const result = await handle.result();
   return verify(sc, result.status, expectResumes);
 }
@@ -199,7 +202,7 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
       await worker.restart();
     }
     await sc.load.stop();
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     // During the cut-over: kill at a random moment of a running attempt, three times.
     let cutOverKills = 0;
     while (cutOverKills < 3) {
@@ -462,7 +465,7 @@ test("(f) kill -9 of the worker in the revert window and during the revert's cut
       await sleep(between(1000, 3000));
       await killInWindow('revertible');
     }
-    const reverting = handle.executeUpdate<string, []>('revert');
+    const reverting = handle.executeUpdate(revertUpdate);
     // During the revert's cut-over, twice.
     let cutOverKills = 0;
     while (cutOverKills < 2) {
@@ -497,7 +500,7 @@ test("(f) kill -9 of the worker in the revert window and during the revert's cut
     assert.ok(lag !== undefined && lag < 30, `revenant_revert_window_lag_seconds ${lag}`);
     await sc.load.stop();
     assert.deepEqual(sc.load.errors, []);
-    await handle.executeUpdate('finalize');
+    await handle.executeUpdate(finalizeUpdate);
     const result: any = await handle.result();
     assert.ok(kills.includes('reverting'), `killed during the revert's cut-over: ${kills.join('; ')}`);
     assert.match(

@@ -22,14 +22,9 @@ import {
   WorkerProcess,
   WriteLoad,
 } from '../support/helpers';
-import {
-  fleetWorkflowId,
-  migrationWorkflowId,
-  type FleetStatus,
-  type MigrationResult,
-  type MigrationStatus,
-} from '../../model/types';
+import { fleetWorkflowId, migrationWorkflowId, type FleetStatus, type MigrationResult } from '../../model/types';
 import { sleep } from '../support/wait';
+import { fleetStatusQuery, statusQuery } from '../../model/messages';
 
 // It starts servers of both kinds itself: one MariaDB pass runs it.
 const skip = IS_MYSQL ? 'needs a MariaDB and a MySQL at once: run on a MariaDB pass' : onePass('mariadb11', 'mariadb');
@@ -214,19 +209,19 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     // with the worker that runs them; one such worker now dies, and the other takes them over.
     // (Unpaused, a picked activity of these small tables could end before the kill lands.)
     for (;;) {
-      const s = await handle.query<FleetStatus>('fleet-status');
+      const s = await handle.query(fleetStatusQuery);
       assert.ok(!['failed', 'completed'].includes(s.phase), `fleet ended early: ${s.message}`);
       if (s.counts.done >= 8 && s.counts.copying > 0) break;
       await sleep(100);
     }
     const paused = await runRevenant(['pause', '--fleet', 'shards'], QUEUE);
     assert.equal(paused.code, 0, paused.out);
-    const held = await handle.query<FleetStatus>('fleet-status');
+    const held = await handle.query(fleetStatusQuery);
     assert.equal(held.paused, true);
     let victim: WorkerProcess | undefined;
     for (const deadline = Date.now() + 60_000; !victim; await sleep(200)) {
       assert.ok(Date.now() < deadline, 'no running target held an activity on either worker');
-      const s = await handle.query<FleetStatus>('fleet-status');
+      const s = await handle.query(fleetStatusQuery);
       for (const t of s.targets.filter((x) => x.state === 'copying')) {
         const d = await client.workflow
           .getHandle(t.workflowId)
@@ -246,9 +241,9 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     assert.equal(refused.code, 2, refused.out);
     assert.match(refused.out, /rejected: chunk-size must be/);
     await sleep(1500);
-    const running = (await handle.query<FleetStatus>('fleet-status')).targets.filter((t) => t.state === 'copying');
+    const running = (await handle.query(fleetStatusQuery)).targets.filter((t) => t.state === 'copying');
     for (const t of running) {
-      const m = await client.workflow.getHandle(t.workflowId).query<MigrationStatus>('status');
+      const m = await client.workflow.getHandle(t.workflowId).query(statusQuery);
       assert.equal(m.settings.paused, true, `${t.database} paused by the fleet`);
       assert.equal(m.settings.chunkSize, 700, `${t.database} took the fleet's chunk size`);
     }
@@ -256,7 +251,7 @@ test('fleet: 48 targets on two MariaDB servers and a MySQL 9.7 under writes, --m
     assert.match(status.out, /^Fleet shards: rolling \(paused\); 48 targets: \d+ done, \d+ copying/m);
     assert.match(status.out, /127\.0\.0\.1:\d+ +fa_01\.t +done/);
     assert.equal(
-      (await handle.query<FleetStatus>('fleet-status')).counts.copying,
+      (await handle.query(fleetStatusQuery)).counts.copying,
       running.length,
       'nothing new starts while paused',
     );
@@ -340,7 +335,7 @@ test('fleet: a target that fails stops new starts (--on-failure stop); fixed, --
   const first = await runRevenant(args, QUEUE);
   assert.equal(first.code, 1, first.out);
   assert.match(first.out, /ERROR 1 target\(s\) failed: fs_02 on 127\.0\.0\.1:\d+ \(.*trigger/);
-  const s = await client.workflow.getHandle(fleetWorkflowId('stopper')).query<FleetStatus>('fleet-status');
+  const s = await client.workflow.getHandle(fleetWorkflowId('stopper')).query(fleetStatusQuery);
   assert.deepEqual(
     s.targets.map((t) => t.state),
     ['done', 'failed', 'pending', 'pending', 'pending', 'pending'],

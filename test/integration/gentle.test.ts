@@ -22,6 +22,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
+import { cutOverSignal, setUpdate, statusQuery } from '../../model/messages';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
@@ -45,7 +46,7 @@ async function waitFor(
 ): Promise<MigrationStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s: MigrationStatus = await handle.query('status');
+    const s: MigrationStatus = await handle.query(statusQuery);
     if (pred(s)) return s;
     if (s.phase === 'failed') throw new Error(`failed while waiting for ${what}: ${s.message}`);
     if (Date.now() > deadline)
@@ -69,9 +70,9 @@ async function holdsAndReleases(
     `held mid-copy (${held.phase}, ${held.rowsCopied} of ${held.rowsEstimate} rows)`,
   );
   await sleep(1000);
-  const a: MigrationStatus = await handle.query('status');
+  const a: MigrationStatus = await handle.query(statusQuery);
   await sleep(2500);
-  const b: MigrationStatus = await handle.query('status');
+  const b: MigrationStatus = await handle.query(statusQuery);
   assert.equal(b.rowsCopied, a.rowsCopied, `no rows copied while throttled (${held.throttled})`);
   await release();
   await waitFor(handle, (s) => s.rowsCopied > b.rowsCopied && !reason.test(s.throttled ?? ''), `released: ${reason}`);
@@ -111,7 +112,7 @@ test('--max-load, --throttle-query, --throttle-http and the throttle flag files 
   );
   try {
     await waitFor(handle, (s) => s.rowsCopied > 1000, 'copy under way');
-    const set = (change: Record<string, string>) => handle.executeUpdate('set', { args: [change] });
+    const set = (change: Record<string, string>) => handle.executeUpdate(setUpdate, { args: [change] });
     // Threads_connected is never below 1: a ceiling of 1 holds, an empty setting releases.
     await holdsAndReleases(
       handle,
@@ -160,7 +161,7 @@ test('--max-load, --throttle-query, --throttle-http and the throttle flag files 
     );
     await set({ 'chunk-size': '5000', 'nice-ratio': '0' });
     await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     assert.equal((await handle.result()).status.phase, 'completed');
     assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));
   } finally {
@@ -239,7 +240,7 @@ test("hooks run in gh-ost's order with its environment", { timeout: 120_000 }, a
     }),
   );
   await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   assert.equal((await handle.result()).status.phase, 'completed');
   const calls = hooks.log();
   const order = calls.map((l) => l.split(' ')[0]).filter((h) => h !== 'on-status');

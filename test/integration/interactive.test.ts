@@ -23,9 +23,10 @@ import {
   failureText,
   PORT_OFFSET,
 } from '../support/helpers';
-import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
+import { migrationWorkflowId } from '../../model/types';
 import { REVENANT_BIN } from '../support/paths';
 import { sleep } from '../support/wait';
+import { statusQuery } from '../../model/messages';
 
 const SOCKET = `/tmp/rv-interactive-${MYSQL_PORT}.sock`;
 const TCP_PORT = 29500 + PORT_OFFSET;
@@ -152,7 +153,7 @@ test('interactive commands on the socket file and TCP port of a followed migrati
       /^# Note: you may only throttle for as long as your binary logs are not purged\n(.|\n)*paused=true|^# Note/,
     );
     await until('the pause to be in force', async () =>
-      (await handle.query<MigrationStatus>('status')).settings.paused ? true : undefined,
+      (await handle.query(statusQuery)).settings.paused ? true : undefined,
     );
     // Once the copy and the applier say they hold (each reads the settings from the workflow
     // and reports a reason that held half a second), the ghost's rows are the truth: the status
@@ -160,7 +161,7 @@ test('interactive commands on the socket file and TCP port of a followed migrati
     await until(
       'the copy and the applier to hold',
       async () => {
-        const held = (await handle.query<MigrationStatus>('status')).throttled ?? '';
+        const held = (await handle.query(statusQuery)).throttled ?? '';
         return /copy: paused by operator/.test(held) && /apply: paused by operator/.test(held) ? true : undefined;
       },
       10_000,
@@ -187,7 +188,7 @@ test('interactive commands on the socket file and TCP port of a followed migrati
     assert.match(await send(SOCKET, 'chunk-size=50'), /# paused=false chunk-size=50 /);
     assert.equal(await send(SOCKET, 'chunk-size=?'), '50\n');
     await until('chunks of 50 rows', async () =>
-      (await handle.query<MigrationStatus>('status')).chunkSizeInUse === 50 ? true : undefined,
+      (await handle.query(statusQuery)).chunkSizeInUse === 50 ? true : undefined,
     );
     // Temporal Web shows the run's summary, and gh-ost's status line as its current details.
     assert.equal(

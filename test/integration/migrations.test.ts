@@ -17,6 +17,7 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import { checksumSummary, type MigrationInput, type MigrationResult } from '../../model/types';
+import { cutOverSignal } from '../../model/messages';
 
 const ROWS = Number(process.env.REVENANT_TEST_ROWS ?? 200_000);
 let temporal: TestTemporal;
@@ -112,7 +113,7 @@ for (const [i, c] of CASES.entries()) {
     }
     assert.deepEqual(load.errors, []);
     assert.ok(load.acknowledged > 100, `load generator wrote too little (${load.acknowledged})`);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const result = (await handle.result()) as MigrationResult;
     assert.equal(result.status.phase, 'completed');
     assert.ok(result.status.eventsApplied > 0, 'binlog events were applied');
@@ -184,7 +185,7 @@ test("gh-ost's --force-table-names and --timestamp-old-table name the migration'
     assert.deepEqual(await tablesIn(db), ['_tmp1_del', '_tmp1_ghc', '_tmp1_gho', 't']);
     await load.stop();
     assert.deepEqual(load.errors, []);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const r = (await handle.result()) as MigrationResult;
     const old = (await tablesIn(db)).filter((x) => /^_tmp1_\d{14}_del$/.test(x));
     assert.equal(old.length, 1, `the old table, timestamped: ${await tablesIn(db)}`);

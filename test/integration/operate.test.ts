@@ -23,6 +23,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
+import { statusQuery } from '../../model/messages';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
@@ -240,7 +241,7 @@ test('revenant status | pause | resume | set | cut-over | list | abort', {
   const status = async (): Promise<MigrationStatus> =>
     temporal.client.workflow
       .getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'))
-      .query('status');
+      .query(statusQuery);
   await terminateLeftover(temporal.client, migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'));
   try {
     let r = await revenant(
@@ -317,7 +318,7 @@ test('revenant status | pause | resume | set | cut-over | list | abort', {
   );
   await until(
     'copy progress',
-    () => handle.query<MigrationStatus>('status'),
+    () => handle.query(statusQuery),
     (s) => s.rowsCopied > 0,
   );
   r = await revenant('abort', '--cleanup', ...where2);

@@ -21,6 +21,7 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import type { MigrationInput } from '../../model/types';
+import { cutOverSignal } from '../../model/messages';
 
 let temporal: TestTemporal;
 before(async () => {
@@ -114,7 +115,7 @@ test('refuses a second migration of the same table, and the first completes', as
     /changelog table rv_ref_second\._t_ghc exists: another migration of t is running/,
   );
   assert.deepEqual(await tablesIn(db), ['_t_ghc', '_t_gho', 't']);
-  await first.signal('cut-over');
+  await first.signal(cutOverSignal);
   await first.result();
   assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
 });

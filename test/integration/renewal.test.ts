@@ -21,6 +21,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
+import { cutOverSignal, pauseSignal, resumeSignal, setUpdate, statusQuery } from '../../model/messages';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 const LIMIT = 110;
@@ -107,7 +108,7 @@ test('history bounded: the migration continues as new while copying and while po
       await sleep(200);
     }
     assert.deepEqual(listed, [(await handle.describe()).runId], 'the search attributes find the running run');
-    await handle.signal('pause');
+    await handle.signal(pauseSignal);
     // The copy's own report (the applier's may come first, while the copy's chunk in hand commits).
     const paused = await waitForStatus(
       handle,
@@ -116,10 +117,10 @@ test('history bounded: the migration continues as new while copying and while po
       240_000,
     );
     await sleep(2000);
-    const still = (await handle.query('status')) as MigrationStatus;
+    const still = (await handle.query(statusQuery)) as MigrationStatus;
     assert.equal(still.rowsCopied, paused.rowsCopied, 'paused: no rows copied');
-    await handle.signal('resume');
-    const answer = await handle.executeUpdate('set', { args: [{ 'chunk-size': 400 }] });
+    await handle.signal(resumeSignal);
+    const answer = await handle.executeUpdate(setUpdate, { args: [{ 'chunk-size': 400 }] });
     assert.equal((answer as any).chunkSize, 400);
 
     // Renewed again, and once more while the cut-over is postponed: the settings carry over.
@@ -144,7 +145,7 @@ test('history bounded: the migration continues as new while copying and while po
 
     await load.stop();
     assert.deepEqual(load.errors, []);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const result = (await handle.result()) as MigrationResult;
     const s = result.status;
     assert.equal(s.phase, 'completed', s.message);

@@ -27,6 +27,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
+import { cutOverSignal, statusQuery } from '../../model/messages';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-replica';
 const MASTER = Number(process.env.REVENANT_TEST_TOPO_MASTER_PORT ?? 23310);
@@ -69,14 +70,14 @@ async function setUp(db: string): Promise<WriteLoad> {
 }
 
 async function waitFor(
-  handle: { query: (n: string) => Promise<any> },
+  handle: { query: (q: typeof statusQuery) => Promise<MigrationStatus> },
   pred: (s: MigrationStatus) => boolean,
   what: string,
   timeoutMs = 240_000,
 ): Promise<MigrationStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s: MigrationStatus = await handle.query('status');
+    const s: MigrationStatus = await handle.query(statusQuery);
     if (pred(s)) return s;
     if (s.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
     if (Date.now() > deadline)
@@ -112,7 +113,7 @@ async function finish(handle: any, load: WriteLoad): Promise<MigrationStatus> {
   await load.stop();
   assert.deepEqual(load.errors, []);
   await replicaCaughtUp();
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   const r = await handle.result();
   assert.equal(r.status.phase, 'completed');
   return r.status;
@@ -150,9 +151,9 @@ test('default topology: read the replica, write its master; a stopped SQL thread
     console.log(`replica lag: copy throttled ${after} ms after STOP SLAVE SQL_THREAD (max-lag-millis 1000)`);
     assert.ok(after <= 2_500, `copy throttled ${after} ms after the SQL thread stopped`);
     await sleep(1000);
-    const a = (await handle.query('status')) as MigrationStatus;
+    const a = (await handle.query(statusQuery)) as MigrationStatus;
     await sleep(3000);
-    const b = (await handle.query('status')) as MigrationStatus;
+    const b = (await handle.query(statusQuery)) as MigrationStatus;
     assert.equal(b.rowsCopied, a.rowsCopied, `no rows copied while the replica lags (${throttled.throttled})`);
     assert.ok(
       b.phase === 'migrating' && b.rowsCopied < b.rowsEstimate,

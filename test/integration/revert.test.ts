@@ -23,6 +23,7 @@ import {
 } from '../support/helpers';
 import type { MigrationResult, MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
+import { finalizeUpdate, revertUpdate, statusQuery } from '../../model/messages';
 
 const ROWS = 20_000;
 const SHARED = ['id', 'uk', 'name', 'amount', 'created'];
@@ -162,13 +163,13 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
 
     // 1. Revert under writes.
     assert.match(
-      await handle.executeUpdate('revert'),
+      await handle.executeUpdate(revertUpdate),
       /reverted: it has the original structure; _t_gho is kept up to date/,
     );
     await sleep(4000);
     await writers.stop();
     assert.deepEqual(writers.errors, []);
-    let s: MigrationStatus = await handle.query('status');
+    let s: MigrationStatus = await handle.query(statusQuery);
     assert.equal(s.phase, 'revertible');
     assert.deepEqual(
       { has: s.revert?.tableHas, kept: s.revert?.keptTable, reverts: s.revert?.reverts },
@@ -199,13 +200,13 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
     writers.start();
     await sleep(4000);
     assert.match(
-      await handle.executeUpdate('revert'),
+      await handle.executeUpdate(revertUpdate),
       /reverted: it has the migrated structure; _t_del is kept up to date/,
     );
     await sleep(3000);
     await writers.stop();
     assert.deepEqual(writers.errors, []);
-    s = await handle.query('status');
+    s = await handle.query(statusQuery);
     assert.deepEqual(
       { has: s.revert?.tableHas, kept: s.revert?.keptTable, reverts: s.revert?.reverts },
       { has: 'migrated', kept: '_t_del', reverts: 2 },
@@ -217,14 +218,14 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
     await a.end();
 
     // 3. Finalize: the window ends, the changelog goes, the original structure is kept as _t_del.
-    assert.match(await handle.executeUpdate('finalize'), /the revert window ends now/);
+    assert.match(await handle.executeUpdate(finalizeUpdate), /the revert window ends now/);
     const r = (await handle.result()) as MigrationResult;
     assert.equal(r.status.phase, 'completed');
     assert.match(r.status.message ?? '', /migrated; old table kept as _t_del; the revert window closed \(finalized\)/);
     assert.equal(r.status.revert?.reverts, 2);
     assert.equal(r.status.redoneEvents, 0);
     assert.deepEqual(await tablesIn(db), ['_t_del', 't']);
-    await assert.rejects(handle.executeUpdate('revert'));
+    await assert.rejects(handle.executeUpdate(revertUpdate));
   } finally {
     await writers.stop();
   }
@@ -240,7 +241,7 @@ test('revert window: a revert leaves the migrated table as _t_del at the end; th
     input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', { revertWindowSeconds: 8, checksum: false }),
   );
   assert.equal((await waitForPhase(handle, ['revertible', 'failed'])).phase, 'revertible');
-  await handle.executeUpdate('revert');
+  await handle.executeUpdate(revertUpdate);
   const r = (await handle.result()) as MigrationResult;
   assert.match(
     r.status.message ?? '',
@@ -433,7 +434,7 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
     let s: MigrationStatus;
     // Revertible at once (reverts 0), cutting over, then revertible the other way.
     for (const deadline = Date.now() + 120_000; ; await sleep(200)) {
-      s = await handle.query('status');
+      s = await handle.query(statusQuery);
       if (s.phase === 'failed' || (s.phase === 'revertible' && (s.revert?.reverts ?? 0) >= 1)) break;
       assert.ok(Date.now() < deadline, `the revert did not happen in 120 s: ${s.phase}`);
     }
@@ -444,7 +445,7 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
     assert.deepEqual(w2.errors, []);
     await assertKeptEqual(db2, '_t_gho', 'after --revert, in its window');
     assert.deepEqual(await missing(db2, w2.inserted), []);
-    await handle.executeUpdate('finalize');
+    await handle.executeUpdate(finalizeUpdate);
     const r = (await handle.result()) as MigrationResult;
     assert.match(
       r.status.message ?? '',

@@ -21,6 +21,7 @@ import {
 
 import { sleep } from '../support/wait';
 import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
+import { cutOverSignal, statusQuery } from '../../model/messages';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 
@@ -182,7 +183,7 @@ test('set, signals and the fleet: what does not fit is refused (or dropped) thro
   const id = migrationWorkflowId(given.server, db, 't');
   await startWithCli(id, given);
   const handle = temporal.client.workflow.getHandle(id);
-  const status = () => handle.query<MigrationStatus>('status');
+  const status = () => handle.query(statusQuery);
   for (let i = 0; (await status()).phase !== 'postponed'; i++) {
     assert.ok(i < 600, `not postponed: ${(await status()).phase}`);
     await sleep(100);
@@ -249,7 +250,7 @@ test('set, signals and the fleet: what does not fit is refused (or dropped) thro
   assert.equal(after.rowsCopied, before.rowsCopied, 'no report of the wrong shape reached the status');
   assert.equal(after.resumes, before.resumes);
   assert.equal(after.throttled, before.throttled);
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   const result = (await handle.result()) as { status: MigrationStatus };
   assert.equal(result.status.phase, 'completed', result.status.message);
   assert.deepEqual(await checksum(db, 't', COLS), await checksum(db, '_t_del', COLS));

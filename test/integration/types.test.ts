@@ -28,6 +28,7 @@ import {
 } from '../support/helpers';
 import { sleep } from '../support/wait';
 import type { MigrationResult } from '../../model/types';
+import { cutOverSignal } from '../../model/messages';
 
 const ROWS = 30_000;
 let temporal: TestTemporal;
@@ -195,7 +196,7 @@ test(`expression defaults, ON UPDATE, JSON, generated columns and ${COLLATION} t
     written = (await Promise.all(writers)).reduce((a, b) => a + b, 0);
   }
   assert.ok(written > 300, `writers wrote too little (${written})`);
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   const result = (await handle.result()) as MigrationResult;
   assert.equal(result.status.phase, 'completed');
   assert.ok(result.status.eventsApplied > 100, `binlog events were applied (${result.status.eventsApplied})`);
@@ -265,7 +266,7 @@ test("MySQL: a JSON document holding a BLOB column's bytes, which no SQL rebuild
 
   const accepted = await run(true);
   await waitForPhase(accepted, ['postponed']);
-  await accepted.signal('cut-over');
+  await accepted.signal(cutOverSignal);
   assert.equal(((await accepted.result()) as MigrationResult).status.phase, 'completed');
   const a = await admin(db);
   const [[row]] = await a.query<RowDataPacket[]>(

@@ -26,6 +26,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationResult } from '../../model/types';
 import { FIXTURES, ROOT } from '../support/paths';
+import { cutOverSignal } from '../../model/messages';
 
 const WORK = process.env.REVENANT_TEST_WORK ?? '/tmp/revenant-test';
 const PREVIOUS = join(WORK, 'previous-release');
@@ -109,7 +110,7 @@ test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, fi
     assert.equal(postponed.phase, 'postponed', postponed.message);
     await load.stop();
     assert.deepEqual(load.errors, []);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const { status } = (await handle.result()) as MigrationResult;
     assert.equal(status.phase, 'completed', status.message);
     assert.ok(status.resumes >= 1, 'the copy resumed on the current workers');

@@ -19,6 +19,7 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import { migrationWorkflowId } from '../../model/types';
+import { cutOverSignal } from '../../model/messages';
 
 const skip = ONE_SERVER;
 const UI = `http://127.0.0.1:${Number(TEMPORAL_ADDRESS.split(':')[1]) + 1000}`;
@@ -94,6 +95,6 @@ test('Temporal Web shows the table and ALTER, the live status line, and what eac
   assert.ok(history.found, `the copy's summary in the history: ${history.text.slice(-1500)}`);
   assert.match(history.text, /prepare: create and alter the ghost table/);
 
-  await handle.signal('cut-over');
+  await handle.signal(cutOverSignal);
   await handle.result();
 });

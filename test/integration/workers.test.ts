@@ -20,6 +20,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
+import { cutOverSignal, statusQuery } from '../../model/messages';
 
 const DB = 'rev_workers';
 const ROWS = 200_000;
@@ -57,10 +58,10 @@ test('two workers: the copy moves to the survivor when its worker is killed; met
 
     // Find the worker that copies: its endpoint counts the rows.
     let active = -1;
-    let s: MigrationStatus = await handle.query('status');
+    let s: MigrationStatus = await handle.query(statusQuery);
     while (active < 0 || s.rowsCopied < ROWS * 0.2) {
       await sleep(300);
-      s = await handle.query('status');
+      s = await handle.query(statusQuery);
       for (const w of [0, 1]) if (((await rowsCopied(w)) ?? 0) > 0) active = w;
       assert.notEqual(s.phase, 'failed', s.message);
       assert.notEqual(s.phase, 'postponed', 'the copy ended before a worker could be killed');
@@ -91,7 +92,7 @@ test('two workers: the copy moves to the survivor when its worker is killed; met
     const survivor = 1 - active;
     const done = await (async () => {
       for (;;) {
-        const x: MigrationStatus = await handle.query('status');
+        const x: MigrationStatus = await handle.query(statusQuery);
         if (x.phase === 'postponed' || x.phase === 'failed') return x;
         await sleep(500);
       }
@@ -106,7 +107,7 @@ test('two workers: the copy moves to the survivor when its worker is killed; met
 
     await load.stop();
     assert.deepEqual(load.errors, []);
-    await handle.signal('cut-over');
+    await handle.signal(cutOverSignal);
     const r = await handle.result();
     assert.equal(r.status.phase, 'completed');
     assert.ok(r.status.resumes >= 1, 'the copy resumed on the survivor');

@@ -33,6 +33,7 @@ import {
 import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { REVENANT_BIN, ROOT } from './paths';
 import { sleep } from './wait';
+import { statusQuery } from '../../model/messages';
 
 const CLUSTER = process.env.REVENANT_CLUSTER_DIR ?? '/tmp/revenant-cluster';
 const HOST = process.env.REVENANT_CLUSTER_HOST ?? '10.77.0.1';
@@ -158,7 +159,7 @@ test('the production cluster: Temporal node killed, worker cut off then killed, 
     const id = migrationWorkflowId({ host: HOST, port: MYSQL_PORT }, DB, 't');
     const handle = client.workflow.getHandle(id);
     const at = async () => {
-      const s = (await handle.query('status').catch(() => undefined)) as MigrationStatus | undefined;
+      const s = (await handle.query(statusQuery).catch(() => undefined)) as MigrationStatus | undefined;
       return s
         ? `${s.phase}, ${s.rowsCopied.toLocaleString('en')} rows copied, ${s.eventsApplied.toLocaleString('en')} events applied`
         : 'status not answered';

@@ -13,6 +13,7 @@ import { escapeId, qualified } from '../../activities/sql';
 import { createWorker } from '../../worker/worker';
 import { DEFAULTS, migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { REVENANT_BIN, ROOT } from './paths';
+import { statusQuery } from '../../model/messages';
 
 export const MYSQL_PORT = Number(process.env.REVENANT_TEST_MYSQL_PORT ?? 23306);
 /** This pass's offset of every fixed port (scripts/test.sh runs the server passes side by side, 100 apart). */
@@ -323,7 +324,7 @@ export async function terminateLeftover(client: Client, workflowId: string): Pro
  * worker restarting) is asked again until the deadline.
  */
 export async function waitForStatus(
-  handle: { query: (name: string) => Promise<any> },
+  handle: { query: (q: typeof statusQuery) => Promise<MigrationStatus> },
   pred: (s: MigrationStatus) => boolean,
   what: string,
   timeoutMs = 300_000,
@@ -332,7 +333,7 @@ export async function waitForStatus(
   for (;;) {
     let s: MigrationStatus | undefined;
     try {
-      s = await handle.query('status');
+      s = await handle.query(statusQuery);
     } catch (e) {
       if (Date.now() > deadline) throw e;
     }
@@ -347,7 +348,7 @@ export async function waitForStatus(
 }
 
 export const waitForPhase = (
-  handle: { query: (name: string) => Promise<any> },
+  handle: { query: (q: typeof statusQuery) => Promise<MigrationStatus> },
   phases: string[],
   timeoutMs = 300_000,
 ): Promise<MigrationStatus> =>

@@ -20,6 +20,7 @@ import {
 import type { MigrationStatus } from '../../model/types';
 import { ROOT } from './paths';
 import { sleep } from './wait';
+import { abortUpdate, cutOverSignal, statusQuery } from '../../model/messages';
 
 const IDLE_MINUTES = Number(process.env.REVENANT_RATE_IDLE_MINUTES ?? 10);
 const COPY_MINUTES = Number(process.env.REVENANT_RATE_COPY_MINUTES ?? 5);
@@ -40,7 +41,7 @@ test('history growth: postponed idle, and copying under writes', {
     let done = 0;
     for (let m = 1; m <= minutes; m++) {
       await sleep(60_000);
-      const s = (await handle.query('status')) as MigrationStatus;
+      const s = (await handle.query(statusQuery)) as MigrationStatus;
       last = (await handle.describe()).historyLength as number;
       done = m;
       say(`| ${m} | ${last} | ${s.phase}, ${s.rowsCopied} rows copied, ${s.eventsApplied} events applied |`);
@@ -63,7 +64,7 @@ test('history growth: postponed idle, and copying under writes', {
     );
     await waitForPhase(h1, ['postponed']);
     await sample(h1, IDLE_MINUTES, `postponed, idle table, ${IDLE_MINUTES} minutes`, (s) => s.phase === 'postponed');
-    await h1.signal('cut-over');
+    await h1.signal(cutOverSignal);
     await h1.result();
 
     const busy = 'rv_rate_copy';
@@ -87,7 +88,7 @@ test('history growth: postponed idle, and copying under writes', {
         `copying under writes (2 writers, nice-ratio 5), ${COPY_MINUTES} minutes`,
         (s) => s.phase === 'migrating',
       );
-      await h2.executeUpdate('abort', { args: [{ cleanup: true }] });
+      await h2.executeUpdate(abortUpdate, { args: [{ cleanup: true }] });
       await h2.result().catch(() => {});
     } finally {
       await load.stop();

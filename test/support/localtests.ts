@@ -16,6 +16,7 @@ import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../../m
 import { admin, MYSQL_PORT, SERVER, TEMPORAL_ADDRESS } from './helpers';
 import { REVENANT_BIN, ROOT } from './paths';
 import { sleep } from './wait';
+import { statusQuery } from '../../model/messages';
 
 /** The peer suite's data: beside the project root (../shared), where the workplace keeps it, or REVENANT_LOCALTESTS. */
 export const LOCALTESTS_DIR = [
@@ -307,7 +308,7 @@ async function waitForPostponeOrExit(
   while (!exited) {
     if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${run.output}`);
     try {
-      const s = await client.workflow.getHandle(workflowId).query<MigrationStatus>('status');
+      const s = await client.workflow.getHandle(workflowId).query(statusQuery);
       if (s.phase === 'postponed') return s;
     } catch {
       /* not started yet, or between tasks */
@@ -528,7 +529,7 @@ async function interruptAndResume(
     if (Date.now() > deadline) return `the copy did not get going; output:\n${run.output}`;
     try {
       // An earlier, completed run of the same id answers until this one starts: only a copying run counts.
-      const st = await handle.query<MigrationStatus>('status');
+      const st = await handle.query(statusQuery);
       if (st.phase === 'migrating') copied = st.rowsCopied;
     } catch {
       /* starting */
@@ -542,7 +543,7 @@ async function interruptAndResume(
   while (!s) {
     if (Date.now() > deadline) return `the resumed run did not start; output:\n${resumed.output}`;
     try {
-      s = await ctx.client.workflow.getHandle(workflowId).query<MigrationStatus>('status');
+      s = await ctx.client.workflow.getHandle(workflowId).query(statusQuery);
     } catch {
       /* starting */
     }

@@ -21,6 +21,16 @@ import {
 import { fleetWorkflowId, migrationWorkflowId, type FleetInput, type MigrationInput } from '../../model/types';
 import { FIXTURES } from './paths';
 import { sleep } from './wait';
+import {
+  abortUpdate,
+  cutOverSignal,
+  finalizeUpdate,
+  pauseSignal,
+  resumeSignal,
+  revertUpdate,
+  setUpdate,
+  statusQuery,
+} from '../../model/messages';
 
 const OUT = join(FIXTURES, 'histories');
 
@@ -47,7 +57,7 @@ const SCENARIOS: Scenario[] = [
     drive: async (h) => {
       await waitForPhase(h, ['postponed']);
       await sleep(1000);
-      await h.signal('cut-over');
+      await h.signal(cutOverSignal);
     },
   },
   {
@@ -56,12 +66,12 @@ const SCENARIOS: Scenario[] = [
     extra: { chunkSize: 100, niceRatio: 2, postponeCutOver: true },
     drive: async (h) => {
       await waitForPhase(h, ['migrating']);
-      await h.signal('pause');
+      await h.signal(pauseSignal);
       await sleep(1500);
-      await h.executeUpdate('set', { args: [{ 'chunk-size': 2000, 'nice-ratio': 0 }] });
-      await h.signal('resume');
+      await h.executeUpdate(setUpdate, { args: [{ 'chunk-size': 2000, 'nice-ratio': 0 }] });
+      await h.signal(resumeSignal);
       await waitForPhase(h, ['postponed']);
-      await h.signal('cut-over');
+      await h.signal(cutOverSignal);
     },
   },
   {
@@ -71,7 +81,7 @@ const SCENARIOS: Scenario[] = [
     drive: async (h) => {
       await waitForPhase(h, ['migrating']);
       await sleep(1000);
-      await h.executeUpdate('abort', { args: [{ cleanup: true }] });
+      await h.executeUpdate(abortUpdate, { args: [{ cleanup: true }] });
     },
   },
   // A copy of several seconds under writes: its reports reach the workflow gathered, several to a
@@ -88,7 +98,7 @@ const SCENARIOS: Scenario[] = [
       } finally {
         await load.stop();
       }
-      await h.signal('cut-over');
+      await h.signal(cutOverSignal);
     },
   },
   { name: 'refused', alter: 'ADD COLUMN x INT, RENAME TO elsewhere' },
@@ -106,7 +116,7 @@ const SCENARIOS: Scenario[] = [
     },
     drive: async (h) => {
       await waitForPhase(h, ['hibernating']);
-      await h.executeUpdate('abort', { args: [{ cleanup: true }] }).catch(() => {});
+      await h.executeUpdate(abortUpdate, { args: [{ cleanup: true }] }).catch(() => {});
     },
   },
   {
@@ -115,9 +125,9 @@ const SCENARIOS: Scenario[] = [
     drive: async (h) => {
       await waitForPhase(h, ['revertible']);
       await sleep(1000);
-      await h.executeUpdate('revert');
+      await h.executeUpdate(revertUpdate);
       await sleep(1000);
-      await h.executeUpdate('finalize');
+      await h.executeUpdate(finalizeUpdate);
     },
   },
   // Continued as new twice (the limit lowered): the first run's history ends in the renewal; the
@@ -128,11 +138,11 @@ const SCENARIOS: Scenario[] = [
     extra: { chunkSize: 200, copyThreads: 1, niceRatio: 2, postponeCutOver: true, historyLimit: 100 },
     drive: async (h) => {
       for (;;) {
-        const st = await h.query('status').catch(() => undefined);
+        const st = await h.query(statusQuery).catch(() => undefined);
         if (st?.phase === 'postponed' && (st.renewals ?? 0) >= 2) break;
         await sleep(200);
       }
-      await h.signal('cut-over');
+      await h.signal(cutOverSignal);
     },
     lastRunToo: true,
   },
