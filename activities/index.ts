@@ -14,7 +14,7 @@ import { policyFromEnvironment, type WorkerPolicy } from './worker-policy';
 import type { ProgressSink } from './progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
-import { keptTableProblems, prepareRevert } from './revert';
+import { catchUpKeptTable, keptTableProblems, prepareRevert } from './revert';
 import { writeControl, type ControlSource } from './control';
 import { fleetCheckpoints, listFleetTargets } from './fleet';
 import type { Control } from '../model/settings';
@@ -45,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) =>
       cleanup(credentials, input, plan, kept, keepCheckpointTable),
     keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),
+    catchUpKeptTable: (input: MigrationInput, window: TablePlan) => catchUpKeptTable(credentials, input, window),
     prepareRevert: (input: MigrationInput) => prepareRevert(credentials, input),
     keepCheckpoint: (input: MigrationInput, plan: TablePlan) => keepCheckpoint(credentials, input, plan),
     waitWhileFileExists,

@@ -1,5 +1,6 @@
 // The revert window's activities (workflows/revert.ts) and gh-ost's --revert --old-table.
-import type { MigrationInput, TablePlan } from '../model/types';
+import { Context } from '@temporalio/activity';
+import type { BinlogPosition, MigrationInput, TablePlan } from '../model/types';
 import { changelogTableName, checkpointTableName, ghostTableName, tableNameBase } from '../model/types';
 import { windowPlan } from '../model/revert-window';
 import { normalizeAlter } from './alter';
@@ -7,6 +8,8 @@ import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './c
 import type { CredentialResolver } from './credentials';
 import { alterOf, checkServer, refuse, refuseMissingTable } from './inspect';
 import { exec, rows, withConnection } from './mysql';
+import { currentBinlogPosition } from './prepare';
+import { sleep } from './sleep';
 import { binlogMissing, checkedStoredPlan, describePosition } from './resurrect';
 import * as sql from './sql';
 import { applierOf, placement, resolveServers } from './topology';
@@ -33,6 +36,36 @@ export async function keptTableProblems(
       `${window.ghostTable} has NOT NULL column(s) without a default that ${window.table} lacks (${stuck.join(', ')}): ` +
       `a row inserted into ${window.table} during the window cannot be written there, and the window will close at the first insert`
     );
+  });
+}
+
+/** Whether a checkpoint is at or past a position of the same server's binlog. */
+function atOrPast(cp: BinlogPosition, target: BinlogPosition): boolean {
+  const index = (file: string) => Number(/(\d+)$/.exec(file)?.[1] ?? -1);
+  if (cp.file !== target.file) return index(cp.file) > index(target.file);
+  return cp.position >= target.position;
+}
+
+/**
+ * At a window's end (finalize, or its time up), before its applier stops: the kept table is
+ * brought up to the binlog as it stands now, so that it holds every change made to the table
+ * until the end, however far behind the applier ran. Waits, the applier running beside it, for
+ * the window's checkpoint to pass the server's position of this moment.
+ */
+export async function catchUpKeptTable(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  window: TablePlan,
+): Promise<BinlogPosition> {
+  const ctx = Context.current();
+  const target = await withConnection(input.server, credentials, (c) => currentBinlogPosition(c));
+  return withConnection(applierOf(input, window), credentials, async (conn) => {
+    for (;;) {
+      const cp = await readJson<BinlogCheckpoint>(conn, window, HINT.binlog);
+      if (cp && cp.window === window.window && atOrPast(cp, target)) return target;
+      ctx.heartbeat(`bringing ${window.ghostTable} up to ${describePosition(target)}`);
+      await sleep(100);
+    }
   });
 }
 

@@ -16,6 +16,7 @@ export const ACTIVITY_SUMMARIES: Record<keyof Activities, string> = {
   cutOver: 'cut-over: lock the original, apply the last changes, swap the tables (atomic RENAME)',
   cleanup: 'clean up: drop or keep the old table, drop the changelog',
   keptTableProblems: "revert window: check that the kept table can take the table's place again",
+  catchUpKeptTable: "revert window's end: bring the kept table up to the binlog's position of that moment",
   prepareRevert: "revert: read the migration's checkpoint and where its cut-over is in the binlog",
   keepCheckpoint: 'keep the checkpoint for a retry of --revert',
   waitWhileFileExists: 'wait while the --postpone-cut-over-flag-file exists',

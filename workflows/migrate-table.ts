@@ -722,6 +722,9 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         if (windowRequest === undefined)
           await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
         if (windowRequest !== 'revert') {
+          // The kept table holds every change made until the end, not until where the applier
+          // happened to be (runs begun before this step stop at once, as they did).
+          if (patched('window-catch-up')) await applier.whileRunning(short.catchUpKeptTable(input, w));
           await applier.stop();
           status.revert.closed = windowRequest === 'finalize' ? 'finalized' : 'its time was up';
           return w.ghostTable;
