@@ -295,15 +295,19 @@ const PRIVILEGE_DENIED = new Set([
  */
 export function privilegeFailure(e: unknown): ApplicationFailure | undefined {
   if (!PRIVILEGE_DENIED.has(mysqlErrorCode(e) ?? '')) return undefined;
-  const statement = String((e as { sql?: string }).sql ?? '')
-    .replace(/\s+/g, ' ')
-    .slice(0, 80);
   return ApplicationFailure.nonRetryable(
-    `the migration's account lacks a privilege: ${describeMysqlError(e)}` +
-      (statement ? ` (running: ${statement})` : '') +
+    `the migration's account lacks a privilege: ${describeMysqlError(e)}${runningStatement(e, 80)}` +
       '; grant what revenant needs (the README\'s "Privileges": gh-ost\'s grants, plus SLAVE MONITOR on MariaDB and SELECT on performance_schema on MySQL)',
     'PrivilegeMissing',
   );
+}
+
+/** " (running: <the statement's first characters>)", or nothing when the error names none. */
+function runningStatement(e: unknown, length: number): string {
+  const statement = String((e as { sql?: string }).sql ?? '')
+    .replace(/\s+/g, ' ')
+    .slice(0, length);
+  return statement ? ` (running: ${statement})` : '';
 }
 
 /**
@@ -329,11 +333,8 @@ const REFUSED_STATEMENT = new Set([
  */
 export function refusedStatementFailure(e: unknown): ApplicationFailure | undefined {
   if (!REFUSED_STATEMENT.has(mysqlErrorCode(e) ?? '')) return undefined;
-  const statement = String((e as { sql?: string }).sql ?? '')
-    .replace(/\s+/g, ' ')
-    .slice(0, 120);
   return ApplicationFailure.nonRetryable(
-    `the server refuses a statement as written, and would each time: ${describeMysqlError(e)}${statement ? ` (running: ${statement})` : ''}`,
+    `the server refuses a statement as written, and would each time: ${describeMysqlError(e)}${runningStatement(e, 120)}`,
     'StatementRefused',
   );
 }

@@ -28,8 +28,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { completeFleetInput } from '../model/fleet-input';
-import { InputRefused } from '../model/migration-input';
 import { summarizedActivities } from './activity-summaries';
+import { checkedInput } from './checked-input';
 import {
   abortSignal,
   cutOverSignal,
@@ -68,7 +68,7 @@ const serverOf = (t: { server: { host: string; port: number } }) => `${t.server.
 export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
   // Each field checked and the defaults filled before a target is resolved (model/fleet-input.ts);
   // runs begun before this check keep the input they were given, so their histories replay.
-  const input = patched('fleet-input-completed') ? checkedFleetInput(given) : given;
+  const input = patched('fleet-input-completed') ? checkedInput(completeFleetInput, given) : given;
   const carried = input.carried;
   const together = input.cutOver === 'together';
   const started = carried?.startedAt ?? Date.now();
@@ -330,15 +330,5 @@ async function tell(send: () => Promise<void>, stillRunning: () => boolean = () 
     } catch {
       await sleep('1s');
     }
-  }
-}
-
-/** The fleet's input completed with its defaults, or the workflow's failure naming what does not fit. */
-function checkedFleetInput(given: unknown): FleetInput {
-  try {
-    return completeFleetInput(given);
-  } catch (e) {
-    if (e instanceof InputRefused) throw ApplicationFailure.nonRetryable(e.message, 'InvalidInput');
-    throw e;
   }
 }

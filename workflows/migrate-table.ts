@@ -36,11 +36,12 @@ import {
   statusQuery,
 } from '../model/messages';
 import { summarizedActivities } from './activity-summaries';
+import { checkedInput } from './checked-input';
 import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from '../model/settings';
-import { completeInput, InputRefused } from '../model/migration-input';
+import { completeInput } from '../model/migration-input';
 import { checkedReport, checkedReports } from '../model/progress-report';
 import {
   checkpointTableName,
@@ -116,7 +117,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
   // does not fit (an unknown field, a wrong type, a value out of range) fails the run before
   // anything runs, naming the field (model/migration-input.ts). Runs begun before this check
   // keep the input they were given, so their histories replay unchanged.
-  const input = patched('input-completed') ? checkedInput(given) : given;
+  const input = patched('input-completed') ? checkedInput(completeInput, given) : given;
   // A run that continued an earlier one (workflows/renewal.ts) counts from the migration's start.
   const renewal = input.renewal;
   const canRenew = renewalsEnabled();
@@ -839,14 +840,4 @@ export function failureMessage(e: unknown): string {
     return cause instanceof Error && cause.message ? cause.message : e.message;
   }
   return String(e);
-}
-
-/** The input completed with its defaults, or the workflow's failure naming what does not fit. */
-function checkedInput(given: unknown): MigrationInput {
-  try {
-    return completeInput(given);
-  } catch (e) {
-    if (e instanceof InputRefused) throw ApplicationFailure.nonRetryable(e.message, 'InvalidInput');
-    throw e;
-  }
 }

@@ -20,6 +20,7 @@ import {
   type TestTemporal,
   ONE_SERVER,
   failureText,
+  workflowSetArgs,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
@@ -132,44 +133,14 @@ test('the temporal binary alone: start, status, pause, tune, resume, postponed c
     assert.equal(r.code, 0, r.out);
     await assertPaused(db, status);
 
-    r = await cli(
-      'workflow',
-      'update',
-      'execute',
-      '--workflow-id',
-      id,
-      '--name',
-      'set',
-      '--input',
-      '{"chunk-size": 50}',
-    );
+    r = await cli(...workflowSetArgs(id, { 'chunk-size': 50 }));
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /chunkSize:50\b/);
     // Invalid values are refused with the reason, and change nothing.
-    r = await cli(
-      'workflow',
-      'update',
-      'execute',
-      '--workflow-id',
-      id,
-      '--name',
-      'set',
-      '--input',
-      '{"chunk-size": 0}',
-    );
+    r = await cli(...workflowSetArgs(id, { 'chunk-size': 0 }));
     assert.notEqual(r.code, 0);
     assert.match(r.out, /chunk-size must be between 10 and 100000, got 0/);
-    r = await cli(
-      'workflow',
-      'update',
-      'execute',
-      '--workflow-id',
-      id,
-      '--name',
-      'set',
-      '--input',
-      '{"max-load": "Threads_running"}',
-    );
+    r = await cli(...workflowSetArgs(id, { 'max-load': 'Threads_running' }));
     assert.notEqual(r.code, 0);
     assert.match(r.out, /max-load: "Threads_running" is not status_variable=number/);
     const s1 = await status();

@@ -185,6 +185,19 @@ export const runRevenant = (args: string[], taskQueue: string) =>
 /** The real `temporal` binary against the test server. */
 export const runTemporal = (args: string[]) => runCommand('temporal', [...args, '--address', TEMPORAL_ADDRESS]);
 
+/** `temporal workflow update execute --name set` of a change (JSON on the command line), for runTemporal. */
+export const workflowSetArgs = (workflowId: string, change: Record<string, unknown>): string[] => [
+  'workflow',
+  'update',
+  'execute',
+  '--workflow-id',
+  workflowId,
+  '--name',
+  'set',
+  '--input',
+  JSON.stringify(change),
+];
+
 /** `temporal workflow start`'s arguments for a migration, its input as JSON on the command line. */
 export const workflowStartArgs = (taskQueue: string, workflowId: string, given: unknown): string[] => [
   'workflow',

@@ -26,16 +26,21 @@ test('four fields: every other takes the default the CLI gives it', () => {
   assert.equal(completeInput({ ...minimal, chunkSize: 500, checksum: false }).checksum, false);
 });
 
-test('refusals name the field and what it takes', () => {
-  const refused = (given: unknown, expected: RegExp) =>
+/** Asserts that `complete` refuses what is given, in words matching `expected`. */
+const refusedBy =
+  (complete: (given: unknown) => unknown) =>
+  (given: unknown, expected: RegExp): void =>
     assert.throws(
-      () => completeInput(given),
+      () => complete(given),
       (e: unknown) => {
         assert.ok(e instanceof InputRefused);
         assert.match((e as Error).message, expected);
         return true;
       },
     );
+
+test('refusals name the field and what it takes', () => {
+  const refused = refusedBy(completeInput);
   refused([], /one JSON object/);
   refused({ ...minimal, alter: undefined }, /input field alter is required/);
   refused({ ...minimal, database: '' }, /input field database: "" is not a non-empty string/);
@@ -77,15 +82,7 @@ test("a fleet's four fields: the CLI's defaults for the rest; each target comple
 });
 
 test("a fleet's refusals name the field, the template's and the servers' included", () => {
-  const refused = (given: unknown, expected: RegExp) =>
-    assert.throws(
-      () => completeFleetInput(given),
-      (e: unknown) => {
-        assert.ok(e instanceof InputRefused);
-        assert.match((e as Error).message, expected);
-        return true;
-      },
-    );
+  const refused = refusedBy(completeFleetInput);
   refused('x', /one JSON object/);
   refused({ ...fleet, servers: [] }, /input field servers: \[\] is not a non-empty list of objects/);
   refused({ ...fleet, servers: [{ host: 'db1' }] }, /input field servers\[0\]\.databases is required/);
