@@ -5,12 +5,12 @@
 # runs every test file against them, one file at a time. A line per file as it ends; at the
 # end each pass's totals and wall time, the ten slowest files, and the output of every file
 # that failed. A failure in any pass fails the whole.
-#   REVENANT_TEST_SERVERS="mariadb mysql mariadb11" (default: mariadb mysql)   npm test [-- dist/test/integration/x.test.js …]
+#   REVENANT_TEST_SERVERS="mariadb mysql" (default: mariadb mysql mariadb11)   npm test [-- dist/test/integration/x.test.js …]
 #   REVENANT_TEST_PATTERN='regex'   only the tests whose names match (node's --test-name-pattern)
 #   REVENANT_TEST_KEEP=1            leave the servers and their data for a look after a failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
-servers=${REVENANT_TEST_SERVERS:-mariadb mysql}
+servers=${REVENANT_TEST_SERVERS:-mariadb mysql mariadb11}
 bash scripts/setup.sh
 # MariaDB 11.8 (Debian 13's) runs from a trixie root, as MySQL 9.7 from a sid root: both kept.
 MARIADB11_ROOT=${REVENANT_MARIADB11_ROOT:-/var/lib/revenant/mariadb-trixie}

@@ -90,8 +90,6 @@ export function onePass(...preferred: ('mariadb' | 'mysql' | 'mariadb11')[]): st
 export const ONE_SERVER = onePass('mariadb');
 /** The long server-independent tests the MySQL pass takes, to even the passes' wall times. */
 export const ONE_SERVER_MYSQL = onePass('mysql');
-/** Those the MariaDB 11.8 pass takes (it has the fewest: MySQL's and 10.11's own are elsewhere). */
-export const ONE_SERVER_MARIADB11 = onePass('mariadb11', 'mariadb');
 
 /** Replication statements in the suite's server's own words (MySQL 8.4+ knows only REPLICA / SOURCE). */
 export const REPLICATION = IS_MYSQL
