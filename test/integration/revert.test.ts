@@ -43,6 +43,22 @@ class Writers {
   readonly inserted: string[] = [];
   readonly errors: string[] = [];
   constructor(private readonly db: string) {}
+  /**
+   * Returns once the writers have inserted `rows` more rows (updates, deletes and key moves
+   * between them): writes made during a phase, counted, not a fixed pause.
+   */
+  async wrote(rows: number, what: string): Promise<void> {
+    const target = this.inserted.length + rows;
+    const deadline = Date.now() + 60_000;
+    while (this.inserted.length < target) {
+      assert.ok(
+        Date.now() < deadline,
+        `the writers inserted ${this.inserted.length} of ${target} rows in 60 s (${what})`,
+      );
+      assert.deepEqual(this.errors, [], what);
+      await sleep(50);
+    }
+  }
   start(n = 2): this {
     this.stopping = false;
     this.loops = Array.from({ length: n }, (_, i) => this.loop(i));
@@ -159,14 +175,14 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
     assert.equal(open.revert?.tableHas, 'migrated');
     assert.equal(open.revert?.keptTable, '_t_del');
     assert.equal(open.revert?.warning, undefined, 'note is nullable: nothing stops the window');
-    await sleep(6000);
+    await writers.wrote(60, 'in the window');
 
     // 1. Revert under writes.
     assert.match(
       await handle.executeUpdate(revertUpdate),
       /reverted: it has the original structure; _t_gho is kept up to date/,
     );
-    await sleep(4000);
+    await writers.wrote(40, 'after the revert');
     await writers.stop();
     assert.deepEqual(writers.errors, []);
     let s: MigrationStatus = await handle.query(statusQuery);
@@ -198,12 +214,12 @@ test('revert window: revert under writes, revert the revert, finalize; equal at 
 
     // 2. Revert the revert, under writes.
     writers.start();
-    await sleep(4000);
+    await writers.wrote(40, 'before the revert of the revert');
     assert.match(
       await handle.executeUpdate(revertUpdate),
       /reverted: it has the migrated structure; _t_del is kept up to date/,
     );
-    await sleep(3000);
+    await writers.wrote(40, 'after the revert of the revert');
     await writers.stop();
     assert.deepEqual(writers.errors, []);
     s = await handle.query(statusQuery);
@@ -365,7 +381,7 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
     assert.match(r.out, /its checkpoint kept as _t_ghk for --revert --old-table _t_del/);
     assert.deepEqual(await tablesIn(db), ['_t_del', '_t_ghk', 't']);
     // The migrated table in use for a while: all of it must reach _t_del at the revert.
-    await sleep(5000);
+    await writers.wrote(60, 'on the migrated table');
     await writers.stop();
     assert.deepEqual(writers.errors, []);
 
@@ -427,7 +443,7 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
       )
     ).result()) as MigrationResult;
     assert.equal(migrated.status.phase, 'completed');
-    await sleep(3000);
+    await w2.wrote(40, 'on the migrated table');
     const handle = await temporal.start(
       input(db2, 't', '', { revert: { oldTable: '_t_del' }, revertWindowSeconds: 3600 }),
     );
@@ -440,7 +456,7 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
     }
     assert.equal(s.phase, 'revertible', s.message);
     assert.deepEqual({ has: s.revert?.tableHas, kept: s.revert?.keptTable }, { has: 'original', kept: '_t_gho' });
-    await sleep(3000);
+    await w2.wrote(40, "in the revert's window");
     await w2.stop();
     assert.deepEqual(w2.errors, []);
     await assertKeptEqual(db2, '_t_gho', 'after --revert, in its window');
