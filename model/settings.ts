@@ -82,6 +82,10 @@ export function parseThresholds(spec: string | undefined, flag: string): Map<str
 /** Copiers a migration may run at once (each holds a connection). */
 export { MAX_COPY_THREADS };
 
+/** A setting's name as gh-ost's flag: its kebab-case spelling in SETTING_NAMES. */
+const flagOf = (field: keyof Settings): string =>
+  Object.keys(SETTING_NAMES).find((n) => n.includes('-') && SETTING_NAMES[n] === field) ?? field;
+
 /**
  * A numeric setting, within the bounds the input model gives its field (model/migration-input.ts):
  * a start, a `set` and the CLI's flags take the same values.
@@ -121,24 +125,16 @@ export function validateChange(change: Record<string, unknown>): Partial<Setting
       );
     switch (name) {
       case 'chunkSize':
-        out.chunkSize = bounded('chunkSize', 'chunk-size', v);
+        out.chunkSize = bounded(name, flagOf(name), v);
         // An operator who sets the chunk size means that size: it pins it, unless the same change adapts.
         if (!('chunk-target-millis' in change) && !('chunkTargetMillis' in change)) out.chunkTargetMillis = 0;
         break;
       case 'chunkTargetMillis':
-        out.chunkTargetMillis = bounded('chunkTargetMillis', 'chunk-target-millis', v);
-        break;
       case 'copyThreads':
-        out.copyThreads = bounded('copyThreads', 'copy-threads', v);
-        break;
       case 'dmlBatchSize':
-        out.dmlBatchSize = bounded('dmlBatchSize', 'dml-batch-size', v);
-        break;
       case 'maxLagMillis':
-        out.maxLagMillis = bounded('maxLagMillis', 'max-lag-millis', v);
-        break;
       case 'niceRatio':
-        out.niceRatio = bounded('niceRatio', 'nice-ratio', v);
+        out[name] = bounded(name, flagOf(name), v);
         break;
       case 'maxLoad':
       case 'criticalLoad': {
