@@ -51,8 +51,11 @@ test("gh-ost's localtests", {
     `localtests: ${verdicts.length} cases: ${count('pass')} pass, ${count('fail')} fail, ${count('n/a')} not applicable`,
   );
   for (const x of verdicts.filter((y) => y.result === 'n/a')) console.log(`  not applicable: ${x.name}: ${x.reason}`);
+  // The reasons go into the assertion's message too: a CI log shows the failure, not every line before it.
+  const failed = verdicts.filter((x) => x.result === 'fail');
   assert.deepEqual(
-    verdicts.filter((x) => x.result === 'fail').map((x) => x.name),
+    failed.map((x) => x.name),
     [],
+    failed.map((x) => `${x.name}: ${x.reason.slice(0, 1500)}`).join('\n\n'),
   );
 });
