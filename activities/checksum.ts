@@ -13,14 +13,15 @@ import {
   type SharedKey,
   type TablePlan,
 } from '../model/types';
-import type { CredentialResolver } from './credentials';
-import type { ControlSource } from './control';
-import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from './cutover';
-import { decodeKey, encodeKey, keyOf, sameKey } from './keys';
-import { connect, exec, rows, type Conn } from './mysql';
-import * as sql from './sql';
-import { applierOf } from './topology';
-import { must } from './must';
+import type { CredentialResolver } from '../mysql/credentials';
+import type { ControlSource } from '../control/live-settings';
+import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from '../control/catch-up';
+import { decodeKey, encodeKey, keyOf, sameKey } from '../table/keys';
+import { connect } from '../mysql/connection';
+import { exec, rows, type Conn } from '../mysql/query';
+import * as sql from '../mysql/statements';
+import { applierOf } from '../mysql/topology';
+import { must } from '../model/must';
 
 /** Rows per compared range: read-only consistent reads, no locks, so larger than copy chunks. */
 export const CHECKSUM_CHUNK_ROWS = 10_000;

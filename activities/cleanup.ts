@@ -1,10 +1,11 @@
 // Cleanup after a successful cut-over: the changelog goes; the old table stays as
 // _<t>_del (a way back) unless the operator said --ok-to-drop-table.
 import { checkpointTableName, tableNameBase, type MigrationInput, type TablePlan } from '../model/types';
-import type { CredentialResolver } from './credentials';
-import { exec, rows, withConnection, type Conn } from './mysql';
-import * as sql from './sql';
-import { applierOf } from './topology';
+import type { CredentialResolver } from '../mysql/credentials';
+import { exec, rows, type Conn } from '../mysql/query';
+import { withConnection } from '../mysql/connection';
+import * as sql from '../mysql/statements';
+import { applierOf } from '../mysql/topology';
 
 /**
  * `kept`: after a revert window (workflows/revert.ts), the table kept beside the table at its

@@ -9,31 +9,24 @@
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../model/types';
-import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from './changelog';
-import { ChunkWindow, nextChunkSize, type ClaimedChunk } from './chunks';
-import type { CredentialResolver } from './credentials';
-import { decodeKey, type EncodedKey, encodeKey, keyOf, sameKey } from './keys';
-import {
-  connect,
-  describeMysqlError,
-  describeWarnings,
-  exec,
-  retryDelay,
-  rows,
-  type Conn,
-  type Warning,
-} from './mysql';
+import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from '../control/changelog';
+import { ChunkWindow, nextChunkSize, type ClaimedChunk } from '../table/chunks';
+import type { CredentialResolver } from '../mysql/credentials';
+import { decodeKey, type EncodedKey, encodeKey, keyOf, sameKey } from '../table/keys';
+import { connect } from '../mysql/connection';
+import { describeMysqlError, describeWarnings, retryDelay, type Warning } from '../mysql/errors';
+import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS, writtenColumns } from '../model/types';
-import { ProgressReporter, type ProgressSink } from './progress';
-import * as sql from './sql';
-import { ControlReader, type WorkerServices } from './control';
-import { MigrationMetrics } from './metrics';
-import { applierOf } from './topology';
-import { checkPanicFlag } from './throttler';
+import { ProgressReporter, type ProgressSink } from '../runtime/progress';
+import * as sql from '../mysql/statements';
+import { ControlReader, type WorkerServices } from '../control/live-settings';
+import { MigrationMetrics } from '../runtime/metrics';
+import { applierOf } from '../mysql/topology';
+import { checkPanicFlag } from '../control/throttler';
 import { MAX_COPY_THREADS, parseThresholds, type Control } from '../model/settings';
-import { exceeded } from './throttler';
-import { sleep } from './sleep';
-import { ghostColumnOf } from './rowevents';
+import { exceeded } from '../control/throttler';
+import { sleep } from '../runtime/sleep';
+import { ghostColumnOf } from '../binlog/row-events';
 
 /** A chunk that takes this long, its range's claim included, is logged (with its keys): where a copy slows, and why, is findable. */
 const SLOW_CHUNK_MS = 500;

@@ -4,15 +4,14 @@
 // after the lock; session B issues the RENAME, which waits on A's lock; A sees B waiting,
 // drops the sentry and unlocks, and B's RENAME runs before any queued write. Whatever dies
 // when, the original table stays: while the sentry exists no RENAME of it can succeed.
-import { Context } from '@temporalio/activity';
+import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from '../control/catch-up';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, TablePlan } from '../model/types';
-import { heartbeatMillis, HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
-import type { CredentialResolver } from './credentials';
-import { checkedControl, type ControlSource } from './control';
-import { connect, exec, rows, type Conn } from './mysql';
-import { currentBinlogPosition } from './prepare';
-import * as sql from './sql';
+import type { CredentialResolver } from '../mysql/credentials';
+import type { ControlSource } from '../control/live-settings';
+import { connect } from '../mysql/connection';
+import { exec, rows, type Conn } from '../mysql/query';
+import * as sql from '../mysql/statements';
 import {
   flavorOf,
   isMysql,
@@ -21,22 +20,12 @@ import {
   startReplica,
   stopReplica,
   type Flavor,
-} from './flavor';
-import { createGhostTriggers, dropGhostTriggers } from './triggers';
-import { MigrationMetrics } from './metrics';
-import { LagReader } from './throttler';
-import { applierOf } from './topology';
+} from '../mysql/flavor';
+import { createGhostTriggers, dropGhostTriggers } from '../table/ghost-triggers';
+import { MigrationMetrics } from '../runtime/metrics';
+import { applierOf } from '../mysql/topology';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
-/**
- * Cut-over starts only when the applier is this close to the server's binlog, or has applied
- * a heartbeat this recent: under a heavy write load (thousands of transactions a second) the
- * bytes between the applier's checkpoint and the server are never few, though it is only a
- * fraction of a second behind. The table stays locked until the applier reaches the marker:
- * about as long as this lag.
- */
-const MAX_BACKLOG_BYTES = 1_000_000;
-const MAX_APPLY_LAG_MS = 500;
 
 export interface CutOverResult {
   swapped: boolean;
@@ -54,36 +43,6 @@ async function tableExists(conn: Conn, db: string, t: string): Promise<boolean> 
 async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
   const [r] = await rows(conn, sql.tableComment(db, t));
   return !!r && r.TABLE_COMMENT === SENTRY_COMMENT;
-}
-
-/** Waits until the applier's committed checkpoint is near the read server's current position, or recent. */
-export async function waitForSmallBacklog(
-  conn: Conn,
-  inspected: Conn,
-  plan: TablePlan,
-  timeoutMs: number,
-): Promise<void> {
-  const ctx = Context.current();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    ctx.heartbeat('waiting for the applier to catch up');
-    const cp = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
-    const server = await currentBinlogPosition(inspected);
-    if (cp && cp.file === server.file && server.position - cp.position <= MAX_BACKLOG_BYTES) return;
-    // Heartbeats are written on the applier's server, in its clock.
-    const lagMs = cp?.appliedHeartbeat
-      ? Number((await rows(conn, sql.serverClockMillis()))[0].ms) - heartbeatMillis(cp.appliedHeartbeat)
-      : NaN;
-    if (lagMs <= MAX_APPLY_LAG_MS) return;
-    if (Date.now() > deadline) {
-      throw ApplicationFailure.retryable(
-        `binlog applier is behind (applied ${cp?.file}:${cp?.position}, server at ${server.file}:${server.position}` +
-          `${Number.isFinite(lagMs) ? `, last heartbeat applied ${(lagMs / 1000).toFixed(1)}s ago` : ''}); cut-over postponed until it catches up`,
-        'ApplierBehind',
-      );
-    }
-    await sleep(50);
-  }
 }
 
 export async function cutOver(
@@ -209,38 +168,6 @@ export async function cutOver(
   }
 }
 
-/** The cut-over waits for the watched replicas to be within --max-lag-millis too: the marker must reach them within the lock's time. */
-export async function waitForLowReplicaLag(
-  plan: TablePlan,
-  credentials: CredentialResolver,
-  input: MigrationInput,
-  timeoutMs: number,
-  controlSource?: ControlSource,
-): Promise<void> {
-  if (!plan.lagReplicas?.length) return;
-  // The workflow's --max-lag-millis (as the operator last set it), never the changelog's mirror.
-  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-  const inForce = controlSource
-    ? await controlSource(workflowId)
-        .then(checkedControl)
-        .catch(() => undefined)
-    : undefined;
-  const maxLag = inForce?.maxLagMillis ?? input.maxLagMillis ?? 1500;
-  const lag = new LagReader(plan, credentials);
-  try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      Context.current().heartbeat('waiting for replica lag');
-      const reason = await lag.lagging(maxLag);
-      if (!reason) return;
-      if (Date.now() > deadline) throw ApplicationFailure.retryable(`cut-over postponed: ${reason}`, 'ReplicaLag');
-      await sleep(200);
-    }
-  } finally {
-    lag.close();
-  }
-}
-
 /**
  * gh-ost's --test-on-replica cut-over: replication stops (and stays stopped), the applier
  * drains to a marker, the tables swap and swap back. The replica keeps the original as it
@@ -255,32 +182,6 @@ async function swapAndSwapBack(c: Conn, input: MigrationInput, plan: TablePlan):
   await exec(c, sql.swapTables(db, table, old, ghost));
   await exec(c, sql.swapTables(db, table, ghost, old));
   return { swapped: true, alreadySwapped: false };
-}
-
-/** How long the applier may take to reach a marker while the original is locked. */
-export const lockedMarkerMillis = (lockTimeoutSeconds: number) => Math.max(10_000, lockTimeoutSeconds * 2000);
-
-/**
- * Writes a marker to the changelog and waits until the applier has committed every change
- * before it (it writes the marker back in the same transaction as those changes).
- */
-export async function drainToMarker(
-  conn: Conn,
-  plan: TablePlan,
-  timeoutMs: number,
-  what = 'cut-over marker',
-): Promise<void> {
-  const info = Context.current().info;
-  const marker = `${info.activityId}:${info.attempt}:${Date.now()}`;
-  await exec(conn, sql.upsertChangelog(plan.database, plan.changelogTable, HINT.cutOverMarker, marker));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    Context.current().heartbeat(`waiting for the applier to reach the ${what}`);
-    const v = (await readHints(conn, plan, [HINT.markerApplied])).get(HINT.markerApplied);
-    if (v === marker) return;
-    if (Date.now() > deadline) throw new Error(`binlog applier did not reach the ${what} within ${timeoutMs} ms`);
-    await sleep(20);
-  }
 }
 
 /**

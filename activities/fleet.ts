@@ -10,8 +10,9 @@ import {
   type MigrationInput,
   type ServerRef,
 } from '../model/types';
-import type { CredentialResolver } from './credentials';
-import { rows, withConnection } from './mysql';
+import type { CredentialResolver } from '../mysql/credentials';
+import { rows } from '../mysql/query';
+import { withConnection } from '../mysql/connection';
 
 const refuse = (message: string): never => {
   throw ApplicationFailure.nonRetryable(message, 'BadInput');

@@ -4,18 +4,20 @@ import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TablePlan
 import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
 import { copyRows } from './copy';
-import { addDeferredIndexes } from './indexes';
-import type { CredentialResolver } from './credentials';
+import { addDeferredIndexes } from '../table/indexes';
+import type { CredentialResolver } from '../mysql/credentials';
 import { cutOver } from './cutover';
-import { drainBinlog } from './drain';
-import { attemptInstantDdl, inspect, prepare } from './prepare';
-import { runHook, type HookContext, type HookName } from './hooks';
-import { policyFromEnvironment, type WorkerPolicy } from './worker-policy';
-import type { ProgressSink } from './progress';
+import { drainBinlog } from './apply';
+import { attemptInstantDdl, prepare } from './prepare';
+import { inspect } from './inspect';
+import { runHook } from '../runtime/hooks';
+import type { HookContext, HookName } from '../model/hooks';
+import { policyFromEnvironment, type WorkerPolicy } from '../runtime/worker-policy';
+import type { ProgressSink } from '../runtime/progress';
 import { waitWhileFileExists } from './postpone';
 import { resurrect } from './resurrect';
 import { catchUpKeptTable, keptTableProblems, prepareRevert } from './revert';
-import { writeControl, type ControlSource } from './control';
+import { writeControl, type ControlSource } from '../control/live-settings';
 import { fleetCheckpoints, listFleetTargets } from './fleet';
 import type { Control } from '../model/settings';
 

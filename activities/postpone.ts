@@ -2,7 +2,7 @@
 // cut-over waits. A heartbeating activity, so the wait survives worker restarts.
 import { Context } from '@temporalio/activity';
 import { existsSync } from 'node:fs';
-import { sleep } from './sleep';
+import { sleep } from '../runtime/sleep';
 
 export async function waitWhileFileExists(path: string): Promise<void> {
   const ctx = Context.current();

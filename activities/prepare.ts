@@ -11,27 +11,25 @@ import {
   type BinlogCheckpoint,
   type CopyCheckpoint,
   type MigrationRecord,
-} from './changelog';
-import type { CredentialResolver } from './credentials';
-import { alterOf, checkServer, checkTableAndAlter, planColumnsAndKey, refuse, type ServerFacts } from './inspect';
-import { placement, resolveServers, type Servers } from './topology';
-import { deferIndexes } from './indexes';
-import { checkedStoredPlan } from './resurrect';
-import { describeMysqlError, exec, rows, withConnection, type Conn } from './mysql';
-import * as sql from './sql';
-import { binlogStatus, flavorOf, gtidAt } from './flavor';
+} from '../control/changelog';
+import type { CredentialResolver } from '../mysql/credentials';
+import { alterOf, checkTableAndAlter } from '../checks/table';
+import { checkServer, type ServerFacts } from '../checks/server';
+import { planColumnsAndKey } from '../table/plan';
+import { refuse } from '../checks/refuse';
+import { placement, resolveServers, type Servers } from '../mysql/topology';
+import { currentBinlogPosition } from '../binlog/position';
+import { deferIndexes } from '../table/indexes';
+import { checkedStoredPlan } from '../control/stored-plan';
+import { describeMysqlError } from '../mysql/errors';
+import { exec, rows, type Conn } from '../mysql/query';
+import { withConnection } from '../mysql/connection';
+import * as sql from '../mysql/statements';
+import { binlogStatus, flavorOf, gtidAt } from '../mysql/flavor';
 
 export interface Prepared {
   plan: TablePlan;
   startPosition: BinlogPosition;
-}
-
-/** The server's binlog file and offset now: cheap, fit for polling. */
-export async function currentBinlogPosition(conn: Conn): Promise<BinlogPosition> {
-  const s = binlogStatus(flavorOf(conn));
-  const [ms] = await rows(conn, s);
-  if (!ms) return refuse(`${s.sql} returned nothing: binary logging is off`);
-  return { file: String(ms.File), position: Number(ms.Position) };
 }
 
 /**
@@ -201,28 +199,4 @@ async function waitForTable(conn: Conn, db: string, table: string): Promise<void
     await new Promise((r) => setTimeout(r, 100));
   }
   refuse(`${db}.${table} did not reach the replica within a minute: is replication running?`);
-}
-
-/** Inspection alone (the workflow's first phase): server, grants, topology, table, ALTER. */
-export async function inspect(
-  credentials: CredentialResolver,
-  input: MigrationInput,
-): Promise<{ estimatedRows: number; serverVersion: string }> {
-  return withConnection(
-    input.server,
-    credentials,
-    async (conn) => {
-      const facts = await checkServer(conn, input);
-      const servers = await resolveServers(conn, input);
-      const { estimatedRows } = await checkTableAndAlter(conn, input);
-      if (servers.applier !== input.server) {
-        // The master the ghost is written on: reachable and accepting these credentials, now.
-        await withConnection(servers.applier, credentials, (master) => checkTableAndAlter(master, input), {
-          firstContact: true,
-        });
-      }
-      return { estimatedRows, serverVersion: facts.version };
-    },
-    { firstContact: true },
-  );
 }

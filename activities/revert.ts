@@ -3,17 +3,20 @@ import { Context } from '@temporalio/activity';
 import type { BinlogPosition, MigrationInput, TablePlan } from '../model/types';
 import { changelogTableName, checkpointTableName, ghostTableName, tableNameBase } from '../model/types';
 import { windowPlan } from '../model/revert-window';
-import { normalizeAlter } from './alter';
-import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from './changelog';
-import type { CredentialResolver } from './credentials';
-import { alterOf, checkServer, refuse, refuseMissingTable } from './inspect';
-import { exec, rows, withConnection } from './mysql';
-import { currentBinlogPosition } from './prepare';
-import { sleep } from './sleep';
-import { binlogMissing, checkedStoredPlan, describePosition } from './resurrect';
-import * as sql from './sql';
-import { applierOf, placement, resolveServers } from './topology';
-import { must } from './must';
+import { normalizeAlter } from '../table/alter-clauses';
+import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from '../control/changelog';
+import type { CredentialResolver } from '../mysql/credentials';
+import { alterOf } from '../checks/table';
+import { checkServer } from '../checks/server';
+import { refuse, refuseMissingTable } from '../checks/refuse';
+import { exec, rows } from '../mysql/query';
+import { withConnection } from '../mysql/connection';
+import { currentBinlogPosition } from '../binlog/position';
+import { sleep } from '../runtime/sleep';
+import { binlogMissing, checkedStoredPlan, describePosition } from '../control/stored-plan';
+import * as sql from '../mysql/statements';
+import { applierOf, placement, resolveServers } from '../mysql/topology';
+import { must } from '../model/must';
 
 /**
  * At a window's opening: a row inserted into the table during the window is written into the

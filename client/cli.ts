@@ -10,9 +10,9 @@ import {
 } from '@temporalio/client';
 import { defaultPayloadConverter, type ApplicationFailure, type Payload } from '@temporalio/common';
 import { createInterface } from 'node:readline';
-import { credentialsFromEnvironment, type LoginOverrides } from '../activities/credentials';
-import { policyFromEnvironment } from '../activities/worker-policy';
-import { canonicalJson } from '../activities/canonical-json';
+import { credentialsFromEnvironment, type LoginOverrides } from '../mysql/credentials';
+import { policyFromEnvironment } from '../runtime/worker-policy';
+import { canonicalJson } from '../table/canonical-json';
 import { migrateHelp } from './help';
 import {
   checksumSummary,

@@ -2,7 +2,7 @@
 // gh-ost's (users script them); `-flag` and `--flag`, `--flag value` and `--flag=value`
 // all work. Secrets (the password) are returned apart and never enter MigrationInput.
 import { readFileSync } from 'node:fs';
-import { AlterRefused, parseAlter } from '../activities/alter-text';
+import { AlterRefused, parseAlter } from '../table/alter-text';
 import { parseThresholds, validateChange } from '../model/settings';
 import { DEFAULTS, type MigrationInput } from '../model/types';
 import { INPUT_FIELDS } from '../model/migration-input';

@@ -137,7 +137,7 @@ export interface MigrationInput {
   checksum?: boolean;
   /** gh-ost's --allow-zero-in-date: the ghost is created and altered without NO_ZERO_DATE/NO_ZERO_IN_DATE. */
   allowZeroInDate?: boolean;
-  // Topology (activities/topology.ts). Without any: connected to a replica, writing its master.
+  // Topology (mysql/topology.ts). Without any: connected to a replica, writing its master.
   allowOnMaster?: boolean;
   migrateOnReplica?: boolean;
   testOnReplica?: boolean;
@@ -228,7 +228,7 @@ export interface TablePlan {
   columns: ColumnMapping[];
   /** Where the ghost, changelog and cut-over are, when not the server connected to (the replica's master). */
   applier?: ServerRef;
-  /** Replicas whose heartbeat lag throttles (see activities/topology.ts). */
+  /** Replicas whose heartbeat lag throttles (see mysql/topology.ts). */
   lagReplicas?: ServerRef[];
   topology?: 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
   /** The key rows are found by in the ghost (binlog apply): unique in both tables. */
@@ -246,7 +246,7 @@ export interface TablePlan {
    * (e.g. PRIMARY KEY (id) becomes (id, i)), so it is unique in the original too.
    */
   copyKey?: SharedKey;
-  /** Secondary indexes dropped from the empty ghost, added back after the copy (activities/indexes.ts). */
+  /** Secondary indexes dropped from the empty ghost, added back after the copy (table/indexes.ts). */
   deferredIndexes?: DeferredIndex[];
   estimatedRows: number;
   serverVersion: string;

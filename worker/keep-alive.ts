@@ -7,7 +7,7 @@
 // Every activity's failure for want of a privilege, or for a statement the server refuses as
 // written, is made final here (privilegeFailure, refusedStatementFailure).
 import { Context } from '@temporalio/activity';
-import { privilegeFailure, refusedStatementFailure } from '../activities/mysql';
+import { privilegeFailure, refusedStatementFailure } from '../mysql/errors';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 
 const HEARTBEAT_THEMSELVES = new Set([

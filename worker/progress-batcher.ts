@@ -5,13 +5,13 @@
 //
 // So a worker gathers the reports meant for one workflow and sends them as one signal,
 // `progress-reports`: the first at once, later ones at most once a window, the window widening
-// as the workflow ages (as each reporter's own interval does, activities/progress.ts), except
+// as the workflow ages (as each reporter's own interval does, runtime/progress.ts), except
 // the first report of each kind, which goes at once (a status with rows copied has a binlog
 // position too, and a short copy is seen copying before it ends). A newer
 // report of the same kind replaces one still waiting (each carries the whole state of its kind);
 // a resume, or a report its activity insists on (the copy's last), goes at once with whatever
 // waits.
-import type { ReportTarget } from '../activities/progress';
+import type { ReportTarget } from '../runtime/progress';
 import type { ProgressReport } from '../model/types';
 
 /** Sends one signal; gives up when the signal aborts (the worker closing). */

@@ -1,6 +1,6 @@
 // The worker process's telemetry, installed once before anything talks to Temporal:
 // a Prometheus endpoint (REVENANT_METRICS_ADDRESS, e.g. 0.0.0.0:9464) that serves the SDK's
-// metrics and revenant's own (activities/metrics.ts), and logs as one JSON object a line
+// metrics and revenant's own (runtime/metrics.ts), and logs as one JSON object a line
 // (REVENANT_LOG_FORMAT=json, the worker's default when not on a terminal) for log pipelines.
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 

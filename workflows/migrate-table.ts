@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { HookContext, HookName } from '../activities/hooks';
+import type { HookContext, HookName } from '../model/hooks';
 import { tableHas, windowPlan } from '../model/revert-window';
 import {
   abortSignal,

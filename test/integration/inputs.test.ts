@@ -21,8 +21,10 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import type { MigrationInput, MigrationResult } from '../../model/types';
-import { credentialsFromEnvironment } from '../../activities/credentials';
-import { connect, isStatementError, rows } from '../../activities/mysql';
+import { credentialsFromEnvironment } from '../../mysql/credentials';
+import { connect } from '../../mysql/connection';
+import { isStatementError } from '../../mysql/errors';
+import { rows } from '../../mysql/query';
 
 const LIMIT_MS = 15_000;
 let temporal: TestTemporal;

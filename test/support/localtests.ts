@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { escapeId } from '../../activities/sql';
+import { escapeId } from '../../mysql/statements';
 import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../../model/types';
 import { admin, MYSQL_PORT, SERVER, TEMPORAL_ADDRESS } from './helpers';
 import { REVENANT_BIN, ROOT } from './paths';

@@ -1,10 +1,10 @@
-// Pure unit tests of the ALTER reader (activities/alter-text.ts): what it accepts as one
+// Pure unit tests of the ALTER reader (table/alter-text.ts): what it accepts as one
 // ALTER TABLE specification list, and what it refuses, naming the part refused.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { AlterRefused, parseAlter } from '../../activities/alter-text';
-import { normalizeAlter } from '../../activities/alter';
+import { AlterRefused, parseAlter } from '../../table/alter-text';
+import { normalizeAlter } from '../../table/alter-clauses';
 import { loadCases } from '../support/localtests';
 import { ROOT } from '../support/paths';
 import { join } from 'node:path';

@@ -153,7 +153,7 @@ test('compose and scripts/cluster.sh: the namespace and search attributes regist
 });
 
 test('compose: two workers, configured only through variables the worker reads, as cluster.sh configures its own', () => {
-  const sources = ['worker/worker.ts', 'worker/telemetry.ts', 'client/cli.ts', 'activities/credentials.ts']
+  const sources = ['worker/worker.ts', 'worker/telemetry.ts', 'client/cli.ts', 'mysql/credentials.ts']
     .map((f) => readFileSync(join(ROOT, f), 'utf8'))
     .join('\n');
   for (const w of ['worker-1', 'worker-2']) {

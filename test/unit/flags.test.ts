@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { credentialsFromEnvironment } from '../../activities/credentials';
+import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError } from '../../client/flags';
 import { FLAG_GROUPS, migrateHelp } from '../../client/help';
 import { failureText, type Thrown } from '../support/helpers';

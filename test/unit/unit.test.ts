@@ -9,8 +9,8 @@ import {
   normalizeAlter,
   renamesTable,
   splitClauses,
-} from '../../activities/alter';
-import { decodeKey, encodeKey } from '../../activities/keys';
+} from '../../table/alter-clauses';
+import { decodeKey, encodeKey } from '../../table/keys';
 import {
   appendDml,
   changeToDml,
@@ -19,14 +19,15 @@ import {
   lastChangePerKey,
   type ApplyTarget,
   type GhostDml,
-} from '../../activities/rowevents';
-import * as sql from '../../activities/sql';
+} from '../../binlog/row-events';
+import * as sql from '../../mysql/statements';
 import { migrateRequest, parseFlags, UsageError } from '../../client/flags';
 import { inputDifferences } from '../../client/cli';
-import { ddlTouchesTable } from '../../activities/drain';
-import { heartbeatMillis } from '../../activities/changelog';
-import { ghostTriggerName, isGenerated } from '../../activities/inspect';
-import { safeSqlMode } from '../../activities/flavor';
+import { ddlTouchesTable } from '../../activities/apply';
+import { heartbeatMillis } from '../../control/changelog';
+import { ghostTriggerName } from '../../checks/table';
+import { isGenerated } from '../../table/plan';
+import { safeSqlMode } from '../../mysql/flavor';
 import {
   atLeast,
   binlogStatus,
@@ -37,36 +38,31 @@ import {
   replicaStatusQuery,
   stopReplica,
   usesGtids,
-} from '../../activities/flavor';
-import { connectFailure, refusedStatementFailure, retryDelay } from '../../activities/mysql';
-import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../activities/chunks';
+} from '../../mysql/flavor';
+import { connectFailure } from '../../mysql/connection';
+import { refusedStatementFailure, retryDelay } from '../../mysql/errors';
+import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../table/chunks';
 import { validateChange } from '../../model/settings';
 import { INPUT_FIELDS } from '../../model/migration-input';
 import { checkedReport, checkedReports } from '../../model/progress-report';
 import { DEFAULTS, migrationWorkflowId } from '../../model/types';
-import { deferrableIndexes, plainIndexName } from '../../activities/indexes';
-import { policyFromEnvironment } from '../../activities/worker-policy';
-import { reasonLabel } from '../../activities/metrics';
+import { deferrableIndexes, plainIndexName } from '../../table/indexes';
+import { policyFromEnvironment } from '../../runtime/worker-policy';
+import { reasonLabel } from '../../runtime/metrics';
 import { comparableColumns } from '../../activities/checksum';
-import { credentialsFromEnvironment } from '../../activities/credentials';
+import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellWords, splitSqlScript } from '../support/localtests';
 import { windowPlan, tableHas } from '../../model/revert-window';
 import { renameProbeTable } from '../../activities/cutover';
-import { sleep } from '../../activities/sleep';
+import { sleep } from '../../runtime/sleep';
 import { logLine, noticeOf, workerLogFile } from '../../client/worker-log';
 import { ProgressBatcher } from '../../worker/progress-batcher';
 import type { ProgressReport } from '../../model/types';
 import { getEventListeners } from 'node:events';
-import {
-  decimalText,
-  decodeBinaryJson,
-  doubleText,
-  jsonValueSql,
-  UnrepresentableJson,
-} from '../../activities/mysqljson';
+import { decimalText, decodeBinaryJson, doubleText, jsonValueSql, UnrepresentableJson } from '../../binlog/mysql-json';
 
 test('escapeId doubles backquotes and refuses empty names', () => {
   assert.equal(sql.escapeId('a`b'), '`a``b`');
@@ -861,7 +857,7 @@ test('revert window: the plans of each direction, and which name the cut-over pr
 });
 
 test("an activity's sleep lets go of the cancellation signal when it wakes, and ends at once when cancelled", async () => {
-  // Context.sleep keeps each sleep reachable until the activity ends (see activities/sleep.ts):
+  // Context.sleep keeps each sleep reachable until the activity ends (see runtime/sleep.ts):
   // a copy sleeping after every chunk for weeks must hold nothing per sleep.
   const controller = new AbortController();
   for (let i = 0; i < 1000; i++) await sleep(0, controller.signal);

@@ -3,9 +3,9 @@
 // applied. Not before: the applier writes the ghost, and a trigger there would fire a second
 // time for changes whose effects the binlog already carries.
 import type { MigrationInput, TablePlan } from '../model/types';
-import { ghostTriggerName } from './inspect';
-import { exec, rows, type Conn } from './mysql';
-import * as sql from './sql';
+import { ghostTriggerName } from '../checks/table';
+import { exec, rows, type Conn } from '../mysql/query';
+import * as sql from '../mysql/statements';
 
 interface TriggerRow {
   TRIGGER_NAME: string;

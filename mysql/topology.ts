@@ -7,8 +7,8 @@
 //                        tables swap and swap back, and both stay for comparison.
 // Lag is measured on the replica read from and on --throttle-control-replicas.
 import { hostAndPort, type MigrationInput, type ServerRef, type TablePlan } from '../model/types';
-import { refuse } from './inspect';
-import { rows, type Conn } from './mysql';
+import { refuse } from '../checks/refuse';
+import { rows, type Conn } from './query';
 import {
   flavorOf,
   replicaLogsUpdates,
@@ -17,7 +17,7 @@ import {
   replicaStatusQuery,
   type ReplicaStatus,
 } from './flavor';
-import { must } from './must';
+import { must } from '../model/must';
 
 export type Topology = 'master' | 'replica' | 'migrate-on-replica' | 'test-on-replica';
 

@@ -3,7 +3,7 @@
 // fills in client-side, one statement a round trip (no connection allows more);
 // formatStatement shows a statement as the server receives it.
 import { format, type SqlValue } from 'mysql2';
-import { must } from './must';
+import { must } from '../model/must';
 
 export interface Statement {
   sql: string;

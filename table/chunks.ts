@@ -4,9 +4,9 @@
 // stores the watermark and the claimed ranges beyond it, in key order, each marked done or
 // not. A resumed copy redoes exactly the claimed ranges not done (they never committed) and
 // goes on after the last claimed one: nothing committed is copied twice, nothing skipped.
-import type { CopyCheckpoint } from './changelog';
+import type { CopyCheckpoint } from '../control/changelog';
 import { sameKey, type EncodedKey } from './keys';
-import { must } from './must';
+import { must } from '../model/must';
 
 /** A key range: keys above `after` (null: from the table's first key, inclusive) up to `to` inclusive. */
 export interface ChunkRange {

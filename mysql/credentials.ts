@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServerRef } from '../model/types';
-import { allowedDirs, isUnder } from './worker-policy';
+import { allowedDirs, isUnder } from '../runtime/worker-policy';
 
 export interface Credentials {
   user: string;

@@ -13,8 +13,8 @@
 //   GTIDs                         MariaDB: domain-server-sequence positions (@@gtid_binlog_pos,
 //                                 BINLOG_GTID_POS); MySQL: uuid:interval sets (@@gtid_mode,
 //                                 @@gtid_executed, @@gtid_purged, Executed_Gtid_Set, GTID_SUBSET)
-import { rows, type Conn } from './mysql';
-import { qualified, type Statement } from './sql';
+import { rows, type Conn } from './query';
+import { qualified, type Statement } from './statements';
 
 export type ServerKind = 'mariadb' | 'mysql';
 

@@ -11,14 +11,15 @@ import { Context } from '@temporalio/activity';
 import type { MigrationInput, TablePlan, ThrottleReport } from '../model/types';
 import { settingsFrom, validateChange, type Control, type Settings } from '../model/settings';
 import { HINT, readHints, readJson, writeJson } from './changelog';
-import type { CredentialResolver } from './credentials';
-import { exec, withConnection, type Conn } from './mysql';
-import type { MigrationMetrics } from './metrics';
-import type { ProgressReporter } from './progress';
+import type { CredentialResolver } from '../mysql/credentials';
+import { exec, type Conn } from '../mysql/query';
+import { withConnection } from '../mysql/connection';
+import type { MigrationMetrics } from '../runtime/metrics';
+import type { ProgressReporter } from '../runtime/progress';
 import { HttpThrottle, LagReader, throttleReason } from './throttler';
-import { applierOf } from './topology';
-import type { WorkerPolicy } from './worker-policy';
-import { must } from './must';
+import { applierOf } from '../mysql/topology';
+import type { WorkerPolicy } from '../runtime/worker-policy';
+import { must } from '../model/must';
 
 export const CONTROL_REFRESH_MS = 250;
 /** How long the first read waits for the workflow's answer, and how long later ones do. */

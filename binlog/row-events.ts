@@ -11,8 +11,8 @@
 // still to be replayed and puts it back, so the ghost converges to the original. UPDATE
 // would fail there for good, and INSERT IGNORE would keep the stale row.
 import type { ColumnMapping, SharedKey } from '../model/types';
-import * as sql from './sql';
-import { must } from './must';
+import * as sql from '../mysql/statements';
+import { must } from '../model/must';
 
 /** The ghost's name of the original's column `source` (every key column is copied). */
 export function ghostColumnOf(columns: ColumnMapping[], source: string): string {

@@ -3,10 +3,10 @@
 // right after them) and DDL statements. It knows nothing about ghosts or checkpoints.
 import { ApplicationFailure } from '@temporalio/common';
 import type { BinlogPosition, ServerRef } from '../model/types';
-import type { CredentialResolver } from './credentials';
-import { connectionOptions } from './mysql';
-import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysqljson';
-import type { Row, RowChange } from './rowevents';
+import type { CredentialResolver } from '../mysql/credentials';
+import { connectionOptions } from '../mysql/connection';
+import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysql-json';
+import type { Row, RowChange } from './row-events';
 import type { GtidSet as GtidSetModel, MariadbGtidPosition as MariadbGtidPositionModel } from '@vlasky/zongji' with {
   'resolution-mode': 'import',
 };

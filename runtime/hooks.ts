@@ -10,37 +10,10 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ghostTableName, oldTableName, tableNameBase, type MigrationInput } from '../model/types';
-
-export type HookName =
-  | 'on-startup'
-  | 'on-validated'
-  | 'on-rowcount-complete'
-  | 'on-before-row-copy'
-  | 'on-status'
-  | 'on-row-copy-complete'
-  | 'on-begin-postponed'
-  | 'on-before-cut-over'
-  | 'on-success'
-  | 'on-failure';
+import type { HookContext, HookName } from '../model/hooks';
 
 /** Hooks whose failure is only reported. */
 const ADVISORY: HookName[] = ['on-status', 'on-failure', 'on-success'];
-
-/** What the workflow knows at the moment of the hook, as gh-ost passes it. */
-export interface HookContext {
-  /** The old table's name, once the plan has it (--timestamp-old-table makes it at the start). */
-  oldTable?: string;
-  elapsedSeconds: number;
-  copyElapsedSeconds: number;
-  estimatedRows: number;
-  copiedRows: number;
-  progress: number;
-  etaSeconds?: number;
-  status?: string;
-  failure?: string;
-  executingHost: string;
-  migratedHost: string;
-}
 
 export function hookEnvironment(input: MigrationInput, ctx: HookContext): Record<string, string> {
   return {

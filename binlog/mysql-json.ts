@@ -14,7 +14,7 @@
 // bytes put into a document) are refused: UnrepresentableJson, unless data loss was accepted,
 // when they are written as their text.
 // The format: sql/json_binary.h in the MySQL source.
-import { SqlExpression } from './sql';
+import { SqlExpression } from '../mysql/statements';
 
 export type JsonNode =
   | { t: 'object'; entries: [string, JsonNode][] }

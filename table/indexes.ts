@@ -11,10 +11,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeferredIndex, MigrationInput, TablePlan } from '../model/types';
-import type { CredentialResolver } from './credentials';
-import { exec, mysqlErrorCode, rows, withConnection, type Conn } from './mysql';
-import * as sql from './sql';
-import { applierOf } from './topology';
+import type { CredentialResolver } from '../mysql/credentials';
+import { exec, rows, type Conn } from '../mysql/query';
+import { mysqlErrorCode } from '../mysql/errors';
+import { withConnection } from '../mysql/connection';
+import * as sql from '../mysql/statements';
+import { applierOf } from '../mysql/topology';
 
 const KEY_LINE = /^\s*KEY (`(?:[^`]|``)+`) \(/;
 

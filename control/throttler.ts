@@ -8,10 +8,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { parseThresholds, type Control } from '../model/settings';
 import type { MigrationInput, ServerRef, TablePlan } from '../model/types';
-import type { CredentialResolver } from './credentials';
-import { connect, rows, type Conn } from './mysql';
-import * as sql from './sql';
-import type { WorkerPolicy } from './worker-policy';
+import type { CredentialResolver } from '../mysql/credentials';
+import { connect } from '../mysql/connection';
+import { rows, type Conn } from '../mysql/query';
+import * as sql from '../mysql/statements';
+import type { WorkerPolicy } from '../runtime/worker-policy';
 
 export type Thresholds = Map<string, number>;
 

@@ -7,11 +7,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../model/types';
-import { BinlogStreamer } from './binlog';
-import { ControlReader, type WorkerServices } from './control';
-import { MigrationMetrics } from './metrics';
-import { applierOf } from './topology';
-import { checkPanicFlag } from './throttler';
+import { BinlogStreamer } from '../binlog/streamer';
+import { ControlReader, type WorkerServices } from '../control/live-settings';
+import { MigrationMetrics } from '../runtime/metrics';
+import { applierOf } from '../mysql/topology';
+import { checkPanicFlag } from '../control/throttler';
 import {
   advance,
   heartbeatMillis,
@@ -20,22 +20,20 @@ import {
   SupersededError,
   type BinlogCheckpoint,
   type Stored,
-} from './changelog';
-import type { CredentialResolver } from './credentials';
+} from '../control/changelog';
+import type { CredentialResolver } from '../mysql/credentials';
+import { connect } from '../mysql/connection';
 import {
-  connect,
   describeMysqlError,
   describeWarnings,
-  exec,
   isDataLossError,
   retryDelay,
-  rows,
-  type Conn,
   mysqlErrorCode,
   type Warning,
-} from './mysql';
+} from '../mysql/errors';
+import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS } from '../model/types';
-import { ProgressReporter, type ProgressSink } from './progress';
+import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import {
   appendDml,
   changeToDml,
@@ -45,9 +43,9 @@ import {
   lastChangePerKey,
   type GhostDml,
   type Row,
-} from './rowevents';
-import * as sql from './sql';
-import { binlogStatus, flavorOf } from './flavor';
+} from '../binlog/row-events';
+import * as sql from '../mysql/statements';
+import { binlogStatus, flavorOf } from '../mysql/flavor';
 
 /** Flush at least this often while changes are pending. */
 const FLUSH_INTERVAL_MS = 100;
@@ -372,7 +370,7 @@ class Applier {
     };
   }
 
-  accept(item: import('./binlog').StreamItem): void {
+  accept(item: import('../binlog/streamer').StreamItem): void {
     if (item.type === 'rows') {
       if (item.database !== this.plan.database) return;
       if (item.table === this.plan.table && !this.sealed) {

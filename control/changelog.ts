@@ -2,10 +2,10 @@
 // data it describes: the migration record, the copy checkpoint and the binlog checkpoint,
 // each written in the same transaction as the work it records.
 import type { BinlogPosition, TablePlan } from '../model/types';
-import type { ChunkRange, ClaimedChunk } from './chunks';
-import type { EncodedKey } from './keys';
-import { rows, type Conn } from './mysql';
-import * as sql from './sql';
+import type { ChunkRange, ClaimedChunk } from '../table/chunks';
+import type { EncodedKey } from '../table/keys';
+import { rows, type Conn } from '../mysql/query';
+import * as sql from '../mysql/statements';
 
 export const HINT = {
   migration: 'migration',
