@@ -50,6 +50,8 @@ export async function cutOver(
   input: MigrationInput,
   plan: TablePlan,
   controlSource?: ControlSource,
+  /** The cut-over window's end (epoch ms): no attempt begins after it. */
+  notAfter?: number,
 ): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   const lockTimeout = input.cutOverLockTimeoutSeconds;
@@ -71,6 +73,12 @@ export async function cutOver(
     }
     if (!(await tableExists(c, db, ghost))) {
       throw ApplicationFailure.nonRetryable(`ghost table ${db}.${ghost} is gone: cannot cut over`, 'GhostMissing');
+    }
+    if (notAfter !== undefined && Date.now() >= notAfter) {
+      throw ApplicationFailure.nonRetryable(
+        `the cut-over window closed at ${new Date(notAfter).toISOString()} before a cut-over could complete: it waits for the next`,
+        'CutOverWindowClosed',
+      );
     }
     // A sentry left by a dead attempt: first make sure no RENAME of that attempt still waits.
     await killPendingRenames(c, db, table);

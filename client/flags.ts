@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { AlterRefused, parseAlter } from '../table/alter-text';
 import { parseThresholds, validateChange } from '../model/settings';
 import { DEFAULTS, type MigrationInput } from '../model/types';
-import { INPUT_FIELDS } from '../model/migration-input';
+import { INPUT_FIELDS, startAtProblem } from '../model/migration-input';
+import { windowProblem } from '../model/cut-over-window';
 
 export class UsageError extends Error {}
 
-type Kind = 'string' | 'int' | 'float' | 'bool';
+/** `list`: repeatable, each value kept (in order). */
+type Kind = 'string' | 'int' | 'float' | 'bool' | 'list';
 export const FLAG_KINDS: Record<string, Kind> = {
   host: 'string',
   port: 'int',
@@ -103,6 +105,8 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'assume-rbr': 'bool',
   checksum: 'bool',
   'revert-window': 'string',
+  'cut-over-window': 'list',
+  'start-at': 'string',
   // verbose, debug: the embedded worker's log level; cut-over: atomic (or default) only; storage-engine: innodb only
   verbose: 'bool',
   debug: 'bool',
@@ -210,6 +214,30 @@ function durationSeconds(flag: string, raw: string): number {
   return seconds;
 }
 
+/** Between the values of a repeatable flag, as parsed (no value holds a newline). */
+export const LIST_SEPARATOR = '\n';
+
+/**
+ * --start-at as an instant: ISO 8601 with its zone as given; HH:MM[:SS], its next occurrence
+ * in this machine's local time; or a delay from now (90s, 30m, 24h).
+ */
+export function startAtInstant(raw: string, now: number = Date.now()): string {
+  const text = raw.trim();
+  const problem = startAtProblem(text);
+  if (!problem) return text;
+  const clock = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  if (clock && Number(clock[1]) < 24 && Number(clock[2]) < 60 && Number(clock[3] ?? 0) < 60) {
+    const at = new Date(now);
+    at.setHours(Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0), 0);
+    if (at.getTime() <= now) at.setDate(at.getDate() + 1);
+    return at.toISOString();
+  }
+  if (/^\d+(\.\d+)?[smhd]?$/.test(text)) return new Date(now + durationSeconds('start-at', text) * 1000).toISOString();
+  throw new UsageError(
+    `--start-at takes an ISO 8601 instant with its zone (2026-12-24T02:00:00Z), HH:MM, or a delay (30m), not "${raw}"`,
+  );
+}
+
 export interface ParsedFlags {
   values: Record<string, string | number | boolean>;
   positional: string[];
@@ -252,6 +280,8 @@ export function parseFlags(argv: string[], opts: { allowRefused?: boolean } = {}
     } else if (kind === 'float') {
       if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`--${name} takes a number, not "${raw}"`);
       values[name] = Number(raw);
+    } else if (kind === 'list') {
+      values[name] = values[name] === undefined ? raw : `${values[name]}${LIST_SEPARATOR}${raw}`;
     } else values[name] = raw;
   }
   if (refused.length && !opts.allowRefused) {
@@ -550,6 +580,15 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   ] as const) {
     if (v[flag] !== undefined) input[key] = String(v[flag]);
   }
+  if (v['cut-over-window'] !== undefined) {
+    const windows = String(v['cut-over-window']).split(LIST_SEPARATOR);
+    for (const w of windows) {
+      const problem = windowProblem(w);
+      if (problem) throw new UsageError(`--${problem}`);
+    }
+    input.cutOverWindows = windows;
+  }
+  if (v['start-at'] !== undefined) input.startAt = startAtInstant(String(v['start-at']));
   if (v['revert-window'] !== undefined) {
     input.revertWindowSeconds = durationSeconds('revert-window', String(v['revert-window']));
   }

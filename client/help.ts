@@ -137,6 +137,14 @@ export const FLAG_GROUPS: [string, [string, string][]][] = [
         'revert-window',
         'revenant: after the cut-over, keep the old table in sync for this long (90s, 30m, 24h, 7d) so that revert swaps back',
       ],
+      [
+        'cut-over-window',
+        'revenant (repeatable): cut over only inside this window, e.g. "Mon-Fri 02:00-04:00 Europe/Berlin"; ready outside it, the migration waits postponed, applying the binlog (revenant cut-over overrides)',
+      ],
+      [
+        'start-at',
+        'revenant: inspect now, begin the copy at this time: an ISO 8601 instant (2026-12-24T02:00:00Z), HH:MM (its next occurrence, local time) or a delay (90s, 30m, 24h)',
+      ],
     ],
   ],
   [
@@ -261,7 +269,10 @@ export function migrateHelp(): string {
     lines.push('', `${group}:`);
     for (const [flag, meaning] of flags) {
       const kind = FLAG_KINDS[flag];
-      lines.push(`  --${flag}${kind === 'bool' ? '' : ` ${kind}`}`, `      ${meaning}`);
+      lines.push(
+        `  --${flag}${kind === 'bool' ? '' : kind === 'list' ? ' string (repeatable)' : ` ${kind}`}`,
+        `      ${meaning}`,
+      );
     }
   }
   lines.push('', 'gh-ost flags revenant refuses, and why:');

@@ -6,12 +6,25 @@
 // Shared vocabulary: the workflow, the CLI and the tests read it; it imports nothing of theirs
 // but the input's TypeScript type.
 import type { MigrationInput } from './types';
+import { WINDOW_FORMAT, windowProblem } from './cut-over-window';
+
+/** What is wrong with a value of the right type, or undefined. */
+type Problem = (value: string) => string | undefined;
+
+/** An instant with its zone: 2026-12-24T02:00:00Z, 2026-12-24T03:00+01:00. */
+export function startAtProblem(value: string): string | undefined {
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+  return iso.test(value) && Number.isFinite(Date.parse(value))
+    ? undefined
+    : `startAt ${JSON.stringify(value)} is not an ISO 8601 instant with its zone (2026-12-24T02:00:00Z)`;
+}
 
 export type FieldSpec =
-  | { kind: 'string'; doc: string; required?: true; nonEmpty?: true; default?: string }
+  /** `problem`: what is wrong with a value beyond its type (a time, a window), or undefined. */
+  | { kind: 'string'; doc: string; required?: true; nonEmpty?: true; default?: string; problem?: Problem }
   | { kind: 'integer' | 'number'; doc: string; min: number; max: number; default?: number }
   | { kind: 'boolean'; doc: string; default?: boolean }
-  | { kind: 'string-list'; doc: string }
+  | { kind: 'string-list'; doc: string; problem?: Problem }
   | { kind: 'object'; doc: string; required?: true; fields: Record<string, FieldSpec> }
   | { kind: 'enum'; doc: string; values: readonly string[]; default?: string }
   /** A non-empty list of objects of these fields (a fleet's servers). */
@@ -140,6 +153,16 @@ export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
   hooksHint: str('--hooks-hint'),
   hooksHintOwner: str('--hooks-hint-owner'),
   hooksHintToken: str('--hooks-hint-token'),
+  cutOverWindows: {
+    kind: 'string-list',
+    doc: `--cut-over-window (repeatable): when the cut-over may run, ${WINDOW_FORMAT}`,
+    problem: windowProblem,
+  },
+  startAt: {
+    kind: 'string',
+    doc: '--start-at: the copy begins at this instant (ISO 8601 with its zone); inspection runs at once',
+    problem: startAtProblem,
+  },
 };
 
 /** The input refused: names the field and what it takes. */
@@ -172,9 +195,13 @@ function check(value: unknown, spec: FieldSpec, path: string): void {
   const refuse = () => {
     throw new InputRefused(`input field ${path}: ${JSON.stringify(value)} is not ${describe(spec)} (${spec.doc})`);
   };
+  const explain = (problem: string | undefined) => {
+    if (problem) throw new InputRefused(`input field ${path}: ${problem}`);
+  };
   switch (spec.kind) {
     case 'string':
       if (typeof value !== 'string' || (spec.nonEmpty && value === '')) refuse();
+      explain(spec.problem?.(value as string));
       return;
     case 'boolean':
       if (typeof value !== 'boolean') refuse();
@@ -186,6 +213,7 @@ function check(value: unknown, spec: FieldSpec, path: string): void {
       return;
     case 'string-list':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) refuse();
+      for (const item of value as string[]) explain(spec.problem?.(item));
       return;
     case 'internal':
       if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse();

@@ -137,6 +137,10 @@ export interface MigrationInput {
   checksum?: boolean;
   /** gh-ost's --allow-zero-in-date: the ghost is created and altered without NO_ZERO_DATE/NO_ZERO_IN_DATE. */
   allowZeroInDate?: boolean;
+  /** --cut-over-window (repeatable): the cut-over runs only inside one (model/cut-over-window.ts). */
+  cutOverWindows?: string[];
+  /** --start-at: an ISO 8601 instant; the copy waits for it (inspection does not). */
+  startAt?: string;
   // Topology (mysql/topology.ts). Without any: connected to a replica, writing its master.
   allowOnMaster?: boolean;
   migrateOnReplica?: boolean;
@@ -174,6 +178,7 @@ export { INPUT_DEFAULTS as DEFAULTS } from './migration-input';
 
 export type Phase =
   | 'inspecting'
+  | 'scheduled'
   | 'preparing'
   | 'migrating'
   | 'indexing'
@@ -332,6 +337,8 @@ export interface MigrationStatus {
   elapsedSeconds: number;
   copyElapsedSeconds: number;
   cutOverPostponed: boolean;
+  /** While a ready migration waits for its cut-over window: when the next opens and closes (ISO 8601), and which. */
+  cutOverWindow?: { opensAt: string; closesAt: string; window: string };
   cutOverAttempts: number;
   /** When the RENAME ran (epoch ms, the worker's clock). */
   renamedAt?: number;

@@ -42,6 +42,7 @@ import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
 import { settingsFrom, validateChange, type Control } from '../model/settings';
 import { completeInput } from '../model/migration-input';
+import { parseCutOverWindow, windowState, type CutOverWindow } from '../model/cut-over-window';
 import { checkedReport, checkedReports } from '../model/progress-report';
 import {
   checkpointTableName,
@@ -380,8 +381,12 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     for (const r of patched('checked-reports') ? checkedReports(reports) : reports) progressed(r);
     showDetails();
   });
+  let awaitingWindow = false;
+  let windowOverridden = false;
   setHandler(cutOverSignal, () => {
     status.cutOverPostponed = false;
+    // While a ready migration waits for its cut-over window, the operator's word opens one now.
+    if (awaitingWindow) windowOverridden = true;
   });
 
   /**
@@ -456,6 +461,12 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, tables));
       tablesExist = false;
       message += '; the ghost table and changelog were dropped';
+    } else if (tablesExist && tables && failureType(e) === 'StatementRefused' && patched('refused-drops-tables')) {
+      // A statement the server refuses as written would fail a --resurrect the same way: the
+      // run leaves nothing behind (runs begun before this marker kept the tables, and replay so).
+      await CancellationScope.nonCancellable(() => short.dropMigrationTables(input, tables));
+      tablesExist = false;
+      message += '; the ghost table and changelog were dropped (the same statement would fail again)';
     }
     if (tablesExist)
       message +=
@@ -493,6 +504,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       status.rowsEstimate = (await short.inspect(input)).estimatedRows;
       await hook('on-validated');
       await hook('on-rowcount-complete');
+      if (input.startAt && input.execute) await waitUntilStart(input.startAt);
       if (input.attemptInstantDdl && input.execute) {
         const instant = await short.attemptInstantDdl(input);
         if (instant.applied) {
@@ -599,13 +611,28 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       return renew();
     }
 
-    // 5. Cut over: atomic swap once the applier has caught up (and is not paused).
-    await applier.whileRunning(condition(() => !status.settings.paused));
-    await applier.whileRunning(hook('on-before-cut-over'));
-    phase('cutting-over');
-    status.cutOverAttempts++;
-    const swap = await applier.whileRunning(cutOverActivity.cutOver(input, p));
-    if (swap.renamedAt) status.renamedAt = swap.renamedAt;
+    // 5. Cut over: atomic swap once the applier has caught up (and is not paused), inside a
+    // cut-over window when there are any. An attempt begins only inside one: a cut-over the
+    // window closes on (its locks refused until then) waits for the next window.
+    const windows = (input.cutOverWindows ?? []).map(parseCutOverWindow);
+    for (;;) {
+      const closesAt = windows.length ? await waitForCutOverWindow(applier, windows) : undefined;
+      if (closesAt === 'renew') {
+        await applier.stop();
+        return renew();
+      }
+      await applier.whileRunning(condition(() => !status.settings.paused));
+      await applier.whileRunning(hook('on-before-cut-over'));
+      phase('cutting-over');
+      status.cutOverAttempts++;
+      try {
+        const swap = await applier.whileRunning(cutOverActivity.cutOver(input, p, closesAt));
+        if (swap.renamedAt) status.renamedAt = swap.renamedAt;
+        break;
+      } catch (e) {
+        if (closesAt === undefined || failureType(e) !== 'CutOverWindowClosed') throw e;
+      }
+    }
     await applier.stop();
     tablesExist = false;
 
@@ -614,6 +641,51 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     const kept = input.revertWindowSeconds ? await revertWindow(p) : undefined;
 
     return finish(p, kept);
+  }
+
+  /** --start-at: the migration was inspected; nothing is created before this instant. */
+  async function waitUntilStart(at: string): Promise<void> {
+    const wait = Date.parse(at) - Date.now();
+    if (wait <= 0) return;
+    phase(
+      'scheduled',
+      `inspected; the migration begins at ${at} (--start-at); abort cancels it, nothing is created before`,
+    );
+    await sleep(wait);
+  }
+
+  /**
+   * Until a cut-over window is open: returns when it closes (epoch ms), undefined when the
+   * operator said cut over now, or 'renew' when the history filled first. One timer a window,
+   * however far away it is.
+   */
+  async function waitForCutOverWindow(
+    applier: ReturnType<typeof startApplier>,
+    windows: CutOverWindow[],
+  ): Promise<number | undefined | 'renew'> {
+    for (;;) {
+      const state = windowState(Date.now(), windows);
+      if (state.inside) {
+        status.cutOverWindow = undefined;
+        return state.closesAt;
+      }
+      const opensAt = new Date(state.opensAt).toISOString();
+      status.cutOverWindow = { opensAt, closesAt: new Date(state.closesAt).toISOString(), window: state.window };
+      phase(
+        'postponed',
+        `ready; the cut-over waits for its window "${state.window}", next open from ${opensAt} (signal cut-over to cut over now)`,
+      );
+      awaitingWindow = true;
+      const full = () => canRenew && historyFull(historyLimit);
+      await applier.whileRunning(condition(() => windowOverridden || full(), state.opensAt - Date.now()));
+      awaitingWindow = false;
+      if (windowOverridden) {
+        windowOverridden = false;
+        status.cutOverWindow = undefined;
+        return undefined;
+      }
+      if (full()) return 'renew';
+    }
   }
 
   /** 7. Clean up, and say what there is now. */

@@ -189,3 +189,21 @@ test("refuses a server reached through a forwarded port (gh-ost's port check); -
     forwarder.close();
   }
 });
+
+test('a statement the server refuses as written, once the ghost exists, fails at once and leaves nothing', {
+  timeout: 120_000,
+}, async () => {
+  const db = 'rv_refused_statement';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 2000);
+  // A SELECT (the settings' rule) the server cannot parse: each try would fail the same way.
+  const handle = await temporal.start(
+    input(db, 't', 'ADD COLUMN r INT NULL', { throttleQuery: 'SELECT FROM WHERE', copyStartDelayMillis: 500 }),
+  );
+  const began = Date.now();
+  const failure = await failureOf(handle);
+  assert.match(failure, /refuses a statement as written/);
+  assert.match(failure, /the ghost table and changelog were dropped/);
+  assert.ok(Date.now() - began < 30_000, `failed in ${Date.now() - began} ms, not retried for minutes`);
+  assert.deepEqual(await tablesIn(db), ['t']);
+});
