@@ -69,8 +69,13 @@ export function refusedStatementFailure(e: unknown): ApplicationFailure | undefi
   );
 }
 
-/** Errors after which the same transaction may simply be run again. */
-export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+/**
+ * Errors after which the same transaction may simply be run again. ER_CHECKREAD (1020, "Record
+ * has changed since last read"): MariaDB 11.8's innodb_snapshot_isolation (on by default) refuses
+ * a transaction that locks a row changed since its snapshot, as a deadlock would end it; two
+ * copiers' checkpoints in the changelog meet so under load.
+ */
+export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_CHECKREAD']);
 
 /** A MySQL error as the Go driver prints it (what gh-ost users grep for): "Error 1067 (42000): …". */
 export function describeMysqlError(e: unknown): string {
@@ -87,8 +92,7 @@ export function describeMysqlError(e: unknown): string {
  * --default-retries times.
  */
 const TRANSIENT_ERRORS = new Set([
-  'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT',
+  ...RETRYABLE_LOCK_ERRORS,
   'ER_SERVER_SHUTDOWN',
   'ER_CONNECTION_KILLED',
   'ER_QUERY_INTERRUPTED',

@@ -471,7 +471,7 @@ export class WriteLoad {
         if (this.pauseMillis) await new Promise((r) => setTimeout(r, this.pauseMillis));
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
-        if (['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(code)) {
+        if (['ER_DUP_ENTRY', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_CHECKREAD'].includes(code)) {
           await c.query('ROLLBACK').catch(() => {});
         } else if (
           /PROTOCOL_CONNECTION_LOST|ECONNREFUSED|ECONNRESET|ER_SERVER_SHUTDOWN|EPIPE|closed state|ER_CONNECTION_KILLED/.test(
