@@ -27,7 +27,7 @@ export function privilegeFailure(e: unknown): ApplicationFailure | undefined {
   if (!PRIVILEGE_DENIED.has(mysqlErrorCode(e) ?? '')) return undefined;
   return ApplicationFailure.nonRetryable(
     `the migration's account lacks a privilege: ${describeMysqlError(e)}${runningStatement(e, 80)}` +
-      '; grant what revenant needs (the README\'s "Privileges": gh-ost\'s grants, plus SLAVE MONITOR on MariaDB and SELECT on performance_schema on MySQL)',
+      '; grant what revenant needs (docs/security.md, "Privileges": gh-ost\'s grants, plus SLAVE MONITOR on MariaDB and SELECT on performance_schema on MySQL)',
     'PrivilegeMissing',
   );
 }
