@@ -106,6 +106,8 @@ async function checkGrants(conn: Conn, f: Flavor): Promise<void> {
   if (!replicaMonitorPrivileges(f).some((p) => global.has(p)) && !missing.includes(monitor)) missing.push(monitor);
   for (const p of TABLE_PRIVILEGES) if (!global.has(p) && !anyDb.has(p) && !anyDb.has('ALL')) missing.push(p);
   if (missing.length) {
-    refuse(`the MySQL user lacks privileges revenant needs: ${missing.join(', ')} (see docs/security.md, "Privileges")`);
+    refuse(
+      `the MySQL user lacks privileges revenant needs: ${missing.join(', ')} (see docs/security.md, "Privileges")`,
+    );
   }
 }

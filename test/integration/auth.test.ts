@@ -98,7 +98,7 @@ test("the least-privileged account: gh-ost's grants alone are refused at once, n
       await failureOf(handle),
       IS_MYSQL
         ? /cannot read performance_schema: GRANT SELECT ON performance_schema\.\*/
-        : /the MySQL user lacks privileges revenant needs: SLAVE MONITOR \(see docs/security.md, "Privileges"\)/,
+        : /the MySQL user lacks privileges revenant needs: SLAVE MONITOR \(see docs\/security\.md, "Privileges"\)/,
     );
     assert.ok(Date.now() - started < 20_000, `refused within seconds, not retried (${Date.now() - started} ms)`);
     assert.deepEqual(await tablesIn(db), ['t'], 'nothing left behind');
