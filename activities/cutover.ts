@@ -5,7 +5,9 @@
 // drops the sentry and unlocks, and B's RENAME runs before any queued write. Whatever dies
 // when, the original table stays: while the sentry exists no RENAME of it can succeed.
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from '../control/catch-up';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import type { MigrationInput, TablePlan } from '../model/types';
 import type { CredentialResolver } from '../mysql/credentials';
 import type { ControlSource } from '../control/live-settings';
@@ -13,8 +15,10 @@ import { connect } from '../mysql/connection';
 import { exec, rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
 import {
+  cutOverBlockers,
   flavorOf,
   isMysql,
+  metadataLockInfoQuery,
   renameLockProbe,
   renameQueuedOnTable,
   startReplica,
@@ -32,6 +36,82 @@ export interface CutOverResult {
   alreadySwapped: boolean;
   /** When the RENAME returned (epoch ms, this worker's clock): a fleet's cut-overs together are judged by their spread. */
   renamedAt?: number;
+  /** Sessions --force-cut-over-after killed before the lock was taken (recorded in history with the result). */
+  killed?: string[];
+}
+
+/** A transaction that modified more rows than this is spared by --force-cut-over-after unless told otherwise. */
+export const DEFAULT_FORCE_MAX_ROWS = 1_000_000;
+
+interface Blocker {
+  id: number;
+  user: string;
+  host: string;
+  command: string;
+  seconds: number;
+  query: string | null;
+  rowsModified: number | null;
+  trxSeconds: number | null;
+}
+
+const describeBlocker = (b: Blocker): string =>
+  `session ${b.id} (${b.user}@${b.host}, ${
+    b.trxSeconds !== null
+      ? `transaction open ${b.trxSeconds} s, ${b.rowsModified ?? 0} rows modified`
+      : 'no transaction'
+  }, ${b.query ? `running ${b.query.replace(/\s+/g, ' ').slice(0, 80)}` : `${b.command.toLowerCase()} ${b.seconds} s`})`;
+
+/** The sessions that keep the cut-over from locking the original (mysql/flavor.ts says how each server tells). */
+async function findBlockers(c: Conn, db: string, table: string, own: number[]): Promise<Blocker[]> {
+  const f = flavorOf(c);
+  const mdlInfo = isMysql(f) || Number((await rows(c, metadataLockInfoQuery()))[0]?.n ?? 0) > 0;
+  const found = await rows(c, cutOverBlockers(f, db, table, own, mdlInfo));
+  return found.map((r) => ({
+    id: Number(r.id),
+    user: String(r.user),
+    host: String(r.host),
+    command: String(r.command),
+    seconds: Number(r.seconds ?? 0),
+    query: r.query === null ? null : String(r.query),
+    rowsModified: r.rowsModified === null ? null : Number(r.rowsModified),
+    trxSeconds: r.trxSeconds === null ? null : Number(r.trxSeconds),
+  }));
+}
+
+/**
+ * --force-cut-over-after, as Spirit and Vitess do it: while this attempt's LOCK TABLES waits
+ * (queued ahead of any newer statement on the table), kill the sessions that hold the table:
+ * the connection of one with an open transaction (its locks go with it), the statement of one
+ * without. A transaction over the row limit is spared (rolling it back could take as long as it
+ * took), unless --force-cut-over-kill-large. Returns what was killed and what was spared.
+ */
+async function killBlockers(
+  c: Conn,
+  input: MigrationInput,
+  db: string,
+  table: string,
+  own: number[],
+): Promise<{ killed: string[]; spared: string[] }> {
+  const maxRows = input.forceCutOverMaxRows ?? DEFAULT_FORCE_MAX_ROWS;
+  const killed: string[] = [];
+  const spared: string[] = [];
+  for (const b of await findBlockers(c, db, table, own)) {
+    if (!input.forceCutOverKillLarge && (b.rowsModified ?? 0) > maxRows) {
+      spared.push(
+        `${describeBlocker(b)}: spared, more than ${maxRows} rows modified (--force-cut-over-kill-large kills it)`,
+      );
+      continue;
+    }
+    try {
+      await exec(c, b.trxSeconds !== null ? sql.killConnection(b.id) : sql.killQuery(b.id));
+      killed.push(`${b.trxSeconds !== null ? 'KILL' : 'KILL QUERY'} ${describeBlocker(b)}`);
+    } catch (e) {
+      // Gone already (ER_NO_SUCH_THREAD), or not ours to kill: said, not fatal.
+      spared.push(`${describeBlocker(b)}: not killed (${(e as Error).message})`);
+    }
+  }
+  if (killed.length) Context.current().log.warn('cut-over: killed the sessions that blocked it', { killed });
+  return { killed, spared };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,6 +132,7 @@ export async function cutOver(
   controlSource?: ControlSource,
   /** The cut-over window's end (epoch ms): no attempt begins after it. */
   notAfter?: number,
+  progress?: ProgressSink,
 ): Promise<CutOverResult> {
   const { database: db, table, ghostTable: ghost, oldTable: old } = plan;
   const lockTimeout = input.cutOverLockTimeoutSeconds;
@@ -109,12 +190,36 @@ export async function cutOver(
     b = await connect(applier, credentials);
     await exec(a, sql.lockWaitTimeout(lockTimeout));
     await exec(a, sql.createSentry(db, old));
-    try {
-      await exec(a, sql.lockTablesWrite(db, [table, old]));
-    } catch (e) {
+    const own: number[] = [];
+    for (const x of new Set([a, b, c, inspected])) own.push((await rows<{ id: number }>(x, sql.connectionId()))[0].id);
+    // --force-cut-over-after counts from the cut-over's first attempt (retries keep its schedule time).
+    const forceAt = input.forceCutOverAfterSeconds
+      ? Context.current().info.scheduledTimestampMs + input.forceCutOverAfterSeconds * 1000
+      : undefined;
+    const locking = exec(a, sql.lockTablesWrite(db, [table, old])).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    let forced: { killed: string[]; spared: string[] } | undefined;
+    if (forceAt !== undefined && Date.now() + lockTimeout * 500 >= forceAt) {
+      // Half the lock wait in: still waiting, the blockers go, and the queued lock is granted.
+      const locked = await Promise.race([locking.then(() => true), sleep(lockTimeout * 500).then(() => false)]);
+      if (!locked) forced = await killBlockers(c, input, db, table, own);
+    }
+    const lockFailure = await locking;
+    if (lockFailure) {
       await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
+      const blockers = (await findBlockers(c, db, table, own).catch(() => [])).map(describeBlocker);
+      const said = [
+        ...(forced?.spared ?? []),
+        ...(blockers.length ? [`held by ${blockers.join('; ')}`] : []),
+        ...(forced?.killed.length ? [`killed ${forced.killed.join('; ')}`] : []),
+        ...(forceAt === undefined && blockers.length ? ['--force-cut-over-after would kill them'] : []),
+      ].join('; ');
+      if (said)
+        ProgressReporter.forCurrentActivity(progress).report({ kind: 'cut-over', blockers: said.slice(0, 4000) });
       throw ApplicationFailure.retryable(
-        `could not lock ${db}.${table} within ${lockTimeout}s (${(e as Error).message}); will retry`,
+        `could not lock ${db}.${table} within ${lockTimeout}s (${lockFailure.message})${said ? `: ${said}` : ''}; will retry`,
         'LockTimeout',
       );
     }
@@ -166,7 +271,12 @@ export async function cutOver(
         'RenameFailed',
       );
     }
-    return { swapped: true, alreadySwapped: false, renamedAt: Date.now() };
+    return {
+      swapped: true,
+      alreadySwapped: false,
+      renamedAt: Date.now(),
+      ...(forced?.killed.length ? { killed: forced.killed } : {}),
+    };
   } finally {
     if (replicationStopped) await exec(c, startReplica(flavorOf(c))).catch(() => {});
     a?.destroy();

@@ -44,7 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan, services),
     checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan, control),
     cutOver: (input: MigrationInput, plan: TablePlan, notAfter?: number) =>
-      cutOver(credentials, input, plan, control, notAfter),
+      cutOver(credentials, input, plan, control, notAfter, progress),
     cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) =>
       cleanup(credentials, input, plan, kept, keepCheckpointTable),
     keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),

@@ -107,6 +107,8 @@ export const FLAG_KINDS: Record<string, Kind> = {
   'revert-window': 'string',
   'cut-over-window': 'list',
   'start-at': 'string',
+  'force-cut-over-after': 'string',
+  'force-cut-over-kill-large': 'bool',
   // verbose, debug: the embedded worker's log level; cut-over: atomic (or default) only; storage-engine: innodb only
   verbose: 'bool',
   debug: 'bool',
@@ -589,6 +591,15 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input.cutOverWindows = windows;
   }
   if (v['start-at'] !== undefined) input.startAt = startAtInstant(String(v['start-at']));
+  if (v['force-cut-over-after'] !== undefined)
+    input.forceCutOverAfterSeconds = durationSeconds('force-cut-over-after', String(v['force-cut-over-after']));
+  if (bool('force-cut-over-kill-large')) {
+    if (!input.forceCutOverAfterSeconds)
+      throw new UsageError(
+        '--force-cut-over-kill-large needs --force-cut-over-after (how long before blockers are killed)',
+      );
+    input.forceCutOverKillLarge = true;
+  }
   if (v['revert-window'] !== undefined) {
     input.revertWindowSeconds = durationSeconds('revert-window', String(v['revert-window']));
   }

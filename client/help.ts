@@ -142,6 +142,14 @@ export const FLAG_GROUPS: [string, [string, string][]][] = [
         'revenant (repeatable): cut over only inside this window, e.g. "Mon-Fri 02:00-04:00 Europe/Berlin"; ready outside it, the migration waits postponed, applying the binlog (revenant cut-over overrides)',
       ],
       [
+        'force-cut-over-after',
+        'revenant: once the cut-over has failed to lock the table this long (5s, 2m), kill the sessions that hold it (KILL for an open transaction, KILL QUERY otherwise), sparing a transaction that modified over a million rows; off by default',
+      ],
+      [
+        'force-cut-over-kill-large',
+        'revenant: with --force-cut-over-after, kill blockers however many rows they modified',
+      ],
+      [
         'start-at',
         'revenant: inspect now, begin the copy at this time: an ISO 8601 instant (2026-12-24T02:00:00Z), HH:MM (its next occurrence, local time) or a delay (90s, 30m, 24h)',
       ],

@@ -158,6 +158,17 @@ export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
     doc: `--cut-over-window (repeatable): when the cut-over may run, ${WINDOW_FORMAT}`,
     problem: windowProblem,
   },
+  forceCutOverAfterSeconds: int(
+    '--force-cut-over-after: kill the sessions that block the cut-over once its lock waits failed this long (0: never)',
+    0,
+    30 * 86_400,
+  ),
+  forceCutOverMaxRows: int(
+    'spare a blocker whose transaction modified more rows than this (default 1,000,000)',
+    0,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  forceCutOverKillLarge: bool('--force-cut-over-kill-large: kill blockers however many rows they modified'),
   startAt: {
     kind: 'string',
     doc: '--start-at: the copy begins at this instant (ISO 8601 with its zone); inspection runs at once',

@@ -70,6 +70,8 @@ export function checkedReport(report: unknown): ProgressReport | undefined {
         ? (report as unknown as ProgressReport)
         : undefined;
     }
+    case 'cut-over':
+      return has(report, { blockers: 'string' }, {}) ? (report as unknown as ProgressReport) : undefined;
     default:
       return undefined;
   }

@@ -141,6 +141,12 @@ export interface MigrationInput {
   cutOverWindows?: string[];
   /** --start-at: an ISO 8601 instant; the copy waits for it (inspection does not). */
   startAt?: string;
+  /** --force-cut-over-after: once the cut-over's lock waits have failed this long, its blockers are killed. */
+  forceCutOverAfterSeconds?: number;
+  /** Sessions whose transaction modified more rows than this are never killed (default 1,000,000)... */
+  forceCutOverMaxRows?: number;
+  /** ...unless --force-cut-over-kill-large. */
+  forceCutOverKillLarge?: boolean;
   // Topology (mysql/topology.ts). Without any: connected to a replica, writing its master.
   allowOnMaster?: boolean;
   migrateOnReplica?: boolean;
@@ -317,7 +323,14 @@ export type ProgressReport =
   | { kind: 'copy'; copy: CopyProgress }
   | { kind: 'apply'; apply: ApplyProgress }
   | ResumeReport
-  | ThrottleReport;
+  | ThrottleReport
+  | CutOverBlockedReport;
+
+/** The cut-over could not lock the original: who holds it, and what --force-cut-over-after did or spared. */
+export interface CutOverBlockedReport {
+  kind: 'cut-over';
+  blockers: string;
+}
 
 export interface MigrationStatus {
   workflowId: string;
@@ -340,6 +353,10 @@ export interface MigrationStatus {
   /** While a ready migration waits for its cut-over window: when the next opens and closes (ISO 8601), and which. */
   cutOverWindow?: { opensAt: string; closesAt: string; window: string };
   cutOverAttempts: number;
+  /** Sessions that kept the last cut-over attempt from locking the original, and why any was spared. */
+  cutOverBlockers?: string;
+  /** Sessions --force-cut-over-after killed so that the cut-over could lock the original. */
+  cutOverKills?: string[];
   /** When the RENAME ran (epoch ms, the worker's clock). */
   renamedAt?: number;
   /** Activity attempts that resumed from a checkpoint, and the committed work they redid. */

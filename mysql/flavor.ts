@@ -296,6 +296,66 @@ export const enableMetadataLockInstrument = (f: Flavor): Statement | undefined =
 
 // ---- Cut-over ---------------------------------------------------------------------------
 
+/** Sessions that are never a cut-over's blocker to kill: the server's own and replication's. */
+const NOT_BLOCKERS =
+  "('Daemon', 'Binlog Dump', 'Binlog Dump GTID', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Connect')";
+
+/**
+ * The sessions that keep the cut-over from locking the original (--force-cut-over-after):
+ * each one's id, user, host, command, seconds in its state, statement, and its open
+ * transaction's age and rows modified (none: NULL). `exclude`: the cut-over's own sessions.
+ *
+ * MySQL: who holds a granted metadata lock on the table (performance_schema.metadata_locks,
+ * which inspect requires for the cut-over already). MariaDB: the same from
+ * information_schema.METADATA_LOCK_INFO where the metadata_lock_info plugin is loaded
+ * (`mdlInfo`); without it the server cannot say who holds a table's metadata lock, and every
+ * session of the schema with an open transaction, or whose statement names the table, counts.
+ */
+export function cutOverBlockers(f: Flavor, db: string, table: string, exclude: number[], mdlInfo: boolean): Statement {
+  const ids = exclude.length ? exclude : [0];
+  const columns = `p.ID AS id, p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS seconds,
+      LEFT(p.INFO, 200) AS query, x.trx_rows_modified AS rowsModified,
+      TIMESTAMPDIFF(SECOND, x.trx_started, NOW()) AS trxSeconds`;
+  const joins = `FROM information_schema.PROCESSLIST p
+      LEFT JOIN information_schema.INNODB_TRX x ON x.trx_mysql_thread_id = p.ID`;
+  const common = `p.ID <> CONNECTION_ID() AND p.ID NOT IN (${ids.map(() => '?').join(', ')})
+      AND p.COMMAND NOT IN ${NOT_BLOCKERS} AND p.USER <> 'system user'`;
+  if (isMysql(f))
+    return {
+      sql: `SELECT ${columns} ${joins}
+        WHERE ${common} AND p.ID IN (
+          SELECT t.PROCESSLIST_ID FROM performance_schema.metadata_locks m
+          JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID
+          WHERE m.OBJECT_TYPE = 'TABLE' AND m.OBJECT_SCHEMA = ? AND m.OBJECT_NAME = ? AND m.LOCK_STATUS = 'GRANTED')
+        ORDER BY p.ID`,
+      params: [...ids, db, table],
+    };
+  if (mdlInfo)
+    return {
+      sql: `SELECT ${columns} ${joins}
+        WHERE ${common} AND p.ID IN (
+          SELECT THREAD_ID FROM information_schema.METADATA_LOCK_INFO WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?)
+        ORDER BY p.ID`,
+      params: [...ids, db, table],
+    };
+  // An open transaction of a second or more (the applier's own last milliseconds), or a
+  // statement that names the table as a word.
+  const word = `\\b${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`;
+  return {
+    sql: `SELECT ${columns} ${joins}
+      WHERE ${common} AND ((x.trx_id IS NOT NULL AND p.DB = ? AND x.trx_started <= NOW() - INTERVAL 1 SECOND)
+        OR p.INFO REGEXP ?)
+      ORDER BY p.ID`,
+    params: [...ids, db, word],
+  };
+}
+
+/** Whether MariaDB's metadata_lock_info plugin answers (MySQL: not needed). */
+export const metadataLockInfoQuery = (): Statement => ({
+  sql: "SELECT COUNT(*) AS n FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'",
+  params: [],
+});
+
 /**
  * The cut-over's last check before it unlocks the original (cutover.ts): the RENAME must be
  * queued on the original table itself. It takes its metadata locks in name order, and

@@ -723,6 +723,7 @@ export const otherSessions = (): Statement => ({
 });
 
 export const killQuery = (id: number): Statement => ({ sql: `KILL QUERY ?`, params: [id] });
+export const killConnection = (id: number): Statement => ({ sql: `KILL CONNECTION ?`, params: [id] });
 
 /** RENAME statements running in other sessions (a dead cut-over attempt's may still wait). */
 export const pendingRenames = (): Statement => ({

@@ -362,6 +362,8 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       if (r.apply) applyProgressed(r.apply);
     } else if (r.kind === 'apply') {
       applyProgressed(r.apply);
+    } else if (r.kind === 'cut-over') {
+      status.cutOverBlockers = r.blockers;
     } else {
       status.resumes++;
       status.lastResume = `${r.phase} attempt ${r.attempt}: ${r.checkpoint}; redid ${r.redone} ${r.phase === 'copy' ? 'chunks' : 'events'}`;
@@ -628,6 +630,8 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       try {
         const swap = await applier.whileRunning(cutOverActivity.cutOver(input, p, closesAt));
         if (swap.renamedAt) status.renamedAt = swap.renamedAt;
+        if (swap.killed?.length) status.cutOverKills = swap.killed;
+        status.cutOverBlockers = undefined;
         break;
       } catch (e) {
         if (closesAt === undefined || failureType(e) !== 'CutOverWindowClosed') throw e;

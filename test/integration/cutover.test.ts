@@ -1,4 +1,5 @@
 // Composite keys and a contested cut-over.
+import type { RowDataPacket } from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -11,10 +12,11 @@ import {
   startTemporal,
   tablesIn,
   waitForPhase,
+  waitForStatus,
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
-import { cutOverSignal } from '../../model/messages';
+import { cutOverSignal, statusQuery } from '../../model/messages';
 
 let temporal: TestTemporal;
 before(async () => {
@@ -132,3 +134,146 @@ test("writes queued behind the cut-over's lock land in the migrated table: three
     await load.stop();
   }
 });
+
+/** A session of its own, and its id on the server. */
+async function session(db: string) {
+  const c = await admin(db);
+  const [[{ id }]] = await c.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+  return { c, id: Number(id) };
+}
+
+const statusOf = async (handle: Awaited<ReturnType<TestTemporal['start']>>) => handle.query(statusQuery);
+
+test('sessions that block the cut-over: reported without --force-cut-over-after, killed with it', {
+  timeout: 300_000,
+}, async () => {
+  const db = 'rv_force_cutover';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 3000);
+  const cols = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+  const blockers = async () => {
+    // One idle in a transaction that read the table, one running a minute-long query on it.
+    const idle = await session(db);
+    await idle.c.query('BEGIN');
+    await idle.c.query('SELECT COUNT(*) FROM t');
+    const busy = await session(db);
+    const sleeping = busy.c.query('SELECT SLEEP(60) FROM t LIMIT 1').catch((e: Error) => e);
+    await waitForProcess(db, busy.id);
+    return { idle, busy, sleeping };
+  };
+
+  // Without the flag: the cut-over waits, and the status names who it waits for.
+  const plain = await temporal.start(
+    input(db, 't', 'ADD COLUMN x INT NULL', { postponeCutOver: true, cutOverLockTimeoutSeconds: 1 }),
+  );
+  await waitForPhase(plain, ['postponed']);
+  const first = await blockers();
+  await plain.signal(cutOverSignal);
+  const reported = await waitForStatus(
+    plain,
+    (s) =>
+      !!s.cutOverBlockers?.includes(`session ${first.idle.id} `) &&
+      s.cutOverBlockers.includes(`session ${first.busy.id} `),
+    'the blockers in the status',
+    60_000,
+  );
+  assert.match(reported.cutOverBlockers ?? '', /--force-cut-over-after would kill them/);
+  const during = await tablesIn(db);
+  assert.ok(during.includes('_t_gho') && !during.includes('_t_del'), `nothing swapped while blocked: ${during}`);
+  await first.idle.c.query('COMMIT');
+  const root = await admin();
+  await root.query('KILL QUERY ?', [first.busy.id]);
+  await root.end();
+  await plain.result();
+  assert.deepEqual(await checksum(db, 't', cols), await checksum(db, '_t_del', cols));
+  await first.idle.c.end();
+  await first.busy.c.end();
+
+  // With it: once the lock waits failed for 5 s, both are killed and the cut-over goes through.
+  const forced = await temporal.start(
+    input(db, 't', 'ADD COLUMN y INT NULL', {
+      postponeCutOver: true,
+      cutOverLockTimeoutSeconds: 1,
+      forceCutOverAfterSeconds: 5,
+      initiallyDropOldTable: true,
+    }),
+  );
+  await waitForPhase(forced, ['postponed']);
+  const second = await blockers();
+  const signalled = Date.now();
+  await forced.signal(cutOverSignal);
+  const result = (await forced.result()) as { status: { cutOverKills?: string[] } };
+  assert.ok(Date.now() - signalled < 15_000, `cut over ${Date.now() - signalled} ms after the signal`);
+  const kills = result.status.cutOverKills ?? [];
+  assert.ok(
+    kills.some((k) => k.startsWith(`KILL session ${second.idle.id} `)),
+    `the idle transaction killed: ${kills}`,
+  );
+  assert.ok(
+    kills.some((k) => k.includes(`session ${second.busy.id} `)),
+    `the running query killed: ${kills}`,
+  );
+  // Recorded in history: the cut-over activity's result names them.
+  const results = ((await forced.fetchHistory()).events ?? []).flatMap(
+    (e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [],
+  );
+  assert.ok(
+    results.some((p) =>
+      Buffer.from(p.data ?? [])
+        .toString()
+        .includes(`KILL session ${second.idle.id} `),
+    ),
+    'the kills are in the history',
+  );
+  await assert.rejects(second.idle.c.query('SELECT 1'), 'the idle session was killed');
+  assert.ok((await second.sleeping) instanceof Error, 'the query was ended');
+  assert.deepEqual(await checksum(db, 't', cols), await checksum(db, '_t_del', cols));
+  second.idle.c.destroy();
+  second.busy.c.destroy();
+
+  // A transaction over the row limit is spared: the cut-over keeps waiting and says why.
+  const spared = await temporal.start(
+    input(db, 't', 'ADD COLUMN z INT NULL', {
+      postponeCutOver: true,
+      cutOverLockTimeoutSeconds: 1,
+      forceCutOverAfterSeconds: 1,
+      forceCutOverMaxRows: 100,
+      initiallyDropOldTable: true,
+    }),
+  );
+  await waitForPhase(spared, ['postponed']);
+  const large = await session(db);
+  await large.c.query('BEGIN');
+  await large.c.query('UPDATE t SET amount = amount + 1 WHERE id <= 500');
+  await spared.signal(cutOverSignal);
+  const waiting = await waitForStatus(
+    spared,
+    (s) => !!s.cutOverBlockers?.includes(`session ${large.id} `) && s.cutOverBlockers.includes('spared'),
+    'the large transaction spared',
+    60_000,
+  );
+  assert.match(waiting.cutOverBlockers ?? '', /spared, more than 100 rows modified/);
+  assert.equal((await statusOf(spared)).phase, 'cutting-over');
+  await large.c.query('COMMIT');
+  await large.c.end();
+  await spared.result();
+  assert.deepEqual(await checksum(db, 't', cols), await checksum(db, '_t_del', cols));
+});
+
+/** Until session `id` runs a statement (its query has reached the server). */
+async function waitForProcess(db: string, id: number): Promise<void> {
+  const c = await admin(db);
+  try {
+    for (let i = 0; i < 100; i++) {
+      const [r] = await c.query<RowDataPacket[]>(
+        "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query'",
+        [id],
+      );
+      if (r.length) return;
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    throw new Error(`session ${id} never ran its statement`);
+  } finally {
+    await c.end();
+  }
+}

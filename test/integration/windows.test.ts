@@ -68,6 +68,9 @@ test('a migration ready outside its window waits postponed, then cuts over insid
   assert.equal(waiting.cutOverWindow?.opensAt, new Date(opens).toISOString());
   assert.equal(waiting.cutOverWindow?.closesAt, new Date(closes).toISOString());
   assert.match(waiting.message ?? '', /waits for its window "daily .* UTC", next open from/);
+  // Temporal Web's "current details" say it too.
+  const { currentDetails } = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  assert.match(currentDetails ?? '', new RegExp(`next open from ${new Date(opens).toISOString()}`));
   await load.stop();
   const before = await historyEvents(handle);
   const result = (await handle.result()) as { status: { renamedAt?: number } };

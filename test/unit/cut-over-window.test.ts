@@ -112,3 +112,17 @@ test('the input refuses a bad window or start time, naming the field', () => {
     'daily 01:00-02:00',
   ]);
 });
+
+test('--force-cut-over-after takes a duration; --force-cut-over-kill-large needs it', () => {
+  const base = ['--database', 'd', '--table', 't', '--alter', 'ADD COLUMN c INT'];
+  assert.equal(migrateRequest(parseFlags([...base, '--force-cut-over-after', '5s'])).input.forceCutOverAfterSeconds, 5);
+  assert.equal(migrateRequest(parseFlags([...base, '--force-cut-over-after=2m'])).input.forceCutOverAfterSeconds, 120);
+  assert.throws(
+    () => migrateRequest(parseFlags([...base, '--force-cut-over-after', 'soon'])),
+    (e: Error) => e instanceof UsageError && /--force-cut-over-after takes a duration/.test(e.message),
+  );
+  assert.throws(
+    () => migrateRequest(parseFlags([...base, '--force-cut-over-kill-large'])),
+    (e: Error) => e instanceof UsageError && /needs --force-cut-over-after/.test(e.message),
+  );
+});
