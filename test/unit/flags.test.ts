@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError } from '../../client/flags';
 import { FLAG_GROUPS, migrateHelp } from '../../client/help';
+import { FLAG_TABLE } from '../../client/flag-table';
+import { SETTING_NAMES } from '../../model/settings';
 import { failureText, type Thrown } from '../support/helpers';
 
 /** gh-ost 1.1.10's flags: go/cmd/gh-ost/main.go at commit 145799ee (108 flags). */
@@ -278,4 +280,16 @@ test("--help: every flag, gh-ost's and revenant's, once, with its meaning; the r
   for (const f of [...Object.keys(FLAG_KINDS), ...Object.keys(REFUSED_FLAGS)])
     assert.match(text, new RegExp(`^  --${f}\\b`, 'm'));
   assert.match(text, /^ {2}--ssl-ca string\n {6}CA certificate/m);
+});
+
+test('the flag table: each flag once; those it marks settable are exactly the settings set takes', () => {
+  const names = FLAG_TABLE.flatMap((g) => g.flags.map((f) => f.name));
+  assert.equal(new Set(names).size, names.length, 'no flag declared twice');
+  const settable = FLAG_TABLE.flatMap((g) => g.flags.filter((f) => f.settable).map((f) => f.name)).sort();
+  const settings = Object.keys(SETTING_NAMES)
+    .filter((n) => n.includes('-') || n === SETTING_NAMES[n].toLowerCase())
+    .filter((n) => names.includes(n))
+    .sort();
+  assert.deepEqual(settable, settings);
+  assert.ok(settable.includes('max-lag-millis') && settable.includes('chunk-size'), `settable: ${settable}`);
 });
