@@ -58,7 +58,7 @@ test('a migration ready outside its window waits postponed, then cuts over insid
   await freshDatabase(db);
   await createTestTable(db, 't', 3000);
   const load = new WriteLoad(db, 't', 3000).start(2);
-  const opens = second(Date.now() + 30_000);
+  const opens = second(Date.now() + 40_000);
   const closes = opens + 60_000;
   const handle = await temporal.start(
     input(db, 't', 'ADD COLUMN w INT NULL', { cutOverWindows: [windowOf(opens, closes)], checksum: true }),
@@ -96,7 +96,7 @@ test('a cut-over the window closes on (a lock held) waits for the next window; c
   const db = 'rv_window_short';
   await freshDatabase(db);
   await createTestTable(db, 't', 2000);
-  const opens = second(Date.now() + 20_000);
+  const opens = second(Date.now() + 35_000);
   const closes = opens + 12_000;
   const handle = await temporal.start(
     input(db, 't', 'ADD COLUMN w INT NULL', {
@@ -136,7 +136,7 @@ test('--start-at: inspected at once, nothing created before its time', {
   const db = 'rv_start_at';
   await freshDatabase(db);
   await createTestTable(db, 't', 500);
-  const startAt = new Date(second(Date.now() + 12_000)).toISOString();
+  const startAt = new Date(second(Date.now() + 20_000)).toISOString();
   const handle = await temporal.start(input(db, 't', 'ADD COLUMN w INT NULL', { startAt }));
   const scheduled = await waitForPhase(handle, ['scheduled', 'preparing', 'migrating', 'completed'], 30_000);
   assert.equal(scheduled.phase, 'scheduled');
