@@ -41,7 +41,8 @@ import {
   resumeSignal,
   setSignal,
 } from '../model/messages';
-import { failureMessage, migrateTable } from './migrate-table';
+import { failureMessage } from './failures';
+import { migrateTable } from './migrate-table';
 import { DEFAULT_HISTORY_LIMIT, historyFull } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { validateChange } from '../model/settings';

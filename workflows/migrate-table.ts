@@ -1,8 +1,6 @@
 // migrateTable: one online schema migration, as the list of its phases. Deterministic code
 // only: every touch of MySQL is an activity, every failure an ApplicationFailure.
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -19,23 +17,24 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../model/hooks';
-import { tableHas, windowPlan } from '../model/revert-window';
+import { tableHas } from '../model/revert-window';
 import {
   abortSignal,
   abortUpdate,
   cutOverSignal,
-  finalizeUpdate,
   fleetReadySignal,
   pauseSignal,
   progressReportsSignal,
   progressSignal,
   resumeSignal,
-  revertUpdate,
   setSignal,
   setUpdate,
   statusQuery,
 } from '../model/messages';
-import { summarizedActivities } from './activity-summaries';
+import { cutOverActivity, hookActivity, long, short } from './activity-options';
+import { startApplier, waitUntilCutOverAllowed, type Applier } from './applier';
+import { criticalLoad, failureMessage, failureType } from './failures';
+import { RevertWindow } from './revert-window';
 import { checkedInput } from './checked-input';
 import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -67,51 +66,6 @@ const TERMINAL_PHASES: Phase[] = [
   'failed',
   'aborted',
 ];
-
-// Short phases: a few minutes, retried a few times; refusals are non-retryable. The worker
-// heartbeats for them (worker/keep-alive.ts): a worker that dies under one is noticed in 10 s.
-const short = summarizedActivities({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
-});
-
-// Long phases: as long as they take. A killed worker is noticed within seconds through the
-// heartbeat, and the activity resumes on any live worker from its checkpoint. A server that
-// is down is waited out with backoff; an error that keeps recurring (about an hour and a
-// half of attempts) ends the workflow with everything kept for --resurrect. The heartbeat is
-// what bounds an attempt: the start-to-close timeout Temporal requires is set past anything
-// a throttled copy of billions of rows or a revert window (at most 30 days) can reach.
-const NO_TIME_LIMIT = '3650 days';
-const long = summarizedActivities({
-  startToCloseTimeout: NO_TIME_LIMIT,
-  heartbeatTimeout: '5s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 200,
-    nonRetryableErrorTypes: ['CriticalLoad'],
-  },
-});
-
-// Cut-over: bounded lock waits inside; retried with backoff (gh-ost's --default-retries 60).
-const cutOverActivity = summarizedActivities({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5s',
-  retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '60s', maximumAttempts: 60 },
-});
-
-const flagFileActivity = summarizedActivities({ startToCloseTimeout: NO_TIME_LIMIT, heartbeatTimeout: '10s' });
-
-// gh-ost's hooks: an executable that fails stops the migration where it runs (its failure is
-// non-retryable: the hook said no); a worker lost mid-hook runs it again.
-const hookActivity = summarizedActivities({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumAttempts: 3 },
-});
 
 export async function migrateTable(given: MigrationInput): Promise<MigrationResult> {
   // A start from the Temporal CLI gives a few fields: the others take their defaults, and what
@@ -292,42 +246,9 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     if (!TERMINAL_PHASES.includes(status.phase)) abort(arg);
   });
 
-  // The revert window's requests (workflows/revert.ts), refused outside the window.
-  let windowRequest: 'revert' | 'finalize' | undefined;
-  let cutOvers = 1;
-  let revertFailure: string | undefined;
-  setHandler(
-    revertUpdate,
-    async () => {
-      const before = cutOvers;
-      windowRequest = 'revert';
-      await condition(() => cutOvers > before || revertFailure !== undefined);
-      if (cutOvers > before)
-        return `${input.database}.${input.table} reverted: it has the ${tableHas(cutOvers)} structure; ${status.revert?.keptTable} is kept up to date`;
-      throw ApplicationFailure.nonRetryable(`revert failed: ${revertFailure}`);
-    },
-    {
-      validator: () => {
-        if (status.phase !== 'revertible' || windowRequest)
-          throw new Error(
-            `nothing to revert in phase ${status.phase}${windowRequest ? ` (${windowRequest} under way)` : ''}`,
-          );
-      },
-    },
-  );
-  setHandler(
-    finalizeUpdate,
-    () => {
-      windowRequest = 'finalize';
-      return `finalizing ${input.database}.${input.table}: the revert window ends now`;
-    },
-    {
-      validator: () => {
-        if (status.phase !== 'revertible' || windowRequest)
-          throw new Error(`no revert window open in phase ${status.phase}`);
-      },
-    },
-  );
+  // The revert window's requests, refused outside the window.
+  const revertWindow = new RevertWindow(input, status, phase);
+  revertWindow.registerHandlers();
 
   setHandler(statusQuery, () => statusNow());
   const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
@@ -395,7 +316,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
    * Awaits a long activity beside the applier. Should the history fill first (and this run may
    * renew), the activity and the applier stop at their checkpoints and the run continues as new.
    */
-  const renewable = async <T>(applier: ReturnType<typeof startApplier>, run: () => Promise<T>): Promise<T> => {
+  const renewable = async <T>(applier: Applier, run: () => Promise<T>): Promise<T> => {
     if (!canRenew) return applier.whileRunning(run());
     const activity = new CancellationScope();
     const watch = new CancellationScope();
@@ -642,7 +563,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
 
     // 6. The revert window, if asked for: the table put aside kept up to date, and swapped
     // back on request; what is kept at its end is the table put aside last.
-    const kept = input.revertWindowSeconds ? await revertWindow(p) : undefined;
+    const kept = input.revertWindowSeconds ? await revertWindow.keepUntilEnd(p) : undefined;
 
     return finish(p, kept);
   }
@@ -664,7 +585,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
    * however far away it is.
    */
   async function waitForCutOverWindow(
-    applier: ReturnType<typeof startApplier>,
+    applier: Applier,
     windows: CutOverWindow[],
   ): Promise<number | undefined | 'renew'> {
     for (;;) {
@@ -699,7 +620,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     const keepCheckpoint =
       !!input.checkpoint &&
       !input.okToDropTable &&
-      tableHas(cutOvers) === 'migrated' &&
+      tableHas(revertWindow.cutOvers) === 'migrated' &&
       p.topology !== 'test-on-replica';
     await CancellationScope.nonCancellable(() => short.cleanup(input, p, kept, keepCheckpoint));
     if (p.topology === 'test-on-replica') {
@@ -723,11 +644,11 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         ? `; its checkpoint kept as ${checkpointTableName(tableNameBase(input))} for --revert --old-table ${p.oldTable}`
         : '';
       const what = input.revert
-        ? `${p.database}.${p.table} reverted (--revert): it has its ${tableHas(cutOvers)} structure`
+        ? `${p.database}.${p.table} reverted (--revert): it has its ${tableHas(revertWindow.cutOvers)} structure`
         : `${p.database}.${p.table} migrated${reverted}`;
       phase(
         'completed',
-        `${what}; ${tableHas(cutOvers) === 'original' ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}${checkpoint}`,
+        `${what}; ${tableHas(revertWindow.cutOvers) === 'original' ? 'the migrated table' : 'old table'} ${input.okToDropTable ? 'dropped' : `kept as ${p.oldTable}`}${window}${checkpoint}`,
       );
     }
     await hook('on-success');
@@ -758,162 +679,12 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       return { status, dryRun: true };
     }
     plan = start.plan;
-    cutOvers = start.window;
-    windowRequest = 'revert';
+    revertWindow.cutOvers = start.window;
+    revertWindow.request = 'revert';
     await pushControl();
-    const kept = await revertWindow(start.plan);
-    if (revertFailure) throw ApplicationFailure.nonRetryable(`revert failed: ${revertFailure}`, 'RevertFailed');
+    const kept = await revertWindow.keepUntilEnd(start.plan);
+    if (revertWindow.failure)
+      throw ApplicationFailure.nonRetryable(`revert failed: ${revertWindow.failure}`, 'RevertFailed');
     return finish(start.plan, kept);
   }
-
-  /**
-   * Keeps the table put aside up to date until the window ends (its timer, or `finalize`);
-   * `revert` swaps it back in and the window starts again the other way. A failure of the
-   * window's applier closes the window: the migration itself is done. Returns the name of
-   * the table kept beside the table at the end.
-   */
-  async function revertWindow(p: TablePlan): Promise<string> {
-    const windowMs = (input.revertWindowSeconds ?? 0) * 1000;
-    for (;;) {
-      const endsAt = Date.now() + windowMs;
-      const w = { ...windowPlan(p, cutOvers), windowEndsAt: endsAt };
-      status.revert = {
-        tableHas: tableHas(cutOvers),
-        keptTable: w.ghostTable,
-        endsAt,
-        secondsLeft: windowMs / 1000,
-        reverts: cutOvers - 1,
-        eventsApplied: 0,
-        lagSeconds: 0,
-      };
-      const problem = await short.keptTableProblems(input, w);
-      if (problem) status.revert.warning = problem;
-      phase(
-        'revertible',
-        `${p.table} has the ${tableHas(cutOvers)} structure; ${w.ghostTable} is kept up to date until the window ends ` +
-          `(${windowMs / 1000}s): revenant revert swaps it back, revenant finalize ends the window${problem ? `. Warning: ${problem}` : ''}`,
-      );
-      const applier = startApplier(input, w, status);
-      try {
-        // (--revert asks for its revert before the window opens.)
-        if (windowRequest === undefined)
-          await applier.whileRunning(condition(() => windowRequest !== undefined, windowMs));
-        if (windowRequest !== 'revert') {
-          // The kept table holds every change made until the end, not until where the applier
-          // happened to be (runs begun before this step stop at once, as they did).
-          if (patched('window-catch-up')) await applier.whileRunning(short.catchUpKeptTable(input, w));
-          await applier.stop();
-          status.revert.closed = windowRequest === 'finalize' ? 'finalized' : 'its time was up';
-          return w.ghostTable;
-        }
-        phase('cutting-over', `reverting: swapping ${w.ghostTable} back in as ${p.table}`);
-        status.cutOverAttempts++;
-        await applier.whileRunning(cutOverActivity.cutOver(input, w));
-        await applier.stop();
-        cutOvers++;
-        windowRequest = undefined;
-        if (!input.revertWindowSeconds) {
-          // --revert without a window: done; the table put aside is the migrated one now.
-          const keptNow = windowPlan(p, cutOvers).ghostTable;
-          status.revert = {
-            ...status.revert,
-            tableHas: tableHas(cutOvers),
-            keptTable: keptNow,
-            reverts: cutOvers - 1,
-            closed: 'reverted',
-          };
-          return keptNow;
-        }
-      } catch (e) {
-        if (isCancellation(e)) throw e;
-        await applier.stop();
-        revertFailure = failureMessage(e);
-        status.revert.closed = `failed: ${revertFailure}`;
-        return w.ghostTable;
-      }
-    }
-  }
-}
-
-/** The binlog applier, running beside the copy until the cut-over. */
-function startApplier(input: MigrationInput, plan: TablePlan, status: MigrationStatus) {
-  const scope = new CancellationScope();
-  let failure: unknown;
-  const done = scope
-    .run(() => long.drainBinlog(input, plan))
-    .then(
-      (r) => {
-        if (status.revert) status.revert.eventsApplied = r.eventsApplied;
-        else status.eventsApplied = r.eventsApplied;
-      },
-      (e) => {
-        if (!isCancellation(e)) failure = e;
-      },
-    );
-  return {
-    /** Awaits `work`, but fails as soon as the applier does. */
-    whileRunning<T>(work: Promise<T>): Promise<T> {
-      const down = condition(() => failure !== undefined).then((): never => {
-        throw failure;
-      });
-      return Promise.race([work, down]);
-    },
-    async stop(): Promise<void> {
-      scope.cancel();
-      await done;
-    },
-  };
-}
-
-/** Holds while the cut-over is postponed; true when the history filled first (the run renews, still postponed). */
-async function waitUntilCutOverAllowed(
-  input: MigrationInput,
-  status: MigrationStatus,
-  applier: ReturnType<typeof startApplier>,
-  shown: () => void,
-  historyFull: () => boolean,
-): Promise<boolean> {
-  const flagFile = input.postponeCutOverFlagFile;
-  if (!status.cutOverPostponed) return false;
-  status.phase = 'postponed';
-  status.message =
-    'copy complete; cut-over postponed: signal cut-over (revenant cut-over)' +
-    (flagFile ? `, or delete ${flagFile}` : '');
-  shown();
-  const flagWatch = new CancellationScope();
-  if (flagFile) {
-    flagWatch
-      .run(() => flagFileActivity.waitWhileFileExists(flagFile))
-      .then(
-        () => {
-          status.cutOverPostponed = false;
-        },
-        () => {},
-      );
-  }
-  await applier.whileRunning(condition(() => !status.cutOverPostponed || historyFull()));
-  flagWatch.cancel();
-  return status.cutOverPostponed;
-}
-
-/** The reason, when `e` is the copy stopping on critical load. */
-function criticalLoad(e: unknown): string | undefined {
-  const cause = e instanceof ActivityFailure ? e.cause : e;
-  if (cause instanceof ApplicationFailure && cause.type === 'CriticalLoad')
-    return String(cause.details?.[0] ?? cause.message);
-  return undefined;
-}
-
-function failureType(e: unknown): string {
-  const cause = e instanceof ActivityFailure ? e.cause : e;
-  return cause instanceof ApplicationFailure && cause.type ? cause.type : 'MigrationFailed';
-}
-
-/** What failed, in the words of the failure's cause when it has one (an activity's, a child workflow's). */
-export function failureMessage(e: unknown): string {
-  if (e instanceof Error) {
-    const cause = (e as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message ? cause.message : e.message;
-  }
-  return String(e);
 }
