@@ -399,10 +399,40 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     throw ApplicationFailure.nonRetryable(message, failureType(e));
   }
 
+  /** The migration, phase by phase (each below, in this order). */
   async function phases(): Promise<MigrationResult> {
-    // 1-2. Inspect and prepare (ghost created and altered, changelog and binlog start
-    // position recorded), or, resurrecting, check the checkpoint's terms and take it up.
     await hook('on-startup');
+    refuseRevertOffMaster();
+    if (input.revert) return revertFinished(input.revert.oldTable);
+    // 1-2. Inspect and prepare, or take up a checkpoint; an instant ALTER or a dry run ends here.
+    const begun = input.resurrect ? await resurrectFromCheckpoint() : await inspectAndPrepare();
+    if ('result' in begun) return begun.result;
+    const p = begun.plan;
+    if (p.deferredIndexes?.length) status.deferredIndexes = p.deferredIndexes.map((i) => i.name);
+    await pushControl();
+    // 3. Copy rows while the applier streams the binlog into the ghost.
+    const applier = await copyBesideApplier(p);
+    await afterCopy(applier, p);
+    // 4. Wait for the operator, if the cut-over is postponed.
+    if (await waitWhilePostponed(applier)) {
+      await applier.stop();
+      return renew();
+    }
+    // 5. Cut over, inside a cut-over window when there are any.
+    if ((await cutOver(applier, p)) === 'renew') {
+      await applier.stop();
+      return renew();
+    }
+    await applier.stop();
+    tablesExist = false;
+    // 6. The revert window, if asked for.
+    const kept = input.revertWindowSeconds ? await revertWindow.keepUntilEnd(p) : undefined;
+    // 7. Clean up.
+    return finish(p, kept);
+  }
+
+  /** The revert window and --revert work on the master only, without --include-triggers. */
+  function refuseRevertOffMaster(): void {
     if (
       (input.revertWindowSeconds || input.revert) &&
       (input.testOnReplica || input.migrateOnReplica || input.triggers)
@@ -413,52 +443,62 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         'BadInput',
       );
     }
-    if (input.revert) return revertFinished(input.revert.oldTable);
-    if (input.resurrect) {
-      const r = await short.resurrect(input);
-      plan = r.plan;
-      publishProgress();
-      // A renewed run keeps its estimate (an --exact-rowcount count, say).
-      if (!renewal) status.rowsEstimate = r.estimatedRows;
-      status.rowsCopied = r.copy.rowsCopied;
-      status.eventsApplied = r.binlog.eventsApplied;
-      tablesExist = true;
-    } else {
-      status.rowsEstimate = (await short.inspect(input)).estimatedRows;
-      await hook('on-validated');
-      await hook('on-rowcount-complete');
-      if (input.startAt && input.execute) await waitUntilStart(input.startAt);
-      if (input.attemptInstantDdl && input.execute) {
-        const instant = await short.attemptInstantDdl(input);
-        if (instant.applied) {
-          phase(
-            'completed',
-            `${input.database}.${input.table} altered in place with ALGORITHM=INSTANT (--attempt-instant-ddl): no copy was needed`,
-          );
-          return { status, dryRun: false };
-        }
-        status.message = `ALGORITHM=INSTANT was refused (${instant.reason}); migrating with a ghost table`;
-      }
-      phase('preparing', status.message);
-      const prepared = await short.prepare(input);
-      plan = prepared.plan;
-      // Where the applier starts reading: the coordinates (gh-ost's `coordinates`) until it reports its own.
-      status.binlogPosition ??= prepared.startPosition;
-      if (!input.execute) {
-        phase(
-          'dry-run-completed',
-          'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate',
-        );
-        return { status, dryRun: true };
-      }
-      tablesExist = true;
-    }
-    const p = plan;
-    if (p.deferredIndexes?.length) status.deferredIndexes = p.deferredIndexes.map((i) => i.name);
-    await pushControl();
+  }
 
-    // 3. Copy rows while the applier streams the binlog into the ghost; on critical load both
-    // stop, hibernate, and carry on from their checkpoints.
+  /** --resurrect: the checkpoint's terms checked, and its plan and counts taken up. */
+  async function resurrectFromCheckpoint(): Promise<{ plan: TablePlan }> {
+    const r = await short.resurrect(input);
+    plan = r.plan;
+    publishProgress();
+    // A renewed run keeps its estimate (an --exact-rowcount count, say).
+    if (!renewal) status.rowsEstimate = r.estimatedRows;
+    status.rowsCopied = r.copy.rowsCopied;
+    status.eventsApplied = r.binlog.eventsApplied;
+    tablesExist = true;
+    return { plan: r.plan };
+  }
+
+  /**
+   * 1-2. Inspect (nothing created), wait for --start-at, try --attempt-instant-ddl, then prepare:
+   * ghost created and altered, changelog and binlog start position recorded.
+   */
+  async function inspectAndPrepare(): Promise<{ plan: TablePlan } | { result: MigrationResult }> {
+    status.rowsEstimate = (await short.inspect(input)).estimatedRows;
+    await hook('on-validated');
+    await hook('on-rowcount-complete');
+    if (input.startAt && input.execute) await waitUntilStart(input.startAt);
+    if (input.attemptInstantDdl && input.execute) {
+      const instant = await short.attemptInstantDdl(input);
+      if (instant.applied) {
+        phase(
+          'completed',
+          `${input.database}.${input.table} altered in place with ALGORITHM=INSTANT (--attempt-instant-ddl): no copy was needed`,
+        );
+        return { result: { status, dryRun: false } };
+      }
+      status.message = `ALGORITHM=INSTANT was refused (${instant.reason}); migrating with a ghost table`;
+    }
+    phase('preparing', status.message);
+    const prepared = await short.prepare(input);
+    plan = prepared.plan;
+    // Where the applier starts reading: the coordinates (gh-ost's `coordinates`) until it reports its own.
+    status.binlogPosition ??= prepared.startPosition;
+    if (!input.execute) {
+      phase(
+        'dry-run-completed',
+        'dry run: the ALTER is valid and the ghost table was dropped; add --execute to migrate',
+      );
+      return { result: { status, dryRun: true } };
+    }
+    tablesExist = true;
+    return { plan: prepared.plan };
+  }
+
+  /**
+   * 3. The copy, with the applier beside it; on critical load both stop, hibernate, and carry
+   * on from their checkpoints. Returns the applier, running on.
+   */
+  async function copyBesideApplier(p: TablePlan): Promise<Applier> {
     await hook('on-before-row-copy');
     phase(
       renewal?.status.phase === 'postponed' ? 'postponed' : 'migrating',
@@ -471,7 +511,7 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     for (;;) {
       try {
         status.rowsCopied = (await renewable(applier, () => long.copyRows(input, p))).rowsCopied;
-        break;
+        return applier;
       } catch (e) {
         const reason = criticalLoad(e);
         if (reason === undefined) throw e;
@@ -488,6 +528,10 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         applier = startApplier(input, p, status);
       }
     }
+  }
+
+  /** After the copy, the applier running on: the deferred indexes, then --checksum. */
+  async function afterCopy(applier: Applier, p: TablePlan): Promise<void> {
     // A run renewed after the copy ended keeps its end, and the indexes built then.
     const copyWasDone = copyEnded > 0;
     copyEnded ||= Date.now();
@@ -508,10 +552,12 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       status.checksum = await applier.whileRunning(long.checksumTables(input, p));
       phase('migrating', `checksum: ${checksumSummary(status.checksum)}`);
     }
+  }
 
-    // 4. Wait for the operator, if the cut-over is postponed.
+  /** 4. While the cut-over is postponed; true when the history filled first (the run renews). */
+  async function waitWhilePostponed(applier: Applier): Promise<boolean> {
     if (status.cutOverPostponed) await applier.whileRunning(hook('on-begin-postponed'));
-    const full = await waitUntilCutOverAllowed(
+    return waitUntilCutOverAllowed(
       input,
       status,
       applier,
@@ -529,21 +575,19 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       },
       () => canRenew && historyFull(historyLimit),
     );
-    if (full) {
-      await applier.stop();
-      return renew();
-    }
+  }
 
-    // 5. Cut over: atomic swap once the applier has caught up (and is not paused), inside a
-    // cut-over window when there are any. An attempt begins only inside one: a cut-over the
-    // window closes on (its locks refused until then) waits for the next window.
+  /**
+   * 5. The atomic swap once the applier has caught up (and is not paused), inside a cut-over
+   * window when there are any. An attempt begins only inside one: a cut-over the window closes
+   * on (its locks refused until then) waits for the next window. 'renew' when the history
+   * filled while waiting.
+   */
+  async function cutOver(applier: Applier, p: TablePlan): Promise<'done' | 'renew'> {
     const windows = (input.cutOverWindows ?? []).map(parseCutOverWindow);
     for (;;) {
       const closesAt = windows.length ? await waitForCutOverWindow(applier, windows) : undefined;
-      if (closesAt === 'renew') {
-        await applier.stop();
-        return renew();
-      }
+      if (closesAt === 'renew') return 'renew';
       await applier.whileRunning(condition(() => !status.settings.paused));
       await applier.whileRunning(hook('on-before-cut-over'));
       phase('cutting-over');
@@ -553,19 +597,11 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         if (swap.renamedAt) status.renamedAt = swap.renamedAt;
         if (swap.killed?.length) status.cutOverKills = swap.killed;
         status.cutOverBlockers = undefined;
-        break;
+        return 'done';
       } catch (e) {
         if (closesAt === undefined || failureType(e) !== 'CutOverWindowClosed') throw e;
       }
     }
-    await applier.stop();
-    tablesExist = false;
-
-    // 6. The revert window, if asked for: the table put aside kept up to date, and swapped
-    // back on request; what is kept at its end is the table put aside last.
-    const kept = input.revertWindowSeconds ? await revertWindow.keepUntilEnd(p) : undefined;
-
-    return finish(p, kept);
   }
 
   /** --start-at: the migration was inspected; nothing is created before this instant. */
