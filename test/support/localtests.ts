@@ -273,6 +273,23 @@ async function showCreate(db: string, table: string): Promise<string | undefined
 
 const withoutAutoIncrement = (s?: string) => s?.replace(/ AUTO_INCREMENT=\d+/, '');
 
+/** Until no other session is connected to the case's database (at most 15 s). */
+async function sessionsGone(db: string): Promise<void> {
+  const c = await admin(db);
+  try {
+    for (let i = 0; i < 150; i++) {
+      const [left] = await c.query<RowDataPacket[]>(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()',
+        [db],
+      );
+      if (Number(left[0].n) === 0) return;
+      await sleep(100);
+    }
+  } finally {
+    await c.end();
+  }
+}
+
 /** Stops the case's EVENTs and waits until none is running. */
 async function stopWrites(db: string): Promise<void> {
   const c = await admin(db);
@@ -435,8 +452,11 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     if (postponed) {
       if (c.customProcedure) await customProcedure(c, db);
       if (load) {
-        load.kill('SIGKILL');
-        await sleep(200);
+        const exited = new Promise((resolve) => load!.once('exit', resolve));
+        if (load.kill('SIGKILL')) await exited;
+        // The server ends a dead client's sessions (rolling back what they had open) only when it
+        // notices: none may still be at work when the cut-over runs.
+        await sessionsGone(db);
       }
       if (c.expectFailure === undefined) await stopWrites(db);
       rmSync(flagFile, { force: true });
@@ -480,7 +500,8 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
     if (original.length !== migrated.length || original.some((r, i) => r !== migrated[i])) {
       return verdict(
         'fail',
-        `rows differ (original ${original.length}, migrated ${migrated.length}):\n${firstDifferences(original, migrated)}`,
+        `rows differ (original ${original.length}, migrated ${migrated.length}):\n${firstDifferences(original, migrated)}` +
+          `\nthe run's last lines:\n${run.output.split('\n').slice(-15).join('\n')}`,
       );
     }
     if (c.expectTableStructure) {

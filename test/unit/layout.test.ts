@@ -7,6 +7,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../support/paths';
+import '../../checks/server';
+import { serverChecks } from '../../checks/registry';
 
 const ENGINE = ['runtime', 'mysql', 'binlog', 'table', 'control', 'checks'];
 const SOURCE_FOLDERS = ['model', ...ENGINE, 'activities', 'workflows', 'worker', 'client'];
@@ -104,4 +106,15 @@ test('layout: activities/ holds the Temporal surface, one file a phase, and the 
   ]) {
     assert.ok(graph.has(`activities/${phase}`), `activities/${phase}.ts`);
   }
+});
+
+test('layout: the server preconditions register themselves, each once, in their order', () => {
+  assert.deepEqual(
+    serverChecks('reached').map((c) => c.name),
+    ['port'],
+  );
+  assert.deepEqual(
+    serverChecks('settings').map((c) => c.name),
+    ['log-bin', 'binlog-format', 'binlog-row-image', 'binlog-settings', 'gtid-mode', 'grants'],
+  );
 });

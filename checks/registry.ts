@@ -1,0 +1,47 @@
+// The preconditions on the server, one file each, registering themselves here (as Spirit's
+// pkg/migration/check does): checkServer (server.ts) runs them in their order and stops at the
+// first refusal. A new precondition is a new file that calls registerServerCheck, and a line in
+// checks/index.ts that imports it.
+import type { MigrationInput } from '../model/types';
+import type { Flavor } from '../mysql/flavor';
+import type { Conn } from '../mysql/query';
+
+export type ServerCheckOptions = Pick<
+  MigrationInput,
+  'assumeRbr' | 'switchToRbr' | 'skipPortValidation' | 'allowSetupMetadataLockInstruments'
+>;
+
+export interface ServerCheckContext {
+  conn: Conn;
+  flavor: Flavor;
+  /** The server's variables (mysql/statements.ts serverVariables), as the checks before read them. */
+  variables: Record<string, unknown>;
+  options: ServerCheckOptions;
+}
+
+export interface ServerCheck {
+  /** For messages and tests: "binlog-format". */
+  name: string;
+  /**
+   * `reached`: about the server reached, before revenant changes anything on it (the port);
+   * `settings`: after the settings revenant may set on request (--switch-to-rbr,
+   * --allow-setup-metadata-lock-instruments).
+   */
+  stage: 'reached' | 'settings';
+  /** Lower first, within its stage. */
+  order: number;
+  /** Refuses (checks/refuse.ts) when the precondition does not hold. */
+  run(ctx: ServerCheckContext): Promise<void>;
+}
+
+const registered: ServerCheck[] = [];
+
+export function registerServerCheck(check: ServerCheck): void {
+  if (registered.some((c) => c.name === check.name))
+    throw new Error(`internal: server check ${check.name} registered twice`);
+  registered.push(check);
+}
+
+/** The checks of a stage, in their order. */
+export const serverChecks = (stage: ServerCheck['stage']): ServerCheck[] =>
+  registered.filter((c) => c.stage === stage).sort((a, b) => a.order - b.order);
