@@ -16,6 +16,7 @@ import {
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
+import { waitFor } from '../support/wait';
 import { cutOverSignal, statusQuery } from '../../model/messages';
 
 let temporal: TestTemporal;
@@ -264,15 +265,13 @@ test('sessions that block the cut-over: reported without --force-cut-over-after,
 async function waitForProcess(db: string, id: number): Promise<void> {
   const c = await admin(db);
   try {
-    for (let i = 0; i < 100; i++) {
+    await waitFor(`session ${id} to run its statement`, async () => {
       const [r] = await c.query<RowDataPacket[]>(
         "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query'",
         [id],
       );
-      if (r.length) return;
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    throw new Error(`session ${id} never ran its statement`);
+      return r.length > 0;
+    });
   } finally {
     await c.end();
   }

@@ -15,7 +15,7 @@ import { escapeId } from '../../mysql/statements';
 import { migrationWorkflowId, oldTableName, type MigrationStatus } from '../../model/types';
 import { admin, MYSQL_PORT, SERVER, TEMPORAL_ADDRESS } from './helpers';
 import { REVENANT_BIN, ROOT } from './paths';
-import { sleep } from './wait';
+import { sleep, waitFor } from './wait';
 import { setUpdate, statusQuery } from '../../model/messages';
 
 /** The peer suite's data: beside the project root (../shared), where the workplace keeps it, or REVENANT_LOCALTESTS. */
@@ -277,14 +277,13 @@ const withoutAutoIncrement = (s?: string) => s?.replace(/ AUTO_INCREMENT=\d+/, '
 async function sessionsGone(db: string): Promise<void> {
   const c = await admin(db);
   try {
-    for (let i = 0; i < 150; i++) {
+    await waitFor(`the sessions of ${db} to end`, async () => {
       const [left] = await c.query<RowDataPacket[]>(
         'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()',
         [db],
       );
-      if (Number(left[0].n) === 0) return;
-      await sleep(100);
-    }
+      return Number(left[0].n) === 0;
+    });
   } finally {
     await c.end();
   }

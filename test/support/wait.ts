@@ -3,3 +3,20 @@
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Until `holds()` is true, asked every `everyMs`; past `timeoutMs`, fails naming `what` was
+ * awaited. For a condition of the servers' (a session gone, a statement running) that no
+ * status reports.
+ */
+export async function waitFor(
+  what: string,
+  holds: () => Promise<boolean>,
+  { timeoutMs = 15_000, everyMs = 100 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
