@@ -9,6 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import type { MigrationInput, TablePlan } from '../model/types';
+import type { CutOverResult } from '../model/activities';
 import type { CredentialResolver } from '../mysql/credentials';
 import type { ControlSource } from '../control/live-settings';
 import { connect } from '../mysql/connection';
@@ -30,15 +31,6 @@ import { MigrationMetrics } from '../runtime/metrics';
 import { applierOf } from '../mysql/topology';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
-
-export interface CutOverResult {
-  swapped: boolean;
-  alreadySwapped: boolean;
-  /** When the RENAME returned (epoch ms, this worker's clock): a fleet's cut-overs together are judged by their spread. */
-  renamedAt?: number;
-  /** Sessions --force-cut-over-after killed before the lock was taken (recorded in history with the result). */
-  killed?: string[];
-}
 
 /** A transaction that modified more rows than this is spared by --force-cut-over-after unless told otherwise. */
 export const DEFAULT_FORCE_MAX_ROWS = 1_000_000;

@@ -1,5 +1,6 @@
 // The MySQL engine as Temporal activities. The worker builds them with what only it holds:
 // credentials, and a way to report progress to the workflow.
+import type { Activities } from '../model/activities';
 import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TablePlan } from '../model/types';
 import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
@@ -30,7 +31,7 @@ export interface ActivityDeps {
   policy?: WorkerPolicy;
 }
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): Activities {
   const { credentials, progress, control } = deps;
   const policy = deps.policy ?? policyFromEnvironment();
   const services = { control, policy };
@@ -66,4 +67,4 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type { Activities };

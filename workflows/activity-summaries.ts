@@ -2,7 +2,7 @@
 // the activity in the timeline, the event history and the pending activities, so that the
 // page reads as a migration's phases rather than as function names.
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../model/activities';
 
 export const ACTIVITY_SUMMARIES: Record<keyof Activities, string> = {
   inspect: 'inspect: check the table, the ALTER and the server; estimate the rows',
