@@ -1,7 +1,7 @@
-// The preconditions on the server, one file each, registering themselves here (as Spirit's
-// pkg/migration/check does): checkServer (server.ts) runs them in their order and stops at the
-// first refusal. A new precondition is a new file that calls registerServerCheck, and a line in
-// checks/index.ts that imports it.
+// The preconditions, one file each, registering themselves here (as Spirit's
+// pkg/migration/check does): checkServer (server.ts) and checkTableAndAlter (table.ts) run them
+// in their order and stop at the first refusal. A new precondition is a new file that calls registerServerCheck or
+// registerTableCheck, and a line in server.ts or table.ts that imports it.
 import type { MigrationInput } from '../model/types';
 import type { Flavor } from '../mysql/flavor';
 import type { Conn } from '../mysql/query';
@@ -45,3 +45,30 @@ export function registerServerCheck(check: ServerCheck): void {
 /** The checks of a stage, in their order. */
 export const serverChecks = (stage: ServerCheck['stage']): ServerCheck[] =>
   registered.filter((c) => c.stage === stage).sort((a, b) => a.order - b.order);
+
+export interface TableCheckContext {
+  conn: Conn;
+  input: MigrationInput;
+  db: string;
+  table: string;
+  /** A --resurrect: the migration's own tables exist already. */
+  resurrect: boolean;
+}
+
+export interface TableCheck {
+  name: string;
+  /** Lower first; after the table is known to be there and a table. */
+  order: number;
+  run(ctx: TableCheckContext): Promise<void>;
+}
+
+const registeredTableChecks: TableCheck[] = [];
+
+export function registerTableCheck(check: TableCheck): void {
+  if (registeredTableChecks.some((c) => c.name === check.name))
+    throw new Error(`internal: table check ${check.name} registered twice`);
+  registeredTableChecks.push(check);
+}
+
+/** The table checks, in their order. */
+export const tableChecks = (): TableCheck[] => [...registeredTableChecks].sort((a, b) => a.order - b.order);

@@ -3,7 +3,6 @@
 // applied. Not before: the applier writes the ghost, and a trigger there would fire a second
 // time for changes whose effects the binlog already carries.
 import type { MigrationInput, TablePlan } from '../model/types';
-import { ghostTriggerName } from '../checks/table';
 import { exec, rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
 
@@ -45,4 +44,11 @@ export async function dropGhostTriggers(conn: Conn, input: MigrationInput, plan:
   if (!input.triggers) return;
   const onGhost = await rows<{ TRIGGER_NAME: string }>(conn, sql.triggersOn(plan.database, plan.ghostTable));
   for (const t of onGhost) await exec(conn, sql.dropTrigger(plan.database, t.TRIGGER_NAME));
+}
+
+/** gh-ost's names for the ghost's copies of the triggers: suffixed, or unsuffixed if they carry the suffix already. */
+export function ghostTriggerName(name: string, t: { suffix: string; removeSuffixIfExists: boolean }): string {
+  return t.removeSuffixIfExists && name.endsWith(t.suffix) && name.length > t.suffix.length
+    ? name.slice(0, -t.suffix.length)
+    : name + t.suffix;
 }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import '../../checks/server';
-import { serverChecks } from '../../checks/registry';
+import '../../checks/table';
+import { serverChecks, tableChecks } from '../../checks/registry';
 import { ROOT } from '../support/paths';
 
 interface LayoutCheck {
@@ -58,7 +59,7 @@ test('layout: activities/ holds the Temporal surface, one file a phase, and the 
   }
 });
 
-test('layout: the server preconditions register themselves, each once, in their order', () => {
+test('layout: the preconditions register themselves, each once, in their order', () => {
   assert.deepEqual(
     serverChecks('reached').map((c) => c.name),
     ['port'],
@@ -66,5 +67,9 @@ test('layout: the server preconditions register themselves, each once, in their 
   assert.deepEqual(
     serverChecks('settings').map((c) => c.name),
     ['log-bin', 'binlog-format', 'binlog-row-image', 'binlog-settings', 'gtid-mode', 'grants'],
+  );
+  assert.deepEqual(
+    tableChecks().map((c) => c.name),
+    ['alter', 'foreign-keys', 'triggers', 'table-names'],
   );
 });

@@ -25,7 +25,7 @@ import { migrateRequest, parseFlags, UsageError } from '../../client/flags';
 import { inputDifferences } from '../../client/cli';
 import { ddlTouchesTable } from '../../activities/apply';
 import { heartbeatMillis } from '../../control/changelog';
-import { ghostTriggerName } from '../../checks/table';
+import { ghostTriggerName } from '../../table/ghost-triggers';
 import { isGenerated } from '../../table/plan';
 import { safeSqlMode } from '../../mysql/flavor';
 import {
