@@ -18,54 +18,30 @@ import {
 } from '@temporalio/workflow';
 import type { HookContext, HookName } from '../model/hooks';
 import { tableHas } from '../model/revert-window';
-import {
-  abortSignal,
-  abortUpdate,
-  cutOverSignal,
-  fleetReadySignal,
-  pauseSignal,
-  progressReportsSignal,
-  progressSignal,
-  resumeSignal,
-  setSignal,
-  setUpdate,
-  statusQuery,
-} from '../model/messages';
+import { cutOverSignal, fleetReadySignal, statusQuery } from '../model/messages';
 import { cutOverActivity, hookActivity, long, short } from './activity-options';
 import { startApplier, waitUntilCutOverAllowed, type Applier } from './applier';
 import { criticalLoad, failureMessage, failureType } from './failures';
 import { RevertWindow } from './revert-window';
+import { registerControlHandlers } from './controls';
+import { registerProgressHandlers } from './progress';
 import { checkedInput } from './checked-input';
 import { DEFAULT_HISTORY_LIMIT, historyFull, ONE_TIME_HOOKS, renewalsEnabled } from './renewal';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { settingsLine, statusLine } from './status-line';
-import { settingsFrom, validateChange, type Control } from '../model/settings';
+import { settingsFrom, type Control } from '../model/settings';
 import { completeInput } from '../model/migration-input';
 import { parseCutOverWindow, windowState, type CutOverWindow } from '../model/cut-over-window';
-import { checkedReport, checkedReports } from '../model/progress-report';
 import {
   checkpointTableName,
   checksumSummary,
   tableNameBase,
-  type ApplyProgress,
-  type CopyProgress,
   type MigrationInput,
   type MigrationResult,
   type MigrationStatus,
   type Phase,
-  type ProgressReport,
   type TablePlan,
 } from '../model/types';
-
-const TERMINAL_PHASES: Phase[] = [
-  'cutting-over',
-  'revertible',
-  'cleaning-up',
-  'completed',
-  'dry-run-completed',
-  'failed',
-  'aborted',
-];
 
 export async function migrateTable(given: MigrationInput): Promise<MigrationResult> {
   // A start from the Temporal CLI gives a few fields: the others take their defaults, and what
@@ -209,17 +185,6 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     await pushControl();
     return status.settings;
   };
-  setHandler(pauseSignal, () => {
-    void changeControl({ paused: true });
-  });
-  setHandler(resumeSignal, () => {
-    void changeControl({ paused: false });
-  });
-  setHandler(setUpdate, (change) => changeControl(validateChange(change)), {
-    validator: (change) => {
-      validateChange(change);
-    },
-  });
   let abortRequest: { cleanup: boolean } | undefined;
   const work = new CancellationScope();
   const abort = (arg: { cleanup?: boolean } | undefined) => {
@@ -227,83 +192,14 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     work.cancel();
     return `aborting ${input.database}.${input.table}: ${abortRequest.cleanup ? 'ghost and changelog will be dropped' : 'tables and checkpoint kept for --resurrect'}`;
   };
-  setHandler(abortUpdate, abort, {
-    validator: (_arg) => {
-      if (TERMINAL_PHASES.includes(status.phase)) throw new Error(`cannot abort in phase ${status.phase}`);
-    },
-  });
-  // The fleet's (validated there; a value this target cannot take is ignored, as is an abort too late).
-  setHandler(setSignal, (change) => {
-    let valid: Partial<Control>;
-    try {
-      valid = validateChange(change);
-    } catch {
-      return;
-    }
-    void changeControl(valid);
-  });
-  setHandler(abortSignal, (arg) => {
-    if (!TERMINAL_PHASES.includes(status.phase)) abort(arg);
-  });
+  registerControlHandlers(status, changeControl, abort);
 
   // The revert window's requests, refused outside the window.
   const revertWindow = new RevertWindow(input, status, phase);
   revertWindow.registerHandlers();
 
   setHandler(statusQuery, () => statusNow());
-  const throttleReasons: Partial<Record<'copy' | 'apply', string>> = {};
-  const copyProgressed = (c: CopyProgress) => {
-    status.rowsCopied = c.rowsCopied;
-    if (c.rowsCounted !== undefined) status.rowsEstimate = c.rowsCounted;
-    status.chunkSizeInUse = c.chunkSize;
-    publishProgress();
-  };
-  const applyProgressed = (a: ApplyProgress) => {
-    if (status.revert) {
-      // The window's applier: its own count, from 0 at each cut-over.
-      status.revert.eventsApplied = a.eventsApplied;
-      status.revert.lagSeconds = a.lagSeconds;
-      return;
-    }
-    status.eventsApplied = a.eventsApplied;
-    status.binlogPosition = a.position;
-    status.lagSeconds = a.lagSeconds;
-    status.backlogBytes = a.backlogBytes;
-  };
-  const progressed = (r: ProgressReport) => {
-    if (r.kind === 'copy') {
-      copyProgressed(r.copy);
-    } else if (r.kind === 'throttle') {
-      // Copy and apply hold off each for its own reasons; one going on does not clear the other's.
-      if (r.reason) throttleReasons[r.phase] = r.reason;
-      else delete throttleReasons[r.phase];
-      const held = Object.entries(throttleReasons).map(([p, why]) => `${p}: ${why}`);
-      status.throttled = held.length ? held.join('; ') : undefined;
-      if (r.copy) copyProgressed(r.copy);
-      if (r.apply) applyProgressed(r.apply);
-    } else if (r.kind === 'apply') {
-      applyProgressed(r.apply);
-    } else if (r.kind === 'cut-over') {
-      status.cutOverBlockers = r.blockers;
-    } else {
-      status.resumes++;
-      status.lastResume = `${r.phase} attempt ${r.attempt}: ${r.checkpoint}; redid ${r.redone} ${r.phase === 'copy' ? 'chunks' : 'events'}`;
-      if (r.phase === 'copy') status.redoneChunks += r.redone;
-      else status.redoneEvents += r.redone;
-    }
-  };
-  // Registered once `progressed` exists: a report waiting when the run starts is handed over at
-  // registration. Reports of another shape (any Temporal client may signal) are dropped, not
-  // taken in: one would throw here and fail every workflow task after it (model/progress-report.ts).
-  setHandler(progressSignal, (r) => {
-    const report = patched('checked-reports') ? checkedReport(r) : r;
-    if (report) progressed(report);
-    showDetails();
-  });
-  setHandler(progressReportsSignal, (reports) => {
-    for (const r of patched('checked-reports') ? checkedReports(reports) : reports) progressed(r);
-    showDetails();
-  });
+  registerProgressHandlers(status, publishProgress, showDetails);
   let awaitingWindow = false;
   let windowOverridden = false;
   setHandler(cutOverSignal, () => {
