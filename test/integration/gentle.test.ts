@@ -63,7 +63,11 @@ async function holdsAndReleases(
   release: () => Promise<unknown>,
 ): Promise<void> {
   await hold();
-  const held = await waitFor(handle, (s) => reason.test(s.throttled ?? ''), `throttled: ${reason}`, 10_000);
+  // The copy's own reason: the applier's may be reported first, while the copy's report (which
+  // carries the rows it held at) still waits in the worker's batch of reports.
+  const copyHeld = (st: MigrationStatus) =>
+    (st.throttled ?? '').split('; ').some((part) => part.startsWith('copy: ') && reason.test(part));
+  const held = await waitFor(handle, copyHeld, `the copy throttled: ${reason}`, 10_000);
   // A hold checked after the last row went in would prove nothing: the copy must still have rows to go.
   assert.ok(
     held.phase === 'migrating' && held.rowsCopied < held.rowsEstimate,

@@ -289,6 +289,25 @@ async function sessionsGone(db: string): Promise<void> {
   }
 }
 
+/**
+ * Sessions running a statement in the case's database, or event workers not yet in it. The
+ * statement's text is not read: MySQL's PROCESSLIST.INFO is utf8mb3, and a running statement
+ * with a 4-byte character (an emoji the case inserts) makes any query that reads it fail.
+ */
+async function sessionsAtWork(c: Awaited<ReturnType<typeof admin>>, db: string): Promise<number> {
+  try {
+    const [busy] = await c.query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+       WHERE ID <> CONNECTION_ID() AND ((DB = ? AND COMMAND NOT IN ('Sleep', 'Daemon'))
+         OR (COMMAND = 'Connect' AND USER NOT IN ('system user', 'event_scheduler') AND DB IS NULL))`,
+      [db],
+    );
+    return Number(busy[0].n);
+  } catch {
+    return 1;
+  }
+}
+
 /** Stops the case's EVENTs and waits until none is running. */
 async function stopWrites(db: string): Promise<void> {
   const c = await admin(db);
@@ -299,13 +318,9 @@ async function stopWrites(db: string): Promise<void> {
     );
     for (const e of events) await c.query(`ALTER EVENT ${escapeId(e.EVENT_NAME)} DISABLE`).catch(() => {});
     // Quiet three times in a row: an event's execution shows no statement for a moment between
-    // those of its body, and one read then as done went on to write after the cut-over.
+    // those of its body.
     for (let i = 0, quiet = 0; i < 50 && quiet < 3; i++) {
-      const [busy] = await c.query<RowDataPacket[]>(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() AND COMMAND NOT IN ('Sleep', 'Daemon') AND INFO IS NOT NULL",
-        [db],
-      );
-      quiet = Number(busy[0].n) === 0 ? quiet + 1 : 0;
+      quiet = (await sessionsAtWork(c, db)) === 0 ? quiet + 1 : 0;
       await sleep(100);
     }
   } finally {
@@ -364,7 +379,9 @@ export async function runCase(c: LocalCase, ctx: RunnerContext): Promise<Verdict
   if (na) return verdict('n/a', na);
 
   const db = databaseFor(c);
-  const flagFile = join(tmpdir(), `revenant-lt-${db}.postpone`);
+  // One a pass: the passes run side by side on one machine, and a case's flag file removed by
+  // one pass released the same case's cut-over in another (its writes then went on after it).
+  const flagFile = join(tmpdir(), `revenant-lt-${MYSQL_PORT}-${db}.postpone`);
   const root = await admin();
   let savedSqlMode: string | undefined;
   let run: Run | undefined;
