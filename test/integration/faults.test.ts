@@ -465,6 +465,11 @@ test("(f) kill -9 of the worker in the revert window and during the revert's cut
       await sleep(between(1000, 3000));
       await killInWindow('revertible');
     }
+    // A transaction that read the table holds the revert's cut-over at its lock until the first
+    // kill: a cut-over that went through at once (an unloaded machine) could not be killed in.
+    const blocker = await admin(sc.db, FAULT_DB_PORT);
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT COUNT(*) FROM t');
     const reverting = handle.executeUpdate(revertUpdate);
     // During the revert's cut-over, twice.
     let cutOverKills = 0;
@@ -480,7 +485,9 @@ test("(f) kill -9 of the worker in the revert window and during the revert's cut
       cutOverKills++;
       kills.push('reverting');
       await worker.restart();
+      if (cutOverKills === 1) await blocker.query('COMMIT');
     }
+    await blocker.end();
     assert.match(await reverting, /reverted: it has the original structure/);
     // The other way now: killed again while _t_gho follows the table.
     await sleep(2000);
