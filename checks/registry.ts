@@ -34,17 +34,25 @@ export interface ServerCheck {
   run(ctx: ServerCheckContext): Promise<void>;
 }
 
-const registered: ServerCheck[] = [];
-
-export function registerServerCheck(check: ServerCheck): void {
-  if (registered.some((c) => c.name === check.name))
-    throw new Error(`internal: server check ${check.name} registered twice`);
-  registered.push(check);
+/** A list of checks of one kind: each registered once, read back in their order. */
+function registry<T extends { name: string; order: number }>(kind: string) {
+  const registered: T[] = [];
+  return {
+    register(check: T): void {
+      if (registered.some((c) => c.name === check.name))
+        throw new Error(`internal: ${kind} check ${check.name} registered twice`);
+      registered.push(check);
+    },
+    inOrder: (): T[] => [...registered].sort((a, b) => a.order - b.order),
+  };
 }
+
+const server = registry<ServerCheck>('server');
+export const registerServerCheck = server.register;
 
 /** The checks of a stage, in their order. */
 export const serverChecks = (stage: ServerCheck['stage']): ServerCheck[] =>
-  registered.filter((c) => c.stage === stage).sort((a, b) => a.order - b.order);
+  server.inOrder().filter((c) => c.stage === stage);
 
 export interface TableCheckContext {
   conn: Conn;
@@ -62,13 +70,8 @@ export interface TableCheck {
   run(ctx: TableCheckContext): Promise<void>;
 }
 
-const registeredTableChecks: TableCheck[] = [];
-
-export function registerTableCheck(check: TableCheck): void {
-  if (registeredTableChecks.some((c) => c.name === check.name))
-    throw new Error(`internal: table check ${check.name} registered twice`);
-  registeredTableChecks.push(check);
-}
+const table = registry<TableCheck>('table');
+export const registerTableCheck = table.register;
 
 /** The table checks, in their order. */
-export const tableChecks = (): TableCheck[] => [...registeredTableChecks].sort((a, b) => a.order - b.order);
+export const tableChecks = (): TableCheck[] => table.inOrder();
