@@ -182,8 +182,9 @@ export async function cutOver(
     b = await connect(applier, credentials);
     await exec(a, sql.lockWaitTimeout(lockTimeout));
     await exec(a, sql.createSentry(db, old));
-    const own: number[] = [];
-    for (const x of new Set([a, b, c, inspected])) own.push((await rows<{ id: number }>(x, sql.connectionId()))[0].id);
+    // This attempt's own sessions, never blockers: their ids from the handshake, no query (and
+    // none on `a` once its LOCK waits).
+    const own = [...new Set([a, b, c, inspected])].map((x) => x.threadId);
     // --force-cut-over-after counts from the cut-over's first attempt (retries keep its schedule time).
     const forceAt = input.forceCutOverAfterSeconds
       ? Context.current().info.scheduledTimestampMs + input.forceCutOverAfterSeconds * 1000

@@ -11,9 +11,8 @@ import { windowProblem } from '../model/cut-over-window';
 
 export class UsageError extends Error {}
 
-type Kind = FlagKind;
 /** Each flag's kind, from the one flag table (client/flag-table.ts). */
-export const FLAG_KINDS: Record<string, Kind> = Object.fromEntries(
+export const FLAG_KINDS: Record<string, FlagKind> = Object.fromEntries(
   FLAG_TABLE.flatMap((g) => g.flags.map((f) => [f.name, f.kind])),
 );
 
@@ -21,7 +20,7 @@ export const FLAG_KINDS: Record<string, Kind> = Object.fromEntries(
  * gh-ost's flags that revenant refuses, each with its reason: none is accepted and ignored
  * (a user's script that relies on one learns so at once, before anything is changed).
  */
-export const REFUSED_FLAGS: Record<string, { kind: Kind; why: string }> = {
+export const REFUSED_FLAGS: Record<string, { kind: FlagKind; why: string }> = {
   'allow-master-master': {
     kind: 'bool',
     why: `revenant finds the master by following replication upwards and does not migrate on master-master topologies`,

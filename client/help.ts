@@ -6,12 +6,6 @@
 import { REFUSED_FLAGS } from './flags';
 import { FLAG_TABLE } from './flag-table';
 
-/** [flag, meaning] by group, from the one flag table (client/flag-table.ts). */
-export const FLAG_GROUPS: [string, [string, string][]][] = FLAG_TABLE.map((g) => [
-  g.group,
-  g.flags.map((f) => [f.name, f.help] as [string, string]),
-]);
-
 export function migrateHelp(): string {
   const lines = [
     'usage: revenant migrate --host H --port P --user U --database D --table T --alter "…" [--execute] [flags…]',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError } from '../../client/flags';
-import { FLAG_GROUPS, migrateHelp } from '../../client/help';
+import { migrateHelp } from '../../client/help';
 import { FLAG_TABLE } from '../../client/flag-table';
 import { SETTING_NAMES } from '../../model/settings';
 import { failureText, type Thrown } from '../support/helpers';
@@ -258,7 +258,7 @@ test("the master's password goes to the master only; --ssl paths are read on the
 });
 
 test("--help: every flag, gh-ost's and revenant's, once, with its meaning; the refused ones with their reasons", () => {
-  const listed = FLAG_GROUPS.flatMap(([, flags]) => flags.map(([f]) => f));
+  const listed = FLAG_TABLE.flatMap((g) => g.flags.map((f) => f.name));
   assert.deepEqual(
     listed.filter((f, i) => listed.indexOf(f) !== i),
     [],
@@ -274,8 +274,8 @@ test("--help: every flag, gh-ost's and revenant's, once, with its meaning; the r
     [],
     'no meaning for a flag that does not exist',
   );
-  for (const [, flags] of FLAG_GROUPS)
-    for (const [f, meaning] of flags) assert.ok(meaning.length >= 10, `--${f}: "${meaning}"`);
+  for (const { flags } of FLAG_TABLE)
+    for (const { name, help } of flags) assert.ok(help.length >= 10, `--${name}: "${help}"`);
   const text = migrateHelp();
   for (const f of [...Object.keys(FLAG_KINDS), ...Object.keys(REFUSED_FLAGS)])
     assert.match(text, new RegExp(`^  --${f}\\b`, 'm'));
