@@ -39,7 +39,7 @@ import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { SETTING_NAMES } from '../model/settings';
+import { SETTING_NAMES, SETTING_TABLE } from '../model/settings';
 import {
   abortUpdate,
   cutOverSignal,
@@ -72,7 +72,7 @@ usage:
   revenant migrate --revert --old-table _T_del --host H --port P --database D --table T [--execute]
                         gh-ost's revert of a finished migration that ran with --checkpoint
   revenant set KEY=VALUE… --host H --port P --database D --table T
-                        (chunk-size, chunk-target-millis, copy-threads, dml-batch-size, nice-ratio, max-lag-millis, max-load, critical-load, throttle-query, throttle-http)
+                        (${SETTING_TABLE.map((row) => row.flag).join(', ')})
   revenant migrate --fleet FILE --table T --alter "…" [--max-concurrent N] [--max-per-server N] [--canary N]
                    [--on-failure stop|continue] [--cut-over together] [--execute] [--resurrect]
                         one ALTER on every database of the fleet file, as one workflow

@@ -1,10 +1,11 @@
-// Every flag of `revenant migrate`, declared once: its name, kind, group and meaning, and
-// whether an operator may change it while the migration runs (`revenant set`, the socket's
-// commands). The parser's kinds (client/flags.ts), `--help` (client/help.ts) and the unit
-// tests' checks of the settable ones are derived from here. Groups follow the order of gh-ost's
-// main.go; a meaning starting with "revenant:" is a flag gh-ost does not have. What a flag sets
-// in the workflow's input, with its bounds and default, is the input's own table
-// (model/migration-input.ts).
+// Every flag of `revenant migrate`, declared once: its name, kind, group and meaning. The
+// flags an operator may change while the migration runs (`revenant set`, the socket's
+// commands) are declared in the settings' table (model/settings.ts) and joined in here. The
+// parser's kinds (client/flags.ts), `--help` (client/help.ts) and the unit tests' checks are
+// derived from here. Groups follow the order of gh-ost's main.go; a meaning starting with
+// "revenant:" is a flag gh-ost does not have. What a flag sets in the workflow's input, with
+// its bounds and default, is the input's own table (model/migration-input.ts).
+import { SETTING_TABLE } from '../model/settings';
 
 /** `list`: repeatable, each value kept (in order). */
 export type FlagKind = 'string' | 'int' | 'float' | 'bool' | 'list';
@@ -17,7 +18,7 @@ export interface FlagSpec {
   settable?: true;
 }
 
-export const FLAG_TABLE: { group: string; flags: FlagSpec[] }[] = [
+const DECLARED: { group: string; flags: FlagSpec[] }[] = [
   {
     group: 'Connection',
     flags: [
@@ -299,44 +300,14 @@ export const FLAG_TABLE: { group: string; flags: FlagSpec[] }[] = [
     group: 'Copy and apply',
     flags: [
       {
-        name: 'chunk-size',
-        kind: 'int',
-        settable: true,
-        help: 'rows per copied chunk, 10 to 100,000 (given alone: every chunk has this many; default 1000, adapted)',
-      },
-      {
-        name: 'chunk-target-millis',
-        kind: 'int',
-        settable: true,
-        help: 'revenant: chunks adapt to take about this long (default when --chunk-size is not given)',
-      },
-      {
-        name: 'copy-threads',
-        kind: 'int',
-        settable: true,
-        help: 'revenant: copiers working at once, each on its own chunk',
-      },
-      {
         name: 'defer-secondary-indexes',
         kind: 'bool',
         help: 'revenant: build the non-unique indexes after the copy (default when no replica reads the binlog)',
       },
       {
-        name: 'dml-batch-size',
-        kind: 'int',
-        settable: true,
-        help: 'binlog events applied per transaction, 1 to 100 (default 10)',
-      },
-      {
         name: 'default-retries',
         kind: 'int',
         help: 'tries of a statement that keeps failing the same way before the migration stops (default 60)',
-      },
-      {
-        name: 'nice-ratio',
-        kind: 'float',
-        settable: true,
-        help: 'after each chunk, rest this many times as long as it took (0: no rest)',
       },
       {
         name: 'heartbeat-interval-millis',
@@ -354,40 +325,10 @@ export const FLAG_TABLE: { group: string; flags: FlagSpec[] }[] = [
   {
     group: 'Throttling',
     flags: [
-      {
-        name: 'max-lag-millis',
-        kind: 'int',
-        settable: true,
-        help: 'replica lag at which copy and apply hold (default 1500)',
-      },
       { name: 'throttle-control-replicas', kind: 'string', help: 'more replicas whose lag throttles, host[:port],…' },
-      {
-        name: 'throttle-query',
-        kind: 'string',
-        settable: true,
-        help: 'a query run every second on the server: a result above 0 throttles',
-      },
-      {
-        name: 'throttle-http',
-        kind: 'string',
-        settable: true,
-        help: 'a URL checked with HEAD: any answer but 200 throttles',
-      },
       { name: 'throttle-http-interval-millis', kind: 'int', help: 'milliseconds between HTTP checks (default 100)' },
       { name: 'throttle-http-timeout-millis', kind: 'int', help: 'milliseconds an HTTP check may take (default 1000)' },
       { name: 'ignore-http-errors', kind: 'bool', help: 'an HTTP check that fails to connect does not throttle' },
-      {
-        name: 'max-load',
-        kind: 'string',
-        settable: true,
-        help: 'status=threshold,…: throttle while one is exceeded, e.g. Threads_running=50',
-      },
-      {
-        name: 'critical-load',
-        kind: 'string',
-        settable: true,
-        help: 'status=threshold,…: stop the migration when one is exceeded',
-      },
       {
         name: 'critical-load-interval-millis',
         kind: 'int',
@@ -518,3 +459,19 @@ export const FLAG_TABLE: { group: string; flags: FlagSpec[] }[] = [
 
 /** Flags gh-ost does not have. */
 export const isOurs = (f: FlagSpec) => f.help.startsWith('revenant');
+
+/** A group's settable flags, from the settings' own table (model/settings.ts). */
+function settableFlags(group: string): FlagSpec[] {
+  return SETTING_TABLE.filter((row) => row.group === group).map((row) => ({
+    name: row.flag,
+    kind: row.kind === 'integer' ? 'int' : row.kind === 'number' ? 'float' : 'string',
+    help: row.help,
+    settable: true,
+  }));
+}
+
+/** Every flag, each group's settable ones first. */
+export const FLAG_TABLE: { group: string; flags: FlagSpec[] }[] = DECLARED.map(({ group, flags }) => ({
+  group,
+  flags: [...settableFlags(group), ...flags],
+}));

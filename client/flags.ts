@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { FLAG_TABLE, type FlagKind } from './flag-table';
 import { AlterRefused, parseAlter } from '../table/alter-text';
-import { parseThresholds, validateChange } from '../model/settings';
+import { SETTING_TABLE, validateChange } from '../model/settings';
 import { DEFAULTS, type MigrationInput } from '../model/types';
 import { INPUT_FIELDS, startAtProblem } from '../model/migration-input';
 import { windowProblem } from '../model/cut-over-window';
@@ -303,8 +303,8 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     // --revert finds the ALTER in the checkpoint (and checks it against --alter when given).
     alter: bool('revert') ? String(v.alter ?? '') : need('alter'),
     execute: bool('execute'),
-    chunkSize: field('chunk-size', 'chunkSize', DEFAULTS.chunkSize),
-    dmlBatchSize: field('dml-batch-size', 'dmlBatchSize', DEFAULTS.dmlBatchSize),
+    chunkSize: DEFAULTS.chunkSize,
+    dmlBatchSize: DEFAULTS.dmlBatchSize,
     approveRenamedColumns: bool('approve-renamed-columns'),
     okToDropTable: bool('ok-to-drop-table'),
     initiallyDropGhostTable: bool('initially-drop-ghost-table'),
@@ -334,31 +334,14 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   if (v['postpone-cut-over-flag-file'] !== undefined)
     input.postponeCutOverFlagFile = String(v['postpone-cut-over-flag-file']);
   if (bool('resurrect') || bool('resume')) input.resurrect = true;
-  if (v['nice-ratio'] !== undefined) {
-    const n = Number(v['nice-ratio']);
-    if (!Number.isFinite(n) || n < 0 || n > 100)
-      throw new UsageError(`--nice-ratio must be a number from 0 to 100, got ${v['nice-ratio']}`);
-    input.niceRatio = n;
-  }
-  if (v['critical-load'] !== undefined) {
-    input.criticalLoad = String(v['critical-load']);
+  // The settable flags, checked as `revenant set` checks them (model/settings.ts).
+  const settings = SETTING_TABLE.filter((row) => v[row.flag] !== undefined).map((row) => [row.flag, v[row.flag]]);
+  if (settings.length > 0) {
     try {
-      parseThresholds(input.criticalLoad, '--critical-load');
+      Object.assign(input, validateChange(Object.fromEntries(settings)));
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError(`--${(e as Error).message}`);
     }
-  }
-  try {
-    const tuned = validateChange(
-      Object.fromEntries(
-        ['max-load', 'throttle-query', 'max-lag-millis', 'throttle-http']
-          .filter((k) => v[k] !== undefined)
-          .map((k) => [k, v[k]]),
-      ),
-    );
-    Object.assign(input, tuned);
-  } catch (e) {
-    if ((e as Error).message !== 'no setting to change') throw new UsageError(`--${(e as Error).message}`);
   }
   if (bool('no-search-attributes')) input.searchAttributes = false;
   // On by default (a migration that lost a row must not cut over); --checksum=false skips it.
@@ -372,10 +355,10 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
   // it, chunks start at 1000 rows and adapt to take about --chunk-target-millis each: short
   // enough that the rows a chunk locks are soon free, long enough that a chunk's fixed cost
   // (claim, checkpoint, commit) does not dominate (bench/RESULTS.md).
-  if (v['chunk-target-millis'] !== undefined)
-    input.chunkTargetMillis = field('chunk-target-millis', 'chunkTargetMillis', DEFAULTS.chunkTargetMillis);
-  else if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
-  if (v['copy-threads'] !== undefined) input.copyThreads = field('copy-threads', 'copyThreads', DEFAULTS.copyThreads);
+  if (v['chunk-target-millis'] === undefined) {
+    delete input.chunkTargetMillis;
+    if (v['chunk-size'] === undefined) input.chunkTargetMillis = DEFAULTS.chunkTargetMillis;
+  }
   if (v['defer-secondary-indexes'] !== undefined) input.deferSecondaryIndexes = v['defer-secondary-indexes'] === true;
   if (v['default-retries'] !== undefined)
     input.defaultRetries = field('default-retries', 'defaultRetries', DEFAULTS.defaultRetries);

@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Control } from '../model/settings';
+import { SETTING_TABLE, settingValueText, type SettingField } from '../model/settings';
 import type { MigrationStatus } from '../model/types';
 import { UsageError, type ServeOptions } from './flags';
 import { settingsLine, statusLine } from '../workflows/status-line';
@@ -14,43 +14,26 @@ import { abortUpdate, cutOverSignal, pauseSignal, resumeSignal, setUpdate, statu
 
 const THROTTLE_HINT = '# Note: you may only throttle for as long as your binary logs are not purged';
 
-const HELP = `available commands:
-status                               # Print a detailed status message
-sup                                  # Print a short status message
-coordinates                          # Print the currently inspected coordinates
-applier                              # Print the hostname of the applier
-inspector                            # Print the hostname of the inspector
-chunk-size=<newsize>                 # Set a new chunk-size
-dml-batch-size=<newsize>             # Set a new dml-batch-size
-nice-ratio=<ratio>                   # Set a new nice-ratio, immediate sleep after each row-copy operation, float (examples: 0 is aggressive, 0.7 adds 70% runtime, 1.0 doubles runtime, 2.0 triples runtime, ...)
-critical-load=<load>                 # Set a new set of critical-load thresholds
-max-lag-millis=<max-lag>             # Set a new replication lag threshold
-max-load=<load>                      # Set a new set of max-load thresholds
-throttle-query=<query>               # Set a new throttle-query (no quotes)
-throttle-http=<URL>                  # Set a new throttle URL
-copy-threads=<n>                     # revenant: set the number of copiers
-chunk-target-millis=<ms>             # revenant: adapt the chunk size to take this long (0: fixed chunk-size)
-throttle                             # Force throttling
-no-throttle                          # End forced throttling (other throttling may still apply)
-unpostpone                           # Bail out a cut-over postpone; proceed to cut-over
-panic                                # panic and quit without cleanup
-help                                 # This message
-- use '?' (question mark) as argument to get info rather than set. e.g. "max-load=?" will just print out current max-load.
-`;
+/** gh-ost's help, its settable commands from the settings' own table (model/settings.ts). */
+const HELP = [
+  'available commands:',
+  'status                               # Print a detailed status message',
+  'sup                                  # Print a short status message',
+  'coordinates                          # Print the currently inspected coordinates',
+  'applier                              # Print the hostname of the applier',
+  'inspector                            # Print the hostname of the inspector',
+  ...SETTING_TABLE.map((row) => `${`${row.flag}=${row.command.arg}`.padEnd(37)}# ${row.command.does}`),
+  'throttle                             # Force throttling',
+  'no-throttle                          # End forced throttling (other throttling may still apply)',
+  'unpostpone                           # Bail out a cut-over postpone; proceed to cut-over',
+  'panic                                # panic and quit without cleanup',
+  'help                                 # This message',
+  `- use '?' (question mark) as argument to get info rather than set. e.g. "max-load=?" will just print out current max-load.`,
+  '',
+].join('\n');
 
-/** Settings the workflow's `set` update takes, with how `name=?` prints each (gh-ost's shapes). */
-const SETTABLE: Record<string, (c: Control) => string> = {
-  'chunk-size': (c) => String(c.chunkSize),
-  'dml-batch-size': (c) => String(c.dmlBatchSize),
-  'nice-ratio': (c) => String(c.niceRatio),
-  'max-lag-millis': (c) => String(c.maxLagMillis),
-  'max-load': (c) => c.maxLoad,
-  'critical-load': (c) => c.criticalLoad,
-  'throttle-query': (c) => c.throttleQuery,
-  'throttle-http': (c) => c.throttleHttp ?? '',
-  'copy-threads': (c) => String(c.copyThreads),
-  'chunk-target-millis': (c) => String(c.chunkTargetMillis),
-};
+/** Settings the workflow's `set` update takes, by their flags. */
+const SETTABLE = new Map<string, SettingField>(SETTING_TABLE.map((row) => [row.flag, row.field]));
 
 /** gh-ost commands that cannot change a running revenant migration, with the reason. */
 const NOT_WHILE_RUNNING: Record<string, string> = {
@@ -176,8 +159,9 @@ export class InteractiveServer {
           `user commanded '${what}' on ${arg}, but migrated table is ${this.table}; ignoring request`,
         );
     };
-    if (SETTABLE[command]) {
-      if (question) return `${SETTABLE[command]((await this.status()).settings)}\n`;
+    const setting = SETTABLE.get(command);
+    if (setting) {
+      if (question) return `${settingValueText((await this.status()).settings, setting)}\n`;
       try {
         await this.handle.executeUpdate(setUpdate, { args: [{ [command]: arg }] });
       } catch (e) {

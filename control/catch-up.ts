@@ -3,6 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, TablePlan } from '../model/types';
+import { SETTING_DEFAULTS } from '../model/settings';
 import { heartbeatMillis, HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
 import type { CredentialResolver } from '../mysql/credentials';
 import { checkedControl, type ControlSource } from './live-settings';
@@ -69,7 +70,7 @@ export async function waitForLowReplicaLag(
         .then(checkedControl)
         .catch(() => undefined)
     : undefined;
-  const maxLag = inForce?.maxLagMillis ?? input.maxLagMillis ?? 1500;
+  const maxLag = inForce?.maxLagMillis ?? input.maxLagMillis ?? SETTING_DEFAULTS.maxLagMillis;
   const lag = new LagReader(plan, credentials);
   try {
     const deadline = Date.now() + timeoutMs;

@@ -9,7 +9,14 @@
 // Throttling decisions are made here too, and reported when they change.
 import { Context } from '@temporalio/activity';
 import type { MigrationInput, TablePlan, ThrottleReport } from '../model/types';
-import { settingsFrom, validateChange, type Control, type Settings } from '../model/settings';
+import {
+  SETTING_TABLE,
+  settingsFrom,
+  validateChange,
+  type Control,
+  type SettingField,
+  type Settings,
+} from '../model/settings';
 import { HINT, readHints, readJson, writeJson } from './changelog';
 import type { CredentialResolver } from '../mysql/credentials';
 import { exec, type Conn } from '../mysql/query';
@@ -47,20 +54,9 @@ export interface WorkerServices {
   policy?: WorkerPolicy;
 }
 
-const SETTING_FIELDS: (keyof Settings)[] = [
-  'chunkSize',
-  'chunkTargetMillis',
-  'copyThreads',
-  'dmlBatchSize',
-  'niceRatio',
-  'maxLagMillis',
-  'maxLoad',
-  'criticalLoad',
-  'throttleQuery',
-  'throttleHttp',
-];
+const SETTING_FIELDS: SettingField[] = SETTING_TABLE.map((row) => row.field);
 
-const OPTIONAL_SETTINGS: (keyof Settings)[] = ['chunkTargetMillis', 'copyThreads', 'throttleHttp'];
+const OPTIONAL_SETTINGS: SettingField[] = SETTING_TABLE.filter((row) => 'optional' in row).map((row) => row.field);
 
 /**
  * Settings as received, checked again here as the CLI and the workflow's validator check

@@ -7,6 +7,7 @@
 // but the input's TypeScript type.
 import type { MigrationInput } from './types';
 import { WINDOW_FORMAT, windowProblem } from './cut-over-window';
+import { checkedSetting, SETTING_DEFAULTS, SETTING_TABLE, type SettingField } from './settings';
 
 /** What is wrong with a value of the right type, or undefined. */
 type Problem = (value: string) => string | undefined;
@@ -50,17 +51,38 @@ const int = (doc: string, min: number, max: number, dflt?: number): FieldSpec =>
 
 /** gh-ost's defaults, and revenant's for its own settings (the CLI applies the same). */
 export const INPUT_DEFAULTS = {
-  chunkSize: 1000,
+  chunkSize: SETTING_DEFAULTS.chunkSize,
+  // Chunks adapt to take about this long when a start gives neither --chunk-size nor this.
   chunkTargetMillis: 100,
-  copyThreads: 2,
+  copyThreads: SETTING_DEFAULTS.copyThreads,
   defaultRetries: 60,
   triggerSuffix: '_gho',
-  dmlBatchSize: 10,
+  dmlBatchSize: SETTING_DEFAULTS.dmlBatchSize,
   cutOverLockTimeoutSeconds: 3,
 } as const;
 
-/** The most copiers a migration may run at once. */
-export const MAX_COPY_THREADS = 16;
+/** The settable fields (model/settings.ts), each as its row declares it. */
+const SETTING_FIELDS = Object.fromEntries(
+  SETTING_TABLE.map((row): [SettingField, FieldSpec] => {
+    const doc = `--${row.flag}`;
+    if (row.kind === 'integer' || row.kind === 'number') {
+      const inInput = 'inInput' in row && row.default !== undefined;
+      return [
+        row.field,
+        { kind: row.kind, doc, min: row.min, max: row.max, ...(inInput ? { default: row.default } : {}) },
+      ];
+    }
+    const problem = (value: string) => {
+      try {
+        checkedSetting(row, value);
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    return [row.field, { kind: 'string', doc, problem }];
+  }),
+) as Record<SettingField, FieldSpec>;
 
 export const SERVER_FIELDS: Record<string, FieldSpec> = {
   host: { kind: 'string', doc: 'host name or address of the server to migrate on', required: true, nonEmpty: true },
@@ -87,11 +109,8 @@ export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
   table: { kind: 'string', doc: 'the table', required: true, nonEmpty: true },
   alter: { kind: 'string', doc: 'the ALTER TABLE specification, e.g. "ADD COLUMN c INT NULL"', required: true },
   execute: bool('act (without it: a dry run)', false),
-  chunkSize: int('--chunk-size', 10, 100_000, INPUT_DEFAULTS.chunkSize),
-  chunkTargetMillis: int('--chunk-target-millis (0: fixed chunks)', 0, 60_000),
-  copyThreads: int('--copy-threads', 1, MAX_COPY_THREADS),
+  ...SETTING_FIELDS,
   deferSecondaryIndexes: bool('--defer-secondary-indexes'),
-  dmlBatchSize: int('--dml-batch-size', 1, 100, INPUT_DEFAULTS.dmlBatchSize),
   approveRenamedColumns: bool('--approve-renamed-columns', false),
   okToDropTable: bool('--ok-to-drop-table', false),
   initiallyDropGhostTable: bool('--initially-drop-ghost-table', false),
@@ -104,15 +123,9 @@ export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
   historyLimit: int('history events before a renewal', 100, 50_000),
   renewal: { kind: 'internal', doc: 'set by a renewal (continue-as-new)' },
   fleet: { kind: 'internal', doc: "set by a fleet's workflow" },
-  niceRatio: { kind: 'number', doc: '--nice-ratio', min: 0, max: 100 },
-  criticalLoad: str('--critical-load'),
   criticalLoadIntervalMillis: int('--critical-load-interval-millis', 0, 3_600_000),
   criticalLoadHibernateSeconds: int('--critical-load-hibernate-seconds', 0, 86_400),
   resurrect: bool('--resurrect'),
-  maxLagMillis: int('--max-lag-millis', 100, 3_600_000),
-  maxLoad: str('--max-load'),
-  throttleQuery: str('--throttle-query'),
-  throttleHttp: str('--throttle-http'),
   throttleHttpIntervalMillis: int('--throttle-http-interval-millis', 10, 3_600_000),
   throttleHttpTimeoutMillis: int('--throttle-http-timeout-millis', 10, 60_000),
   ignoreHttpErrors: bool('--ignore-http-errors'),

@@ -1,70 +1,216 @@
 // The settings an operator may change while a migration runs (gh-ost's interactive
-// commands), and their validation. Pure: used by the workflow's update validator, by the
-// activities and by the CLI, so a bad value is refused the same way everywhere.
-import { INPUT_FIELDS, MAX_COPY_THREADS } from './migration-input';
-import { DEFAULTS, type MigrationInput } from './types';
+// commands), declared once: a row of SETTING_TABLE gives a setting's field, its gh-ost flag,
+// kind, bounds, default and help. Everything else is derived from it: the Settings type, the
+// input's fields (model/migration-input.ts), the validation that `revenant set`, the socket,
+// the CLI, the workflow's update validator and the activities' re-check share, the CLI's
+// flags and `--help` (client/flag-table.ts), the socket's commands (client/interactive.ts) and
+// the settings line. A new settable flag is one row here plus the code that reads it. Pure.
 
-export interface Settings {
-  chunkSize: number;
-  /** Adapt the chunk size so that a chunk takes about this long (0: fixed --chunk-size, gh-ost's way). */
-  chunkTargetMillis?: number;
-  /** Copiers at work at once. */
-  copyThreads?: number;
-  dmlBatchSize: number;
-  niceRatio: number;
-  maxLagMillis: number;
-  /** gh-ost's --max-load: "Threads_running=25,…"; '' for none. */
-  maxLoad: string;
-  /** gh-ost's --critical-load; '' for none. */
-  criticalLoad: string;
-  /** gh-ost's --throttle-query: a SELECT whose positive result throttles; '' for none. */
-  throttleQuery: string;
-  /** gh-ost's --throttle-http: a URL whose HEAD answer other than 200 throttles; '' or absent for none. */
-  throttleHttp?: string;
+/** How a setting's value is written and checked. */
+export type SettingKind =
+  /** A whole number within min and max. */
+  | 'integer'
+  /** A number within min and max. */
+  | 'number'
+  /** gh-ost's "Threads_running=25,Threads_connected=500"; '' for none. */
+  | 'thresholds'
+  /** One SELECT statement; '' for none. */
+  | 'select'
+  /** An http:// or https:// URL; '' for none. */
+  | 'url';
+
+interface SettingRow {
+  /** The field in the input, the settings and the status. */
+  field: string;
+  /** gh-ost's flag (and socket command) for it. */
+  flag: string;
+  kind: SettingKind;
+  min?: number;
+  max?: number;
+  /** What a migration that was not given it runs with; absent: nothing (the setting is off). */
+  default?: number | string;
+  /** Every input holds it: the input fills in its default (gh-ost's required tunables). */
+  inInput?: true;
+  /** May be absent from a running migration's settings (one started by an earlier release, or off). */
+  optional?: true;
+  /** The group of `revenant migrate --help` it shows in. */
+  group: 'Copy and apply' | 'Throttling';
+  /** Its line in `--help`; "revenant:" first for a flag gh-ost does not have. */
+  help: string;
+  /** Its command on the socket, gh-ost's words: the value's placeholder and what the command does. */
+  command: { arg: string; does: string };
 }
 
-/** What copy and apply read from the changelog: the settings, and whether the operator paused. */
-export interface Control extends Settings {
-  paused: boolean;
-  version: number;
-}
+export const MAX_COPY_THREADS = 16;
 
-export const SETTING_NAMES: Record<string, keyof Settings> = {
-  'chunk-size': 'chunkSize',
-  chunkSize: 'chunkSize',
-  'chunk-target-millis': 'chunkTargetMillis',
-  chunkTargetMillis: 'chunkTargetMillis',
-  'copy-threads': 'copyThreads',
-  copyThreads: 'copyThreads',
-  'dml-batch-size': 'dmlBatchSize',
-  dmlBatchSize: 'dmlBatchSize',
-  'nice-ratio': 'niceRatio',
-  niceRatio: 'niceRatio',
-  'max-lag-millis': 'maxLagMillis',
-  maxLagMillis: 'maxLagMillis',
-  'max-load': 'maxLoad',
-  maxLoad: 'maxLoad',
-  'critical-load': 'criticalLoad',
-  criticalLoad: 'criticalLoad',
-  'throttle-query': 'throttleQuery',
-  throttleQuery: 'throttleQuery',
-  'throttle-http': 'throttleHttp',
-  throttleHttp: 'throttleHttp',
+// The order is the settings object's (what a running migration's status and history hold).
+export const SETTING_TABLE = [
+  {
+    field: 'chunkSize',
+    flag: 'chunk-size',
+    kind: 'integer',
+    min: 10,
+    max: 100_000,
+    default: 1000,
+    inInput: true,
+    group: 'Copy and apply',
+    help: 'rows per copied chunk, 10 to 100,000 (given alone: every chunk has this many; default 1000, adapted)',
+    command: { arg: '<newsize>', does: 'Set a new chunk-size' },
+  },
+  {
+    field: 'chunkTargetMillis',
+    flag: 'chunk-target-millis',
+    kind: 'integer',
+    min: 0,
+    max: 60_000,
+    // 0: fixed --chunk-size. A start given neither adapts at 100 ms (INPUT_DEFAULTS.chunkTargetMillis).
+    default: 0,
+    optional: true,
+    group: 'Copy and apply',
+    help: 'revenant: chunks adapt to take about this long (default when --chunk-size is not given)',
+    command: { arg: '<ms>', does: 'revenant: adapt the chunk size to take this long (0: fixed chunk-size)' },
+  },
+  {
+    field: 'copyThreads',
+    flag: 'copy-threads',
+    kind: 'integer',
+    min: 1,
+    max: MAX_COPY_THREADS,
+    default: 2,
+    optional: true,
+    group: 'Copy and apply',
+    help: 'revenant: copiers working at once, each on its own chunk',
+    command: { arg: '<n>', does: 'revenant: set the number of copiers' },
+  },
+  {
+    field: 'dmlBatchSize',
+    flag: 'dml-batch-size',
+    kind: 'integer',
+    min: 1,
+    max: 100,
+    default: 10,
+    inInput: true,
+    group: 'Copy and apply',
+    help: 'binlog events applied per transaction, 1 to 100 (default 10)',
+    command: { arg: '<newsize>', does: 'Set a new dml-batch-size' },
+  },
+  {
+    field: 'niceRatio',
+    flag: 'nice-ratio',
+    kind: 'number',
+    min: 0,
+    max: 100,
+    default: 0,
+    group: 'Copy and apply',
+    help: 'after each chunk, rest this many times as long as it took (0: no rest)',
+    command: {
+      arg: '<ratio>',
+      does: 'Set a new nice-ratio, immediate sleep after each row-copy operation, float (examples: 0 is aggressive, 0.7 adds 70% runtime, 1.0 doubles runtime, 2.0 triples runtime, ...)',
+    },
+  },
+  {
+    field: 'maxLagMillis',
+    flag: 'max-lag-millis',
+    kind: 'integer',
+    min: 100,
+    max: 3_600_000,
+    default: 1500,
+    group: 'Throttling',
+    help: 'replica lag at which copy and apply hold (default 1500)',
+    command: { arg: '<max-lag>', does: 'Set a new replication lag threshold' },
+  },
+  {
+    field: 'maxLoad',
+    flag: 'max-load',
+    kind: 'thresholds',
+    default: '',
+    group: 'Throttling',
+    help: 'status=threshold,…: throttle while one is exceeded, e.g. Threads_running=50',
+    command: { arg: '<load>', does: 'Set a new set of max-load thresholds' },
+  },
+  {
+    field: 'criticalLoad',
+    flag: 'critical-load',
+    kind: 'thresholds',
+    default: '',
+    group: 'Throttling',
+    help: 'status=threshold,…: stop the migration when one is exceeded',
+    command: { arg: '<load>', does: 'Set a new set of critical-load thresholds' },
+  },
+  {
+    field: 'throttleQuery',
+    flag: 'throttle-query',
+    kind: 'select',
+    default: '',
+    group: 'Throttling',
+    help: 'a query run every second on the server: a result above 0 throttles',
+    command: { arg: '<query>', does: 'Set a new throttle-query (no quotes)' },
+  },
+  {
+    field: 'throttleHttp',
+    flag: 'throttle-http',
+    kind: 'url',
+    optional: true,
+    group: 'Throttling',
+    help: 'a URL checked with HEAD: any answer but 200 throttles',
+    command: { arg: '<URL>', does: 'Set a new throttle URL' },
+  },
+] as const satisfies readonly SettingRow[];
+
+type Row = (typeof SETTING_TABLE)[number];
+type ValueOf<R extends Row> = R['kind'] extends 'integer' | 'number' ? number : string;
+
+/** The settings in force: every row's field, present unless the row is optional. */
+export type Settings = { [R in Row as R extends { optional: true } ? never : R['field']]: ValueOf<R> } & {
+  [R in Row as R extends { optional: true } ? R['field'] : never]?: ValueOf<R>;
 };
 
-export function settingsFrom(input: MigrationInput): Settings {
-  return {
-    chunkSize: input.chunkSize,
-    chunkTargetMillis: input.chunkTargetMillis ?? 0,
-    copyThreads: input.copyThreads ?? DEFAULTS.copyThreads,
-    dmlBatchSize: input.dmlBatchSize,
-    niceRatio: input.niceRatio ?? 0,
-    maxLagMillis: input.maxLagMillis ?? 1500,
-    maxLoad: input.maxLoad ?? '',
-    criticalLoad: input.criticalLoad ?? '',
-    throttleQuery: input.throttleQuery ?? '',
-    ...(input.throttleHttp ? { throttleHttp: input.throttleHttp } : {}),
-  };
+/** The settings as a migration's input holds them: the inInput rows always, the others when given. */
+export type SettingsInput = { [R in Row as R extends { inInput: true } ? R['field'] : never]: ValueOf<R> } & {
+  [R in Row as R extends { inInput: true } ? never : R['field']]?: ValueOf<R>;
+};
+
+export type SettingField = Row['field'];
+
+/** What copy and apply read from the changelog: the settings, and whether the operator paused. */
+export type Control = Settings & {
+  paused: boolean;
+  version: number;
+};
+
+const ROWS: readonly SettingRow[] = SETTING_TABLE;
+
+/** A setting's row, by its field. */
+export function settingRow(field: SettingField): SettingRow {
+  const row = ROWS.find((r) => r.field === field);
+  if (!row) throw new Error(`no setting ${field}`);
+  return row;
+}
+
+/** Each setting by its flag and by its field: what `set`, the socket and the input accept. */
+export const SETTING_NAMES: Record<string, SettingField> = Object.fromEntries(
+  SETTING_TABLE.flatMap((r) => [
+    [r.flag, r.field],
+    [r.field, r.field],
+  ]),
+);
+
+/** The defaults of the settings that have one. */
+export const SETTING_DEFAULTS = Object.fromEntries(
+  ROWS.filter((r) => r.default !== undefined).map((r) => [r.field, r.default]),
+) as { [R in Row as R extends { default: number | string } ? R['field'] : never]: ValueOf<R> };
+
+/** The settings a migration starts with: what its input gives, else each default. */
+export function settingsFrom(input: SettingsInput): Settings {
+  const given = input as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const row of ROWS) {
+    const value = given[row.field] ?? row.default;
+    // A setting without a default is off when absent or empty (throttle-http).
+    if (value === undefined || (value === '' && row.default === undefined)) continue;
+    out[row.field] = value;
+  }
+  return out as Settings;
 }
 
 /** Thresholds in gh-ost's format, "Threads_running=100,Threads_connected=500". */
@@ -79,32 +225,48 @@ export function parseThresholds(spec: string | undefined, flag: string): Map<str
   return out;
 }
 
-/** Copiers a migration may run at once (each holds a connection). */
-export { MAX_COPY_THREADS };
-
-/** A setting's name as gh-ost's flag: its kebab-case spelling in SETTING_NAMES. */
-const flagOf = (field: keyof Settings): string =>
-  Object.keys(SETTING_NAMES).find((n) => n.includes('-') && SETTING_NAMES[n] === field) ?? field;
-
-/**
- * A numeric setting, within the bounds the input model gives its field (model/migration-input.ts):
- * a start, a `set` and the CLI's flags take the same values.
- */
-function bounded(
-  field: 'chunkSize' | 'chunkTargetMillis' | 'copyThreads' | 'dmlBatchSize' | 'maxLagMillis' | 'niceRatio',
-  flag: string,
-  v: unknown,
-): number {
-  const spec = INPUT_FIELDS[field];
-  if (spec.kind !== 'integer' && spec.kind !== 'number') throw new Error(`${field} is not a numeric field`);
-  const pattern = spec.kind === 'integer' ? /^\s*-?\d+\s*$/ : /^\s*-?\d+(\.\d+)?\s*$/;
+/** A numeric setting within its row's bounds: a start, a `set` and the CLI's flags take the same values. */
+function bounded(row: SettingRow, v: unknown): number {
+  const whole = row.kind === 'integer';
+  const pattern = whole ? /^\s*-?\d+\s*$/ : /^\s*-?\d+(\.\d+)?\s*$/;
   const n = typeof v === 'string' && pattern.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || (spec.kind === 'integer' && !Number.isInteger(n)))
-    throw new Error(
-      `${flag} must be a ${spec.kind === 'integer' ? 'whole number' : 'number'}, got ${JSON.stringify(v)}`,
-    );
-  if (n < spec.min || n > spec.max) throw new Error(`${flag} must be between ${spec.min} and ${spec.max}, got ${n}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || (whole && !Number.isInteger(n)))
+    throw new Error(`${row.flag} must be a ${whole ? 'whole number' : 'number'}, got ${JSON.stringify(v)}`);
+  const min = row.min ?? Number.NEGATIVE_INFINITY;
+  const max = row.max ?? Number.POSITIVE_INFINITY;
+  if (n < min || n > max) throw new Error(`${row.flag} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** A text setting, checked by its kind and trimmed. */
+function checkedText(row: SettingRow, v: unknown): string {
+  switch (row.kind) {
+    case 'thresholds': {
+      if (typeof v !== 'string')
+        throw new Error(`${row.flag} must be a string like Threads_running=25, got ${JSON.stringify(v)}`);
+      parseThresholds(v, row.flag);
+      return v.trim();
+    }
+    case 'select': {
+      if (typeof v !== 'string') throw new Error(`${row.flag} must be a string, got ${JSON.stringify(v)}`);
+      const query = v.trim();
+      if (query && (!/^SELECT\b/i.test(query) || query.includes(';')))
+        throw new Error(`${row.flag} must be a single SELECT statement`);
+      return query;
+    }
+    default: {
+      if (typeof v !== 'string') throw new Error(`${row.flag} must be a URL, got ${JSON.stringify(v)}`);
+      const url = v.trim();
+      if (url && !/^https?:\/\/[^\s]+$/i.test(url))
+        throw new Error(`${row.flag} must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+      return url;
+    }
+  }
+}
+
+/** One setting's value, checked by its row; throws with the reason. */
+export function checkedSetting(row: SettingRow, v: unknown): number | string {
+  return row.kind === 'integer' || row.kind === 'number' ? bounded(row, v) : checkedText(row, v);
 }
 
 /**
@@ -114,54 +276,32 @@ function bounded(
 export function validateChange(change: Record<string, unknown>): Partial<Settings> {
   if (!change || typeof change !== 'object' || Object.keys(change).length === 0)
     throw new Error('no setting to change');
-  const out: Partial<Settings> = {};
+  const out: Record<string, number | string> = {};
   for (const [rawName, v] of Object.entries(change)) {
-    const name = SETTING_NAMES[rawName];
-    if (!name)
-      throw new Error(
-        `unknown setting ${rawName} (settable: ${Object.keys(SETTING_NAMES)
-          .filter((n) => n.includes('-'))
-          .join(', ')})`,
-      );
-    switch (name) {
-      case 'chunkSize':
-        out.chunkSize = bounded(name, flagOf(name), v);
-        // An operator who sets the chunk size means that size: it pins it, unless the same change adapts.
-        if (!('chunk-target-millis' in change) && !('chunkTargetMillis' in change)) out.chunkTargetMillis = 0;
-        break;
-      case 'chunkTargetMillis':
-      case 'copyThreads':
-      case 'dmlBatchSize':
-      case 'maxLagMillis':
-      case 'niceRatio':
-        out[name] = bounded(name, flagOf(name), v);
-        break;
-      case 'maxLoad':
-      case 'criticalLoad': {
-        const flag = name === 'maxLoad' ? 'max-load' : 'critical-load';
-        if (typeof v !== 'string')
-          throw new Error(`${flag} must be a string like Threads_running=25, got ${JSON.stringify(v)}`);
-        parseThresholds(v, flag);
-        out[name] = v.trim();
-        break;
-      }
-      case 'throttleQuery': {
-        if (typeof v !== 'string') throw new Error(`throttle-query must be a string, got ${JSON.stringify(v)}`);
-        const q = v.trim();
-        if (q && (!/^SELECT\b/i.test(q) || q.includes(';')))
-          throw new Error('throttle-query must be a single SELECT statement');
-        out.throttleQuery = q;
-        break;
-      }
-      case 'throttleHttp': {
-        if (typeof v !== 'string') throw new Error(`throttle-http must be a URL, got ${JSON.stringify(v)}`);
-        const url = v.trim();
-        if (url && !/^https?:\/\/[^\s]+$/i.test(url))
-          throw new Error(`throttle-http must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
-        out.throttleHttp = url;
-        break;
-      }
-    }
+    const field = SETTING_NAMES[rawName];
+    if (!field) throw new Error(`unknown setting ${rawName} (settable: ${ROWS.map((r) => r.flag).join(', ')})`);
+    out[field] = checkedSetting(settingRow(field), v);
+    // An operator who sets the chunk size means that size: it pins it, unless the same change adapts.
+    if (field === 'chunkSize' && !('chunk-target-millis' in change) && !('chunkTargetMillis' in change))
+      out.chunkTargetMillis = 0;
   }
-  return out;
+  return out as Partial<Settings>;
+}
+
+/** The settings in force, one line, with gh-ost's flag names. */
+export function settingsText(control: Control): string {
+  const values = control as unknown as Record<string, unknown>;
+  const parts = [`paused=${control.paused}`];
+  for (const row of ROWS) {
+    const value = values[row.field];
+    if (value === undefined) continue;
+    parts.push(`${row.flag}=${typeof value === 'number' ? value : JSON.stringify(value)}`);
+  }
+  return parts.join(' ');
+}
+
+/** A setting as the socket prints it for `name=?` (gh-ost's shape: the bare value). */
+export function settingValueText(control: Control, field: SettingField): string {
+  const value = (control as unknown as Record<string, unknown>)[field];
+  return value === undefined ? '' : String(value);
 }

@@ -1,5 +1,6 @@
 // Types shared by the workflow, the activities and the client. Pure data: everything here
 // crosses Temporal's boundary as JSON, so it must never hold a secret.
+import type { SettingsInput } from './settings';
 
 /** Where the table lives. Credentials are not here: the worker resolves them itself. */
 export interface ServerRef {
@@ -24,8 +25,8 @@ export interface TlsRef {
   allowInsecure?: boolean;
 }
 
-/** What the operator asked for: gh-ost's flags, minus anything secret. */
-export interface MigrationInput {
+/** What the operator asked for: gh-ost's flags, minus anything secret; the settable ones are model/settings.ts's. */
+export interface MigrationInput extends SettingsInput {
   server: ServerRef;
   database: string;
   table: string;
@@ -33,14 +34,8 @@ export interface MigrationInput {
   alter: string;
   /** Without it the migration is a dry run: validate, create and alter the ghost, drop it. */
   execute: boolean;
-  chunkSize: number;
-  /** Chunks adapt to take about this long (revenant's --chunk-target-millis; 0 or absent: fixed chunkSize). */
-  chunkTargetMillis?: number;
-  /** Copiers working at once, each on its own chunk (revenant's --copy-threads). */
-  copyThreads?: number;
   /** Build non-unique indexes after the copy (revenant's --defer-secondary-indexes); absent: when no replica reads the binlog. */
   deferSecondaryIndexes?: boolean;
-  dmlBatchSize: number;
   approveRenamedColumns: boolean;
   okToDropTable: boolean;
   initiallyDropGhostTable: boolean;
@@ -58,24 +53,12 @@ export interface MigrationInput {
   renewal?: Renewal;
   /** A fleet's target (workflows/fleet.ts): the fleet's workflow id, told when this one holds for a cut-over together. */
   fleet?: { workflowId: string; together: boolean };
-  /** gh-ost's --nice-ratio: after each chunk, sleep this many times the chunk's duration. */
-  niceRatio?: number;
-  /** gh-ost's --critical-load, e.g. "Threads_running=1000". */
-  criticalLoad?: string;
   /** Confirm a critical load after this many milliseconds before acting on it (0: act at once). */
   criticalLoadIntervalMillis?: number;
   /** Hibernate this long on critical load and carry on; 0 stops the migration (resurrectable). */
   criticalLoadHibernateSeconds?: number;
   /** Continue a failed or terminated migration from its changelog checkpoint (--resurrect / --resume). */
   resurrect?: boolean;
-  /** gh-ost's --max-lag-millis (replica lag throttling comes with replica support). */
-  maxLagMillis?: number;
-  /** gh-ost's --max-load, e.g. "Threads_running=25". */
-  maxLoad?: string;
-  /** gh-ost's --throttle-query: a SELECT; a positive result throttles. */
-  throttleQuery?: string;
-  /** gh-ost's --throttle-http: a URL asked with HEAD every throttleHttpIntervalMillis; an answer other than 200 throttles. */
-  throttleHttp?: string;
   /** gh-ost's --throttle-http-interval-millis (100) and --throttle-http-timeout-millis (1000). */
   throttleHttpIntervalMillis?: number;
   throttleHttpTimeoutMillis?: number;

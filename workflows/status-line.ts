@@ -1,6 +1,7 @@
 // gh-ost's status line, from the workflow's status: printed by the CLI and the socket, and kept as
 // the workflow's current details for Temporal Web (pure code: the workflow imports it).
 import type { MigrationStatus } from '../model/types';
+import { settingsText } from '../model/settings';
 
 export function duration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return 'N/A';
@@ -24,10 +25,5 @@ export function statusLine(s: MigrationStatus): string {
 
 /** The settings in force, one line. */
 export function settingsLine(s: MigrationStatus): string {
-  const c = s.settings;
-  return (
-    `paused=${c.paused} chunk-size=${c.chunkSize}${c.chunkTargetMillis ? ` (adaptive, target ${c.chunkTargetMillis}ms)` : ''} dml-batch-size=${c.dmlBatchSize} nice-ratio=${c.niceRatio} max-lag-millis=${c.maxLagMillis} ` +
-    `max-load=${JSON.stringify(c.maxLoad)} critical-load=${JSON.stringify(c.criticalLoad)} throttle-query=${JSON.stringify(c.throttleQuery)}` +
-    (c.throttleHttp ? ` throttle-http=${JSON.stringify(c.throttleHttp)}` : '')
-  );
+  return settingsText(s.settings);
 }

@@ -10,7 +10,8 @@ import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { checkFlags, FLAG_KINDS, migrateRequest, parseFlags, REFUSED_FLAGS, UsageError } from '../../client/flags';
 import { migrateHelp } from '../../client/help';
 import { FLAG_TABLE } from '../../client/flag-table';
-import { SETTING_NAMES } from '../../model/settings';
+import { SETTING_TABLE, settingsFrom, settingsText, validateChange } from '../../model/settings';
+import { INPUT_FIELDS } from '../../model/migration-input';
 import { failureText, type Thrown } from '../support/helpers';
 
 /** gh-ost 1.1.10's flags: go/cmd/gh-ost/main.go at commit 145799ee (108 flags). */
@@ -286,10 +287,31 @@ test('the flag table: each flag once; those it marks settable are exactly the se
   const names = FLAG_TABLE.flatMap((g) => g.flags.map((f) => f.name));
   assert.equal(new Set(names).size, names.length, 'no flag declared twice');
   const settable = FLAG_TABLE.flatMap((g) => g.flags.filter((f) => f.settable).map((f) => f.name)).sort();
-  const settings = Object.keys(SETTING_NAMES)
-    .filter((n) => n.includes('-') || n === SETTING_NAMES[n].toLowerCase())
-    .filter((n) => names.includes(n))
-    .sort();
-  assert.deepEqual(settable, settings);
+  assert.deepEqual(settable, SETTING_TABLE.map((row) => row.flag).sort());
   assert.ok(settable.includes('max-lag-millis') && settable.includes('chunk-size'), `settable: ${settable}`);
+});
+
+test('a settable flag is one row: the flag, the input field, set, the settings line and --help follow it', () => {
+  const samples: Record<string, number | string> = {
+    thresholds: 'Threads_running=5',
+    select: 'SELECT 0',
+    url: 'http://127.0.0.1:1/',
+  };
+  const help = migrateHelp();
+  for (const row of SETTING_TABLE) {
+    const sample = 'max' in row ? row.max : samples[row.kind];
+    const input = migrateRequest(parseFlags([...BASE, `--${row.flag}`, String(sample)]), {}).input;
+    assert.equal((input as unknown as Record<string, unknown>)[row.field], sample, `--${row.flag} sets ${row.field}`);
+    assert.ok(row.field in INPUT_FIELDS, `${row.field} is an input field`);
+    assert.equal(validateChange({ [row.flag]: sample })[row.field], sample, `set ${row.flag}`);
+    assert.equal(validateChange({ [row.field]: sample })[row.field], sample, `set ${row.field}`);
+    const settings = { ...settingsFrom({ ...input, [row.field]: sample }), paused: false, version: 1 };
+    assert.match(settingsText(settings), new RegExp(`\\b${row.flag}=`), `the settings line shows ${row.flag}`);
+    assert.match(help, new RegExp(`^  --${row.flag} \\w+   \\[settable while running\\]$`, 'm'));
+    if ('max' in row)
+      assert.throws(
+        () => migrateRequest(parseFlags([...BASE, `--${row.flag}`, String(row.max + 1)]), {}),
+        new RegExp(`--${row.flag} must be between ${row.min} and ${row.max}`),
+      );
+  }
 });
