@@ -28,6 +28,7 @@ import {
   type Checksum,
   type TestTemporal,
   failureText,
+  migrateArgs,
 } from '../support/helpers';
 import type { MigrationStatus } from '../../model/types';
 import { cutOverSignal, setUpdate, statusQuery } from '../../model/messages';
@@ -73,26 +74,7 @@ async function unchanged(extraTables: string[] = []): Promise<void> {
 }
 
 const cli = (alter: string, ...more: string[]) =>
-  runRevenant(
-    [
-      'migrate',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(MYSQL_PORT),
-      '--user',
-      'revenant',
-      '--database',
-      DB,
-      '--table',
-      't',
-      '--alter',
-      alter,
-      '--allow-on-master',
-      ...more,
-    ],
-    QUEUE,
-  );
+  runRevenant([...migrateArgs(DB, 't', alter), '--allow-on-master', ...more], QUEUE);
 
 /** A plain TCP listener on another loopback address: it counts every connection made to it. */
 async function listener(): Promise<{

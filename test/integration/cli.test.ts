@@ -5,12 +5,12 @@ import { after, before, test } from 'node:test';
 import {
   createTestTable,
   freshDatabase,
-  MYSQL_PORT,
   runRevenant,
   showCreate,
   startTemporal,
   tablesIn,
   type TestTemporal,
+  tableArgs,
 } from '../support/helpers';
 
 let temporal: TestTemporal;
@@ -23,19 +23,7 @@ after(async () => {
 
 const revenant = (args: string[]) => runRevenant(args, 'test-cli');
 
-const base = (db: string) => [
-  '--host',
-  '127.0.0.1',
-  '--port',
-  String(MYSQL_PORT),
-  '--user',
-  'revenant',
-  '--database',
-  db,
-  '--table',
-  't',
-  '--allow-on-master',
-];
+const base = (db: string) => [...tableArgs(db, 't'), '--allow-on-master'];
 
 test('usage errors are specific and touch nothing', async () => {
   let r = await revenant(['migrate', '--database', 'x', '--table', 't']);

@@ -19,6 +19,8 @@ import {
   startTemporal,
   tablesIn,
   type TestTemporal,
+  migrateArgs,
+  tableArgs,
 } from '../support/helpers';
 import type { MigrationInput, MigrationResult } from '../../model/types';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
@@ -293,19 +295,7 @@ async function columnsOf(db: string, t: string): Promise<string[]> {
 }
 
 test('bad input: the CLI refuses bad flags at once, before it talks to anything', async () => {
-  const base = [
-    'migrate',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(MYSQL_PORT),
-    '--user',
-    'revenant',
-    '--database',
-    'd',
-    '--table',
-    't',
-  ];
+  const base = ['migrate', ...tableArgs('d', 't')];
   for (const [args, message] of [
     [[...base], /--alter is required/],
     [[...base, '--alter', 'ADD c INT', '--chunk-size', '5'], /--chunk-size must be between 10 and 100000, got 5/],
@@ -495,19 +485,7 @@ test("an applier error that recurs fails the migration within a minute, the serv
   await table(db, 2_000);
   const r = runRevenant(
     [
-      'migrate',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(MYSQL_PORT),
-      '--user',
-      'revenant',
-      '--database',
-      db,
-      '--table',
-      't',
-      '--alter',
-      'ADD COLUMN x INT NOT NULL DEFAULT 1',
+      ...migrateArgs(db, 't', 'ADD COLUMN x INT NOT NULL DEFAULT 1'),
       '--allow-on-master',
       '--execute',
       '--checksum=false',

@@ -22,6 +22,7 @@ import {
   ONE_SERVER,
   failureText,
   PORT_OFFSET,
+  tableArgs,
 } from '../support/helpers';
 import { migrationWorkflowId } from '../../model/types';
 import { REVENANT_BIN } from '../support/paths';
@@ -81,16 +82,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 const rowsCopied = (sup: string) => Number(/Copy: (\d+)\//.exec(sup)?.[1] ?? NaN);
 const flags = (db: string) => [
-  '--host',
-  '127.0.0.1',
-  '--port',
-  String(MYSQL_PORT),
-  '--user',
-  'revenant',
-  '--database',
-  db,
-  '--table',
-  't',
+  ...tableArgs(db, 't'),
   '--alter',
   'ADD COLUMN extra INT NOT NULL DEFAULT 7',
   '--allow-on-master',

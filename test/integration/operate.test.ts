@@ -21,6 +21,7 @@ import {
   ONE_SERVER,
   failureText,
   workflowSetArgs,
+  tableArgs,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
@@ -196,19 +197,7 @@ test('revenant status | pause | resume | set | cut-over | list | abort', {
   await freshDatabase(db);
   await createTestTable(db, 't', 100_000);
   const load = new WriteLoad(db, 't', 100_000).start(2);
-  const where = [
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(MYSQL_PORT),
-    '--user',
-    'revenant',
-    '--database',
-    db,
-    '--table',
-    't',
-    '--allow-on-master',
-  ];
+  const where = [...tableArgs(db, 't'), '--allow-on-master'];
   const status = async (): Promise<MigrationStatus> =>
     temporal.client.workflow
       .getHandle(migrationWorkflowId({ host: '127.0.0.1', port: MYSQL_PORT }, db, 't'))

@@ -18,6 +18,7 @@ import {
   WriteLoad,
   type TestTemporal,
   ONE_SERVER,
+  migrateArgs,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationResult, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
@@ -75,24 +76,7 @@ test('history bounded: the migration continues as new while copying and while po
     );
     // The same command again attaches, and follows the migration through the runs to come.
     const attached = runRevenant(
-      [
-        'migrate',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(MYSQL_PORT),
-        '--user',
-        'revenant',
-        '--database',
-        db,
-        '--table',
-        't',
-        '--alter',
-        i.alter,
-        '--allow-on-master',
-        '--execute',
-        '--postpone-cut-over',
-      ],
+      [...migrateArgs(db, 't', i.alter), '--allow-on-master', '--execute', '--postpone-cut-over'],
       'test-renewal',
     );
     // Temporal Web's search attributes name the newest run.

@@ -13,13 +13,13 @@ import {
   createTestTable,
   freshDatabase,
   input,
-  MYSQL_PORT,
   runRevenant,
   startTemporal,
   tablesIn,
   waitForPhase,
   type TestTemporal,
   WRITE_PAUSE_MS,
+  tableArgs,
 } from '../support/helpers';
 import type { MigrationResult, MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
@@ -308,22 +308,7 @@ test('revert window: its history does not grow with its length under writes (10 
     await waitForPhase(long, ['revertible', 'failed']);
     await sleep(15_000);
     // The CLI's status reads the window's progress from its applier's heartbeat.
-    const out = await runRevenant(
-      [
-        'status',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(MYSQL_PORT),
-        '--user',
-        'revenant',
-        '--database',
-        dbs[1],
-        '--table',
-        't',
-      ],
-      temporal.taskQueue,
-    );
+    const out = await runRevenant(['status', ...tableArgs(dbs[1], 't')], temporal.taskQueue);
     const m =
       /Revert window: t has the migrated structure; _t_del kept up to date \((\d+) changes applied, lag [\d.]+s\); 0 revert\(s\); (\d+)s left/.exec(
         out.out,
@@ -355,19 +340,7 @@ test("gh-ost's --revert --old-table: a migration without a window, kept with --c
   await freshDatabase(db);
   await createTestTable(db, 't', ROWS);
   const writers = new Writers(db).start();
-  const flags = [
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(MYSQL_PORT),
-    '--user',
-    'revenant',
-    '--database',
-    db,
-    '--table',
-    't',
-    '--allow-on-master',
-  ];
+  const flags = [...tableArgs(db, 't'), '--allow-on-master'];
   const cli = (args: string[]) => runRevenant(['migrate', ...flags, ...args], temporal.taskQueue);
   try {
     let r = await cli([

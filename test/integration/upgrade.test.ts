@@ -23,6 +23,7 @@ import {
   WorkerProcess,
   WriteLoad,
   type TestTemporal,
+  migrateArgs,
 } from '../support/helpers';
 import { migrationWorkflowId, type MigrationResult } from '../../model/types';
 import { FIXTURES, ROOT } from '../support/paths';
@@ -70,19 +71,7 @@ test(`an upgrade mid-copy: begun by workers of ${COMMIT.slice(0, 7)}, killed, fi
       'node',
       [
         join(PREVIOUS, 'bin', 'revenant.js'),
-        'migrate',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(MYSQL_PORT),
-        '--user',
-        'revenant',
-        '--database',
-        db,
-        '--table',
-        't',
-        '--alter',
-        'ADD COLUMN u INT NOT NULL DEFAULT 9',
+        ...migrateArgs(db, 't', 'ADD COLUMN u INT NOT NULL DEFAULT 9'),
         '--allow-on-master',
         '--execute',
         '--chunk-size',

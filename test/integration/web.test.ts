@@ -17,6 +17,7 @@ import {
   TEMPORAL_ADDRESS,
   waitForPhase,
   type TestTemporal,
+  migrateArgs,
 } from '../support/helpers';
 import { migrationWorkflowId } from '../../model/types';
 import { cutOverSignal } from '../../model/messages';
@@ -57,19 +58,7 @@ test('Temporal Web shows the table and ALTER, the live status line, and what eac
   const alter = 'ADD COLUMN w INT NOT NULL DEFAULT 1';
   const r = await runRevenant(
     [
-      'migrate',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(MYSQL_PORT),
-      '--user',
-      'revenant',
-      '--database',
-      db,
-      '--table',
-      't',
-      '--alter',
-      alter,
+      ...migrateArgs(db, 't', alter),
       '--allow-on-master',
       '--execute',
       '--postpone-cut-over',

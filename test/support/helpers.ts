@@ -183,6 +183,28 @@ export const runRevenant = (args: string[], taskQueue: string) =>
     REVENANT_TASK_QUEUE: taskQueue,
   });
 
+/** The flags that name one table on the test server, as the test account. */
+export const tableArgs = (database: string, table: string): string[] => [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(MYSQL_PORT),
+  '--user',
+  'revenant',
+  '--database',
+  database,
+  '--table',
+  table,
+];
+
+/** `revenant migrate` of one table on the test server; more flags follow it. */
+export const migrateArgs = (database: string, table: string, alter: string): string[] => [
+  'migrate',
+  ...tableArgs(database, table),
+  '--alter',
+  alter,
+];
+
 /** The real `temporal` binary against the test server. */
 export const runTemporal = (args: string[]) => runCommand('temporal', [...args, '--address', TEMPORAL_ADDRESS]);
 
