@@ -11,7 +11,7 @@ import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import type { MigrationInput, TablePlan } from '../model/types';
 import type { CutOverResult } from '../model/activities';
 import type { CredentialResolver } from '../mysql/credentials';
-import type { ControlSource } from '../control/live-settings';
+import { settingsInForce, type ControlSource } from '../control/live-settings';
 import { connect } from '../mysql/connection';
 import { exec, rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
@@ -178,6 +178,8 @@ export async function cutOver(
       replicationStopped = true;
     }
 
+    // --force-cut-over-after, as the operator last set it.
+    const { forceCutOverAfterSeconds: forceAfter } = await settingsInForce(input, controlSource);
     a = await connect(applier, credentials);
     b = await connect(applier, credentials);
     await exec(a, sql.lockWaitTimeout(lockTimeout));
@@ -185,10 +187,8 @@ export async function cutOver(
     // This attempt's own sessions, never blockers: their ids from the handshake, no query (and
     // none on `a` once its LOCK waits).
     const own = [...new Set([a, b, c, inspected])].map((x) => x.threadId);
-    // --force-cut-over-after counts from the cut-over's first attempt (retries keep its schedule time).
-    const forceAt = input.forceCutOverAfterSeconds
-      ? Context.current().info.scheduledTimestampMs + input.forceCutOverAfterSeconds * 1000
-      : undefined;
+    // It counts from the cut-over's first attempt (retries keep its schedule time).
+    const forceAt = forceAfter ? Context.current().info.scheduledTimestampMs + forceAfter * 1000 : undefined;
     const locking = exec(a, sql.lockTablesWrite(db, [table, old])).then(
       () => undefined,
       (e: Error) => e,

@@ -280,11 +280,6 @@ const DECLARED: { group: string; flags: FlagSpec[] }[] = [
         help: 'revenant (repeatable): cut over only inside this window, e.g. "Mon-Fri 02:00-04:00 Europe/Berlin"; ready outside it, the migration waits postponed, applying the binlog (revenant cut-over overrides)',
       },
       {
-        name: 'force-cut-over-after',
-        kind: 'string',
-        help: 'revenant: once the cut-over has failed to lock the table this long (5s, 2m), kill the sessions that hold it (KILL for an open transaction, KILL QUERY otherwise), sparing a transaction that modified over a million rows; off by default',
-      },
-      {
         name: 'force-cut-over-kill-large',
         kind: 'bool',
         help: 'revenant: with --force-cut-over-after, kill blockers however many rows they modified',
@@ -464,6 +459,7 @@ export const isOurs = (f: FlagSpec) => f.help.startsWith('revenant');
 function settableFlags(group: string): FlagSpec[] {
   return SETTING_TABLE.filter((row) => row.group === group).map((row) => ({
     name: row.flag,
+    // A duration is written with its unit (5s, 2m).
     kind: row.kind === 'integer' ? 'int' : row.kind === 'number' ? 'float' : 'string',
     help: row.help,
     settable: true,

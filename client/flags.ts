@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { FLAG_TABLE, type FlagKind } from './flag-table';
 import { AlterRefused, parseAlter } from '../table/alter-text';
-import { SETTING_TABLE, validateChange } from '../model/settings';
+import { durationSeconds as durationOf, SETTING_TABLE, validateChange } from '../model/settings';
 import { DEFAULTS, type MigrationInput } from '../model/types';
 import { INPUT_FIELDS, startAtProblem } from '../model/migration-input';
 import { windowProblem } from '../model/cut-over-window';
@@ -85,11 +85,9 @@ export const REFUSED_FLAGS: Record<string, { kind: FlagKind; why: string }> = {
 
 /** A duration: seconds, or a number with s, m, h or d (90, 90s, 30m, 24h, 7d); at most 30 days. */
 function durationSeconds(flag: string, raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(raw.trim());
-  if (!m) throw new UsageError(`--${flag} takes a duration such as 90s, 30m, 24h or 7d, not "${raw}"`);
-  const seconds = Math.round(
-    Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'],
-  );
+  const seconds = durationOf(raw);
+  if (seconds === undefined)
+    throw new UsageError(`--${flag} takes a duration such as 90s, 30m, 24h or 7d, not "${raw}"`);
   if (seconds > 30 * 86_400) throw new UsageError(`--${flag} is at most 30d, not "${raw}"`);
   return seconds;
 }
@@ -452,8 +450,6 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input.cutOverWindows = windows;
   }
   if (v['start-at'] !== undefined) input.startAt = startAtInstant(String(v['start-at']));
-  if (v['force-cut-over-after'] !== undefined)
-    input.forceCutOverAfterSeconds = durationSeconds('force-cut-over-after', String(v['force-cut-over-after']));
   if (bool('force-cut-over-kill-large')) {
     if (!input.forceCutOverAfterSeconds)
       throw new UsageError(

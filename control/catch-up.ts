@@ -3,10 +3,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, TablePlan } from '../model/types';
-import { SETTING_DEFAULTS } from '../model/settings';
 import { heartbeatMillis, HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
 import type { CredentialResolver } from '../mysql/credentials';
-import { checkedControl, type ControlSource } from './live-settings';
+import { settingsInForce, type ControlSource } from './live-settings';
 import { exec, rows, type Conn } from '../mysql/query';
 import { currentBinlogPosition } from '../binlog/position';
 import * as sql from '../mysql/statements';
@@ -63,14 +62,8 @@ export async function waitForLowReplicaLag(
   controlSource?: ControlSource,
 ): Promise<void> {
   if (!plan.lagReplicas?.length) return;
-  // The workflow's --max-lag-millis (as the operator last set it), never the changelog's mirror.
-  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-  const inForce = controlSource
-    ? await controlSource(workflowId)
-        .then(checkedControl)
-        .catch(() => undefined)
-    : undefined;
-  const maxLag = inForce?.maxLagMillis ?? input.maxLagMillis ?? SETTING_DEFAULTS.maxLagMillis;
+  // The workflow's --max-lag-millis, as the operator last set it.
+  const { maxLagMillis: maxLag } = await settingsInForce(input, controlSource);
   const lag = new LagReader(plan, credentials);
   try {
     const deadline = Date.now() + timeoutMs;

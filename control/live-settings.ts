@@ -83,6 +83,21 @@ export function checkedControl(received: unknown): Control {
   };
 }
 
+/**
+ * The settings in force for this activity's workflow, as the workflow last reported them (an
+ * operator's `set` included), never the changelog's mirror; the input's where it does not
+ * answer, or holds no value for one (a migration started by an earlier release).
+ */
+export async function settingsInForce(input: MigrationInput, controlSource?: ControlSource): Promise<Settings> {
+  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+  const inForce = controlSource
+    ? await controlSource(workflowId)
+        .then(checkedControl)
+        .catch(() => undefined)
+    : undefined;
+  return { ...settingsFrom(input), ...inForce };
+}
+
 /** The workflow's writer of the changelog's mirror: called whenever the operator changes something. */
 export async function writeControl(
   credentials: CredentialResolver,

@@ -65,12 +65,11 @@ export const INPUT_DEFAULTS = {
 const SETTING_FIELDS = Object.fromEntries(
   SETTING_TABLE.map((row): [SettingField, FieldSpec] => {
     const doc = `--${row.flag}`;
-    if (row.kind === 'integer' || row.kind === 'number') {
+    if (row.kind === 'integer' || row.kind === 'number' || row.kind === 'duration') {
+      // A duration is whole seconds in the input.
+      const kind = row.kind === 'number' ? 'number' : 'integer';
       const inInput = 'inInput' in row && row.default !== undefined;
-      return [
-        row.field,
-        { kind: row.kind, doc, min: row.min, max: row.max, ...(inInput ? { default: row.default } : {}) },
-      ];
+      return [row.field, { kind, doc, min: row.min, max: row.max, ...(inInput ? { default: row.default } : {}) }];
     }
     const problem = (value: string) => {
       try {
@@ -171,11 +170,6 @@ export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
     doc: `--cut-over-window (repeatable): when the cut-over may run, ${WINDOW_FORMAT}`,
     problem: windowProblem,
   },
-  forceCutOverAfterSeconds: int(
-    '--force-cut-over-after: kill the sessions that block the cut-over once its lock waits failed this long (0: never)',
-    0,
-    30 * 86_400,
-  ),
   forceCutOverMaxRows: int(
     'spare a blocker whose transaction modified more rows than this (default 1,000,000)',
     0,

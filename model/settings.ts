@@ -12,6 +12,8 @@ export type SettingKind =
   | 'integer'
   /** A number within min and max. */
   | 'number'
+  /** Whole seconds within min and max, given as a number or a duration: 90s, 30m, 24h, 7d. */
+  | 'duration'
   /** gh-ost's "Threads_running=25,Threads_connected=500"; '' for none. */
   | 'thresholds'
   /** One SELECT statement; '' for none. */
@@ -34,7 +36,7 @@ interface SettingRow {
   /** May be absent from a running migration's settings (one started by an earlier release, or off). */
   optional?: true;
   /** The group of `revenant migrate --help` it shows in. */
-  group: 'Copy and apply' | 'Throttling';
+  group: 'Tables and cut-over' | 'Copy and apply' | 'Throttling';
   /** Its line in `--help`; "revenant:" first for a flag gh-ost does not have. */
   help: string;
   /** Its command on the socket, gh-ost's words: the value's placeholder and what the command does. */
@@ -155,10 +157,25 @@ export const SETTING_TABLE = [
     help: 'a URL checked with HEAD: any answer but 200 throttles',
     command: { arg: '<URL>', does: 'Set a new throttle URL' },
   },
+  {
+    field: 'forceCutOverAfterSeconds',
+    flag: 'force-cut-over-after',
+    kind: 'duration',
+    min: 0,
+    max: 30 * 86_400,
+    default: 0,
+    optional: true,
+    group: 'Tables and cut-over',
+    help: 'revenant: once the cut-over has failed to lock the table this long (5s, 2m), kill the sessions that hold it (KILL for an open transaction, KILL QUERY otherwise), sparing a transaction that modified over a million rows; 0, the default: never',
+    command: {
+      arg: '<duration>',
+      does: 'revenant: kill the sessions that block the cut-over once its lock waits failed this long (0: never)',
+    },
+  },
 ] as const satisfies readonly SettingRow[];
 
 type Row = (typeof SETTING_TABLE)[number];
-type ValueOf<R extends Row> = R['kind'] extends 'integer' | 'number' ? number : string;
+type ValueOf<R extends Row> = R['kind'] extends 'integer' | 'number' | 'duration' ? number : string;
 
 /** The settings in force: every row's field, present unless the row is optional. */
 export type Settings = { [R in Row as R extends { optional: true } ? never : R['field']]: ValueOf<R> } & {
@@ -225,11 +242,27 @@ export function parseThresholds(spec: string | undefined, flag: string): Map<str
   return out;
 }
 
+const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration's whole seconds: 90, "90", "90s", "30m", "24h", "7d"; undefined when it is none. */
+export function durationSeconds(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)(s|m|h|d)?\s*$/.exec(text);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SECONDS_PER_UNIT[(m[2] ?? 's') as keyof typeof SECONDS_PER_UNIT]);
+}
+
 /** A numeric setting within its row's bounds: a start, a `set` and the CLI's flags take the same values. */
 function bounded(row: SettingRow, v: unknown): number {
-  const whole = row.kind === 'integer';
+  if (row.kind === 'duration' && typeof v === 'string' && durationSeconds(v) === undefined)
+    throw new Error(`${row.flag} takes a duration such as 90s, 30m, 24h or 7d, not ${JSON.stringify(v)}`);
+  const whole = row.kind !== 'number';
   const pattern = whole ? /^\s*-?\d+\s*$/ : /^\s*-?\d+(\.\d+)?\s*$/;
-  const n = typeof v === 'string' && pattern.test(v) ? Number(v) : v;
+  const n =
+    row.kind === 'duration' && typeof v === 'string'
+      ? durationSeconds(v)
+      : typeof v === 'string' && pattern.test(v)
+        ? Number(v)
+        : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || (whole && !Number.isInteger(n)))
     throw new Error(`${row.flag} must be a ${whole ? 'whole number' : 'number'}, got ${JSON.stringify(v)}`);
   const min = row.min ?? Number.NEGATIVE_INFINITY;
@@ -266,7 +299,9 @@ function checkedText(row: SettingRow, v: unknown): string {
 
 /** One setting's value, checked by its row; throws with the reason. */
 export function checkedSetting(row: SettingRow, v: unknown): number | string {
-  return row.kind === 'integer' || row.kind === 'number' ? bounded(row, v) : checkedText(row, v);
+  return row.kind === 'integer' || row.kind === 'number' || row.kind === 'duration'
+    ? bounded(row, v)
+    : checkedText(row, v);
 }
 
 /**
@@ -295,7 +330,8 @@ export function settingsText(control: Control): string {
   for (const row of ROWS) {
     const value = values[row.field];
     if (value === undefined) continue;
-    parts.push(`${row.flag}=${typeof value === 'number' ? value : JSON.stringify(value)}`);
+    const text = typeof value !== 'number' ? JSON.stringify(value) : row.kind === 'duration' ? `${value}s` : value;
+    parts.push(`${row.flag}=${text}`);
   }
   return parts.join(' ');
 }

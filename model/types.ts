@@ -124,8 +124,6 @@ export interface MigrationInput extends SettingsInput {
   cutOverWindows?: string[];
   /** --start-at: an ISO 8601 instant; the copy waits for it (inspection does not). */
   startAt?: string;
-  /** --force-cut-over-after: once the cut-over's lock waits have failed this long, its blockers are killed. */
-  forceCutOverAfterSeconds?: number;
   /** Sessions whose transaction modified more rows than this are never killed (default 1,000,000)... */
   forceCutOverMaxRows?: number;
   /** ...unless --force-cut-over-kill-large. */

@@ -17,7 +17,7 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import { waitFor } from '../support/wait';
-import { cutOverSignal, statusQuery } from '../../model/messages';
+import { cutOverSignal, setUpdate, statusQuery } from '../../model/messages';
 
 let temporal: TestTemporal;
 before(async () => {
@@ -181,14 +181,16 @@ test('sessions that block the cut-over: reported without --force-cut-over-after,
   assert.match(reported.cutOverBlockers ?? '', /--force-cut-over-after would kill them/);
   const during = await tablesIn(db);
   assert.ok(during.includes('_t_gho') && !during.includes('_t_del'), `nothing swapped while blocked: ${during}`);
-  await first.idle.c.query('COMMIT');
-  const root = await admin();
-  await root.query('KILL QUERY ?', [first.busy.id]);
-  await root.end();
-  await plain.result();
+  // Settable while it waits, as `revenant set force-cut-over-after=1s` and the socket do it.
+  await plain.executeUpdate(setUpdate, { args: [{ 'force-cut-over-after': '1s' }] });
+  const unblocked = (await plain.result()) as { status: { cutOverKills?: string[] } };
+  assert.ok(
+    unblocked.status.cutOverKills?.some((k) => k.startsWith(`KILL session ${first.idle.id} `)),
+    `set force-cut-over-after killed the idle transaction: ${unblocked.status.cutOverKills}`,
+  );
   assert.deepEqual(await checksum(db, 't', cols), await checksum(db, '_t_del', cols));
-  await first.idle.c.end();
-  await first.busy.c.end();
+  first.idle.c.destroy();
+  first.busy.c.destroy();
 
   // With it: once the lock waits failed for 5 s, both are killed and the cut-over goes through.
   const forced = await temporal.start(

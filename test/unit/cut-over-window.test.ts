@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { migrateRequest, parseFlags, startAtInstant, UsageError } from '../../client/flags';
 import { parseCutOverWindow, windowState, WindowRefused } from '../../model/cut-over-window';
 import { completeInput, InputRefused } from '../../model/migration-input';
+import { validateChange } from '../../model/settings';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -117,6 +118,10 @@ test('--force-cut-over-after takes a duration; --force-cut-over-kill-large needs
   const base = ['--database', 'd', '--table', 't', '--alter', 'ADD COLUMN c INT'];
   assert.equal(migrateRequest(parseFlags([...base, '--force-cut-over-after', '5s'])).input.forceCutOverAfterSeconds, 5);
   assert.equal(migrateRequest(parseFlags([...base, '--force-cut-over-after=2m'])).input.forceCutOverAfterSeconds, 120);
+  // Settable while the migration runs: `revenant set force-cut-over-after=5s`, the socket, the update.
+  assert.equal(validateChange({ 'force-cut-over-after': '5s' }).forceCutOverAfterSeconds, 5);
+  assert.equal(validateChange({ forceCutOverAfterSeconds: 0 }).forceCutOverAfterSeconds, 0);
+  assert.throws(() => validateChange({ 'force-cut-over-after': 'soon' }), /takes a duration such as 90s/);
   assert.throws(
     () => migrateRequest(parseFlags([...base, '--force-cut-over-after', 'soon'])),
     (e: Error) => e instanceof UsageError && /--force-cut-over-after takes a duration/.test(e.message),
