@@ -14,14 +14,13 @@ import {
   type TablePlan,
 } from '../model/types';
 import type { CredentialResolver } from '../mysql/credentials';
-import type { ControlSource } from '../control/live-settings';
+import { settingsInForce, type ControlSource } from '../control/live-settings';
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from '../control/catch-up';
 import { decodeKey, encodeKey, keyOf, sameKey } from '../table/keys';
 import { connect } from '../mysql/connection';
 import { exec, rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
 import { applierOf } from '../mysql/topology';
-import { must } from '../model/must';
 
 /** Rows per compared range: read-only consistent reads, no locks, so larger than copy chunks. */
 export const CHECKSUM_CHUNK_ROWS = 10_000;
@@ -59,6 +58,15 @@ export function comparableColumns(
 const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   String(a.n) === String(b.n) && String(a.x) === String(b.x) && String(a.s) === String(b.s);
 
+/** Ranges compared at once at the most, whatever --copy-threads says: each pair holds two connections and a snapshot. */
+const MAX_CHECKSUM_PAIRS = 8;
+
+/** Two sessions in the checksum's snapshot: one reads the original's rows of a range, the other the ghost's. */
+interface SnapshotPair {
+  original: Conn;
+  ghost: Conn;
+}
+
 /** Ranges that differ, at most this many, are repaired; more means something else is wrong. */
 const MAX_REPAIRED_RANGES = 100;
 
@@ -69,6 +77,8 @@ interface Range {
   to: unknown[] | null;
   toInclusive?: boolean;
   what: string;
+  /** The ghost's rows beyond either end of the original's keys: compared, not counted as a range. */
+  beyondKeys?: true;
 }
 
 export async function checksumTables(
@@ -82,17 +92,20 @@ export async function checksumTables(
   const server = applierOf(input, plan);
   const c = await connect(server, credentials);
   const inspected = plan.applier ? await connect(input.server, credentials) : c;
-  /** The snapshot, on two connections: the original's ranges read on one, the ghost's on the other, at once. */
-  let snap: { original: Conn; ghost: Conn } | undefined;
+  /**
+   * The snapshot, on pairs of connections: each pair compares one range at a time, the
+   * original's rows read on one connection and the ghost's on the other, at once.
+   */
+  let snap: SnapshotPair[] | undefined;
   const closeSnapshot = async (commit: boolean) => {
     const open = snap;
     snap = undefined;
     if (!open) return;
+    const sessions = open.flatMap((pair) => [pair.original, pair.ghost]);
     try {
-      if (commit) await Promise.all([open.original.query('COMMIT'), open.ghost.query('COMMIT')]);
+      if (commit) await Promise.all(sessions.map((session) => session.query('COMMIT')));
     } finally {
-      open.original.destroy();
-      open.ghost.destroy();
+      for (const session of sessions) session.destroy();
     }
   };
   try {
@@ -122,18 +135,18 @@ export async function checksumTables(
      * The snapshot: the original read-locked, the applier past a marker written after the
      * lock, the snapshot opened, the lock released. Bounded waits only while it is held. As
      * for the cut-over, the marker must reach the applier (through any replica it reads)
-     * within the lock's time. It is opened on two sessions while the lock holds: nothing
+     * within the lock's time. It is opened on every session while the lock holds: nothing
      * changes either table then (the applier writes the ghost only what the original's
-     * writes, held by the lock, would give it), so both see the same state, and the two
-     * tables' reads, each a full scan, run side by side.
+     * writes, held by the lock, would give it), so all see the same state, and the ranges
+     * are read side by side: the two tables of a range at once, `pairs` ranges at once.
      */
-    const openSnapshot = async (): Promise<{ original: Conn; ghost: Conn }> => {
+    const openSnapshot = async (pairs: number): Promise<SnapshotPair[]> => {
       await waitForSmallBacklog(c, inspected, plan, 60_000);
       await waitForLowReplicaLag(plan, credentials, input, 60_000, controlSource);
       const lock = await connect(server, credentials);
       const sessions: Conn[] = [];
       try {
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < 2 * pairs; i++) {
           const s = await connect(server, credentials);
           sessions.push(s);
           await exec(s, sql.ghostWriterSession(input));
@@ -157,7 +170,7 @@ export async function checksumTables(
           await exec(lock, sql.unlockTables()).catch(() => {});
         }
         lockMillis = Math.max(lockMillis, Date.now() - lockedAt);
-        return { original: sessions[0], ghost: sessions[1] };
+        return Array.from({ length: pairs }, (_, i) => ({ original: sessions[2 * i], ghost: sessions[2 * i + 1] }));
       } catch (e) {
         for (const s of sessions) s.destroy();
         throw e;
@@ -167,9 +180,9 @@ export async function checksumTables(
     };
 
     /** Both tables' figures for one range, in the snapshot: null when equal, else the difference. */
-    const compare = async (r: Range): Promise<{ n: number; diff: string | null }> => {
+    const compare = async (r: Range, pair: SnapshotPair): Promise<{ n: number; diff: string | null }> => {
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
-      const { original, ghost: ghostConn } = must(snap, 'the checksum snapshot');
+      const { original, ghost: ghostConn } = pair;
       const [[a], [b]] = await Promise.all([
         rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
         rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded)),
@@ -181,10 +194,14 @@ export async function checksumTables(
       };
     };
 
-    // 1. Every range along the key, in one snapshot; the ghost's rows beyond both ends too.
-    snap = await openSnapshot();
-    const [min] = await rows(snap.original, sql.keyExtreme(db, table, key, 'ASC'));
-    const [max] = await rows(snap.original, sql.keyExtreme(db, table, key, 'DESC'));
+    // 1. Every range along the key, in one snapshot, as many at once as the copy runs copiers;
+    // the ghost's rows beyond both ends too.
+    const { copyThreads } = await settingsInForce(input, controlSource);
+    const pairs = await openSnapshot(Math.max(1, Math.min(copyThreads ?? 1, MAX_CHECKSUM_PAIRS)));
+    snap = pairs;
+    const walker = pairs[0].original;
+    const [min] = await rows(walker, sql.keyExtreme(db, table, key, 'ASC'));
+    const [max] = await rows(walker, sql.keyExtreme(db, table, key, 'DESC'));
     let rowsCompared = 0;
     let ranges = 0;
     const differing: { range: Range; diff: string }[] = [];
@@ -195,45 +212,63 @@ export async function checksumTables(
     };
     if (!min || !max) {
       const everything: Range = { from: null, fromInclusive: true, to: null, what: 'the whole table' };
-      const r = await compare(everything);
+      const r = await compare(everything, pairs[0]);
       if (r.diff) differs(everything, `${db}.${table} is empty and ${db}.${ghost} is not`);
     } else {
       const lo = asKey(min);
       const hi = asKey(max);
       const last = encodeKey(hi);
-      let from: unknown[] = lo;
-      let first = true;
-      for (;;) {
-        ctx.heartbeat({ rowsCompared, ranges });
-        const [end] = await rows(snap.original, sql.chunkEnd(db, table, key, from, first, hi, CHECKSUM_CHUNK_ROWS));
-        const to = end ? asKey(end) : hi;
-        const range: Range = {
-          from,
-          fromInclusive: first,
-          to,
-          what: `keys ${first ? 'from' : 'after'} ${JSON.stringify(encodeKey(from))} to ${JSON.stringify(encodeKey(to))}`,
-        };
-        const r = await compare(range);
-        if (r.diff) differs(range, r.diff);
-        rowsCompared += r.n;
-        ranges++;
-        if (sameKey(encodeKey(to), last)) break;
-        from = to;
-        first = false;
-      }
-      for (const outside of [
+      const outside: Range[] = [
         {
           from: null,
           fromInclusive: true,
           to: lo,
           what: `keys before ${JSON.stringify(encodeKey(lo))}`,
           toInclusive: false,
+          beyondKeys: true,
         },
-        { from: hi, fromInclusive: false, to: null, what: `keys after ${JSON.stringify(last)}` },
-      ]) {
-        const r = await compare(outside);
-        if (r.diff) differs(outside, r.diff);
-      }
+        { from: hi, fromInclusive: false, to: null, what: `keys after ${JSON.stringify(last)}`, beyondKeys: true },
+      ];
+      // The ranges along the key, found one after the other (any session of the snapshot can
+      // find the next one: all see the same rows), each compared by the first pair free.
+      let next: { from: unknown[]; first: boolean } | undefined = { from: lo, first: true };
+      let finding: Promise<Range | undefined> = Promise.resolve(undefined);
+      const nextRange = (finder: Conn): Promise<Range | undefined> => {
+        finding = finding.then(async () => {
+          const at = next;
+          if (!at) return outside.shift();
+          const [end] = await rows(finder, sql.chunkEnd(db, table, key, at.from, at.first, hi, CHECKSUM_CHUNK_ROWS));
+          const to = end ? asKey(end) : hi;
+          next = sameKey(encodeKey(to), last) ? undefined : { from: to, first: false };
+          const where = `keys ${at.first ? 'from' : 'after'} ${JSON.stringify(encodeKey(at.from))}`;
+          return { from: at.from, fromInclusive: at.first, to, what: `${where} to ${JSON.stringify(encodeKey(to))}` };
+        });
+        return finding;
+      };
+      let failed = false;
+      const outcomes = await Promise.allSettled(
+        pairs.map(async (pair) => {
+          try {
+            while (!failed) {
+              const range = await nextRange(pair.original);
+              if (!range) return;
+              ctx.heartbeat({ rowsCompared, ranges });
+              const r = await compare(range, pair);
+              if (r.diff) differs(range, r.diff);
+              if (!range.beyondKeys) {
+                rowsCompared += r.n;
+                ranges++;
+              }
+            }
+          } catch (e) {
+            // The other pairs stop at their next range; the first failure is the one told.
+            failed = true;
+            throw e;
+          }
+        }),
+      );
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
     }
     await closeSnapshot(true);
     if (differing.length === 0)
@@ -257,9 +292,9 @@ export async function checksumTables(
         throw e;
       }
     }
-    snap = await openSnapshot();
+    snap = await openSnapshot(1);
     for (const { range, diff } of differing) {
-      const r = await compare(range);
+      const r = await compare(range, snap[0]);
       if (r.diff) throw mismatch(`${r.diff}, still after copying the range again (first seen: ${diff})`);
     }
     await closeSnapshot(true);
