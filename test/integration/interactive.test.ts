@@ -96,8 +96,10 @@ test('interactive commands on the socket file and TCP port of a followed migrati
 }, async () => {
   const db = 'rv_interactive';
   await freshDatabase(db);
-  await createTestTable(db, 't', 40_000);
-  const load = new WriteLoad(db, 't', 40_000).start(2);
+  // Enough rows that the copy (200-row chunks, resting twice as long as each took) is still
+  // going after the commands below, on an idle machine too.
+  await createTestTable(db, 't', 100_000);
+  const load = new WriteLoad(db, 't', 100_000).start(2);
   const run = revenant([
     'migrate',
     ...flags(db),

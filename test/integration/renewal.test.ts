@@ -43,14 +43,15 @@ test('history bounded: the migration continues as new while copying and while po
   await createTestTable(db, 't', 60_000);
   const load = new WriteLoad(db, 't', 60_000).start(2);
   try {
-    // One copier of small chunks resting four times a chunk's time: a copy of half a minute or
+    // One copier of small chunks resting twelve times a chunk's time: a copy of half a minute or
     // more, reporting every 2 s (at chunk size 300 and nice ratio 2 an idle machine copied it in 6 s,
-    // before the history had filled once).
+    // before the history had filled once; at 100 and 4, in 13 s, before the pause reached it).
+    // Once resumed, the rest of the copy goes at full speed.
     const i = input(db, 't', 'ADD COLUMN r INT NOT NULL DEFAULT 4', {
       server: { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' },
       chunkSize: 100,
       copyThreads: 1,
-      niceRatio: 4,
+      niceRatio: 12,
       postponeCutOver: true,
       checksum: true,
       historyLimit: LIMIT,
@@ -67,6 +68,9 @@ test('history bounded: the migration continues as new while copying and while po
       240_000,
     );
     assert.ok(renewed.rowsCopied < 60_000, `renewed while copying (${renewed.rowsCopied} rows)`);
+    // Paused at once: on an idle machine the rest of the copy takes seconds, and the checks
+    // below (the attached CLI, the search attributes) may take as long.
+    await handle.signal(pauseSignal);
     // Temporal Web's "current details" of the new run name the table and its ALTER, as the first
     // run's did (a continued run has no static summary of its own).
     const { currentDetails } = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
@@ -92,7 +96,6 @@ test('history bounded: the migration continues as new while copying and while po
       await sleep(200);
     }
     assert.deepEqual(listed, [(await handle.describe()).runId], 'the search attributes find the running run');
-    await handle.signal(pauseSignal);
     // The copy's own report (the applier's may come first, while the copy's chunk in hand commits).
     const paused = await waitForStatus(
       handle,
@@ -104,7 +107,7 @@ test('history bounded: the migration continues as new while copying and while po
     const still = (await handle.query(statusQuery)) as MigrationStatus;
     assert.equal(still.rowsCopied, paused.rowsCopied, 'paused: no rows copied');
     await handle.signal(resumeSignal);
-    const answer = await handle.executeUpdate(setUpdate, { args: [{ 'chunk-size': 400 }] });
+    const answer = await handle.executeUpdate(setUpdate, { args: [{ 'chunk-size': 400, 'nice-ratio': 0 }] });
     assert.equal((answer as any).chunkSize, 400);
 
     // Renewed again, and once more while the cut-over is postponed: the settings carry over.
