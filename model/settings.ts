@@ -251,18 +251,23 @@ export function durationSeconds(text: string): number | undefined {
   return Math.round(Number(m[1]) * SECONDS_PER_UNIT[(m[2] ?? 's') as keyof typeof SECONDS_PER_UNIT]);
 }
 
+/** A numeric setting's value as given: a string read as its kind's number (a duration with its unit). */
+function numberGiven(row: SettingRow, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (row.kind === 'duration') {
+    const seconds = durationSeconds(v);
+    if (seconds === undefined)
+      throw new Error(`${row.flag} takes a duration such as 90s, 30m, 24h or 7d, not ${JSON.stringify(v)}`);
+    return seconds;
+  }
+  const pattern = row.kind === 'number' ? /^\s*-?\d+(\.\d+)?\s*$/ : /^\s*-?\d+\s*$/;
+  return pattern.test(v) ? Number(v) : v;
+}
+
 /** A numeric setting within its row's bounds: a start, a `set` and the CLI's flags take the same values. */
 function bounded(row: SettingRow, v: unknown): number {
-  if (row.kind === 'duration' && typeof v === 'string' && durationSeconds(v) === undefined)
-    throw new Error(`${row.flag} takes a duration such as 90s, 30m, 24h or 7d, not ${JSON.stringify(v)}`);
   const whole = row.kind !== 'number';
-  const pattern = whole ? /^\s*-?\d+\s*$/ : /^\s*-?\d+(\.\d+)?\s*$/;
-  const n =
-    row.kind === 'duration' && typeof v === 'string'
-      ? durationSeconds(v)
-      : typeof v === 'string' && pattern.test(v)
-        ? Number(v)
-        : v;
+  const n = numberGiven(row, v);
   if (typeof n !== 'number' || !Number.isFinite(n) || (whole && !Number.isInteger(n)))
     throw new Error(`${row.flag} must be a ${whole ? 'whole number' : 'number'}, got ${JSON.stringify(v)}`);
   const min = row.min ?? Number.NEGATIVE_INFINITY;
