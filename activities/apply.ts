@@ -282,7 +282,16 @@ async function openWindow(
 ): Promise<Stored<BinlogCheckpoint>> {
   const ctx = Context.current();
   const opened = sql.swapTables(plan.database, plan.table, plan.ghostTable, plan.oldTable).sql;
-  const same = (q: string) => q.replace(/\s+/g, ' ').trim().toLowerCase() === opened.toLowerCase();
+  // A cut-over together swapped this table in one RENAME with others (cutover-together.ts): its two pairs are in it.
+  const q = sql.qualified;
+  const pairs = [
+    `${q(plan.database, plan.table)} TO ${q(plan.database, plan.ghostTable)}`,
+    `${q(plan.database, plan.oldTable)} TO ${q(plan.database, plan.table)}`,
+  ].map((x) => x.toLowerCase());
+  const same = (query: string) => {
+    const text = query.replace(/\s+/g, ' ').trim().toLowerCase();
+    return text === opened.toLowerCase() || (text.startsWith('rename table ') && pairs.every((x) => text.includes(x)));
+  };
   const streamer = new BinlogStreamer({
     server: input.server,
     credentials,

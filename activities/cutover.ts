@@ -30,12 +30,12 @@ import { createGhostTriggers, dropGhostTriggers } from '../table/ghost-triggers'
 import { MigrationMetrics } from '../runtime/metrics';
 import { applierOf } from '../mysql/topology';
 
-const SENTRY_COMMENT = 'revenant cut-over sentry';
+export const SENTRY_COMMENT = 'revenant cut-over sentry';
 
 /** A transaction that modified more rows than this is spared by --force-cut-over-after unless told otherwise. */
 export const DEFAULT_FORCE_MAX_ROWS = 1_000_000;
 
-interface Blocker {
+export interface Blocker {
   id: number;
   user: string;
   host: string;
@@ -46,7 +46,7 @@ interface Blocker {
   trxSeconds: number | null;
 }
 
-const describeBlocker = (b: Blocker): string =>
+export const describeBlocker = (b: Blocker): string =>
   `session ${b.id} (${b.user}@${b.host}, ${
     b.trxSeconds !== null
       ? `transaction open ${b.trxSeconds} s, ${b.rowsModified ?? 0} rows modified`
@@ -54,7 +54,7 @@ const describeBlocker = (b: Blocker): string =>
   }, ${b.query ? `running ${b.query.replace(/\s+/g, ' ').slice(0, 80)}` : `${b.command.toLowerCase()} ${b.seconds} s`})`;
 
 /** The sessions that keep the cut-over from locking the original (mysql/flavor.ts says how each server tells). */
-async function findBlockers(c: Conn, db: string, table: string, own: number[]): Promise<Blocker[]> {
+export async function findBlockers(c: Conn, db: string, table: string, own: number[]): Promise<Blocker[]> {
   const f = flavorOf(c);
   const mdlInfo = isMysql(f) || Number((await rows(c, metadataLockInfoQuery()))[0]?.n ?? 0) > 0;
   const found = await rows(c, cutOverBlockers(f, db, table, own, mdlInfo));
@@ -77,7 +77,7 @@ async function findBlockers(c: Conn, db: string, table: string, own: number[]): 
  * without. A transaction over the row limit is spared (rolling it back could take as long as it
  * took), unless --force-cut-over-kill-large. Returns what was killed and what was spared.
  */
-async function killBlockers(
+export async function killBlockers(
   c: Conn,
   input: MigrationInput,
   db: string,
@@ -106,13 +106,13 @@ async function killBlockers(
   return { killed, spared };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function tableExists(conn: Conn, db: string, t: string): Promise<boolean> {
+export async function tableExists(conn: Conn, db: string, t: string): Promise<boolean> {
   return (await rows(conn, sql.tablesNamed(db, [t]))).length > 0;
 }
 
-async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
+export async function isSentry(conn: Conn, db: string, t: string): Promise<boolean> {
   const [r] = await rows(conn, sql.tableComment(db, t));
   return !!r && r.TABLE_COMMENT === SENTRY_COMMENT;
 }
@@ -140,6 +140,7 @@ export async function cutOver(
     // session's reads behind it, and them the lock, for lock_wait_timeout's default of a year.
     await exec(c, sql.lockWaitTimeout(lockTimeout));
     if (plan.topology === 'test-on-replica') return await swapAndSwapBack(c, input, plan);
+    if (input.fleet?.oneRename) return await swappedByGroup(c, plan);
     // A retried attempt may find the swap already done.
     if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old))) {
       return { swapped: true, alreadySwapped: true };
@@ -280,6 +281,20 @@ export async function cutOver(
 }
 
 /**
+ * A table of a cut-over together is swapped by its group's one RENAME (cutover-together.ts),
+ * never alone: its own cut-over only finds the swap done, or says so.
+ */
+async function swappedByGroup(c: Conn, plan: TablePlan): Promise<CutOverResult> {
+  const { database: db, ghostTable: ghost, oldTable: old } = plan;
+  if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old)))
+    return { swapped: true, alreadySwapped: true };
+  throw ApplicationFailure.nonRetryable(
+    `${db}.${plan.table} is swapped with the other tables of its group in one RENAME, never alone: cut over the group (revenant cut-over --fleet NAME)`,
+    'CutOverByGroup',
+  );
+}
+
+/**
  * gh-ost's --test-on-replica cut-over: replication stops (and stays stopped), the applier
  * drains to a marker, the tables swap and swap back. The replica keeps the original as it
  * was and the migrated copy as the ghost, at the same point, for comparison.
@@ -308,13 +323,13 @@ export function renameProbeTable(table: string, old: string, ghost: string): str
 }
 
 /** Byte order of names, as the server orders the metadata locks it takes. */
-const sortsBefore = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
+export const sortsBefore = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
 
 /**
  * MariaDB: whether another session holds a lock on `name` that a read lock waits for: a
  * LOCK TABLES … READ NOWAIT is refused. A name with no table is held by nobody.
  */
-async function lockHeld(conn: Conn, db: string, name: string): Promise<boolean> {
+export async function lockHeld(conn: Conn, db: string, name: string): Promise<boolean> {
   try {
     await exec(conn, renameLockProbe(db, name));
     return false;
@@ -333,7 +348,7 @@ async function lockHeld(conn: Conn, db: string, name: string): Promise<boolean> 
  * read lock waits for (or the probe could not tell the RENAME from it). A read lock, not a
  * write lock: InnoDB's purge takes short shared locks on the tables it cleans up.
  */
-async function assertNobodyHolds(conn: Conn, db: string, name: string): Promise<void> {
+export async function assertNobodyHolds(conn: Conn, db: string, name: string): Promise<void> {
   if (!(await lockHeld(conn, db, name))) return;
   const sessions = (await rows(conn, sql.otherSessions()))
     .map((p) => `${p.ID} ${p.COMMAND} ${p.STATE ?? ''} ${p.INFO ?? ''}`.trim())
@@ -377,7 +392,7 @@ async function waitForRenameQueuedOnTable(
   }
 }
 
-async function waitForRenameBlocked(
+export async function waitForRenameBlocked(
   conn: Conn,
   id: number,
   timeoutMs: number,
@@ -402,7 +417,7 @@ async function waitForRenameBlocked(
 }
 
 /** Kills any session whose statement is a RENAME of the original table. */
-async function killPendingRenames(conn: Conn, db: string, table: string): Promise<void> {
+export async function killPendingRenames(conn: Conn, db: string, table: string): Promise<void> {
   const ps = await rows(conn, sql.pendingRenames());
   for (const p of ps) {
     if (String(p.INFO).includes(sql.qualified(db, table)))

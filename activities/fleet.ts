@@ -9,6 +9,7 @@ import {
   type FleetTarget,
   type MigrationInput,
   type ServerRef,
+  type TableAlter,
 } from '../model/types';
 import type { CredentialResolver } from '../mysql/credentials';
 import { rows } from '../mysql/query';
@@ -23,8 +24,10 @@ export async function listFleetTargets(
   servers: FleetServerSpec[],
   table: string,
   login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
+  tables?: TableAlter[],
 ): Promise<FleetTarget[]> {
   const targets: FleetTarget[] = [];
+  if (tables?.length) return tablesOfOneDatabase(credentials, servers, login, tables);
   const seen = new Set<string>();
   for (const spec of servers) {
     // The command line's login and TLS, for every server the file names (a connection name is the worker's instead).
@@ -72,6 +75,42 @@ export async function listFleetTargets(
     );
   }
   return targets;
+}
+
+/** A multi-table migration's targets: each table of the one database, refused by name when it is not there. */
+async function tablesOfOneDatabase(
+  credentials: CredentialResolver,
+  servers: FleetServerSpec[],
+  login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
+  tables: TableAlter[],
+): Promise<FleetTarget[]> {
+  const spec = servers[0];
+  const database = Array.isArray(spec.databases) ? spec.databases[0] : spec.databases;
+  const server: ServerRef = {
+    ...login,
+    host: spec.host,
+    port: spec.port,
+    ...(spec.user ? { user: spec.user } : {}),
+    ...(spec.connection ? { name: spec.connection } : {}),
+  };
+  return withConnection(
+    server,
+    credentials,
+    async (conn) => {
+      const present = new Set(
+        (
+          await rows(conn, {
+            sql: "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?) AND TABLE_TYPE = 'BASE TABLE'",
+            params: [database, tables.map((t) => t.table)],
+          })
+        ).map((r) => String(r.TABLE_NAME)),
+      );
+      const missing = tables.filter((t) => !present.has(t.table)).map((t) => t.table);
+      if (missing.length) refuse(`${spec.host}:${spec.port} has no table ${missing.join(', ')} in ${database}`);
+      return tables.map((t) => ({ server, database, table: t.table, alter: t.alter }));
+    },
+    { firstContact: true },
+  );
 }
 
 /** Of these targets, the indexes of those whose changelog is there: a migration to resurrect, not to begin. */

@@ -1,13 +1,14 @@
 // The MySQL engine as Temporal activities. The worker builds them with what only it holds:
 // credentials, and a way to report progress to the workflow.
 import type { Activities } from '../model/activities';
-import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TablePlan } from '../model/types';
+import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TableAlter, TablePlan } from '../model/types';
 import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
 import { copyRows } from './copy';
 import { addDeferredIndexes } from '../table/indexes';
 import type { CredentialResolver } from '../mysql/credentials';
 import { cutOver } from './cutover';
+import { cutOverTogether } from './cutover-together';
 import { drainBinlog } from './apply';
 import { attemptInstantDdl, prepare } from './prepare';
 import { inspect } from './inspect';
@@ -46,6 +47,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan, control),
     cutOver: (input: MigrationInput, plan: TablePlan, notAfter?: number) =>
       cutOver(credentials, input, plan, control, notAfter, progress),
+    cutOverTogether: (members: MigrationInput[], window: number) => cutOverTogether(credentials, members, window),
     cleanup: (input: MigrationInput, plan: TablePlan, kept?: string, keepCheckpointTable?: boolean) =>
       cleanup(credentials, input, plan, kept, keepCheckpointTable),
     keptTableProblems: (input: MigrationInput, window: TablePlan) => keptTableProblems(credentials, input, window),
@@ -61,7 +63,8 @@ export function createActivities(deps: ActivityDeps): Activities {
       servers: FleetServerSpec[],
       table: string,
       login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
-    ) => listFleetTargets(credentials, servers, table, login),
+      tables?: TableAlter[],
+    ) => listFleetTargets(credentials, servers, table, login, tables),
     fleetCheckpoints: (targets: FleetTarget[], template: Pick<MigrationInput, 'forceTableNames'>) =>
       fleetCheckpoints(credentials, targets, template),
   };

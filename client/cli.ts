@@ -31,7 +31,7 @@ import {
   type MigrationStatus,
   type RevertWindowStatus,
 } from '../model/types';
-import { fleetInput, fleetLine, fleetTable } from './fleet';
+import { fleetInput, fleetLine, fleetTable, tableAlters, tablesInput } from './fleet';
 import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } from './embedded';
 import { fileAndNotices, workerLogFile } from './worker-log';
 import { configuredTemporal } from '../worker/temporal-connection';
@@ -45,6 +45,7 @@ import {
   cutOverSignal,
   finalizeUpdate,
   fleetAbortUpdate,
+  fleetRevertUpdate,
   fleetSetUpdate,
   fleetStatusQuery,
   pauseSignal,
@@ -358,8 +359,17 @@ async function fleetControl(
           `revenant: ${await handle.executeUpdate(fleetAbortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] })}`,
         );
         break;
+      case 'revert':
+        // A cut-over together (--alter-table, or --cut-over together on one server): every table back in one RENAME.
+        try {
+          print(`revenant: ${await handle.executeUpdate(fleetRevertUpdate)}`);
+        } catch (e) {
+          print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          return 2;
+        }
+        break;
       default:
-        throw new UsageError(`${cmd} is not for a fleet: revert and finalize address one table (--database, --table)`);
+        throw new UsageError(`${cmd} is not for a fleet: finalize addresses one table (--database, --table)`);
     }
     return 0;
   } finally {
@@ -704,6 +714,20 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError('--database and --fleet exclude each other: the fleet file names the databases');
       const req = migrateRequest({ ...flags, values: { ...flags.values, database: '*' } });
       return await migrateFleet(req, fleetInput(req, flags.values));
+    }
+    if (flags.values['alter-table'] !== undefined) {
+      // Several tables of one database, each with its ALTER: --table and --alter have no meaning there.
+      for (const f of ['table', 'alter'])
+        if (flags.values[f] !== undefined)
+          throw new UsageError(
+            `--${f} and --alter-table exclude each other: --alter-table T="ALTER" names each table and its ALTER`,
+          );
+      const tables = tableAlters(flags.values);
+      // Each ALTER read as the worker will read it, before anything starts.
+      const reqs = tables.map((t) =>
+        migrateRequest({ ...flags, values: { ...flags.values, table: t.table, alter: t.alter } }),
+      );
+      return await migrateFleet(reqs[0], tablesInput(reqs[0], flags.values, tables));
     }
     return await migrate(migrateRequest(flags));
   } catch (e) {

@@ -166,6 +166,11 @@ const DECLARED: { group: string; flags: FlagSpec[] }[] = [
         help: 'revenant: accept an ALTER that drops, truncates or converts values (without it the migration stops before the cut-over)',
       },
       {
+        name: 'allow-non-atomic-instant',
+        kind: 'bool',
+        help: 'revenant: in a cut-over together, let --attempt-instant-ddl alter a table in place, outside the one RENAME of the others',
+      },
+      {
         name: 'panic-on-warnings',
         kind: 'bool',
         help: 'stop when a copied chunk raises a warning (a value changed on its way)',
@@ -402,6 +407,11 @@ const DECLARED: { group: string; flags: FlagSpec[] }[] = [
         name: 'fleet',
         kind: 'string',
         help: 'revenant: a fleet file (JSON or YAML): {"targets": [{"host": "db1", "port": 3306, "databases": "shard_%"}]}; --table in each database it names',
+      },
+      {
+        name: 'alter-table',
+        kind: 'list',
+        help: 'revenant (repeatable): T="ALTER": several tables of --database migrated as one workflow and cut over together in one RENAME (instead of --table and --alter)',
       },
       {
         name: 'fleet-name',

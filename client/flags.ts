@@ -257,8 +257,10 @@ export interface MigrateRequest {
 export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): MigrateRequest {
   // gh-ost's --conf: its [client] login and [osc] settings, under the command line's.
   const v = { ...(flags.values.conf !== undefined ? ghostConf(String(flags.values.conf), env) : {}), ...flags.values };
-  if (v['cut-over'] === 'together' && v.fleet === undefined)
-    throw new UsageError('--cut-over together is for a fleet (--fleet FILE): one table has one cut-over');
+  if (v['cut-over'] === 'together' && v.fleet === undefined && v['alter-table'] === undefined)
+    throw new UsageError(
+      '--cut-over together is for a fleet (--fleet FILE) or several tables (--alter-table): one table has one cut-over',
+    );
   if (v['cut-over'] !== undefined && !['atomic', 'default', 'together'].includes(String(v['cut-over']))) {
     throw new UsageError(
       `--cut-over=${v['cut-over']} is not supported by revenant: its cut-over is gh-ost's atomic one (--cut-over=atomic, the default)`,
@@ -362,6 +364,7 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input.defaultRetries = field('default-retries', 'defaultRetries', DEFAULTS.defaultRetries);
   if (bool('panic-on-warnings')) input.panicOnWarnings = true;
   if (bool('allow-data-loss')) input.allowDataLoss = true;
+  if (bool('allow-non-atomic-instant')) input.allowNonAtomicInstant = true;
   if (bool('include-triggers')) {
     const suffix = v['trigger-suffix'] === undefined ? DEFAULTS.triggerSuffix : String(v['trigger-suffix']);
     if (!/^[A-Za-z0-9_$]{1,32}$/.test(suffix))

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { UsageError, type MigrateRequest } from './flags';
-import type { FleetInput, FleetServerSpec, FleetStatus } from '../model/types';
+import { LIST_SEPARATOR, UsageError, type MigrateRequest } from './flags';
+import type { FleetInput, FleetServerSpec, FleetStatus, TableAlter } from '../model/types';
 import { FLEET_DEFAULTS } from '../model/fleet-input';
 
 /** The fleet file: {"targets": [{"host", "port", "databases": "shard_%" | [names], "table"?, "user"?, "connection"?}]}, JSON or YAML. */
@@ -103,9 +103,17 @@ export function fleetLine(s: FleetStatus): string {
   return (
     `Fleet ${s.name}: ${s.phase}${s.paused ? ' (paused)' : ''}; ${total} targets: ${c.done + c.skipped} done, ${c.copying} copying, ${c.holding} holding, ` +
     `${c['cutting-over']} cutting over, ${c.failed} failed, ${c.pending} waiting; ${rows.toLocaleString('en')} rows copied by the targets done; ` +
-    `elapsed ${Math.round(s.elapsedSeconds)}s${s.message ? `; ${s.message}` : ''}`
+    `elapsed ${Math.round(s.elapsedSeconds)}s${renamesText(s)}${s.message ? `; ${s.message}` : ''}`
   );
 }
+
+/** Each server's one RENAME of a cut-over together, once run. */
+const renamesText = (s: FleetStatus): string => {
+  const done = (s.renames ?? []).filter((r) => r.renamedAt);
+  if (!done.length) return '';
+  const back = (s.groupCutOvers ?? 1) % 2 === 0 ? ', swapped back (revert)' : '';
+  return `; cut over together: ${done.map((r) => `${r.tables.length} tables in one RENAME on ${r.server}`).join(', ')}${back}`;
+};
 
 /** A table of the targets, one a line. */
 export function fleetTable(s: FleetStatus, live: Map<string, string> = new Map()): string[] {
@@ -114,4 +122,68 @@ export function fleetTable(s: FleetStatus, live: Map<string, string> = new Map()
       `  ${`${t.server.host}:${t.server.port}`.padEnd(22)} ${`${t.database}.${t.table}`.padEnd(32)} ${t.state.padEnd(12)} ` +
       `${live.get(t.workflowId) ?? t.message ?? ''}${t.canary ? ' (canary)' : ''}`,
   );
+}
+
+/** --alter-table T="ALTER", as given: each table and its ALTER, in order, each table once. */
+export function tableAlters(values: Record<string, unknown>): TableAlter[] {
+  const given = String(values['alter-table']).split(LIST_SEPARATOR);
+  const seen = new Set<string>();
+  return given.map((g) => {
+    const eq = g.indexOf('=');
+    const table =
+      eq > 0
+        ? g
+            .slice(0, eq)
+            .trim()
+            .replace(/^`(.*)`$/, '$1')
+        : '';
+    const alter = eq > 0 ? g.slice(eq + 1).trim() : '';
+    if (!table || !alter)
+      throw new UsageError(`--alter-table takes TABLE="ALTER …", e.g. orders="ADD COLUMN c INT", not "${g}"`);
+    if (seen.has(table)) throw new UsageError(`--alter-table names ${table} twice: one ALTER a table`);
+    seen.add(table);
+    return { table, alter };
+  });
+}
+
+/**
+ * A multi-table migration (--database D --alter-table T="…" …): a fleet of one server's tables,
+ * each with its own ALTER, swapped together in one RENAME. Named after its database and tables
+ * unless --fleet-name says otherwise.
+ */
+export function tablesInput(req: MigrateRequest, values: Record<string, unknown>, tables: TableAlter[]): FleetInput {
+  if (tables.length < 2)
+    throw new UsageError('--alter-table is for two tables or more: one table takes --table and --alter');
+  const { server, database, table: _table, ...template } = req.input;
+  const name = String(
+    values['fleet-name'] ??
+      `${database}.${tables.map((t) => t.table).join('.')}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100),
+  );
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name))
+    throw new UsageError(`--fleet-name must be letters, digits, _ . or -, not "${name}"`);
+  return {
+    name,
+    servers: [
+      {
+        host: server.host,
+        port: server.port,
+        databases: [database],
+        ...(server.name ? { connection: server.name } : {}),
+      },
+    ],
+    table: tables[0].table,
+    tables,
+    template: { ...template, alter: '' },
+    login: {
+      ...(server.user ? { user: server.user } : {}),
+      ...(server.tls ? { tls: server.tls } : {}),
+      ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}),
+    },
+    // Every table copies at once: they wait for each other at the cut-over.
+    maxConcurrent: Math.min(100, tables.length),
+    canary: 0,
+    onFailure: 'stop',
+    cutOver: 'together',
+    ...(req.input.resurrect ? { resurrect: true } : {}),
+  };
 }

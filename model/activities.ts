@@ -12,6 +12,7 @@ import type {
   FleetTarget,
   MigrationInput,
   ServerRef,
+  TableAlter,
   TablePlan,
 } from './types';
 
@@ -21,6 +22,16 @@ export interface CutOverResult {
   /** When the RENAME returned (epoch ms, the worker's clock): a fleet's cut-overs together are judged by their spread. */
   renamedAt?: number;
   /** Sessions --force-cut-over-after killed before the lock was taken (recorded in history with the result). */
+  killed?: string[];
+}
+
+/** A server's tables swapped together (activities/cutover-together.ts). */
+export interface CutOverTogetherResult {
+  /** Every pair was swapped by an earlier attempt (a retry after a worker died, say). */
+  alreadySwapped: boolean;
+  renamedAt?: number;
+  /** The one RENAME, as it ran. */
+  statement?: string;
   killed?: string[];
 }
 
@@ -40,6 +51,11 @@ export interface Activities {
   checksumTables(input: MigrationInput, plan: TablePlan): Promise<ChecksumResult>;
   /** `notAfter`: the cut-over window's end (epoch ms); no attempt begins after it. */
   cutOver(input: MigrationInput, plan: TablePlan, notAfter?: number): Promise<CutOverResult>;
+  /**
+   * Swaps every member's ghost in (window 0) or, in their revert window, the kept tables back
+   * (window = the cut-overs so far), all in one RENAME; the members are one server's.
+   */
+  cutOverTogether(members: MigrationInput[], window: number): Promise<CutOverTogetherResult>;
   cleanup(
     input: MigrationInput,
     plan: TablePlan,
@@ -59,6 +75,8 @@ export interface Activities {
     servers: FleetServerSpec[],
     table: string,
     login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
+    /** A multi-table migration's tables, each with its ALTER (the one database of the one server). */
+    tables?: TableAlter[],
   ): Promise<FleetTarget[]>;
   fleetCheckpoints(targets: FleetTarget[], template: Pick<MigrationInput, 'forceTableNames'>): Promise<number[]>;
 }

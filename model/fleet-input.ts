@@ -42,6 +42,14 @@ export const FLEET_FIELDS: { [K in keyof FleetInput]-?: FieldSpec } = {
     required: true,
     nonEmpty: true,
   },
+  tables: {
+    kind: 'object-list',
+    doc: 'a multi-table migration: [{"table", "alter"}] of the one database of the one server, cut over together in one RENAME',
+    fields: {
+      table: { kind: 'string', doc: 'a table of the database', required: true, nonEmpty: true },
+      alter: { kind: 'string', doc: 'its ALTER TABLE specification', required: true, nonEmpty: true },
+    },
+  },
   template: {
     kind: 'object',
     doc: "every target's migration but its server, database and table: the ALTER and gh-ost's flags",
@@ -84,6 +92,32 @@ export function completeFleetInput(raw: unknown): FleetInput {
   if (typeof template.alter !== 'string')
     throw new InputRefused('input field template.alter is required: a string (the ALTER TABLE specification)');
   const input = withDefaults(given, FLEET_FIELDS) as unknown as FleetInput;
+  if (input.tables) {
+    const one =
+      input.servers.length === 1 &&
+      Array.isArray(input.servers[0].databases) &&
+      input.servers[0].databases.length === 1;
+    if (!one)
+      throw new InputRefused(
+        'input field tables: a multi-table migration names one server with one database (servers: [{"host", "databases": ["D"]}])',
+      );
+    if (input.tables.length < 2) throw new InputRefused('input field tables: two tables or more');
+    const names = input.tables.map((t) => t.table);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) throw new InputRefused(`input field tables: ${twice} is named twice`);
+    if (given.cutOver === undefined) input.cutOver = 'together';
+    if (input.cutOver !== 'together')
+      throw new InputRefused('input field cutOver: a multi-table migration cuts over together (one RENAME)');
+    for (const [k, what] of [
+      ['cutOverWindows', 'cut-over windows'],
+      ['migrateOnReplica', '--migrate-on-replica'],
+      ['testOnReplica', '--test-on-replica'],
+    ] as const) {
+      const v = (given.template as Record<string, unknown>)[k];
+      if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0))
+        throw new InputRefused(`input field template.${k}: a multi-table migration takes no ${what}`);
+    }
+  }
   // The template's own defaults are each target's to fill (its workflow completes its input).
   input.template = given.template as FleetInput['template'];
   input.login = (given.login ?? {}) as FleetInput['login'];

@@ -34,6 +34,10 @@ export const finalizeUpdate = defineUpdate<string>('finalize');
 
 // ---- A fleet (migrateFleet): pause, resume and cut-over are the migration's own -----------
 
+/** A fleet's cut-over together swapped this target back in one RENAME (its revert window goes on the other way). */
+export const groupRevertedSignal = defineSignal('group-reverted');
+/** A fleet's cut-over together: revert every table of each server's RENAME back, again in one RENAME each. */
+export const fleetRevertUpdate = defineUpdate<string>('revert');
 export const fleetStatusQuery = defineQuery<FleetStatus>('fleet-status');
 export const fleetSetUpdate = defineUpdate<Record<string, unknown>, [Record<string, unknown>]>('set');
 export const fleetAbortUpdate = defineUpdate<string, [{ cleanup?: boolean }]>('abort');

@@ -132,6 +132,7 @@ export const INPUT_FIELDS: { [K in keyof MigrationInput]-?: FieldSpec } = {
   defaultRetries: int('--default-retries', 1, 10_000),
   panicOnWarnings: bool('--panic-on-warnings'),
   allowDataLoss: bool('--allow-data-loss'),
+  allowNonAtomicInstant: bool('--allow-non-atomic-instant'),
   revertWindowSeconds: int('--revert-window-seconds', 0, 30 * 86_400),
   checkpoint: bool('--checkpoint'),
   revert: { kind: 'internal', doc: 'set by --revert' },

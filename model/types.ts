@@ -51,8 +51,12 @@ export interface MigrationInput extends SettingsInput {
   historyLimit?: number;
   /** Set by a run that continued as new: what the runs before it did (workflows/renewal.ts). */
   renewal?: Renewal;
-  /** A fleet's target (workflows/fleet.ts): the fleet's workflow id, told when this one holds for a cut-over together. */
-  fleet?: { workflowId: string; together: boolean };
+  /**
+   * A fleet's target (workflows/fleet.ts): the fleet's workflow id, told when this one holds for
+   * a cut-over together. oneRename: the fleet swaps this table with the others of its server in
+   * one RENAME (activities/cutover-together.ts); this migration never renames it alone.
+   */
+  fleet?: { workflowId: string; together: boolean; oneRename?: boolean };
   /** Confirm a critical load after this many milliseconds before acting on it (0: act at once). */
   criticalLoadIntervalMillis?: number;
   /** Hibernate this long on critical load and carry on; 0 stops the migration (resurrectable). */
@@ -76,6 +80,11 @@ export interface MigrationInput extends SettingsInput {
    * Without it such a loss fails the migration before the cut-over, naming example rows.
    */
   allowDataLoss?: boolean;
+  /**
+   * revenant's --allow-non-atomic-instant: in a cut-over together, an ALTER the server can do
+   * in place (--attempt-instant-ddl) is done so, outside the others' one RENAME.
+   */
+  allowNonAtomicInstant?: boolean;
   /**
    * revenant's --revert-window: after the cut-over the migration stays revertible this long
    * (workflows/revert.ts): the table put aside is kept up to date with every change, and
@@ -482,6 +491,14 @@ export interface FleetTarget {
   server: ServerRef;
   database: string;
   table: string;
+  /** Its own ALTER (a multi-table migration's --alter-table); absent: the template's. */
+  alter?: string;
+}
+
+/** One table of a multi-table migration (revenant migrate --alter-table T=ALTER …). */
+export interface TableAlter {
+  table: string;
+  alter: string;
 }
 
 export type FleetTargetState = 'pending' | 'copying' | 'holding' | 'cutting-over' | 'done' | 'failed' | 'skipped';
@@ -504,6 +521,11 @@ export interface FleetInput {
   servers: FleetServerSpec[];
   /** --table: the table in every database that names none of its own. */
   table: string;
+  /**
+   * A multi-table migration: these tables of the one database of the one server, each with its
+   * own ALTER, cut over together in one RENAME (servers: one, with one database by name).
+   */
+  tables?: TableAlter[];
   /** The ALTER and every flag, for each target's migration (server, database and table are each target's). */
   template: Omit<MigrationInput, 'server' | 'database' | 'table'>;
   /** The command line's user, TLS and timeout, for every server of the file (a connection name there is the worker's instead). */
@@ -540,6 +562,12 @@ export interface FleetStatus {
   paused: boolean;
   elapsedSeconds: number;
   renewals: number;
+  /** Each server's cut-over together, as one RENAME: its tables and when it ran (or why not yet). */
+  renames?: { server: string; tables: string[]; renamedAt?: number; killed?: string[] }[];
+  /** Between the first and the last RENAME of a cut-over together (ms): 0 when it was one RENAME. */
+  renameSpreadMs?: number;
+  /** The revert window of a cut-over together: the cut-overs so far (1: migrated; 2: reverted once). */
+  groupCutOvers?: number;
 }
 
 export interface FleetResult {

@@ -14,6 +14,8 @@ export const ACTIVITY_SUMMARIES: Record<keyof Activities, string> = {
   drainBinlog: "apply: the binlog's changes to the original, applied to the ghost table",
   checksumTables: 'checksum: compare the ghost with the original, row for row',
   cutOver: 'cut-over: lock the original, apply the last changes, swap the tables (atomic RENAME)',
+  cutOverTogether:
+    "cut-over together: lock every table of the server's group, apply their last changes, swap them all in one RENAME",
   cleanup: 'clean up: drop or keep the old table, drop the changelog',
   keptTableProblems: "revert window: check that the kept table can take the table's place again",
   catchUpKeptTable: "revert window's end: bring the kept table up to the binlog's position of that moment",

@@ -35,7 +35,9 @@ import {
   cutOverSignal,
   fleetAbortUpdate,
   fleetReadySignal,
+  fleetRevertUpdate,
   fleetSetUpdate,
+  groupRevertedSignal,
   fleetStatusQuery,
   pauseSignal,
   resumeSignal,
@@ -57,6 +59,13 @@ import {
   type MigrationResult,
 } from '../model/types';
 
+// The cut-over together of one server's targets: bounded lock waits inside, retried as a single cut-over is.
+const togetherActivity = summarizedActivities({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5s',
+  retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '60s', maximumAttempts: 60 },
+});
+
 const fleetActivities = summarizedActivities({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10s',
@@ -72,6 +81,9 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
   const input = patched('fleet-input-completed') ? checkedInput(completeFleetInput, given) : given;
   const carried = input.carried;
   const together = input.cutOver === 'together';
+  // Together, one server's targets are swapped in one RENAME (fleets begun before this marker
+  // release each target to its own RENAME, and replay so).
+  const oneRename = together && patched('fleet-one-rename');
   const started = carried?.startedAt ?? Date.now();
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
   let paused = carried?.paused ?? false;
@@ -159,7 +171,9 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
 
   // 1. The targets.
   if (!carried) {
-    const targets = await fleetActivities.listFleetTargets(input.servers, input.table, input.login);
+    const targets = input.tables
+      ? await fleetActivities.listFleetTargets(input.servers, input.table, input.login, input.tables)
+      : await fleetActivities.listFleetTargets(input.servers, input.table, input.login);
     if (targets.length === 0)
       throw ApplicationFailure.nonRetryable(
         `fleet ${input.name}: no database of the fleet file holds the table`,
@@ -175,17 +189,96 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
     }));
   }
 
+  /** Whether a target is swapped with the others of its server in one RENAME. */
+  const inOneRename = (t: FleetTargetStatus) =>
+    oneRename && status.targets.filter((x) => serverOf(x) === serverOf(t)).length > 1;
   const childInput = (t: FleetTargetStatus, holdForFleet: boolean): MigrationInput => ({
     ...input.template,
     ...settings,
+    ...(t.alter !== undefined ? { alter: t.alter } : {}),
     server: t.server,
     database: t.database,
     table: t.table,
     resurrect: !!t.resume,
     ...(holdForFleet
-      ? { postponeCutOver: true, fleet: { workflowId: workflowInfo().workflowId, together: true } }
+      ? {
+          postponeCutOver: true,
+          fleet: {
+            workflowId: workflowInfo().workflowId,
+            together: true,
+            ...(inOneRename(t) ? { oneRename: true } : {}),
+          },
+          // An ALTER done in place (INSTANT) is not part of the RENAME: only where the user accepts that.
+          ...(inOneRename(t) && !input.template.allowNonAtomicInstant ? { attemptInstantDdl: false } : {}),
+        }
       : {}),
   });
+  /** Each server's targets of a cut-over together, as its one RENAME swaps them. */
+  const renameGroups = (targets: FleetTargetStatus[]): FleetTargetStatus[][] => {
+    const byServer = new Map<string, FleetTargetStatus[]>();
+    for (const t of targets.filter(inOneRename)) byServer.set(serverOf(t), [...(byServer.get(serverOf(t)) ?? []), t]);
+    return [...byServer.values()].filter((g) => g.length > 1);
+  };
+  /** Swaps each server's group in one RENAME (window 0: the migration's; odd: back to the originals). */
+  const renameTogether = async (groups: FleetTargetStatus[][], window: number): Promise<void> => {
+    const renames: NonNullable<FleetStatus['renames']> = groups.map((g) => ({
+      server: serverOf(g[0]),
+      tables: g.map((t) => `${t.database}.${t.table}`),
+    }));
+    status.renames = renames;
+    await Promise.all(
+      groups.map(async (g, i) => {
+        const r = await togetherActivity.cutOverTogether(
+          g.map((t) => childInput(t, true)),
+          window,
+        );
+        const at = r.renamedAt ?? Date.now();
+        renames[i] = { ...renames[i], renamedAt: at, ...(r.killed?.length ? { killed: r.killed } : {}) };
+        if (window === 0) for (const t of g) t.renamedAt = at;
+      }),
+    );
+    const at = renames.map((r) => r.renamedAt ?? 0);
+    status.renameSpreadMs = Math.max(...at) - Math.min(...at);
+  };
+  let reverting = false;
+  setHandler(
+    fleetRevertUpdate,
+    async () => {
+      reverting = true;
+      try {
+        const groups = renameGroups(status.targets.filter((t) => t.state === 'cutting-over'));
+        const window = status.groupCutOvers ?? 1;
+        await renameTogether(groups, window);
+        status.groupCutOvers = window + 1;
+        await Promise.all(
+          groups.flat().map((t) =>
+            handles
+              .get(t.workflowId)
+              ?.signal(groupRevertedSignal)
+              .catch(() => {}),
+          ),
+        );
+        return `${groups.flat().length} tables swapped back in ${groups.length} RENAME(s): ${window % 2 === 1 ? 'the original' : 'the migrated'} structure in place; each revert window goes on the other way`;
+      } finally {
+        reverting = false;
+      }
+    },
+    {
+      validator: () => {
+        const renamed = status.targets.filter((t) => t.state === 'cutting-over' && inOneRename(t));
+        if (
+          !oneRename ||
+          !input.template.revertWindowSeconds ||
+          status.groupCutOvers === undefined ||
+          renamed.length < 2
+        )
+          throw new Error(
+            'nothing to revert together: a fleet reverts after its cut-over together in one RENAME, in the revert window (--revert-window)',
+          );
+        if (reverting) throw new Error('a revert together is under way');
+      },
+    },
+  );
   const launch = (t: FleetTargetStatus, holdForFleet: boolean) => {
     t.state = 'copying';
     status.maxCopying = Math.max(status.maxCopying, copying());
@@ -290,6 +383,22 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
         status.message = undefined;
         const go = holding();
         for (const t of go) t.state = 'cutting-over';
+        // One RENAME a server: every original stays in place until it runs; should it keep
+        // failing, the targets hold and the operator's cut-over tries again.
+        for (const groups = renameGroups(go); groups.length && !aborted; ) {
+          try {
+            await renameTogether(groups, 0);
+            status.groupCutOvers = 1;
+            break;
+          } catch (e) {
+            status.phase = 'holding';
+            status.message = `the cut-over together failed, every original in place: ${failureMessage(e)}; revenant cut-over --fleet ${input.name} tries again, abort ends it`;
+            released = false;
+            await condition(() => released || aborted);
+            status.phase = 'rolling';
+            status.message = undefined;
+          }
+        }
         // Every signal in one workflow task: the targets are told within milliseconds of each other.
         await Promise.all(
           go.map((t) =>

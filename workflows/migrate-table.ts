@@ -495,6 +495,12 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
         status.cutOverBlockers = undefined;
         return 'done';
       } catch (e) {
+        if (input.fleet?.oneRename && failureType(e) === 'CutOverByGroup') {
+          // Told to cut over alone (the operator, any client): it holds again for its group's RENAME.
+          status.cutOverPostponed = true;
+          if (await waitWhilePostponed(applier)) return 'renew';
+          continue;
+        }
         if (closesAt === undefined || failureType(e) !== 'CutOverWindowClosed') throw e;
       }
     }

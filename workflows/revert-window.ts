@@ -3,12 +3,12 @@
 // back in (and the window goes on the other way), `finalize` ends it. Its rules, which table is
 // where after how many cut-overs, are model/revert-window.ts.
 import { ApplicationFailure, condition, isCancellation, patched, setHandler } from '@temporalio/workflow';
-import { finalizeUpdate, revertUpdate } from '../model/messages';
+import { finalizeUpdate, groupRevertedSignal, revertUpdate } from '../model/messages';
 import { tableHas, windowPlan } from '../model/revert-window';
 import type { MigrationInput, MigrationStatus, Phase, TablePlan } from '../model/types';
 import { cutOverActivity, short } from './activity-options';
 import { startApplier } from './applier';
-import { failureMessage } from './failures';
+import { failureMessage, failureType } from './failures';
 
 export class RevertWindow {
   /** A `revert` or `finalize` asked for and not yet done. */
@@ -42,9 +42,18 @@ export class RevertWindow {
             throw new Error(
               `nothing to revert in phase ${this.status.phase}${this.request ? ` (${this.request} under way)` : ''}`,
             );
+          if (this.input.fleet?.oneRename)
+            throw new Error(
+              `${this.input.database}.${this.input.table} was swapped with its group in one RENAME and reverts with it: revenant revert --fleet NAME`,
+            );
         },
       },
     );
+    // Its group's one RENAME swapped it back: the window goes on the other way (checked by its
+    // cut-over, which only finds the swap done: a signal from elsewhere swaps nothing).
+    setHandler(groupRevertedSignal, () => {
+      if (this.input.fleet?.oneRename && this.status.phase === 'revertible' && !this.request) this.request = 'revert';
+    });
     setHandler(
       finalizeUpdate,
       () => {
@@ -58,6 +67,17 @@ export class RevertWindow {
         },
       },
     );
+  }
+
+  /** Whether the group's RENAME swapped this table's kept table in (its cut-over only looks). */
+  private async swappedByGroup(w: TablePlan): Promise<boolean> {
+    try {
+      await cutOverActivity.cutOver(this.input, w);
+      return true;
+    } catch (e) {
+      if (failureType(e) === 'CutOverByGroup') return false;
+      throw e;
+    }
   }
 
   /**
@@ -93,6 +113,13 @@ export class RevertWindow {
         // (--revert asks for its revert before the window opens.)
         if (this.request === undefined)
           await applier.whileRunning(condition(() => this.request !== undefined, windowMs));
+        // A group's table: its revert is the group's RENAME, done already, or not at all (then
+        // the window goes on, to the same end).
+        while (this.request === 'revert' && input.fleet?.oneRename && !(await this.swappedByGroup(w))) {
+          this.request = undefined;
+          const left = endsAt - Date.now();
+          if (left > 0) await applier.whileRunning(condition(() => this.request !== undefined, left));
+        }
         if (this.request !== 'revert') {
           // The kept table holds every change made until the end, not until where the applier
           // happened to be (runs begun before this step stop at once, as they did).

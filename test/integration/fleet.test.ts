@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   admin,
+  binlogPosition,
   checksum,
   createTestTable,
   IS_MYSQL,
   onePass,
   MYSQL_PORT,
+  renamesInBinlog,
   runRevenant,
   ServerInstance,
   TEMPORAL_ADDRESS,
@@ -379,6 +381,7 @@ test('fleet: --cut-over together on 8 targets on two servers: all hold, then all
     { host: '127.0.0.1', port: MYSQL_PORT, databases: 'ft\\_%' },
     { host: '127.0.0.1', port: MYSQL_C, databases: 'fu\\_%' },
   ]);
+  const from = { a: await binlogPosition(MYSQL_PORT), c: await binlogPosition(MYSQL_C) };
   const writers = new FleetWriters(
     [...a.map((d) => ({ port: MYSQL_PORT, database: d })), ...c.map((d) => ({ port: MYSQL_C, database: d }))],
     rows,
@@ -419,6 +422,19 @@ test('fleet: --cut-over together on 8 targets on two servers: all hold, then all
       `cut-over together: 8 RENAMEs within ${spread} ms of each other (first ${new Date(Math.min(...at)).toISOString()})`,
     );
     assert.ok(spread < 2_000, `spread ${spread} ms`);
+    // Each server's four targets in one RENAME, one statement in its binlog; the two servers' spread reported.
+    for (const [port, dbs, f] of [
+      [MYSQL_PORT, a, from.a],
+      [MYSQL_C, c, from.c],
+    ] as const) {
+      const logged = await renamesInBinlog(f, (q) => dbs.some((d) => q.includes(`\`${d}\`.`)), port);
+      assert.equal(logged.length, 1, `one RENAME on ${port}: ${logged.join(' | ')}`);
+      for (const d of dbs)
+        assert.ok(logged[0].includes(`\`${d}\`.\`_t_gho\` TO \`${d}\`.\`t\``), `${d} in ${logged[0]}`);
+    }
+    assert.equal(s.renames?.length, 2);
+    assert.equal(typeof s.renameSpreadMs, 'number');
+    console.log(`one RENAME a server; between the two servers' RENAMEs: ${s.renameSpreadMs} ms`);
     // Holding targets do not copy: four copy at once, then the other four, and all eight hold together.
     assert.ok(s.maxCopying <= 4, `copying at once: ${s.maxCopying}`);
     await writers.stop();

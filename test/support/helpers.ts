@@ -159,6 +159,28 @@ export async function binlogPosition(port = MYSQL_PORT): Promise<{ file: string;
   await c.end();
   return { file: r.File, position: Number(r.Position) };
 }
+/** The RENAME TABLE statements a server logged since `from` that `mine` picks, in order. */
+export async function renamesInBinlog(
+  from: { file: string; position: number },
+  mine: (statement: string) => boolean,
+  port = MYSQL_PORT,
+): Promise<string[]> {
+  const c = await admin(undefined, port);
+  const [logs] = await c.query<RowDataPacket[]>('SHOW BINARY LOGS');
+  const found: string[] = [];
+  for (const f of logs.map((l) => String(l.Log_name)).filter((n) => n >= from.file)) {
+    const [events] = await c.query<RowDataPacket[]>(
+      `SHOW BINLOG EVENTS IN ${c.escape(f)}${f === from.file ? ` FROM ${Number(from.position)}` : ''}`,
+    );
+    for (const e of events) {
+      const info = String(e.Info);
+      if (/RENAME TABLE/i.test(info) && mine(info)) found.push(info);
+    }
+  }
+  await c.end();
+  return found;
+}
+
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233';
 export const SERVER = { host: '127.0.0.1', port: MYSQL_PORT, user: 'revenant' };
 

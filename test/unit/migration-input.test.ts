@@ -115,3 +115,33 @@ test('the shipped fleet schema is the one the model generates', () => {
   assert.deepEqual(shipped.required, ['name', 'servers', 'table', 'template']);
   assert.deepEqual(Object.keys(shipped.properties as object).sort(), Object.keys(FLEET_FIELDS).sort());
 });
+
+test('a multi-table migration: one server, one database, two tables or more, each once; together by default', () => {
+  const tables = {
+    ...fleet,
+    servers: [{ host: 'db1', databases: ['shop'] }],
+    template: { ...fleet.template, alter: '' },
+    tables: [
+      { table: 'orders', alter: 'ADD COLUMN a INT NULL' },
+      { table: 'order_items', alter: 'ADD INDEX b (b)' },
+    ],
+  };
+  const input = completeFleetInput(tables);
+  assert.equal(input.cutOver, 'together');
+  assert.deepEqual(
+    input.tables?.map((t) => t.table),
+    ['orders', 'order_items'],
+  );
+  const refused = refusedBy(completeFleetInput);
+  refused({ ...tables, servers: [{ host: 'db1', databases: 'shop_%' }] }, /names one server with one database/);
+  refused({ ...tables, servers: [...tables.servers, { host: 'db2', databases: ['shop'] }] }, /one server/);
+  refused({ ...tables, tables: tables.tables.slice(0, 1) }, /two tables or more/);
+  refused({ ...tables, tables: [tables.tables[0], tables.tables[0]] }, /orders is named twice/);
+  refused({ ...tables, cutOver: 'each' }, /cuts over together/);
+  refused({ ...tables, tables: [{ table: 'orders' }, tables.tables[1]] }, /tables\[0\]\.alter is required/);
+  refused(
+    { ...tables, template: { ...tables.template, cutOverWindows: ['Mon 02:00-03:00 UTC'] } },
+    /takes no cut-over windows/,
+  );
+  refused({ ...tables, template: { ...tables.template, testOnReplica: true } }, /takes no --test-on-replica/);
+});
