@@ -16,7 +16,7 @@ import { windowPlan } from '../model/revert-window';
 import { completeInput } from '../model/migration-input';
 import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from '../control/changelog';
 import { drainToMarker, lockedMarkerMillis, waitForSmallBacklog } from '../control/catch-up';
-import { checkedStoredPlan } from '../control/stored-plan';
+import { checkedStoredNames, checkedStoredPlan } from '../control/stored-plan';
 import type { CredentialResolver } from '../mysql/credentials';
 import { connect } from '../mysql/connection';
 import { flavorOf, isMysql, renameQueuedOnTable } from '../mysql/flavor';
@@ -25,6 +25,7 @@ import * as sql from '../mysql/statements';
 import { resolveServers } from '../mysql/topology';
 import { createGhostTriggers, dropGhostTriggers } from '../table/ghost-triggers';
 import { MigrationMetrics } from '../runtime/metrics';
+import { failpoint } from '../runtime/failpoints';
 import {
   assertNobodyHolds,
   describeBlocker,
@@ -86,26 +87,36 @@ export function renameTogether(
   return `RENAME TABLE ${[...pairs, `${q(sentry.database, sentry.source)} TO ${q(sentry.database, sentry.sentry)}`].join(', ')}`;
 }
 
-/** A member's plan from its changelog, checked against its tables (as --resurrect does), and where it stands. */
-async function memberPlan(c: Conn, input: MigrationInput, window: number): Promise<TablePlan> {
-  const names = { database: input.database, changelogTable: changelogTableName(tableNameBase(input)) };
-  const record = await readJson<MigrationRecord>(c, names, HINT.migration);
+/** A member's table names from its changelog (checked: they follow from its input), as the window has them. */
+async function memberNames(
+  c: Conn,
+  input: MigrationInput,
+  window: number,
+): Promise<{ names: SwapNames; stored: TablePlan }> {
+  const changelog = { database: input.database, changelogTable: changelogTableName(tableNameBase(input)) };
+  const record = await readJson<MigrationRecord>(c, changelog, HINT.migration);
   if (!record)
     throw ApplicationFailure.nonRetryable(
-      `${input.database}.${names.changelogTable} holds no migration: ${input.table} cannot cut over with the others`,
+      `${input.database}.${changelog.changelogTable} holds no migration: ${input.table} cannot cut over with the others`,
       'GroupMemberMissing',
     );
-  const tables =
-    window % 2 === 0
-      ? undefined
-      : // In an odd window the migrated table has the name and the original is put aside.
-        { original: String(record.plan.oldTable), migrated: input.table };
-  const checked = await checkedStoredPlan(c, input, record.plan, tables);
-  return window === 0 ? (checked as TablePlan) : windowPlan(checked as TablePlan, window);
+  const names = checkedStoredNames(input, record.plan);
+  // In an odd window the migrated table has the name, and the original is kept aside.
+  const swapped = window % 2 === 1 ? { ...names, ghostTable: names.oldTable, oldTable: names.ghostTable } : names;
+  return { names: swapped, stored: record.plan };
 }
 
+/** A member's whole plan, checked against its two tables as --resurrect checks it. */
+async function memberPlan(c: Conn, input: MigrationInput, stored: TablePlan, window: number): Promise<TablePlan> {
+  const tables = window % 2 === 1 ? { original: String(stored.oldTable), migrated: input.table } : undefined;
+  const checked = (await checkedStoredPlan(c, input, stored, tables)) as TablePlan;
+  return window === 0 ? checked : windowPlan(checked, window);
+}
+
+type SwapNames = Pick<TablePlan, 'database' | 'table' | 'ghostTable' | 'oldTable'>;
+
 /** Whether a member's ghost (the kept table, in a window) is in place: 'to-swap', 'swapped', or why neither. */
-async function memberState(c: Conn, p: TablePlan): Promise<'to-swap' | 'swapped' | string> {
+async function memberState(c: Conn, p: SwapNames): Promise<'to-swap' | 'swapped' | string> {
   const ghost = await tableExists(c, p.database, p.ghostTable);
   const old = await tableExists(c, p.database, p.oldTable);
   if (!ghost && old && !(await isSentry(c, p.database, p.oldTable))) return 'swapped';
@@ -157,9 +168,9 @@ export async function cutOverTogether(
   let b: Conn | undefined;
   try {
     await exec(c, sql.lockWaitTimeout(lockTimeout));
-    const plans: TablePlan[] = [];
-    for (const m of members) plans.push(await memberPlan(c, m, window));
-    const sentry = sentryNames(plans.map((p) => ({ database: p.database, table: p.table })));
+    const found: { names: SwapNames; stored: TablePlan }[] = [];
+    for (const m of members) found.push(await memberNames(c, m, window));
+    const sentry = sentryNames(found.map(({ names: p }) => ({ database: p.database, table: p.table })));
     const dropSentries = async (conn: Conn) => {
       for (const name of [sentry.sentry, sentry.source]) {
         if ((await tableExists(conn, sentry.database, name)) && (await isSentry(conn, sentry.database, name)))
@@ -167,15 +178,17 @@ export async function cutOverTogether(
       }
     };
     // A dead attempt's RENAME may still wait: it must never run now.
-    for (const p of plans) await killPendingRenames(c, p.database, p.table);
-    const states = await Promise.all(plans.map((p) => memberState(c, p)));
+    for (const { names: p } of found) await killPendingRenames(c, p.database, p.table);
+    const states = await Promise.all(found.map(({ names: p }) => memberState(c, p)));
     if (states.every((s) => s === 'swapped')) {
       await dropSentries(c);
       return { alreadySwapped: true };
     }
-    const problems = states.map((s, i) => (s === 'to-swap' ? '' : `${plans[i].table}: ${s}`)).filter(Boolean);
+    const problems = states.map((s, i) => (s === 'to-swap' ? '' : `${found[i].names.table}: ${s}`)).filter(Boolean);
     if (problems.length)
       throw ApplicationFailure.nonRetryable(`cannot cut over together: ${problems.join('; ')}`, 'GroupMixed');
+    const plans: TablePlan[] = [];
+    for (const [i, m] of members.entries()) plans.push(await memberPlan(c, m, found[i].stored, window));
     for (const n of [sentry.sentry, sentry.source]) {
       if ((await tableExists(c, sentry.database, n)) && !(await isSentry(c, sentry.database, n)))
         throw ApplicationFailure.nonRetryable(
@@ -304,7 +317,11 @@ export async function cutOverTogether(
       // RENAME's exclusive lock goes before the writes waiting there); last the sentry.
       for (const n of names.filter((x) => x.role === 'original' || x.role === 'sentry')) {
         await waitForQueued(c, flavor, n, before(n), bId, lockTimeout * 1000, renameResult);
-        if (n.role === 'original') await exec(lockOf(n), sql.unlockTables());
+        if (n.role === 'original') {
+          await exec(lockOf(n), sql.unlockTables());
+          // (The tests' kill: the RENAME holds this original and waits on the next, the sentry in place.)
+          await failpoint('cut-over-together:original-let-go');
+        }
       }
       // The RENAME holds every original: the sentry goes, and it runs.
       await exec(sentryLock, sql.dropTableIfExists(sentry.database, sentry.sentry));
@@ -331,6 +348,8 @@ export async function cutOverTogether(
       );
     }
     const renamedAt = Date.now();
+    // (The tests' kill: renamed, the sentry's source left under the sentry's name for a retry to drop.)
+    await failpoint('cut-over-together:renamed');
     await dropSentries(c);
     ctx.log.info('cut over together in one RENAME', { statement, killed });
     return { alreadySwapped: false, renamedAt, statement, ...(killed.length ? { killed } : {}) };

@@ -11,6 +11,37 @@ import { rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
 import { flavorOf, gtidCheckpointProblem } from '../mysql/flavor';
 
+const badPlan =
+  (input: MigrationInput) =>
+  (what: string): never =>
+    refuse(
+      `cannot continue from ${input.database}.${changelogTableName(tableNameBase(input))}: its recorded plan ${what}; drop the ghost and changelog and start anew`,
+    );
+
+/** The table names of a plan read back from the changelog: those that follow from the input, or refused. */
+export function checkedStoredNames(
+  input: MigrationInput,
+  stored: unknown,
+): Pick<TablePlan, 'database' | 'table' | 'ghostTable' | 'changelogTable' | 'oldTable'> {
+  const bad = badPlan(input);
+  if (!stored || typeof stored !== 'object') bad('is not a plan');
+  const p = stored as Partial<TablePlan>;
+  const base = tableNameBase(input);
+  if (p.database !== input.database || p.table !== input.table) bad(`is of ${String(p.database)}.${String(p.table)}`);
+  if (p.ghostTable !== ghostTableName(base) || p.changelogTable !== changelogTableName(base))
+    bad(`names other tables (${String(p.ghostTable)}, ${String(p.changelogTable)})`);
+  const oldTable = String(p.oldTable);
+  const timestamped = oldTable.startsWith(`_${base}_`) && /^\d{14}_del$/.test(oldTable.slice(base.length + 2));
+  if (oldTable !== oldTableName(base) && !timestamped) bad(`names the old table ${oldTable}`);
+  return {
+    database: input.database,
+    table: input.table,
+    ghostTable: ghostTableName(base),
+    changelogTable: changelogTableName(base),
+    oldTable,
+  };
+}
+
 /**
  * A plan read back from the changelog, which anyone with write rights on the schema can
  * change: only what revenant can work out again is taken, and it must agree. The table
@@ -27,18 +58,10 @@ export async function checkedStoredPlan(
     migrated: ghostTableName(tableNameBase(input)),
   },
 ): Promise<Omit<TablePlan, 'applier' | 'lagReplicas' | 'topology'>> {
-  const where = `${input.database}.${changelogTableName(tableNameBase(input))}`;
-  const bad = (what: string): never =>
-    refuse(`cannot continue from ${where}: its recorded plan ${what}; drop the ghost and changelog and start anew`);
-  if (!stored || typeof stored !== 'object') bad('is not a plan');
+  const { oldTable } = checkedStoredNames(input, stored);
+  const bad = badPlan(input);
   const p = stored as Partial<TablePlan>;
   const base = tableNameBase(input);
-  if (p.database !== input.database || p.table !== input.table) bad(`is of ${String(p.database)}.${String(p.table)}`);
-  if (p.ghostTable !== ghostTableName(base) || p.changelogTable !== changelogTableName(base))
-    bad(`names other tables (${String(p.ghostTable)}, ${String(p.changelogTable)})`);
-  const oldTable = String(p.oldTable);
-  const timestamped = oldTable.startsWith(`_${base}_`) && /^\d{14}_del$/.test(oldTable.slice(base.length + 2));
-  if (oldTable !== oldTableName(base) && !timestamped) bad(`names the old table ${oldTable}`);
   // Planned again from the two tables as they are: before the cut-over the original and its
   // ghost; after it (a revert) the table put aside and the migrated table.
   const planned = await planColumnsAndKey(conn, { ...input, table: tables.original }, tables.migrated);

@@ -38,13 +38,13 @@ export class RevertWindow {
       },
       {
         validator: () => {
+          if (this.input.fleet?.oneRename)
+            throw new Error(
+              `${this.input.database}.${this.input.table} is swapped with its group in one RENAME and reverts with it: revenant revert --fleet NAME`,
+            );
           if (this.status.phase !== 'revertible' || this.request)
             throw new Error(
               `nothing to revert in phase ${this.status.phase}${this.request ? ` (${this.request} under way)` : ''}`,
-            );
-          if (this.input.fleet?.oneRename)
-            throw new Error(
-              `${this.input.database}.${this.input.table} was swapped with its group in one RENAME and reverts with it: revenant revert --fleet NAME`,
             );
         },
       },
