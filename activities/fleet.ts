@@ -19,6 +19,15 @@ const refuse = (message: string): never => {
   throw ApplicationFailure.nonRetryable(message, 'BadInput');
 };
 
+/** A server of the fleet file, with the command line's login and TLS (a connection name is the worker's instead). */
+const serverOf = (spec: FleetServerSpec, login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>): ServerRef => ({
+  ...login,
+  host: spec.host,
+  port: spec.port,
+  ...(spec.user ? { user: spec.user } : {}),
+  ...(spec.connection ? { name: spec.connection } : {}),
+});
+
 export async function listFleetTargets(
   credentials: CredentialResolver,
   servers: FleetServerSpec[],
@@ -30,14 +39,7 @@ export async function listFleetTargets(
   if (tables?.length) return tablesOfOneDatabase(credentials, servers, login, tables);
   const seen = new Set<string>();
   for (const spec of servers) {
-    // The command line's login and TLS, for every server the file names (a connection name is the worker's instead).
-    const server: ServerRef = {
-      ...login,
-      host: spec.host,
-      port: spec.port,
-      ...(spec.user ? { user: spec.user } : {}),
-      ...(spec.connection ? { name: spec.connection } : {}),
-    };
+    const server = serverOf(spec, login);
     const name = spec.table ?? table;
     await withConnection(
       server,
@@ -86,13 +88,7 @@ async function tablesOfOneDatabase(
 ): Promise<FleetTarget[]> {
   const spec = servers[0];
   const database = Array.isArray(spec.databases) ? spec.databases[0] : spec.databases;
-  const server: ServerRef = {
-    ...login,
-    host: spec.host,
-    port: spec.port,
-    ...(spec.user ? { user: spec.user } : {}),
-    ...(spec.connection ? { name: spec.connection } : {}),
-  };
+  const server = serverOf(spec, login);
   return withConnection(
     server,
     credentials,

@@ -58,10 +58,9 @@ export async function checkedStoredPlan(
     migrated: ghostTableName(tableNameBase(input)),
   },
 ): Promise<Omit<TablePlan, 'applier' | 'lagReplicas' | 'topology'>> {
-  const { oldTable } = checkedStoredNames(input, stored);
+  const names = checkedStoredNames(input, stored);
   const bad = badPlan(input);
   const p = stored as Partial<TablePlan>;
-  const base = tableNameBase(input);
   // Planned again from the two tables as they are: before the cut-over the original and its
   // ghost; after it (a revert) the table put aside and the migrated table.
   const planned = await planColumnsAndKey(conn, { ...input, table: tables.original }, tables.migrated);
@@ -78,11 +77,7 @@ export async function checkedStoredPlan(
       bad(`holds an index definition that is not a plain index: ${JSON.stringify(i?.definition ?? i).slice(0, 200)}`);
   }
   return {
-    database: input.database,
-    table: input.table,
-    ghostTable: ghostTableName(base),
-    changelogTable: changelogTableName(base),
-    oldTable,
+    ...names,
     columns: planned.columns,
     key: planned.key,
     ...(planned.copyKey ? { copyKey: planned.copyKey } : {}),

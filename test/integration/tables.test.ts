@@ -10,12 +10,13 @@ import { after, before, test } from 'node:test';
 import {
   admin,
   binlogPosition,
+  databaseArgs,
   checksum,
   freshDatabase,
-  MYSQL_PORT,
   renamesInBinlog,
   runRevenant,
   seq,
+  tableArgs,
   TEMPORAL_ADDRESS,
   WorkerProcess,
 } from '../support/helpers';
@@ -73,14 +74,7 @@ const ALTERS = [
 
 const migrateTables = (db: string, ...more: string[]) => [
   'migrate',
-  '--host',
-  '127.0.0.1',
-  '--port',
-  String(MYSQL_PORT),
-  '--user',
-  'revenant',
-  '--database',
-  db,
+  ...databaseArgs(db),
   ...ALTERS,
   '--allow-on-master',
   '--execute',
@@ -279,22 +273,7 @@ test('two tables migrated as one: one RENAME under paired writers, never seen mi
       async () => (reader.migrated > 50 && writers.commits > 200 ? true : undefined),
       60_000,
     );
-    const single = await runRevenant(
-      [
-        'revert',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(MYSQL_PORT),
-        '--user',
-        'revenant',
-        '--database',
-        db,
-        '--table',
-        'orders',
-      ],
-      QUEUE,
-    );
+    const single = await runRevenant(['revert', ...tableArgs(db, 'orders')], QUEUE);
     assert.notEqual(single.code, 0, single.out);
     assert.match(single.out, /reverts with it: revenant revert --fleet NAME/);
     const revert = await runRevenant(['revert', '--fleet', name], QUEUE);
@@ -313,22 +292,7 @@ test('two tables migrated as one: one RENAME under paired writers, never seen mi
     // Writers stopped, each window ends: its kept (migrated) table is brought up to the end.
     await writers.stop();
     for (const table of ['orders', 'order_items']) {
-      const f = await runRevenant(
-        [
-          'finalize',
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(MYSQL_PORT),
-          '--user',
-          'revenant',
-          '--database',
-          db,
-          '--table',
-          table,
-        ],
-        QUEUE,
-      );
+      const f = await runRevenant(['finalize', ...tableArgs(db, table)], QUEUE);
       assert.equal(f.code, 0, f.out);
     }
     const s = ((await handle.result()) as { status: FleetStatus }).status;

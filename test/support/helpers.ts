@@ -152,13 +152,16 @@ export async function replicaCaughtUp(masterPort: number, replicaPort: number): 
   if (Number(w.r) !== 0) throw new Error(`replica on port ${replicaPort} did not catch up with ${pos}`);
 }
 
-/** The server's binlog file and offset now. */
+/** The server's binlog file and offset now, whichever server it is (a test may start the other kind). */
 export async function binlogPosition(port = MYSQL_PORT): Promise<{ file: string; position: number }> {
   const c = await admin(undefined, port);
-  const [[r]] = await c.query<RowDataPacket[]>(IS_MYSQL ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
+  const [[version]] = await c.query<RowDataPacket[]>('SELECT VERSION() AS v');
+  const mysql = !/mariadb/i.test(String(version.v));
+  const [[r]] = await c.query<RowDataPacket[]>(mysql ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
   await c.end();
   return { file: r.File, position: Number(r.Position) };
 }
+
 /** The RENAME TABLE statements a server logged since `from` that `mine` picks, in order. */
 export async function renamesInBinlog(
   from: { file: string; position: number },
@@ -205,8 +208,8 @@ export const runRevenant = (args: string[], taskQueue: string) =>
     REVENANT_TASK_QUEUE: taskQueue,
   });
 
-/** The flags that name one table on the test server, as the test account. */
-export const tableArgs = (database: string, table: string): string[] => [
+/** The flags that name one database on the test server, as the test account. */
+export const databaseArgs = (database: string): string[] => [
   '--host',
   '127.0.0.1',
   '--port',
@@ -215,9 +218,10 @@ export const tableArgs = (database: string, table: string): string[] => [
   'revenant',
   '--database',
   database,
-  '--table',
-  table,
 ];
+
+/** The flags that name one table on the test server, as the test account. */
+export const tableArgs = (database: string, table: string): string[] => [...databaseArgs(database), '--table', table];
 
 /** `revenant migrate` of one table on the test server; more flags follow it. */
 export const migrateArgs = (database: string, table: string, alter: string): string[] => [
