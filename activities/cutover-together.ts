@@ -134,8 +134,8 @@ export async function cutOverTogether(
   const ctx = Context.current();
   // Each member as its own workflow runs it: every default filled, every field checked.
   members = members.map((m) => completeInput(m));
-  if (members.length < 2)
-    throw ApplicationFailure.nonRetryable('a cut-over together needs two tables or more', 'BadInput');
+  // (One is possible: the others of its group were altered in place, or failed and were left behind.)
+  if (members.length < 1) throw ApplicationFailure.nonRetryable('a cut-over together needs a table', 'BadInput');
   const first = members[0];
   const serverOf = (s: ServerRef) => `${s.host}:${s.port}`;
   const strays = members.filter((m) => serverOf(m.server) !== serverOf(first.server));

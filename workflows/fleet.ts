@@ -217,7 +217,8 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
   const renameGroups = (targets: FleetTargetStatus[]): FleetTargetStatus[][] => {
     const byServer = new Map<string, FleetTargetStatus[]>();
     for (const t of targets.filter(inOneRename)) byServer.set(serverOf(t), [...(byServer.get(serverOf(t)) ?? []), t]);
-    return [...byServer.values()].filter((g) => g.length > 1);
+    // A group left with one table (the others altered in place, or failed) still swaps it this way: it never renames alone.
+    return [...byServer.values()];
   };
   /** Swaps each server's group in one RENAME (window 0: the migration's; odd: back to the originals). */
   const renameTogether = async (groups: FleetTargetStatus[][], window: number): Promise<void> => {
@@ -270,7 +271,7 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
           !oneRename ||
           !input.template.revertWindowSeconds ||
           status.groupCutOvers === undefined ||
-          renamed.length < 2
+          renamed.length === 0
         )
           throw new Error(
             'nothing to revert together: a fleet reverts after its cut-over together in one RENAME, in the revert window (--revert-window)',
