@@ -283,11 +283,7 @@ async function openWindow(
   const ctx = Context.current();
   const opened = sql.swapTables(plan.database, plan.table, plan.ghostTable, plan.oldTable).sql;
   // A cut-over together swapped this table in one RENAME with others (cutover-together.ts): its two pairs are in it.
-  const q = sql.qualified;
-  const pairs = [
-    `${q(plan.database, plan.table)} TO ${q(plan.database, plan.ghostTable)}`,
-    `${q(plan.database, plan.oldTable)} TO ${q(plan.database, plan.table)}`,
-  ].map((x) => x.toLowerCase());
+  const pairs = sql.swapPairs(plan.database, plan.table, plan.ghostTable, plan.oldTable).map((x) => x.toLowerCase());
   const same = (query: string) => {
     const text = query.replace(/\s+/g, ' ').trim().toLowerCase();
     return text === opened.toLowerCase() || (text.startsWith('rename table ') && pairs.every((x) => text.includes(x)));

@@ -35,6 +35,7 @@ import {
   killPendingRenames,
   lockHeld,
   sleep,
+  swapDone,
   tableExists,
   waitForRenameBlocked,
 } from './cutover';
@@ -79,12 +80,8 @@ export function renameTogether(
   plans: Pick<TablePlan, 'database' | 'table' | 'ghostTable' | 'oldTable'>[],
   sentry: { database: string; sentry: string; source: string },
 ): string {
-  const q = sql.qualified;
-  const pairs = plans.flatMap((p) => [
-    `${q(p.database, p.table)} TO ${q(p.database, p.oldTable)}`,
-    `${q(p.database, p.ghostTable)} TO ${q(p.database, p.table)}`,
-  ]);
-  return `RENAME TABLE ${[...pairs, `${q(sentry.database, sentry.source)} TO ${q(sentry.database, sentry.sentry)}`].join(', ')}`;
+  const pairs = plans.flatMap((p) => sql.swapPairs(p.database, p.table, p.oldTable, p.ghostTable));
+  return `RENAME TABLE ${[...pairs, `${sql.qualified(sentry.database, sentry.source)} TO ${sql.qualified(sentry.database, sentry.sentry)}`].join(', ')}`;
 }
 
 /** A member's table names from its changelog (checked: they follow from its input), as the window has them. */
@@ -117,11 +114,9 @@ type SwapNames = Pick<TablePlan, 'database' | 'table' | 'ghostTable' | 'oldTable
 
 /** Whether a member's ghost (the kept table, in a window) is in place: 'to-swap', 'swapped', or why neither. */
 async function memberState(c: Conn, p: SwapNames): Promise<'to-swap' | 'swapped' | string> {
-  const ghost = await tableExists(c, p.database, p.ghostTable);
-  const old = await tableExists(c, p.database, p.oldTable);
-  if (!ghost && old && !(await isSentry(c, p.database, p.oldTable))) return 'swapped';
-  if (!ghost) return `${p.database}.${p.ghostTable} is gone`;
-  if (old && !(await isSentry(c, p.database, p.oldTable)))
+  if (await swapDone(c, p.database, p.ghostTable, p.oldTable)) return 'swapped';
+  if (!(await tableExists(c, p.database, p.ghostTable))) return `${p.database}.${p.ghostTable} is gone`;
+  if ((await tableExists(c, p.database, p.oldTable)) && !(await isSentry(c, p.database, p.oldTable)))
     return `${p.database}.${p.oldTable} exists and is not revenant's sentry: drop or rename it`;
   return 'to-swap';
 }
@@ -189,14 +184,16 @@ export async function cutOverTogether(
       throw ApplicationFailure.nonRetryable(`cannot cut over together: ${problems.join('; ')}`, 'GroupMixed');
     const plans: TablePlan[] = [];
     for (const [i, m] of members.entries()) plans.push(await memberPlan(c, m, found[i].stored, window));
+    // The sentry's names: free, or a dead attempt's sentry (dropped); anything else is not ours to drop.
     for (const n of [sentry.sentry, sentry.source]) {
-      if ((await tableExists(c, sentry.database, n)) && !(await isSentry(c, sentry.database, n)))
+      if (!(await tableExists(c, sentry.database, n))) continue;
+      if (!(await isSentry(c, sentry.database, n)))
         throw ApplicationFailure.nonRetryable(
           `${sentry.database}.${n} exists and is not revenant's sentry: the cut-over together needs the name`,
           'OldTableExists',
         );
+      await exec(c, sql.dropTableIfExists(sentry.database, n));
     }
-    await dropSentries(c);
     for (const p of plans) {
       if (await tableExists(c, p.database, p.oldTable)) await exec(c, sql.dropTableIfExists(p.database, p.oldTable));
     }

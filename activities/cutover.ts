@@ -30,12 +30,12 @@ import { createGhostTriggers, dropGhostTriggers } from '../table/ghost-triggers'
 import { MigrationMetrics } from '../runtime/metrics';
 import { applierOf } from '../mysql/topology';
 
-export const SENTRY_COMMENT = 'revenant cut-over sentry';
+const SENTRY_COMMENT = 'revenant cut-over sentry';
 
 /** A transaction that modified more rows than this is spared by --force-cut-over-after unless told otherwise. */
 export const DEFAULT_FORCE_MAX_ROWS = 1_000_000;
 
-export interface Blocker {
+interface Blocker {
   id: number;
   user: string;
   host: string;
@@ -117,6 +117,13 @@ export async function isSentry(conn: Conn, db: string, t: string): Promise<boole
   return !!r && r.TABLE_COMMENT === SENTRY_COMMENT;
 }
 
+/** Whether a swap ran: the ghost is gone into the table's place, and the table put aside (not a sentry). */
+export async function swapDone(conn: Conn, db: string, ghost: string, old: string): Promise<boolean> {
+  return (
+    !(await tableExists(conn, db, ghost)) && (await tableExists(conn, db, old)) && !(await isSentry(conn, db, old))
+  );
+}
+
 export async function cutOver(
   credentials: CredentialResolver,
   input: MigrationInput,
@@ -142,9 +149,7 @@ export async function cutOver(
     if (plan.topology === 'test-on-replica') return await swapAndSwapBack(c, input, plan);
     if (input.fleet?.oneRename) return await swappedByGroup(c, plan);
     // A retried attempt may find the swap already done.
-    if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old))) {
-      return { swapped: true, alreadySwapped: true };
-    }
+    if (await swapDone(c, db, ghost, old)) return { swapped: true, alreadySwapped: true };
     if (!(await tableExists(c, db, ghost))) {
       throw ApplicationFailure.nonRetryable(`ghost table ${db}.${ghost} is gone: cannot cut over`, 'GhostMissing');
     }
@@ -285,9 +290,8 @@ export async function cutOver(
  * never alone: its own cut-over only finds the swap done, or says so.
  */
 async function swappedByGroup(c: Conn, plan: TablePlan): Promise<CutOverResult> {
-  const { database: db, ghostTable: ghost, oldTable: old } = plan;
-  if (!(await tableExists(c, db, ghost)) && (await tableExists(c, db, old)) && !(await isSentry(c, db, old)))
-    return { swapped: true, alreadySwapped: true };
+  if (await swapDone(c, plan.database, plan.ghostTable, plan.oldTable)) return { swapped: true, alreadySwapped: true };
+  const db = plan.database;
   throw ApplicationFailure.nonRetryable(
     `${db}.${plan.table} is swapped with the other tables of its group in one RENAME, never alone: cut over the group (revenant cut-over --fleet NAME)`,
     'CutOverByGroup',
@@ -323,7 +327,7 @@ export function renameProbeTable(table: string, old: string, ghost: string): str
 }
 
 /** Byte order of names, as the server orders the metadata locks it takes. */
-export const sortsBefore = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
+const sortsBefore = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
 
 /**
  * MariaDB: whether another session holds a lock on `name` that a read lock waits for: a

@@ -35,8 +35,8 @@ export async function listFleetTargets(
   login: Pick<ServerRef, 'user' | 'tls' | 'timeoutSeconds'>,
   tables?: TableAlter[],
 ): Promise<FleetTarget[]> {
-  const targets: FleetTarget[] = [];
   if (tables?.length) return tablesOfOneDatabase(credentials, servers, login, tables);
+  const targets: FleetTarget[] = [];
   const seen = new Set<string>();
   for (const spec of servers) {
     const server = serverOf(spec, login);

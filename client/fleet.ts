@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LIST_SEPARATOR, UsageError, type MigrateRequest } from './flags';
-import type { FleetInput, FleetServerSpec, FleetStatus, TableAlter } from '../model/types';
+import type { FleetInput, FleetServerSpec, FleetStatus, ServerRef, TableAlter } from '../model/types';
 import { FLEET_DEFAULTS } from '../model/fleet-input';
 
 /** The fleet file: {"targets": [{"host", "port", "databases": "shard_%" | [names], "table"?, "user"?, "connection"?}]}, JSON or YAML. */
@@ -59,6 +59,20 @@ export function readFleetFile(path: string): FleetServerSpec[] {
   });
 }
 
+/** A fleet's name as --fleet-name takes it (its workflow id is revenant-fleet:<name>), or refused. */
+function fleetName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name))
+    throw new UsageError(`--fleet-name must be letters, digits, _ . or -, not "${name}"`);
+  return name;
+}
+
+/** The command line's user, TLS and timeout, for every server of the fleet. */
+const loginOf = (server: ServerRef): FleetInput['login'] => ({
+  ...(server.user ? { user: server.user } : {}),
+  ...(server.tls ? { tls: server.tls } : {}),
+  ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}),
+});
+
 /** The fleet's input, from the command line (its flags already read into `req`, with a placeholder database). */
 export function fleetInput(req: MigrateRequest, values: Record<string, unknown>): FleetInput {
   const file = String(values.fleet);
@@ -72,20 +86,14 @@ export function fleetInput(req: MigrateRequest, values: Record<string, unknown>)
   const onFailure = String(values['on-failure'] ?? FLEET_DEFAULTS.onFailure);
   if (!['stop', 'continue'].includes(onFailure))
     throw new UsageError(`--on-failure takes stop or continue, not "${onFailure}"`);
-  const name = String(values['fleet-name'] ?? basename(file, extname(file)));
-  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name))
-    throw new UsageError(`--fleet-name must be letters, digits, _ . or -, not "${name}"`);
+  const name = fleetName(String(values['fleet-name'] ?? basename(file, extname(file))));
   const { server, database: _database, table, ...template } = req.input;
   return {
     name,
     servers,
     table,
     template,
-    login: {
-      ...(server.user ? { user: server.user } : {}),
-      ...(server.tls ? { tls: server.tls } : {}),
-      ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}),
-    },
+    login: loginOf(server),
     maxConcurrent: int('max-concurrent', FLEET_DEFAULTS.maxConcurrent, 1, 100),
     ...(values['max-per-server'] !== undefined ? { maxPerServer: int('max-per-server', 1, 1, 100) } : {}),
     canary: int('canary', FLEET_DEFAULTS.canary, 0),
@@ -155,12 +163,12 @@ export function tablesInput(req: MigrateRequest, values: Record<string, unknown>
   if (tables.length < 2)
     throw new UsageError('--alter-table is for two tables or more: one table takes --table and --alter');
   const { server, database, table: _table, ...template } = req.input;
-  const name = String(
-    values['fleet-name'] ??
-      `${database}.${tables.map((t) => t.table).join('.')}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100),
+  const name = fleetName(
+    String(
+      values['fleet-name'] ??
+        `${database}.${tables.map((t) => t.table).join('.')}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100),
+    ),
   );
-  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name))
-    throw new UsageError(`--fleet-name must be letters, digits, _ . or -, not "${name}"`);
   return {
     name,
     servers: [
@@ -174,11 +182,7 @@ export function tablesInput(req: MigrateRequest, values: Record<string, unknown>
     table: tables[0].table,
     tables,
     template: { ...template, alter: '' },
-    login: {
-      ...(server.user ? { user: server.user } : {}),
-      ...(server.tls ? { tls: server.tls } : {}),
-      ...(server.timeoutSeconds ? { timeoutSeconds: server.timeoutSeconds } : {}),
-    },
+    login: loginOf(server),
     // Every table copies at once: they wait for each other at the cut-over.
     maxConcurrent: Math.min(100, tables.length),
     canary: 0,

@@ -701,8 +701,14 @@ export const lockTablesWrite = (database: string, tables: string[]): Statement =
 
 export const unlockTables = (): Statement => ({ sql: 'UNLOCK TABLES', params: [] });
 
+/** The two renames of a swap, as a RENAME TABLE lists them: the table aside as `old`, `ghost` into its place. */
+export const swapPairs = (database: string, table: string, old: string, ghost: string): string[] => [
+  `${qualified(database, table)} TO ${qualified(database, old)}`,
+  `${qualified(database, ghost)} TO ${qualified(database, table)}`,
+];
+
 export const swapTables = (database: string, table: string, old: string, ghost: string): Statement => ({
-  sql: `RENAME TABLE ${qualified(database, table)} TO ${qualified(database, old)}, ${qualified(database, ghost)} TO ${qualified(database, table)}`,
+  sql: `RENAME TABLE ${swapPairs(database, table, old, ghost).join(', ')}`,
   params: [],
 });
 

@@ -171,9 +171,7 @@ export async function migrateFleet(given: FleetInput): Promise<FleetResult> {
 
   // 1. The targets.
   if (!carried) {
-    const targets = input.tables
-      ? await fleetActivities.listFleetTargets(input.servers, input.table, input.login, input.tables)
-      : await fleetActivities.listFleetTargets(input.servers, input.table, input.login);
+    const targets = await fleetActivities.listFleetTargets(input.servers, input.table, input.login, input.tables);
     if (targets.length === 0)
       throw ApplicationFailure.nonRetryable(
         `fleet ${input.name}: no database of the fleet file holds the table`,

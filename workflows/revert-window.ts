@@ -130,7 +130,8 @@ export class RevertWindow {
         }
         this.phase('cutting-over', `reverting: swapping ${w.ghostTable} back in as ${p.table}`);
         status.cutOverAttempts++;
-        await applier.whileRunning(cutOverActivity.cutOver(input, w));
+        // (A group's table was swapped by its group's RENAME, and its cut-over saw that above.)
+        if (!input.fleet?.oneRename) await applier.whileRunning(cutOverActivity.cutOver(input, w));
         await applier.stop();
         this.cutOvers++;
         this.request = undefined;

@@ -20,22 +20,11 @@ import {
   TEMPORAL_ADDRESS,
   WorkerProcess,
 } from '../support/helpers';
-import { sleep } from '../support/wait';
+import { sleep, waitForValue } from '../support/wait';
 import { fleetWorkflowId, type FleetStatus } from '../../model/types';
 import { fleetStatusQuery } from '../../model/messages';
 
 const QUEUE = 'tables';
-
-/** Until `value()` gives something (asked every 100 ms); past `timeoutMs`, fails naming `what`. */
-async function until<T>(what: string, value: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await value();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 const ROWS = 20_000;
 let connection: Connection;
 let client: Client;
@@ -245,14 +234,14 @@ test('two tables migrated as one: one RENAME under paired writers, never seen mi
     const name = `${db}.orders.order_items`;
     const handle = client.workflow.getHandle(fleetWorkflowId(name));
     // Both copy, both hold, then the one RENAME.
-    const swapped = await until(
+    const swapped = await waitForValue(
       'the cut-over together',
       async () => {
         const s = await handle.query(fleetStatusQuery);
         assert.ok(!['failed', 'aborted'].includes(s.phase), `the migration ended: ${s.message}`);
         return s.groupCutOvers === 1 ? s : undefined;
       },
-      300_000,
+      { timeoutMs: 300_000 },
     );
     assert.equal(swapped.renames?.length, 1);
     assert.deepEqual(swapped.renames?.[0].tables, [`${db}.orders`, `${db}.order_items`]);
@@ -268,10 +257,10 @@ test('two tables migrated as one: one RENAME under paired writers, never seen mi
       assert.ok(forward[0].includes(pair), `${pair} in ${forward[0]}`);
     assert.deepEqual(await columnsOf(db), { orders: true, items: true });
     // A while on the migrated tables, the writers on; then the revert, one RENAME back.
-    await until(
+    await waitForValue(
       'reads and writes on the migrated tables',
       async () => (reader.migrated > 50 && writers.commits > 200 ? true : undefined),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     const single = await runRevenant(['revert', ...tableArgs(db, 'orders')], QUEUE);
     assert.notEqual(single.code, 0, single.out);
@@ -288,7 +277,9 @@ test('two tables migrated as one: one RENAME under paired writers, never seen mi
     );
     assert.deepEqual(await columnsOf(db), { orders: false, items: false });
     const oldBefore = reader.old;
-    await until('reads of the reverted tables', async () => (reader.old > oldBefore + 50 ? true : undefined), 60_000);
+    await waitForValue('reads of the reverted tables', async () => (reader.old > oldBefore + 50 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
     // Writers stopped, each window ends: its kept (migrated) table is brought up to the end.
     await writers.stop();
     for (const table of ['orders', 'order_items']) {
@@ -360,19 +351,19 @@ test('kill -9 of the worker during the cut-over together: all migrated or all or
     );
     assert.equal(started.code, 0, started.out);
     const handle = client.workflow.getHandle(fleetWorkflowId(`${db}.orders.order_items`));
-    await until(
+    await waitForValue(
       'both tables holding',
       async () => {
         const s = await handle.query(fleetStatusQuery);
         assert.ok(!['failed', 'aborted', 'completed'].includes(s.phase), `the migration ended: ${s.message}`);
         return s.counts.holding + s.counts['cutting-over'] === 2 ? true : undefined;
       },
-      300_000,
+      { timeoutMs: 300_000 },
     );
     await blocker.query('START TRANSACTION');
     await blocker.query('SELECT COUNT(*) FROM order_items');
     const attemptRunning = () =>
-      until(
+      waitForValue(
         'an attempt of the cut-over together',
         async () => {
           const d = await handle.describe();
@@ -382,7 +373,7 @@ test('kill -9 of the worker during the cut-over together: all migrated or all or
             ? true
             : undefined;
         },
-        120_000,
+        { timeoutMs: 120_000 },
       );
     const kill = async (what: string, next: WorkerProcess) => {
       current.kill9();
@@ -408,14 +399,20 @@ test('kill -9 of the worker during the cut-over together: all migrated or all or
     // 2. The RENAME queued, holding order_items and waiting on orders, the sentry in place: the
     // worker dies, its locks go, and the RENAME fails whole on the sentry. The writes that were
     // waiting on orders go to the original, and its applier takes them up.
-    await until('the RENAME queued', async () => ((await renameRunning(db)) ? true : undefined), 120_000);
+    await waitForValue('the RENAME queued', async () => ((await renameRunning(db)) ? true : undefined), {
+      timeoutMs: 120_000,
+    });
     await sleep(300);
     assert.equal(await kill('the RENAME queued, one original let go', pausing('cut-over-together:renamed')), false);
-    await until('the RENAME failed', async () => (!(await renameRunning(db)) ? true : undefined), 30_000);
+    await waitForValue('the RENAME failed', async () => (!(await renameRunning(db)) ? true : undefined), {
+      timeoutMs: 30_000,
+    });
     assert.deepEqual(await columnsOf(db), { orders: false, items: false }, 'the RENAME failed whole');
     assert.ok(await sentryLeft(db), "the dead attempt's sentry is still there");
     // 3. Renamed, the worker dies before it cleans up: its retry finds every pair swapped.
-    await until('both renamed', async () => ((await columnsOf(db)).orders ? true : undefined), 120_000);
+    await waitForValue('both renamed', async () => ((await columnsOf(db)).orders ? true : undefined), {
+      timeoutMs: 120_000,
+    });
     assert.equal(await kill('just after the RENAME', worker), true);
     const s = ((await handle.result()) as { status: FleetStatus }).status;
     assert.equal(s.phase, 'completed', s.message);

@@ -14,8 +14,19 @@ export async function waitFor(
   holds: () => Promise<boolean>,
   { timeoutMs = 15_000, everyMs = 100 }: { timeoutMs?: number; everyMs?: number } = {},
 ): Promise<void> {
+  await waitForValue(what, async () => ((await holds()) ? true : undefined), { timeoutMs, everyMs });
+}
+
+/** As waitFor, until `value()` gives something, which it returns (a status that reached a state, say). */
+export async function waitForValue<T>(
+  what: string,
+  value: () => Promise<T | undefined>,
+  { timeoutMs = 15_000, everyMs = 100 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await holds())) {
+  for (;;) {
+    const v = await value();
+    if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
