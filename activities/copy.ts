@@ -83,6 +83,7 @@ export async function copyRows(
       done: cp.value.done,
       chunkSize,
       ...(rowsCounted !== undefined ? { rowsCounted } : {}),
+      pacePercent: reader.copyDutyPercent,
     });
     control.progress = () => ({ copy: progress() });
     if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
@@ -232,7 +233,9 @@ export async function copyRows(
         if (target > 0) adaptive = nextChunkSize(chunkSize, tookMs, target);
         metrics.rowsCopied(copied);
         reporter.maybeReport(() => ({ kind: 'copy', copy: progress() }));
-        if (settings.niceRatio) await sleep(Math.round(tookMs * settings.niceRatio));
+        // gh-ost's nice ratio, and the pace the applier's lag sets (copy-pacer.ts), whichever rests longer.
+        const rest = Math.max(Math.round(tookMs * (settings.niceRatio ?? 0)), await reader.restAfterChunk(tookMs));
+        if (rest > 0) await sleep(rest);
       }
     };
 

@@ -25,6 +25,7 @@ import type { MigrationMetrics } from '../runtime/metrics';
 import type { ProgressReporter } from '../runtime/progress';
 import { HttpThrottle, LagReader, throttleReason } from './throttler';
 import { applierOf } from '../mysql/topology';
+import { CopyPacer, PACE } from './copy-pacer';
 import type { WorkerPolicy } from '../runtime/worker-policy';
 import { must } from '../model/must';
 
@@ -115,10 +116,15 @@ export async function writeControl(
 export class ControlReader {
   private control: Control;
   private readAt = 0;
-  /** The copy's view of the applier: its lag in ms while it is behind, else 0. */
+  /** The copy's view of the applier: its lag in ms as it last published it (0: caught up), and when that was read. */
   private applyBehindMs = 0;
+  private lagReadAt = 0;
+  /** The copy's pace, set by that lag (copy-pacer.ts). */
+  private readonly pacer: CopyPacer | undefined;
   private reason: string | null = null;
   private checkedAt = 0;
+  /** The pacer's hold as the reason last saw it. */
+  private holdingSeen = false;
   /** The reason the workflow was last told, when, and a report waiting for its turn. */
   private reported: string | null = null;
   private reportedAt = 0;
@@ -151,6 +157,7 @@ export class ControlReader {
     this.workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
     if (credentials && plan.lagReplicas?.length) this.lag = new LagReader(plan, credentials);
     this.http = new HttpThrottle(input, services.policy);
+    if (phase === 'copy') this.pacer = new CopyPacer();
   }
 
   close(): void {
@@ -229,9 +236,7 @@ export class ControlReader {
     }
     if (Date.now() - this.readAt >= CONTROL_REFRESH_MS) {
       const hints = await readHints(this.conn, this.plan, [HINT.applyBehind, HINT.control]);
-      // The applier's lag, which the copy yields to: a number, whoever wrote it.
-      const behind = Number(hints.get(HINT.applyBehind) ?? 0);
-      this.applyBehindMs = Number.isFinite(behind) && behind > 0 ? Math.min(behind, 86_400_000) : 0;
+      this.takeApplyLag(hints.get(HINT.applyBehind));
       // Until the workflow answers, its mirror may pause the work, and nothing more: a pause
       // is the one setting whose wrong value costs no data and runs nothing.
       if (this.source && !this.answered)
@@ -241,14 +246,42 @@ export class ControlReader {
     return this.control;
   }
 
+  /** The applier's lag, which the copy yields to: a number, whoever wrote it. */
+  private takeApplyLag(value: string | undefined): void {
+    const behind = Number(value ?? 0);
+    this.applyBehindMs = Number.isFinite(behind) && behind > 0 ? Math.min(behind, 86_400_000) : 0;
+    this.lagReadAt = Date.now();
+    this.pacer?.observe(this.applyBehindMs, this.lagReadAt);
+  }
+
+  /** The applier's lag read again if it is older than the pacer's turn: the copy reacts within one. */
+  private async freshApplyLag(): Promise<void> {
+    if (!this.pacer || Date.now() - this.lagReadAt < PACE.turnMs) return;
+    this.lagReadAt = Date.now(); // the other copiers do not ask too
+    this.takeApplyLag((await readHints(this.conn, this.plan, [HINT.applyBehind])).get(HINT.applyBehind));
+  }
+
+  /** The copy's rest after a chunk that took `chunkMs`: its share of the time, set by the applier's lag. */
+  async restAfterChunk(chunkMs: number): Promise<number> {
+    await this.freshApplyLag();
+    return this.pacer?.restAfter(chunkMs) ?? 0;
+  }
+
+  /** The copy's share of the time, in percent (100: full speed). */
+  get copyDutyPercent(): number {
+    return Math.round((this.pacer?.duty ?? 1) * 100);
+  }
+
   /** Why to hold off now (null: go on); a change is reported to the workflow at once. */
   async throttled(): Promise<string | null> {
-    if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS) {
-      // The copy also waits while the applier is behind: rows it copies now only add to what
+    await this.freshApplyLag();
+    if (Date.now() - this.checkedAt >= CONTROL_REFRESH_MS || (this.pacer?.holding ?? false) !== this.holdingSeen) {
+      // The copy also waits while the applier is far behind: rows it copies now only add to what
       // the applier competes with, and the cut-over needs the applier caught up anyway.
+      this.holdingSeen = this.pacer?.holding ?? false;
       const reason =
         (await throttleReason(this.conn, await this.current(), this.input, this.lag, this.http)) ??
-        (this.phase === 'copy' && this.applyBehindMs > 0
+        (this.holdingSeen
           ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it`
           : null);
       this.checkedAt = Date.now();

@@ -5,10 +5,13 @@
 // that does not fit is dropped: the next one, or the activity's result, carries the same facts.
 import type { ProgressReport } from './types';
 
-type Shape = Record<string, 'count' | 'number' | 'string' | 'boolean' | 'position' | 'copy' | 'apply' | 'phase'>;
+type Shape = Record<
+  string,
+  'count' | 'percent' | 'number' | 'string' | 'boolean' | 'position' | 'copy' | 'apply' | 'phase'
+>;
 
 const COPY: Shape = { rowsCopied: 'count', chunksCopied: 'count', done: 'boolean' };
-const COPY_OPTIONAL: Shape = { rowsCounted: 'count', chunkSize: 'count' };
+const COPY_OPTIONAL: Shape = { rowsCounted: 'count', chunkSize: 'count', pacePercent: 'percent' };
 const APPLY: Shape = { eventsApplied: 'count', position: 'position', lagSeconds: 'number', backlogBytes: 'number' };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -17,6 +20,8 @@ function fits(value: unknown, kind: Shape[string]): boolean {
   switch (kind) {
     case 'count':
       return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+    case 'percent':
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= 100;
     case 'number':
       return typeof value === 'number' && Number.isFinite(value);
     case 'string':

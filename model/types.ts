@@ -275,6 +275,8 @@ export interface CopyProgress {
   done: boolean;
   /** The chunk size the last chunk was copied with. */
   chunkSize?: number;
+  /** The share of the time the copy works, in percent, set by the applier's lag (control/copy-pacer.ts). */
+  pacePercent?: number;
 }
 
 export interface ApplyProgress {
@@ -362,6 +364,8 @@ export interface MigrationStatus {
   settings: import('./settings').Control;
   /** The chunk size the copy used last. */
   chunkSizeInUse?: number;
+  /** The copy's pace, in percent, while its applier's lag holds it under full speed. */
+  copyPacePercent?: number;
   /** Secondary indexes left out of the copy and built after it (--defer-secondary-indexes). */
   deferredIndexes?: string[];
   /** Set when this run continues an earlier one (--resurrect). */

@@ -17,6 +17,8 @@ export function registerProgressHandlers(status: MigrationStatus, published: () 
     status.rowsCopied = c.rowsCopied;
     if (c.rowsCounted !== undefined) status.rowsEstimate = c.rowsCounted;
     status.chunkSizeInUse = c.chunkSize;
+    if (c.pacePercent !== undefined && c.pacePercent < 100 && !c.done) status.copyPacePercent = c.pacePercent;
+    else delete status.copyPacePercent;
     published();
   };
   const applyProgressed = (a: ApplyProgress) => {

@@ -16,7 +16,8 @@ export function statusLine(s: MigrationStatus): string {
   return (
     `Copy: ${s.rowsCopied}/${s.rowsEstimate} ${s.percent.toFixed(1)}%; Applied: ${s.eventsApplied}; Backlog: ${s.backlogBytes}B; ` +
     `Time: ${duration(s.elapsedSeconds)}(total), ${duration(s.copyElapsedSeconds)}(copy); streamer: ${pos}; Lag: ${s.lagSeconds.toFixed(2)}s; ` +
-    `State: ${s.phase}${s.cutOverPostponed && s.phase === 'postponed' ? ' (cut-over postponed)' : ''}${s.throttled ? `, throttled (${s.throttled})` : ''}; ETA: ${s.phase === 'migrating' ? duration(s.etaSeconds) : s.etaSeconds === 0 ? 'due' : 'N/A'}` +
+    `State: ${s.phase}${s.cutOverPostponed && s.phase === 'postponed' ? ' (cut-over postponed)' : ''}${s.throttled ? `, throttled (${s.throttled})` : ''}` +
+    `${s.copyPacePercent !== undefined && s.phase === 'migrating' ? `, copy at ${s.copyPacePercent}% pace (apply lag)` : ''}; ETA: ${s.phase === 'migrating' ? duration(s.etaSeconds) : s.etaSeconds === 0 ? 'due' : 'N/A'}` +
     (s.resumes ? `; Resumed: ${s.resumes}x (redone: ${s.redoneChunks} chunks, ${s.redoneEvents} events)` : '') +
     (s.hibernations ? `; Hibernated: ${s.hibernations}x` : '') +
     (s.renewals ? `; Continued as new: ${s.renewals}x` : '')
