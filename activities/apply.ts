@@ -56,9 +56,13 @@ const FLUSH_INTERVAL_MS = 100;
  * no more (each checkpoint write is itself a binlog event).
  */
 const POSITION_CHECKPOINT_MS = { caughtUp: 200, behind: 1000 };
-/** Apply lag at which the copy holds off, and under which it goes on again (see tellCopyIfBehind). */
-const APPLY_BEHIND_MS = 400;
-const APPLY_CAUGHT_UP_MS = 100;
+/**
+ * The applier's lag as the copy reads it (control/copy-pacer.ts): written when it moved by
+ * LAG_STEP_MS since last written, or fell under it, and at most every LAG_PUBLISH_MS (each write
+ * is a changelog row, and a binlog event).
+ */
+const LAG_STEP_MS = 50;
+const LAG_PUBLISH_MS = 100;
 /**
  * Row changes per ghost transaction, per unit of --dml-batch-size (gh-ost: events per
  * transaction; revenant merges events into multi-row statements, so a unit buys more).
@@ -176,7 +180,7 @@ export async function drainBinlog(
       }
       if (applier.shouldFlush()) await applier.flush();
       await applier.refreshBacklog();
-      await applier.tellCopyIfBehind();
+      await applier.publishLag();
       metrics.applyLag(applier.progress().lagSeconds);
       // News: events applied, and lag in whole seconds (a lag that grows is worth telling).
       const now = applier.progress();
@@ -580,29 +584,27 @@ class Applier {
     for (const m of marker) await exec(this.conn, m);
   }
 
-  private behind: boolean | undefined;
+  /** The lag last published for the copy (-1: none yet, what an earlier attempt left is stale), and when. */
+  private publishedLagMs = -1;
+  private publishedAt = 0;
   /** The batch under way is applied update by update (a grouped UPDATE met a duplicate key). */
   private ungrouped = false;
 
   /**
-   * Tells the copy, through the changelog and only when it changes, whether the applier is
-   * behind: above APPLY_BEHIND_MS of lag the copy holds off until the lag is back under
-   * APPLY_CAUGHT_UP_MS (the gap keeps it from flapping).
+   * Tells the copy, through the changelog, how far behind the applier is (0: caught up): the
+   * copy sets its pace by it. Only a move of LAG_STEP_MS or more is written.
    */
-  async tellCopyIfBehind(): Promise<void> {
-    const lagMs = this.progress().lagSeconds * 1000;
-    const behind = this.behind ? lagMs > APPLY_CAUGHT_UP_MS : lagMs > APPLY_BEHIND_MS;
-    if (behind === this.behind) return;
+  async publishLag(): Promise<void> {
+    const lagMs = Math.round(this.progress().lagSeconds * 1000);
+    const value = lagMs < LAG_STEP_MS ? 0 : lagMs;
+    if (Math.abs(value - this.publishedLagMs) < LAG_STEP_MS && (value === 0) === (this.publishedLagMs === 0)) return;
+    if (Date.now() - this.publishedAt < LAG_PUBLISH_MS) return;
     await exec(
       this.conn,
-      sql.upsertChangelog(
-        this.plan.database,
-        this.plan.changelogTable,
-        HINT.applyBehind,
-        behind ? String(Math.round(lagMs)) : '0',
-      ),
+      sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.applyBehind, String(value)),
     );
-    this.behind = behind;
+    this.publishedLagMs = value;
+    this.publishedAt = Date.now();
   }
 
   async refreshBacklog(): Promise<void> {
