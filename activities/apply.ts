@@ -16,6 +16,8 @@ import {
   advance,
   heartbeatMillis,
   HINT,
+  laneHint,
+  readHints,
   readStored,
   SupersededError,
   type BinlogCheckpoint,
@@ -33,6 +35,9 @@ import {
 } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS } from '../model/types';
+import { MAX_APPLY_THREADS } from '../model/settings';
+import { must } from '../model/must';
+import { failpoint } from '../runtime/failpoints';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import {
   appendDml,
@@ -46,6 +51,7 @@ import {
 } from '../binlog/row-events';
 import * as sql from '../mysql/statements';
 import { binlogStatus, flavorOf } from '../mysql/flavor';
+import { dropCommittedLanes, laneable, positionAfter, splitByLane } from '../binlog/apply-lanes';
 
 /** Flush at least this often while changes are pending. */
 const FLUSH_INTERVAL_MS = 100;
@@ -68,6 +74,15 @@ const LAG_PUBLISH_MS = 100;
  * transaction; revenant merges events into multi-row statements, so a unit buys more).
  */
 const BATCH_ROWS_PER_DML_BATCH_UNIT = 200;
+/**
+ * --apply-threads: connections that apply a large batch at once, each the changes of its share
+ * of the keys (binlog/apply-lanes.ts). One by default: on the 2-core benchmark machine, where
+ * the server's CPU is what limits the applier, four lanes drained a backlog no faster than one
+ * (bench/RESULTS-apply-lanes.md); a server with cores to spare runs them side by side.
+ * A batch of fewer row changes than this goes on one connection whatever the setting: the
+ * lanes' round trips would cost more than they win.
+ */
+const LANES_FROM_EVENTS = 200;
 /** A source transaction this large is flushed before its commit is seen (replayed on resume). */
 const MAX_PENDING_ROWS = 20_000;
 
@@ -109,6 +124,7 @@ export async function drainBinlog(
   const heartbeat = new Heartbeat(input, plan, credentials).start();
   let streamer: BinlogStreamer | undefined;
   let control: ControlReader | undefined;
+  let applierRef: Applier | undefined;
   try {
     await exec(conn, sql.ghostWriterSession(input));
     let start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
@@ -134,7 +150,13 @@ export async function drainBinlog(
     }
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials, services);
-    const applier = new Applier(conn, input, plan, start, heartbeat, metrics);
+    const resumeLanes = plan.window === undefined ? await lanesAhead(conn, plan, start.value) : undefined;
+    if (resumeLanes)
+      ctx.log.info(
+        `apply lanes ${[...resumeLanes.ahead.keys()].join(', ')} committed past the checkpoint: their changes up to there are not applied again`,
+      );
+    const applier = new Applier(conn, input, plan, start, heartbeat, metrics, credentials, resumeLanes);
+    applierRef = applier;
     control.progress = () => ({ apply: applier.progress() });
     streamer = new BinlogStreamer({
       server: input.server,
@@ -148,7 +170,9 @@ export async function drainBinlog(
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat(applier.heartbeatDetails());
       checkPanicFlag(input);
-      applier.dmlBatchSize = (await control.current()).dmlBatchSize;
+      const settings = await control.current();
+      applier.dmlBatchSize = settings.dmlBatchSize;
+      applier.applyThreads = settings.applyThreads ?? 1;
       if (await control.throttled()) {
         // Throttled: apply nothing; the stream pauses itself when its queue fills.
         await applier.flush();
@@ -197,6 +221,7 @@ export async function drainBinlog(
     throw e;
   } finally {
     streamer?.stop();
+    applierRef?.close();
     heartbeat.close();
     control?.close();
     conn.destroy();
@@ -330,11 +355,48 @@ async function openWindow(
   return moved;
 }
 
+/** A lane's checkpoint: the position up to which it committed its share, and how many lanes shared the keys then. */
+interface LaneCheckpoint {
+  file: string;
+  position: number;
+  lanes: number;
+}
+
+/** The lanes whose checkpoint is past the applier's (an attempt died between their commits and its own). */
+async function lanesAhead(
+  conn: Conn,
+  plan: TablePlan,
+  start: BinlogCheckpoint,
+): Promise<{ lanes: number; ahead: Map<number, BinlogPosition>; dropped: number } | undefined> {
+  const names = Array.from({ length: MAX_APPLY_THREADS }, (_, i) => laneHint(i + 1));
+  const found = await readHints(conn, plan, names);
+  const ahead = new Map<number, BinlogPosition>();
+  let lanes = 0;
+  for (const [i, name] of names.entries()) {
+    const raw = found.get(name);
+    if (raw === undefined) continue;
+    const lane = JSON.parse(raw) as LaneCheckpoint;
+    if (!positionAfter(lane, start)) continue;
+    ahead.set(i + 1, { file: lane.file, position: lane.position });
+    lanes = lane.lanes;
+  }
+  return ahead.size ? { lanes, ahead, dropped: 0 } : undefined;
+}
+
+/** Row changes in a list of ghost DML (a row, a key, an update each). */
+const changeCount = (list: GhostDml[]) =>
+  list.reduce((n, d) => n + (d.kind === 'replace' ? d.rows.length : d.kind === 'delete' ? d.keys.length : 1), 0);
+
+/** A lane met what only the batch on one connection can sort out (a duplicate key, a value the ghost refuses). */
+class LaneFellBack extends Error {}
+
 class Applier {
   private stored: Stored<BinlogCheckpoint>;
   checkpoint: BinlogCheckpoint;
   caughtUp = false;
   dmlBatchSize: number;
+  /** --apply-threads in force: lanes for a large batch (1: none). */
+  applyThreads = 1;
   private pendingTx: GhostDml[] = [];
   private pendingTxEvents = 0;
   private pendingMarker: string | null = null;
@@ -351,6 +413,8 @@ class Applier {
   private readonly target;
 
   private partialEvents = 0;
+  /** The lanes' connections, opened on the first batch that goes to lanes. */
+  private readonly laneConns = new Map<number, Conn>();
 
   /** Heartbeats seen in the open source transaction, in the batch, and last committed to the ghost's side. */
   private pendingBeat: string | null = null;
@@ -364,6 +428,9 @@ class Applier {
     start: Stored<BinlogCheckpoint>,
     private readonly heartbeat: Heartbeat,
     private readonly metrics?: MigrationMetrics,
+    private readonly credentials?: CredentialResolver,
+    /** Lanes an earlier attempt committed past the checkpoint: their changes up to there are dropped. */
+    private resumeLanes?: { lanes: number; ahead: Map<number, BinlogPosition>; dropped: number },
   ) {
     this.stored = start;
     this.checkpoint = start.value;
@@ -419,6 +486,17 @@ class Applier {
 
   /** A source transaction is complete: its statements join the batch, with the position after it. */
   private moveToBatch(position: BinlogPosition | null): void {
+    if (position && this.resumeLanes) {
+      const before = changeCount(this.pendingTx);
+      this.pendingTx = dropCommittedLanes(
+        this.pendingTx,
+        this.target,
+        this.resumeLanes.lanes,
+        this.resumeLanes.ahead,
+        position,
+      );
+      this.resumeLanes.dropped += before - changeCount(this.pendingTx);
+    }
     appendDml(this.batch, this.pendingTx);
     this.batchEvents += this.pendingTxEvents;
     this.pendingTx = [];
@@ -478,6 +556,17 @@ class Applier {
       ? [sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.markerApplied, this.marker)]
       : [];
     const retries = this.input.defaultRetries ?? DEFAULTS.defaultRetries;
+    // Large batches go to lanes first, which commit their shares; then the checkpoint commits here.
+    let inLanes = false;
+    const shares = this.laneShares();
+    if (shares) {
+      try {
+        await this.applyInLanes(shares, next);
+        inLanes = true;
+      } catch (e) {
+        if (!(e instanceof LaneFellBack)) throw e;
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         if (this.input.panicOnWarnings) await this.applyChecked(statement, marker);
@@ -486,7 +575,9 @@ class Applier {
           // then the batch's merged changes, then the cut-over's marker.
           await this.conn.query('START TRANSACTION');
           if ((await exec(this.conn, statement)).affectedRows !== 1) throw new SupersededError('binlog');
-          const statements = dmlToStatements(lastChangePerKey(this.batch, this.target), this.target, !this.ungrouped);
+          const statements = inLanes
+            ? []
+            : dmlToStatements(lastChangePerKey(this.batch, this.target), this.target, !this.ungrouped);
           for (const [i, s] of statements.entries()) {
             // Alive through a long batch (a revert window's, row by row).
             if (i % 100 === 99) Context.current().heartbeat(this.checkpoint);
@@ -524,10 +615,106 @@ class Applier {
     }
     this.stored = stored;
     this.checkpoint = next;
+    if (this.resumeLanes && [...this.resumeLanes.ahead.values()].every((lane) => !positionAfter(lane, next))) {
+      Context.current().log.info(
+        `apply lanes: ${this.resumeLanes.dropped} row change(s) that lanes had committed past the checkpoint were not applied again`,
+      );
+      this.resumeLanes = undefined;
+    }
     this.batch = [];
     this.batchEvents = 0;
     this.marker = null;
     this.lastFlush = Date.now();
+  }
+
+  /** The batch's changes split by lane, if it goes to lanes (large, one change a key, no per-row checks). */
+  private laneShares(): GhostDml[][] | undefined {
+    if (
+      this.applyThreads < 2 ||
+      this.input.panicOnWarnings ||
+      this.partialEvents > 0 ||
+      this.batchEvents < LANES_FROM_EVENTS
+    )
+      return undefined;
+    if (!laneable(this.target)) return undefined;
+    return splitByLane(lastChangePerKey(this.batch, this.target), this.target, this.applyThreads);
+  }
+
+  /**
+   * Each lane's share in a transaction of its own, all at once, each with the lane's checkpoint.
+   * Every lane is waited for, whether the others failed or not: none commits behind a retry.
+   */
+  private async applyInLanes(shares: GhostDml[][], next: BinlogCheckpoint): Promise<void> {
+    const at: LaneCheckpoint = { file: next.file, position: next.position, lanes: shares.length };
+    const results = await Promise.allSettled(
+      shares.map((share, i) => (share.length ? this.applyLane(i + 1, share, at) : Promise.resolve())),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    // The moment a retry must not apply the lanes' shares again (test/integration/lanes.test.ts).
+    await failpoint('apply:lanes-committed');
+  }
+
+  private async applyLane(lane: number, share: GhostDml[], at: LaneCheckpoint): Promise<void> {
+    const statements = dmlToStatements(share, this.target, true);
+    const retries = this.input.defaultRetries ?? DEFAULTS.defaultRetries;
+    for (let attempt = 1; ; attempt++) {
+      let conn: Conn | undefined;
+      try {
+        conn = await this.laneConn(lane);
+        await conn.query('START TRANSACTION');
+        // The applier's checkpoint, held shared to the commit: an attempt that moved it owns the work now.
+        const [held] = await rows(
+          conn,
+          sql.readChangelogShared(this.plan.database, this.plan.changelogTable, HINT.binlog),
+        );
+        if (held?.value !== this.stored.raw) throw new SupersededError('binlog');
+        await exec(
+          conn,
+          sql.upsertChangelog(this.plan.database, this.plan.changelogTable, laneHint(lane), JSON.stringify(at)),
+        );
+        for (const s of statements) await exec(conn, s);
+        await conn.query('COMMIT');
+        return;
+      } catch (e) {
+        await conn?.query('ROLLBACK').catch(() => {});
+        if (e instanceof SupersededError) throw e;
+        if (mysqlErrorCode(e) === 'ER_DUP_ENTRY' || isDataLossError(e)) throw new LaneFellBack(String(e));
+        const wait = retryDelay(e, attempt, {
+          defaultRetries: retries,
+          lockBackoffMs: 50,
+          what: `applying lane ${lane}'s share of the binlog events up to ${at.file}:${at.position}`,
+        });
+        // A connection that failed is opened again for the next try.
+        if (mysqlErrorCode(e) !== 'ER_LOCK_DEADLOCK' && mysqlErrorCode(e) !== 'ER_LOCK_WAIT_TIMEOUT')
+          this.dropLane(lane);
+        Context.current().heartbeat(this.checkpoint);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async laneConn(lane: number): Promise<Conn> {
+    const open = this.laneConns.get(lane);
+    if (open) return open;
+    const conn = await connect(applierOf(this.input, this.plan), must(this.credentials, "the lanes' credentials"));
+    try {
+      await exec(conn, sql.ghostWriterSession(this.input));
+    } catch (e) {
+      conn.destroy();
+      throw e;
+    }
+    this.laneConns.set(lane, conn);
+    return conn;
+  }
+
+  private dropLane(lane: number): void {
+    this.laneConns.get(lane)?.destroy();
+    this.laneConns.delete(lane);
+  }
+
+  close(): void {
+    for (const lane of [...this.laneConns.keys()]) this.dropLane(lane);
   }
 
   /**

@@ -18,6 +18,9 @@ export const HINT = {
   applyBehind: 'apply-behind',
 } as const;
 
+/** The binlog position up to which apply lane `lane` (1-based) committed its share of a batch (activities/apply.ts). */
+export const laneHint = (lane: number) => `apply-lane-${lane}`;
+
 export interface MigrationRecord {
   workflowId: string;
   database: string;

@@ -44,6 +44,8 @@ interface SettingRow {
 }
 
 export const MAX_COPY_THREADS = 16;
+/** Apply lanes (binlog/apply-lanes.ts); a retry reads this many lane checkpoints. */
+export const MAX_APPLY_THREADS = 16;
 
 // The order is the settings object's (what a running migration's status and history hold).
 export const SETTING_TABLE = [
@@ -171,6 +173,18 @@ export const SETTING_TABLE = [
       arg: '<duration>',
       does: 'revenant: kill the sessions that block the cut-over once its lock waits failed this long (0: never)',
     },
+  },
+  {
+    field: 'applyThreads',
+    flag: 'apply-threads',
+    kind: 'integer',
+    min: 1,
+    max: MAX_APPLY_THREADS,
+    default: 1,
+    optional: true,
+    group: 'Copy and apply',
+    help: 'revenant: connections applying a large batch of binlog events at once, each a share of the keys (default 1: one; more helps a server with cores to spare)',
+    command: { arg: '<n>', does: 'revenant: set the number of connections applying binlog events at once' },
   },
 ] as const satisfies readonly SettingRow[];
 

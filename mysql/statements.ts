@@ -262,6 +262,12 @@ export const upsertChangelog = (database: string, table: string, hint: string, v
   params: [hint, value],
 });
 
+/** A checkpoint's value, read with a shared lock held to the transaction's end: no other attempt moves it meanwhile. */
+export const readChangelogShared = (database: string, table: string, hint: string): Statement => ({
+  sql: `SELECT value FROM ${qualified(database, table)} WHERE hint = ? LOCK IN SHARE MODE`,
+  params: [hint],
+});
+
 export const readChangelog = (database: string, table: string, hints: string[]): Statement => ({
   sql: `SELECT hint, value FROM ${qualified(database, table)} WHERE hint IN (?)`,
   params: [hints],

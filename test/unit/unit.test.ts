@@ -1186,7 +1186,7 @@ test('`set` takes what a start takes: every numeric setting within its field’s
   assert.equal(validateChange({ 'nice-ratio': '0.5' }).niceRatio, 0.5);
   assert.throws(
     () => validateChange({ speed: 1 }),
-    /unknown setting speed \(settable: chunk-size, .*, force-cut-over-after\)/,
+    /unknown setting speed \(settable: chunk-size, .*, force-cut-over-after, apply-threads\)/,
   );
 });
 

@@ -1,0 +1,93 @@
+// The applier's lanes: a batch reduced to each key's last change (lastChangePerKey) applies in
+// any order and leaves the ghost as the original was, so its changes can be split by key
+// across connections that write at once. A key always goes to the same lane (a hash of it),
+// so each lane's share of the binlog is a fixed set of keys, and a lane can say exactly which
+// changes it committed: its checkpoint (control/changelog.ts laneHint) is the position up to
+// which its share of every batch is in the ghost. A retry that starts from the applier's
+// checkpoint drops the changes of the lanes that were already past it (dropCommittedLanes):
+// nothing is applied twice, nothing is skipped.
+// Pure: the applier (activities/apply.ts) runs the lanes.
+import type { BinlogPosition } from '../model/types';
+import { appendDml, type ApplyTarget, type GhostDml } from './row-events';
+
+/** Whether a batch of `target` can go to lanes: its changes reduce to one a key (integer keys, not a revert window's). */
+export function laneable(t: ApplyTarget): boolean {
+  return !t.inOrder && t.key.integer.every(Boolean);
+}
+
+/** The lane (1..lanes) of a key: FNV-1a of its values, so the same key always goes to the same lane. */
+export function laneOf(key: unknown[], lanes: number): number {
+  let h = 0x811c9dc5;
+  const text = key.map(String).join('\u0000');
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return ((h >>> 0) % lanes) + 1;
+}
+
+const keyIndexOf = (t: ApplyTarget) => t.key.columns.map((k) => t.columns.findIndex((c) => c.source === k));
+
+/**
+ * A batch's changes, one a key (the output of lastChangePerKey), split by lane: element i-1
+ * is lane i's. Undefined if a change is not by key (an in-order UPDATE).
+ */
+export function splitByLane(changes: GhostDml[], t: ApplyTarget, lanes: number): GhostDml[][] | undefined {
+  const keyIndex = keyIndexOf(t);
+  const out: GhostDml[][] = Array.from({ length: lanes }, () => []);
+  for (const d of changes) {
+    if (d.kind === 'delete')
+      for (const k of d.keys) appendDml(out[laneOf(k, lanes) - 1], [{ kind: 'delete', keys: [k] }]);
+    else if (d.kind === 'replace')
+      for (const r of d.rows)
+        appendDml(
+          out[
+            laneOf(
+              keyIndex.map((i) => r[i]),
+              lanes,
+            ) - 1
+          ],
+          [{ kind: 'replace', rows: [r] }],
+        );
+    else return undefined;
+  }
+  return out;
+}
+
+/** Binlog positions in the server's order: by file (the names sort as they are numbered), then offset. */
+export function positionAfter(
+  a: Pick<BinlogPosition, 'file' | 'position'>,
+  b: Pick<BinlogPosition, 'file' | 'position'>,
+) {
+  return a.file === b.file ? a.position > b.position : a.file > b.file;
+}
+
+/**
+ * A source transaction's changes (committed at `at`) without those of the lanes whose
+ * checkpoint is at or past it: an earlier attempt committed them. `ahead` maps a lane to its
+ * checkpoint, for the lanes ahead of the applier's.
+ */
+export function dropCommittedLanes(
+  changes: GhostDml[],
+  t: ApplyTarget,
+  lanes: number,
+  ahead: Map<number, BinlogPosition>,
+  at: BinlogPosition,
+): GhostDml[] {
+  const done = (key: unknown[]) => {
+    const lane = ahead.get(laneOf(key, lanes));
+    return lane !== undefined && !positionAfter(at, lane);
+  };
+  const keyIndex = keyIndexOf(t);
+  const out: GhostDml[] = [];
+  for (const d of changes) {
+    if (d.kind === 'delete') {
+      const keys = d.keys.filter((k) => !done(k));
+      if (keys.length) appendDml(out, [{ kind: 'delete', keys }]);
+    } else if (d.kind === 'replace') {
+      const rows = d.rows.filter((r) => !done(keyIndex.map((i) => r[i])));
+      if (rows.length) appendDml(out, [{ kind: 'replace', rows }]);
+    } else out.push(d);
+  }
+  return out;
+}
