@@ -165,6 +165,7 @@ async function verify(sc: Scenario, s: MigrationStatus, expectResumes: number): 
   );
   assert.deepEqual(audit.chunkBreaks, [], 'chunks tile the key range: none skipped, none copied twice');
   assert.deepEqual(audit.batchBreaks, [], 'applied batches chain: no event applied twice, none skipped');
+  assert.deepEqual(audit.laneBreaks, [], "each apply lane's commits move forward: no share applied twice");
   return s;
 }
 

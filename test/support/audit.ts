@@ -12,6 +12,10 @@ export interface AuditResult {
   chunkBreaks: string[];
   /** Batch commits that do not start at the position the previous batch reached. */
   batchBreaks: string[];
+  /** Commits of the apply lanes' shares (activities/apply.ts): each lane's own checkpoint. */
+  laneCommits: number;
+  /** Lane commits that do not move past the lane's last one: a share applied twice. */
+  laneBreaks: string[];
 }
 
 export async function auditCheckpoints(
@@ -44,7 +48,11 @@ export async function auditCheckpoints(
       if (name === 'writerows' || name === 'updaterows') {
         for (const r of e.rows) {
           const row = name === 'updaterows' ? r.after : r;
-          if (row.hint === 'copy-checkpoint' || row.hint === 'binlog-checkpoint')
+          if (
+            row.hint === 'copy-checkpoint' ||
+            row.hint === 'binlog-checkpoint' ||
+            String(row.hint).startsWith('apply-lane-')
+          )
             values.push({ hint: row.hint, value: String(row.value) });
         }
       }
@@ -64,7 +72,15 @@ export async function auditCheckpoints(
     });
   });
 
-  const result: AuditResult = { chunks: 0, batches: 0, chunkBreaks: [], batchBreaks: [] };
+  const result: AuditResult = {
+    chunks: 0,
+    batches: 0,
+    chunkBreaks: [],
+    batchBreaks: [],
+    laneCommits: 0,
+    laneBreaks: [],
+  };
+  const lanes = new Map<string, { file: string; position: number }>();
   // Copy: every committed version names the range it committed. Commits come one at a time
   // (chunksCopied counts up by one); the ranges, chained by their bounds from the first key,
   // must reach the table's max using each range exactly once: none skipped, none twice.
@@ -74,6 +90,14 @@ export async function auditCheckpoints(
   let lastBatch: { file: string; position: number } | undefined;
   for (const { hint, value } of values) {
     const v = JSON.parse(value);
+    if (hint.startsWith('apply-lane-')) {
+      result.laneCommits++;
+      const last = lanes.get(hint);
+      if (last && !(v.file > last.file || (v.file === last.file && v.position > last.position)))
+        result.laneBreaks.push(`${hint} committed up to ${v.file}:${v.position} after ${last.file}:${last.position}`);
+      lanes.set(hint, { file: v.file, position: v.position });
+      continue;
+    }
     if (hint === 'copy-checkpoint') {
       if (v.max !== null && v.max !== undefined) max = v.max;
       if (!v.chunk) {
