@@ -64,6 +64,8 @@ const OUT = arg('out', join(ROOT, 'bench', SERVERS.length === 2 ? 'RESULTS.md' :
 const RUN_TIMEOUT_S = Number(arg('timeout', '300'));
 /** Extra flags for revenant's migrate (tuning experiments), e.g. --revenant-flags "--copy-threads 3". */
 const REVENANT_FLAGS = arg('revenant-flags', '').split(/\s+/).filter(Boolean);
+/** Node flags for the standing worker, e.g. --worker-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (where its time goes). */
+const WORKER_NODE_ARGS = arg('worker-node-args', '').split(/\s+/).filter(Boolean);
 /** --worker-log FILE keeps the standing worker's log (INFO). */
 const WORKER_LOG = arg('worker-log', '');
 const TEMPORAL = '127.0.0.1:24233';
@@ -74,7 +76,7 @@ const GHOST_RELEASED = join(ROOT, 'bench', '.bin', 'gh-ost');
  * is its own. Returns once it polls the task queue: its start is not part of any run.
  */
 async function startWorker(client: Client): Promise<ChildProcess> {
-  const worker = spawn('node', [join(ROOT, 'bin', 'revenant.js'), 'worker'], {
+  const worker = spawn('node', [...WORKER_NODE_ARGS, join(ROOT, 'bin', 'revenant.js'), 'worker'], {
     env: {
       ...process.env,
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
