@@ -6,6 +6,7 @@ import type { BinlogPosition, ServerRef } from '../model/types';
 import type { CredentialResolver } from '../mysql/credentials';
 import { connectionOptions } from '../mysql/connection';
 import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysql-json';
+import { fastLatin1 } from './latin1';
 import type { Row, RowChange } from './row-events';
 import type { GtidSet as GtidSetModel, MariadbGtidPosition as MariadbGtidPositionModel } from '@vlasky/zongji' with {
   'resolution-mode': 'import',
@@ -108,6 +109,7 @@ export class BinlogStreamer {
   constructor(private readonly opts: StreamerOptions) {}
 
   async start(serverId: number): Promise<void> {
+    fastLatin1();
     const { default: ZongJi } = await import('@vlasky/zongji');
     ({ GtidSet, MariadbGtidPosition } = await import('@vlasky/zongji'));
     const o = connectionOptions(this.opts.server, this.opts.credentials);
