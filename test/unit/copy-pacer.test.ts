@@ -22,8 +22,8 @@ test('a lag over the mark lowers the duty by a factor a turn, never under the fl
   const p = new CopyPacer();
   feed(p, PACE.lowerAboveMs + 50, 1);
   assert.equal(p.duty, PACE.lowerFactor);
-  // The copy works 60 % of the time: a 30 ms chunk, then a 20 ms rest.
-  assert.equal(p.restAfter(30), 20);
+  // The copy works 70 % of the time: a 70 ms chunk, then a 30 ms rest.
+  assert.equal(p.restAfter(70), 30);
   feed(p, PACE.lowerAboveMs + 50, 100, PACE.turnMs);
   assert.equal(p.duty, PACE.minDuty);
   assert.equal(p.restAfter(10), 490);
@@ -39,7 +39,7 @@ test('one turn counts one lag: readings closer together than a turn change the d
 
 test('between the marks the duty stays; under the lower one it climbs back by steps to full', () => {
   const p = new CopyPacer();
-  const t = feed(p, 400, 3);
+  const t = feed(p, PACE.lowerAboveMs + 100, 3);
   const low = p.duty;
   const t2 = feed(p, (PACE.raiseBelowMs + PACE.lowerAboveMs) / 2, 10, t);
   assert.equal(p.duty, low);
