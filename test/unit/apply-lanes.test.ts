@@ -4,16 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dropCommittedLanes, laneable, laneOf, positionAfter, splitByLane } from '../../binlog/apply-lanes';
 import type { ApplyTarget, GhostDml } from '../../binlog/row-events';
+import { applyTarget } from '../support/apply-target';
 
-const target: ApplyTarget = {
-  database: 'd',
-  ghostTable: '_t_gho',
-  columns: [
-    { source: 'id', ghost: 'id' },
-    { source: 'v', ghost: 'v' },
-  ],
-  key: { name: 'PRIMARY', columns: ['id'], integer: [true] },
-} as ApplyTarget;
+const target = applyTarget();
 
 test('a key has one lane, the same each time, and the lanes share the keys', () => {
   const counts = [0, 0, 0, 0];

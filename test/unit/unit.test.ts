@@ -1,4 +1,5 @@
 // Pure unit tests: SQL builders, ALTER reading, binlog-event-to-DML mapping, gh-ost flags.
+import { applyTarget } from '../support/apply-target';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -150,15 +151,7 @@ test('key values survive JSON: bytes stay bytes, integers come back as BigInt', 
   assert.equal(dec[2], 'x');
 });
 
-const target: ApplyTarget = {
-  database: 'd',
-  ghostTable: '_t_gho',
-  columns: [
-    { source: 'id', ghost: 'id' },
-    { source: 'v', ghost: 'w' },
-  ],
-  key: { name: 'PRIMARY', columns: ['id'], integer: [true] },
-};
+const target: ApplyTarget = applyTarget('w');
 const text = (s: sql.Statement[]) => s.map(sql.formatStatement);
 
 test('binlog rows map to ghost DML from the row images', () => {
