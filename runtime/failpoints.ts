@@ -14,5 +14,8 @@ const pauses = new Map(
 /** Pauses here as long as REVENANT_FAILPOINTS says for `name`; at once when it says nothing. */
 export async function failpoint(name: string): Promise<void> {
   const ms = pauses.get(name);
-  if (ms) await sleep(ms);
+  if (!ms) return;
+  // On the worker's stderr: the test that set it kills the worker once it reads this line.
+  console.error(`failpoint ${name}: holding ${ms} ms`);
+  await sleep(ms);
 }

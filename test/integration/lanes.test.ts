@@ -34,8 +34,8 @@ const AWAY = 1_000_000;
 
 let connection: Connection;
 let client: Client;
-/** Holds 1.5 s after its lanes commit and before the applier's checkpoint does: where it is killed. */
-const holding = new WorkerProcess(QUEUE, TEMPORAL_ADDRESS, { REVENANT_FAILPOINTS: 'apply:lanes-committed=1500' });
+/** Holds 3 s after its lanes commit and before the applier's checkpoint does: where it is killed. */
+const holding = new WorkerProcess(QUEUE, TEMPORAL_ADDRESS, { REVENANT_FAILPOINTS: 'apply:lanes-committed=3000' });
 const plain = new WorkerProcess(QUEUE);
 
 before(async () => {
@@ -133,7 +133,8 @@ test('lanes apply at once and exactly: kill -9 between their commits and the che
       holding.log = '';
       await holding.start();
       await logged(holding, /apply resumed/, 'the holding worker to take the applier over');
-      await sleep(1_000 + Math.random() * 1_500);
+      // Killed while it holds there (it says so as it starts to), however loaded the machine.
+      await logged(holding, /failpoint apply:lanes-committed: holding/, 'the holding worker to hold after its lanes');
       holding.kill9();
       plain.log = '';
       await plain.start();
