@@ -51,7 +51,8 @@ import {
 } from '../binlog/row-events';
 import * as sql from '../mysql/statements';
 import { binlogStatus, flavorOf } from '../mysql/flavor';
-import { dropCommittedLanes, laneable, positionAfter, splitByLane } from '../binlog/apply-lanes';
+import { dropCommittedLanes, laneable, splitByLane } from '../binlog/apply-lanes';
+import { compareBinlogPositions } from '../binlog/position';
 
 /** Flush at least this often while changes are pending. */
 const FLUSH_INTERVAL_MS = 100;
@@ -376,7 +377,7 @@ async function lanesAhead(
     const raw = found.get(name);
     if (raw === undefined) continue;
     const lane = JSON.parse(raw) as LaneCheckpoint;
-    if (!positionAfter(lane, start)) continue;
+    if (compareBinlogPositions(lane, start) <= 0) continue;
     ahead.set(i + 1, { file: lane.file, position: lane.position });
     lanes = lane.lanes;
   }
@@ -615,7 +616,10 @@ class Applier {
     }
     this.stored = stored;
     this.checkpoint = next;
-    if (this.resumeLanes && [...this.resumeLanes.ahead.values()].every((lane) => !positionAfter(lane, next))) {
+    if (
+      this.resumeLanes &&
+      [...this.resumeLanes.ahead.values()].every((lane) => compareBinlogPositions(lane, next) <= 0)
+    ) {
       Context.current().log.info(
         `apply lanes: ${this.resumeLanes.dropped} row change(s) that lanes had committed past the checkpoint were not applied again`,
       );

@@ -11,7 +11,7 @@ import { checkServer } from '../checks/server';
 import { refuse, refuseMissingTable } from '../checks/refuse';
 import { exec, rows } from '../mysql/query';
 import { withConnection } from '../mysql/connection';
-import { currentBinlogPosition } from '../binlog/position';
+import { compareBinlogPositions, currentBinlogPosition } from '../binlog/position';
 import { sleep } from '../runtime/sleep';
 import { binlogMissing, checkedStoredPlan, describePosition } from '../control/stored-plan';
 import * as sql from '../mysql/statements';
@@ -42,13 +42,6 @@ export async function keptTableProblems(
   });
 }
 
-/** Whether a checkpoint is at or past a position of the same server's binlog. */
-function atOrPast(cp: BinlogPosition, target: BinlogPosition): boolean {
-  const index = (file: string) => Number(/(\d+)$/.exec(file)?.[1] ?? -1);
-  if (cp.file !== target.file) return index(cp.file) > index(target.file);
-  return cp.position >= target.position;
-}
-
 /**
  * At a window's end (finalize, or its time up), before its applier stops: the kept table is
  * brought up to the binlog as it stands now, so that it holds every change made to the table
@@ -65,7 +58,7 @@ export async function catchUpKeptTable(
   return withConnection(applierOf(input, window), credentials, async (conn) => {
     for (;;) {
       const cp = await readJson<BinlogCheckpoint>(conn, window, HINT.binlog);
-      if (cp && cp.window === window.window && atOrPast(cp, target)) return target;
+      if (cp && cp.window === window.window && compareBinlogPositions(cp, target) >= 0) return target;
       ctx.heartbeat(`bringing ${window.ghostTable} up to ${describePosition(target)}`);
       await sleep(100);
     }

@@ -8,6 +8,7 @@
 // nothing is applied twice, nothing is skipped.
 // Pure: the applier (activities/apply.ts) runs the lanes.
 import type { BinlogPosition } from '../model/types';
+import { compareBinlogPositions } from './position';
 import { appendDml, type ApplyTarget, type GhostDml } from './row-events';
 
 /** Whether a batch of `target` can go to lanes: its changes reduce to one a key (integer keys, not a revert window's). */
@@ -54,14 +55,6 @@ export function splitByLane(changes: GhostDml[], t: ApplyTarget, lanes: number):
   return out;
 }
 
-/** Binlog positions in the server's order: by file (the names sort as they are numbered), then offset. */
-export function positionAfter(
-  a: Pick<BinlogPosition, 'file' | 'position'>,
-  b: Pick<BinlogPosition, 'file' | 'position'>,
-) {
-  return a.file === b.file ? a.position > b.position : a.file > b.file;
-}
-
 /**
  * A source transaction's changes (committed at `at`) without those of the lanes whose
  * checkpoint is at or past it: an earlier attempt committed them. `ahead` maps a lane to its
@@ -76,7 +69,7 @@ export function dropCommittedLanes(
 ): GhostDml[] {
   const done = (key: unknown[]) => {
     const lane = ahead.get(laneOf(key, lanes));
-    return lane !== undefined && !positionAfter(at, lane);
+    return lane !== undefined && compareBinlogPositions(at, lane) <= 0;
   };
   const keyIndex = keyIndexOf(t);
   const out: GhostDml[] = [];

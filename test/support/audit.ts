@@ -4,6 +4,7 @@
 // applied batch starts at the position the previous one reached (no event applied twice,
 // none skipped).
 import type { BinlogPosition } from '../../model/types';
+import { compareBinlogPositions } from '../../binlog/position';
 
 export interface AuditResult {
   chunks: number;
@@ -93,7 +94,7 @@ export async function auditCheckpoints(
     if (hint.startsWith('apply-lane-')) {
       result.laneCommits++;
       const last = lanes.get(hint);
-      if (last && !(v.file > last.file || (v.file === last.file && v.position > last.position)))
+      if (last && compareBinlogPositions(v, last) <= 0)
         result.laneBreaks.push(`${hint} committed up to ${v.file}:${v.position} after ${last.file}:${last.position}`);
       lanes.set(hint, { file: v.file, position: v.position });
       continue;
