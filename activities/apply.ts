@@ -31,6 +31,7 @@ import {
   isDataLossError,
   retryDelay,
   mysqlErrorCode,
+  RETRYABLE_LOCK_ERRORS,
   type Warning,
 } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
@@ -690,8 +691,7 @@ class Applier {
           what: `applying lane ${lane}'s share of the binlog events up to ${at.file}:${at.position}`,
         });
         // A connection that failed is opened again for the next try.
-        if (mysqlErrorCode(e) !== 'ER_LOCK_DEADLOCK' && mysqlErrorCode(e) !== 'ER_LOCK_WAIT_TIMEOUT')
-          this.dropLane(lane);
+        if (!RETRYABLE_LOCK_ERRORS.has(mysqlErrorCode(e) ?? '')) this.dropLane(lane);
         Context.current().heartbeat(this.checkpoint);
         await new Promise((r) => setTimeout(r, wait));
       }
