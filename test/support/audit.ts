@@ -26,51 +26,20 @@ export async function auditCheckpoints(
   from: BinlogPosition,
   to: BinlogPosition,
 ): Promise<AuditResult> {
-  const { default: ZongJi } = await import('@vlasky/zongji');
   const changelog = `_${table}_ghc`;
   const values: { hint: string; value: string }[] = [];
-  const zongji: any = new ZongJi({ host: '127.0.0.1', port, user: 'revenant', password: 'revenant' } as any);
-  await new Promise<void>((resolve, reject) => {
-    const done = () => {
-      zongji.stop();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      zongji.stop();
-      reject(new Error('audit: binlog end not reached in 60 s'));
-    }, 60_000);
-    zongji.on('error', (e: Error) => {
-      clearTimeout(timer);
-      zongji.stop();
-      reject(e);
-    });
-    zongji.on('binlog', (e: any) => {
-      const name = e.getEventName();
-      if (name === 'writerows' || name === 'updaterows') {
-        for (const r of e.rows) {
-          const row = name === 'updaterows' ? r.after : r;
-          if (
-            row.hint === 'copy-checkpoint' ||
-            row.hint === 'binlog-checkpoint' ||
-            String(row.hint).startsWith('apply-lane-')
-          )
-            values.push({ hint: row.hint, value: String(row.value) });
-        }
-      }
-      const f = zongji.options.filename;
-      const p = zongji.options.position;
-      if (f > to.file || (f === to.file && p >= to.position)) {
-        clearTimeout(timer);
-        done();
-      }
-    });
-    zongji.start({
-      serverId: 4_000_000 + Math.floor(Math.random() * 1000),
-      filename: from.file,
-      position: from.position,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'xid', 'query'],
-      includeSchema: { [database]: [changelog] },
-    });
+  await readBinlog(port, from, to, { [database]: [changelog] }, (e) => {
+    const name = e.getEventName();
+    if (name !== 'writerows' && name !== 'updaterows') return;
+    for (const r of e.rows) {
+      const row = name === 'updaterows' ? r.after : r;
+      if (
+        row.hint === 'copy-checkpoint' ||
+        row.hint === 'binlog-checkpoint' ||
+        String(row.hint).startsWith('apply-lane-')
+      )
+        values.push({ hint: row.hint, value: String(row.value) });
+    }
   });
 
   const result: AuditResult = {
@@ -140,4 +109,106 @@ export async function auditCheckpoints(
       if (r.uses !== 1) result.chunkBreaks.push(`range after ${start} is not on the chain from the first key`);
   }
   return result;
+}
+
+type BinlogEvent = any;
+
+/**
+ * Reads the binlog from `from` until an event at or past `to`, handing each event of the
+ * given tables (and each commit) to `onEvent` with zongji's position after it.
+ */
+async function readBinlog(
+  port: number,
+  from: BinlogPosition,
+  to: BinlogPosition,
+  tables: Record<string, string[]>,
+  onEvent: (e: BinlogEvent, at: { file: string; position: number }) => void,
+): Promise<void> {
+  const { default: ZongJi } = await import('@vlasky/zongji');
+  const zongji: any = new ZongJi({ host: '127.0.0.1', port, user: 'revenant', password: 'revenant' } as any);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      zongji.stop();
+      reject(new Error('audit: binlog end not reached in 60 s'));
+    }, 60_000);
+    zongji.on('error', (e: Error) => {
+      clearTimeout(timer);
+      zongji.stop();
+      reject(e);
+    });
+    zongji.on('binlog', (e: BinlogEvent) => {
+      const at = { file: zongji.options.filename, position: zongji.options.position };
+      onEvent(e, at);
+      if (compareBinlogPositions(at, to) >= 0) {
+        clearTimeout(timer);
+        zongji.stop();
+        resolve();
+      }
+    });
+    zongji.start({
+      serverId: 4_000_000 + Math.floor(Math.random() * 1000),
+      filename: from.file,
+      position: from.position,
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query'],
+      includeSchema: tables,
+    });
+  });
+}
+
+/**
+ * For a failed comparison: every committed binlog event that touched the given keys, in the
+ * table and in its ghost, a line each with its commit position. A ghost change names the
+ * checkpoint its transaction committed (the copy chunk or applied batch that carried it); a
+ * change to the table names the applied batch whose range holds its commit, or says none did.
+ */
+export async function traceKeys(
+  port: number,
+  database: string,
+  table: string,
+  keyColumn: string,
+  keys: string[],
+  from: BinlogPosition,
+  to: BinlogPosition,
+): Promise<string[]> {
+  const wanted = new Set(keys.map(String));
+  const ghost = `_${table}_gho`;
+  const changelog = `_${table}_ghc`;
+  const changes: { text: string; ghost: boolean; at?: BinlogPosition; checkpoints: string[] }[] = [];
+  const batches: { from: BinlogPosition; to: BinlogPosition }[] = [];
+  let open: typeof changes = [];
+  let checkpoints: string[] = [];
+  await readBinlog(port, from, to, { [database]: [table, ghost, changelog] }, (e, at) => {
+    const name = e.getEventName();
+    if (name === 'xid' || (name === 'query' && /^\s*COMMIT/i.test(e.query ?? ''))) {
+      for (const c of open) changes.push({ ...c, at: { ...at }, checkpoints });
+      open = [];
+      checkpoints = [];
+      return;
+    }
+    if (name !== 'writerows' && name !== 'updaterows' && name !== 'deleterows') return;
+    const tm = e.tableMap[e.tableId];
+    for (const r of e.rows) {
+      if (tm.tableName === changelog) {
+        const row = name === 'updaterows' ? r.after : r;
+        const hint = String(row.hint);
+        if (hint === 'binlog-checkpoint' || hint === 'copy-checkpoint' || hint.startsWith('apply-lane-')) {
+          checkpoints.push(`${hint} ${String(row.value).slice(0, 200)}`);
+          const v = JSON.parse(String(row.value));
+          if (hint === 'binlog-checkpoint' && v.from) batches.push({ from: v.from, to: v });
+        }
+        continue;
+      }
+      const images = name === 'updaterows' ? [r.before, r.after] : [r];
+      if (!images.some((i) => wanted.has(String(i[keyColumn])))) continue;
+      const text = `${tm.tableName} ${name} ${images.map((i) => JSON.stringify(i)).join(' -> ')}`;
+      open.push({ text, ghost: tm.tableName === ghost, checkpoints: [] });
+    }
+  });
+  return changes.map((c) => {
+    const where = `${c.text} committed at ${c.at?.file}:${c.at?.position}`;
+    if (c.ghost) return `${where} with ${c.checkpoints.join('; ') || 'no checkpoint'}`;
+    const at = c.at as BinlogPosition;
+    const batch = batches.find((b) => compareBinlogPositions(b.from, at) < 0 && compareBinlogPositions(at, b.to) <= 0);
+    return `${where}; ${batch ? `applied in the batch ${batch.from.file}:${batch.from.position}..${batch.to.file}:${batch.to.position}` : 'in no applied batch'}`;
+  });
 }

@@ -574,6 +574,31 @@ export async function checksum(
   return { rows: Number(r[0].n), xor: String(r[0].x), sum: String(r[0].s) };
 }
 
+/**
+ * Keys whose rows differ between two tables on the given columns (missing from either, or
+ * with other values), at most `limit`: what a failed checksum comparison should name.
+ */
+export async function differingKeys(
+  database: string,
+  a: string,
+  b: string,
+  key: string,
+  columns: string[],
+  port = MYSQL_PORT,
+  limit = 20,
+): Promise<string[]> {
+  const c = await admin(undefined, port);
+  const k = escapeId(key);
+  const hash = (alias: string) =>
+    `CRC32(CONCAT_WS('|', ${columns.map((x) => `IFNULL(HEX(${alias}.${escapeId(x)}), 'NULL')`).join(', ')}))`;
+  const one = (x: string, y: string) =>
+    `SELECT x.${k} AS k FROM ${qualified(database, x)} x LEFT JOIN ${qualified(database, y)} y ON y.${k} = x.${k} ` +
+    `WHERE y.${k} IS NULL OR ${hash('x')} <> ${hash('y')}`;
+  const [r] = await c.query<RowDataPacket[]>(`${one(a, b)} UNION ${one(b, a)} ORDER BY k LIMIT ${Number(limit)}`);
+  await c.end();
+  return r.map((x) => String(x.k));
+}
+
 export async function showCreate(database: string, table: string, port = MYSQL_PORT): Promise<string> {
   const c = await admin(undefined, port);
   const [r] = await c.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(database, table)}`);
