@@ -6,7 +6,7 @@
 // changes before it are applied, and it says so in the changelog, in the same transaction.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ApplyProgress, BinlogPosition, MigrationInput, TablePlan } from '../model/types';
+import type { ApplyProgress, BinlogPosition, BinlogRead, MigrationInput, TablePlan } from '../model/types';
 import { BinlogStreamer } from '../binlog/streamer';
 import { ControlReader, type WorkerServices } from '../control/live-settings';
 import { MigrationMetrics } from '../runtime/metrics';
@@ -97,6 +97,17 @@ const QUALIFIED_NAME = new RegExp(`(?:${IDENT}\\s*\\.\\s*)?${IDENT}`, 'g');
 /** DDL that changes a table's definition or contents (not events, views, routines, or CREATE … LIKE). */
 const TABLE_DDL =
   /^\s*(ALTER\s+(ONLINE\s+|IGNORE\s+)*TABLE|RENAME\s+TABLES?|DROP\s+(TEMPORARY\s+)?TABLES?|TRUNCATE|CREATE\s+(OR\s+REPLACE\s+)?(UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX|DROP\s+INDEX)\b/i;
+
+/**
+ * Who wrote a transaction that writes this changelog row: each copy chunk commits its
+ * checkpoint with its rows, each applied batch (or lane share) its own; anything else written
+ * there (heartbeats, the applier's lag, the cut-over's marker) is the changelog's.
+ */
+function changelogWriter(hint: string): keyof BinlogRead {
+  if (hint === HINT.copy) return 'copy';
+  if (hint === HINT.binlog || hint.startsWith('apply-lane-')) return 'applier';
+  return 'changelog';
+}
 
 /**
  * Whether a DDL statement changes db.table, named qualified, or unqualified while its
@@ -202,22 +213,22 @@ export async function drainBinlog(
               'made after the RENAME (the original was locked), so in the migrated table already',
           );
         }
-        return applier.progress();
+        return applier.result();
       }
       if (applier.shouldFlush()) await applier.flush();
       await applier.refreshBacklog();
       await applier.publishLag();
-      metrics.applyLag(applier.progress().lagSeconds);
-      // News: events applied, and lag in whole seconds (a lag that grows is worth telling).
       const now = applier.progress();
+      metrics.applyLag(now.lagSeconds);
+      // News: events applied, and lag in whole seconds (a lag that grows is worth telling).
       reporter.maybeReport(
-        () => ({ kind: 'apply', apply: applier.progress() }),
+        () => ({ kind: 'apply', apply: now }),
         false,
         `${now.eventsApplied}:${Math.floor(now.lagSeconds)}`,
       );
     }
     await applier.flush();
-    return applier.progress();
+    return applier.result();
   } catch (e) {
     if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
     throw e;
@@ -415,6 +426,10 @@ class Applier {
   private readonly target;
 
   private partialEvents = 0;
+  /** The binlog this activity read, by writer; where the open transaction's bytes will go, and where it began. */
+  private readonly binlogRead: BinlogRead = { source: 0, copy: 0, applier: 0, changelog: 0, other: 0 };
+  private readingTx: keyof BinlogRead | undefined;
+  private readAt: { file: string; position: number };
   /** The lanes' connections, opened on the first batch that goes to lanes. */
   private readonly laneConns = new Map<number, Conn>();
 
@@ -439,6 +454,7 @@ class Applier {
     this.dmlBatchSize = input.dmlBatchSize;
     const startValue = start.value;
     this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
+    this.readAt = { file: startValue.file, position: startValue.position };
     this.target = {
       database: plan.database,
       ghostTable: plan.ghostTable,
@@ -451,6 +467,7 @@ class Applier {
   accept(item: import('../binlog/streamer').StreamItem): void {
     if (item.type === 'rows') {
       if (item.database !== this.plan.database) return;
+      if (item.table === this.plan.table) this.readingTx = 'source';
       if (item.table === this.plan.table && !this.sealed) {
         appendDml(this.pendingTx, changeToDml(item.change, this.target));
         this.pendingTxEvents += item.change.rows.length;
@@ -462,13 +479,16 @@ class Applier {
       } else if (item.table === this.plan.changelogTable && item.change.kind !== 'delete') {
         for (const r of item.change.rows as Row[] | { after: Row }[]) {
           const row = ('after' in r ? r.after : r) as Row;
+          this.readingTx ??= changelogWriter(String(row.hint));
           if (row.hint === HINT.cutOverMarker) this.pendingMarker = String(row.value);
           else if (row.hint === 'heartbeat') this.pendingBeat = String(row.value);
         }
       }
     } else if (item.type === 'commit') {
+      this.countRead(item.position);
       this.moveToBatch(item.position);
     } else if (item.type === 'ddl') {
+      this.countRead(item.position);
       this.moveToBatch(item.position);
       // The RENAME that opened this revert window (see openWindow): the table's changes before it were already the window's.
       const openedBy = this.checkpoint.openedBy;
@@ -484,6 +504,17 @@ class Applier {
         'TableChangedDuringMigration',
       );
     }
+  }
+
+  /**
+   * The transaction that ends at `end` was read whole: its bytes go to whoever wrote it. (After
+   * a rotation the new file's bytes up to `end` are counted, its header with them.)
+   */
+  private countRead(end: BinlogPosition): void {
+    const bytes = end.file === this.readAt.file ? end.position - this.readAt.position : end.position;
+    if (bytes > 0) this.binlogRead[this.readingTx ?? 'other'] += bytes;
+    this.readAt = { file: end.file, position: end.position };
+    this.readingTx = undefined;
   }
 
   /** A source transaction is complete: its statements join the batch, with the position after it. */
@@ -810,6 +841,11 @@ class Applier {
   /** The committed checkpoint (where a retry starts), and the lag now: what a revert window's status reads. */
   heartbeatDetails(): BinlogCheckpoint & { lagSeconds: number } {
     return { ...this.checkpoint, lagSeconds: this.progress().lagSeconds };
+  }
+
+  /** The activity's result: its progress, and the binlog it read by writer. */
+  result(): ApplyProgress {
+    return { ...this.progress(), binlogRead: { ...this.binlogRead } };
   }
 
   progress(): ApplyProgress {

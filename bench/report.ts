@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { ROOT, type ServerKind } from './server';
-import { keptUp, TOOL_LABEL, type Measure, type Tool } from './tools';
+import { copyShare, keptUp, TOOL_LABEL, type Measure, type Tool } from './tools';
 
 export interface ServerResult {
   kind: ServerKind;
@@ -200,6 +200,10 @@ function serverSection(r: ServerResult): string[] {
     );
   }
   const ac = r.applyCost;
+  // The highest ceiling run revenant kept up at: what the copy's share of the binlog is under the heaviest load it took.
+  const ceilingTop = r.ceiling.filter((c) => c.tool === 'revenant' && keptUp(c.measure) && c.measure.binlogRead).pop();
+  const readMb = (b: Measure['binlogRead']) =>
+    b ? (b.source + b.copy + b.applier + b.changelog + b.other) / 1e6 : NaN;
   const serverExtra = f.med('revenant', 0, (m) => m.serverCpu) - f.med('floor', 0, (m) => m.serverCpu);
   L.push(
     '',
@@ -218,6 +222,15 @@ function serverSection(r: ServerResult): string[] {
     `- Worker peak RSS: ${fmt(r.rss.main, 0)} MB over the ${rows(r.rows)}-row runs, ${fmt(r.rss.ceiling, 0)} MB over the ceiling runs, ` +
       `${fmt(r.rss.large, 0)} MB over the ${rows(r.largeRows)}-row run (a worker of its own for each).`,
     `- Workflow history: ${f.histories.length ? `${Math.min(...f.histories)}–${Math.max(...f.histories)}` : 'n/a'} events over every revenant run.`,
+    `- The copy's share of the binlog the applier read (its chunks' row events, read only to be skipped; median of the runs): ` +
+      `idle ${fmt(
+        f.med('revenant', 0, (m) => copyShare(m.binlogRead)),
+        1,
+      )} %, under ${r.rate} tx/s ${fmt(
+        f.med('revenant', r.rate, (m) => copyShare(m.binlogRead)),
+        1,
+      )} %` +
+      `${ceilingTop ? `, at ${ceilingTop.fraction} % of the ceiling ${fmt(copyShare(ceilingTop.measure.binlogRead), 1)} % of ${fmt(readMb(ceilingTop.measure.binlogRead), 0)} MB` : ''}.`,
   );
   L.push(
     '',

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { migrationWorkflowId } from '../model/types';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { type BinlogRead, migrationWorkflowId } from '../model/types';
 import { ALTER, type BenchServer, cpuSeconds, DB, exited, migrateFlags, ROOT, sleep, TABLE } from './server';
 import { statusQuery } from '../model/messages';
 
@@ -55,6 +56,8 @@ export interface Measure {
   historyEvents?: number;
   /** revenant: seconds per activity (scheduled to closed, summed over attempts). */
   phases?: Record<string, number>;
+  /** revenant: the binlog its applier read, by writer (the drainBinlog activity's result). */
+  binlogRead?: BinlogRead;
   /** The floor: its copy and its index apart. */
   copySeconds?: number;
   indexSeconds?: number;
@@ -167,6 +170,28 @@ async function secondsOf(work: () => Promise<unknown>): Promise<number> {
 }
 
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
+
+/** The binlog the migration's applier read, by writer: from its drainBinlog activity's result. */
+export function applierRead(history: History): BinlogRead | undefined {
+  const drains = new Set<string>();
+  for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'drainBinlog') drains.add(String(e.eventId));
+    const done = e.activityTaskCompletedEventAttributes;
+    const payload = done?.result?.payloads?.[0];
+    if (done && payload && drains.has(String(done.scheduledEventId))) {
+      const result = defaultPayloadConverter.fromPayload<{ binlogRead?: BinlogRead }>(payload);
+      if (result?.binlogRead) return result.binlogRead;
+    }
+  }
+  return undefined;
+}
+
+/** The copy's chunks' share of the binlog an applier read, in percent. */
+export function copyShare(read: BinlogRead | undefined): number {
+  if (!read) return NaN;
+  const total = read.source + read.copy + read.applier + read.changelog + read.other;
+  return total > 0 ? (100 * read.copy) / total : NaN;
+}
 
 /** Seconds per activity type, scheduled to closed, summed; and a one-line timeline for the log. */
 export function activityTimes(history: History): { phases: Record<string, number>; line: string } {
@@ -364,7 +389,12 @@ async function runToolBody(
       const history = await h.fetchHistory();
       const times = activityTimes(history);
       console.log(`bench:   revenant's phases: ${times.line}`);
-      return { ...m, historyEvents: history.events?.length ?? 0, phases: times.phases };
+      const binlogRead = applierRead(history);
+      if (binlogRead)
+        console.log(
+          `bench:   revenant's applier read ${JSON.stringify(binlogRead)} binlog bytes: the copy's ${copyShare(binlogRead).toFixed(1)} %`,
+        );
+      return { ...m, historyEvents: history.events?.length ?? 0, phases: times.phases, binlogRead };
     }
   }
 }

@@ -286,6 +286,21 @@ export interface ApplyProgress {
   lagSeconds: number;
   /** Bytes of binlog between the applied position and the server's (same file only). */
   backlogBytes: number;
+  /** In the activity's result only: the binlog it read, by whose transactions (see BinlogRead). */
+  binlogRead?: BinlogRead;
+}
+
+/**
+ * Bytes of binlog an applier read, by the transactions that held them: the table's own changes
+ * (the work), the copy's chunks (what the copy costs the applier: it reads them to skip them),
+ * its own batches, the changelog's other writes (heartbeats, lag), and the rest (other tables).
+ */
+export interface BinlogRead {
+  source: number;
+  copy: number;
+  applier: number;
+  changelog: number;
+  other: number;
 }
 
 /** An activity attempt that picked up from a checkpoint, and how much committed work it redid. */

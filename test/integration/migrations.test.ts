@@ -16,7 +16,8 @@ import {
   WriteLoad,
   type TestTemporal,
 } from '../support/helpers';
-import { checksumSummary, type MigrationInput, type MigrationResult } from '../../model/types';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { type BinlogRead, checksumSummary, type MigrationInput, type MigrationResult } from '../../model/types';
 import { cutOverSignal } from '../../model/messages';
 
 const ROWS = Number(process.env.REVENANT_TEST_ROWS ?? 200_000);
@@ -117,6 +118,19 @@ for (const [i, c] of CASES.entries()) {
     const result = (await handle.result()) as MigrationResult;
     assert.equal(result.status.phase, 'completed');
     assert.ok(result.status.eventsApplied > 0, 'binlog events were applied');
+    // The applier's result says whose binlog it read: the load's changes, the copy's chunks
+    // (read only to be skipped), its own batches and the changelog's writes.
+    const reads = ((await handle.fetchHistory()).events ?? [])
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
+      .map((p) =>
+        p ? defaultPayloadConverter.fromPayload<{ binlogRead?: BinlogRead } | undefined>(p)?.binlogRead : undefined,
+      )
+      .filter((r): r is BinlogRead => r !== undefined);
+    assert.equal(reads.length, 1, 'one applier reported its reading');
+    for (const writer of ['source', 'copy', 'applier', 'changelog'] as const)
+      assert.ok(reads[0][writer] > 0, `the applier read ${writer} transactions: ${JSON.stringify(reads[0])}`);
+    // Every copied row is in the binlog, some 40 bytes of image and header at the least.
+    assert.ok(reads[0].copy > ROWS * 40, `the copy's chunks: ${JSON.stringify(reads[0])}`);
     const sum = result.status.checksum;
     assert.ok(
       sum && sum.rowsCompared > ROWS / 2 && sum.ranges >= sum.rowsCompared / 10_000,
