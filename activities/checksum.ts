@@ -30,6 +30,8 @@ interface ColumnType {
   COLUMN_TYPE: string;
   CHARACTER_SET_NAME: string | null;
   COLLATION_NAME: string | null;
+  /** 'NO': the column is NOT NULL. */
+  IS_NULLABLE?: string;
 }
 
 /**
@@ -40,16 +42,17 @@ export function comparableColumns(
   mapping: { source: string; ghost: string }[],
   source: ColumnType[],
   ghost: ColumnType[],
-): { compared: { source: string; ghost: string }[]; skipped: string[] } {
-  const typeOf = (cols: ColumnType[], name: string) => {
-    const c = cols.find((x) => x.COLUMN_NAME.toLowerCase() === name.toLowerCase());
-    return c ? `${c.COLUMN_TYPE} ${c.CHARACTER_SET_NAME ?? ''} ${c.COLLATION_NAME ?? ''}` : undefined;
-  };
-  const compared: { source: string; ghost: string }[] = [];
+): { compared: { source: string; ghost: string; notNull: boolean }[]; skipped: string[] } {
+  const find = (cols: ColumnType[], name: string) =>
+    cols.find((x) => x.COLUMN_NAME.toLowerCase() === name.toLowerCase());
+  const typeOf = (c: ColumnType | undefined) =>
+    c ? `${c.COLUMN_TYPE} ${c.CHARACTER_SET_NAME ?? ''} ${c.COLLATION_NAME ?? ''}` : undefined;
+  const compared: { source: string; ghost: string; notNull: boolean }[] = [];
   const skipped: string[] = [];
   for (const m of mapping) {
-    const a = typeOf(source, m.source);
-    if (a !== undefined && a === typeOf(ghost, m.ghost)) compared.push(m);
+    const [a, b] = [find(source, m.source), find(ghost, m.ghost)];
+    if (a !== undefined && typeOf(a) === typeOf(b))
+      compared.push({ source: m.source, ghost: m.ghost, notNull: a.IS_NULLABLE === 'NO' && b?.IS_NULLABLE === 'NO' });
     else skipped.push(m.source);
   }
   return { compared, skipped };
@@ -129,6 +132,7 @@ export async function checksumTables(
     const ghostKey = key.columns.map(ghostName);
     const sourceCols = compared.map((m) => m.source);
     const ghostCols = compared.map((m) => m.ghost);
+    const notNull = compared.map((m) => m.notNull);
     let lockMillis = 0;
 
     /**
@@ -184,8 +188,8 @@ export async function checksumTables(
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
       const { original, ghost: ghostConn } = pair;
       const [[a], [b]] = await Promise.all([
-        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded)),
-        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded)),
+        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded, notNull)),
+        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded, notNull)),
       ]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
       return {

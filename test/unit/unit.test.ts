@@ -622,6 +622,36 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
     ['id', 'note'],
   );
   assert.deepEqual(skipped, ['uk', 'name']);
+  // A column NOT NULL in both tables is hashed without its ISNULL; NULL-able on either side, with it.
+  const notNullIn = (cols: string[]) => (c: ReturnType<typeof col>) => ({
+    ...c,
+    IS_NULLABLE: cols.includes(c.COLUMN_NAME) ? 'NO' : 'YES',
+  });
+  const both = comparableColumns(
+    [
+      { source: 'id', ghost: 'id' },
+      { source: 'note', ghost: 'note' },
+      { source: 'amount', ghost: 'amount' },
+    ],
+    [col('id', 'bigint(20)'), col('note', 'text'), col('amount', 'int(11)')].map(notNullIn(['id', 'note'])),
+    [col('id', 'bigint(20)'), col('note', 'text'), col('amount', 'int(11)')].map(notNullIn(['id', 'amount'])),
+  ).compared;
+  assert.deepEqual(
+    both.map((c) => c.notNull),
+    [true, false, false],
+  );
+  assert.match(
+    sql.rangeChecksum(
+      'd',
+      't',
+      null,
+      ['id'],
+      both.map((c) => c.source),
+      range,
+      both.map((c) => c.notNull),
+    ).sql,
+    /CONCAT_WS\(0x1f, CAST\(`id` AS BINARY\), CAST\(`note` AS BINARY\), ISNULL\(`note`\), CAST\(`amount` AS BINARY\), ISNULL\(`amount`\)\)/,
+  );
 });
 
 test('flavor: MariaDB and MySQL told apart by @@version and @@version_comment, and their statements', async () => {
