@@ -16,6 +16,7 @@ import {
   advance,
   heartbeatMillis,
   HINT,
+  isLaneHint,
   laneHint,
   readHints,
   readStored,
@@ -107,7 +108,7 @@ const TABLE_DDL =
  */
 function changelogWriter(hint: string): keyof BinlogRead {
   if (hint === HINT.copy) return 'copy';
-  if (hint === HINT.binlog || hint.startsWith('apply-lane-')) return 'applier';
+  if (hint === HINT.binlog || isLaneHint(hint)) return 'applier';
   return 'changelog';
 }
 
@@ -434,10 +435,9 @@ class Applier {
   private readonly target;
 
   private partialEvents = 0;
-  /** The binlog this activity read, by writer; where the open transaction's bytes will go, and where it began. */
+  /** The binlog this activity read, by writer; and where the open transaction's bytes will go. */
   private readonly binlogRead: BinlogRead = { source: 0, copy: 0, applier: 0, changelog: 0, other: 0 };
   private readingTx: keyof BinlogRead | undefined;
-  private readAt: { file: string; position: number };
   /** The lanes' connections, opened on the first batch that goes to lanes. */
   private readonly laneConns = new Map<number, Conn>();
 
@@ -462,7 +462,6 @@ class Applier {
     this.dmlBatchSize = input.dmlBatchSize;
     const startValue = start.value;
     this.batchPosition = { file: startValue.file, position: startValue.position, gtid: startValue.gtid };
-    this.readAt = { file: startValue.file, position: startValue.position };
     this.target = {
       database: plan.database,
       ghostTable: plan.ghostTable,
@@ -515,13 +514,14 @@ class Applier {
   }
 
   /**
-   * The transaction that ends at `end` was read whole: its bytes go to whoever wrote it. (After
-   * a rotation the new file's bytes up to `end` are counted, its header with them.)
+   * The transaction that ends at `end` was read whole, from where the last one ended (the batch's
+   * position, before moveToBatch moves it to `end`): its bytes go to whoever wrote it. (After a
+   * rotation the new file's bytes up to `end` are counted, its header with them.)
    */
   private countRead(end: BinlogPosition): void {
-    const bytes = end.file === this.readAt.file ? end.position - this.readAt.position : end.position;
+    const begun = this.batchPosition;
+    const bytes = end.file === begun.file ? end.position - begun.position : end.position;
     if (bytes > 0) this.binlogRead[this.readingTx ?? 'other'] += bytes;
-    this.readAt = { file: end.file, position: end.position };
     this.readingTx = undefined;
   }
 

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { ROOT, type ServerKind } from './server';
-import { copyShare, keptUp, TOOL_LABEL, type Measure, type Tool } from './tools';
+import { binlogReadBytes, copyShare, keptUp, TOOL_LABEL, type Measure, type Tool } from './tools';
 
 export interface ServerResult {
   kind: ServerKind;
@@ -202,8 +202,6 @@ function serverSection(r: ServerResult): string[] {
   const ac = r.applyCost;
   // The highest ceiling run revenant kept up at: what the copy's share of the binlog is under the heaviest load it took.
   const ceilingTop = r.ceiling.filter((c) => c.tool === 'revenant' && keptUp(c.measure) && c.measure.binlogRead).pop();
-  const readMb = (b: Measure['binlogRead']) =>
-    b ? (b.source + b.copy + b.applier + b.changelog + b.other) / 1e6 : NaN;
   const serverExtra = f.med('revenant', 0, (m) => m.serverCpu) - f.med('floor', 0, (m) => m.serverCpu);
   L.push(
     '',
@@ -230,7 +228,7 @@ function serverSection(r: ServerResult): string[] {
         f.med('revenant', r.rate, (m) => copyShare(m.binlogRead)),
         1,
       )} %` +
-      `${ceilingTop ? `, at ${ceilingTop.fraction} % of the ceiling ${fmt(copyShare(ceilingTop.measure.binlogRead), 1)} % of ${fmt(readMb(ceilingTop.measure.binlogRead), 0)} MB` : ''}.`,
+      `${ceilingTop ? `, at ${ceilingTop.fraction} % of the ceiling ${fmt(copyShare(ceilingTop.measure.binlogRead), 1)} % of ${fmt(binlogReadBytes(ceilingTop.measure.binlogRead) / 1e6, 0)} MB` : ''}.`,
   );
   L.push(
     '',

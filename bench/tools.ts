@@ -186,11 +186,15 @@ export function applierRead(history: History): BinlogRead | undefined {
   return undefined;
 }
 
+/** All the binlog an applier read, in bytes (NaN: not reported). */
+export function binlogReadBytes(read: BinlogRead | undefined): number {
+  return read ? read.source + read.copy + read.applier + read.changelog + read.other : NaN;
+}
+
 /** The copy's chunks' share of the binlog an applier read, in percent. */
 export function copyShare(read: BinlogRead | undefined): number {
-  if (!read) return NaN;
-  const total = read.source + read.copy + read.applier + read.changelog + read.other;
-  return total > 0 ? (100 * read.copy) / total : NaN;
+  const total = binlogReadBytes(read);
+  return read && total > 0 ? (100 * read.copy) / total : NaN;
 }
 
 /** Seconds per activity type, scheduled to closed, summed; and a one-line timeline for the log. */

@@ -18,8 +18,11 @@ export const HINT = {
   applyBehind: 'apply-behind',
 } as const;
 
+const LANE_HINT_PREFIX = 'apply-lane-';
 /** The binlog position up to which apply lane `lane` (1-based) committed its share of a batch (activities/apply.ts). */
-export const laneHint = (lane: number) => `apply-lane-${lane}`;
+export const laneHint = (lane: number) => `${LANE_HINT_PREFIX}${lane}`;
+/** Whether a changelog hint is an apply lane's checkpoint (laneHint). */
+export const isLaneHint = (hint: string) => hint.startsWith(LANE_HINT_PREFIX);
 
 export interface MigrationRecord {
   workflowId: string;

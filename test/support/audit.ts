@@ -5,6 +5,10 @@
 // none skipped).
 import type { BinlogPosition } from '../../model/types';
 import { compareBinlogPositions } from '../../binlog/position';
+import { HINT, isLaneHint } from '../../control/changelog';
+
+/** The changelog rows a checkpoint is written in: a copy chunk's, an applied batch's, an apply lane's. */
+const isCheckpointHint = (hint: string) => hint === HINT.copy || hint === HINT.binlog || isLaneHint(hint);
 
 export interface AuditResult {
   chunks: number;
@@ -33,12 +37,7 @@ export async function auditCheckpoints(
     if (name !== 'writerows' && name !== 'updaterows') return;
     for (const r of e.rows) {
       const row = name === 'updaterows' ? r.after : r;
-      if (
-        row.hint === 'copy-checkpoint' ||
-        row.hint === 'binlog-checkpoint' ||
-        String(row.hint).startsWith('apply-lane-')
-      )
-        values.push({ hint: row.hint, value: String(row.value) });
+      if (isCheckpointHint(String(row.hint))) values.push({ hint: row.hint, value: String(row.value) });
     }
   });
 
@@ -60,7 +59,7 @@ export async function auditCheckpoints(
   let lastBatch: { file: string; position: number } | undefined;
   for (const { hint, value } of values) {
     const v = JSON.parse(value);
-    if (hint.startsWith('apply-lane-')) {
+    if (isLaneHint(hint)) {
       result.laneCommits++;
       const last = lanes.get(hint);
       if (last && compareBinlogPositions(v, last) <= 0)
@@ -68,7 +67,7 @@ export async function auditCheckpoints(
       lanes.set(hint, { file: v.file, position: v.position });
       continue;
     }
-    if (hint === 'copy-checkpoint') {
+    if (hint === HINT.copy) {
       if (v.max !== null && v.max !== undefined) max = v.max;
       if (!v.chunk) {
         chunksCopied = v.chunksCopied;
@@ -191,10 +190,10 @@ export async function traceKeys(
       if (tm.tableName === changelog) {
         const row = name === 'updaterows' ? r.after : r;
         const hint = String(row.hint);
-        if (hint === 'binlog-checkpoint' || hint === 'copy-checkpoint' || hint.startsWith('apply-lane-')) {
+        if (isCheckpointHint(hint)) {
           checkpoints.push(`${hint} ${String(row.value).slice(0, 200)}`);
           const v = JSON.parse(String(row.value));
-          if (hint === 'binlog-checkpoint' && v.from) batches.push({ from: v.from, to: v });
+          if (hint === HINT.binlog && v.from) batches.push({ from: v.from, to: v });
         }
         continue;
       }
