@@ -230,9 +230,15 @@ export class ControlReader {
       // (right after a worker died, a query waits seconds for the dead worker's sticky queue
       // to time out), later ones less: without an answer the work goes on under the settings
       // in force, and the next read takes the answer when it comes.
+      // The applier waits for none: its stream goes on filling while it waits, and under a
+      // heavy load the first answer's second was a second of lag at once (MariaDB at half its
+      // write ceiling), the later ones up to 150 ms in every 250. Its turns are 100 ms apart at
+      // most, so an answer is taken within one turn of its coming.
       const read = this.readSource();
-      const wait = this.readAt === 0 ? FIRST_ANSWER_WAIT_MS : ANSWER_WAIT_MS;
-      await Promise.race([read, new Promise((r) => setTimeout(r, wait))]);
+      if (this.phase === 'copy') {
+        const wait = this.readAt === 0 ? FIRST_ANSWER_WAIT_MS : ANSWER_WAIT_MS;
+        await Promise.race([read, new Promise((r) => setTimeout(r, wait))]);
+      }
     }
     if (Date.now() - this.readAt >= CONTROL_REFRESH_MS) {
       const hints = await readHints(this.conn, this.plan, [HINT.applyBehind, HINT.control]);
