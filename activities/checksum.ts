@@ -201,7 +201,9 @@ export async function checksumTables(
     // 1. Every range along the key, in one snapshot, as many at once as the copy runs copiers;
     // the ghost's rows beyond both ends too.
     const { copyThreads } = await settingsInForce(input, controlSource);
+    const opening = Date.now();
     const pairs = await openSnapshot(Math.max(1, Math.min(copyThreads ?? 1, MAX_CHECKSUM_PAIRS)));
+    const comparing = Date.now();
     snap = pairs;
     const walker = pairs[0].original;
     const [min] = await rows(walker, sql.keyExtreme(db, table, key, 'ASC'));
@@ -275,6 +277,10 @@ export async function checksumTables(
       if (failure) throw failure.reason;
     }
     await closeSnapshot(true);
+    ctx.log.info(
+      `--checksum: snapshot opened in ${comparing - opening} ms (original read-locked ${lockMillis} ms), ` +
+        `${rowsCompared} rows in ${ranges} ranges compared in ${Date.now() - comparing} ms on ${pairs.length} pair(s) of sessions`,
+    );
     if (differing.length === 0)
       return { rowsCompared, ranges, columns: sourceCols, skippedColumns: skipped, lockMillis };
 
