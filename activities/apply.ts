@@ -272,11 +272,16 @@ class Heartbeat {
     private readonly credentials: CredentialResolver,
   ) {}
 
+  /** How often a heartbeat is written (--heartbeat-interval-millis). */
+  get intervalMs(): number {
+    return this.input.heartbeatIntervalMillis ?? 100;
+  }
+
   /** On its own timer: it must beat while copy and apply are throttled, or lag could never clear. */
   start(): this {
     this.timer = setInterval(() => {
       void this.write();
-    }, this.input.heartbeatIntervalMillis ?? 100);
+    }, this.intervalMs);
     return this;
   }
 
@@ -304,8 +309,14 @@ class Heartbeat {
   }
 
   /** When, by this worker's clock, a heartbeat value was written (NaN: not one of ours). */
-  writtenAt(value: string): number {
+  private writtenAt(value: string): number {
     return heartbeatMillis(value) - this.offsetMs;
+  }
+
+  /** The later of `since` and when heartbeat `value` was written (`since` for a value not ours). */
+  laterOf(since: number, value: string): number {
+    const at = this.writtenAt(value);
+    return Number.isFinite(at) ? Math.max(since, at) : since;
   }
 
   close(): void {
@@ -554,8 +565,7 @@ class Applier {
         this.pendingMarker = null;
       }
       if (this.pendingBeat) {
-        const at = this.heartbeat.writtenAt(this.pendingBeat);
-        if (Number.isFinite(at)) this.readBeatAt = Math.max(this.readBeatAt, at);
+        this.readBeatAt = this.heartbeat.laterOf(this.readBeatAt, this.pendingBeat);
         this.batchBeat = this.pendingBeat;
         this.pendingBeat = null;
       }
@@ -656,8 +666,7 @@ class Applier {
     }
     this.metrics?.eventsApplied(this.batchEvents);
     if (this.batchBeat) {
-      const at = this.heartbeat.writtenAt(this.batchBeat);
-      if (Number.isFinite(at)) this.appliedBeatAt = Math.max(this.appliedBeatAt, at);
+      this.appliedBeatAt = this.heartbeat.laterOf(this.appliedBeatAt, this.batchBeat);
       this.batchBeat = null;
     }
     this.stored = stored;
@@ -872,8 +881,7 @@ class Applier {
     const now = Date.now();
     if (this.caughtUp && this.batch.length === 0) {
       if (!this.readBeatAt) return 0;
-      const interval = this.input.heartbeatIntervalMillis ?? 100;
-      return Math.max(0, now - this.readBeatAt - interval - HEARTBEAT_ALLOWANCE_MS) / 1000;
+      return Math.max(0, now - this.readBeatAt - this.heartbeat.intervalMs - HEARTBEAT_ALLOWANCE_MS) / 1000;
     }
     const since = this.appliedBeatAt || (this.lastEventTs ? this.lastEventTs + 999 : 0);
     return since ? Math.max(0, now - since) / 1000 : 0;
