@@ -143,6 +143,13 @@ for server in $servers; do
     cat "$logs/$server/$name.log"
   done
 done
+# CI keeps only the output's tail: each failure in brief last, so that every one is seen there.
+for server in $servers; do
+  awk -F'\t' '$6 != 0 {print $1}' "$work/$server/results.tsv" 2>/dev/null | while read -r name; do
+    echo "==== in brief, $server $name:"
+    sed -n '/^✖ failing tests:/,$p' "$logs/$server/$name.log" | grep -v '^ *at ' | head -25
+  done
+done
 echo "  whole suite: $(( $(date +%s) - started )) s"
 echo "suite: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $failed
