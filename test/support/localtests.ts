@@ -309,23 +309,19 @@ async function sessionsAtWork(c: Awaited<ReturnType<typeof admin>>, db: string):
 }
 
 /**
- * Stops the case's EVENTs and waits until none is running, nor starts again. A CI run on MariaDB
- * 11.8 once saw an EVENT fire twice after it was disabled (its rows landed in the migrated table
- * after the cut-over): an execution the scheduler had already taken up starts late. So an error
- * disabling one is no longer ignored (but the case's own end, which drops it), and the events
- * must show no new execution and no session for longer than their one-second period.
+ * Stops the case's EVENTs for good and waits until none is running. CI on MariaDB 11.8 saw an
+ * EVENT go on firing after `ALTER EVENT ... DISABLE` had succeeded (its STATUS read ENABLED
+ * again a second later, its rows landed in the migrated table after the cut-over): the
+ * execution under way wrote the event back as it was. So the EVENTs are dropped, again while
+ * any is left, and must be gone, with no session at work, for longer than their one-second
+ * period. An error dropping one fails the case (but for one that ended and dropped itself).
  */
 async function stopWrites(db: string): Promise<void> {
   const c = await admin(db);
-  const executions = async () =>
-    JSON.stringify(
-      (
-        await c.query<RowDataPacket[]>(
-          'SELECT EVENT_NAME, STATUS, LAST_EXECUTED FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME',
-          [db],
-        )
-      )[0],
-    );
+  const events = async () =>
+    (
+      await c.query<RowDataPacket[]>('SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [db])
+    )[0].map((e) => String(e.EVENT_NAME));
   const quiet = async () => {
     // Quiet three times in a row: an event's execution shows no statement for a moment between
     // those of its body.
@@ -335,29 +331,25 @@ async function stopWrites(db: string): Promise<void> {
     }
   };
   try {
-    const [events] = await c.query<RowDataPacket[]>(
-      'SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?',
-      [db],
-    );
-    for (const e of events) {
-      await c.query(`ALTER EVENT ${escapeId(e.EVENT_NAME)} DISABLE`).catch((err: { errno?: number }) => {
-        if (err.errno !== ER_EVENT_DOES_NOT_EXIST) throw err;
-      });
-    }
-    if (events.length === 0) return;
+    if ((await events()).length === 0) return;
     for (let round = 0; ; round++) {
-      const before = await executions();
+      for (const e of await events()) {
+        await c.query(`DROP EVENT ${escapeId(e)}`).catch((err: { errno?: number }) => {
+          if (err.errno !== ER_EVENT_DOES_NOT_EXIST) throw err;
+        });
+      }
       await quiet();
       await sleep(EVENT_SETTLE_MS);
-      if ((await executions()) === before && (await sessionsAtWork(c, db)) === 0) return;
-      if (round >= 10) throw new Error(`the EVENTs of ${db} still run after being disabled: ${await executions()}`);
+      const left = await events();
+      if (left.length === 0 && (await sessionsAtWork(c, db)) === 0) return;
+      if (round >= 10) throw new Error(`the EVENTs of ${db} are still there after being dropped: ${left.join(', ')}`);
     }
   } finally {
     await c.end();
   }
 }
 
-/** The server's answer to altering an event that ended (ON COMPLETION NOT PRESERVE drops it). */
+/** The server's answer to dropping an event that ended (ON COMPLETION NOT PRESERVE drops it). */
 const ER_EVENT_DOES_NOT_EXIST = 1539;
 /** Longer than the one-second period of the cases' EVENTs. */
 const EVENT_SETTLE_MS = 1_500;
