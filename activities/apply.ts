@@ -175,6 +175,7 @@ export async function drainBinlog(
       );
     const applier = new Applier(conn, input, plan, start, heartbeat, metrics, credentials, resumeLanes);
     applierRef = applier;
+    heartbeat.tellLagOf(applier);
     control.progress = () => ({ apply: applier.progress() });
     streamer = new BinlogStreamer({
       server: input.server,
@@ -228,7 +229,6 @@ export async function drainBinlog(
       }
       if (applier.shouldFlush()) await applier.flush();
       await applier.refreshBacklog();
-      await applier.publishLag();
       const now = applier.progress();
       metrics.applyLag(now.lagSeconds);
       // News: events applied, and lag in whole seconds (a lag that grows is worth telling).
@@ -252,6 +252,13 @@ export async function drainBinlog(
   }
 }
 
+/** Where the heartbeat's timer takes the applier's lag to tell the copy (see Heartbeat.tellLagOf). */
+interface LagSource {
+  /** The lag in ms if it is worth writing now, else undefined. */
+  lagToTell(): number | undefined;
+  lagTold(ms: number): void;
+}
+
 /**
  * gh-ost's heartbeat: the master's clock written to the changelog every
  * --heartbeat-interval-millis, on its own connection, outside the applier's transactions.
@@ -262,10 +269,14 @@ export async function drainBinlog(
  */
 class Heartbeat {
   private conn: Conn | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private writing = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** The connection's work in order: a heartbeat, a lag to tell. */
+  private queue: Promise<void> = Promise.resolve();
+  /** The kinds of work queued: a kind still queued from its last turn skips this one. */
+  private readonly queued = new Set<'beat' | 'lag'>();
   private offsetMs = 0;
   private offsetAt = 0;
+  private closed = false;
   constructor(
     private readonly input: MigrationInput,
     private readonly plan: TablePlan,
@@ -279,33 +290,64 @@ class Heartbeat {
 
   /** On its own timer: it must beat while copy and apply are throttled, or lag could never clear. */
   start(): this {
-    this.timer = setInterval(() => {
-      void this.write();
-    }, this.intervalMs);
+    this.timers.push(setInterval(() => this.enqueue('beat', (conn) => this.write(conn)), this.intervalMs));
     return this;
   }
 
-  private async write(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
-    try {
-      this.conn ??= await connect(applierOf(this.input, this.plan), this.credentials);
-      if (Date.now() - this.offsetAt >= 10_000) {
-        const sent = Date.now();
-        const [r] = await rows(this.conn, sql.serverClockMillis());
-        const received = Date.now();
-        this.offsetMs = Number(r.ms) - (sent + received) / 2;
-        this.offsetAt = received;
+  /**
+   * The applier's lag is told to the copy on this connection, on a timer of its own, not between
+   * the applier's batches: the applier's connection is busy for as long as a batch takes, and a
+   * batch that waits (on MariaDB, a copy chunk holds the ghost's AUTO-INC lock for its whole
+   * INSERT ... SELECT) left the copy reading the lag from before it, low, until it was over.
+   */
+  tellLagOf(source: LagSource): void {
+    this.timers.push(
+      setInterval(
+        () =>
+          this.enqueue('lag', async (conn) => {
+            const lag = source.lagToTell();
+            if (lag === undefined) return;
+            await exec(
+              conn,
+              sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.applyBehind, String(lag)),
+            );
+            source.lagTold(lag);
+          }),
+        LAG_PUBLISH_MS,
+      ),
+    );
+  }
+
+  private enqueue(kind: 'beat' | 'lag', work: (conn: Conn) => Promise<void>): void {
+    if (this.queued.has(kind)) return;
+    this.queued.add(kind);
+    this.queue = this.queue.then(async () => {
+      this.queued.delete(kind);
+      if (this.closed) return;
+      try {
+        this.conn ??= await connect(applierOf(this.input, this.plan), this.credentials);
+        // Closed while it connected: the connection must not outlive the activity.
+        if (this.closed) this.conn.destroy();
+        else await work(this.conn);
+      } catch {
+        // A missed heartbeat reads as lag, which throttles: the safe side. Reconnect next time.
+        this.conn?.destroy();
+        this.conn = undefined;
       }
-      const value = new Date(Date.now() + this.offsetMs).toISOString().replace('T', ' ').replace('Z', '');
-      await exec(this.conn, sql.writeHeartbeat(this.plan.database, this.plan.changelogTable, value));
-    } catch {
-      // A missed heartbeat reads as lag, which throttles: the safe side. Reconnect next time.
-      this.conn?.destroy();
-      this.conn = undefined;
-    } finally {
-      this.writing = false;
+    });
+  }
+
+  /** One heartbeat: the server's clock, measured against this worker's every 10 s. */
+  private async write(conn: Conn): Promise<void> {
+    if (Date.now() - this.offsetAt >= 10_000) {
+      const sent = Date.now();
+      const [r] = await rows(conn, sql.serverClockMillis());
+      const received = Date.now();
+      this.offsetMs = Number(r.ms) - (sent + received) / 2;
+      this.offsetAt = received;
     }
+    const value = new Date(Date.now() + this.offsetMs).toISOString().replace('T', ' ').replace('Z', '');
+    await exec(conn, sql.writeHeartbeat(this.plan.database, this.plan.changelogTable, value));
   }
 
   /** When, by this worker's clock, a heartbeat value was written (NaN: not one of ours). */
@@ -320,7 +362,8 @@ class Heartbeat {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
     this.conn?.destroy();
   }
 }
@@ -836,19 +879,20 @@ class Applier {
   private ungrouped = false;
 
   /**
-   * Tells the copy, through the changelog, how far behind the applier is (0: caught up): the
-   * copy sets its pace by it. Only a move of LAG_STEP_MS or more is written.
+   * How far behind the applier is, in ms (0: caught up), if the copy should be told now: the
+   * copy sets its pace by it (the heartbeat's timer writes it to the changelog). Only a move
+   * of LAG_STEP_MS or more is told, at most every LAG_PUBLISH_MS.
    */
-  async publishLag(): Promise<void> {
+  lagToTell(): number | undefined {
     const lagMs = Math.round(this.progress().lagSeconds * 1000);
     const value = lagMs < LAG_STEP_MS ? 0 : lagMs;
     if (Math.abs(value - this.publishedLagMs) < LAG_STEP_MS && (value === 0) === (this.publishedLagMs === 0)) return;
     if (Date.now() - this.publishedAt < LAG_PUBLISH_MS) return;
-    await exec(
-      this.conn,
-      sql.upsertChangelog(this.plan.database, this.plan.changelogTable, HINT.applyBehind, String(value)),
-    );
-    this.publishedLagMs = value;
+    return value;
+  }
+
+  lagTold(ms: number): void {
+    this.publishedLagMs = ms;
     this.publishedAt = Date.now();
   }
 
