@@ -503,6 +503,7 @@ class Applier {
   private appliedBeatAt = 0;
   /** When the newest heartbeat read from the stream was written (by this worker's clock). */
   private readBeatAt = 0;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly conn: Conn,
@@ -919,10 +920,16 @@ class Applier {
    * stream skips the copy's row events (another table) before they reach the queue, and it
    * empties too whenever the stream reads slower than the applier applies. Counted as caught
    * up, the lag read 0 for seconds and then 5 s at once on MariaDB at 75 % of the write ceiling,
-   * too late for the copy to yield.
+   * too late for the copy to yield. Before the stream has brought back any heartbeat, it has
+   * not reached the moment this applier started (the first is written an interval after): it
+   * is behind since then. (Counted from the events' timestamps, a backlog the applier started
+   * with read under a second, and the copy went on at full speed into a lag of 2 s on MariaDB
+   * at half the write ceiling.)
    */
   private lagSeconds(): number {
     const now = Date.now();
+    if (!this.readBeatAt && !this.appliedBeatAt)
+      return Math.max(0, now - this.startedAt - this.heartbeat.intervalMs - HEARTBEAT_ALLOWANCE_MS) / 1000;
     if (this.caughtUp && this.batch.length === 0) {
       if (!this.readBeatAt) return 0;
       return Math.max(0, now - this.readBeatAt - this.heartbeat.intervalMs - HEARTBEAT_ALLOWANCE_MS) / 1000;
