@@ -928,11 +928,10 @@ class Applier {
    */
   private lagSeconds(): number {
     const now = Date.now();
-    if (!this.readBeatAt && !this.appliedBeatAt)
-      return Math.max(0, now - this.startedAt - this.heartbeat.intervalMs - HEARTBEAT_ALLOWANCE_MS) / 1000;
-    if (this.caughtUp && this.batch.length === 0) {
-      if (!this.readBeatAt) return 0;
-      return Math.max(0, now - this.readBeatAt - this.heartbeat.intervalMs - HEARTBEAT_ALLOWANCE_MS) / 1000;
+    // (A heartbeat is applied only after it is read: no heartbeat read, none applied.)
+    if (!this.readBeatAt || (this.caughtUp && this.batch.length === 0)) {
+      const beatAt = this.readBeatAt || this.startedAt;
+      return Math.max(0, now - beatAt - this.heartbeat.intervalMs - HEARTBEAT_ALLOWANCE_MS) / 1000;
     }
     const since = this.appliedBeatAt || (this.lastEventTs ? this.lastEventTs + 999 : 0);
     return since ? Math.max(0, now - since) / 1000 : 0;

@@ -137,18 +137,20 @@ done
 echo "  the ten slowest files:"
 for server in $servers; do sed "s/^/$server\t/" "$work/$server/results.tsv" 2>/dev/null; done | sort -t$'\t' -k3,3nr | head -10 |
   awk -F'\t' '{printf "    %5d s  %s %s\n", $3, $1, $2}'
+failed_files=()
 for server in $servers; do
-  awk -F'\t' '$6 != 0 {print $1}' "$work/$server/results.tsv" 2>/dev/null | while read -r name; do
-    echo "==== $server: $name failed; its output:"
-    cat "$logs/$server/$name.log"
-  done
+  while read -r name; do failed_files+=("$server $name"); done < <(awk -F'\t' '$6 != 0 {print $1}' "$work/$server/results.tsv" 2>/dev/null)
+done
+for f in "${failed_files[@]}"; do
+  read -r server name <<<"$f"
+  echo "==== $server: $name failed; its output:"
+  cat "$logs/$server/$name.log"
 done
 # CI keeps only the output's tail: each failure in brief last, so that every one is seen there.
-for server in $servers; do
-  awk -F'\t' '$6 != 0 {print $1}' "$work/$server/results.tsv" 2>/dev/null | while read -r name; do
-    echo "==== in brief, $server $name:"
-    sed -n '/^✖ failing tests:/,$p' "$logs/$server/$name.log" | grep -v '^ *at ' | head -25
-  done
+for f in "${failed_files[@]}"; do
+  read -r server name <<<"$f"
+  echo "==== in brief, $server $name:"
+  sed -n '/^✖ failing tests:/,$p' "$logs/$server/$name.log" | grep -v '^ *at ' | head -25
 done
 echo "  whole suite: $(( $(date +%s) - started )) s"
 echo "suite: $total_pass passed, $total_fail failed, $total_skip skipped"

@@ -331,16 +331,17 @@ async function stopWrites(db: string): Promise<void> {
     }
   };
   try {
-    if ((await events()).length === 0) return;
+    let left = await events();
+    if (left.length === 0) return;
     for (let round = 0; ; round++) {
-      for (const e of await events()) {
+      for (const e of left) {
         await c.query(`DROP EVENT ${escapeId(e)}`).catch((err: { errno?: number }) => {
           if (err.errno !== ER_EVENT_DOES_NOT_EXIST) throw err;
         });
       }
       await quiet();
       await sleep(EVENT_SETTLE_MS);
-      const left = await events();
+      left = await events();
       if (left.length === 0 && (await sessionsAtWork(c, db)) === 0) return;
       if (round >= 10) throw new Error(`the EVENTs of ${db} are still there after being dropped: ${left.join(', ')}`);
     }
