@@ -69,8 +69,8 @@ const FLUSH_INTERVAL_MS = 100;
 const POSITION_CHECKPOINT_MS = { caughtUp: 200, behind: 1000 };
 /**
  * The applier's lag as the copy reads it (control/copy-pacer.ts): written when it moved by
- * LAG_STEP_MS since last written, or fell under it, and at most every LAG_PUBLISH_MS (each write
- * is a changelog row, and a binlog event).
+ * LAG_STEP_MS since last written, or fell under it, asked every LAG_PUBLISH_MS (each write is a
+ * changelog row, and a binlog event).
  */
 const LAG_STEP_MS = 50;
 /** A heartbeat's write and its way back through the binlog take up to this, past its interval. */
@@ -873,28 +873,25 @@ class Applier {
     for (const m of marker) await exec(this.conn, m);
   }
 
-  /** The lag last published for the copy (-1: none yet, what an earlier attempt left is stale), and when. */
+  /** The lag last published for the copy (-1: none yet, what an earlier attempt left is stale). */
   private publishedLagMs = -1;
-  private publishedAt = 0;
   /** The batch under way is applied update by update (a grouped UPDATE met a duplicate key). */
   private ungrouped = false;
 
   /**
    * How far behind the applier is, in ms (0: caught up), if the copy should be told now: the
    * copy sets its pace by it (the heartbeat's timer writes it to the changelog). Only a move
-   * of LAG_STEP_MS or more is told, at most every LAG_PUBLISH_MS.
+   * of LAG_STEP_MS or more is told; the heartbeat's timer asks every LAG_PUBLISH_MS.
    */
   lagToTell(): number | undefined {
     const lagMs = Math.round(this.progress().lagSeconds * 1000);
     const value = lagMs < LAG_STEP_MS ? 0 : lagMs;
     if (Math.abs(value - this.publishedLagMs) < LAG_STEP_MS && (value === 0) === (this.publishedLagMs === 0)) return;
-    if (Date.now() - this.publishedAt < LAG_PUBLISH_MS) return;
     return value;
   }
 
   lagTold(ms: number): void {
     this.publishedLagMs = ms;
-    this.publishedAt = Date.now();
   }
 
   async refreshBacklog(): Promise<void> {
