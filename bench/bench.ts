@@ -56,6 +56,8 @@ const LOAD_THREADS = 4;
 const FRACTIONS = list(arg('fractions', '25,50,75,90')).map(Number);
 const SOLO_THREADS = list(arg('solo-threads', '4,8,16')).map(Number);
 const SOLO_SECONDS = Number(arg('solo-seconds', '15'));
+/** The load, in percent of the solo maximum, under which the applier's cost is measured alone. */
+const APPLY_FRACTION = Number(arg('apply-fraction', '50'));
 const TOOLS_RUN = list(arg('tools', TOOLS.join(','))) as Tool[];
 for (const t of TOOLS_RUN) if (!TOOLS.includes(t)) throw new Error(`--tools takes ${TOOLS.join(', ')}, not ${t}`);
 const LARGE_TOOLS = list(arg('large-tools', 'revenant,gh-ost,alter-copy')) as Tool[];
@@ -227,7 +229,7 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
 
     // 4. Applying row events alone: the copy done, the cut-over postponed, half the ceiling's load.
     if (TOOLS_RUN.includes('revenant')) {
-      const rate = Math.round(result.soloMax / 2);
+      const rate = Math.round((result.soloMax * APPLY_FRACTION) / 100);
       result.applyCost = {
         rate,
         ...(await measureApplyCost(ctx, { rows: ROWS, rate, threads: result.soloThreads, seconds: 20 })),
