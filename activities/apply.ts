@@ -7,7 +7,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApplyProgress, BinlogPosition, BinlogRead, MigrationInput, TablePlan } from '../model/types';
-import { BinlogStreamer } from '../binlog/streamer';
+import { type BinlogSource, BinlogStreamer } from '../binlog/streamer';
+import { openBinlogReader } from '../binlog/threaded-reader';
 import { ControlReader, type WorkerServices } from '../control/live-settings';
 import { MigrationMetrics } from '../runtime/metrics';
 import { applierOf } from '../mysql/topology';
@@ -140,7 +141,7 @@ export async function drainBinlog(
   const reporter = ProgressReporter.forCurrentActivity(sink, plan.window !== undefined);
   const conn = await connect(applierOf(input, plan), credentials);
   const heartbeat = new Heartbeat(input, plan, credentials).start();
-  let streamer: BinlogStreamer | undefined;
+  let streamer: BinlogSource | undefined;
   let control: ControlReader | undefined;
   let applierRef: Applier | undefined;
   try {
@@ -177,7 +178,7 @@ export async function drainBinlog(
     applierRef = applier;
     heartbeat.tellLagOf(applier);
     control.progress = () => ({ apply: applier.progress() });
-    streamer = new BinlogStreamer({
+    streamer = openBinlogReader({
       server: input.server,
       credentials,
       from: start.value,

@@ -13,7 +13,15 @@ import type { GtidSet as GtidSetModel, MariadbGtidPosition as MariadbGtidPositio
 };
 
 export type StreamItem =
-  | { type: 'rows'; database: string; table: string; change: RowChange; timestamp: number }
+  | {
+      type: 'rows';
+      database: string;
+      table: string;
+      change: RowChange;
+      timestamp: number;
+      /** Binary JSON columns still as the server's bytes (StreamerOptions.jsonAsBytes): rebuildJson's to decode. */
+      jsonColumns?: string[];
+    }
   | { type: 'commit'; position: BinlogPosition; timestamp: number }
   | { type: 'ddl'; database: string; query: string; position: BinlogPosition; timestamp: number };
 
@@ -27,6 +35,22 @@ export interface StreamerOptions {
   approximateJson?: boolean;
   /** Pause reading when this many items wait unprocessed. */
   highWater?: number;
+  /**
+   * Leave binary JSON values as bytes, naming their columns in each rows item: the values
+   * SQL rebuilds (SqlExpression) cannot cross to another thread, so the reader's thread
+   * leaves them to the applier's (binlog/reader-thread.ts).
+   */
+  jsonAsBytes?: boolean;
+}
+
+/** A binlog read from a position: what the applier takes its items from. */
+export interface BinlogSource {
+  start(serverId: number): Promise<void>;
+  /** Takes up to `max` items, waiting at most `waitMs` for the first one. */
+  take(max: number, waitMs: number): Promise<StreamItem[]>;
+  /** Items read and not yet taken. */
+  readonly backlog: number;
+  stop(): void;
 }
 
 /**
@@ -64,9 +88,11 @@ function rawBytes(tableMap: { columns?: MappedColumn[] } | undefined): void {
   }
 }
 
-/** Binary JSON values of a rows event's images, as the SQL that rebuilds them. */
-function rebuildJson(rows: Row[] | { before: Row; after: Row }[], columns: MappedColumn[], approximate: boolean): void {
-  const names = columns.filter((c) => c.binaryJson).map((c) => c.name);
+/** The columns of a table map whose values are MySQL's binary JSON, read as bytes. */
+const binaryJsonColumns = (columns: MappedColumn[]): string[] => columns.filter((c) => c.binaryJson).map((c) => c.name);
+
+/** Binary JSON values (of columns `names`) of a rows event's images, as the SQL that rebuilds them. */
+export function rebuildJson(rows: Row[] | { before: Row; after: Row }[], names: string[], approximate: boolean): void {
   if (names.length === 0) return;
   const convert = (row: Row) => {
     for (const n of names) {
@@ -98,7 +124,7 @@ let MariadbGtidPosition: typeof MariadbGtidPositionModel;
 const COMMIT_QUERY = /^\s*(COMMIT|XA\s+COMMIT)\b/i;
 const DDL_QUERY = /^\s*(ALTER|RENAME|DROP|TRUNCATE|CREATE|OPTIMIZE|REPAIR)\b/i;
 
-export class BinlogStreamer {
+export class BinlogStreamer implements BinlogSource {
   // biome-ignore lint/suspicious/noExplicitAny: zongji's typings lack the mysql2 connection it reads from (paused for backpressure).
   private zongji: any;
   private readonly queue: StreamItem[] = [];
@@ -182,11 +208,14 @@ export class BinlogStreamer {
       rawBytes(e.tableMap[e.tableId]);
     } else if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
       const tm = e.tableMap[e.tableId];
-      try {
-        rebuildJson(e.rows, tm.columns ?? [], this.opts.approximateJson ?? false);
-      } catch (err) {
-        this.fail(err as Error);
-        return;
+      const json = binaryJsonColumns(tm.columns ?? []);
+      if (!this.opts.jsonAsBytes) {
+        try {
+          rebuildJson(e.rows, json, this.opts.approximateJson ?? false);
+        } catch (err) {
+          this.fail(err as Error);
+          return;
+        }
       }
       const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
       this.push({
@@ -195,6 +224,7 @@ export class BinlogStreamer {
         table: tm.tableName,
         change: { kind, rows: e.rows as Row[] } as RowChange,
         timestamp,
+        ...(this.opts.jsonAsBytes && json.length ? { jsonColumns: json } : {}),
       });
     } else if (name === 'xid') {
       this.push({ type: 'commit', position: this.position(), timestamp });
@@ -226,7 +256,6 @@ export class BinlogStreamer {
     w?.();
   }
 
-  /** Takes up to `max` items, waiting at most `waitMs` for the first one. */
   async take(max: number, waitMs: number): Promise<StreamItem[]> {
     if (this.failure) throw this.failure;
     if (this.queue.length === 0) {

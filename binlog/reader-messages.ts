@@ -1,0 +1,73 @@
+// What the binlog reader's thread and the applier's thread say to each other. A message is
+// copied between them by the structured clone algorithm, which keeps plain data only: a
+// Buffer arrives as a bare Uint8Array, an Error as an Error without mysql2's fields (its
+// errno and code decide whether the activity retries). Both are put back here.
+import type { BinlogPosition, ServerRef } from '../model/types';
+import type { Credentials } from '../mysql/credentials';
+import type { Row } from './row-events';
+import type { StreamItem } from './streamer';
+
+export interface ReaderThreadData {
+  server: ServerRef;
+  /** The server's login, resolved by the worker's config for this server only. */
+  credentials: Credentials;
+  from: BinlogPosition;
+  tables: Record<string, string[]>;
+  approximateJson?: boolean;
+  serverId: number;
+}
+
+export type FromReader =
+  | { type: 'ready' }
+  | { type: 'items'; items: StreamItem[]; backlog: number }
+  | { type: 'error'; error: ErrorShape };
+
+export type ToReader = { type: 'taken'; count: number } | { type: 'stop' };
+
+/** An error's message and the fields mysql2 and Node give it. */
+export interface ErrorShape {
+  message: string;
+  name?: string;
+  code?: string;
+  errno?: number;
+  sqlState?: string;
+  sqlMessage?: string;
+  fatal?: boolean;
+}
+
+const ERROR_FIELDS = ['code', 'errno', 'sqlState', 'sqlMessage', 'fatal'] as const;
+
+export function shapeOfError(e: unknown): ErrorShape {
+  if (!(e instanceof Error)) return { message: String(e) };
+  const shape: ErrorShape = { message: e.message, name: e.name };
+  const fields = e as unknown as Record<string, unknown>;
+  for (const f of ERROR_FIELDS) if (fields[f] !== undefined) Object.assign(shape, { [f]: fields[f] });
+  return shape;
+}
+
+/** The error again, with mysql2's fields where it had them. */
+export function errorOf(shape: ErrorShape): Error {
+  const e = new Error(shape.message);
+  if (shape.name) e.name = shape.name;
+  for (const f of ERROR_FIELDS) if (shape[f] !== undefined) Object.assign(e, { [f]: shape[f] });
+  return e;
+}
+
+function restoreRow(row: Row): void {
+  for (const k in row) {
+    const v = row[k];
+    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) row[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+}
+
+/** The Buffers of a rows item's images, which arrived as Uint8Arrays. */
+export function restoreBuffers(item: StreamItem): void {
+  if (item.type !== 'rows') return;
+  for (const r of item.change.rows as (Row | { before: Row; after: Row })[]) {
+    if (item.change.kind === 'update') {
+      const u = r as { before: Row; after: Row };
+      restoreRow(u.before);
+      restoreRow(u.after);
+    } else restoreRow(r as Row);
+  }
+}

@@ -1,0 +1,105 @@
+// The binlog read on a thread of its own (binlog/threaded-reader.ts) hands the applier exactly
+// what the reader on the applier's own thread does: for the same stretch of binlog, with the
+// kinds of value that cross threads badly (BLOBs and binary strings, which arrive as bare byte
+// arrays; MySQL's binary JSON, rebuilt as SQL on the applier's side; BIT, DECIMAL, temporal,
+// latin1 text, NULL), the items are equal one for one. Stopped, its thread ends and its
+// connection leaves the server.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { RowDataPacket } from 'mysql2';
+import { BinlogStreamer, type BinlogSource, type StreamItem } from '../../binlog/streamer';
+import { readerThreadsInUse, ThreadedReader } from '../../binlog/threaded-reader';
+import { credentialsFromEnvironment } from '../../mysql/credentials';
+import { SqlExpression } from '../../mysql/statements';
+import { admin, binlogPosition, freshDatabase, IS_MYSQL, SERVER } from '../support/helpers';
+import { sleep } from '../support/wait';
+
+const DB = 'rv_reader';
+const credentials = credentialsFromEnvironment({
+  REVENANT_MYSQL_PASSWORD: 'revenant',
+  REVENANT_MYSQL_GET_SERVER_PUBLIC_KEY: '1',
+  REVENANT_MYSQL_SSL_DIRS: process.env.REVENANT_MYSQL_SSL_DIRS,
+});
+let conn: Awaited<ReturnType<typeof admin>>;
+before(async () => {
+  await freshDatabase(DB);
+  conn = await admin(DB);
+});
+after(async () => {
+  await conn?.end();
+});
+
+/** Items of `reader` until the `commits`th commit, then stops it. */
+async function readAll(reader: BinlogSource, commits: number): Promise<StreamItem[]> {
+  const items: StreamItem[] = [];
+  const deadline = Date.now() + 30_000;
+  try {
+    await reader.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    while (items.filter((i) => i.type === 'commit').length < commits) {
+      assert.ok(Date.now() < deadline, `read ${items.length} items in 30 s, not yet ${commits} commits`);
+      items.push(...(await reader.take(1000, 200)));
+    }
+  } finally {
+    reader.stop();
+  }
+  return items;
+}
+
+test('the reader on its own thread hands over what the reader on the applier’s thread does, and ends with stop', async () => {
+  await conn.query(`CREATE TABLE t (
+    id INT PRIMARY KEY,
+    blob_value BLOB,
+    bin VARBINARY(16),
+    doc JSON,
+    bits BIT(12),
+    amount DECIMAL(20,6),
+    at DATETIME(3),
+    latin VARCHAR(40) CHARACTER SET latin1,
+    note TEXT
+  )`);
+  const from = await binlogPosition();
+  const doc = IS_MYSQL ? '{"a": [1, 2.0, "x"], "b": {"c": null}}' : '{"a": 1}';
+  // MariaDB's JSON is text: no CAST to it.
+  const json = IS_MYSQL ? 'CAST(? AS JSON)' : '?';
+  for (let i = 1; i <= 200; i++) {
+    await conn.query(`INSERT INTO t VALUES (?, ?, ?, ${json}, b'101010101010', ?, ?, ?, ?)`, [
+      i,
+      Buffer.from([0, i % 256, 255, 10]),
+      Buffer.from([i % 256, 0]),
+      doc,
+      `${i}.123456`,
+      '2026-12-04 10:11:12.345',
+      'café ß',
+      i % 3 ? `note ${i}` : null,
+    ]);
+  }
+  await conn.query("UPDATE t SET blob_value = x'00ff', note = NULL WHERE id <= 50");
+  await conn.query('DELETE FROM t WHERE id > 180');
+  const commits = 202;
+  const opts = { server: SERVER, credentials, from, tables: { [DB]: ['t'] } };
+  const inline = await readAll(new BinlogStreamer(opts), commits);
+  const threaded = await readAll(new ThreadedReader(opts), commits);
+
+  assert.equal(threaded.length, inline.length);
+  assert.deepEqual(threaded, inline, 'the same items, values and positions');
+  const rows = threaded.filter((i) => i.type === 'rows');
+  const changed = rows.map((i) => (i.type === 'rows' ? i.change.rows.length : 0)).reduce((a, b) => a + b, 0);
+  assert.equal(changed, 200 + 50 + 20, 'rows inserted, updated and deleted');
+  const first = rows[0].type === 'rows' && rows[0].change.kind === 'insert' ? rows[0].change.rows[0] : {};
+  assert.ok(Buffer.isBuffer(first.blob_value) && Buffer.isBuffer(first.bin), 'BLOB and VARBINARY values are Buffers');
+  if (IS_MYSQL) assert.ok(first.doc instanceof SqlExpression, "MySQL's binary JSON is rebuilt as SQL");
+
+  // Stopped: the thread ends, and the server has no binlog dump of this reader left.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [dumps] = await conn.query<RowDataPacket[]>(
+      "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'revenant' AND COMMAND LIKE 'Binlog Dump%'",
+    );
+    if (readerThreadsInUse() === 0 && dumps.length === 0) break;
+    assert.ok(
+      Date.now() < deadline,
+      `10 s after stop: ${readerThreadsInUse()} reader thread(s), ${dumps.length} dump(s)`,
+    );
+    await sleep(100);
+  }
+});
