@@ -56,6 +56,12 @@ const LOAD_THREADS = 4;
 const FRACTIONS = list(arg('fractions', '25,50,75,90')).map(Number);
 const SOLO_THREADS = list(arg('solo-threads', '4,8,16')).map(Number);
 const SOLO_SECONDS = Number(arg('solo-seconds', '15'));
+/**
+ * --solo-max N: take N tx/s for sysbench's solo maximum, not measured (at --solo-threads' first
+ * count): runs of two builds compared at the same rates, which a measured maximum moves by a
+ * third from one run to the next on the benchmark machine.
+ */
+const SOLO_MAX_GIVEN = Number(arg('solo-max', '0'));
 /** The load, in percent of the solo maximum, under which the applier's cost is measured alone. */
 const APPLY_FRACTION = Number(arg('apply-fraction', '50'));
 const TOOLS_RUN = list(arg('tools', TOOLS.join(','))) as Tool[];
@@ -164,7 +170,11 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     result.tableMb = await server.tableMb();
 
     // 1. The most this machine takes: sysbench alone, unthrottled, at a few thread counts.
-    for (const threads of SOLO_THREADS) {
+    if (SOLO_MAX_GIVEN > 0) {
+      result.solo.push({ threads: SOLO_THREADS[0], rate: SOLO_MAX_GIVEN });
+      console.log(`bench: sysbench alone taken as ${SOLO_MAX_GIVEN} tx/s (--solo-max), not measured`);
+    }
+    for (const threads of SOLO_MAX_GIVEN > 0 ? [] : SOLO_THREADS) {
       const rate = await soloRate(server, ROWS, threads, SOLO_SECONDS);
       result.solo.push({ threads, rate });
       console.log(`bench: sysbench alone, ${threads} threads: ${rate.toFixed(0)} tx/s`);
