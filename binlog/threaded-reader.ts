@@ -53,6 +53,8 @@ export class ThreadedReader implements BinlogSource {
     };
     const thread = new Worker(join(__dirname, 'reader-thread.js'), { workerData: data });
     readerThreads++;
+    // The reader never keeps the worker's process alive: a worker shutting down exits with it.
+    thread.unref();
     this.thread = thread;
     return new Promise<void>((resolve, reject) => {
       const failed = (e: Error) => {
@@ -141,7 +143,6 @@ export class ThreadedReader implements BinlogSource {
     this.stopped = true;
     const thread = this.thread;
     if (!thread) return;
-    thread.unref();
     // The thread closes its connection and ends; one that does not within a second is ended.
     setTimeout(() => void thread.terminate(), 1000).unref();
   }
