@@ -7,6 +7,7 @@ import type { CredentialResolver } from '../mysql/credentials';
 import { connectionOptions } from '../mysql/connection';
 import { decodeBinaryJson, jsonValueSql, UnrepresentableJson } from './mysql-json';
 import { fastLatin1 } from './latin1';
+import { ItemQueue } from './item-queue';
 import type { Row, RowChange } from './row-events';
 import type { GtidSet as GtidSetModel, MariadbGtidPosition as MariadbGtidPositionModel } from '@vlasky/zongji' with {
   'resolution-mode': 'import',
@@ -127,9 +128,7 @@ const DDL_QUERY = /^\s*(ALTER|RENAME|DROP|TRUNCATE|CREATE|OPTIMIZE|REPAIR)\b/i;
 export class BinlogStreamer implements BinlogSource {
   // biome-ignore lint/suspicious/noExplicitAny: zongji's typings lack the mysql2 connection it reads from (paused for backpressure).
   private zongji: any;
-  private readonly queue: StreamItem[] = [];
-  private waiter: (() => void) | null = null;
-  private failure: Error | null = null;
+  private readonly queue = new ItemQueue<StreamItem>();
   private paused = false;
 
   constructor(private readonly opts: StreamerOptions) {}
@@ -242,36 +241,14 @@ export class BinlogStreamer implements BinlogSource {
       this.paused = true;
       this.zongji.connection.pause();
     }
-    this.wake();
   }
 
   private fail(err: Error): void {
-    this.failure ??= err;
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
+    this.queue.fail(err);
   }
 
   async take(max: number, waitMs: number): Promise<StreamItem[]> {
-    if (this.failure) throw this.failure;
-    if (this.queue.length === 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.waiter = null;
-          resolve();
-        }, waitMs);
-        this.waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      if (this.failure) throw this.failure;
-    }
-    const items = this.queue.splice(0, max);
+    const items = await this.queue.take(max, waitMs);
     if (this.paused && this.queue.length < (this.opts.highWater ?? HIGH_WATER) / 4) {
       this.paused = false;
       this.zongji?.connection?.resume();

@@ -4,6 +4,7 @@
 // the worker has two threads where the server's many threads share the cores.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ItemQueue } from './item-queue';
 import { errorOf, type FromReader, type ReaderThreadData, restoreBuffers, type ToReader } from './reader-messages';
 import { type BinlogSource, BinlogStreamer, rebuildJson, type StreamerOptions, type StreamItem } from './streamer';
 
@@ -33,9 +34,7 @@ export function openBinlogReader(opts: StreamerOptions): BinlogSource {
 
 export class ThreadedReader implements BinlogSource {
   private thread: Worker | undefined;
-  private readonly queue: StreamItem[] = [];
-  private waiter: (() => void) | null = null;
-  private failure: Error | null = null;
+  private readonly queue = new ItemQueue<StreamItem>();
   /** Items the thread had read and not yet sent, when it last sent. */
   private threadBacklog = 0;
   private stopped = false;
@@ -58,7 +57,7 @@ export class ThreadedReader implements BinlogSource {
     this.thread = thread;
     return new Promise<void>((resolve, reject) => {
       const failed = (e: Error) => {
-        this.fail(e);
+        this.queue.fail(e);
         reject(e);
       };
       thread.on('message', (m: FromReader) => {
@@ -86,21 +85,8 @@ export class ThreadedReader implements BinlogSource {
         this.queue.push(item);
       }
     } catch (e) {
-      this.fail(e as Error);
-      return;
+      this.queue.fail(e as Error);
     }
-    this.wake();
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
   }
 
   private tell(m: ToReader): void {
@@ -108,21 +94,7 @@ export class ThreadedReader implements BinlogSource {
   }
 
   async take(max: number, waitMs: number): Promise<StreamItem[]> {
-    if (this.failure) throw this.failure;
-    if (this.queue.length === 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.waiter = null;
-          resolve();
-        }, waitMs);
-        this.waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      if (this.failure) throw this.failure;
-    }
-    const items = this.queue.splice(0, max);
+    const items = await this.queue.take(max, waitMs);
     if (items.length) this.tell({ type: 'taken', count: items.length });
     return items;
   }
