@@ -36,6 +36,7 @@ import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } fr
 import { fileAndNotices, workerLogFile } from './worker-log';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
+import { sendUpdate } from './updates';
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -344,9 +345,11 @@ async function fleetControl(
           throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 --fleet NAME');
         const change = settingsChange(assignments);
         try {
-          const settings = await handle.executeUpdate(fleetSetUpdate, {
-            args: [change],
-          });
+          const settings = await sendUpdate(() =>
+            handle.executeUpdate(fleetSetUpdate, {
+              args: [change],
+            }),
+          );
           print(`revenant: the fleet ${name} and its running targets take: ${JSON.stringify(settings)}`);
         } catch (e) {
           print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
@@ -356,13 +359,13 @@ async function fleetControl(
       }
       case 'abort':
         print(
-          `revenant: ${await handle.executeUpdate(fleetAbortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] })}`,
+          `revenant: ${await sendUpdate(() => handle.executeUpdate(fleetAbortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] }))}`,
         );
         break;
       case 'revert':
         // A cut-over together (--alter-table, or --cut-over together on one server): every table back in one RENAME.
         try {
-          print(`revenant: ${await handle.executeUpdate(fleetRevertUpdate)}`);
+          print(`revenant: ${await sendUpdate(() => handle.executeUpdate(fleetRevertUpdate))}`);
         } catch (e) {
           print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
           return 2;
@@ -609,13 +612,15 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         break;
       case 'abort':
         print(
-          `revenant: ${await handle.executeUpdate(abortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] })}`,
+          `revenant: ${await sendUpdate(() => handle.executeUpdate(abortUpdate, { args: [{ cleanup: flags.values.cleanup === true }] }))}`,
         );
         break;
       case 'revert':
       case 'finalize':
         try {
-          print(`revenant: ${await handle.executeUpdate(cmd === 'revert' ? revertUpdate : finalizeUpdate)}`);
+          print(
+            `revenant: ${await sendUpdate(() => handle.executeUpdate(cmd === 'revert' ? revertUpdate : finalizeUpdate))}`,
+          );
         } catch (e) {
           print(`revenant: ${cmd} refused: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
           return 2;
@@ -625,7 +630,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
         if (assignments.length === 0) throw new UsageError('set needs KEY=VALUE, e.g. revenant set chunk-size=500 …');
         const change = settingsChange(assignments);
         try {
-          const settings = await handle.executeUpdate(setUpdate, { args: [change] });
+          const settings = await sendUpdate(() => handle.executeUpdate(setUpdate, { args: [change] }));
           print(`revenant: settings in force: ${settingsLine({ settings } as MigrationStatus)}`);
         } catch (e) {
           print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);

@@ -9,6 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { SETTING_TABLE, settingValueText, type SettingField } from '../model/settings';
 import type { MigrationStatus } from '../model/types';
 import { UsageError, type ServeOptions } from './flags';
+import { sendUpdate } from './updates';
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { abortUpdate, cutOverSignal, pauseSignal, resumeSignal, setUpdate, statusQuery } from '../model/messages';
 
@@ -163,7 +164,7 @@ export class InteractiveServer {
     if (setting) {
       if (question) return `${settingValueText((await this.status()).settings, setting)}\n`;
       try {
-        await this.handle.executeUpdate(setUpdate, { args: [{ [command]: arg }] });
+        await sendUpdate(() => this.handle.executeUpdate(setUpdate, { args: [{ [command]: arg }] }));
       } catch (e) {
         throw new CommandError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
       }
@@ -214,7 +215,7 @@ export class InteractiveServer {
       }
       case 'panic':
         named('panic', this.opts.namedPanic);
-        await this.handle.executeUpdate(abortUpdate, { args: [{ cleanup: false }] });
+        await sendUpdate(() => this.handle.executeUpdate(abortUpdate, { args: [{ cleanup: false }] }));
         throw new CommandError(
           "user commanded 'panic'. The migration will be aborted without cleanup: the ghost table, changelog and checkpoint are kept (--resurrect continues it; or drop them before trying again)",
         );
