@@ -17,12 +17,18 @@ export interface ReaderThreadData {
   serverId: number;
 }
 
+/** Every message names its session: one migration's read, on a thread that reads one at a time and outlives them. */
 export type FromReader =
-  | { type: 'ready' }
-  | { type: 'items'; items: StreamItem[]; backlog: number }
-  | { type: 'error'; error: ErrorShape };
+  | { type: 'ready'; session: number }
+  | { type: 'items'; session: number; items: StreamItem[]; backlog: number }
+  | { type: 'error'; session: number; error: ErrorShape }
+  /** The session's connection is closed: the thread may read for another. */
+  | { type: 'closed'; session: number };
 
-export type ToReader = { type: 'taken'; count: number } | { type: 'stop' };
+export type ToReader =
+  | { type: 'open'; session: number; data: ReaderThreadData }
+  | { type: 'taken'; session: number; count: number }
+  | { type: 'stop'; session: number };
 
 /** An error's message and the fields mysql2 and Node give it. */
 export interface ErrorShape {

@@ -1,7 +1,8 @@
 // The binlog read on a thread of its own (binlog/reader-thread.ts), taken from here as from the
 // streamer itself. Decoding and applying then go on at once: on a server with cores to spare
 // the reader decodes the next events while the applier's statements run, and on a busy one
-// the worker has two threads where the server's many threads share the cores.
+// the worker has two threads where the server's many threads share the cores. The threads
+// stay between reads, idle, so that a migration's reader starts warm.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ItemQueue } from './item-queue';
@@ -9,12 +10,13 @@ import { errorOf, type FromReader, type ReaderThreadData, restoreBuffers, type T
 import { type BinlogSource, BinlogStreamer, rebuildJson, type StreamerOptions, type StreamItem } from './streamer';
 
 /**
- * Readers on threads of their own, at most, in one worker: each thread costs a V8 heap (about
- * 10 MB), and a worker that runs a fleet's migrations at once reads the rest on the applier's
- * thread. REVENANT_BINLOG_READER_THREADS sets it (0: every reader on its applier's thread).
+ * Reader threads, at most, in one worker: each costs a V8 heap (about 10 MB loaded), and a
+ * worker that runs a fleet's migrations at once reads the rest on the applier's thread.
+ * REVENANT_BINLOG_READER_THREADS sets it (0: every reader on its applier's thread).
  */
 const MAX_READER_THREADS = readerThreadsAllowed(process.env.REVENANT_BINLOG_READER_THREADS);
-let readerThreads = 0;
+/** How long a stopped read may take to close its connection before its thread is ended instead. */
+const CLOSE_WAIT_MS = 2_000;
 
 function readerThreadsAllowed(setting: string | undefined): number {
   if (setting === undefined || setting === '') return 4;
@@ -24,20 +26,49 @@ function readerThreadsAllowed(setting: string | undefined): number {
   return n;
 }
 
-/** Readers on threads of their own now (their threads not yet ended). */
-export const readerThreadsInUse = (): number => readerThreads;
+/** The worker's reader threads: each reads one migration's binlog at a time, and waits idle between. */
+const threads = new Set<Worker>();
+const idle: Worker[] = [];
+let sessions = 0;
+
+function spawnThread(): Worker {
+  const thread = new Worker(join(__dirname, 'reader-thread.js'));
+  // A reader thread never keeps the worker's process alive: a worker shutting down exits with it.
+  thread.unref();
+  threads.add(thread);
+  thread.on('exit', () => {
+    threads.delete(thread);
+    const i = idle.indexOf(thread);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  // An idle thread's failure ends it (its 'exit' follows); a reading one's is its reader's.
+  thread.on('error', () => {});
+  return thread;
+}
+
+/** One reader thread started ahead (the worker's start), its code loaded before the first migration needs it. */
+export function warmBinlogReader(): void {
+  if (MAX_READER_THREADS > 0 && threads.size === 0) idle.push(spawnThread());
+}
+
+/** The worker's reader threads now: all of them, and those idle. */
+export const readerThreads = (): { live: number; idle: number } => ({ live: threads.size, idle: idle.length });
 
 /** A reader of the binlog from `opts.from`: on a thread of its own while the worker has one to spare. */
 export function openBinlogReader(opts: StreamerOptions): BinlogSource {
-  return readerThreads < MAX_READER_THREADS ? new ThreadedReader(opts) : new BinlogStreamer(opts);
+  return idle.length > 0 || threads.size < MAX_READER_THREADS ? new ThreadedReader(opts) : new BinlogStreamer(opts);
 }
 
 export class ThreadedReader implements BinlogSource {
   private thread: Worker | undefined;
+  private readonly session = ++sessions;
   private readonly queue = new ItemQueue<StreamItem>();
   /** Items the thread had read and not yet sent, when it last sent. */
   private threadBacklog = 0;
   private stopped = false;
+  /** The thread said this read's connection is closed (and took the thread back for others). */
+  private wasClosed = false;
+  private detach: () => void = () => {};
 
   constructor(private readonly opts: StreamerOptions) {}
 
@@ -50,26 +81,33 @@ export class ThreadedReader implements BinlogSource {
       approximateJson: this.opts.approximateJson,
       serverId,
     };
-    const thread = new Worker(join(__dirname, 'reader-thread.js'), { workerData: data });
-    readerThreads++;
-    // The reader never keeps the worker's process alive: a worker shutting down exits with it.
-    thread.unref();
+    const thread = idle.pop() ?? spawnThread();
     this.thread = thread;
     return new Promise<void>((resolve, reject) => {
       const failed = (e: Error) => {
         this.queue.fail(e);
         reject(e);
       };
-      thread.on('message', (m: FromReader) => {
+      const onMessage = (m: FromReader) => {
+        if (m.session !== this.session) return;
         if (m.type === 'ready') resolve();
         else if (m.type === 'items') this.received(m.items, m.backlog);
-        else failed(errorOf(m.error));
-      });
-      thread.on('error', failed);
-      thread.on('exit', (code) => {
-        this.released();
+        else if (m.type === 'error') failed(errorOf(m.error));
+        else this.closed(thread);
+      };
+      const onExit = (code: number) => {
+        this.detach();
         if (!this.stopped) failed(new Error(`the binlog reader's thread ended (exit code ${code})`));
-      });
+      };
+      thread.on('message', onMessage);
+      thread.on('error', failed);
+      thread.on('exit', onExit);
+      this.detach = () => {
+        thread.off('message', onMessage);
+        thread.off('error', failed);
+        thread.off('exit', onExit);
+      };
+      thread.postMessage({ type: 'open', session: this.session, data } satisfies ToReader);
     });
   }
 
@@ -89,13 +127,20 @@ export class ThreadedReader implements BinlogSource {
     }
   }
 
+  /** The session's connection is closed: the thread goes back to wait for the next read. */
+  private closed(thread: Worker): void {
+    this.wasClosed = true;
+    this.detach();
+    if (threads.has(thread)) idle.push(thread);
+  }
+
   private tell(m: ToReader): void {
     if (!this.stopped) this.thread?.postMessage(m);
   }
 
   async take(max: number, waitMs: number): Promise<StreamItem[]> {
     const items = await this.queue.take(max, waitMs);
-    if (items.length) this.tell({ type: 'taken', count: items.length });
+    if (items.length) this.tell({ type: 'taken', session: this.session, count: items.length });
     return items;
   }
 
@@ -103,19 +148,15 @@ export class ThreadedReader implements BinlogSource {
     return this.queue.length + this.threadBacklog;
   }
 
-  private released(): void {
-    if (!this.thread) return;
-    this.thread = undefined;
-    readerThreads--;
-  }
-
   stop(): void {
     if (this.stopped) return;
-    this.tell({ type: 'stop' });
+    this.tell({ type: 'stop', session: this.session });
     this.stopped = true;
     const thread = this.thread;
     if (!thread) return;
-    // The thread closes its connection and ends; one that does not within a second is ended.
-    setTimeout(() => void thread.terminate(), 1000).unref();
+    // A read that has not closed its connection by then is ended with its thread.
+    setTimeout(() => {
+      if (!this.wasClosed) void thread.terminate();
+    }, CLOSE_WAIT_MS).unref();
   }
 }

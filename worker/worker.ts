@@ -6,6 +6,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
+import { warmBinlogReader } from '../binlog/threaded-reader';
 import { keepAlive } from './keep-alive';
 import { credentialsFromEnvironment, describeServersAllowed, type CredentialResolver } from '../mysql/credentials';
 import type { ProgressSink } from '../runtime/progress';
@@ -62,6 +63,8 @@ export async function createWorker(cfg: WorkerConfig): Promise<{ worker: Worker;
     ),
   );
   const control = controlSource.read;
+  // A binlog reader's thread, its code loaded before the first migration's applier needs it.
+  warmBinlogReader();
   const worker = await Worker.create({
     connection,
     namespace,

@@ -2,13 +2,13 @@
 // what the reader on the applier's own thread does: for the same stretch of binlog, with the
 // kinds of value that cross threads badly (BLOBs and binary strings, which arrive as bare byte
 // arrays; MySQL's binary JSON, rebuilt as SQL on the applier's side; BIT, DECIMAL, temporal,
-// latin1 text, NULL), the items are equal one for one. Stopped, its thread ends and its
-// connection leaves the server.
+// latin1 text, NULL), the items are equal one for one. Stopped, its connection leaves the
+// server and its thread waits idle; the next read takes that thread and reads the same.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RowDataPacket } from 'mysql2';
 import { BinlogStreamer, type BinlogSource, type StreamItem } from '../../binlog/streamer';
-import { readerThreadsInUse, ThreadedReader } from '../../binlog/threaded-reader';
+import { readerThreads, ThreadedReader } from '../../binlog/threaded-reader';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { SqlExpression } from '../../mysql/statements';
 import { admin, binlogPosition, freshDatabase, IS_MYSQL, SERVER } from '../support/helpers';
@@ -45,7 +45,7 @@ async function readAll(reader: BinlogSource, commits: number): Promise<StreamIte
   return items;
 }
 
-test('the reader on its own thread hands over what the reader on the applier’s thread does, and ends with stop', async () => {
+test('the reader on its own thread hands over what the reader on the applier’s thread does, and again once idle', async () => {
   await conn.query(`CREATE TABLE t (
     id INT PRIMARY KEY,
     blob_value BLOB,
@@ -89,17 +89,29 @@ test('the reader on its own thread hands over what the reader on the applier’s
   assert.ok(Buffer.isBuffer(first.blob_value) && Buffer.isBuffer(first.bin), 'BLOB and VARBINARY values are Buffers');
   if (IS_MYSQL) assert.ok(first.doc instanceof SqlExpression, "MySQL's binary JSON is rebuilt as SQL");
 
-  // Stopped: the thread ends, and the server has no binlog dump of this reader left.
+  // Stopped: the thread goes back to wait idle, and the server has no binlog dump of it left.
+  await stoppedReading();
+  const { live } = readerThreads();
+  assert.equal(live, 1, 'one reader thread');
+  // The next read takes the same thread, and reads the same.
+  assert.deepEqual(await readAll(new ThreadedReader(opts), commits), inline, 'the same items from the thread again');
+  await stoppedReading();
+  assert.equal(readerThreads().live, live, 'no new thread for the second read');
+});
+
+/** Every reader thread idle, and no binlog dump of the test's user left on the server, within 10 s. */
+async function stoppedReading(): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const [dumps] = await conn.query<RowDataPacket[]>(
       "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'revenant' AND COMMAND LIKE 'Binlog Dump%'",
     );
-    if (readerThreadsInUse() === 0 && dumps.length === 0) break;
+    const { live, idle } = readerThreads();
+    if (idle === live && dumps.length === 0) return;
     assert.ok(
       Date.now() < deadline,
-      `10 s after stop: ${readerThreadsInUse()} reader thread(s), ${dumps.length} dump(s)`,
+      `10 s after stop: ${live - idle} reader thread(s) still reading, ${dumps.length} dump(s)`,
     );
     await sleep(100);
   }
-});
+}
