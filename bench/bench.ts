@@ -173,11 +173,12 @@ async function benchServer(kind: ServerKind, client: Client): Promise<ServerResu
     if (SOLO_MAX_GIVEN > 0) {
       result.solo.push({ threads: SOLO_THREADS[0], rate: SOLO_MAX_GIVEN });
       console.log(`bench: sysbench alone taken as ${SOLO_MAX_GIVEN} tx/s (--solo-max), not measured`);
-    }
-    for (const threads of SOLO_MAX_GIVEN > 0 ? [] : SOLO_THREADS) {
-      const rate = await soloRate(server, ROWS, threads, SOLO_SECONDS);
-      result.solo.push({ threads, rate });
-      console.log(`bench: sysbench alone, ${threads} threads: ${rate.toFixed(0)} tx/s`);
+    } else {
+      for (const threads of SOLO_THREADS) {
+        const rate = await soloRate(server, ROWS, threads, SOLO_SECONDS);
+        result.solo.push({ threads, rate });
+        console.log(`bench: sysbench alone, ${threads} threads: ${rate.toFixed(0)} tx/s`);
+      }
     }
     const best = result.solo.reduce((a, b) => (b.rate > a.rate ? b : a), result.solo[0]);
     result.soloMax = best?.rate ?? NaN;

@@ -69,11 +69,11 @@ function restoreRow(row: Row): void {
 /** The Buffers of a rows item's images, which arrived as Uint8Arrays. */
 export function restoreBuffers(item: StreamItem): void {
   if (item.type !== 'rows') return;
-  for (const r of item.change.rows as (Row | { before: Row; after: Row })[]) {
-    if (item.change.kind === 'update') {
-      const u = r as { before: Row; after: Row };
+  const { change } = item;
+  if (change.kind === 'update') {
+    for (const u of change.rows) {
       restoreRow(u.before);
       restoreRow(u.after);
-    } else restoreRow(r as Row);
-  }
+    }
+  } else for (const r of change.rows) restoreRow(r);
 }

@@ -14,7 +14,6 @@ const IN_FLIGHT = 5_000;
 
 interface Session {
   id: number;
-  streamer: BinlogStreamer;
   inFlight: number;
   stopped: boolean;
   /** Wakes the read loop: items were taken, or the session stops. */
@@ -25,35 +24,37 @@ let current: Session | undefined;
 
 async function read(port: NonNullable<typeof parentPort>, id: number, data: ReaderThreadData): Promise<void> {
   const post = (m: FromReader) => port.postMessage(m);
-  let credit: (() => void) | null = null;
+  let woken: (() => void) | null = null;
+  /** Until the session is woken (see Session.wake). */
+  const nextWake = () =>
+    new Promise<void>((r) => {
+      woken = r;
+    });
   const session: Session = {
     id,
-    streamer: new BinlogStreamer({
-      server: data.server,
-      credentials: () => data.credentials,
-      from: data.from,
-      tables: data.tables,
-      approximateJson: data.approximateJson,
-      jsonAsBytes: true,
-    }),
     inFlight: 0,
     stopped: false,
     wake: () => {
-      const c = credit;
-      credit = null;
-      c?.();
+      const w = woken;
+      woken = null;
+      w?.();
     },
   };
   current = session;
-  const { streamer } = session;
+  const streamer = new BinlogStreamer({
+    server: data.server,
+    credentials: () => data.credentials,
+    from: data.from,
+    tables: data.tables,
+    approximateJson: data.approximateJson,
+    jsonAsBytes: true,
+  });
   try {
     await streamer.start(data.serverId);
     post({ type: 'ready', session: id });
     while (!session.stopped) {
       if (session.inFlight >= IN_FLIGHT) {
-        await new Promise<void>((r) => {
-          credit = r;
-        });
+        await nextWake();
         continue;
       }
       const items = await streamer.take(Math.min(1000, IN_FLIGHT - session.inFlight), 200);
@@ -67,11 +68,7 @@ async function read(port: NonNullable<typeof parentPort>, id: number, data: Read
   }
   streamer.stop();
   // Closed once the applier's side has said stop: until then it may still take what was sent.
-  while (!session.stopped) {
-    await new Promise<void>((r) => {
-      credit = r;
-    });
-  }
+  while (!session.stopped) await nextWake();
   current = undefined;
   post({ type: 'closed', session: id });
 }
