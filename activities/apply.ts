@@ -78,6 +78,12 @@ const LAG_STEP_MS = 50;
 const HEARTBEAT_ALLOWANCE_MS = 100;
 const LAG_PUBLISH_MS = 100;
 /**
+ * How long the applier's binlog stream may receive nothing before it is taken for dead and read
+ * again from the checkpoint: a minute (a replica's slave_net_timeout), or twenty heartbeat
+ * intervals if that is longer. The heartbeats keep a live stream busy.
+ */
+const silenceLimitMs = (input: MigrationInput): number => Math.max(60_000, 20 * (input.heartbeatIntervalMillis ?? 100));
+/**
  * Row changes per ghost transaction, per unit of --dml-batch-size (gh-ost: events per
  * transaction; revenant merges events into multi-row statements, so a unit buys more).
  */
@@ -184,6 +190,7 @@ export async function drainBinlog(
       from: start.value,
       tables: { [plan.database]: [plan.table, plan.changelogTable] },
       approximateJson: input.allowDataLoss === true,
+      silenceLimitMs: silenceLimitMs(input),
     });
     await streamer.start(binlogReaderServerId());
 

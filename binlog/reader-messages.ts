@@ -14,6 +14,7 @@ export interface ReaderThreadData {
   from: BinlogPosition;
   tables: Record<string, string[]>;
   approximateJson?: boolean;
+  silenceLimitMs?: number;
   serverId: number;
 }
 

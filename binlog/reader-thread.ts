@@ -47,6 +47,7 @@ async function read(port: NonNullable<typeof parentPort>, id: number, data: Read
     from: data.from,
     tables: data.tables,
     approximateJson: data.approximateJson,
+    silenceLimitMs: data.silenceLimitMs,
     jsonAsBytes: true,
   });
   try {

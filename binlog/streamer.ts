@@ -42,6 +42,13 @@ export interface StreamerOptions {
    * leaves them to the applier's (binlog/reader-thread.ts).
    */
   jsonAsBytes?: boolean;
+  /**
+   * A stream that receives nothing from the server for this long, while it reads (not paused),
+   * fails as dead. The migration writes a heartbeat every --heartbeat-interval-millis, so a live
+   * stream is never silent for long; a dead one (a server host gone without a word, a dump
+   * thread stuck) would otherwise leave the applier waiting for ever. Unset: never.
+   */
+  silenceLimitMs?: number;
 }
 
 /** A binlog read from a position: what the applier takes its items from. */
@@ -130,6 +137,7 @@ export class BinlogStreamer implements BinlogSource {
   private zongji: any;
   private readonly queue = new ItemQueue<StreamItem>();
   private paused = false;
+  private silenceWatch: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: StreamerOptions) {}
 
@@ -172,6 +180,38 @@ export class BinlogStreamer implements BinlogSource {
       includeSchema: this.opts.tables,
     });
     await ready;
+    this.watchSilence();
+  }
+
+  /** Fails the stream when nothing arrived on its connection for silenceLimitMs while it read. */
+  private watchSilence(): void {
+    const limit = this.opts.silenceLimitMs;
+    if (!limit) return;
+    let bytesRead = -1;
+    let heardAt = Date.now();
+    this.silenceWatch = setInterval(
+      () => {
+        const read: number = this.zongji?.connection?.stream?.bytesRead ?? 0;
+        const now = Date.now();
+        // Paused on purpose (the applier is behind or held back): silence is expected.
+        if (this.paused || read !== bytesRead) {
+          bytesRead = read;
+          heardAt = now;
+          return;
+        }
+        if (now - heardAt < limit) return;
+        clearInterval(this.silenceWatch);
+        const at = this.position();
+        this.fail(
+          new Error(
+            `the binlog stream received nothing for ${Math.round((now - heardAt) / 1000)} s after ${at.file}:${at.position}, ` +
+              "though the migration's heartbeats are written to it: taken for dead, read again from the checkpoint",
+          ),
+        );
+      },
+      Math.min(5_000, Math.max(100, limit / 4)),
+    );
+    this.silenceWatch.unref();
   }
 
   private position(): BinlogPosition {
@@ -261,6 +301,7 @@ export class BinlogStreamer implements BinlogSource {
   }
 
   stop(): void {
+    clearInterval(this.silenceWatch);
     try {
       this.zongji?.stop();
     } catch {

@@ -79,6 +79,7 @@ export class ThreadedReader implements BinlogSource {
       from: this.opts.from,
       tables: this.opts.tables,
       approximateJson: this.opts.approximateJson,
+      silenceLimitMs: this.opts.silenceLimitMs,
       serverId,
     };
     const thread = idle.pop() ?? spawnThread();

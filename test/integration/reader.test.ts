@@ -115,3 +115,61 @@ async function stoppedReading(): Promise<void> {
     await sleep(100);
   }
 }
+
+/** What `reader` does in `ms`, taking every 100 ms (`take: false`: not taking at all): 'failed: …' or 'alive'. */
+async function fateOf(reader: BinlogSource, ms: number, take = true): Promise<string> {
+  const deadline = Date.now() + ms;
+  try {
+    await reader.start(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    while (Date.now() < deadline) {
+      if (take) await reader.take(1000, 100);
+      else await sleep(100);
+    }
+    await reader.take(1000, 0);
+    return 'alive';
+  } catch (e) {
+    return `failed: ${(e as Error).message}`;
+  } finally {
+    reader.stop();
+  }
+}
+
+test('a stream that hears nothing from the server is taken for dead; one that hears anything, or is paused, is not', async () => {
+  await conn.query('CREATE TABLE quiet (id INT PRIMARY KEY)');
+  await conn.query('CREATE TABLE busy (id INT AUTO_INCREMENT PRIMARY KEY)');
+  const opts = async (highWater?: number) => ({
+    server: SERVER,
+    credentials,
+    from: await binlogPosition(),
+    tables: { [DB]: ['quiet'] },
+    silenceLimitMs: 1_500,
+    ...(highWater ? { highWater } : {}),
+  });
+  // Nothing written: dead within the limit and a check, on either reader.
+  for (const reader of [new BinlogStreamer(await opts()), new ThreadedReader(await opts())]) {
+    const started = Date.now();
+    const fate = await fateOf(reader, 6_000);
+    assert.match(fate, /^failed: the binlog stream received nothing for \d+ s after .*taken for dead/);
+    assert.ok(Date.now() - started < 5_000, `taken for dead after ${Date.now() - started} ms`);
+  }
+  // Another table written every 300 ms: its events reach the stream (filtered out there), which lives.
+  const writing = { on: true };
+  const writer = (async () => {
+    while (writing.on) {
+      await conn.query('INSERT INTO busy VALUES ()');
+      await sleep(300);
+    }
+  })();
+  try {
+    assert.equal(await fateOf(new ThreadedReader(await opts()), 4_000), 'alive');
+  } finally {
+    writing.on = false;
+    await writer;
+  }
+  // Paused (its queue full, nothing taken), then silent for longer than the limit: alive.
+  const paused = new BinlogStreamer(await opts(5));
+  const pausedFate = fateOf(paused, 4_000, false);
+  await sleep(500);
+  for (let i = 1; i <= 20; i++) await conn.query('INSERT INTO quiet VALUES (?)', [i]);
+  assert.equal(await pausedFate, 'alive');
+});
