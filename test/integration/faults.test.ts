@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
 import { auditCheckpoints, traceKeys } from '../support/audit';
 import {
   admin,
@@ -128,8 +128,44 @@ async function waitFor(
     const s = await status(handle);
     if (pred(s)) return s;
     if (s.phase === 'failed') throw new Error(`migration failed while waiting for ${what}: ${s.message}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; phase ${s.phase}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; phase ${s.phase}; ${await pendingActivities(handle)}`);
     await sleep(200);
+  }
+}
+
+/**
+ * The workflow's activities under way, each with its attempt and last failure: what a migration
+ * that does not move is stuck on (a timed-out test otherwise shows only the tail of its log).
+ */
+async function pendingActivities(handle: unknown): Promise<string> {
+  const h = handle as { describe?: () => Promise<WorkflowExecutionDescription> };
+  if (!h.describe) return 'activities unknown';
+  const d = await h.describe().catch(() => undefined);
+  const pending = d?.raw.pendingActivities ?? [];
+  if (pending.length === 0) return 'no activity under way';
+  return pending
+    .map(
+      (a) =>
+        `${a.activityType?.name} attempt ${a.attempt}` +
+        (a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ', no failure'),
+    )
+    .join('; ');
+}
+
+/** The workflow's result, or within `ms` an error naming what it is stuck on. */
+async function resultWithin(handle: any, ms: number): Promise<any> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => void pendingActivities(handle).then((p) => reject(new Error(`no result in ${ms / 1000} s; ${p}`))),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([handle.result(), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -139,7 +175,7 @@ async function finish(sc: Scenario, handle: any, expectResumes: number): Promise
   await sc.load.stop();
   assert.deepEqual(sc.load.errors, []);
   await handle.signal(cutOverSignal);
-  const result = await handle.result();
+  const result = await resultWithin(handle, 240_000);
   return verify(sc, result.status, expectResumes);
 }
 
