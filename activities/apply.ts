@@ -10,6 +10,8 @@ import type { ApplyProgress, BinlogPosition, BinlogRead, MigrationInput, TablePl
 import { type BinlogSource, BinlogStreamer } from '../binlog/streamer';
 import { openBinlogReader } from '../binlog/threaded-reader';
 import { ControlReader, type WorkerServices } from '../control/live-settings';
+import { binlogMissing, describePosition } from '../control/stored-plan';
+import { isBinlogReadRefused } from '../mysql/errors';
 import { MigrationMetrics } from '../runtime/metrics';
 import { applierOf } from '../mysql/topology';
 import { checkPanicFlag } from '../control/throttler';
@@ -150,6 +152,8 @@ export async function drainBinlog(
   let streamer: BinlogSource | undefined;
   let control: ControlReader | undefined;
   let applierRef: Applier | undefined;
+  /** Where this attempt reads the binlog from. */
+  let readFrom: BinlogPosition | undefined;
   try {
     await exec(conn, sql.ghostWriterSession(input));
     let start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
@@ -173,6 +177,7 @@ export async function drainBinlog(
           ` (last heartbeat: ${beat ? `${beat.file}:${beat.position}` : 'none'})`,
       });
     }
+    readFrom = start.value;
     const metrics = new MigrationMetrics(plan);
     control = new ControlReader(conn, plan, input, reporter, 'apply', metrics, credentials, services);
     const resumeLanes = plan.window === undefined ? await lanesAhead(conn, plan, start.value) : undefined;
@@ -250,7 +255,7 @@ export async function drainBinlog(
     return applier.result();
   } catch (e) {
     if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
-    throw e;
+    throw (readFrom && (await binlogGoneFailure(conn, readFrom, e))) ?? e;
   } finally {
     streamer?.stop();
     applierRef?.close();
@@ -258,6 +263,28 @@ export async function drainBinlog(
     control?.close();
     conn.destroy();
   }
+}
+
+/**
+ * A refused binlog read whose binlog the server no longer has (purged past the checkpoint) as a
+ * final failure: retrying cannot bring the files back, and the migration would otherwise retry
+ * for an hour and a half. The ghost and the checkpoints stay for a look; the migration must
+ * start anew. Undefined for any other error, or when the server still has the binlog.
+ */
+async function binlogGoneFailure(
+  conn: Conn,
+  from: BinlogPosition,
+  e: unknown,
+): Promise<ApplicationFailure | undefined> {
+  if (!isBinlogReadRefused(e)) return undefined;
+  const missing = await binlogMissing(conn, from).catch(() => null);
+  if (!missing) return undefined;
+  return ApplicationFailure.nonRetryable(
+    `the binlog from the applier's checkpoint (${describePosition(from)}) is no longer on the server (${missing}): ` +
+      'the migration cannot go on: start it anew with --initially-drop-ghost-table, which drops the ghost table and changelog it leaves ' +
+      `(the server said: ${(e as Error).message})`,
+    'BinlogGone',
+  );
 }
 
 /** Where the heartbeat's timer takes the applier's lag to tell the copy (see Heartbeat.tellLagOf). */

@@ -287,7 +287,8 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
       tablesExist = false;
       message += '; the ghost table and changelog were dropped (the same statement would fail again)';
     }
-    if (tablesExist)
+    // A binlog gone past the checkpoint cannot be resurrected from (its message says what to do).
+    if (tablesExist && failureType(e) !== 'BinlogGone')
       message +=
         '; the ghost table, changelog and checkpoint are kept: rerun the same command with --resurrect to continue';
     phase('failed', message);

@@ -567,3 +567,70 @@ test("(f) kill -9 of the worker in the revert window and during the revert's cut
     await connection.close();
   }
 });
+
+// The binlog a migration's applier needs, purged while its worker was down: the applier's retry
+// cannot read from its checkpoint, and the server says so. That ends the migration at once,
+// saying what was lost and what to do; retrying would not bring the files back.
+test('(g) the binlog purged past the checkpoint while the worker was down: the migration ends, saying so', {
+  skip: ONE_SERVER,
+  timeout: 300_000,
+}, async () => {
+  const queue = 'faults-purged';
+  const worker = new WorkerProcess(queue);
+  await worker.start();
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const db = 'rv_fault_purged_running';
+  await freshDatabase(db, FAULT_DB_PORT);
+  await createTestTable(db, 't', 20_000, FAULT_DB_PORT);
+  const i = input(db, 't', 'ADD COLUMN extra INT', {
+    server: { host: '127.0.0.1', port: FAULT_DB_PORT, user: 'revenant' },
+    postponeCutOver: true,
+  });
+  const handle = await client.workflow.start('migrateTable', {
+    taskQueue: queue,
+    workflowId: migrationWorkflowId(i.server, db, 't'),
+    args: [i],
+  });
+  const c = await admin(db, FAULT_DB_PORT);
+  try {
+    await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
+    // Its binlog dump thread lingers on the server until it has an event to send: the purge
+    // below waits for the file it holds to be let go.
+    worker.kill9();
+    await c.query(
+      `INSERT INTO t (uk, name, amount, created) SELECT 200000000 + seq, 'x', 1, NOW() FROM ${seq(50)} AS s`,
+    );
+    const [[{ value }]] = await c.query<RowDataPacket[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
+    const checkpointFile = JSON.parse(value).file;
+    for (let n = 0; ; n++) {
+      await c.query('FLUSH BINARY LOGS');
+      const { file: current } = await binlogPosition(FAULT_DB_PORT);
+      await c.query(`PURGE BINARY LOGS TO '${current}'`);
+      const [logs] = await c.query<RowDataPacket[]>('SHOW BINARY LOGS');
+      if (!logs.some((l) => l.Log_name === checkpointFile)) break;
+      assert.ok(n < 40, `${checkpointFile} could not be purged`);
+      await sleep(500);
+    }
+    const original = await checksum(db, 't', COLS, FAULT_DB_PORT);
+    await worker.start();
+    const started = Date.now();
+    await assert.rejects(resultWithin(handle, 120_000), (e: unknown) => {
+      const text = failureText(e);
+      assert.match(
+        text,
+        /the binlog from the applier's checkpoint \(.*\) is no longer on the server \(.+\): the migration cannot go on: start it anew with --initially-drop-ghost-table/,
+      );
+      assert.doesNotMatch(text, /--resurrect/);
+      return true;
+    });
+    // A retry, not an hour and a half of them: the applier's first attempt on the new worker.
+    assert.ok(Date.now() - started < 60_000, `ended after ${Date.now() - started} ms`);
+    assert.deepEqual(await tablesIn(db, FAULT_DB_PORT), ['_t_ghc', '_t_gho', 't'], 'ghost and changelog kept');
+    assert.deepEqual(await checksum(db, 't', COLS, FAULT_DB_PORT), original, 'the table untouched');
+  } finally {
+    await c.end();
+    worker.kill9();
+    await connection.close();
+  }
+});
