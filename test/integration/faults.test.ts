@@ -169,6 +169,25 @@ async function resultWithin(handle: any, ms: number): Promise<any> {
   }
 }
 
+/**
+ * Purges the binlog file that holds the applier's checkpoint (in `c`'s database, table t).
+ * MariaDB keeps a binlog it still needs for crash recovery, or that a dump thread holds: flush
+ * and purge until it is gone.
+ */
+async function purgeCheckpointBinlog(c: Awaited<ReturnType<typeof admin>>): Promise<void> {
+  const [[{ value }]] = await c.query<RowDataPacket[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
+  const checkpointFile = JSON.parse(value).file;
+  for (let i = 0; ; i++) {
+    await c.query('FLUSH BINARY LOGS');
+    const { file: current } = await binlogPosition(FAULT_DB_PORT);
+    await c.query(`PURGE BINARY LOGS TO '${current}'`);
+    const [logs] = await c.query<RowDataPacket[]>('SHOW BINARY LOGS');
+    if (!logs.some((l) => l.Log_name === checkpointFile)) return;
+    assert.ok(i < 40, `${checkpointFile} could not be purged`);
+    await sleep(500);
+  }
+}
+
 /** Stops the load, cuts over, and checks data, ledger, redo and the audit. */
 async function finish(sc: Scenario, handle: any, expectResumes: number): Promise<MigrationStatus> {
   await waitFor(handle, (s) => s.phase === 'postponed', 'postponed');
@@ -419,18 +438,7 @@ test('(d) terminate mid-copy, then --resurrect; a different ALTER or a purged bi
   await c.query(
     `INSERT INTO t (uk, name, amount, created) SELECT 100000000 + seq, 'after', 1, NOW() FROM ${seq(100)} AS s`,
   );
-  const [[{ value }]] = await c.query<RowDataPacket[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
-  const checkpointFile = JSON.parse(value).file;
-  // MariaDB keeps a binlog it still needs for crash recovery: flush and purge until it is gone.
-  for (let i = 0; ; i++) {
-    await c.query('FLUSH BINARY LOGS');
-    const { file: current } = await binlogPosition(FAULT_DB_PORT);
-    await c.query(`PURGE BINARY LOGS TO '${current}'`);
-    const [logs] = await c.query<RowDataPacket[]>('SHOW BINARY LOGS');
-    if (!logs.some((l) => l.Log_name === checkpointFile)) break;
-    assert.ok(i < 40, `${checkpointFile} could not be purged`);
-    await sleep(500);
-  }
+  await purgeCheckpointBinlog(c);
   await c.end();
   const h3 = await temporal.client.workflow.start('migrateTable', {
     taskQueue: temporal.taskQueue,
@@ -601,17 +609,7 @@ test('(g) the binlog purged past the checkpoint while the worker was down: the m
     await c.query(
       `INSERT INTO t (uk, name, amount, created) SELECT 200000000 + seq, 'x', 1, NOW() FROM ${seq(50)} AS s`,
     );
-    const [[{ value }]] = await c.query<RowDataPacket[]>("SELECT value FROM _t_ghc WHERE hint = 'binlog-checkpoint'");
-    const checkpointFile = JSON.parse(value).file;
-    for (let n = 0; ; n++) {
-      await c.query('FLUSH BINARY LOGS');
-      const { file: current } = await binlogPosition(FAULT_DB_PORT);
-      await c.query(`PURGE BINARY LOGS TO '${current}'`);
-      const [logs] = await c.query<RowDataPacket[]>('SHOW BINARY LOGS');
-      if (!logs.some((l) => l.Log_name === checkpointFile)) break;
-      assert.ok(n < 40, `${checkpointFile} could not be purged`);
-      await sleep(500);
-    }
+    await purgeCheckpointBinlog(c);
     const original = await checksum(db, 't', COLS, FAULT_DB_PORT);
     await worker.start();
     const started = Date.now();
