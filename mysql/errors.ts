@@ -70,18 +70,18 @@ export function refusedStatementFailure(e: unknown): ApplicationFailure | undefi
 }
 
 /**
- * Errors after which the same transaction may simply be run again. ER_CHECKREAD (1020, "Record
- * has changed since last read"): MariaDB 11.8's innodb_snapshot_isolation (on by default) refuses
- * a transaction that locks a row changed since its snapshot, as a deadlock would end it; two
- * copiers' checkpoints in the changelog meet so under load.
- */
-/**
  * The server refused to send its binlog from the position asked (1236, "fatal error reading
  * binlog"): the files are purged, the position is not one of this server's, or the server
  * cannot place it. Whether it is gone for good is for binlogMissing to say.
  */
 export const isBinlogReadRefused = (e: unknown): boolean => (e as { errno?: number })?.errno === 1236;
 
+/**
+ * Errors after which the same transaction may simply be run again. ER_CHECKREAD (1020, "Record
+ * has changed since last read"): MariaDB 11.8's innodb_snapshot_isolation (on by default) refuses
+ * a transaction that locks a row changed since its snapshot, as a deadlock would end it; two
+ * copiers' checkpoints in the changelog meet so under load.
+ */
 export const RETRYABLE_LOCK_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_CHECKREAD']);
 
 /** A MySQL error as the Go driver prints it (what gh-ost users grep for): "Error 1067 (42000): …". */
