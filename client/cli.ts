@@ -36,7 +36,7 @@ import { embeddedServerStatus, ensureEmbeddedTemporal, stopEmbeddedTemporal } fr
 import { fileAndNotices, workerLogFile } from './worker-log';
 import { configuredTemporal } from '../worker/temporal-connection';
 import { checkFlags, migrateRequest, parseFlags, UsageError, type MigrateRequest } from './flags';
-import { sendUpdate } from './updates';
+import { reasonOf, sendUpdate } from './updates';
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { InteractiveServer, refuseTakenServeTargets } from './interactive';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -352,7 +352,7 @@ async function fleetControl(
           );
           print(`revenant: the fleet ${name} and its running targets take: ${JSON.stringify(settings)}`);
         } catch (e) {
-          print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          print(`revenant: rejected: ${reasonOf(e)}`);
           return 2;
         }
         break;
@@ -367,7 +367,7 @@ async function fleetControl(
         try {
           print(`revenant: ${await sendUpdate(() => handle.executeUpdate(fleetRevertUpdate))}`);
         } catch (e) {
-          print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          print(`revenant: rejected: ${reasonOf(e)}`);
           return 2;
         }
         break;
@@ -622,7 +622,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
             `revenant: ${await sendUpdate(() => handle.executeUpdate(cmd === 'revert' ? revertUpdate : finalizeUpdate))}`,
           );
         } catch (e) {
-          print(`revenant: ${cmd} refused: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          print(`revenant: ${cmd} refused: ${reasonOf(e)}`);
           return 2;
         }
         break;
@@ -633,7 +633,7 @@ async function controlCommand(cmd: string, argv: string[]): Promise<number> {
           const settings = await sendUpdate(() => handle.executeUpdate(setUpdate, { args: [change] }));
           print(`revenant: settings in force: ${settingsLine({ settings } as MigrationStatus)}`);
         } catch (e) {
-          print(`revenant: rejected: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+          print(`revenant: rejected: ${reasonOf(e)}`);
           return 2;
         }
         break;

@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { SETTING_TABLE, settingValueText, type SettingField } from '../model/settings';
 import type { MigrationStatus } from '../model/types';
 import { UsageError, type ServeOptions } from './flags';
-import { sendUpdate } from './updates';
+import { reasonOf, sendUpdate } from './updates';
 import { settingsLine, statusLine } from '../workflows/status-line';
 import { abortUpdate, cutOverSignal, pauseSignal, resumeSignal, setUpdate, statusQuery } from '../model/messages';
 
@@ -118,10 +118,7 @@ export class InteractiveServer {
       if (done) return;
       done = true;
       const written = this.execute(line)
-        .catch(
-          (e) =>
-            `${e instanceof CommandError ? e.message : `error: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`}\n`,
-        )
+        .catch((e) => `${e instanceof CommandError ? e.message : `error: ${reasonOf(e)}`}\n`)
         .then(
           (out) =>
             new Promise<void>((resolve) => {
@@ -166,7 +163,7 @@ export class InteractiveServer {
       try {
         await sendUpdate(() => this.handle.executeUpdate(setUpdate, { args: [{ [command]: arg }] }));
       } catch (e) {
-        throw new CommandError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
+        throw new CommandError(reasonOf(e));
       }
       return (
         (command === 'throttle-query' || command === 'throttle-http' ? `${THROTTLE_HINT}\n` : '') +

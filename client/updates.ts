@@ -30,3 +30,11 @@ export async function sendUpdate<T>(send: () => Promise<T>, wait = FIRST_WAIT_MS
     }
   }
 }
+
+/**
+ * Why the workflow refused what was asked: a refused update's reason (its validator's, or the
+ * handler's failure) is the client error's cause; any other error speaks for itself.
+ */
+export function reasonOf(e: unknown): string {
+  return (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+}

@@ -3,7 +3,7 @@
 // the answer at once; the tries end after five.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { refusedForTaskFailure, sendUpdate } from '../../client/updates';
+import { reasonOf, refusedForTaskFailure, sendUpdate } from '../../client/updates';
 
 const taskFailure = () =>
   Object.assign(
@@ -51,4 +51,12 @@ test('an update refused for a failed workflow task is sent again; any other refu
     /unexpected workflow task failure/,
   );
   assert.equal(sent, 5, 'five tries, then the refusal');
+});
+
+test("a refusal's reason is its cause's message (the workflow's words), else the error's own", () => {
+  const refused = Object.assign(new Error('Workflow Update failed'), {
+    cause: new Error('chunk-size must be 10 to 100000'),
+  });
+  assert.equal(reasonOf(refused), 'chunk-size must be 10 to 100000');
+  assert.equal(reasonOf(new Error('connection refused')), 'connection refused');
 });
