@@ -32,6 +32,22 @@ import { applierOf } from '../mysql/topology';
 
 const SENTRY_COMMENT = 'revenant cut-over sentry';
 
+/** The milliseconds each named step took, in order. */
+class StepClock {
+  private at = Date.now();
+  private readonly steps: string[] = [];
+
+  done(step: string): void {
+    const now = Date.now();
+    this.steps.push(`${step} in ${now - this.at} ms`);
+    this.at = now;
+  }
+
+  toString(): string {
+    return this.steps.join(', ');
+  }
+}
+
 /** A transaction that modified more rows than this is spared by --force-cut-over-after unless told otherwise. */
 export const DEFAULT_FORCE_MAX_ROWS = 1_000_000;
 
@@ -175,8 +191,11 @@ export async function cutOver(
     await dropGhostTriggers(c, input, plan);
     if (input.analyzeGhostTable) await exec(c, sql.analyzeTable(db, ghost));
 
+    // Each step's time, logged: where a slow cut-over (and the writes it held) spent it.
+    const steps = new StepClock();
     await waitForSmallBacklog(c, inspected, plan, 60_000);
     await waitForLowReplicaLag(plan, credentials, input, 60_000, controlSource);
+    steps.done('applier caught up');
     new MigrationMetrics(plan).cutOverAttempt();
     if (plan.topology === 'migrate-on-replica') {
       // No replicated write may land while the tables swap; replication resumes right after.
@@ -206,6 +225,7 @@ export async function cutOver(
       if (!locked) forced = await killBlockers(c, input, db, table, own);
     }
     const lockFailure = await locking;
+    steps.done('original locked');
     if (lockFailure) {
       await exec(a, sql.dropTableIfExists(db, old)).catch(() => {});
       const blockers = (await findBlockers(c, db, table, own).catch(() => [])).map(describeBlocker);
@@ -228,6 +248,7 @@ export async function cutOver(
     let renameResult: Promise<unknown> | undefined;
     try {
       await drainToMarker(c, plan, lockedMarkerMillis(lockTimeout));
+      steps.done('applier drained');
       // Every change is in the ghost and the original is locked: the triggers can move now.
       await createGhostTriggers(c, input, plan);
 
@@ -248,6 +269,7 @@ export async function cutOver(
       await exec(a, sql.dropTableIfExists(db, old));
       await waitForRenameQueuedOnTable(c, flavor, db, table, probe, bId, lockTimeout * 1000, renameResult);
       await exec(a, sql.unlockTables());
+      steps.done('rename queued, unlocked');
     } catch (e) {
       // Undo: make sure the RENAME can never run, then release the original table.
       if (renameStarted) {
@@ -263,6 +285,8 @@ export async function cutOver(
       );
     }
     const renameError = await renameResult;
+    steps.done('renamed');
+    Context.current().log.info(`cut-over of ${db}.${table}: ${steps}`);
     if (renameError) {
       await dropGhostTriggers(c, input, plan).catch(() => {});
       throw ApplicationFailure.retryable(
