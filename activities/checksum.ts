@@ -42,20 +42,39 @@ export function comparableColumns(
   mapping: { source: string; ghost: string }[],
   source: ColumnType[],
   ghost: ColumnType[],
-): { compared: { source: string; ghost: string; notNull: boolean }[]; skipped: string[] } {
+): { compared: { source: string; ghost: string; notNull: boolean }[]; skipped: string[]; bare: boolean } {
   const find = (cols: ColumnType[], name: string) =>
     cols.find((x) => x.COLUMN_NAME.toLowerCase() === name.toLowerCase());
   const typeOf = (c: ColumnType | undefined) =>
     c ? `${c.COLUMN_TYPE} ${c.CHARACTER_SET_NAME ?? ''} ${c.COLLATION_NAME ?? ''}` : undefined;
   const compared: { source: string; ghost: string; notNull: boolean }[] = [];
+  const comparedTypes: ColumnType[] = [];
   const skipped: string[] = [];
   for (const m of mapping) {
     const [a, b] = [find(source, m.source), find(ghost, m.ghost)];
-    if (a !== undefined && typeOf(a) === typeOf(b))
+    if (a !== undefined && typeOf(a) === typeOf(b)) {
       compared.push({ source: m.source, ghost: m.ghost, notNull: a.IS_NULLABLE === 'NO' && b?.IS_NULLABLE === 'NO' });
-    else skipped.push(m.source);
+      comparedTypes.push(a);
+    } else skipped.push(m.source);
   }
-  return { compared, skipped };
+  return { compared, skipped, bare: oneTextCollation(comparedTypes) };
+}
+
+/**
+ * Whether the columns' text is all in one charset and collation (numbers, dates, JSON on
+ * MySQL and binary strings have none of their own). Then the row's values go into the hash as
+ * they are: with the binary separator they come out as the same bytes as each cast to binary
+ * (checked on MariaDB 10.11 and MySQL 9.7 over every type), and a cast costs MySQL a fifth of
+ * the checksum. Text in two collations needs the casts: MariaDB refuses to join it
+ * (Illegal mix of collations).
+ */
+export function oneTextCollation(columns: ColumnType[]): boolean {
+  const text = new Set(
+    columns
+      .filter((c) => c.CHARACTER_SET_NAME !== null && c.CHARACTER_SET_NAME !== 'binary')
+      .map((c) => `${c.CHARACTER_SET_NAME} ${c.COLLATION_NAME}`),
+  );
+  return text.size <= 1;
 }
 
 const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
@@ -118,7 +137,7 @@ export async function checksumTables(
     // Metadata-lock waits bounded on this session too, as in the cut-over: it reads the
     // changelog while the original is locked.
     await exec(c, sql.lockWaitTimeout(input.cutOverLockTimeoutSeconds));
-    const { compared, skipped } = comparableColumns(
+    const { compared, skipped, bare } = comparableColumns(
       plan.columns,
       await rows<ColumnType>(c, sql.columnsOf(db, table)),
       await rows<ColumnType>(c, sql.columnsOf(db, ghost)),
@@ -188,8 +207,8 @@ export async function checksumTables(
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
       const { original, ghost: ghostConn } = pair;
       const [[a], [b]] = await Promise.all([
-        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded, notNull)),
-        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded, notNull)),
+        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded, notNull, bare)),
+        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded, notNull, bare)),
       ]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
       return {

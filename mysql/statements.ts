@@ -687,13 +687,12 @@ export function rangeChecksum(
   columns: string[],
   r: KeyRange,
   notNull: boolean[] = [],
+  /** The values as they are, not cast to binary: the columns' text is in one collation (checksum.ts, oneTextCollation). */
+  bare = false,
 ): Statement {
   const where = keyRange(keyColumns, r);
-  const row = columns
-    .map((c, i) =>
-      notNull[i] ? `CAST(${escapeId(c)} AS BINARY)` : `CAST(${escapeId(c)} AS BINARY), ISNULL(${escapeId(c)})`,
-    )
-    .join(', ');
+  const value = (c: string) => (bare ? escapeId(c) : `CAST(${escapeId(c)} AS BINARY)`);
+  const row = columns.map((c, i) => (notNull[i] ? value(c) : `${value(c)}, ISNULL(${escapeId(c)})`)).join(', ');
   return {
     sql: `SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS(0x1f, ${row}))), 0) AS s
           FROM ${qualified(database, table)}${index ? ` FORCE INDEX (${escapeId(index)})` : ''}

@@ -23,6 +23,8 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import { checksumSummary, migrationWorkflowId, type MigrationResult } from '../../model/types';
+import { comparableColumns } from '../../activities/checksum';
+import * as sql from '../../mysql/statements';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
@@ -31,6 +33,56 @@ before(async () => {
 });
 after(async () => {
   await temporal.close();
+});
+
+test('--checksum: values of every type hash alike as they are and cast to binary, when their text is in one collation', async () => {
+  const db = 'rv_checksum_bare';
+  await freshDatabase(db);
+  const c = await admin(db);
+  try {
+    await c.query('SET NAMES utf8mb4');
+    await c.query(
+      `CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(20), a2 CHAR(10), f FLOAT, g DOUBLE, h DECIMAL(20,6),
+        i DATETIME(6), j TIMESTAMP(3) NULL, k TIME(2), l YEAR, m BIT(10), n ENUM('x','y','é'), o SET('p','q'),
+        p VARBINARY(10), q BLOB, r JSON, s TINYINT UNSIGNED, u BIGINT, v DATE, w BINARY(4), x TEXT)
+        DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`,
+    );
+    await c.query(
+      `INSERT INTO t VALUES
+        (1, 'Ä€😀', 'ab', 0.1, 1e-300, 12345.678901, '2020-01-02 03:04:05.123456', '2021-02-03 04:05:06.789',
+         '-838:59:58.99', 2024, b'1010101010', 'é', 'p,q', 0x00ff1f, 0xfffe1f00c3, '{"a": [1, 2.50, "x"], "é": null}',
+         255, -9223372036854775808, '2020-02-29', 0x01ff, 'ß😀'),
+        (2, '', '', 3.4e38, -0.0, -0.000001, '1000-01-01 00:00:00', NULL, '00:00:00', 1901, b'0', 'x', '', '', '',
+         'null', 0, 0, '1000-01-01', 0x00000000, ''),
+        (3, NULL, 'z', 1.17549435e-38, 1.7976931348623157e308, 0, NULL, '2038-01-19 03:14:07.999', NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+    );
+    const [types] = await c.query<RowDataPacket[]>(sql.columnsOf(db, 't').sql, sql.columnsOf(db, 't').params);
+    const names = types.map((t) => String(t.COLUMN_NAME));
+    const mapping = names.map((n) => ({ source: n, ghost: n }));
+    const { compared, bare } = comparableColumns(mapping, types as never, types as never);
+    // MariaDB's JSON is text in utf8mb4_bin: a second collation, so its checksum casts here.
+    const json = types.find((t) => t.COLUMN_NAME === 'r')!;
+    assert.equal(bare, json.CHARACTER_SET_NAME === null, `one collation of text: hashed as they are (${bare})`);
+    const notNull = compared.map((m) => m.notNull);
+    // Row by row: a difference in one row must not hide behind another's.
+    for (const id of [1n, 2n, 3n]) {
+      const range = { from: [id], fromInclusive: true, to: [id] };
+      const hash = async (asTheyAre: boolean) => {
+        const q = sql.rangeChecksum(db, 't', 'PRIMARY', ['id'], names, range, notNull, asTheyAre);
+        const [[r]] = await c.query<RowDataPacket[]>(q.sql, q.params);
+        return `${r.n} ${r.s}`;
+      };
+      assert.equal(await hash(true), await hash(false), `row ${id}: the same hash as they are and cast`);
+    }
+    // Text in two collations: cast, as MariaDB refuses to join them.
+    await c.query('ALTER TABLE t ADD COLUMN y VARCHAR(9) COLLATE utf8mb4_bin');
+    const [retyped] = await c.query<RowDataPacket[]>(sql.columnsOf(db, 't').sql, sql.columnsOf(db, 't').params);
+    const all = retyped.map((t) => ({ source: String(t.COLUMN_NAME), ghost: String(t.COLUMN_NAME) }));
+    assert.equal(comparableColumns(all, retyped as never, retyped as never).bare, false);
+  } finally {
+    await c.end();
+  }
 });
 
 test('--checksum: a ghost row damaged behind the applier is found, its range copied again, and the migration completes equal', {

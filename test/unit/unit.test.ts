@@ -50,7 +50,7 @@ import { DEFAULTS, migrationWorkflowId } from '../../model/types';
 import { deferrableIndexes, plainIndexName } from '../../table/indexes';
 import { policyFromEnvironment } from '../../runtime/worker-policy';
 import { reasonLabel } from '../../runtime/metrics';
-import { comparableColumns } from '../../activities/checksum';
+import { comparableColumns, oneTextCollation } from '../../activities/checksum';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -652,6 +652,34 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
     ).sql,
     /CONCAT_WS\(0x1f, CAST\(`id` AS BINARY\), CAST\(`note` AS BINARY\), ISNULL\(`note`\), CAST\(`amount` AS BINARY\), ISNULL\(`amount`\)\)/,
   );
+  // Text in one collation (numbers and binary strings beside it): the values as they are.
+  assert.match(
+    sql.rangeChecksum('d', 't', null, ['id'], ['id', 'note'], range, [true, false], true).sql,
+    /CONCAT_WS\(0x1f, `id`, `note`, ISNULL\(`note`\)\)/,
+  );
+  const typed = (COLUMN_TYPE: string, CHARACTER_SET_NAME: string | null, COLLATION_NAME: string | null) => ({
+    COLUMN_NAME: 'c',
+    COLUMN_TYPE,
+    CHARACTER_SET_NAME,
+    COLLATION_NAME,
+  });
+  const text = typed('text', 'utf8mb4', 'utf8mb4_general_ci');
+  assert.equal(oneTextCollation([typed('int', null, null), text, typed('blob', 'binary', 'binary'), text]), true);
+  assert.equal(oneTextCollation([typed('int', null, null)]), true);
+  assert.equal(oneTextCollation([text, typed('text', 'utf8mb4', 'utf8mb4_bin')]), false);
+  assert.equal(oneTextCollation([text, typed('varchar(9)', 'latin1', 'latin1_swedish_ci')]), false);
+  assert.equal(
+    comparableColumns(
+      [
+        { source: 'a', ghost: 'a' },
+        { source: 'b', ghost: 'b' },
+      ],
+      [col('a', 'text', 'utf8mb4_general_ci'), col('b', 'text', 'utf8mb4_bin')],
+      [col('a', 'text', 'utf8mb4_general_ci'), col('b', 'text', 'utf8mb4_bin')],
+    ).bare,
+    false,
+  );
+  assert.equal(comparableColumns([{ source: 'id', ghost: 'id' }], [col('id', 'int')], [col('id', 'int')]).bare, true);
 });
 
 test('flavor: MariaDB and MySQL told apart by @@version and @@version_comment, and their statements', async () => {
