@@ -11,6 +11,7 @@
 // report of the same kind replaces one still waiting (each carries the whole state of its kind);
 // a resume, or a report its activity insists on (the copy's last), goes at once with whatever
 // waits.
+import { setMaxListeners } from 'node:events';
 import type { ReportTarget } from '../runtime/progress';
 import type { ProgressReport } from '../model/types';
 
@@ -44,6 +45,9 @@ export class ProgressBatcher {
     private readonly now: () => number = Date.now,
   ) {
     this.sweptAt = now();
+    // Every send in flight listens on it, each for up to its 10 s deadline: past 10 (a slow
+    // server, many workflows), Node would warn of a leak that is not.
+    setMaxListeners(10_000, this.closing.signal);
   }
 
   add(target: ReportTarget, report: ProgressReport, urgent = false): void {
