@@ -65,6 +65,18 @@ function figures(r: ServerResult) {
   /** The highest fraction `tool` kept up at (0: none). */
   const passed = (tool: Tool) =>
     Math.max(0, ...r.ceiling.filter((c) => c.tool === tool && keptUp(c.measure)).map((c) => c.fraction));
+  /**
+   * The highest load `tool` kept up under, as sysbench achieved it, in percent of the solo
+   * maximum (0: none). A run asks sysbench for a rate; on a saturated machine sysbench falls
+   * short of it, and the migration kept up with what was written, not with what was asked.
+   */
+  const achieved = (tool: Tool) =>
+    Math.max(
+      0,
+      ...r.ceiling
+        .filter((c) => c.tool === tool && keptUp(c.measure))
+        .map((c) => Math.min(c.fraction, (100 * (c.measure.achievedTps ?? c.rate)) / r.soloMax)),
+    );
   const large = (tool: Tool | 'floor') => r.large.find((m) => m.tool === tool);
   const scale = r.largeRows / r.rows;
   const checksumShare = median(
@@ -81,6 +93,7 @@ function figures(r: ServerResult) {
     scale,
     histories,
     passed,
+    achieved,
     checksumShare,
     workerCpuPerMillion,
     revenantIdle: med('revenant', 0),
@@ -234,11 +247,14 @@ function serverSection(r: ServerResult): string[] {
     '',
     `### The ceiling: fractions of the solo maximum (${fmt(r.soloMax, 0)} tx/s, ${r.soloThreads} threads), each run stopped once its apply lag passes 1 s`,
     '',
-    '| tool | fraction | target rate (tx/s) | achieved (tx/s) | time (s) | peak lag (s) | result |',
-    '|---|---|---|---|---|---|---|',
+    'Judged on the rate sysbench achieved beside the migration, not the rate asked of it: on a machine the load saturates, it falls short, and the migration kept up with what was written.',
+    '',
+    '| tool | fraction | target rate (tx/s) | achieved (tx/s) | achieved ÷ solo maximum | time (s) | peak lag (s) | result |',
+    '|---|---|---|---|---|---|---|---|',
     ...r.ceiling.map(
       (c) =>
-        `| ${c.tool} | ${c.fraction} % | ${c.rate} | ${fmt(c.measure.achievedTps ?? NaN, 0)} | ${fmt(c.measure.seconds)} | ` +
+        `| ${c.tool} | ${c.fraction} % | ${c.rate} | ${fmt(c.measure.achievedTps ?? NaN, 0)} | ` +
+        `${fmt((100 * (c.measure.achievedTps ?? NaN)) / r.soloMax, 0)} % | ${fmt(c.measure.seconds)} | ` +
         `${fmt(c.measure.peakLagSeconds ?? NaN, 2)} | ${keptUp(c.measure) ? 'passed' : `failed: ${(c.measure.note ?? '').split('\n').pop()}`} |`,
     ),
   );
@@ -269,15 +285,20 @@ function targets(r: ServerResult): Record<string, Judged> {
       : { measured: 'not measured', met: undefined };
   const times = (x: number) => `${x.toFixed(2)}×`;
   const bestFraction = f.passed('revenant');
+  const bestAchieved = f.achieved('revenant');
   const rssBoth = [r.rss.main, r.rss.large];
   return {
     'idle, revenant ÷ the floor (copy + index) ≤ 1.10': judge(ratio(f.revenantIdle, f.floorIdle), 1.1, times),
     'idle, revenant ÷ gh-ost ≤ 0.33': judge(ratio(f.revenantIdle, f.ghostIdle), 0.33, times),
     [`under ${r.rate} tx/s, revenant ÷ the floor ≤ 1.20`]: judge(ratio(f.revenantLoad, f.floorLoad), 1.2, times),
-    "highest rate with apply lag < 1 s ÷ sysbench's solo maximum ≥ 0.75": r.ceiling.some((c) => c.tool === 'revenant')
+    "highest rate achieved with apply lag < 1 s ÷ sysbench's solo maximum ≥ 0.75": r.ceiling.some(
+      (c) => c.tool === 'revenant',
+    )
       ? {
-          measured: `${bestFraction ? `${bestFraction} %` : `below ${r.ceiling.find((c) => c.tool === 'revenant')!.fraction} %`} of ${fmt(r.soloMax, 0)} tx/s`,
-          met: bestFraction / 100 >= 0.75,
+          measured: bestFraction
+            ? `${fmt(bestAchieved, 0)} % of ${fmt(r.soloMax, 0)} tx/s (asked ${bestFraction} %)`
+            : `below ${r.ceiling.find((c) => c.tool === 'revenant')!.fraction} % of ${fmt(r.soloMax, 0)} tx/s`,
+          met: bestAchieved / 100 >= 0.75,
         }
       : { measured: 'not measured', met: undefined },
     [`${rows(r.largeRows)}-row time ÷ (${f.scale} × ${rows(r.rows)}-row time) ≤ 1.05`]: judge(
@@ -304,6 +325,8 @@ export function writeResults(
   results: ServerResult[],
   seconds: number,
   ghost: string,
+  /** The run's own Command, Machine and Versions lines, when its JSON is rendered again (bench/rerender.ts). */
+  header?: string[],
 ): void {
   const version = (cmd: string, args: string[]) => {
     try {
@@ -312,16 +335,18 @@ export function writeResults(
       return 'unavailable';
     }
   };
-  const L: string[] = [
-    '# Benchmark results',
-    '',
-    `Command: \`${command}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}; the whole run took ${Math.round(seconds / 60)} minutes.`,
-    '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; the servers, sysbench and every tool on it.`,
-    `Versions: ${results.map((r) => r.version).join('; ')}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(ghost, ['--version'])} (v1.1.10); ` +
-      `${version('sysbench', ['--version'])}; revenant ${version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}; node ${process.version}.`,
-    '',
-  ];
+  const L: string[] = header
+    ? ['# Benchmark results', '', ...header]
+    : [
+        '# Benchmark results',
+        '',
+        `Command: \`${command}\` (bench/run.sh), ${new Date().toISOString().slice(0, 10)}; the whole run took ${Math.round(seconds / 60)} minutes.`,
+        '',
+        `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; the servers, sysbench and every tool on it.`,
+        `Versions: ${results.map((r) => r.version).join('; ')}; ${version('pt-online-schema-change', ['--version'])}; gh-ost ${version(ghost, ['--version'])} (v1.1.10); ` +
+          `${version('sysbench', ['--version'])}; revenant ${version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}; node ${process.version}.`,
+        '',
+      ];
   const judged = results.map((r) => targets(r));
   L.push(
     '## Targets',

@@ -4,7 +4,7 @@
 // went. Also the floor (a logged online copy with no tool), the write load, and sysbench's
 // ceiling on this server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -160,6 +160,9 @@ async function timed(
   clearTimeout(timer);
   if (timedOut) out += `\ndid not finish within ${timeoutSeconds}s (stopped)`;
   if (stopped) out += `\nstopped: apply lag above ${stopAboveLag}s`;
+  // REVENANT_BENCH_OUTPUT=FILE keeps every run's whole output (RESULTS keeps a failure's tail).
+  const kept = process.env.REVENANT_BENCH_OUTPUT;
+  if (kept) appendFileSync(kept, `==== ${new Date(started).toISOString()} ${cmd} ${args.join(' ')}\n${out}\n`);
   return { seconds: (Date.now() - started) / 1000, peakLag, ok: code === 0 && !timedOut && !stopped, out };
 }
 
