@@ -76,6 +76,14 @@ const POSITION_CHECKPOINT_MS = { caughtUp: 200, behind: 1000 };
  * changelog row, and a binlog event).
  */
 const LAG_STEP_MS = 50;
+/**
+ * The lag is written again after this long even when it has not moved: the row is the copy's
+ * only word of it, and another writer may have left it wrong (a terminated run's applier, still
+ * running until its heartbeat tells it, wrote 1.1 s into the changelog of the migration started
+ * after it under the same names; this applier had told 0 and, still at 0, told nothing more:
+ * the copy waited for five minutes).
+ */
+const LAG_RETELL_MS = 1_000;
 /** A heartbeat's write and its way back through the binlog take up to this, past its interval. */
 const HEARTBEAT_ALLOWANCE_MS = 100;
 const LAG_PUBLISH_MS = 100;
@@ -285,6 +293,17 @@ async function binlogGoneFailure(
       `(the server said: ${(e as Error).message})`,
     'BinlogGone',
   );
+}
+
+/**
+ * The lag to write for the copy (0 under LAG_STEP_MS), if it moved by LAG_STEP_MS from the one
+ * last written (-1: none yet), crossed to or from 0, or was last written LAG_RETELL_MS ago;
+ * else undefined.
+ */
+export function lagWorthTelling(lagMs: number, toldMs: number, sinceToldMs: number): number | undefined {
+  const value = lagMs < LAG_STEP_MS ? 0 : lagMs;
+  const moved = Math.abs(value - toldMs) >= LAG_STEP_MS || (value === 0) !== (toldMs === 0);
+  return moved || sinceToldMs >= LAG_RETELL_MS ? value : undefined;
 }
 
 /** Where the heartbeat's timer takes the applier's lag to tell the copy (see Heartbeat.tellLagOf). */
@@ -910,23 +929,24 @@ class Applier {
 
   /** The lag last published for the copy (-1: none yet, what an earlier attempt left is stale). */
   private publishedLagMs = -1;
+  private publishedLagAt = 0;
   /** The batch under way is applied update by update (a grouped UPDATE met a duplicate key). */
   private ungrouped = false;
 
   /**
    * How far behind the applier is, in ms (0: caught up), if the copy should be told now: the
-   * copy sets its pace by it (the heartbeat's timer writes it to the changelog). Only a move
-   * of LAG_STEP_MS or more is told; the heartbeat's timer asks every LAG_PUBLISH_MS.
+   * copy sets its pace by it (the heartbeat's timer writes it to the changelog). A move of
+   * LAG_STEP_MS or more is told at once, the same lag again every LAG_RETELL_MS; the
+   * heartbeat's timer asks every LAG_PUBLISH_MS.
    */
-  lagToTell(): number | undefined {
+  lagToTell(now = Date.now()): number | undefined {
     const lagMs = Math.round(this.progress().lagSeconds * 1000);
-    const value = lagMs < LAG_STEP_MS ? 0 : lagMs;
-    if (Math.abs(value - this.publishedLagMs) < LAG_STEP_MS && (value === 0) === (this.publishedLagMs === 0)) return;
-    return value;
+    return lagWorthTelling(lagMs, this.publishedLagMs, now - this.publishedLagAt);
   }
 
-  lagTold(ms: number): void {
+  lagTold(ms: number, now = Date.now()): void {
     this.publishedLagMs = ms;
+    this.publishedLagAt = now;
   }
 
   async refreshBacklog(): Promise<void> {

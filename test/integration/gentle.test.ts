@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  admin,
   checksum,
   createTestTable,
   freshDatabase,
@@ -23,6 +24,8 @@ import {
 import { migrationWorkflowId, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { sleep } from '../support/wait';
 import { cutOverSignal, setUpdate, statusQuery } from '../../model/messages';
+import { HINT } from '../../control/changelog';
+import * as sql from '../../mysql/statements';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
 let temporal: TestTemporal;
@@ -171,6 +174,42 @@ test('--max-load, --throttle-query, --throttle-http and the throttle flag files 
   } finally {
     http.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an apply lag another writer left in the changelog holds the copy a moment, not for good', {
+  timeout: 120_000,
+}, async () => {
+  const db = 'rv_gentle_stale_lag';
+  await freshDatabase(db);
+  await createTestTable(db, 't', 50_000);
+  const handle = await start(
+    input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
+      chunkSize: 10,
+      copyThreads: 1,
+      niceRatio: 10,
+      postponeCutOver: true,
+    }),
+  );
+  try {
+    await waitFor(handle, (s) => s.rowsCopied > 500 && !s.throttled, 'copy under way');
+    // What a terminated run's applier, still running until its heartbeat told it, wrote into
+    // the changelog of the migration started after it under the same names. This one's applier
+    // (an idle table: caught up) had told 0 already.
+    const c = await admin(db);
+    const stale = sql.upsertChangelog(db, '_t_ghc', HINT.applyBehind, '5000');
+    await c.query(stale.sql, stale.params);
+    await c.end();
+    const at: MigrationStatus = await handle.query(statusQuery);
+    assert.ok(at.rowsCopied < at.rowsEstimate, `mid-copy (${at.rowsCopied} of ${at.rowsEstimate} rows)`);
+    await waitFor(
+      handle,
+      (s) => s.rowsCopied > at.rowsCopied + 100 && !/apply lag/.test(s.throttled ?? ''),
+      'the copy going on past the stale lag',
+      15_000,
+    );
+  } finally {
+    await handle.terminate('test over').catch(() => {});
   }
 });
 

@@ -51,6 +51,7 @@ import { deferrableIndexes, plainIndexName } from '../../table/indexes';
 import { policyFromEnvironment } from '../../runtime/worker-policy';
 import { reasonLabel } from '../../runtime/metrics';
 import { comparableColumns, oneTextCollation } from '../../activities/checksum';
+import { lagWorthTelling } from '../../activities/apply';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -1313,4 +1314,15 @@ test('a statement the server refuses as written fails at once, final, in its wor
   const duplicate = Object.assign(new Error('Duplicate'), { errno: 1062, code: 'ER_DUP_ENTRY', sqlState: '23000' });
   assert.equal(refusedStatementFailure(duplicate), undefined, 'another statement error keeps its bounded retries');
   assert.ok(retryDelay(duplicate, 1, opts) > 0);
+});
+
+test('apply lag: told when it moves, crosses zero, or has not been told for a second', () => {
+  assert.equal(lagWorthTelling(0, -1, 0), 0, 'the first word, even of no lag');
+  assert.equal(lagWorthTelling(30, 0, 10), undefined, 'under the step: still 0');
+  assert.equal(lagWorthTelling(0, 0, 999), undefined);
+  assert.equal(lagWorthTelling(0, 0, 1000), 0, 'the same lag told again after a second');
+  assert.equal(lagWorthTelling(120, 100, 10), undefined, 'a move under the step');
+  assert.equal(lagWorthTelling(160, 100, 10), 160);
+  assert.equal(lagWorthTelling(1100, 0, 10), 1100);
+  assert.equal(lagWorthTelling(10, 400, 10), 0, 'down to 0 at once');
 });
