@@ -58,6 +58,19 @@ async function waitFor(
   }
 }
 
+/**
+ * A migration whose copy is slow on purpose (10-row chunks, ten times each chunk's time
+ * asleep), so that it cannot finish while holds are checked on a fast machine.
+ */
+const slowCopy = (db: string, more: Partial<MigrationInput> = {}) =>
+  input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
+    chunkSize: 10,
+    copyThreads: 1,
+    niceRatio: 10,
+    postponeCutOver: true,
+    ...more,
+  });
+
 /** Holds while `hold` is in force: the reason shows and no row is copied; after `release` the copy goes on. */
 async function holdsAndReleases(
   handle: any,
@@ -103,14 +116,9 @@ test('--max-load, --throttle-query, --throttle-http and the throttle flag files 
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/throttle`;
+  // Sped up once the five holds are checked.
   const handle = await start(
-    input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
-      // Slow on purpose (10-row chunks, ten times each chunk's time asleep), so the copy cannot
-      // finish while the five holds are checked on a fast machine; sped up once they are.
-      chunkSize: 10,
-      copyThreads: 1,
-      niceRatio: 10,
-      postponeCutOver: true,
+    slowCopy(db, {
       throttleFlagFile: flag,
       throttleAdditionalFlagFile: extra,
       throttleHttp: url,
@@ -183,14 +191,7 @@ test('an apply lag another writer left in the changelog holds the copy a moment,
   const db = 'rv_gentle_stale_lag';
   await freshDatabase(db);
   await createTestTable(db, 't', 50_000);
-  const handle = await start(
-    input(db, 't', 'ADD COLUMN c INT NOT NULL DEFAULT 0', {
-      chunkSize: 10,
-      copyThreads: 1,
-      niceRatio: 10,
-      postponeCutOver: true,
-    }),
-  );
+  const handle = await start(slowCopy(db));
   try {
     await waitFor(handle, (s) => s.rowsCopied > 500 && !s.throttled, 'copy under way');
     // What a terminated run's applier, still running until its heartbeat told it, wrote into
