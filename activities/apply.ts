@@ -939,14 +939,14 @@ class Applier {
    * LAG_STEP_MS or more is told at once, the same lag again every LAG_RETELL_MS; the
    * heartbeat's timer asks every LAG_PUBLISH_MS.
    */
-  lagToTell(now = Date.now()): number | undefined {
+  lagToTell(): number | undefined {
     const lagMs = Math.round(this.progress().lagSeconds * 1000);
-    return lagWorthTelling(lagMs, this.publishedLagMs, now - this.publishedLagAt);
+    return lagWorthTelling(lagMs, this.publishedLagMs, Date.now() - this.publishedLagAt);
   }
 
-  lagTold(ms: number, now = Date.now()): void {
+  lagTold(ms: number): void {
     this.publishedLagMs = ms;
-    this.publishedLagAt = now;
+    this.publishedLagAt = Date.now();
   }
 
   async refreshBacklog(): Promise<void> {
