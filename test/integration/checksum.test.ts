@@ -57,7 +57,8 @@ test('--checksum: values of every type hash alike as they are and cast to binary
         (3, NULL, 'z', 1.17549435e-38, 1.7976931348623157e308, 0, NULL, '2038-01-19 03:14:07.999', NULL, NULL, NULL,
          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
     );
-    const [types] = await c.query<RowDataPacket[]>(sql.columnsOf(db, 't').sql, sql.columnsOf(db, 't').params);
+    const columnsOfT = sql.columnsOf(db, 't');
+    const [types] = await c.query<RowDataPacket[]>(columnsOfT.sql, columnsOfT.params);
     const names = types.map((t) => String(t.COLUMN_NAME));
     const mapping = names.map((n) => ({ source: n, ghost: n }));
     const { compared, bare } = comparableColumns(mapping, types as never, types as never);
@@ -77,7 +78,7 @@ test('--checksum: values of every type hash alike as they are and cast to binary
     }
     // Text in two collations: cast, as MariaDB refuses to join them.
     await c.query('ALTER TABLE t ADD COLUMN y VARCHAR(9) COLLATE utf8mb4_bin');
-    const [retyped] = await c.query<RowDataPacket[]>(sql.columnsOf(db, 't').sql, sql.columnsOf(db, 't').params);
+    const [retyped] = await c.query<RowDataPacket[]>(columnsOfT.sql, columnsOfT.params);
     const all = retyped.map((t) => ({ source: String(t.COLUMN_NAME), ghost: String(t.COLUMN_NAME) }));
     assert.equal(comparableColumns(all, retyped as never, retyped as never).bare, false);
   } finally {
