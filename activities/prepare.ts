@@ -19,7 +19,7 @@ import { planColumnsAndKey } from '../table/plan';
 import { refuse } from '../checks/refuse';
 import { placement, resolveServers, type Servers } from '../mysql/topology';
 import { currentBinlogPosition } from '../binlog/position';
-import { deferIndexes } from '../table/indexes';
+import { deferIndexes, sampleTableWrites } from '../table/indexes';
 import { checkedStoredPlan } from '../control/stored-plan';
 import { describeMysqlError } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
@@ -93,6 +93,9 @@ async function prepareOn(
     await exec(conn, sql.dropTableIfExists(db, changelog));
   }
 
+  // The table's writes are counted from here to the indexes' deferral (MySQL: see table/indexes.ts).
+  const writesAtStart =
+    input.execute && input.deferSecondaryIndexes === undefined ? await sampleTableWrites(conn, db, table) : undefined;
   const { estimatedRows } = await checkTableAndAlter(conn, input);
 
   if (input.initiallyDropGhostTable) {
@@ -122,7 +125,7 @@ async function prepareOn(
       if (t?.AUTO_INCREMENT) await exec(conn, sql.setAutoIncrement(db, ghost, Number(t.AUTO_INCREMENT)));
     }
     const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
-    const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost) : [];
+    const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost, writesAtStart) : [];
     plan = {
       database: db,
       table,

@@ -8,6 +8,11 @@
 // The build is one statement, and a replica replays it alone, after the master is done: its
 // lag grows by as long as the build takes. So by default indexes are deferred only where no
 // replica reads the binlog; --defer-secondary-indexes forces it, =false never defers.
+//
+// Nor on MySQL where the table is busy: its build holds the ghost's writes at its end for a
+// moment that grows with their rate (mysql/flavor.ts), a second at 5,000 rows a second, and the
+// applier falls that far behind just before the cut-over. Above BUSY_TABLE_WRITES_PER_SECOND,
+// measured while prepare runs, the ghost keeps its indexes: a slower copy, no stall.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeferredIndex, MigrationInput, TablePlan } from '../model/types';
@@ -17,6 +22,36 @@ import { mysqlErrorCode } from '../mysql/errors';
 import { withConnection } from '../mysql/connection';
 import * as sql from '../mysql/statements';
 import { applierOf } from '../mysql/topology';
+import { flavorOf, tableRowWrites } from '../mysql/flavor';
+
+/** Row writes a second to the table above which MySQL's ghost keeps its indexes (auto only). */
+export const BUSY_TABLE_WRITES_PER_SECOND = 1000;
+/** The least time the rate is measured over: a rate limited writer at the bound shows 300 rows. */
+const WRITE_RATE_WINDOW_MS = 300;
+
+/** The table's row writes so far, and when they were read. */
+export interface WriteSample {
+  rows: number;
+  at: number;
+}
+
+/** Where the flavor needs it (MySQL), the table's row writes so far; else undefined. */
+export async function sampleTableWrites(conn: Conn, database: string, table: string): Promise<WriteSample | undefined> {
+  const query = tableRowWrites(flavorOf(conn), database, table);
+  if (!query) return undefined;
+  const [r] = await rows(conn, query);
+  return { rows: Number(r?.n ?? 0), at: Date.now() };
+}
+
+/** Row writes a second since `since`, read again at least WRITE_RATE_WINDOW_MS after it. */
+async function writeRateSince(conn: Conn, database: string, table: string, since: WriteSample): Promise<number> {
+  const wait = since.at + WRITE_RATE_WINDOW_MS - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const now = await sampleTableWrites(conn, database, table);
+  if (!now) return 0;
+  // The counts start again when the summary is truncated or the table leaves the cache.
+  return Math.max(0, now.rows - since.rows) / ((now.at - since.at) / 1000);
+}
 
 const KEY_LINE = /^\s*KEY (`(?:[^`]|``)+`) \(/;
 
@@ -59,13 +94,15 @@ async function createTable(conn: Conn, database: string, table: string): Promise
 /**
  * At prepare, on the empty ghost: drops the indexes to build after the copy, and returns them
  * for the plan. Auto (the default) defers only when this user sees every connection (PROCESS)
- * and none of them reads the binlog.
+ * and none of them reads the binlog, and on MySQL only when the table's writes since
+ * `writesAtStart` (prepare's start) stay under BUSY_TABLE_WRITES_PER_SECOND.
  */
 export async function deferIndexes(
   conn: Conn,
   input: MigrationInput,
   database: string,
   ghost: string,
+  writesAtStart?: WriteSample,
 ): Promise<DeferredIndex[]> {
   if (input.deferSecondaryIndexes === false) return [];
   const found = deferrableIndexes(await createTable(conn, database, ghost));
@@ -73,6 +110,16 @@ export async function deferIndexes(
   if (input.deferSecondaryIndexes !== true) {
     const [r] = await rows(conn, sql.binlogReaders());
     if (Number(r.process) === 0 || Number(r.readers) > 0) return [];
+    if (writesAtStart) {
+      const rate = await writeRateSince(conn, database, input.table, writesAtStart);
+      if (rate > BUSY_TABLE_WRITES_PER_SECOND) {
+        Context.current().log.info(
+          `${input.table} takes ${Math.round(rate)} row writes a second: its secondary indexes are filled during the copy, ` +
+            `not built after it (MySQL's index build would hold the applier at its end; --defer-secondary-indexes defers them anyway)`,
+        );
+        return [];
+      }
+    }
   }
   await exec(
     conn,

@@ -9,6 +9,7 @@ import {
   createTestTable,
   freshDatabase,
   input,
+  IS_MYSQL,
   showCreate,
   startTemporal,
   tablesIn,
@@ -19,6 +20,8 @@ import {
 import { defaultPayloadConverter } from '@temporalio/common';
 import { type BinlogRead, checksumSummary, type MigrationInput, type MigrationResult } from '../../model/types';
 import { cutOverSignal } from '../../model/messages';
+import { BUSY_TABLE_WRITES_PER_SECOND } from '../../table/indexes';
+import type { ResultSetHeader } from 'mysql2/promise';
 
 const ROWS = Number(process.env.REVENANT_TEST_ROWS ?? 200_000);
 let temporal: TestTemporal;
@@ -212,4 +215,54 @@ test("gh-ost's --force-table-names and --timestamp-old-table name the migration'
     await load.stop();
     await a.end();
   }
+});
+
+test("secondary indexes wait for the copy's end on a quiet table; MySQL's busy table keeps them", {
+  timeout: 300_000,
+}, async () => {
+  const db = 'rv_mig_defer';
+  await freshDatabase(db);
+  await createTestTable(db, 'quiet', 20_000);
+  await createTestTable(db, 'busy', 20_000);
+  const alter = 'ADD COLUMN extra INT NOT NULL DEFAULT 0';
+  // The default (auto), the copy held a second so its status is seen before it ends.
+  const quiet = await temporal.start(input(db, 'quiet', alter, { copyStartDelayMillis: 1000 }));
+  const quietCopying = await waitForPhase(quiet, ['migrating', 'failed']);
+  assert.deepEqual(quietCopying.deferredIndexes, ['name_idx'], 'a quiet table defers its plain index');
+  assert.equal(((await quiet.result()) as MigrationResult).status.phase, 'completed');
+
+  // A writer moving a hundred rows a statement: thousands of row writes a second, above the bound.
+  const writer = await admin(db);
+  let writing = true;
+  let written = 0;
+  const started = Date.now();
+  const writes = (async () => {
+    for (let id = 1; writing; id = (id + 100) % 20_000) {
+      const [r] = await writer.query<ResultSetHeader>('UPDATE busy SET amount = amount + 1 WHERE id BETWEEN ? AND ?', [
+        id,
+        id + 99,
+      ]);
+      written += r.affectedRows;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const busy = await temporal.start(input(db, 'busy', alter, { copyStartDelayMillis: 1000 }));
+    const busyCopying = await waitForPhase(busy, ['migrating', 'failed']);
+    const rate = written / ((Date.now() - started) / 1000);
+    assert.ok(rate > 2 * BUSY_TABLE_WRITES_PER_SECOND, `the writer wrote ${Math.round(rate)} rows a second`);
+    if (IS_MYSQL) assert.equal(busyCopying.deferredIndexes, undefined, "MySQL's busy table keeps its index");
+    else assert.deepEqual(busyCopying.deferredIndexes, ['name_idx'], "MariaDB's build does not stall its writes");
+    writing = false;
+    await writes;
+    assert.equal(((await busy.result()) as MigrationResult).status.phase, 'completed');
+  } finally {
+    writing = false;
+    await writes.catch(() => {});
+    await writer.end();
+  }
+  for (const t of ['quiet', 'busy']) assert.match(await showCreate(db, t), /KEY `name_idx` \(`name`\)/);
+  const cols = ['id', 'uk', 'name', 'amount', 'note', 'created'];
+  assert.deepEqual(await checksum(db, 'busy', cols), await checksum(db, '_busy_del', cols));
 });
