@@ -11,6 +11,11 @@
 // report of the same kind replaces one still waiting (each carries the whole state of its kind);
 // a resume, or a report its activity insists on (the copy's last), goes at once with whatever
 // waits.
+//
+// The window: 4 s, and a twentieth of the workflow's age past 80 s. With 2 s and a thirtieth,
+// a copy held back by its applier for 154 s (MySQL at 90 % of its ceiling) sent 58 signals, a
+// history of 284 events; now about 33. A status a few seconds old is what a person reads; every
+// signal also costs the worker and the server a workflow task beside the copy.
 import { setMaxListeners } from 'node:events';
 import type { ReportTarget } from '../runtime/progress';
 import type { ProgressReport } from '../model/types';
@@ -18,7 +23,7 @@ import type { ProgressReport } from '../model/types';
 /** Sends one signal; gives up when the signal aborts (the worker closing). */
 export type SendReports = (target: ReportTarget, reports: ProgressReport[], signal: AbortSignal) => Promise<void>;
 
-const MIN_WINDOW_MS = 2_000;
+export const MIN_WINDOW_MS = 4_000;
 const MAX_WINDOW_MS = 60_000;
 /** A workflow not heard from for this long is forgotten (a worker may serve thousands). */
 const FORGET_AFTER_MS = 3_600_000;
@@ -65,7 +70,7 @@ export class ProgressBatcher {
     // Deleted first: the waiting reports go in the order of their latest version.
     box.waiting.delete(kind);
     box.waiting.set(kind, report);
-    const window = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (now - box.firstAt) / 30));
+    const window = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (now - box.firstAt) / 20));
     if (urgent || report.kind === 'resume' || !box.sentKinds.has(kind) || now - box.sentAt >= window) {
       this.flush(box, now);
     } else if (!box.timer) {

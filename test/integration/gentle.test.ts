@@ -83,7 +83,7 @@ async function holdsAndReleases(
   // carries the rows it held at) still waits in the worker's batch of reports.
   const copyHeld = (st: MigrationStatus) =>
     (st.throttled ?? '').split('; ').some((part) => part.startsWith('copy: ') && reason.test(part));
-  const held = await waitFor(handle, copyHeld, `the copy throttled: ${reason}`, 10_000);
+  const held = await waitFor(handle, copyHeld, `the copy throttled: ${reason}`, 15_000);
   // A hold checked after the last row went in would prove nothing: the copy must still have rows to go.
   assert.ok(
     held.phase === 'migrating' && held.rowsCopied < held.rowsEstimate,

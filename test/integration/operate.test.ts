@@ -155,12 +155,17 @@ test('the temporal binary alone: start, status, pause, tune, resume, postponed c
     r = await cli('workflow', 'signal', '--workflow-id', id, '--name', 'resume');
     assert.equal(r.code, 0, r.out);
     const before = await checkpoints(db);
-    await until('chunks copied with the new chunk size', status, (s) => s.chunkSizeInUse === 50 && !s.throttled, 5_000);
+    await until(
+      'chunks copied with the new chunk size',
+      status,
+      (s) => s.chunkSizeInUse === 50 && !s.throttled,
+      15_000,
+    );
     await until(
       'progress after resume',
       () => checkpoints(db),
       (c) => c.chunks > before.chunks,
-      5_000,
+      15_000,
     );
 
     await cli(
@@ -241,7 +246,12 @@ test('revenant status | pause | resume | set | cut-over | list | abort', {
     assert.match(r.out, /settings in force: paused=true chunk-size=80 .*max-load="Threads_running=500"/);
     r = await revenant('resume', ...where);
     assert.equal(r.code, 0, r.out);
-    await until('chunks copied with the new chunk size', status, (s) => s.chunkSizeInUse === 80 && !s.throttled, 5_000);
+    await until(
+      'chunks copied with the new chunk size',
+      status,
+      (s) => s.chunkSizeInUse === 80 && !s.throttled,
+      15_000,
+    );
 
     // The copy may be done by now (its last chunks went at 80 rows): any phase of a running migration.
     r = await revenant('list');

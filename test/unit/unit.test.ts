@@ -61,7 +61,7 @@ import { windowPlan, tableHas } from '../../model/revert-window';
 import { renameProbeTable } from '../../activities/cutover';
 import { sleep } from '../../runtime/sleep';
 import { logLine, noticeOf, workerLogFile } from '../../client/worker-log';
-import { ProgressBatcher } from '../../worker/progress-batcher';
+import { MIN_WINDOW_MS, ProgressBatcher } from '../../worker/progress-batcher';
 import type { ProgressReport } from '../../model/types';
 import { getEventListeners } from 'node:events';
 import { decimalText, decodeBinaryJson, doubleText, jsonValueSql, UnrepresentableJson } from '../../binlog/mysql-json';
@@ -947,7 +947,7 @@ test("a workflow's progress reports go as one signal a window: the first at once
     ['w', 'w', 'other'],
     'within the window, w waits; another workflow has its own',
   );
-  await new Promise((r) => setTimeout(r, 2_300));
+  await new Promise((r) => setTimeout(r, MIN_WINDOW_MS + 300));
   assert.equal(sent.length, 4);
   assert.deepEqual(
     sent[3].reports,
