@@ -19,7 +19,7 @@ import { planColumnsAndKey } from '../table/plan';
 import { refuse } from '../checks/refuse';
 import { placement, resolveServers, type Servers } from '../mysql/topology';
 import { currentBinlogPosition } from '../binlog/position';
-import { deferIndexes, sampleTableWrites } from '../table/indexes';
+import { deferIndexes, sampleTableWrites, writeRateSince } from '../table/indexes';
 import { checkedStoredPlan } from '../control/stored-plan';
 import { describeMysqlError } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
@@ -94,8 +94,7 @@ async function prepareOn(
   }
 
   // The table's writes are counted from here to the indexes' deferral (MySQL: see table/indexes.ts).
-  const writesAtStart =
-    input.execute && input.deferSecondaryIndexes === undefined ? await sampleTableWrites(conn, db, table) : undefined;
+  const writesAtStart = input.execute ? await sampleTableWrites(conn, db, table) : undefined;
   const { estimatedRows } = await checkTableAndAlter(conn, input);
 
   if (input.initiallyDropGhostTable) {
@@ -125,7 +124,8 @@ async function prepareOn(
       if (t?.AUTO_INCREMENT) await exec(conn, sql.setAutoIncrement(db, ghost, Number(t.AUTO_INCREMENT)));
     }
     const { columns, key, copyKey } = await planColumnsAndKey(conn, input, ghost);
-    const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost, writesAtStart) : [];
+    const writesPerSecond = writesAtStart ? await writeRateSince(conn, db, table, writesAtStart) : undefined;
+    const deferredIndexes = input.execute ? await deferIndexes(conn, input, db, ghost, writesPerSecond) : [];
     plan = {
       database: db,
       table,
@@ -136,6 +136,7 @@ async function prepareOn(
       key,
       ...(copyKey ? { copyKey } : {}),
       ...(deferredIndexes.length ? { deferredIndexes } : {}),
+      ...(writesPerSecond !== undefined ? { writesPerSecond } : {}),
       estimatedRows,
       serverVersion: facts.version,
       serverUuid: facts.serverUuid,

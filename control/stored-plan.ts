@@ -83,6 +83,9 @@ export async function checkedStoredPlan(
     ...(planned.copyKey ? { copyKey: planned.copyKey } : {}),
     ...(deferred.length ? { deferredIndexes: deferred.map((i) => ({ name: i.name, definition: i.definition })) } : {}),
     ...(typeof p.window === 'number' && Number.isInteger(p.window) && p.window >= 0 ? { window: p.window } : {}),
+    ...(typeof p.writesPerSecond === 'number' && Number.isFinite(p.writesPerSecond) && p.writesPerSecond >= 0
+      ? { writesPerSecond: p.writesPerSecond }
+      : {}),
     estimatedRows: Number(p.estimatedRows) || 0,
     serverVersion: String(p.serverVersion ?? ''),
     serverUuid: String(p.serverUuid ?? ''),

@@ -249,10 +249,18 @@ export interface TablePlan {
   copyKey?: SharedKey;
   /** Secondary indexes dropped from the empty ghost, added back after the copy (table/indexes.ts). */
   deferredIndexes?: DeferredIndex[];
+  /** The table's row writes a second as prepare measured them (MySQL only: table/indexes.ts). */
+  writesPerSecond?: number;
   estimatedRows: number;
   serverVersion: string;
   serverUuid: string;
 }
+
+/**
+ * Row writes a second above which a table is busy: MySQL's ghost keeps its indexes through the
+ * copy (table/indexes.ts), and the copy starts at a fraction of its pace (control/copy-pacer.ts).
+ */
+export const BUSY_TABLE_WRITES_PER_SECOND = 1000;
 
 /** A secondary index built after the copy: its name, and its definition as SHOW CREATE TABLE prints it. */
 export interface DeferredIndex {

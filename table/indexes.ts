@@ -15,7 +15,7 @@
 // measured while prepare runs, the ghost keeps its indexes: a slower copy, no stall.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DeferredIndex, MigrationInput, TablePlan } from '../model/types';
+import { BUSY_TABLE_WRITES_PER_SECOND, type DeferredIndex, type MigrationInput, type TablePlan } from '../model/types';
 import type { CredentialResolver } from '../mysql/credentials';
 import { exec, rows, type Conn } from '../mysql/query';
 import { mysqlErrorCode } from '../mysql/errors';
@@ -24,8 +24,6 @@ import * as sql from '../mysql/statements';
 import { applierOf } from '../mysql/topology';
 import { flavorOf, tableRowWrites } from '../mysql/flavor';
 
-/** Row writes a second to the table above which MySQL's ghost keeps its indexes (auto only). */
-export const BUSY_TABLE_WRITES_PER_SECOND = 1000;
 /** The least time the rate is measured over: a rate limited writer at the bound shows 300 rows. */
 const WRITE_RATE_WINDOW_MS = 300;
 
@@ -44,7 +42,7 @@ export async function sampleTableWrites(conn: Conn, database: string, table: str
 }
 
 /** Row writes a second since `since`, read again at least WRITE_RATE_WINDOW_MS after it. */
-async function writeRateSince(conn: Conn, database: string, table: string, since: WriteSample): Promise<number> {
+export async function writeRateSince(conn: Conn, database: string, table: string, since: WriteSample): Promise<number> {
   const wait = since.at + WRITE_RATE_WINDOW_MS - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const now = await sampleTableWrites(conn, database, table);
@@ -94,15 +92,15 @@ async function createTable(conn: Conn, database: string, table: string): Promise
 /**
  * At prepare, on the empty ghost: drops the indexes to build after the copy, and returns them
  * for the plan. Auto (the default) defers only when this user sees every connection (PROCESS)
- * and none of them reads the binlog, and on MySQL only when the table's writes since
- * `writesAtStart` (prepare's start) stay under BUSY_TABLE_WRITES_PER_SECOND.
+ * and none of them reads the binlog, and, where the table's `writesPerSecond` were measured
+ * (MySQL), only when they stay under BUSY_TABLE_WRITES_PER_SECOND.
  */
 export async function deferIndexes(
   conn: Conn,
   input: MigrationInput,
   database: string,
   ghost: string,
-  writesAtStart?: WriteSample,
+  writesPerSecond?: number,
 ): Promise<DeferredIndex[]> {
   if (input.deferSecondaryIndexes === false) return [];
   const found = deferrableIndexes(await createTable(conn, database, ghost));
@@ -110,15 +108,12 @@ export async function deferIndexes(
   if (input.deferSecondaryIndexes !== true) {
     const [r] = await rows(conn, sql.binlogReaders());
     if (Number(r.process) === 0 || Number(r.readers) > 0) return [];
-    if (writesAtStart) {
-      const rate = await writeRateSince(conn, database, input.table, writesAtStart);
-      if (rate > BUSY_TABLE_WRITES_PER_SECOND) {
-        Context.current().log.info(
-          `${input.table} takes ${Math.round(rate)} row writes a second: its secondary indexes are filled during the copy, ` +
-            `not built after it (MySQL's index build would hold the applier at its end; --defer-secondary-indexes defers them anyway)`,
-        );
-        return [];
-      }
+    if (writesPerSecond !== undefined && writesPerSecond > BUSY_TABLE_WRITES_PER_SECOND) {
+      Context.current().log.info(
+        `${input.table} takes ${Math.round(writesPerSecond)} row writes a second: its secondary indexes are filled during the copy, ` +
+          `not built after it (MySQL's index build would hold the applier at its end; --defer-secondary-indexes defers them anyway)`,
+      );
+      return [];
     }
   }
   await exec(

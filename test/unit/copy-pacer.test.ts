@@ -58,3 +58,13 @@ test('far behind, the copy holds until the lag is low again, not merely under th
   p.observe(PACE.resumeBelowMs - 1, 200);
   assert.equal(p.holding, false);
 });
+
+test("a busy table's copy starts at a quarter of the time and climbs to full while the applier keeps up", () => {
+  const p = new CopyPacer(PACE.busyStartDuty);
+  assert.equal(p.duty, 0.25);
+  // A 100 ms chunk, then a 300 ms rest.
+  assert.equal(p.restAfter(100), 300);
+  feed(p, 0, 8);
+  assert.equal(p.duty, 1);
+  assert.equal(p.restAfter(100), 0);
+});
