@@ -11,6 +11,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { type BinlogRead, migrationWorkflowId } from '../model/types';
 import { ALTER, type BenchServer, cpuSeconds, DB, exited, migrateFlags, ROOT, sleep, TABLE } from './server';
 import { statusQuery } from '../model/messages';
+import { MIN_WINDOW_MS } from '../worker/progress-batcher';
 
 export type Tool =
   | 'alter-copy'
@@ -528,15 +529,19 @@ export async function measureApplyCost(
     const load = startLoad(server, o.rows, o.rate, o.threads);
     await sleep(o.seconds * 1000);
     const achievedTps = await load.stop();
-    // Caught up: the applied count stops moving and the lag reads 0.
-    let last = -1;
+    // Caught up: the applied count stops moving and the lag reads 0, for longer than the
+    // worker gathers progress reports (a count read within one window is stale, not final).
+    const settledMs = MIN_WINDOW_MS + 2_000;
     let s = await status();
-    let peakLag = 0;
-    for (let i = 0; i < 300 && !(s.eventsApplied === last && s.lagSeconds === 0); i++) {
-      last = s.eventsApplied;
+    let last = s.eventsApplied;
+    let stillSince = Date.now();
+    let peakLag = s.lagSeconds;
+    for (let i = 0; i < 300 && !(s.lagSeconds === 0 && Date.now() - stillSince >= settledMs); i++) {
       await sleep(500);
       s = await status();
       peakLag = Math.max(peakLag, s.lagSeconds);
+      if (s.eventsApplied !== last || s.lagSeconds !== 0) stillSince = Date.now();
+      last = s.eventsApplied;
     }
     const workerCpu = cpuSeconds(worker.pid!) - cpu0;
     return {
