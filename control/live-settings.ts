@@ -8,7 +8,7 @@
 // until the workflow first answers, which takes seconds right after a worker died.)
 // Throttling decisions are made here too, and reported when they change.
 import { Context } from '@temporalio/activity';
-import { BUSY_TABLE_WRITES_PER_SECOND, type MigrationInput, type TablePlan, type ThrottleReport } from '../model/types';
+import { busyTable, type MigrationInput, type TablePlan, type ThrottleReport } from '../model/types';
 import {
   SETTING_TABLE,
   settingsFrom,
@@ -157,10 +157,7 @@ export class ControlReader {
     this.workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
     if (credentials && plan.lagReplicas?.length) this.lag = new LagReader(plan, credentials);
     this.http = new HttpThrottle(input, services.policy);
-    if (phase === 'copy') {
-      const busy = (plan.writesPerSecond ?? 0) > BUSY_TABLE_WRITES_PER_SECOND;
-      this.pacer = new CopyPacer(busy ? PACE.busyStartDuty : 1);
-    }
+    if (phase === 'copy') this.pacer = new CopyPacer(busyTable(plan.writesPerSecond) ? PACE.busyStartDuty : 1);
   }
 
   close(): void {

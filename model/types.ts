@@ -262,6 +262,9 @@ export interface TablePlan {
  */
 export const BUSY_TABLE_WRITES_PER_SECOND = 1000;
 
+/** Whether a table measured at `writesPerSecond` is busy (unmeasured: not). */
+export const busyTable = (writesPerSecond: number | undefined) => (writesPerSecond ?? 0) > BUSY_TABLE_WRITES_PER_SECOND;
+
 /** A secondary index built after the copy: its name, and its definition as SHOW CREATE TABLE prints it. */
 export interface DeferredIndex {
   name: string;

@@ -299,9 +299,9 @@ export const enableMetadataLockInstrument = (f: Flavor): Statement | undefined =
  * I/O counts (an insert, update or delete a row). At its end, MySQL's online ADD INDEX holds
  * the table's writes for a moment that grows with their rate (the ghost's applier stalled 176,
  * 508 and 1,025 ms at 735, 3,000 and 5,150 rows a second), so a busy table's ghost keeps its
- * indexes through the copy (table/indexes.ts). MariaDB: nothing to
- * ask (performance_schema is off by default, and its build kept the applier under 1 s of lag
- * at the benchmark's highest rate).
+ * indexes through the copy (table/indexes.ts). MariaDB: nothing to ask (performance_schema is
+ * off by default, and its build kept the applier under 1 s of lag at the benchmark's highest
+ * rate).
  */
 export const tableRowWrites = (f: Flavor, database: string, table: string): Statement | undefined =>
   isMysql(f)

@@ -15,7 +15,7 @@
 // measured while prepare runs, the ghost keeps its indexes: a slower copy, no stall.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { BUSY_TABLE_WRITES_PER_SECOND, type DeferredIndex, type MigrationInput, type TablePlan } from '../model/types';
+import { busyTable, type DeferredIndex, type MigrationInput, type TablePlan } from '../model/types';
 import type { CredentialResolver } from '../mysql/credentials';
 import { exec, rows, type Conn } from '../mysql/query';
 import { mysqlErrorCode } from '../mysql/errors';
@@ -108,9 +108,9 @@ export async function deferIndexes(
   if (input.deferSecondaryIndexes !== true) {
     const [r] = await rows(conn, sql.binlogReaders());
     if (Number(r.process) === 0 || Number(r.readers) > 0) return [];
-    if (writesPerSecond !== undefined && writesPerSecond > BUSY_TABLE_WRITES_PER_SECOND) {
+    if (busyTable(writesPerSecond)) {
       Context.current().log.info(
-        `${input.table} takes ${Math.round(writesPerSecond)} row writes a second: its secondary indexes are filled during the copy, ` +
+        `${input.table} takes ${Math.round(writesPerSecond ?? 0)} row writes a second: its secondary indexes are filled during the copy, ` +
           `not built after it (MySQL's index build would hold the applier at its end; --defer-secondary-indexes defers them anyway)`,
       );
       return [];
