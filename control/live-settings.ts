@@ -44,7 +44,24 @@ function mirroredPause(mirror: string | undefined): boolean {
 }
 /** A reason is told to the workflow once it has held this long: a copy's short yields to its applier are not. */
 const SETTLE_MS = 500;
-const reasonKind = (reason: string | null) => reason?.split(':')[0] ?? null;
+/** The copy holding back for its own applier: the one reason that comes from inside the migration. */
+const APPLY_LAG = 'apply lag';
+/** A reason's kind, its first word: "lag", "max-load", "flag-file", "paused", "apply", … (control/throttler.ts). */
+const reasonKind = (reason: string | null) => reason?.split(/[: ]/)[0] ?? null;
+
+/**
+ * Whether a change of throttle reason goes to the workflow at once, not with the worker's next
+ * gathered reports (worker/progress-batcher.ts, windows of 4 s and more). A reason from outside
+ * (a replica's lag, the server's load, a flag file, a pause) is what an operator watches for
+ * and acts on, and it changes no more often than the report interval lets it be told; the copy
+ * yielding to its applier flaps several times a second under a heavy writer, and waits, as do
+ * new figures for a reason already told.
+ */
+export function throttleChangeIsUrgent(reason: string | null, told: string | null): boolean {
+  const outside = (r: string | null) => r !== null && !r.startsWith(APPLY_LAG);
+  // New figures for the same reason ("1.4s behind", then "3.3s") go with the next gathered reports.
+  return reasonKind(reason) !== reasonKind(told) && (outside(reason) || outside(told));
+}
 
 /** The settings in force for a workflow, as the workflow itself reports them (worker/control-source.ts). */
 export type ControlSource = (workflowId: string) => Promise<unknown>;
@@ -176,7 +193,10 @@ export class ControlReader {
 
   private reportNow(): void {
     this.log.info(this.reason ? `${this.phase} throttled: ${this.reason}` : `${this.phase} no longer throttled`);
-    this.reporter.report({ kind: 'throttle', phase: this.phase, reason: this.reason, ...this.progress() });
+    this.reporter.report(
+      { kind: 'throttle', phase: this.phase, reason: this.reason, ...this.progress() },
+      throttleChangeIsUrgent(this.reason, this.reported),
+    );
     this.reported = this.reason;
     this.reportedAt = Date.now();
   }
@@ -288,7 +308,7 @@ export class ControlReader {
       const reason =
         (await throttleReason(this.conn, await this.current(), this.input, this.lag, this.http)) ??
         (this.holdingSeen
-          ? `apply lag: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it`
+          ? `${APPLY_LAG}: the applier is ${(this.applyBehindMs / 1000).toFixed(1)}s behind; the copy waits for it`
           : null);
       this.checkedAt = Date.now();
       if (reason !== this.reason) this.metrics?.throttled(this.phase, reason, this.reason);

@@ -46,8 +46,8 @@ export class ProgressReporter {
     return Math.min(60_000, Math.max(2_000, elapsed / 30));
   }
 
-  /** Sends the report now (resumes are logged by the worker too). */
-  report(report: ProgressReport): void {
+  /** Sends the report now (resumes are logged by the worker too); `urgent`: not gathered with others. */
+  report(report: ProgressReport, urgent = false): void {
     if (report.kind === 'resume') {
       Context.current().log.info(`${report.phase} resumed`, {
         attempt: report.attempt,
@@ -57,7 +57,7 @@ export class ProgressReporter {
     } else if (this.onlyResumes) {
       return;
     }
-    this.sink?.(this.target, report).catch(() => {});
+    this.sink?.(this.target, report, urgent).catch(() => {});
   }
 
   private lastNews: string | undefined;

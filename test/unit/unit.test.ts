@@ -26,6 +26,7 @@ import { migrateRequest, parseFlags, UsageError } from '../../client/flags';
 import { inputDifferences } from '../../client/cli';
 import { ddlTouchesTable } from '../../activities/apply';
 import { heartbeatMillis } from '../../control/changelog';
+import { throttleChangeIsUrgent } from '../../control/live-settings';
 import { ghostTriggerName } from '../../table/ghost-triggers';
 import { isGenerated } from '../../table/plan';
 import { safeSqlMode } from '../../mysql/flavor';
@@ -974,6 +975,29 @@ test("a workflow's progress reports go as one signal a window: the first at once
   perRun.add({ workflowId: 'w', runId: 'r1' }, copy(2));
   assert.deepEqual(runs, ['r1', 'r2']);
   await perRun.close();
+});
+
+test('a throttle from outside the migration, and its end, go to the workflow at once; the copy yielding to its applier waits', () => {
+  const replica = 'lag: replica 127.0.0.1:3307 is 1.4s behind (max-lag-millis 1000)';
+  const yielding = 'apply lag: the applier is 1.2s behind; the copy waits for it';
+  assert.equal(throttleChangeIsUrgent(replica, null), true, 'a replica starts to lag');
+  assert.equal(throttleChangeIsUrgent(null, replica), true, 'it caught up');
+  assert.equal(throttleChangeIsUrgent(replica, yielding), true, 'the copy yielded, now a replica lags');
+  assert.equal(throttleChangeIsUrgent('max-load Threads_running=80 >= 50', null), true);
+  assert.equal(throttleChangeIsUrgent(yielding, null), false, 'the copy yields to its applier');
+  assert.equal(throttleChangeIsUrgent(null, yielding), false, 'and goes on');
+  assert.equal(throttleChangeIsUrgent(null, null), false);
+  assert.equal(
+    throttleChangeIsUrgent(replica.replace('1.4s', '3.3s'), replica),
+    false,
+    'new figures for the same reason wait',
+  );
+  assert.equal(
+    throttleChangeIsUrgent('max-load Threads_running=81 >= 50', 'max-load Threads_running=80 >= 50'),
+    false,
+    'new figures for the same load',
+  );
+  assert.equal(throttleChangeIsUrgent('paused by operator', 'max-load Threads_running=80 >= 50'), true);
 });
 
 test('a closing batcher fires no timer, sends nothing more, and waits for the sends in flight, which it aborts', async () => {
