@@ -174,7 +174,15 @@ export class ControlReader {
     this.workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
     if (credentials && plan.lagReplicas?.length) this.lag = new LagReader(plan, credentials);
     this.http = new HttpThrottle(input, services.policy);
-    if (phase === 'copy') this.pacer = new CopyPacer(busyTable(plan.writesPerSecond) ? PACE.busyStartDuty : 1);
+    if (phase === 'copy') {
+      const busy = busyTable(plan.writesPerSecond);
+      this.pacer = new CopyPacer(busy ? PACE.busyStartDuty : 1);
+      if (busy)
+        this.log.info(
+          `${Math.round(plan.writesPerSecond ?? 0)} row writes a second when prepared: the copy starts at ` +
+            `${PACE.busyStartDuty * 100} % of its pace and speeds up while the applier keeps up`,
+        );
+    }
   }
 
   close(): void {

@@ -22,7 +22,7 @@ import { mysqlErrorCode } from '../mysql/errors';
 import { withConnection } from '../mysql/connection';
 import * as sql from '../mysql/statements';
 import { applierOf } from '../mysql/topology';
-import { flavorOf, tableRowWrites } from '../mysql/flavor';
+import { flavorOf, indexBuildStallsBusyWriters, rowWrites } from '../mysql/flavor';
 
 /** The least time the rate is measured over: a rate limited writer at the bound shows 300 rows. */
 const WRITE_RATE_WINDOW_MS = 300;
@@ -33,11 +33,9 @@ export interface WriteSample {
   at: number;
 }
 
-/** Where the flavor needs it (MySQL), the table's row writes so far; else undefined. */
-export async function sampleTableWrites(conn: Conn, database: string, table: string): Promise<WriteSample | undefined> {
-  const query = tableRowWrites(flavorOf(conn), database, table);
-  if (!query) return undefined;
-  const [r] = await rows(conn, query);
+/** The table's row writes so far (MariaDB: the server's, mysql/flavor.ts), and when they were read. */
+export async function sampleTableWrites(conn: Conn, database: string, table: string): Promise<WriteSample> {
+  const [r] = await rows(conn, rowWrites(flavorOf(conn), database, table));
   return { rows: Number(r?.n ?? 0), at: Date.now() };
 }
 
@@ -46,7 +44,6 @@ export async function writeRateSince(conn: Conn, database: string, table: string
   const wait = since.at + WRITE_RATE_WINDOW_MS - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const now = await sampleTableWrites(conn, database, table);
-  if (!now) return 0;
   // The counts start again when the summary is truncated or the table leaves the cache.
   return Math.max(0, now.rows - since.rows) / ((now.at - since.at) / 1000);
 }
@@ -92,8 +89,8 @@ async function createTable(conn: Conn, database: string, table: string): Promise
 /**
  * At prepare, on the empty ghost: drops the indexes to build after the copy, and returns them
  * for the plan. Auto (the default) defers only when this user sees every connection (PROCESS)
- * and none of them reads the binlog, and, where the table's `writesPerSecond` were measured
- * (MySQL), only when they stay under BUSY_TABLE_WRITES_PER_SECOND.
+ * and none of them reads the binlog, and, on MySQL, only when the table's `writesPerSecond`
+ * stay under BUSY_TABLE_WRITES_PER_SECOND.
  */
 export async function deferIndexes(
   conn: Conn,
@@ -108,7 +105,7 @@ export async function deferIndexes(
   if (input.deferSecondaryIndexes !== true) {
     const [r] = await rows(conn, sql.binlogReaders());
     if (Number(r.process) === 0 || Number(r.readers) > 0) return [];
-    if (busyTable(writesPerSecond)) {
+    if (busyTable(writesPerSecond) && indexBuildStallsBusyWriters(flavorOf(conn))) {
       Context.current().log.info(
         `${input.table} takes ${Math.round(writesPerSecond ?? 0)} row writes a second: its secondary indexes are filled during the copy, ` +
           `not built after it (MySQL's index build would hold the applier at its end; --defer-secondary-indexes defers them anyway)`,
