@@ -51,7 +51,7 @@ import { DEFAULTS, migrationWorkflowId } from '../../model/types';
 import { deferrableIndexes, plainIndexName } from '../../table/indexes';
 import { policyFromEnvironment } from '../../runtime/worker-policy';
 import { reasonLabel } from '../../runtime/metrics';
-import { comparableColumns, oneTextCollation } from '../../activities/checksum';
+import { comparableColumns, integerRangeWidth, oneTextCollation } from '../../activities/checksum';
 import { lagWorthTelling } from '../../activities/apply';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -565,12 +565,30 @@ test('heartbeat values read back as the epoch milliseconds they were written for
   assert.ok(Number.isNaN(heartbeatMillis('not a heartbeat')));
 });
 
+test('checksum: a dense integer key is cut by arithmetic, a unique key bounding each range; a sparse one is read', () => {
+  // A million dense keys: ranges of 10,000 keys, at most 10,000 rows each.
+  assert.equal(integerRangeWidth(1n, 1_000_000n, 1_000_000), 10_000n);
+  // Statistics that count half the rows, or three times them: the same.
+  assert.equal(integerRangeWidth(1n, 1_000_000n, 500_000), 10_000n);
+  assert.equal(integerRangeWidth(1n, 1_000_000n, 3_000_000), 10_000n);
+  // Past four times the rows the key is sparse: its ranges are found by reading.
+  assert.equal(integerRangeWidth(1n, 4_000_000n, 1_000_000), 10_000n);
+  assert.equal(integerRangeWidth(1n, 4_000_001n, 1_000_000), undefined);
+  // No statistics yet: read.
+  assert.equal(integerRangeWidth(1n, 10n, 0), undefined);
+  // Keys past 2^53 and below zero keep their exact arithmetic.
+  const big = 2n ** 62n;
+  assert.equal(integerRangeWidth(big, big + 999_999n, 1_000_000), 10_000n);
+  assert.equal(integerRangeWidth(big, big + 4_000_000n, 1_000_000), undefined);
+  assert.equal(integerRangeWidth(-500_000n, 499_999n, 1_000_000), 10_000n);
+});
+
 test('checksum: one range of each table, values cast to binary with NULL told apart; retyped columns left out', () => {
   const range = { from: [10n], fromInclusive: false, to: [20n] };
   const orig = sql.rangeChecksum('d', 't', 'PRIMARY', ['id'], ['id', 'note'], range);
   assert.match(
     orig.sql,
-    /^SELECT COUNT\(\*\) AS n, COALESCE\(SUM\(CRC32\(CONCAT_WS\(0x1f, CAST\(`id` AS BINARY\), ISNULL\(`id`\), CAST\(`note` AS BINARY\), ISNULL\(`note`\)\)\)\), 0\) AS s\s+FROM `d`\.`t` FORCE INDEX \(`PRIMARY`\)\s+WHERE \(`id` > \?\) AND \(`id` <= \?\)$/,
+    /^SELECT COUNT\(\*\) AS n, COALESCE\(SUM\(CRC32\(CONCAT\(CONCAT_WS\(0x1f, CAST\(`id` AS BINARY\), ISNULL\(`id`\)\), 0x1f, CONCAT_WS\(0x1f, CAST\(`note` AS BINARY\), ISNULL\(`note`\)\)\)\)\), 0\) AS s\s+FROM `d`\.`t` FORCE INDEX \(`PRIMARY`\)\s+WHERE \(`id` > \?\) AND \(`id` <= \?\)$/,
   );
   assert.deepEqual(orig.params, [10n, 20n]);
   const ghost = sql.rangeChecksum('d', '_t_gho', null, ['id'], ['id', 'remark'], {
@@ -652,12 +670,12 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
       range,
       both.map((c) => c.notNull),
     ).sql,
-    /CONCAT_WS\(0x1f, CAST\(`id` AS BINARY\), CAST\(`note` AS BINARY\), ISNULL\(`note`\), CAST\(`amount` AS BINARY\), ISNULL\(`amount`\)\)/,
+    /CONCAT\(CAST\(`id` AS BINARY\), 0x1f, CONCAT_WS\(0x1f, CAST\(`note` AS BINARY\), ISNULL\(`note`\)\), 0x1f, CONCAT_WS\(0x1f, CAST\(`amount` AS BINARY\), ISNULL\(`amount`\)\)\)/,
   );
   // Text in one collation (numbers and binary strings beside it): the values as they are.
   assert.match(
     sql.rangeChecksum('d', 't', null, ['id'], ['id', 'note'], range, [true, false], true).sql,
-    /CONCAT_WS\(0x1f, `id`, `note`, ISNULL\(`note`\)\)/,
+    /CONCAT\(`id`, 0x1f, CONCAT_WS\(0x1f, `note`, ISNULL\(`note`\)\)\)/,
   );
   const typed = (COLUMN_TYPE: string, CHARACTER_SET_NAME: string | null, COLLATION_NAME: string | null) => ({
     COLUMN_NAME: 'c',
