@@ -83,6 +83,29 @@ const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
 /** Ranges compared at once at the most, whatever --copy-threads says: each pair holds two connections and a snapshot. */
 const MAX_CHECKSUM_PAIRS = 8;
 
+/**
+ * The width of the key ranges compared, in key values, when the key is one integer column
+ * whose values are dense (an AUTO_INCREMENT, rows deleted here and there): then each range is
+ * cut by arithmetic, CHECKSUM_CHUNK_ROWS keys wide, where finding its end otherwise reads its
+ * rows once more on the original (LIMIT 1 OFFSET: a fifth of the checksum on MySQL 9.7, nearly
+ * half on MariaDB 10.11, one range at a time). A unique key holds at most one row a value, so a
+ * range holds at most that many rows whatever the statistics say. The key is dense when its
+ * span is at most DENSE_SPAN times the rows the table holds by its statistics (a range then
+ * holds a quarter of a chunk at the least); else, and with no statistics, undefined: the
+ * ranges are found by reading.
+ */
+const DENSE_SPAN = 4;
+export function integerRangeWidth(
+  lo: bigint,
+  hi: bigint,
+  estimatedRows: number,
+  chunkRows = CHECKSUM_CHUNK_ROWS,
+): bigint | undefined {
+  const rows = BigInt(Math.max(0, Math.floor(estimatedRows)));
+  if (rows === 0n || hi - lo + 1n > rows * BigInt(DENSE_SPAN)) return undefined;
+  return BigInt(chunkRows);
+}
+
 /** Two sessions in the checksum's snapshot: one reads the original's rows of a range, the other the ghost's. */
 interface SnapshotPair {
   original: Conn;
@@ -258,10 +281,31 @@ export async function checksumTables(
       // find the next one: all see the same rows), each compared by the first pair free.
       let next: { from: unknown[]; first: boolean } | undefined = { from: lo, first: true };
       let finding: Promise<Range | undefined> = Promise.resolve(undefined);
+      const width =
+        key.columns.length === 1 && key.integer[0]
+          ? integerRangeWidth(lo[0] as bigint, hi[0] as bigint, plan.estimatedRows)
+          : undefined;
       const nextRange = (finder: Conn): Promise<Range | undefined> => {
         finding = finding.then(async () => {
           const at = next;
           if (!at) return outside.shift();
+          if (width !== undefined) {
+            // From `at` up to, not including, `at + width`; the last range up to hi, included.
+            const from = at.from[0] as bigint;
+            const to = from + width;
+            if (to > (hi[0] as bigint)) {
+              next = undefined;
+              return { from: at.from, fromInclusive: true, to: hi, what: `keys from ${from} to ${hi[0]}` };
+            }
+            next = { from: [to], first: true };
+            return {
+              from: at.from,
+              fromInclusive: true,
+              to: [to],
+              toInclusive: false,
+              what: `keys from ${from} before ${to}`,
+            };
+          }
           const [end] = await rows(finder, sql.chunkEnd(db, table, key, at.from, at.first, hi, CHECKSUM_CHUNK_ROWS));
           const to = end ? asKey(end) : hi;
           next = sameKey(encodeKey(to), last) ? undefined : { from: to, first: false };
