@@ -84,26 +84,19 @@ const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
 const MAX_CHECKSUM_PAIRS = 8;
 
 /**
- * The width of the key ranges compared, in key values, when the key is one integer column
- * whose values are dense (an AUTO_INCREMENT, rows deleted here and there): then each range is
- * cut by arithmetic, CHECKSUM_CHUNK_ROWS keys wide, where finding its end otherwise reads its
- * rows once more on the original (LIMIT 1 OFFSET: a fifth of the checksum on MySQL 9.7, nearly
- * half on MariaDB 10.11, one range at a time). A unique key holds at most one row a value, so a
- * range holds at most that many rows whatever the statistics say. The key is dense when its
- * span is at most DENSE_SPAN times the rows the table holds by its statistics (a range then
- * holds a quarter of a chunk at the least); else, and with no statistics, undefined: the
- * ranges are found by reading.
+ * Whether a key of one integer column is dense (an AUTO_INCREMENT, rows deleted here and
+ * there): its span at most DENSE_SPAN times the rows the table holds by its statistics. Its
+ * ranges are then cut by arithmetic, CHECKSUM_CHUNK_ROWS key values each, where finding a
+ * range's end otherwise reads its rows once more on the original (LIMIT 1 OFFSET: a fifth of
+ * the checksum on MySQL 9.7, nearly half on MariaDB 10.11, one range at a time). A unique key
+ * holds at most one row a value, so a range holds at most that many rows whatever the
+ * statistics say, and a quarter of it on average when they are right. With no statistics, or a
+ * wider span, the ranges are found by reading.
  */
 const DENSE_SPAN = 4;
-export function integerRangeWidth(
-  lo: bigint,
-  hi: bigint,
-  estimatedRows: number,
-  chunkRows = CHECKSUM_CHUNK_ROWS,
-): bigint | undefined {
+export function denseIntegerKey(lo: bigint, hi: bigint, estimatedRows: number): boolean {
   const rows = BigInt(Math.max(0, Math.floor(estimatedRows)));
-  if (rows === 0n || hi - lo + 1n > rows * BigInt(DENSE_SPAN)) return undefined;
-  return BigInt(chunkRows);
+  return rows > 0n && hi - lo + 1n <= rows * BigInt(DENSE_SPAN);
 }
 
 /** Two sessions in the checksum's snapshot: one reads the original's rows of a range, the other the ghost's. */
@@ -282,8 +275,10 @@ export async function checksumTables(
       let next: { from: unknown[]; first: boolean } | undefined = { from: lo, first: true };
       let finding: Promise<Range | undefined> = Promise.resolve(undefined);
       const width =
-        key.columns.length === 1 && key.integer[0]
-          ? integerRangeWidth(lo[0] as bigint, hi[0] as bigint, plan.estimatedRows)
+        key.columns.length === 1 &&
+        key.integer[0] &&
+        denseIntegerKey(lo[0] as bigint, hi[0] as bigint, plan.estimatedRows)
+          ? BigInt(CHECKSUM_CHUNK_ROWS)
           : undefined;
       const nextRange = (finder: Conn): Promise<Range | undefined> => {
         finding = finding.then(async () => {
@@ -291,19 +286,20 @@ export async function checksumTables(
           if (!at) return outside.shift();
           if (width !== undefined) {
             // From `at` up to, not including, `at + width`; the last range up to hi, included.
-            const from = at.from[0] as bigint;
-            const to = from + width;
-            if (to > (hi[0] as bigint)) {
+            // Named as the ranges found by reading are, so a message reads the same either way.
+            const where = `keys from ${JSON.stringify(encodeKey(at.from))}`;
+            const to = [(at.from[0] as bigint) + width];
+            if (to[0] > (hi[0] as bigint)) {
               next = undefined;
-              return { from: at.from, fromInclusive: true, to: hi, what: `keys from ${from} to ${hi[0]}` };
+              return { from: at.from, fromInclusive: true, to: hi, what: `${where} to ${JSON.stringify(last)}` };
             }
-            next = { from: [to], first: true };
+            next = { from: to, first: true };
             return {
               from: at.from,
               fromInclusive: true,
-              to: [to],
+              to,
               toInclusive: false,
-              what: `keys from ${from} before ${to}`,
+              what: `${where} before ${JSON.stringify(encodeKey(to))}`,
             };
           }
           const [end] = await rows(finder, sql.chunkEnd(db, table, key, at.from, at.first, hi, CHECKSUM_CHUNK_ROWS));
