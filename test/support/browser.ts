@@ -4,7 +4,7 @@
 //   node --experimental-websocket dist/test/browser.js URL NEEDLE [TIMEOUT_MS]
 // prints {"found": bool, "text": "…"} and exits 0 (1 when Chromium could not be driven).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './wait';
@@ -18,7 +18,6 @@ const PAGE_TEXT = `[document.body ? document.body.innerText : '',
 
 async function main(): Promise<void> {
   const profile = mkdtempSync(join(tmpdir(), 'revenant-chromium-'));
-  const port = 29_000 + Math.floor(Math.random() * 900);
   // One process, no sandbox: a machine without user namespaces or a system bus runs it too.
   const chrome = spawn(
     'chromium-headless-shell',
@@ -30,7 +29,10 @@ async function main(): Promise<void> {
       '--disable-dev-shm-usage',
       // A tall window: frames below the fold are loaded too.
       '--window-size=1280,6000',
-      `--remote-debugging-port=${port}`,
+      // Port 0: Chromium takes one the system gives and writes it to DevToolsActivePort in the
+      // profile. A port drawn at random from 29000-29899 once took a worker's fixed metrics
+      // port (workers.test, 29464) while the suites of two servers ran side by side.
+      '--remote-debugging-port=0',
       '--remote-allow-origins=*',
       `--user-data-dir=${profile}`,
       'about:blank',
@@ -43,7 +45,8 @@ async function main(): Promise<void> {
     while (!target) {
       if (Date.now() > deadline) throw new Error('Chromium did not open its DevTools endpoint');
       try {
-        const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+        const [port] = readFileSync(join(profile, 'DevToolsActivePort'), 'utf8').split('\n');
+        const list = (await (await fetch(`http://127.0.0.1:${Number(port)}/json/list`)).json()) as {
           type: string;
           webSocketDebuggerUrl: string;
         }[];
