@@ -17,6 +17,7 @@ import type { CredentialResolver } from '../mysql/credentials';
 import { settingsInForce, type ControlSource } from '../control/live-settings';
 import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBacklog } from '../control/catch-up';
 import { decodeKey, encodeKey, keyOf, sameKey } from '../table/keys';
+import { denseIntegerKey } from '../table/chunks';
 import { connect } from '../mysql/connection';
 import { exec, rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
@@ -82,22 +83,6 @@ const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
 
 /** Ranges compared at once at the most, whatever --copy-threads says: each pair holds two connections and a snapshot. */
 const MAX_CHECKSUM_PAIRS = 8;
-
-/**
- * Whether a key of one integer column is dense (an AUTO_INCREMENT, rows deleted here and
- * there): its span at most DENSE_SPAN times the rows the table holds by its statistics. Its
- * ranges are then cut by arithmetic, CHECKSUM_CHUNK_ROWS key values each, where finding a
- * range's end otherwise reads its rows once more on the original (LIMIT 1 OFFSET: a fifth of
- * the checksum on MySQL 9.7, nearly half on MariaDB 10.11, one range at a time). A unique key
- * holds at most one row a value, so a range holds at most that many rows whatever the
- * statistics say, and a quarter of it on average when they are right. With no statistics, or a
- * wider span, the ranges are found by reading.
- */
-const DENSE_SPAN = 4;
-export function denseIntegerKey(lo: bigint, hi: bigint, estimatedRows: number): boolean {
-  const rows = BigInt(Math.max(0, Math.floor(estimatedRows)));
-  return rows > 0n && hi - lo + 1n <= rows * BigInt(DENSE_SPAN);
-}
 
 /** Two sessions in the checksum's snapshot: one reads the original's rows of a range, the other the ghost's. */
 interface SnapshotPair {

@@ -10,7 +10,7 @@ import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../model/types';
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from '../control/changelog';
-import { ChunkWindow, nextChunkSize, type ClaimedChunk } from '../table/chunks';
+import { ChunkWindow, chunkEndByArithmetic, denseIntegerKey, nextChunkSize, type ClaimedChunk } from '../table/chunks';
 import type { CredentialResolver } from '../mysql/credentials';
 import { decodeKey, type EncodedKey, encodeKey, keyOf, sameKey } from '../table/keys';
 import { connect } from '../mysql/connection';
@@ -142,6 +142,8 @@ export async function copyRows(
 
     const range = keyRange(cp.value);
     const window = new ChunkWindow(cp.value);
+    // A dense integer key's ranges end by arithmetic; any other's where the size-th row is.
+    const byArithmetic = denseKeyBounds(plan, range);
     const claims = new Turn();
     const commits = new Turn();
     let failure: unknown;
@@ -181,6 +183,14 @@ export async function copyRows(
         const unfinished = window.takeUnfinished();
         if (unfinished || window.exhausted) return unfinished;
         const after = window.cursor;
+        if (byArithmetic) {
+          const { min, max } = byArithmetic;
+          const cursor = after === null ? null : (decodeKey(plan.key, after)[0] as bigint);
+          const end = chunkEndByArithmetic(cursor, min, max, size);
+          // The last range ends on the max as the checkpoint holds it (an INT reads as a number,
+          // a BIGINT as a string): that is what tells the copy it is done.
+          return window.claim(end === max ? range.max : encodeKey([end]));
+        }
         const from = decodeKey(plan.key, after ?? range.min);
         const [end] = await rows(
           copier,
@@ -516,6 +526,18 @@ async function lossExamples(
 }
 
 /** The key range a begun copy read once (its checkpoint holds it from then on). */
+/** The key range's bounds as integers, if its key is one dense integer column (table/chunks.ts). */
+function denseKeyBounds(
+  plan: TablePlan,
+  range: { min: EncodedKey; max: EncodedKey },
+): { min: bigint; max: bigint } | undefined {
+  const { key } = plan;
+  if (key.columns.length !== 1 || !key.integer[0] || key.ordinal?.[0]) return undefined;
+  const [min] = decodeKey(key, range.min) as bigint[];
+  const [max] = decodeKey(key, range.max) as bigint[];
+  return denseIntegerKey(min, max, plan.estimatedRows) ? { min, max } : undefined;
+}
+
 function keyRange(c: CopyCheckpoint): { min: EncodedKey; max: EncodedKey } {
   if (c.min === null || c.max === null)
     throw new Error('the copy checkpoint holds no key range: the copy has not begun');

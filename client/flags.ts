@@ -351,7 +351,8 @@ export function migrateRequest(flags: ParsedFlags, env: NodeJS.ProcessEnv = proc
     input.criticalLoadIntervalMillis = field('critical-load-interval-millis', 'criticalLoadIntervalMillis', 0);
   if (v['critical-load-hibernate-seconds'] !== undefined)
     input.criticalLoadHibernateSeconds = field('critical-load-hibernate-seconds', 'criticalLoadHibernateSeconds', 0);
-  // --chunk-size keeps gh-ost's meaning: given alone, every chunk has that many rows. Without
+  // --chunk-size keeps gh-ost's meaning: given alone, no chunk has more rows (a dense integer
+  // key's chunks are that many key values, fewer rows where rows were deleted). Without
   // it, chunks start at 1000 rows and adapt to take about --chunk-target-millis each: short
   // enough that the rows a chunk locks are soon free, long enough that a chunk's fixed cost
   // (claim, checkpoint, commit) does not dominate (bench/RESULTS.md).

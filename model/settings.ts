@@ -58,7 +58,7 @@ export const SETTING_TABLE = [
     default: 1000,
     inInput: true,
     group: 'Copy and apply',
-    help: 'rows per copied chunk, 10 to 100,000 (given alone: every chunk has this many; default 1000, adapted)',
+    help: 'rows per copied chunk, 10 to 100,000 (given alone: every chunk has at most this many; default 1000, adapted)',
     command: { arg: '<newsize>', does: 'Set a new chunk-size' },
   },
   {

@@ -113,3 +113,30 @@ export function nextChunkSize(size: number, elapsedMs: number, targetMs: number)
   const factor = Math.min(2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
   return Math.min(MAX_ADAPTIVE_CHUNK, Math.max(10, Math.round(size * factor)));
 }
+
+/**
+ * Whether a key of one integer column is dense (an AUTO_INCREMENT, rows deleted here and
+ * there): its span at most DENSE_SPAN times the rows the table holds by its statistics. Its
+ * ranges are then cut by arithmetic (chunkEndByArithmetic), where finding a range's end
+ * otherwise reads its rows once more on the original (LIMIT 1 OFFSET: a fifth of the checksum
+ * on MySQL 9.7, nearly half on MariaDB 10.11, one range at a time; a tenth of the copy's time
+ * on MariaDB, where one claim waits for another). A unique key holds at most one row a value,
+ * so a range of n key values holds at most n rows whatever the statistics say, and a quarter
+ * of n on average when they are right. With no statistics, or a wider span, the ranges are
+ * found by reading.
+ */
+const DENSE_SPAN = 4;
+export function denseIntegerKey(lo: bigint, hi: bigint, estimatedRows: number): boolean {
+  const rows = BigInt(Math.max(0, Math.floor(estimatedRows)));
+  return rows > 0n && hi - lo + 1n <= rows * BigInt(DENSE_SPAN);
+}
+
+/**
+ * The last key of the next range of a dense integer key (denseIntegerKey): `size` key values
+ * from the cursor, the first range from `min` included, none past `max`.
+ */
+export function chunkEndByArithmetic(after: bigint | null, min: bigint, max: bigint, size: number): bigint {
+  const width = BigInt(Math.max(1, Math.floor(size)));
+  const end = after === null ? min + width - 1n : after + width;
+  return end < max ? end : max;
+}

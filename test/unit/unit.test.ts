@@ -43,7 +43,13 @@ import {
 } from '../../mysql/flavor';
 import { connectFailure } from '../../mysql/connection';
 import { refusedStatementFailure, retryDelay } from '../../mysql/errors';
-import { ChunkWindow, MAX_ADAPTIVE_CHUNK, nextChunkSize } from '../../table/chunks';
+import {
+  ChunkWindow,
+  MAX_ADAPTIVE_CHUNK,
+  chunkEndByArithmetic,
+  denseIntegerKey,
+  nextChunkSize,
+} from '../../table/chunks';
 import { validateChange } from '../../model/settings';
 import { INPUT_FIELDS } from '../../model/migration-input';
 import { checkedReport, checkedReports } from '../../model/progress-report';
@@ -51,7 +57,7 @@ import { DEFAULTS, migrationWorkflowId } from '../../model/types';
 import { deferrableIndexes, plainIndexName } from '../../table/indexes';
 import { policyFromEnvironment } from '../../runtime/worker-policy';
 import { reasonLabel } from '../../runtime/metrics';
-import { comparableColumns, denseIntegerKey, oneTextCollation } from '../../activities/checksum';
+import { comparableColumns, oneTextCollation } from '../../activities/checksum';
 import { lagWorthTelling } from '../../activities/apply';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -580,6 +586,22 @@ test('checksum: a dense integer key is cut by arithmetic, a unique key bounding 
   assert.equal(denseIntegerKey(big, big + 999_999n, 1_000_000), true);
   assert.equal(denseIntegerKey(big, big + 4_000_000n, 1_000_000), false);
   assert.equal(denseIntegerKey(-500_000n, 499_999n, 1_000_000), true);
+});
+
+test('copy: the chunks of a dense integer key end by arithmetic, each within the key range', () => {
+  // The first range from the min included, the next ones after the cursor: `size` keys each.
+  assert.equal(chunkEndByArithmetic(null, 1n, 1_000_000n, 1000), 1000n);
+  assert.equal(chunkEndByArithmetic(1000n, 1n, 1_000_000n, 1000), 2000n);
+  // Never past the max: the last range ends on it, which is what ends the copy.
+  assert.equal(chunkEndByArithmetic(999_500n, 1n, 1_000_000n, 1000), 1_000_000n);
+  assert.equal(chunkEndByArithmetic(null, 5n, 5n, 1000), 5n);
+  // A size of less than one key value still moves on by one; a fractional size is floored.
+  assert.equal(chunkEndByArithmetic(7n, 1n, 100n, 0), 8n);
+  assert.equal(chunkEndByArithmetic(7n, 1n, 100n, 2.9), 9n);
+  // Past 2^53 and below zero, exact.
+  const big = 2n ** 62n;
+  assert.equal(chunkEndByArithmetic(big, big, big + 10_000n, 1000), big + 1000n);
+  assert.equal(chunkEndByArithmetic(null, -500n, 500n, 100), -401n);
 });
 
 test('checksum: one range of each table, values cast to binary with NULL told apart; retyped columns left out', () => {
