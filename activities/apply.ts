@@ -202,6 +202,12 @@ export async function drainBinlog(
       credentials,
       from: start.value,
       tables: { [plan.database]: [plan.table, plan.changelogTable] },
+      used: {
+        database: plan.database,
+        table: plan.table,
+        key: plan.key.columns,
+        values: plan.columns.map((c) => c.source),
+      },
       approximateJson: input.allowDataLoss === true,
       silenceLimitMs: silenceLimitMs(input),
     });

@@ -5,7 +5,7 @@
 import type { BinlogPosition, ServerRef } from '../model/types';
 import type { Credentials } from '../mysql/credentials';
 import type { Row } from './row-events';
-import type { StreamItem } from './streamer';
+import type { StreamItem, UsedColumns } from './streamer';
 
 export interface ReaderThreadData {
   server: ServerRef;
@@ -13,6 +13,7 @@ export interface ReaderThreadData {
   credentials: Credentials;
   from: BinlogPosition;
   tables: Record<string, string[]>;
+  used?: UsedColumns;
   approximateJson?: boolean;
   silenceLimitMs?: number;
   serverId: number;

@@ -46,6 +46,7 @@ async function read(port: NonNullable<typeof parentPort>, id: number, data: Read
     credentials: () => data.credentials,
     from: data.from,
     tables: data.tables,
+    used: data.used,
     approximateJson: data.approximateJson,
     silenceLimitMs: data.silenceLimitMs,
     jsonAsBytes: true,

@@ -26,12 +26,47 @@ export type StreamItem =
   | { type: 'commit'; position: BinlogPosition; timestamp: number }
   | { type: 'ddl'; database: string; query: string; position: BinlogPosition; timestamp: number };
 
+/**
+ * The columns the applier reads of one table's row images (binlog/row-events.ts changeToDml):
+ * the key of an update's before image and of a deleted row, the columns both tables share of
+ * an inserted row and of an update's after image. A reader given them keeps only those: an
+ * item crosses from the reader's thread to the applier's by the structured clone, value by
+ * value, and with FULL images most of an update's before image and of a deleted row is never
+ * read. A column an image lacks stays missing, so the applier still refuses an image that is
+ * not FULL.
+ */
+export interface UsedColumns {
+  database: string;
+  table: string;
+  key: string[];
+  values: string[];
+}
+
+/** Of `row`, the columns named, those it has. */
+function only(row: Row, names: string[]): Row {
+  const kept: Row = {};
+  for (const n of names) if (n in row) kept[n] = row[n];
+  return kept;
+}
+
+/** The rows of an event on the table of `used`, with only the columns the applier reads. */
+export function trimImages(kind: RowChange['kind'], rows: unknown[], used: UsedColumns): unknown[] {
+  if (kind === 'insert') return (rows as Row[]).map((r) => only(r, used.values));
+  if (kind === 'delete') return (rows as Row[]).map((r) => only(r, used.key));
+  return (rows as { before: Row; after: Row }[]).map((u) => ({
+    before: only(u.before, used.key),
+    after: only(u.after, used.values),
+  }));
+}
+
 export interface StreamerOptions {
   server: ServerRef;
   credentials: CredentialResolver;
   from: BinlogPosition;
   /** database -> tables whose row events are wanted */
   tables: Record<string, string[]>;
+  /** The applier's table and the columns it reads: the other columns are dropped from its images here. */
+  used?: UsedColumns;
   /** --allow-data-loss: JSON values no SQL can rebuild are written as their text, not refused. */
   approximateJson?: boolean;
   /** Pause reading when this many items wait unprocessed. */
@@ -247,21 +282,27 @@ export class BinlogStreamer implements BinlogSource {
       rawBytes(e.tableMap[e.tableId]);
     } else if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
       const tm = e.tableMap[e.tableId];
+      const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+      const used = this.opts.used;
+      // Before the JSON is decoded: a column the applier does not read is not decoded either.
+      const rows =
+        used && tm.parentSchema === used.database && tm.tableName === used.table
+          ? trimImages(kind, e.rows, used)
+          : e.rows;
       const json = binaryJsonColumns(tm.columns ?? []);
       if (!this.opts.jsonAsBytes) {
         try {
-          rebuildJson(e.rows, json, this.opts.approximateJson ?? false);
+          rebuildJson(rows, json, this.opts.approximateJson ?? false);
         } catch (err) {
           this.fail(err as Error);
           return;
         }
       }
-      const kind = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
       this.push({
         type: 'rows',
         database: tm.parentSchema,
         table: tm.tableName,
-        change: { kind, rows: e.rows as Row[] } as RowChange,
+        change: { kind, rows } as RowChange,
         timestamp,
         ...(this.opts.jsonAsBytes && json.length ? { jsonColumns: json } : {}),
       });

@@ -78,6 +78,7 @@ export class ThreadedReader implements BinlogSource {
       credentials: this.opts.credentials(this.opts.server),
       from: this.opts.from,
       tables: this.opts.tables,
+      used: this.opts.used,
       approximateJson: this.opts.approximateJson,
       silenceLimitMs: this.opts.silenceLimitMs,
       serverId,

@@ -1,11 +1,13 @@
 // What crosses from the binlog reader's thread to the applier's (binlog/reader-messages.ts):
 // sent through a real MessageChannel, a rows item's Buffers come back as Buffers with the same
-// bytes, and a mysql2 error keeps the fields that decide whether the activity retries.
+// bytes, and a mysql2 error keeps the fields that decide whether the activity retries; the
+// reader sends of the applied table only the columns the applier reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { errorOf, restoreBuffers, shapeOfError } from '../../binlog/reader-messages';
-import type { StreamItem } from '../../binlog/streamer';
+import { changeToDml, type ApplyTarget } from '../../binlog/row-events';
+import { trimImages, type StreamItem } from '../../binlog/streamer';
 
 /** `value` as the other thread receives it. */
 async function sent<T>(value: T): Promise<T> {
@@ -78,4 +80,37 @@ test('a mysql2 error keeps its errno, code, SQL state and fatal flag; what is no
       );
   }
   assert.equal(errorOf(shapeOfError('plain text')).message, 'plain text');
+});
+
+test('the reader keeps of the applied table only the columns the applier reads; it refuses a short image as before', () => {
+  const used = { database: 'd', table: 't', key: ['id'], values: ['id', 'name'] };
+  const target: ApplyTarget = {
+    database: 'd',
+    ghostTable: '_t_gho',
+    columns: [
+      { source: 'id', ghost: 'id' },
+      { source: 'name', ghost: 'name' },
+    ],
+    key: { name: 'PRIMARY', columns: ['id'], integer: [true] },
+  };
+  // `dropped` is a column the ALTER drops: in every FULL image, read by nothing.
+  const full = (id: number, name: string) => ({ id, name, dropped: 'x'.repeat(100) });
+  const inserted = trimImages('insert', [full(1, 'a')], used);
+  assert.deepEqual(inserted, [{ id: 1, name: 'a' }]);
+  assert.deepEqual(trimImages('delete', [full(2, 'b')], used), [{ id: 2 }]);
+  const updated = trimImages('update', [{ before: full(3, 'c'), after: full(4, 'd') }], used);
+  assert.deepEqual(updated, [{ before: { id: 3 }, after: { id: 4, name: 'd' } }]);
+  // The ghost's changes are those of the untrimmed images: the key's move, then the new row.
+  const dml = changeToDml({ kind: 'update', rows: updated as never }, target);
+  assert.deepEqual(dml, changeToDml({ kind: 'update', rows: [{ before: full(3, 'c'), after: full(4, 'd') }] }, target));
+  assert.deepEqual(dml, [
+    { kind: 'delete', keys: [[3]] },
+    { kind: 'replace', rows: [[4, 'd']] },
+  ]);
+  // An image without a column the applier reads (binlog_row_image not FULL) stays without it.
+  const short = trimImages('insert', [{ id: 5 }], used);
+  assert.throws(
+    () => changeToDml({ kind: 'insert', rows: short as never }, target),
+    /binlog row image has no column name/,
+  );
 });
