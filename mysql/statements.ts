@@ -31,11 +31,30 @@ export class SqlExpression {
 /** A value's place in a statement: a placeholder, or an SqlExpression's own SQL. */
 const placeholder = (v: unknown) => (v instanceof SqlExpression ? v.sql : '?');
 /** The parameters those places take, in order. */
-const paramsOf = (values: unknown[]) => values.flatMap((v) => (v instanceof SqlExpression ? v.params : [v]));
+const paramsOf = (values: unknown[]) => {
+  const params: unknown[] = [];
+  for (const v of values) pushParams(v, params);
+  return params;
+};
 
-/** Placeholders for a row of values, and the parameters they take. */
-function valueTuple(values: unknown[]): Statement {
-  return { sql: `(${values.map(placeholder).join(', ')})`, params: paramsOf(values) };
+function pushParams(v: unknown, params: unknown[]): void {
+  if (v instanceof SqlExpression) for (const p of v.params) params.push(p);
+  else params.push(v);
+}
+
+/**
+ * Appends a row's placeholders, `(?, ?, …)`, to `tuples` and the parameters they take to
+ * `params`. A loop, not map, join and flatMap: the applier builds one a row applied, and the
+ * callbacks and arrays between were a tenth of its thread's time under a heavy load.
+ */
+function appendTuple(values: unknown[], tuples: string[], params: unknown[]): void {
+  let tuple = '(';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) tuple += ', ';
+    tuple += placeholder(values[i]);
+    pushParams(values[i], params);
+  }
+  tuples.push(`${tuple})`);
 }
 
 /** The one identifier-escaping function: backquotes, with embedded backquotes doubled. */
@@ -490,10 +509,12 @@ export const ghostWriterSession = (opts: { allowDataLoss?: boolean } = {}): Stat
 // ---- Binlog apply: row images to ghost DML --------------------------------------------
 
 export function replaceRows(database: string, ghost: string, columns: string[], rows: unknown[][]): Statement {
-  const tuples = rows.map(valueTuple);
+  const tuples: string[] = [];
+  const params: unknown[] = [];
+  for (const row of rows) appendTuple(row, tuples, params);
   return {
-    sql: `REPLACE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${tuples.map((t) => t.sql).join(', ')}`,
-    params: tuples.flatMap((t) => t.params),
+    sql: `REPLACE INTO ${qualified(database, ghost)} (${ids(columns)}) VALUES ${tuples.join(', ')}`,
+    params,
   };
 }
 
