@@ -525,7 +525,6 @@ async function lossExamples(
   return shown.length ? `; e.g. ${shown.slice(0, 3).join('; ')}` : '';
 }
 
-/** The key range a begun copy read once (its checkpoint holds it from then on). */
 /** The key range's bounds as integers, if its key is one dense integer column (table/chunks.ts). */
 function denseKeyBounds(
   plan: TablePlan,
@@ -538,6 +537,7 @@ function denseKeyBounds(
   return denseIntegerKey(min, max, plan.estimatedRows) ? { min, max } : undefined;
 }
 
+/** The key range a begun copy read once (its checkpoint holds it from then on). */
 function keyRange(c: CopyCheckpoint): { min: EncodedKey; max: EncodedKey } {
   if (c.min === null || c.max === null)
     throw new Error('the copy checkpoint holds no key range: the copy has not begun');

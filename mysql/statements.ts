@@ -44,8 +44,10 @@ function pushParams(v: unknown, params: unknown[]): void {
 
 /**
  * Appends a row's placeholders, `(?, ?, …)`, to `tuples` and the parameters they take to
- * `params`. A loop, not map, join and flatMap: the applier builds one a row applied, and the
- * callbacks and arrays between were a tenth of its thread's time under a heavy load.
+ * `params`. A loop, not map, join and flatMap: the applier builds one a row applied, and in a
+ * CPU profile under a heavy load the callbacks and arrays between held a tenth of its thread's
+ * time (ten times faster in isolation; the worker's CPU in the whole moved by less than its
+ * spread, docs/benchmark.md).
  */
 function appendTuple(values: unknown[], tuples: string[], params: unknown[]): void {
   let tuple = '(';

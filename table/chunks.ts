@@ -119,8 +119,8 @@ export function nextChunkSize(size: number, elapsedMs: number, targetMs: number)
  * there): its span at most DENSE_SPAN times the rows the table holds by its statistics. Its
  * ranges are then cut by arithmetic (chunkEndByArithmetic), where finding a range's end
  * otherwise reads its rows once more on the original (LIMIT 1 OFFSET: a fifth of the checksum
- * on MySQL 9.7, nearly half on MariaDB 10.11, one range at a time; a tenth of the copy's time
- * on MariaDB, where one claim waits for another). A unique key holds at most one row a value,
+ * on MySQL 9.7, nearly half on MariaDB 10.11, one range at a time; for the copy, one index walk
+ * a chunk while the other copier waits to claim). A unique key holds at most one row a value,
  * so a range of n key values holds at most n rows whatever the statistics say, and a quarter
  * of n on average when they are right. With no statistics, or a wider span, the ranges are
  * found by reading.
