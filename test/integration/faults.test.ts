@@ -238,8 +238,11 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
   await worker.start();
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
-  // Slower still: seven kills, each waited out (heartbeat timeout, retry), during the copy.
-  const sc = await setUp('rv_fault_worker', FAULT_DB_PORT, { niceRatio: 5 });
+  // Slower still: five kills, each waited out (heartbeat timeout, retry), during the copy. At
+  // a rest of five times each chunk, a copy whose chunks end by arithmetic (no read to find
+  // each end) was over after two kills once in CI; at eight, after three on MariaDB; at
+  // twelve it outlasted seven kills on every server.
+  const sc = await setUp('rv_fault_worker', FAULT_DB_PORT, { niceRatio: 12 });
   const handle = await client.workflow.start('migrateTable', {
     taskQueue: queue,
     workflowId: migrationWorkflowId(sc.input.server, sc.db, 't'),
@@ -249,7 +252,7 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
   try {
     // During the copy (the applier runs beside it).
     await waitFor(handle, (s) => s.rowsCopied > 0, 'copy progress');
-    while (kills.length < 7) {
+    while (kills.length < 5) {
       await sleep(between(800, 2500));
       const s = await status(handle);
       if (s.phase !== 'migrating') break;
@@ -284,6 +287,8 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
       await worker.restart();
     }
     const result: any = await handle.result();
+    // The log says where the kills landed, pass or fail: how much room the copy's pace leaves.
+    console.log(`faults (a): killed ${kills.length} times: ${kills.join('; ')}`);
     assert.ok(kills.length >= 10, `killed ${kills.length} times: ${kills.join('; ')}`);
     assert.ok(kills.filter((k) => k.startsWith('migrating')).length >= 3, `kills during copy: ${kills.join('; ')}`);
     await verify(sc, result.status, 8);
