@@ -552,7 +552,8 @@ export function updateRowsByKey(
   const params: unknown[] = [];
   const set = columns.map((c, i) => {
     const branches = updates.map((u) => {
-      params.push(...u.key, ...paramsOf([u.values[i]]));
+      params.push(...u.key);
+      pushParams(u.values[i], params);
       return `WHEN ${match} THEN ${placeholder(u.values[i])}`;
     });
     return `${escapeId(c)} = CASE ${branches.join(' ')} ELSE ${escapeId(c)} END`;
