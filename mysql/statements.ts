@@ -694,17 +694,18 @@ export const consistentSnapshot = (): Statement => ({ sql: 'START TRANSACTION WI
 /**
  * Rows, and the sum of a CRC32 per row, in one key range of one table. Each value is cast to
  * binary (no collation to aggregate, a number as it prints) and followed by ISNULL, so NULL and
- * '' differ (CONCAT_WS skips a NULL). The values are joined by CONCAT with the separator between
- * them, a nullable one inside a CONCAT_WS of its own (CONCAT of a NULL is NULL): the same bytes
- * as one CONCAT_WS of them all, which costs MySQL 9.7 a tenth more (0.385 s against 0.343 s
- * over 500,000 sysbench rows; MariaDB 10.11 the same either way). Run on the original and on
- * the ghost with the same range and their shared columns: equal figures mean equal rows (to a
- * CRC's chance: a differing row changes the exact sum unless others change it back by the same
- * amount). One aggregate of the CRC, not two: the server merges a derived table into the query, so a CRC named once and
- * aggregated twice (BIT_XOR and SUM, as before) was computed twice a row: 0.57 s against 0.37 s
- * over a million sysbench rows on MariaDB 10.11. `notNull[i]`: columns[i] is NOT NULL in both
- * tables, so no value of it is NULL on either side and its ISNULL is left out: the server
- * evaluates two expressions a row fewer for each such column.
+ * '' differ (CONCAT_WS skips a NULL). The values are joined by CONCAT with the separator
+ * between them, a nullable one inside a CONCAT_WS of its own (CONCAT of a NULL is NULL): the
+ * same bytes as one CONCAT_WS of them all, which costs MySQL 9.7 a tenth more (0.385 s against
+ * 0.343 s over 500,000 sysbench rows; MariaDB 10.11 the same either way). Run on the original
+ * and on the ghost with the same range and their shared columns: equal figures mean equal rows
+ * (to a CRC's chance: a differing row changes the exact sum unless others change it back by the
+ * same amount). One aggregate of the CRC, not two: the server merges a derived table into the
+ * query, so a CRC named once and aggregated twice (BIT_XOR and SUM, as before) was computed
+ * twice a row: 0.57 s against 0.37 s over a million sysbench rows on MariaDB 10.11.
+ * `notNull[i]`: columns[i] is NOT NULL in both tables, so no value of it is NULL on either side
+ * and its ISNULL is left out: the server evaluates two expressions a row fewer for each such
+ * column.
  */
 export function rangeChecksum(
   database: string,
