@@ -19,6 +19,7 @@ import { drainToMarker, lockedMarkerMillis, waitForLowReplicaLag, waitForSmallBa
 import { decodeKey, encodeKey, keyOf, sameKey } from '../table/keys';
 import { denseIntegerKey } from '../table/chunks';
 import { connect } from '../mysql/connection';
+import { flavorOf, hashCastsValuesWithoutCharset } from '../mysql/flavor';
 import { exec, rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
 import { applierOf } from '../mysql/topology';
@@ -35,6 +36,15 @@ interface ColumnType {
   IS_NULLABLE?: string;
 }
 
+interface ComparedColumn {
+  source: string;
+  ghost: string;
+  /** NOT NULL in both tables: hashed without its ISNULL. */
+  notNull: boolean;
+  /** Text or a binary string; not a number, a date, a bit string (nor JSON on MySQL). */
+  hasCharset: boolean;
+}
+
 /**
  * The shared columns a checksum compares: those the ALTER left with the same type, charset
  * and collation (a changed type prints its values differently, which is no difference).
@@ -43,18 +53,23 @@ export function comparableColumns(
   mapping: { source: string; ghost: string }[],
   source: ColumnType[],
   ghost: ColumnType[],
-): { compared: { source: string; ghost: string; notNull: boolean }[]; skipped: string[]; bare: boolean } {
+): { compared: ComparedColumn[]; skipped: string[]; bare: boolean } {
   const find = (cols: ColumnType[], name: string) =>
     cols.find((x) => x.COLUMN_NAME.toLowerCase() === name.toLowerCase());
   const typeOf = (c: ColumnType | undefined) =>
     c ? `${c.COLUMN_TYPE} ${c.CHARACTER_SET_NAME ?? ''} ${c.COLLATION_NAME ?? ''}` : undefined;
-  const compared: { source: string; ghost: string; notNull: boolean }[] = [];
+  const compared: ComparedColumn[] = [];
   const comparedTypes: ColumnType[] = [];
   const skipped: string[] = [];
   for (const m of mapping) {
     const [a, b] = [find(source, m.source), find(ghost, m.ghost)];
     if (a !== undefined && typeOf(a) === typeOf(b)) {
-      compared.push({ source: m.source, ghost: m.ghost, notNull: a.IS_NULLABLE === 'NO' && b?.IS_NULLABLE === 'NO' });
+      compared.push({
+        source: m.source,
+        ghost: m.ghost,
+        notNull: a.IS_NULLABLE === 'NO' && b?.IS_NULLABLE === 'NO',
+        hasCharset: a.CHARACTER_SET_NAME !== null,
+      });
       comparedTypes.push(a);
     } else skipped.push(m.source);
   }
@@ -76,6 +91,21 @@ export function oneTextCollation(columns: ColumnType[]): boolean {
       .map((c) => `${c.CHARACTER_SET_NAME} ${c.COLLATION_NAME}`),
   );
   return text.size <= 1;
+}
+
+/**
+ * Which compared columns go into the hash as they are, the others cast to binary: the same
+ * bytes either way, so only the cost differs. Text in two collations is cast, and so is every
+ * other value then; text in one collation goes in as it is (its cast costs MySQL a fifth of
+ * the checksum), values without a charset in whichever form the server hashes cheaper
+ * (mysql/flavor.ts, hashCastsValuesWithoutCharset).
+ */
+export function hashedAsTheyAre(
+  compared: ComparedColumn[],
+  bare: boolean,
+  castValuesWithoutCharset: boolean,
+): boolean[] {
+  return compared.map((m) => bare && (m.hasCharset || !castValuesWithoutCharset));
 }
 
 const sameFigures = (a: Record<string, unknown>, b: Record<string, unknown>) =>
@@ -153,6 +183,7 @@ export async function checksumTables(
     const sourceCols = compared.map((m) => m.source);
     const ghostCols = compared.map((m) => m.ghost);
     const notNull = compared.map((m) => m.notNull);
+    const asTheyAre = hashedAsTheyAre(compared, bare, hashCastsValuesWithoutCharset(flavorOf(c)));
     let lockMillis = 0;
 
     /**
@@ -208,8 +239,8 @@ export async function checksumTables(
       const bounded = { from: r.from, fromInclusive: r.fromInclusive, to: r.to, toInclusive: r.toInclusive };
       const { original, ghost: ghostConn } = pair;
       const [[a], [b]] = await Promise.all([
-        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded, notNull, bare)),
-        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded, notNull, bare)),
+        rows(original, sql.rangeChecksum(db, table, key.name, key.columns, sourceCols, bounded, notNull, asTheyAre)),
+        rows(ghostConn, sql.rangeChecksum(db, ghost, null, ghostKey, ghostCols, bounded, notNull, asTheyAre)),
       ]);
       if (sameFigures(a, b)) return { n: Number(a.n), diff: null };
       return {

@@ -715,13 +715,13 @@ export function rangeChecksum(
   columns: string[],
   r: KeyRange,
   notNull: boolean[] = [],
-  /** The values as they are, not cast to binary: the columns' text is in one collation (checksum.ts, oneTextCollation). */
-  bare = false,
+  /** Each column's value as it is, not cast to binary (checksum.ts, hashedAsTheyAre); missing: cast. */
+  asTheyAre: boolean[] = [],
 ): Statement {
   const where = keyRange(keyColumns, r);
-  const value = (c: string) => (bare ? escapeId(c) : `CAST(${escapeId(c)} AS BINARY)`);
+  const value = (c: string, i: number) => (asTheyAre[i] ? escapeId(c) : `CAST(${escapeId(c)} AS BINARY)`);
   const row = columns
-    .map((c, i) => (notNull[i] ? value(c) : `CONCAT_WS(0x1f, ${value(c)}, ISNULL(${escapeId(c)}))`))
+    .map((c, i) => (notNull[i] ? value(c, i) : `CONCAT_WS(0x1f, ${value(c, i)}, ISNULL(${escapeId(c)}))`))
     .join(', 0x1f, ');
   return {
     sql: `SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT(${row}))), 0) AS s

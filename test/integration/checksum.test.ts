@@ -23,7 +23,7 @@ import {
   type TestTemporal,
 } from '../support/helpers';
 import { checksumSummary, migrationWorkflowId, type MigrationResult } from '../../model/types';
-import { comparableColumns } from '../../activities/checksum';
+import { comparableColumns, hashedAsTheyAre } from '../../activities/checksum';
 import * as sql from '../../mysql/statements';
 
 const COLS = ['id', 'uk', 'name', 'amount', 'note', 'created'];
@@ -69,12 +69,17 @@ test('--checksum: values of every type hash alike as they are and cast to binary
     // Row by row: a difference in one row must not hide behind another's.
     for (const id of [1n, 2n, 3n]) {
       const range = { from: [id], fromInclusive: true, to: [id] };
-      const hash = async (asTheyAre: boolean) => {
-        const q = sql.rangeChecksum(db, 't', 'PRIMARY', ['id'], names, range, notNull, asTheyAre);
+      const hash = async (asTheyAre: boolean | boolean[]) => {
+        const each = typeof asTheyAre === 'boolean' ? names.map(() => asTheyAre) : asTheyAre;
+        const q = sql.rangeChecksum(db, 't', 'PRIMARY', ['id'], names, range, notNull, each);
         const [[r]] = await c.query<RowDataPacket[]>(q.sql, q.params);
         return `${r.n} ${r.s}`;
       };
       assert.equal(await hash(true), await hash(false), `row ${id}: the same hash as they are and cast`);
+      // MySQL's mix: the values without a charset cast, the text as it is.
+      const mixed = hashedAsTheyAre(compared, true, true);
+      assert.ok(mixed.includes(true) && mixed.includes(false));
+      assert.equal(await hash(mixed), await hash(false), `row ${id}: the same hash with numbers cast, text as it is`);
       // The row's bytes as one CONCAT_WS of every value and its ISNULL gave them before the
       // values were joined by CONCAT: a checksum of either form compares alike.
       const joined = names

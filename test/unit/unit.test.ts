@@ -57,7 +57,7 @@ import { DEFAULTS, migrationWorkflowId } from '../../model/types';
 import { deferrableIndexes, plainIndexName } from '../../table/indexes';
 import { policyFromEnvironment } from '../../runtime/worker-policy';
 import { reasonLabel } from '../../runtime/metrics';
-import { comparableColumns, oneTextCollation } from '../../activities/checksum';
+import { comparableColumns, hashedAsTheyAre, oneTextCollation } from '../../activities/checksum';
 import { lagWorthTelling } from '../../activities/apply';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -695,8 +695,34 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
   );
   // Text in one collation (numbers and binary strings beside it): the values as they are.
   assert.match(
-    sql.rangeChecksum('d', 't', null, ['id'], ['id', 'note'], range, [true, false], true).sql,
+    sql.rangeChecksum('d', 't', null, ['id'], ['id', 'note'], range, [true, false], [true, true]).sql,
     /CONCAT\(`id`, 0x1f, CONCAT_WS\(0x1f, `note`, ISNULL\(`note`\)\)\)/,
+  );
+  // On MySQL the number cast, the text as it is; in two collations everything cast.
+  const oneCollation = comparableColumns(
+    [
+      { source: 'id', ghost: 'id' },
+      { source: 'note', ghost: 'note' },
+      { source: 'raw', ghost: 'raw' },
+    ],
+    [
+      col('id', 'int'),
+      col('note', 'text', 'utf8mb4_general_ci'),
+      { ...col('raw', 'blob'), CHARACTER_SET_NAME: 'binary' },
+    ],
+    [
+      col('id', 'int'),
+      col('note', 'text', 'utf8mb4_general_ci'),
+      { ...col('raw', 'blob'), CHARACTER_SET_NAME: 'binary' },
+    ],
+  );
+  assert.equal(oneCollation.bare, true);
+  assert.deepEqual(hashedAsTheyAre(oneCollation.compared, true, true), [false, true, true]);
+  assert.deepEqual(hashedAsTheyAre(oneCollation.compared, true, false), [true, true, true]);
+  assert.deepEqual(hashedAsTheyAre(oneCollation.compared, false, true), [false, false, false]);
+  assert.match(
+    sql.rangeChecksum('d', 't', null, ['id'], ['id', 'note'], range, [true, true], [false, true]).sql,
+    /CONCAT\(CAST\(`id` AS BINARY\), 0x1f, `note`\)/,
   );
   const typed = (COLUMN_TYPE: string, CHARACTER_SET_NAME: string | null, COLLATION_NAME: string | null) => ({
     COLUMN_NAME: 'c',
