@@ -6,7 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { ROOT, type ServerKind } from './server';
-import { binlogReadBytes, copyShare, keptUp, TOOL_LABEL, type Measure, type Tool } from './tools';
+import {
+  type ApplyCost,
+  binlogReadBytes,
+  copyShare,
+  keptUp,
+  TOOL_LABEL,
+  type LoadCpu,
+  type Measure,
+  type Tool,
+} from './tools';
 
 export interface ServerResult {
   kind: ServerKind;
@@ -30,15 +39,7 @@ export interface ServerResult {
   /** The floor's copy as two statements at once (idle). */
   parallelFloor: number[];
   embeddedCold?: Measure;
-  applyCost?: {
-    rate: number;
-    events: number;
-    workerCpu: number;
-    achievedTps: number;
-    peakLagSeconds: number;
-    ok: boolean;
-    note?: string;
-  };
+  applyCost?: ApplyCost & { rate: number };
   ceiling: { tool: Tool; fraction: number; rate: number; measure: Measure }[];
   large: Measure[];
   /** The standing worker's peak RSS (MB) over each group of runs, each group a worker of its own. */
@@ -228,6 +229,7 @@ function serverSection(r: ServerResult): string[] {
           `(${rows(ac.events)} events in ${fmt(ac.workerCpu, 1)} CPU-s, the copy done and the cut-over postponed, sysbench at ${ac.rate} tx/s for 20 s, achieved ${fmt(ac.achievedTps, 0)}; peak lag ${fmt(ac.peakLagSeconds, 2)} s)`
         : `not measured${ac?.note ? ` (${ac.note})` : ''}`
     }.`,
+    `- ${machineShare(ac, r.soloMax)}`,
     `- Server CPU (idle, ${rows(r.rows)} rows): revenant ${fmt(f.med('revenant', 0, (m) => m.serverCpu))} CPU-s, the floor ${fmt(f.med('floor', 0, (m) => m.serverCpu))}, ` +
       `so ${fmt(serverExtra)} CPU-s extra; gh-ost ${fmt(f.med('gh-ost', 0, (m) => m.serverCpu))}, ALTER COPY ${fmt(f.med('alter-copy', 0, (m) => m.serverCpu))}.`,
     `- Worker peak RSS: ${fmt(r.rss.main, 0)} MB over the ${rows(r.rows)}-row runs, ${fmt(r.rss.ceiling, 0)} MB over the ceiling runs, ` +
@@ -384,4 +386,29 @@ export function writeResults(
   writeFileSync(out, L.join('\n'));
   writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify(results, null, 1));
   console.log(L.join('\n'));
+}
+
+/**
+ * What following a load costs the whole machine, and so the highest rate it can carry with the
+ * applier beside the load: sysbench, the server and the worker share its cores, and the solo
+ * maximum is the rate at which sysbench and the server alone fill them. The ceiling's runs add
+ * the copy on top, so their achieved rate stays under this bound.
+ */
+function machineShare(ac: (ApplyCost & { rate: number }) | undefined, soloMax: number): string {
+  const perTx = (l: LoadCpu) => (l.serverCpu + l.sysbenchCpu + l.workerCpu) / l.transactions;
+  const { alone, applied } = ac ?? {};
+  if (!alone || !applied || !(alone.transactions > 0) || !(applied.transactions > 0))
+    return "The machine's CPU per transaction with the applier beside the load: not measured.";
+  const ms = (x: number) => fmt(x * 1000, 3);
+  const cores = cpus().length;
+  const bound = cores / perTx(applied);
+  const each = (l: LoadCpu) => l.transactions;
+  return (
+    `The machine's CPU per sysbench transaction at ${ac!.rate} tx/s: alone ${ms(perTx(alone))} ms ` +
+    `(server ${ms(alone.serverCpu / each(alone))}, sysbench ${ms(alone.sysbenchCpu / each(alone))}); with the applier following it ` +
+    `${ms(perTx(applied))} ms (server ${ms(applied.serverCpu / each(applied))}, sysbench ${ms(applied.sysbenchCpu / each(applied))}, ` +
+    `worker ${ms(applied.workerCpu / each(applied))}), ${fmt(perTx(applied) / perTx(alone), 2)}× alone. ` +
+    `At that cost ${cores} cores carry at most ${fmt(bound, 0)} tx/s with the applier beside the load, ` +
+    `${fmt((100 * bound) / soloMax, 0)} % of the solo maximum (alone: ${fmt((100 * cores) / perTx(alone) / soloMax, 0)} %), before the copy takes its share.`
+  );
 }

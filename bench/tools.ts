@@ -87,16 +87,20 @@ export interface Context {
 /** A sysbench write load; stop() ends it and returns the rate it achieved. */
 export interface Load {
   stop(): Promise<number>;
+  /** sysbench's own CPU-s so far (read before stop). */
+  cpu(): number;
 }
 
 export function startLoad(server: BenchServer, rows: number, rate: number, threads: number): Load {
   const p = server.sysbench('run', { rows, rate, threads });
+  const cpu0 = cpuSeconds(p.pid!);
   const tps: number[] = [];
   p.stdout!.on('data', (d) => {
     for (const m of String(d).matchAll(/tps: ([\d.]+)/g)) tps.push(Number(m[1]));
   });
   p.stderr!.resume();
   return {
+    cpu: () => cpuSeconds(p.pid!) - cpu0,
     async stop() {
       p.kill('SIGTERM');
       await exited(p);
@@ -492,19 +496,48 @@ export async function measureFloor(
  * copy has finished and whose cut-over is postponed, then `seconds` of sysbench writes at `rate`;
  * the worker's CPU and the events it applied over that time, until it has caught up.
  */
-export async function measureApplyCost(
-  ctx: Context,
-  o: { rows: number; rate: number; threads: number; seconds: number },
-): Promise<{
+/** The CPU a load took: the server's, sysbench's and (beside a migration) the worker's, over its transactions. */
+export interface LoadCpu {
+  transactions: number;
+  serverCpu: number;
+  sysbenchCpu: number;
+  workerCpu: number;
+}
+
+export interface ApplyCost {
   events: number;
   workerCpu: number;
   achievedTps: number;
   peakLagSeconds: number;
   ok: boolean;
   note?: string;
-}> {
+  /** The same load with no migration. */
+  alone?: LoadCpu;
+  /** The load with the applier following it (the worker until it caught up). */
+  applied?: LoadCpu;
+}
+
+/** sysbench at `rate` alone for `seconds`: the machine's CPU per transaction without a migration. */
+async function loadCost(
+  server: BenchServer,
+  o: { rows: number; rate: number; threads: number; seconds: number },
+): Promise<LoadCpu> {
+  const serverCpu0 = server.cpu();
+  const load = startLoad(server, o.rows, o.rate, o.threads);
+  await sleep(o.seconds * 1000);
+  const sysbenchCpu = load.cpu();
+  const tps = await load.stop();
+  return { transactions: tps * o.seconds, serverCpu: server.cpu() - serverCpu0, sysbenchCpu, workerCpu: 0 };
+}
+
+export async function measureApplyCost(
+  ctx: Context,
+  o: { rows: number; rate: number; threads: number; seconds: number },
+): Promise<ApplyCost> {
   const { server } = ctx;
   await server.restore();
+  // The same load alone first: what a transaction costs the machine without the applier.
+  const alone = await loadCost(server, o);
   mkdirSync(ctx.work, { recursive: true });
   const flag = join(ctx.work, 'postpone-flag');
   writeFileSync(flag, '');
@@ -526,8 +559,10 @@ export async function measureApplyCost(
     const worker = ctx.worker()!;
     const before = await status();
     const cpu0 = cpuSeconds(worker.pid!);
+    const serverCpu0 = server.cpu();
     const load = startLoad(server, o.rows, o.rate, o.threads);
     await sleep(o.seconds * 1000);
+    const sysbenchCpu = load.cpu();
     const achievedTps = await load.stop();
     // Caught up: the applied count stops moving and the lag reads 0, for longer than the
     // worker gathers progress reports (a count read within one window is stale, not final).
@@ -550,6 +585,13 @@ export async function measureApplyCost(
       achievedTps,
       peakLagSeconds: peakLag,
       ok: true,
+      alone,
+      applied: {
+        transactions: achievedTps * o.seconds,
+        serverCpu: server.cpu() - serverCpu0,
+        sysbenchCpu,
+        workerCpu,
+      },
     };
   } catch (e) {
     return {
@@ -559,6 +601,7 @@ export async function measureApplyCost(
       peakLagSeconds: NaN,
       ok: false,
       note: String((e as Error).message),
+      alone,
     };
   } finally {
     rmSync(flag, { force: true });
