@@ -93,10 +93,17 @@ async function start(i: MigrationInput) {
   return temporal.start(i);
 }
 
+/**
+ * For the tests that stop a replica mid-copy: the copy must still run seconds after the replica
+ * starts lagging, for the throttle to be seen holding it. At a nice ratio of three, a dense
+ * key's chunks cut by arithmetic copied the 60,000 rows in about four seconds, and MariaDB's
+ * copy ended before the throttle was seen.
+ */
+const SLOW_COPY = { niceRatio: 20 };
+
 function migration(db: string, port: number, extra: Partial<MigrationInput>): MigrationInput {
   return input(db, 't', 'ADD COLUMN extra INT NOT NULL DEFAULT 7', {
-    // One copier, resting three times a chunk's time: the copy must still run seconds after a
-    // replica starts lagging, for the throttle to be seen holding it.
+    // One copier, resting three times a chunk's time (the throttle tests rest longer).
     server: server(port),
     allowOnMaster: false,
     chunkSize: 200,
@@ -136,7 +143,7 @@ test('default topology: read the replica, write its master; a stopped SQL thread
   const load = await setUp(db);
   try {
     // --checksum across servers: the master's original locked, the marker read back from the replica's binlog.
-    const handle = await start(migration(db, REPLICA, { maxLagMillis: 1000, checksum: true }));
+    const handle = await start(migration(db, REPLICA, { ...SLOW_COPY, maxLagMillis: 1000, checksum: true }));
     await waitFor(handle, (s) => s.phase === 'migrating' && s.rowsCopied >= 5_000, 'copy under way');
 
     await onReplica((c) => c.query(`${REPLICATION.stop} SQL_THREAD`));
@@ -203,6 +210,7 @@ test("--allow-on-master with --throttle-control-replicas: the control replica's 
   try {
     const handle = await start(
       migration(db, MASTER, {
+        ...SLOW_COPY,
         allowOnMaster: true,
         throttleControlReplicas: [`127.0.0.1:${REPLICA}`],
         maxLagMillis: 1000,
