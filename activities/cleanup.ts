@@ -8,6 +8,27 @@ import * as sql from '../mysql/statements';
 import { applierOf } from '../mysql/topology';
 
 /**
+ * How long one of cleanup's drops or renames waits for a table's metadata lock. A session
+ * that keeps a transaction open on the changelog or the old table would otherwise hold the
+ * DROP for lock_wait_timeout's default of a year, with nothing logged; bounded, the attempt
+ * fails with the server's lock-wait error and the activity is retried (and logged) instead.
+ */
+const CLEANUP_LOCK_WAIT_SECONDS = 30;
+
+/** A connection for cleanup's DDL, its metadata-lock waits bounded. */
+async function withBoundedLockWait<T>(
+  credentials: CredentialResolver,
+  input: MigrationInput,
+  plan: TablePlan,
+  body: (conn: Conn) => Promise<T>,
+): Promise<T> {
+  return withConnection(applierOf(input, plan), credentials, async (conn) => {
+    await exec(conn, sql.lockWaitTimeout(CLEANUP_LOCK_WAIT_SECONDS));
+    return body(conn);
+  });
+}
+
+/**
  * `kept`: after a revert window (workflows/revert.ts), the table kept beside the table at its
  * end; after a revert that is _<t>_gho, which takes the old table's name here, as after any
  * migration. (A retry finds it renamed already.) `keepCheckpoint`: the changelog stays, as
@@ -20,7 +41,7 @@ export async function cleanup(
   kept?: string,
   keepCheckpoint = false,
 ): Promise<{ droppedOldTable: boolean }> {
-  return withConnection(applierOf(input, plan), credentials, async (conn) => {
+  return withBoundedLockWait(credentials, input, plan, async (conn) => {
     if (keepCheckpoint) await changelogToCheckpoint(conn, input, plan);
     else await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
     if (input.okToDropTable) {
@@ -43,7 +64,7 @@ export async function dropMigrationTables(
   input: MigrationInput,
   plan: TablePlan,
 ): Promise<void> {
-  await withConnection(applierOf(input, plan), credentials, async (conn) => {
+  await withBoundedLockWait(credentials, input, plan, async (conn) => {
     await exec(conn, sql.dropTableIfExists(plan.database, plan.ghostTable));
     await exec(conn, sql.dropTableIfExists(plan.database, plan.changelogTable));
   });
@@ -55,7 +76,7 @@ export async function keepCheckpoint(
   input: MigrationInput,
   plan: TablePlan,
 ): Promise<void> {
-  await withConnection(applierOf(input, plan), credentials, (conn) => changelogToCheckpoint(conn, input, plan));
+  await withBoundedLockWait(credentials, input, plan, (conn) => changelogToCheckpoint(conn, input, plan));
 }
 
 /** The changelog renamed _<t>_ghk, in place of an older one. (A retry finds it renamed already.) */

@@ -22,7 +22,8 @@ import {
   migrateArgs,
   tableArgs,
 } from '../support/helpers';
-import type { MigrationInput, MigrationResult } from '../../model/types';
+import type { MigrationInput, MigrationResult, TablePlan } from '../../model/types';
+import { cleanup } from '../../activities/cleanup';
 import { credentialsFromEnvironment } from '../../mysql/credentials';
 import { connect } from '../../mysql/connection';
 import { isStatementError } from '../../mysql/errors';
@@ -547,4 +548,38 @@ test('--mysql-timeout: a statement unanswered that long has its connection close
   const [slept] = await rows(patient, { sql: 'SELECT SLEEP(1) AS s', params: [] });
   assert.equal(Number(slept.s), 0, 'SLEEP(1) ran to its end');
   patient.destroy();
+});
+
+test("cleanup: a drop held by another session's open transaction fails within its bound, and drops nothing else", {
+  timeout: 90_000,
+}, async () => {
+  const db = 'rv_cleanup_held';
+  await freshDatabase(db);
+  const c = await admin(db);
+  const holder = await admin(db);
+  try {
+    await c.query('CREATE TABLE t (id INT PRIMARY KEY)');
+    await c.query('CREATE TABLE _t_ghc (id INT PRIMARY KEY)');
+    await c.query('CREATE TABLE _t_del (id INT PRIMARY KEY)');
+    // A transaction that read the changelog holds its metadata lock until it ends.
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT COUNT(*) FROM _t_ghc');
+    const migration = input(db, 't', 'ADD COLUMN x INT');
+    const plan = { database: db, table: 't', changelogTable: '_t_ghc', oldTable: '_t_del' } as TablePlan;
+    const credentials = credentialsFromEnvironment({ REVENANT_MYSQL_PASSWORD: 'revenant' });
+    const started = Date.now();
+    await assert.rejects(cleanup(credentials, migration, plan), (e: unknown) =>
+      /Lock wait timeout exceeded/.test(failureText(e)),
+    );
+    const waited = Date.now() - started;
+    // The bound (30 s), not a year: a retry of the activity logs it and tries again.
+    assert.ok(waited >= 25_000 && waited < 60_000, `the drop waited ${waited} ms`);
+    assert.deepEqual(await tablesIn(db), ['_t_del', '_t_ghc', 't'], 'nothing dropped');
+    await holder.query('COMMIT');
+    await cleanup(credentials, migration, plan);
+    assert.deepEqual(await tablesIn(db), ['_t_del', 't'], 'the changelog dropped once the transaction ended');
+  } finally {
+    await holder.end();
+    await c.end();
+  }
 });
