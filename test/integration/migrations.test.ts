@@ -230,9 +230,12 @@ test("secondary indexes wait for the copy's end on a quiet table; MySQL's busy t
   await createTestTable(db, 'quiet', 20_000);
   await createTestTable(db, 'busy', 20_000);
   const alter = 'ADD COLUMN extra INT NOT NULL DEFAULT 0';
-  // The default (auto), the copy held a second so its status is seen before it ends.
-  const quiet = await temporal.start(input(db, 'quiet', alter, { copyStartDelayMillis: 1000 }));
-  const quietCopying = await waitForPhase(quiet, ['migrating', 'failed']);
+  // The default (auto), the copy held five seconds so its status is seen before it ends. (At one
+  // second, under CI's load, the status polls missed the copy of 20,000 rows, and a wait for
+  // 'migrating' that saw 'completed' waited out the test's five minutes.)
+  const quiet = await temporal.start(input(db, 'quiet', alter, { copyStartDelayMillis: 5000 }));
+  const quietCopying = await waitForPhase(quiet, ['migrating', 'failed', 'completed']);
+  assert.equal(quietCopying.phase, 'migrating', 'the copy seen under way');
   assert.deepEqual(quietCopying.deferredIndexes, ['name_idx'], 'a quiet table defers its plain index');
   assert.equal(((await quiet.result()) as MigrationResult).status.phase, 'completed');
 
@@ -253,8 +256,9 @@ test("secondary indexes wait for the copy's end on a quiet table; MySQL's busy t
   })();
   try {
     await new Promise((r) => setTimeout(r, 500));
-    const busy = await temporal.start(input(db, 'busy', alter, { copyStartDelayMillis: 1000 }));
-    const busyCopying = await waitForPhase(busy, ['migrating', 'failed']);
+    const busy = await temporal.start(input(db, 'busy', alter, { copyStartDelayMillis: 5000 }));
+    const busyCopying = await waitForPhase(busy, ['migrating', 'failed', 'completed']);
+    assert.equal(busyCopying.phase, 'migrating', 'the copy seen under way');
     const rate = written / ((Date.now() - started) / 1000);
     assert.ok(rate > 2 * BUSY_TABLE_WRITES_PER_SECOND, `the writer wrote ${Math.round(rate)} rows a second`);
     if (IS_MYSQL) assert.equal(busyCopying.deferredIndexes, undefined, "MySQL's busy table keeps its index");
