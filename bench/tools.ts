@@ -491,11 +491,6 @@ export async function measureFloor(
   };
 }
 
-/**
- * The worker's cost of applying row events, apart from the copy's: a revenant migration whose
- * copy has finished and whose cut-over is postponed, then `seconds` of sysbench writes at `rate`;
- * the worker's CPU and the events it applied over that time, until it has caught up.
- */
 /** The CPU a load took: the server's, sysbench's and (beside a migration) the worker's, over its transactions. */
 export interface LoadCpu {
   transactions: number;
@@ -517,23 +512,29 @@ export interface ApplyCost {
   applied?: LoadCpu;
 }
 
-/** sysbench at `rate` alone for `seconds`: the machine's CPU per transaction without a migration. */
-async function loadCost(
-  server: BenchServer,
-  o: { rows: number; rate: number; threads: number; seconds: number },
-): Promise<LoadCpu> {
-  const serverCpu0 = server.cpu();
+type PacedLoad = { rows: number; rate: number; threads: number; seconds: number };
+
+/** sysbench at `rate` for `seconds`: the rate it achieved and its own CPU-s. */
+async function runLoad(server: BenchServer, o: PacedLoad): Promise<{ tps: number; sysbenchCpu: number }> {
   const load = startLoad(server, o.rows, o.rate, o.threads);
   await sleep(o.seconds * 1000);
   const sysbenchCpu = load.cpu();
-  const tps = await load.stop();
+  return { tps: await load.stop(), sysbenchCpu };
+}
+
+/** sysbench at `rate` alone for `seconds`: the machine's CPU per transaction without a migration. */
+async function loadCost(server: BenchServer, o: PacedLoad): Promise<LoadCpu> {
+  const serverCpu0 = server.cpu();
+  const { tps, sysbenchCpu } = await runLoad(server, o);
   return { transactions: tps * o.seconds, serverCpu: server.cpu() - serverCpu0, sysbenchCpu, workerCpu: 0 };
 }
 
-export async function measureApplyCost(
-  ctx: Context,
-  o: { rows: number; rate: number; threads: number; seconds: number },
-): Promise<ApplyCost> {
+/**
+ * The worker's cost of applying row events, apart from the copy's: a revenant migration whose
+ * copy has finished and whose cut-over is postponed, then `seconds` of sysbench writes at `rate`;
+ * the worker's CPU and the events it applied over that time, until it has caught up.
+ */
+export async function measureApplyCost(ctx: Context, o: PacedLoad): Promise<ApplyCost> {
   const { server } = ctx;
   await server.restore();
   // The same load alone first: what a transaction costs the machine without the applier.
@@ -560,10 +561,7 @@ export async function measureApplyCost(
     const before = await status();
     const cpu0 = cpuSeconds(worker.pid!);
     const serverCpu0 = server.cpu();
-    const load = startLoad(server, o.rows, o.rate, o.threads);
-    await sleep(o.seconds * 1000);
-    const sysbenchCpu = load.cpu();
-    const achievedTps = await load.stop();
+    const { tps: achievedTps, sysbenchCpu } = await runLoad(server, o);
     // Caught up: the applied count stops moving and the lag reads 0, for longer than the
     // worker gathers progress reports (a count read within one window is stale, not final).
     const settledMs = MIN_WINDOW_MS + 2_000;

@@ -699,22 +699,19 @@ test('checksum: one range of each table, values cast to binary with NULL told ap
     /CONCAT\(`id`, 0x1f, CONCAT_WS\(0x1f, `note`, ISNULL\(`note`\)\)\)/,
   );
   // On MySQL the number cast, the text as it is; in two collations everything cast.
+  const oneCollationTypes = [
+    col('id', 'int'),
+    col('note', 'text', 'utf8mb4_general_ci'),
+    { ...col('raw', 'blob'), CHARACTER_SET_NAME: 'binary' },
+  ];
   const oneCollation = comparableColumns(
     [
       { source: 'id', ghost: 'id' },
       { source: 'note', ghost: 'note' },
       { source: 'raw', ghost: 'raw' },
     ],
-    [
-      col('id', 'int'),
-      col('note', 'text', 'utf8mb4_general_ci'),
-      { ...col('raw', 'blob'), CHARACTER_SET_NAME: 'binary' },
-    ],
-    [
-      col('id', 'int'),
-      col('note', 'text', 'utf8mb4_general_ci'),
-      { ...col('raw', 'blob'), CHARACTER_SET_NAME: 'binary' },
-    ],
+    oneCollationTypes,
+    oneCollationTypes,
   );
   assert.equal(oneCollation.bare, true);
   assert.deepEqual(hashedAsTheyAre(oneCollation.compared, true, true), [false, true, true]);
