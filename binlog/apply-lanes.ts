@@ -4,8 +4,9 @@
 // so each lane's share of the binlog is a fixed set of keys, and a lane can say exactly which
 // changes it committed: its checkpoint (control/changelog.ts laneHint) is the position up to
 // which its share of every batch is in the ghost. A retry that starts from the applier's
-// checkpoint drops the changes of the lanes that were already past it (dropCommittedLanes):
-// nothing is applied twice, nothing is skipped.
+// checkpoint drops the changes of the lanes that were already past it (dropCommittedLanes),
+// and commits nothing until it has read past them, so that every key is at one point of the
+// binlog when it does (Applier.behindLanesAhead): nothing is applied twice, nothing is skipped.
 // Pure: the applier (activities/apply.ts) runs the lanes.
 import type { BinlogPosition } from '../model/types';
 import { compareBinlogPositions } from './position';

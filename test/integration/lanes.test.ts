@@ -175,6 +175,7 @@ test('lanes apply at once and exactly: kill -9 between their commits and the che
     assert.ok(audit.laneCommits > 20, `lane commits in the binlog: ${audit.laneCommits}`);
     assert.deepEqual(audit.batchBreaks, [], 'applied batches chain: no event applied twice, none skipped');
     assert.deepEqual(audit.laneBreaks, [], "each lane's commits move forward: no share applied twice");
+    assert.deepEqual(audit.laneOverruns, [], 'a retry applies nothing until it has read past the lanes ahead');
   } finally {
     await writers.stop();
     await c.end();

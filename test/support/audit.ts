@@ -21,6 +21,12 @@ export interface AuditResult {
   laneCommits: number;
   /** Lane commits that do not move past the lane's last one: a share applied twice. */
   laneBreaks: string[];
+  /**
+   * Applied batches that ended short of a lane already committed past where they started (an
+   * attempt died between its lanes' commits and its checkpoint): the retry left the ghost's
+   * keys at two points of the binlog, where a REPLACE can delete a row nothing puts back.
+   */
+  laneOverruns: string[];
 }
 
 export async function auditCheckpoints(
@@ -48,6 +54,7 @@ export async function auditCheckpoints(
     batchBreaks: [],
     laneCommits: 0,
     laneBreaks: [],
+    laneOverruns: [],
   };
   const lanes = new Map<string, { file: string; position: number }>();
   // Copy: every committed version names the range it committed. Commits come one at a time
@@ -86,6 +93,11 @@ export async function auditCheckpoints(
         continue;
       }
       result.batches++;
+      for (const [lane, at] of lanes)
+        if (compareBinlogPositions(at, v.from) > 0 && compareBinlogPositions(v, at) < 0)
+          result.laneOverruns.push(
+            `batch from ${v.from.file}:${v.from.position} to ${v.file}:${v.position} short of ${lane} at ${at.file}:${at.position}`,
+          );
       if (lastBatch && (v.from.file !== lastBatch.file || v.from.position !== lastBatch.position)) {
         result.batchBreaks.push(
           `batch from ${v.from.file}:${v.from.position} after one ending at ${lastBatch.file}:${lastBatch.position}`,
