@@ -56,7 +56,7 @@ import {
 } from '../binlog/row-events';
 import * as sql from '../mysql/statements';
 import { binlogStatus, flavorOf } from '../mysql/flavor';
-import { dropCommittedLanes, laneable, splitByLane } from '../binlog/apply-lanes';
+import { dropCommittedLanes, type LaneAhead, laneable, splitByLane } from '../binlog/apply-lanes';
 import { compareBinlogPositions } from '../binlog/position';
 
 /** The drain loop heartbeats at most this often. */
@@ -191,7 +191,7 @@ export async function drainBinlog(
     const resumeLanes = plan.window === undefined ? await lanesAhead(conn, plan, start.value) : undefined;
     if (resumeLanes)
       ctx.log.info(
-        `apply lanes ${[...resumeLanes.ahead.keys()].join(', ')} committed past the checkpoint: their changes up to there are not applied again`,
+        `apply lanes ${resumeLanes.ahead.map((a) => `${a.lane} of ${a.lanes}`).join(', ')} committed past the checkpoint: their changes up to there are not applied again`,
       );
     const applier = new Applier(conn, input, plan, start, heartbeat, metrics, credentials, resumeLanes);
     applierRef = applier;
@@ -501,24 +501,24 @@ interface LaneCheckpoint {
 }
 
 /** The lanes whose checkpoint is past the applier's (an attempt died between their commits and its own). */
-async function lanesAhead(
-  conn: Conn,
-  plan: TablePlan,
-  start: BinlogCheckpoint,
-): Promise<{ lanes: number; ahead: Map<number, BinlogPosition>; dropped: number } | undefined> {
+async function lanesAhead(conn: Conn, plan: TablePlan, start: BinlogCheckpoint): Promise<ResumeLanes | undefined> {
   const names = Array.from({ length: MAX_APPLY_THREADS }, (_, i) => laneHint(i + 1));
   const found = await readHints(conn, plan, names);
-  const ahead = new Map<number, BinlogPosition>();
-  let lanes = 0;
+  const ahead: LaneAhead[] = [];
   for (const [i, name] of names.entries()) {
     const raw = found.get(name);
     if (raw === undefined) continue;
     const lane = JSON.parse(raw) as LaneCheckpoint;
     if (compareBinlogPositions(lane, start) <= 0) continue;
-    ahead.set(i + 1, { file: lane.file, position: lane.position });
-    lanes = lane.lanes;
+    ahead.push({ lane: i + 1, lanes: lane.lanes, position: { file: lane.file, position: lane.position } });
   }
-  return ahead.size ? { lanes, ahead, dropped: 0 } : undefined;
+  return ahead.length ? { ahead, dropped: 0 } : undefined;
+}
+
+/** The lanes a retry found ahead of its checkpoint, and the row changes of theirs it has left out. */
+interface ResumeLanes {
+  ahead: LaneAhead[];
+  dropped: number;
 }
 
 /** Row changes in a list of ghost DML (a row, a key, an update each). */
@@ -574,7 +574,7 @@ class Applier {
     private readonly metrics?: MigrationMetrics,
     private readonly credentials?: CredentialResolver,
     /** Lanes an earlier attempt committed past the checkpoint: their changes up to there are dropped. */
-    private resumeLanes?: { lanes: number; ahead: Map<number, BinlogPosition>; dropped: number },
+    private resumeLanes?: ResumeLanes,
   ) {
     this.stored = start;
     this.checkpoint = start.value;
@@ -648,13 +648,7 @@ class Applier {
   private moveToBatch(position: BinlogPosition | null): void {
     if (position && this.resumeLanes) {
       const before = changeCount(this.pendingTx);
-      this.pendingTx = dropCommittedLanes(
-        this.pendingTx,
-        this.target,
-        this.resumeLanes.lanes,
-        this.resumeLanes.ahead,
-        position,
-      );
+      this.pendingTx = dropCommittedLanes(this.pendingTx, this.target, this.resumeLanes.ahead, position);
       this.resumeLanes.dropped += before - changeCount(this.pendingTx);
     }
     appendDml(this.batch, this.pendingTx);
@@ -694,10 +688,8 @@ class Applier {
    * (lanes.test once ended a row short). Read past them, the batch brings every key to one point.
    */
   private get behindLanesAhead(): boolean {
-    const ahead = this.resumeLanes?.ahead;
-    return (
-      ahead !== undefined && [...ahead.values()].some((lane) => compareBinlogPositions(this.batchPosition, lane) < 0)
-    );
+    const ahead = this.resumeLanes?.ahead ?? [];
+    return ahead.some((a) => compareBinlogPositions(this.batchPosition, a.position) < 0);
   }
 
   shouldFlush(): boolean {
@@ -792,10 +784,7 @@ class Applier {
     }
     this.stored = stored;
     this.checkpoint = next;
-    if (
-      this.resumeLanes &&
-      [...this.resumeLanes.ahead.values()].every((lane) => compareBinlogPositions(lane, next) <= 0)
-    ) {
+    if (this.resumeLanes?.ahead.every((a) => compareBinlogPositions(a.position, next) <= 0)) {
       Context.current().log.info(
         `apply lanes: ${this.resumeLanes.dropped} row change(s) that lanes had committed past the checkpoint were not applied again`,
       );

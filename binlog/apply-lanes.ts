@@ -56,22 +56,28 @@ export function splitByLane(changes: GhostDml[], t: ApplyTarget, lanes: number):
   return out;
 }
 
+/** A lane an earlier attempt committed past the applier's checkpoint: its keys' changes up to `position` are in the ghost. */
+export interface LaneAhead {
+  /** The lane (1..lanes), of `lanes` that shared the keys then (--apply-threads can change between attempts). */
+  lane: number;
+  lanes: number;
+  position: BinlogPosition;
+}
+
 /**
- * A source transaction's changes (committed at `at`) without those of the lanes whose
- * checkpoint is at or past it: an earlier attempt committed them. `ahead` maps a lane to its
- * checkpoint, for the lanes ahead of the applier's.
+ * A source transaction's changes (committed at `at`) without those of keys a lane ahead
+ * committed at or past it: an earlier attempt applied them. A key is the lane's if it hashes
+ * to it among the lanes there were then: two attempts killed in a row with different
+ * --apply-threads leave lanes of two counts ahead, and a key can be in one of each.
  */
 export function dropCommittedLanes(
   changes: GhostDml[],
   t: ApplyTarget,
-  lanes: number,
-  ahead: Map<number, BinlogPosition>,
+  ahead: LaneAhead[],
   at: BinlogPosition,
 ): GhostDml[] {
-  const done = (key: unknown[]) => {
-    const lane = ahead.get(laneOf(key, lanes));
-    return lane !== undefined && compareBinlogPositions(at, lane) <= 0;
-  };
+  const done = (key: unknown[]) =>
+    ahead.some((a) => compareBinlogPositions(at, a.position) <= 0 && laneOf(key, a.lanes) === a.lane);
   const keyIndex = keyIndexOf(t);
   const out: GhostDml[] = [];
   for (const d of changes) {

@@ -71,16 +71,43 @@ test("a retry drops the changes of transactions a lane ahead committed, and only
     { kind: 'delete', keys: ids.map((id) => [id]) },
     { kind: 'replace', rows: ids.map((id) => [id, 'x']) },
   ];
-  const ahead = new Map([[2, { file: 'b.000001', position: 5000 }]]);
+  const ahead = [{ lane: 2, lanes: 4, position: { file: 'b.000001', position: 5000 } }];
   const kept = (list: GhostDml[]) =>
     list.flatMap((d) =>
       d.kind === 'delete' ? d.keys.map((k) => `d${k[0]}`) : d.kind === 'replace' ? d.rows.map((r) => `r${r[0]}`) : [],
     );
   // Committed at or before the lane's checkpoint: lane 2's changes are in the ghost already.
-  const before = dropCommittedLanes(tx, target, 4, ahead, { file: 'b.000001', position: 5000 });
+  const before = dropCommittedLanes(tx, target, ahead, { file: 'b.000001', position: 5000 });
   assert.deepEqual(kept(before), [...others.map((id) => `d${id}`), ...others.map((id) => `r${id}`)]);
   // After it: nothing dropped.
-  const after = dropCommittedLanes(tx, target, 4, ahead, { file: 'b.000001', position: 5001 });
+  const after = dropCommittedLanes(tx, target, ahead, { file: 'b.000001', position: 5001 });
   assert.deepEqual(kept(after), [...ids.map((id) => `d${id}`), ...ids.map((id) => `r${id}`)]);
   assert.ok(lane2.length > 0);
+});
+
+test('lanes of two counts ahead (--apply-threads changed between two killed attempts): a key is dropped by the lane it hashed to then', () => {
+  const ids = Array.from({ length: 60 }, (_, i) => i + 1);
+  const tx: GhostDml[] = [{ kind: 'delete', keys: ids.map((id) => [id]) }];
+  const kept = (list: GhostDml[]) => list.flatMap((d) => (d.kind === 'delete' ? d.keys.map((k) => Number(k[0])) : []));
+  // The first attempt's lane 2 of 3 reached 5000; the next attempt's lane 1 of 2 reached 9000.
+  const ahead = [
+    { lane: 2, lanes: 3, position: { file: 'b.000001', position: 5000 } },
+    { lane: 1, lanes: 2, position: { file: 'b.000001', position: 9000 } },
+  ];
+  const at = (position: number) => kept(dropCommittedLanes(tx, target, ahead, { file: 'b.000001', position }));
+  const inThree2 = (id: number) => laneOf([id], 3) === 2;
+  const inTwo1 = (id: number) => laneOf([id], 2) === 1;
+  assert.deepEqual(
+    at(5000),
+    ids.filter((id) => !inThree2(id) && !inTwo1(id)),
+  );
+  assert.deepEqual(
+    at(7000),
+    ids.filter((id) => !inTwo1(id)),
+  );
+  assert.deepEqual(at(9001), ids);
+  // The two lanes share some keys and not others: each case is met.
+  assert.ok(ids.some((id) => inThree2(id) && !inTwo1(id)));
+  assert.ok(ids.some((id) => inTwo1(id) && !inThree2(id)));
+  assert.ok(ids.some((id) => inTwo1(id) && inThree2(id)));
 });
