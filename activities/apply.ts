@@ -784,7 +784,8 @@ class Applier {
     }
     this.stored = stored;
     this.checkpoint = next;
-    if (this.resumeLanes?.ahead.every((a) => compareBinlogPositions(a.position, next) <= 0)) {
+    // A flush that got here is past every lane ahead (behindLanesAhead): the retry's dropping is over.
+    if (this.resumeLanes) {
       Context.current().log.info(
         `apply lanes: ${this.resumeLanes.dropped} row change(s) that lanes had committed past the checkpoint were not applied again`,
       );
