@@ -21,12 +21,14 @@ import {
   HINT,
   isLaneHint,
   laneHint,
-  readHints,
+  readLaneCheckpoints,
   readStored,
   SupersededError,
   type BinlogCheckpoint,
+  type LaneCheckpoint,
   type Stored,
 } from '../control/changelog';
+import { isBinlogCheckpoint } from '../control/stored-shapes';
 import type { CredentialResolver } from '../mysql/credentials';
 import { connect } from '../mysql/connection';
 import {
@@ -40,7 +42,6 @@ import {
 } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS } from '../model/types';
-import { MAX_APPLY_THREADS } from '../model/settings';
 import { must } from '../model/must';
 import { failpoint } from '../runtime/failpoints';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
@@ -164,7 +165,7 @@ export async function drainBinlog(
   let readFrom: BinlogPosition | undefined;
   try {
     await exec(conn, sql.ghostWriterSession(input));
-    let start = await readStored<BinlogCheckpoint>(conn, plan, HINT.binlog);
+    let start = await readStored(conn, plan, HINT.binlog, isBinlogCheckpoint);
     if (!start)
       throw ApplicationFailure.nonRetryable(
         `no binlog checkpoint in ${plan.changelogTable}: the migration was not prepared`,
@@ -493,24 +494,12 @@ async function openWindow(
   return moved;
 }
 
-/** A lane's checkpoint: the position up to which it committed its share, and how many lanes shared the keys then. */
-interface LaneCheckpoint {
-  file: string;
-  position: number;
-  lanes: number;
-}
-
 /** The lanes whose checkpoint is past the applier's (an attempt died between their commits and its own). */
 async function lanesAhead(conn: Conn, plan: TablePlan, start: BinlogCheckpoint): Promise<ResumeLanes | undefined> {
-  const names = Array.from({ length: MAX_APPLY_THREADS }, (_, i) => laneHint(i + 1));
-  const found = await readHints(conn, plan, names);
   const ahead: LaneAhead[] = [];
-  for (const [i, name] of names.entries()) {
-    const raw = found.get(name);
-    if (raw === undefined) continue;
-    const lane = JSON.parse(raw) as LaneCheckpoint;
-    if (compareBinlogPositions(lane, start) <= 0) continue;
-    ahead.push({ lane: i + 1, lanes: lane.lanes, position: { file: lane.file, position: lane.position } });
+  for (const [lane, at] of await readLaneCheckpoints(conn, plan)) {
+    if (compareBinlogPositions(at, start) <= 0) continue;
+    ahead.push({ lane, lanes: at.lanes, position: { file: at.file, position: at.position } });
   }
   return ahead.length ? { ahead, dropped: 0 } : undefined;
 }

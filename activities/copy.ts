@@ -10,6 +10,7 @@ import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyProgress, MigrationInput, TablePlan } from '../model/types';
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from '../control/changelog';
+import { copyCheckpointShape } from '../control/stored-shapes';
 import { ChunkWindow, chunkEndByArithmetic, denseIntegerKey, nextChunkSize, type ClaimedChunk } from '../table/chunks';
 import type { CredentialResolver } from '../mysql/credentials';
 import { decodeKey, type EncodedKey, encodeKey, keyOf, sameKey } from '../table/keys';
@@ -66,7 +67,7 @@ export async function copyRows(
   let counter: Conn | undefined;
   let ended = false;
   try {
-    const found = await readStored<CopyCheckpoint>(conn, plan, HINT.copy);
+    const found = await readStored(conn, plan, HINT.copy, copyCheckpointShape(plan.key));
     if (!found)
       throw ApplicationFailure.nonRetryable(
         `no copy checkpoint in ${plan.changelogTable}: the migration was not prepared`,

@@ -14,7 +14,8 @@ import type { CutOverTogetherResult } from '../model/activities';
 import { changelogTableName, tableNameBase, type MigrationInput, type ServerRef, type TablePlan } from '../model/types';
 import { windowPlan } from '../model/revert-window';
 import { completeInput } from '../model/migration-input';
-import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from '../control/changelog';
+import { HINT, readJson } from '../control/changelog';
+import { copyCheckpointShape, isBinlogCheckpoint, isMigrationRecord } from '../control/stored-shapes';
 import { drainToMarker, lockedMarkerMillis, waitForSmallBacklog } from '../control/catch-up';
 import { checkedStoredNames, checkedStoredPlan } from '../control/stored-plan';
 import type { CredentialResolver } from '../mysql/credentials';
@@ -91,7 +92,7 @@ async function memberNames(
   window: number,
 ): Promise<{ names: SwapNames; stored: TablePlan }> {
   const changelog = { database: input.database, changelogTable: changelogTableName(tableNameBase(input)) };
-  const record = await readJson<MigrationRecord>(c, changelog, HINT.migration);
+  const record = await readJson(c, changelog, HINT.migration, isMigrationRecord);
   if (!record)
     throw ApplicationFailure.nonRetryable(
       `${input.database}.${changelog.changelogTable} holds no migration: ${input.table} cannot cut over with the others`,
@@ -201,14 +202,14 @@ export async function cutOverTogether(
     // Each member ready: its copy done (window 0), its applier at the server's binlog.
     for (const [i, p] of plans.entries()) {
       if (window === 0) {
-        const copy = await readJson<CopyCheckpoint>(c, p, HINT.copy);
+        const copy = await readJson(c, p, HINT.copy, copyCheckpointShape(p.copyKey ?? p.key));
         if (!copy?.done)
           throw ApplicationFailure.retryable(
             `${p.database}.${p.table} has not finished its copy: the cut-over together waits`,
             'NotReady',
           );
       } else {
-        const cp = await readJson<BinlogCheckpoint>(c, p, HINT.binlog);
+        const cp = await readJson(c, p, HINT.binlog, isBinlogCheckpoint);
         if (cp?.window !== window)
           throw ApplicationFailure.retryable(
             `${p.database}.${p.table}'s revert window ${window} is not open yet`,

@@ -12,6 +12,7 @@ import {
   type CopyCheckpoint,
   type MigrationRecord,
 } from '../control/changelog';
+import { isMigrationRecord } from '../control/stored-shapes';
 import type { CredentialResolver } from '../mysql/credentials';
 import { alterOf, checkTableAndAlter } from '../checks/table';
 import { checkServer, type ServerFacts } from '../checks/server';
@@ -78,7 +79,7 @@ async function prepareOn(
   const names = { database: db, changelogTable: changelog };
 
   // A retried attempt finds its own work done: same workflow, changelog written.
-  const existing = await readJson<MigrationRecord>(conn, names, HINT.migration).catch(() => undefined);
+  const existing = await readJson(conn, names, HINT.migration, isMigrationRecord).catch(() => undefined);
   if (existing && existing.workflowId === workflowId) {
     // The record is a row anyone with rights on the schema can write: its plan is checked
     // against the tables, and the servers are this attempt's own (never the record's).

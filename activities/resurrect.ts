@@ -2,11 +2,20 @@
 // checkpoints in its changelog. Its terms, each checked with a clear error and nothing
 // changed: same database, table and ALTER as the checkpoint's; ghost and changelog present;
 // the binlog from the checkpoint still on the server (by GTID where there is one).
-import { binlogMissing, checkCheckpoints, checkedStoredPlan, describePosition } from '../control/stored-plan';
+import { binlogMissing, checkedStoredPlan, describePosition } from '../control/stored-plan';
+import { copyCheckpointShape, isBinlogCheckpoint, isMigrationRecord } from '../control/stored-shapes';
 import type { MigrationInput, TablePlan } from '../model/types';
 import { changelogTableName, ghostTableName, tableNameBase } from '../model/types';
 import { normalizeAlter } from '../table/alter-clauses';
-import { HINT, readJson, type BinlogCheckpoint, type CopyCheckpoint, type MigrationRecord } from '../control/changelog';
+import {
+  HINT,
+  parseStored,
+  readHints,
+  readJson,
+  readLaneCheckpoints,
+  type BinlogCheckpoint,
+  type CopyCheckpoint,
+} from '../control/changelog';
 import type { CredentialResolver } from '../mysql/credentials';
 import { checkServer } from '../checks/server';
 import { checkTableAndAlter } from '../checks/table';
@@ -46,13 +55,16 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
         );
       }
       const names = { database: db, changelogTable: changelog };
-      const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
-      const copy = await readJson<CopyCheckpoint>(conn, names, HINT.copy);
-      const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
-      if (!record || !copy || !binlog)
+      // Each row is refused here if it is not of the shape revenant writes, before anything runs.
+      const record = await readJson(conn, names, HINT.migration, isMigrationRecord);
+      const binlog = await readJson(conn, names, HINT.binlog, isBinlogCheckpoint);
+      // The copy's checkpoint is checked against the key of the plan, once that is checked.
+      const copyText = (await readHints(conn, names, [HINT.copy])).get(HINT.copy);
+      if (!record || copyText === undefined || !binlog)
         refuse(
           `cannot resurrect: ${db}.${changelog} holds no complete checkpoint (the earlier migration stopped before it began copying); drop it and start anew`,
         );
+      await readLaneCheckpoints(conn, names);
       if (record.database !== db || record.table !== table) {
         refuse(`cannot resurrect: the checkpoint in ${db}.${changelog} is for ${record.database}.${record.table}`);
       }
@@ -66,7 +78,6 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
         refuse(
           `cannot resurrect: the binlog from the checkpoint (${describePosition(binlog)}) is no longer on the server (${missing}); start the migration anew`,
         );
-      checkCheckpoints(copy, binlog, db, changelog);
       // Where to write and whose lag to watch, decided anew: after a failover the server given
       // (--host) is the promoted replica, and the plan's old master is gone.
       const servers = await resolveServers(conn, input);
@@ -75,6 +86,7 @@ export async function resurrect(credentials: CredentialResolver, input: Migratio
         estimatedRows,
         ...placement(servers, input),
       }));
+      const copy = parseStored(names, HINT.copy, copyText, copyCheckpointShape(plan.copyKey ?? plan.key));
       return { plan, estimatedRows, copy, binlog };
     },
     { firstContact: true },

@@ -4,7 +4,8 @@ import type { BinlogPosition, MigrationInput, TablePlan } from '../model/types';
 import { changelogTableName, checkpointTableName, ghostTableName, tableNameBase } from '../model/types';
 import { windowPlan } from '../model/revert-window';
 import { normalizeAlter } from '../table/alter-clauses';
-import { HINT, readJson, type BinlogCheckpoint, type MigrationRecord } from '../control/changelog';
+import { HINT, readJson } from '../control/changelog';
+import { isBinlogCheckpoint, isMigrationRecord } from '../control/stored-shapes';
 import type { CredentialResolver } from '../mysql/credentials';
 import { alterOf } from '../checks/table';
 import { checkServer } from '../checks/server';
@@ -57,7 +58,7 @@ export async function catchUpKeptTable(
   const target = await withConnection(input.server, credentials, (c) => currentBinlogPosition(c));
   return withConnection(applierOf(input, window), credentials, async (conn) => {
     for (;;) {
-      const cp = await readJson<BinlogCheckpoint>(conn, window, HINT.binlog);
+      const cp = await readJson(conn, window, HINT.binlog, isBinlogCheckpoint);
       if (cp && cp.window === window.window && compareBinlogPositions(cp, target) >= 0) return target;
       ctx.heartbeat(`bringing ${window.ghostTable} up to ${describePosition(target)}`);
       await sleep(100);
@@ -111,8 +112,8 @@ export async function prepareRevert(credentials: CredentialResolver, input: Migr
         );
       }
       const names = { database: db, changelogTable: from };
-      const record = await readJson<MigrationRecord>(conn, names, HINT.migration);
-      const binlog = await readJson<BinlogCheckpoint>(conn, names, HINT.binlog);
+      const record = await readJson(conn, names, HINT.migration, isMigrationRecord);
+      const binlog = await readJson(conn, names, HINT.binlog, isBinlogCheckpoint);
       if (!record || !binlog) refuse(`cannot revert: ${db}.${from} holds no checkpoint of a finished migration`);
       if (record.database !== db || record.table !== table)
         refuse(`cannot revert: the checkpoint in ${db}.${from} is of ${record.database}.${record.table}`);

@@ -3,7 +3,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, TablePlan } from '../model/types';
-import { heartbeatMillis, HINT, readHints, readJson, type BinlogCheckpoint } from './changelog';
+import { heartbeatMillis, HINT, readHints, readJson } from './changelog';
+import { isBinlogCheckpoint } from './stored-shapes';
 import type { CredentialResolver } from '../mysql/credentials';
 import { settingsInForce, type ControlSource } from './live-settings';
 import { exec, rows, type Conn } from '../mysql/query';
@@ -34,7 +35,7 @@ export async function waitForSmallBacklog(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     ctx.heartbeat('waiting for the applier to catch up');
-    const cp = await readJson<BinlogCheckpoint>(conn, plan, HINT.binlog);
+    const cp = await readJson(conn, plan, HINT.binlog, isBinlogCheckpoint);
     const server = await currentBinlogPosition(inspected);
     if (cp && cp.file === server.file && server.position - cp.position <= MAX_BACKLOG_BYTES) return;
     // Heartbeats are written on the applier's server, in its clock.

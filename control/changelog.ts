@@ -6,6 +6,9 @@ import type { ChunkRange, ClaimedChunk } from '../table/chunks';
 import type { EncodedKey } from '../table/keys';
 import { rows, type Conn } from '../mysql/query';
 import * as sql from '../mysql/statements';
+import { refuse } from '../checks/refuse';
+import { laneCheckpointShape, type Shape } from './stored-shapes';
+import { MAX_APPLY_THREADS } from '../model/settings';
 
 export const HINT = {
   migration: 'migration',
@@ -23,6 +26,11 @@ const LANE_HINT_PREFIX = 'apply-lane-';
 export const laneHint = (lane: number) => `${LANE_HINT_PREFIX}${lane}`;
 /** Whether a changelog hint is an apply lane's checkpoint (laneHint). */
 export const isLaneHint = (hint: string) => hint.startsWith(LANE_HINT_PREFIX);
+
+/** A lane's checkpoint: the position up to which it committed its share, and how many lanes shared the keys then. */
+export interface LaneCheckpoint extends BinlogPosition {
+  lanes: number;
+}
 
 export interface MigrationRecord {
   workflowId: string;
@@ -82,13 +90,33 @@ export async function readHints(
   return new Map(rs.map((r) => [r.hint as string, r.value as string]));
 }
 
+/**
+ * A value of the changelog, parsed and of `shape` (stored-shapes.ts), or undefined when the row
+ * is not there. Any other row is refused: the table is one anyone with rights on the schema can
+ * write, and a value that does not parse fails the same way on every retry.
+ */
 export async function readJson<T>(
   conn: Conn,
   plan: Pick<TablePlan, 'database' | 'changelogTable'>,
   hint: string,
+  shape: Shape<T>,
 ): Promise<T | undefined> {
-  const v = (await readHints(conn, plan, [hint])).get(hint);
-  return v === undefined ? undefined : (JSON.parse(v) as T);
+  return (await readStored(conn, plan, hint, shape))?.value;
+}
+
+/** The apply lanes' checkpoints there are, by lane (1-based), each of the shape its lane writes. */
+export async function readLaneCheckpoints(
+  conn: Conn,
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+): Promise<Map<number, LaneCheckpoint>> {
+  const lanes = Array.from({ length: MAX_APPLY_THREADS }, (_, i) => i + 1);
+  const found = await readHints(conn, plan, lanes.map(laneHint));
+  const out = new Map<number, LaneCheckpoint>();
+  for (const lane of lanes) {
+    const raw = found.get(laneHint(lane));
+    if (raw !== undefined) out.set(lane, parseStored(plan, laneHint(lane), raw, laneCheckpointShape(lane)));
+  }
+  return out;
 }
 
 /** A checkpoint as stored (raw, for compare-and-set) and parsed. */
@@ -97,13 +125,36 @@ export interface Stored<T> {
   value: T;
 }
 
+/** As readJson, with the row's text as stored (for compare-and-set). */
 export async function readStored<T>(
   conn: Conn,
   plan: Pick<TablePlan, 'database' | 'changelogTable'>,
   hint: string,
+  shape: Shape<T>,
 ): Promise<Stored<T> | undefined> {
   const raw = (await readHints(conn, plan, [hint])).get(hint);
-  return raw === undefined ? undefined : { raw, value: JSON.parse(raw) as T };
+  return raw === undefined ? undefined : { raw, value: parseStored(plan, hint, raw, shape) };
+}
+
+/** A changelog row's text parsed as `shape`, or refused by the row's name. */
+export function parseStored<T>(
+  plan: Pick<TablePlan, 'database' | 'changelogTable'>,
+  hint: string,
+  raw: string,
+  shape: Shape<T>,
+): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = undefined;
+  }
+  if (!shape(value))
+    refuse(
+      `cannot continue from ${plan.database}.${plan.changelogTable}: its '${hint}' row is not one revenant wrote ` +
+        `(it is malformed); drop the ghost and changelog tables and start anew`,
+    );
+  return value;
 }
 
 /** The statement that advances a checkpoint from `from` to `to`, and what it stores. */

@@ -18,6 +18,7 @@ import {
   type Settings,
 } from '../model/settings';
 import { HINT, readHints, readJson, writeJson } from './changelog';
+import { isVersioned } from './stored-shapes';
 import type { CredentialResolver } from '../mysql/credentials';
 import { exec, type Conn } from '../mysql/query';
 import { withConnection } from '../mysql/connection';
@@ -124,8 +125,9 @@ export async function writeControl(
   control: Control,
 ): Promise<void> {
   await withConnection(applierOf(input, plan), credentials, async (conn) => {
-    const current = await readJson<Control>(conn, plan, HINT.control).catch(() => undefined);
-    if (current && typeof current.version === 'number' && current.version > control.version) return; // a newer one is there already
+    // A row not of this shape is written over.
+    const current = await readJson(conn, plan, HINT.control, isVersioned).catch(() => undefined);
+    if (current && current.version > control.version) return; // a newer one is there already
     await exec(conn, writeJson(plan, HINT.control, control));
   });
 }

@@ -2,7 +2,6 @@
 // trusted as written, since anyone with write rights on the schema can change that table.
 import type { BinlogPosition, MigrationInput, TablePlan } from '../model/types';
 import { changelogTableName, ghostTableName, oldTableName, tableNameBase } from '../model/types';
-import type { BinlogCheckpoint, CopyCheckpoint } from './changelog';
 import { planColumnsAndKey } from '../table/plan';
 import { refuse } from '../checks/refuse';
 import { plainIndexName } from '../table/indexes';
@@ -90,22 +89,6 @@ export async function checkedStoredPlan(
     serverVersion: String(p.serverVersion ?? ''),
     serverUuid: String(p.serverUuid ?? ''),
   };
-}
-
-/** Checkpoints read back from the changelog: of the shapes revenant writes, or refused. */
-export function checkCheckpoints(copy: CopyCheckpoint, binlog: BinlogCheckpoint, db: string, changelog: string): void {
-  const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-  const okCopy = count(copy.rowsCopied) && count(copy.chunksCopied) && typeof copy.done === 'boolean';
-  const okBinlog =
-    typeof binlog.file === 'string' &&
-    /^[\w.-]+$/.test(binlog.file) &&
-    count(binlog.position) &&
-    count(binlog.eventsApplied) &&
-    (binlog.gtid === undefined || (typeof binlog.gtid === 'string' && /^[\w:,\s-]*$/.test(binlog.gtid)));
-  if (!okCopy || !okBinlog)
-    refuse(
-      `cannot resurrect: the checkpoints in ${db}.${changelog} are malformed; drop it and the ghost table and start anew`,
-    );
 }
 
 export function describePosition(p: BinlogPosition): string {

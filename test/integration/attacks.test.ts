@@ -379,6 +379,26 @@ test('attack refused: a changelog plan with other columns is not resurrected', {
   await unchanged();
 });
 
+test("attack refused: a forged apply lane's checkpoint (a lane count past the most) is not resurrected", {
+  timeout: 300_000,
+}, async () => {
+  // A lane ahead of the applier's checkpoint has its changes up to there left out: a forged one
+  // would make a retry skip them. This one claims 99 lanes, more than --apply-threads allows.
+  await tamperedResurrect(
+    `INSERT INTO _t_ghc (hint, value) VALUES ('apply-lane-3', '{"file":"binlog.999999","position":4,"lanes":99}')`,
+    /its 'apply-lane-3' row is not one revenant wrote/,
+  );
+  await unchanged();
+});
+
+test('attack refused: a copy checkpoint whose key is SQL text is not resurrected', { timeout: 300_000 }, async () => {
+  await tamperedResurrect(
+    `UPDATE _t_ghc SET value = JSON_SET(value, '$.lastKey', JSON_ARRAY('1) OR (1=1')) WHERE hint = 'copy-checkpoint'`,
+    /its 'copy-checkpoint' row is not one revenant wrote/,
+  );
+  await unchanged();
+});
+
 // ---- A Temporal client is not a database admin ------------------------------------------
 
 test('attack refused by the worker: a workflow naming a server the worker was not given; no connection is attempted', {
