@@ -6,7 +6,14 @@
 // changes before it are applied, and it says so in the changelog, in the same transaction.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ApplyProgress, BinlogPosition, BinlogRead, MigrationInput, TablePlan } from '../model/types';
+import type {
+  ApplyProgress,
+  BinlogPosition,
+  BinlogRead,
+  LongRunTerms,
+  MigrationInput,
+  TablePlan,
+} from '../model/types';
 import { type BinlogSource, BinlogStreamer } from '../binlog/streamer';
 import { openBinlogReader } from '../binlog/threaded-reader';
 import { ControlReader, type WorkerServices } from '../control/live-settings';
@@ -44,6 +51,7 @@ import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS } from '../model/types';
 import { must } from '../model/must';
 import { failpoint } from '../runtime/failpoints';
+import { handBackDue } from '../runtime/hand-back';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import {
   appendDml,
@@ -153,8 +161,10 @@ export async function drainBinlog(
   input: MigrationInput,
   plan: TablePlan,
   services: WorkerServices = {},
+  terms?: LongRunTerms,
 ): Promise<ApplyProgress> {
   const ctx = Context.current();
+  const startedAt = Date.now();
   const reporter = ProgressReporter.forCurrentActivity(sink, plan.window !== undefined);
   const conn = await connect(applierOf(input, plan), credentials);
   const heartbeat = new Heartbeat(input, plan, credentials).start();
@@ -215,7 +225,9 @@ export async function drainBinlog(
     await streamer.start(binlogReaderServerId());
 
     let beatAt = 0;
-    while (!ctx.cancellationSignal.aborted) {
+    let handingBack = false;
+    while (!ctx.cancellationSignal.aborted && !handingBack) {
+      handingBack = handBackDue(terms, startedAt);
       // Not at every turn: a heartbeat is encoded and handed to Temporal's core each time, and
       // under a heavy load the loop turns hundreds of times a second (core sends fewer anyway).
       if (Date.now() - beatAt >= HEARTBEAT_EVERY_MS) {
@@ -267,7 +279,8 @@ export async function drainBinlog(
       );
     }
     await applier.flush();
-    return applier.result();
+    if (handingBack) ctx.log.info(`apply hands back at ${describePosition(applier.checkpoint)}: to go on at attempt 1`);
+    return { ...applier.result(), ...(handingBack ? { handedBack: true } : {}) };
   } catch (e) {
     if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
     throw (readFrom && (await binlogGoneFailure(conn, readFrom, e))) ?? e;

@@ -8,7 +8,7 @@
 // goes on after them. No chunk is copied twice, none is skipped.
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CopyProgress, MigrationInput, TablePlan } from '../model/types';
+import type { CopyProgress, LongRunTerms, MigrationInput, TablePlan } from '../model/types';
 import { advance, HINT, readStored, SupersededError, type CopyCheckpoint } from '../control/changelog';
 import { copyCheckpointShape } from '../control/stored-shapes';
 import { ChunkWindow, chunkEndByArithmetic, denseIntegerKey, nextChunkSize, type ClaimedChunk } from '../table/chunks';
@@ -18,6 +18,7 @@ import { connect } from '../mysql/connection';
 import { describeMysqlError, describeWarnings, retryDelay, type Warning } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS, writtenColumns } from '../model/types';
+import { handBackDue } from '../runtime/hand-back';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import * as sql from '../mysql/statements';
 import { ControlReader, type WorkerServices } from '../control/live-settings';
@@ -53,8 +54,10 @@ export async function copyRows(
   input: MigrationInput,
   plan: TablePlan,
   services: WorkerServices = {},
+  terms?: LongRunTerms,
 ): Promise<CopyProgress> {
   const ctx = Context.current();
+  const startedAt = Date.now();
   const reporter = ProgressReporter.forCurrentActivity(sink);
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
   const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: ghostColumnOf(plan.columns, k) }));
@@ -152,7 +155,12 @@ export async function copyRows(
     let adaptive = input.chunkSize;
     let settingsVersion = -1;
     let growCopiers: (wanted: number) => Promise<void> = async () => {};
-    const stopping = () => failure !== undefined || ctx.cancellationSignal.aborted;
+    let handingBack = false;
+    // Each copier ends its chunk, committed, before it stops.
+    const stopping = () => {
+      if (!handingBack) handingBack = handBackDue(terms, startedAt);
+      return failure !== undefined || ctx.cancellationSignal.aborted || handingBack;
+    };
 
     /** Settings in force, with the checks every chunk passes first (panic flag, critical load, throttling). */
     const beforeChunk = async (): Promise<Control> => {
@@ -273,6 +281,10 @@ export async function copyRows(
     for (let seen = 0; seen < running.length; seen = running.length) await Promise.all(running);
     if (failure !== undefined) throw failure;
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
+    if (handingBack && !cp.value.done) {
+      ctx.log.info(`copy hands back at chunk ${cp.value.chunksCopied}: to go on at attempt 1`);
+      return { ...progress(), handedBack: true };
+    }
     if (!cp.value.done)
       throw new Error(
         `copy ended short of the key range's end (watermark ${JSON.stringify(cp.value.lastKey)}, max ${JSON.stringify(cp.value.max)})`,

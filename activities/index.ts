@@ -1,7 +1,15 @@
 // The MySQL engine as Temporal activities. The worker builds them with what only it holds:
 // credentials, and a way to report progress to the workflow.
 import type { Activities } from '../model/activities';
-import type { FleetServerSpec, FleetTarget, MigrationInput, ServerRef, TableAlter, TablePlan } from '../model/types';
+import type {
+  FleetServerSpec,
+  FleetTarget,
+  LongRunTerms,
+  MigrationInput,
+  ServerRef,
+  TableAlter,
+  TablePlan,
+} from '../model/types';
 import { cleanup, dropMigrationTables, keepCheckpoint } from './cleanup';
 import { checksumTables } from './checksum';
 import { copyRows } from './copy';
@@ -41,9 +49,11 @@ export function createActivities(deps: ActivityDeps): Activities {
     prepare: (input: MigrationInput) => prepare(credentials, input),
     attemptInstantDdl: (input: MigrationInput) => attemptInstantDdl(credentials, input),
     resurrect: (input: MigrationInput) => resurrect(credentials, input),
-    copyRows: (input: MigrationInput, plan: TablePlan) => copyRows(credentials, progress, input, plan, services),
+    copyRows: (input: MigrationInput, plan: TablePlan, terms?: LongRunTerms) =>
+      copyRows(credentials, progress, input, plan, services, terms),
     addDeferredIndexes: (input: MigrationInput, plan: TablePlan) => addDeferredIndexes(credentials, input, plan),
-    drainBinlog: (input: MigrationInput, plan: TablePlan) => drainBinlog(credentials, progress, input, plan, services),
+    drainBinlog: (input: MigrationInput, plan: TablePlan, terms?: LongRunTerms) =>
+      drainBinlog(credentials, progress, input, plan, services, terms),
     checksumTables: (input: MigrationInput, plan: TablePlan) => checksumTables(credentials, input, plan, control),
     cutOver: (input: MigrationInput, plan: TablePlan, notAfter?: number) =>
       cutOver(credentials, input, plan, control, notAfter, progress),

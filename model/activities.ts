@@ -10,6 +10,7 @@ import type {
   CopyProgress,
   FleetServerSpec,
   FleetTarget,
+  LongRunTerms,
   MigrationInput,
   ServerRef,
   TableAlter,
@@ -45,9 +46,9 @@ export interface Activities {
     copy: { rowsCopied: number };
     binlog: { eventsApplied: number };
   }>;
-  copyRows(input: MigrationInput, plan: TablePlan): Promise<CopyProgress>;
+  copyRows(input: MigrationInput, plan: TablePlan, terms?: LongRunTerms): Promise<CopyProgress>;
   addDeferredIndexes(input: MigrationInput, plan: TablePlan): Promise<void>;
-  drainBinlog(input: MigrationInput, plan: TablePlan): Promise<ApplyProgress>;
+  drainBinlog(input: MigrationInput, plan: TablePlan, terms?: LongRunTerms): Promise<ApplyProgress>;
   checksumTables(input: MigrationInput, plan: TablePlan): Promise<ChecksumResult>;
   /** `notAfter`: the cut-over window's end (epoch ms); no attempt begins after it. */
   cutOver(input: MigrationInput, plan: TablePlan, notAfter?: number): Promise<CutOverResult>;

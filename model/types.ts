@@ -280,6 +280,8 @@ export interface BinlogPosition {
 
 export interface CopyProgress {
   rowsCopied: number;
+  /** The copy stopped at its checkpoint to be started again at attempt 1 (see LongRunTerms), not because it is done. */
+  handedBack?: boolean;
   /** --exact-rowcount counted while the copy runs (gh-ost's --concurrent-rowcount): the table's rows, once known. */
   rowsCounted?: number;
   chunksCopied: number;
@@ -292,6 +294,8 @@ export interface CopyProgress {
 
 export interface ApplyProgress {
   eventsApplied: number;
+  /** The applier stopped at its checkpoint to be started again at attempt 1 (see LongRunTerms). */
+  handedBack?: boolean;
   position: BinlogPosition;
   /** Seconds between the last applied event's commit and now (0 when caught up). */
   lagSeconds: number;
@@ -612,4 +616,17 @@ export interface FleetReady {
 
 export function fleetWorkflowId(name: string): string {
   return `revenant-fleet:${name}`;
+}
+
+/**
+ * What a workflow allows the copy and the applier, the activities that last a whole run: with
+ * `handBack`, an attempt that follows a failure and then runs well for a while (a minute) stops
+ * at its checkpoint and returns `handedBack`, for the workflow to start it again at attempt 1.
+ * Temporal counts a retried activity's attempts for as long as it lasts, so without it each
+ * interruption of a copy that runs for days waits longer than the last (1, 2, 4, … 30 s) and
+ * the 200th, however far apart they come, ends the run. A workflow that does not say so (one
+ * begun before it existed) gets no early return, which it would take for the end.
+ */
+export interface LongRunTerms {
+  handBack?: boolean;
 }

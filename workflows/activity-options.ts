@@ -1,6 +1,7 @@
 // How the workflow calls each kind of activity: timeouts, heartbeats and retries, one proxy a
 // kind. Deterministic module state: the proxies only describe calls.
-import { ActivityCancellationType } from '@temporalio/workflow';
+import { ActivityCancellationType, patched } from '@temporalio/workflow';
+import type { LongRunTerms } from '../model/types';
 import { summarizedActivities } from './activity-summaries';
 
 // Short phases: a few minutes, retried a few times; refusals are non-retryable. The worker
@@ -30,6 +31,22 @@ export const long = summarizedActivities({
     nonRetryableErrorTypes: ['CriticalLoad'],
   },
 });
+
+/**
+ * Runs a long activity (the copy, the applier) until it ends other than by handing back: a
+ * retried attempt that recovered stops at its checkpoint, and is started again at attempt 1,
+ * its backoff and its count of attempts new (LongRunTerms). Runs begun before this replay
+ * without it: the marker is not in their history, and their activities never hand back.
+ */
+export async function untilDone<T extends { handedBack?: boolean }>(
+  call: (terms?: LongRunTerms) => Promise<T>,
+): Promise<T> {
+  if (!patched('hand-back-retried-activities')) return call();
+  for (;;) {
+    const result = await call({ handBack: true });
+    if (!result.handedBack) return result;
+  }
+}
 
 // Cut-over: bounded lock waits inside; retried with backoff (gh-ost's --default-retries 60).
 export const cutOverActivity = summarizedActivities({

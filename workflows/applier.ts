@@ -2,7 +2,7 @@
 // wait, until the cut-over; whatever the workflow awaits meanwhile fails as soon as it does.
 import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { MigrationInput, MigrationStatus, TablePlan } from '../model/types';
-import { flagFileActivity, long } from './activity-options';
+import { flagFileActivity, long, untilDone } from './activity-options';
 
 export type Applier = ReturnType<typeof startApplier>;
 
@@ -11,7 +11,7 @@ export function startApplier(input: MigrationInput, plan: TablePlan, status: Mig
   const scope = new CancellationScope();
   let failure: unknown;
   const done = scope
-    .run(() => long.drainBinlog(input, plan))
+    .run(() => untilDone((terms) => long.drainBinlog(input, plan, terms)))
     .then(
       (r) => {
         if (status.revert) status.revert.eventsApplied = r.eventsApplied;

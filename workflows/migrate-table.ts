@@ -19,7 +19,7 @@ import {
 import type { HookContext, HookName } from '../model/hooks';
 import { tableHas } from '../model/revert-window';
 import { cutOverSignal, fleetReadySignal, statusQuery } from '../model/messages';
-import { cutOverActivity, hookActivity, long, short } from './activity-options';
+import { cutOverActivity, hookActivity, long, short, untilDone } from './activity-options';
 import { startApplier, waitUntilCutOverAllowed, type Applier } from './applier';
 import { criticalLoad, failureMessage, failureType } from './failures';
 import { RevertWindow } from './revert-window';
@@ -407,7 +407,9 @@ export async function migrateTable(given: MigrationInput): Promise<MigrationResu
     copyStarted ||= Date.now();
     for (;;) {
       try {
-        status.rowsCopied = (await renewable(applier, () => long.copyRows(input, p))).rowsCopied;
+        status.rowsCopied = (
+          await renewable(applier, () => untilDone((terms) => long.copyRows(input, p, terms)))
+        ).rowsCopied;
         return applier;
       } catch (e) {
         const reason = criticalLoad(e);

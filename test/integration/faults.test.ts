@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { auditCheckpoints, traceKeys } from '../support/audit';
 import {
   admin,
@@ -38,7 +39,7 @@ import {
 } from '../support/helpers';
 import { migrationWorkflowId, type BinlogPosition, type MigrationInput, type MigrationStatus } from '../../model/types';
 import { ROOT } from '../support/paths';
-import { sleep } from '../support/wait';
+import { sleep, waitForValue } from '../support/wait';
 import { cutOverSignal, finalizeUpdate, revertUpdate, setUpdate, statusQuery } from '../../model/messages';
 
 const run = promisify(execFile);
@@ -153,6 +154,37 @@ async function pendingActivities(handle: unknown): Promise<string> {
     .join('; ');
 }
 
+/** A run of the copy or the applier as the history has it once it ended: its last attempt, and whether it handed back. */
+interface LongRun {
+  activity: string;
+  attempt: number;
+  handedBack: boolean;
+}
+
+/** The copy's and the applier's runs that have ended, in the order they were scheduled. */
+async function longRuns(handle: { fetchHistory: () => Promise<any> }): Promise<LongRun[]> {
+  const events: any[] = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Map<string, string>();
+  const attempts = new Map<string, number>();
+  const runs: LongRun[] = [];
+  for (const e of events) {
+    const id = String(e.eventId);
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a && ['copyRows', 'drainBinlog'].includes(a.activityType?.name)) scheduled.set(id, a.activityType.name);
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) attempts.set(String(started.scheduledEventId), Number(started.attempt));
+    const done = e.activityTaskCompletedEventAttributes;
+    const activity = done && scheduled.get(String(done.scheduledEventId));
+    if (activity) {
+      const [payload] = done.result?.payloads ?? [];
+      const result = payload ? (defaultPayloadConverter.fromPayload(payload) as { handedBack?: boolean }) : {};
+      const attempt = attempts.get(String(done.scheduledEventId)) ?? 0;
+      runs.push({ activity, attempt, handedBack: result?.handedBack === true });
+    }
+  }
+  return runs;
+}
+
 /** The workflow's result, or within `ms` an error naming what it is stuck on. */
 async function resultWithin(handle: any, ms: number): Promise<any> {
   let timer: NodeJS.Timeout | undefined;
@@ -234,7 +266,9 @@ async function verify(sc: Scenario, s: MigrationStatus, expectResumes: number): 
 
 test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { timeout: 900_000 }, async () => {
   const queue = 'faults-kill-worker';
-  const worker = new WorkerProcess(queue);
+  // A retried copy or applier hands back after 4 s of running (a minute by default), to go on
+  // at attempt 1: each kill's retry then waits a second, not up to 30 (runtime/hand-back.ts).
+  const worker = new WorkerProcess(queue, TEMPORAL_ADDRESS, { REVENANT_HAND_BACK_AFTER_MS: '4000' });
   await worker.start();
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
@@ -262,6 +296,26 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
       await worker.restart();
       await waitFor(handle, (x) => x.rowsCopied > s.rowsCopied || x.phase !== 'migrating', 'copy to resume');
     }
+    // After the last kill the copy and the applier run at attempt 2 or more: once they have run
+    // 4 s they hand back, and go on at attempt 1 (with a minute's wait they would not be yet).
+    const attempts = async () =>
+      new Map(
+        ((await handle.describe()).raw.pendingActivities ?? []).map((a) => [a.activityType?.name ?? '', a.attempt]),
+      );
+    await waitForValue(
+      'the copy and the applier to go on at attempt 1 after the kills',
+      async () => {
+        const now = await attempts();
+        return now.get('drainBinlog') === 1 && (now.get('copyRows') ?? 1) === 1 ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const ended = await longRuns(handle);
+    for (const activity of ['copyRows', 'drainBinlog'])
+      assert.ok(
+        ended.some((r) => r.activity === activity && r.handedBack && r.attempt > 1),
+        `${activity} handed back after a retry: ${JSON.stringify(ended)}`,
+      );
     // The rest of the copy at full pace, tuned live as an operator would (a restarted worker
     // takes the update): the slow pace was for the kills to land mid-copy, and the rest of it
     // was most of this test's time (50 s of 150 alone, twice that beside the other passes).
@@ -296,6 +350,13 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
       await worker.restart();
     }
     const result: any = await handle.result();
+    // Only a retry hands back (a run's Started event holds the attempt that ended it).
+    const runs = await longRuns(handle);
+    console.log(
+      `faults (a): the copy's and the applier's runs: ${runs.map((r) => `${r.activity}#${r.attempt}${r.handedBack ? ' handed back' : ''}`).join(', ')}`,
+    );
+    for (const r of runs.filter((x) => x.handedBack))
+      assert.ok(r.attempt > 1, `${r.activity} handed back at attempt 1`);
     // The log says where the kills landed, pass or fail: how much room the copy's pace leaves.
     console.log(`faults (a): killed ${kills.length} times: ${kills.join('; ')}; completed at ${at()}`);
     assert.ok(kills.length >= 10, `killed ${kills.length} times: ${kills.join('; ')}`);
