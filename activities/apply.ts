@@ -690,8 +690,7 @@ class Applier {
    * (lanes.test once ended a row short). Read past them, the batch brings every key to one point.
    */
   private get behindLanesAhead(): boolean {
-    const ahead = this.resumeLanes?.ahead ?? [];
-    return ahead.some((a) => compareBinlogPositions(this.batchPosition, a.position) < 0);
+    return this.resumeLanes?.ahead.some((a) => compareBinlogPositions(this.batchPosition, a.position) < 0) ?? false;
   }
 
   shouldFlush(): boolean {

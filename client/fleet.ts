@@ -17,13 +17,12 @@ export function readFleetFile(path: string): FleetServerSpec[] {
   } catch (e) {
     throw new UsageError(`--fleet: cannot read ${path}: ${(e as Error).message}`);
   }
+  const yaml = /\.ya?ml$/i.test(path);
   let doc: unknown;
   try {
-    doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    doc = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw new UsageError(
-      `--fleet: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`,
-    );
+    throw new UsageError(`--fleet: ${path} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
   const targets = (doc as { targets?: unknown })?.targets;
   if (!Array.isArray(targets) || targets.length === 0)
