@@ -107,9 +107,12 @@ export async function copyRows(
     }
     if (cp.value.done) return progress();
 
-    if (input.exactRowcount && input.concurrentRowcount !== false) {
+    if (input.exactRowcount && input.concurrentRowcount !== false && cp.value.chunksCopied === 0) {
       // --exact-rowcount with gh-ost's --concurrent-rowcount (its default): counted on a
       // connection of its own while the copy starts; the estimate is corrected when it ends.
+      // Once, as gh-ost does: not again when the copy goes on after a retry, a hand-back or a
+      // renewal (a full scan of the table each time). One cut short by a kill before the first
+      // chunk is counted again; later, the estimate stays.
       void (async () => {
         const c = await connect(server, credentials);
         if (ended) return c.destroy();
