@@ -182,7 +182,9 @@ export async function drainBinlog(
       );
     if (plan.window !== undefined && start.value.window !== plan.window)
       start = await openWindow(conn, credentials, input, plan, start);
-    if (ctx.info.attempt > 1 || start.value.eventsApplied > 0) {
+    // The first attempt after a hand-back is no resume: the attempt before it was, and was told.
+    const afterHandBack = terms?.afterHandBack === true && ctx.info.attempt === 1;
+    if ((ctx.info.attempt > 1 || start.value.eventsApplied > 0) && !afterHandBack) {
       // Resuming at the committed checkpoint: only a source transaction that was applied in
       // part (too large to wait for its commit) is applied again.
       const beat = ctx.info.heartbeatDetails as BinlogCheckpoint | undefined;

@@ -90,7 +90,9 @@ export async function copyRows(
       pacePercent: reader.copyDutyPercent,
     });
     control.progress = () => ({ copy: progress() });
-    if (ctx.info.attempt > 1 || cp.value.chunksCopied > 0) {
+    // The first attempt after a hand-back is no resume: the attempt before it was, and was told.
+    const afterHandBack = terms?.afterHandBack === true && ctx.info.attempt === 1;
+    if ((ctx.info.attempt > 1 || cp.value.chunksCopied > 0) && !afterHandBack) {
       // Resuming: the changelog's checkpoint is committed with each chunk; the ranges claimed
       // and not committed are copied again (they were rolled back), nothing committed is.
       const beat = ctx.info.heartbeatDetails as CopyCheckpoint | undefined;

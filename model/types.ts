@@ -629,4 +629,6 @@ export function fleetWorkflowId(name: string): string {
  */
 export interface LongRunTerms {
   handBack?: boolean;
+  /** This run goes on from a hand-back: its first attempt is no resume to report (the one before it was). */
+  afterHandBack?: boolean;
 }

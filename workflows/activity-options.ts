@@ -42,8 +42,8 @@ export async function untilDone<T extends { handedBack?: boolean }>(
   call: (terms?: LongRunTerms) => Promise<T>,
 ): Promise<T> {
   if (!patched('hand-back-retried-activities')) return call();
-  for (;;) {
-    const result = await call({ handBack: true });
+  for (let afterHandBack = false; ; afterHandBack = true) {
+    const result = await call({ handBack: true, ...(afterHandBack ? { afterHandBack } : {}) });
     if (!result.handedBack) return result;
   }
 }

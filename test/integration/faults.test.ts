@@ -358,7 +358,9 @@ test('(a) kill -9 of the worker at least 10 times: copy, apply and cut-over', { 
     for (const r of runs.filter((x) => x.handedBack))
       assert.ok(r.attempt > 1, `${r.activity} handed back at attempt 1`);
     // The log says where the kills landed, pass or fail: how much room the copy's pace leaves.
-    console.log(`faults (a): killed ${kills.length} times: ${kills.join('; ')}; completed at ${at()}`);
+    console.log(
+      `faults (a): killed ${kills.length} times: ${kills.join('; ')}; completed at ${at()}, ${result.status.resumes} resumes reported`,
+    );
     assert.ok(kills.length >= 10, `killed ${kills.length} times: ${kills.join('; ')}`);
     assert.ok(kills.filter((k) => k.startsWith('migrating')).length >= 3, `kills during copy: ${kills.join('; ')}`);
     await verify(sc, result.status, 8);
