@@ -3,6 +3,7 @@
 //   bash scripts/record-histories.sh
 // after a change of workflow code that is meant to change behaviour (and only then: a change
 // that breaks the replay of an existing history would break migrations already running).
+import type { RowDataPacket } from 'mysql2';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -145,6 +146,38 @@ const SCENARIOS: Scenario[] = [
       await h.signal(cutOverSignal);
     },
     lastRunToo: true,
+  },
+  // The applier's connections killed while the cut-over is postponed: its retry runs a minute,
+  // hands back, and goes on at attempt 1 (runtime/hand-back.ts).
+  {
+    name: 'handed-back',
+    extra: { postponeCutOver: true },
+    drive: async (h, db) => {
+      await waitForPhase(h, ['postponed']);
+      const c = await admin(db);
+      try {
+        const [ids] = await c.query<RowDataPacket[]>(
+          "SELECT id FROM information_schema.processlist WHERE user = 'revenant' AND id <> CONNECTION_ID()",
+        );
+        for (const { id } of ids) await c.query(`KILL CONNECTION ${Number(id)}`).catch(() => {});
+      } finally {
+        await c.end();
+      }
+      const applierHandedBack = async () => {
+        const events: any[] = (await h.fetchHistory()).events ?? [];
+        const applier = new Set(
+          events
+            .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drainBinlog')
+            .map((e) => String(e.eventId)),
+        );
+        return events.some((e) => applier.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+      };
+      for (let waited = 0; !(await applierHandedBack()); waited += 500) {
+        if (waited > 120_000) throw new Error('the retried applier did not hand back');
+        await sleep(500);
+      }
+      await h.signal(cutOverSignal);
+    },
   },
   {
     name: 'revert-later',
