@@ -51,7 +51,7 @@ import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS } from '../model/types';
 import { must } from '../model/must';
 import { failpoint } from '../runtime/failpoints';
-import { handBackDue } from '../runtime/hand-back';
+import { HandBack } from '../runtime/hand-back';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import {
   appendDml,
@@ -164,7 +164,7 @@ export async function drainBinlog(
   terms?: LongRunTerms,
 ): Promise<ApplyProgress> {
   const ctx = Context.current();
-  const startedAt = Date.now();
+  const handBack = new HandBack(terms);
   const reporter = ProgressReporter.forCurrentActivity(sink, plan.window !== undefined);
   const conn = await connect(applierOf(input, plan), credentials);
   const heartbeat = new Heartbeat(input, plan, credentials).start();
@@ -182,9 +182,7 @@ export async function drainBinlog(
       );
     if (plan.window !== undefined && start.value.window !== plan.window)
       start = await openWindow(conn, credentials, input, plan, start);
-    // The first attempt after a hand-back is no resume: the attempt before it was, and was told.
-    const afterHandBack = terms?.afterHandBack === true && ctx.info.attempt === 1;
-    if ((ctx.info.attempt > 1 || start.value.eventsApplied > 0) && !afterHandBack) {
+    if ((ctx.info.attempt > 1 || start.value.eventsApplied > 0) && !handBack.followsHandBack) {
       // Resuming at the committed checkpoint: only a source transaction that was applied in
       // part (too large to wait for its commit) is applied again.
       const beat = ctx.info.heartbeatDetails as BinlogCheckpoint | undefined;
@@ -227,9 +225,7 @@ export async function drainBinlog(
     await streamer.start(binlogReaderServerId());
 
     let beatAt = 0;
-    let handingBack = false;
-    while (!ctx.cancellationSignal.aborted && !handingBack) {
-      handingBack = handBackDue(terms, startedAt);
+    while (!ctx.cancellationSignal.aborted && !handBack.due) {
       // Not at every turn: a heartbeat is encoded and handed to Temporal's core each time, and
       // under a heavy load the loop turns hundreds of times a second (core sends fewer anyway).
       if (Date.now() - beatAt >= HEARTBEAT_EVERY_MS) {
@@ -281,8 +277,9 @@ export async function drainBinlog(
       );
     }
     await applier.flush();
-    if (handingBack) ctx.log.info(`apply hands back at ${describePosition(applier.checkpoint)}: to go on at attempt 1`);
-    return { ...applier.result(), ...(handingBack ? { handedBack: true } : {}) };
+    if (!handBack.due) return applier.result();
+    ctx.log.info(`apply hands back at ${describePosition(applier.checkpoint)}: to go on at attempt 1`);
+    return { ...applier.result(), handedBack: true };
   } catch (e) {
     if (e instanceof SupersededError) throw ApplicationFailure.retryable(e.message, 'Superseded');
     throw (readFrom && (await binlogGoneFailure(conn, readFrom, e))) ?? e;

@@ -18,7 +18,7 @@ import { connect } from '../mysql/connection';
 import { describeMysqlError, describeWarnings, retryDelay, type Warning } from '../mysql/errors';
 import { exec, rows, type Conn } from '../mysql/query';
 import { DEFAULTS, writtenColumns } from '../model/types';
-import { handBackDue } from '../runtime/hand-back';
+import { HandBack } from '../runtime/hand-back';
 import { ProgressReporter, type ProgressSink } from '../runtime/progress';
 import * as sql from '../mysql/statements';
 import { ControlReader, type WorkerServices } from '../control/live-settings';
@@ -57,7 +57,7 @@ export async function copyRows(
   terms?: LongRunTerms,
 ): Promise<CopyProgress> {
   const ctx = Context.current();
-  const startedAt = Date.now();
+  const handBack = new HandBack(terms);
   const reporter = ProgressReporter.forCurrentActivity(sink);
   // The copy walks the original's unique key; `plan.key` may extend it (see TablePlan).
   const applyKey = plan.key.columns.map((k) => ({ source: k, ghost: ghostColumnOf(plan.columns, k) }));
@@ -90,9 +90,7 @@ export async function copyRows(
       pacePercent: reader.copyDutyPercent,
     });
     control.progress = () => ({ copy: progress() });
-    // The first attempt after a hand-back is no resume: the attempt before it was, and was told.
-    const afterHandBack = terms?.afterHandBack === true && ctx.info.attempt === 1;
-    if ((ctx.info.attempt > 1 || cp.value.chunksCopied > 0) && !afterHandBack) {
+    if ((ctx.info.attempt > 1 || cp.value.chunksCopied > 0) && !handBack.followsHandBack) {
       // Resuming: the changelog's checkpoint is committed with each chunk; the ranges claimed
       // and not committed are copied again (they were rolled back), nothing committed is.
       const beat = ctx.info.heartbeatDetails as CopyCheckpoint | undefined;
@@ -160,12 +158,8 @@ export async function copyRows(
     let adaptive = input.chunkSize;
     let settingsVersion = -1;
     let growCopiers: (wanted: number) => Promise<void> = async () => {};
-    let handingBack = false;
     // Each copier ends its chunk, committed, before it stops.
-    const stopping = () => {
-      if (!handingBack) handingBack = handBackDue(terms, startedAt);
-      return failure !== undefined || ctx.cancellationSignal.aborted || handingBack;
-    };
+    const stopping = () => failure !== undefined || ctx.cancellationSignal.aborted || handBack.due;
 
     /** Settings in force, with the checks every chunk passes first (panic flag, critical load, throttling). */
     const beforeChunk = async (): Promise<Control> => {
@@ -286,7 +280,7 @@ export async function copyRows(
     for (let seen = 0; seen < running.length; seen = running.length) await Promise.all(running);
     if (failure !== undefined) throw failure;
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('copy cancelled');
-    if (handingBack && !cp.value.done) {
+    if (handBack.due && !cp.value.done) {
       ctx.log.info(`copy hands back at chunk ${cp.value.chunksCopied}: to go on at attempt 1`);
       return { ...progress(), handedBack: true };
     }
