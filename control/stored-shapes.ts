@@ -36,7 +36,7 @@ const isPositionFields = (v: unknown): v is Fields & BinlogPosition =>
   isCount(v.position) &&
   optional(v.gtid, (g) => isText(g) && GTID_TEXT.test(g));
 
-export const isBinlogPosition: Shape<BinlogPosition> = isPositionFields;
+const isBinlogPosition: Shape<BinlogPosition> = isPositionFields;
 
 export const isBinlogCheckpoint: Shape<BinlogCheckpoint> = (v): v is BinlogCheckpoint =>
   isPositionFields(v) &&
