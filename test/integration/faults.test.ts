@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { auditCheckpoints, traceKeys } from '../support/audit';
 import {
   admin,
@@ -25,6 +24,7 @@ import {
   differingKeys,
   freshDatabase,
   input,
+  longRuns,
   ONE_SERVER,
   ONE_SERVER_ELSEWHERE,
   runRevenant,
@@ -152,37 +152,6 @@ async function pendingActivities(handle: unknown): Promise<string> {
         (a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ', no failure'),
     )
     .join('; ');
-}
-
-/** A run of the copy or the applier as the history has it once it ended: its last attempt, and whether it handed back. */
-interface LongRun {
-  activity: string;
-  attempt: number;
-  handedBack: boolean;
-}
-
-/** The copy's and the applier's runs that have ended, in the order they were scheduled. */
-async function longRuns(handle: { fetchHistory: () => Promise<any> }): Promise<LongRun[]> {
-  const events: any[] = (await handle.fetchHistory()).events ?? [];
-  const scheduled = new Map<string, string>();
-  const attempts = new Map<string, number>();
-  const runs: LongRun[] = [];
-  for (const e of events) {
-    const id = String(e.eventId);
-    const a = e.activityTaskScheduledEventAttributes;
-    if (a && ['copyRows', 'drainBinlog'].includes(a.activityType?.name)) scheduled.set(id, a.activityType.name);
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) attempts.set(String(started.scheduledEventId), Number(started.attempt));
-    const done = e.activityTaskCompletedEventAttributes;
-    const activity = done && scheduled.get(String(done.scheduledEventId));
-    if (activity) {
-      const [payload] = done.result?.payloads ?? [];
-      const result = payload ? (defaultPayloadConverter.fromPayload(payload) as { handedBack?: boolean }) : {};
-      const attempt = attempts.get(String(done.scheduledEventId)) ?? 0;
-      runs.push({ activity, attempt, handedBack: result?.handedBack === true });
-    }
-  }
-  return runs;
 }
 
 /** The workflow's result, or within `ms` an error naming what it is stuck on. */

@@ -4,6 +4,7 @@
 // test file, a concurrent write load, and checksums that compare tables row for row.
 import type { RowDataPacket } from 'mysql2';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -698,4 +699,35 @@ export async function scrapeMetric(
     total = (total ?? 0) + Number(m[3]);
   }
   return total;
+}
+
+/** A run of the copy or the applier as the history has it once it ended: its last attempt, and whether it handed back. */
+export interface LongRun {
+  activity: string;
+  attempt: number;
+  handedBack: boolean;
+}
+
+/** The copy's and the applier's runs that have ended, in the order they were scheduled. */
+export async function longRuns(handle: { fetchHistory: () => Promise<any> }): Promise<LongRun[]> {
+  const events: any[] = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Map<string, string>();
+  const attempts = new Map<string, number>();
+  const runs: LongRun[] = [];
+  for (const e of events) {
+    const id = String(e.eventId);
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a && ['copyRows', 'drainBinlog'].includes(a.activityType?.name)) scheduled.set(id, a.activityType.name);
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) attempts.set(String(started.scheduledEventId), Number(started.attempt));
+    const done = e.activityTaskCompletedEventAttributes;
+    const activity = done && scheduled.get(String(done.scheduledEventId));
+    if (activity) {
+      const [payload] = done.result?.payloads ?? [];
+      const result = payload ? (defaultPayloadConverter.fromPayload(payload) as { handedBack?: boolean }) : {};
+      const attempt = attempts.get(String(done.scheduledEventId)) ?? 0;
+      runs.push({ activity, attempt, handedBack: result?.handedBack === true });
+    }
+  }
+  return runs;
 }

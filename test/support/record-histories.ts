@@ -13,6 +13,7 @@ import {
   createTestTable,
   freshDatabase,
   input,
+  longRuns,
   SERVER_KIND,
   startTemporal,
   waitForPhase,
@@ -163,15 +164,8 @@ const SCENARIOS: Scenario[] = [
       } finally {
         await c.end();
       }
-      const applierHandedBack = async () => {
-        const events: any[] = (await h.fetchHistory()).events ?? [];
-        const applier = new Set(
-          events
-            .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drainBinlog')
-            .map((e) => String(e.eventId)),
-        );
-        return events.some((e) => applier.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
-      };
+      const applierHandedBack = async () =>
+        (await longRuns(h)).some((r) => r.activity === 'drainBinlog' && r.handedBack);
       for (let waited = 0; !(await applierHandedBack()); waited += 500) {
         if (waited > 120_000) throw new Error('the retried applier did not hand back');
         await sleep(500);
